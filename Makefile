@@ -1,0 +1,223 @@
+# The Async C Workbook: every command lives here. `make help` lists them.
+#
+# Layout (see README.md): chapters/NN-topic holds a chapter's text and demos,
+# exercises/NN-topic the contracts and stubs, solutions/NN-topic the reference
+# solutions, tests/NN-topic the Check suites and known-wrong variants.
+# Everything generated goes under build/.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+CHAPTER ?=
+EXERCISE ?=
+IMPL ?= exercises
+SANITIZE ?=
+WERROR ?=
+
+# --- Variants -------------------------------------------------------------
+# Each build variant keeps its objects apart, so switching between a plain
+# and a sanitizer build never mixes objects or rebuilds the other.
+ifeq ($(SANITIZE),)
+VARIANT := plain
+SAN_FLAGS :=
+else ifeq ($(SANITIZE),address)
+VARIANT := asan
+SAN_FLAGS := -fsanitize=address -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),undefined)
+VARIANT := ubsan
+SAN_FLAGS := -fsanitize=undefined -fno-sanitize-recover=undefined
+else ifeq ($(SANITIZE),thread)
+VARIANT := tsan
+SAN_FLAGS := -fsanitize=thread
+else
+$(error SANITIZE must be address, undefined or thread, not '$(SANITIZE)')
+endif
+ifneq ($(WERROR),)
+VARIANT := $(VARIANT)-strict-$(notdir $(CC))
+endif
+
+B := build/$(VARIANT)
+
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+WARN := -Wall -Wextra -Wpedantic $(if $(WERROR),-Werror)
+CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 $(WARN) $(SAN_FLAGS) -pthread
+LDFLAGS := $(SAN_FLAGS) -pthread
+# A source file's chapter folder is the second part of its path.
+chapter_of = $(word 2,$(subst /, ,$(1)))
+INCLUDES = -Iexercises/$(call chapter_of,$<) -Iexercises -Itests/support -Ichapters
+
+# --- What exists ------------------------------------------------------------
+CHAPTERS := $(patsubst chapters/%/chapter.md,%,$(wildcard chapters/[0-9][0-9]-*/chapter.md))
+TEST_SRCS := $(sort $(wildcard tests/[0-9][0-9]-*/test_*.c))
+# chapter/name of every exercise, e.g. 01-sync/runner
+EXERCISES := $(patsubst tests/%.c,%,$(subst /test_,/,$(TEST_SRCS)))
+WRONG_SRCS := $(sort $(wildcard tests/[0-9][0-9]-*/*.wrong_*.c))
+DEMO_SRCS := $(sort $(wildcard chapters/[0-9][0-9]-*/*.c))
+SUPPORT_OBJS := $(B)/obj/tests/support/wb.o
+
+# The test binary of one implementation: build/VARIANT/bin/<source without .c>
+bin_of = $(B)/bin/$(basename $(1))
+
+# Extra sources an exercise links (a building block from an earlier
+# chapter), listed one per line in tests/NN-topic/NAME.links.
+links_of = $(foreach s,$(shell cat tests/$(1).links 2>/dev/null),$(B)/obj/$(s:.c=.o))
+
+# exercise_rules(chapter/name): the test binaries of its stub and solution.
+define exercise_rules
+$(call bin_of,exercises/$(1).c) $(call bin_of,solutions/$(1).c): $(B)/bin/%/$(1): \
+    $(B)/obj/%/$(1).o $(B)/obj/tests/$(dir $(1))test_$(notdir $(1)).o \
+    $(SUPPORT_OBJS) $(call links_of,$(1))
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS)
+endef
+$(foreach e,$(EXERCISES),$(eval $(call exercise_rules,$(e))))
+
+# A known-wrong variant tests/NN-topic/NAME.wrong_WHAT.c is graded by the
+# suite of NAME.
+wrong_exercise = $(firstword $(subst .wrong_, ,$(patsubst tests/%.c,%,$(1))))
+define wrong_rules
+$(call bin_of,$(1)): $(B)/obj/$(1:.c=.o) \
+    $(B)/obj/tests/$(dir $(call wrong_exercise,$(1)))test_$(notdir $(call wrong_exercise,$(1))).o \
+    $(SUPPORT_OBJS) $(call links_of,$(call wrong_exercise,$(1)))
+	@mkdir -p $$(@D)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS)
+endef
+$(foreach w,$(WRONG_SRCS),$(eval $(call wrong_rules,$(w))))
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+DEMO_BINS := $(patsubst chapters/%.c,$(B)/demos/%,$(DEMO_SRCS))
+$(B)/demos/%: chapters/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -o $@ $< $(LDFLAGS) -lm
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# --- Commands ---------------------------------------------------------------
+.PHONY: help deps check test book docs examples format format-check clean \
+        print-build-dir all-binaries demos stubs-manifest
+
+help:
+	@echo 'Async C Workbook'
+	@echo
+	@echo 'Start here:'
+	@echo '  make book                       build the book: build/book/workbook.{html,pdf,epub}'
+	@echo '  make check CHAPTER=1            grade your exercises of chapter 1'
+	@echo
+	@echo 'Grading:'
+	@echo '  make check [CHAPTER=N] [EXERCISE=name] [IMPL=exercises|solutions] [SANITIZE=...]'
+	@echo '                                  run the tests; last line "chapter-N: P passed, F failed"'
+	@echo '                                  IMPL=solutions grades the reference solutions'
+	@echo '                                  SANITIZE=address|undefined|thread builds with a sanitizer'
+	@echo
+	@echo 'Book and reference:'
+	@echo '  make book                       HTML, PDF and EPUB in build/book/ (and the API reference)'
+	@echo '  make docs                       Doxygen reference of every contract in build/docs/'
+	@echo '  make examples                   build and run every demo program of the chapters'
+	@echo
+	@echo 'Maintainers:'
+	@echo '  make test                       prove everything; last line "test: N passed, N failed"'
+	@echo '  make deps                       install the missing Debian/Ubuntu packages'
+	@echo '  make format / format-check      apply / verify .clang-format on every C file'
+	@echo '  make stubs-manifest             record the stubs as untouched (after editing a stub)'
+	@echo '  make clean                      remove build/'
+
+# Debian/Ubuntu packages. The TeX ones are installed without recommends,
+# which saves a gigabyte.
+PKGS := gcc clang make pkg-config check pandoc doxygen graphviz \
+        poppler-utils clang-format fonts-dejavu-core
+PKGS_NOREC := texlive-xetex texlive-latex-recommended texlive-latex-extra \
+              texlive-fonts-recommended lmodern
+
+deps:
+	@book/deps.sh $(PKGS) -- $(PKGS_NOREC)
+
+# The build folder of the current variant; the grader asks for it.
+print-build-dir:
+	@echo $(B)
+
+check:
+	@CC='$(CC)' SANITIZE='$(SANITIZE)' tests/support/grade.sh \
+	    '$(CHAPTER)' '$(EXERCISE)' '$(IMPL)'
+
+# Every object, test binary and demo of the current variant.
+ALL_BINS := $(foreach e,$(EXERCISES),$(call bin_of,exercises/$(e).c) \
+              $(call bin_of,solutions/$(e).c)) \
+            $(foreach w,$(WRONG_SRCS),$(call bin_of,$(w))) $(DEMO_BINS)
+all-binaries: $(ALL_BINS)
+
+demos: $(DEMO_BINS)
+
+examples: demos
+	@book/run-demos.sh $(B)/demos build/runs
+
+test:
+	@tests/support/make-test.sh
+
+# --- The book ---------------------------------------------------------------
+BOOK := build/book
+CHAPTER_MDS := $(foreach c,$(CHAPTERS),chapters/$(c)/chapter.md)
+BOOK_INPUTS := book/metadata.yaml book/preface.md $(CHAPTER_MDS)
+BOOK_DEPS := $(BOOK_INPUTS) book/filters/include.lua book/style.css \
+             $(wildcard chapters/*/*.c chapters/*/runs) \
+             $(wildcard exercises/*/*.h) build/runs/.stamp
+PANDOC := pandoc --fail-if-warnings --lua-filter=book/filters/include.lua \
+          --number-sections --toc --toc-depth=2 --highlight-style=tango \
+          --resource-path=.:book
+
+book: deps docs $(BOOK)/workbook.html $(BOOK)/workbook.pdf $(BOOK)/workbook.epub
+	@echo "book: $(BOOK)/workbook.html, $(BOOK)/workbook.pdf, $(BOOK)/workbook.epub"
+
+build/runs/.stamp: $(DEMO_BINS) $(wildcard chapters/*/runs)
+	@book/run-demos.sh $(B)/demos build/runs
+	@touch $@
+
+$(BOOK)/workbook.html: $(BOOK_DEPS)
+	@mkdir -p $(@D)
+	@echo "book: HTML"
+	@$(PANDOC) --standalone --self-contained --css=book/style.css \
+	    -M book-format=html -o $@ $(BOOK_INPUTS)
+
+$(BOOK)/workbook.pdf: $(BOOK_DEPS) book/pdf-header.tex
+	@mkdir -p $(@D)
+	@echo "book: PDF (xelatex)"
+	@$(PANDOC) --pdf-engine=xelatex -H book/pdf-header.tex \
+	    -M book-format=pdf -o $@ $(BOOK_INPUTS)
+
+$(BOOK)/workbook.epub: $(BOOK_DEPS)
+	@mkdir -p $(@D)
+	@echo "book: EPUB"
+	@$(PANDOC) --css=book/style.css -M book-format=epub -o $@ $(BOOK_INPUTS)
+
+docs: $(wildcard exercises/*/*.h) book/Doxyfile
+	@mkdir -p build/docs
+	@echo "docs: Doxygen reference of every contract"
+	@doxygen book/Doxyfile > build/docs/doxygen.log
+	@echo "docs: build/docs/html/index.html"
+
+# --- Housekeeping ------------------------------------------------------------
+C_FILES = $(shell find chapters exercises solutions tests -name '*.[ch]' | sort)
+
+format:
+	@clang-format -i $(C_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(C_FILES) && echo "format-check: every C file follows .clang-format"
+
+stubs-manifest:
+	@sha256sum $(sort $(wildcard exercises/*/*.c)) > exercises/stubs.sha256
+	@echo "stubs-manifest: exercises/stubs.sha256"
+
+clean:
+	rm -rf build

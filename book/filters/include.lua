@@ -1,0 +1,131 @@
+-- include.lua: fills the book's empty code blocks from files that are built
+-- and tested, so the text cannot drift from the code.
+--
+--   ```{.c include="chapters/01-sync/printers_seq.c" region="loop"}
+--   ```
+-- shows the lines between the two `// [loop]` markers of that file (the
+-- whole file without region=). Marker lines of any region never show.
+--
+--   ```{.console run="01-sync/sumnums"}
+--   ```
+-- shows "$ " and the run's command, then the output captured when the book
+-- was built (build/runs/01-sync/sumnums.{cmd,txt}, made by run-demos.sh).
+--
+--   [runner.h](api:runner.h)
+-- links to the Doxygen page of that contract.
+--
+-- A missing file, region or run stops the build with a message.
+
+local RUNS = "build/runs/"
+
+local function read_file(path, why)
+  local f = io.open(path, "r")
+  if f == nil then
+    error("include.lua: cannot open " .. path .. " (" .. why .. ")")
+  end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+local function is_marker(line)
+  return line:match("^%s*//%s*%[[%w_%-]+%]%s*$") ~= nil
+end
+
+-- Remove the indentation every non-blank line shares.
+local function dedent(lines)
+  local common = nil
+  for _, line in ipairs(lines) do
+    if line:match("%S") then
+      local lead = #line:match("^(%s*)")
+      if common == nil or lead < common then
+        common = lead
+      end
+    end
+  end
+  common = common or 0
+  local out = {}
+  for i, line in ipairs(lines) do
+    out[i] = line:sub(common + 1)
+  end
+  return out
+end
+
+local function extract(path, region)
+  local text = read_file(path, "named by include=")
+  local lines, inside, found = {}, region == nil, false
+  for line in (text .. "\n"):gmatch("(.-)\r?\n") do
+    local name = line:match("^%s*//%s*%[([%w_%-]+)%]%s*$")
+    if region ~= nil and name == region then
+      if inside then
+        inside = false
+      else
+        inside, found = true, true
+      end
+    elseif inside and not is_marker(line) then
+      table.insert(lines, line)
+    end
+  end
+  if region ~= nil and not found then
+    error("include.lua: " .. path .. " has no region [" .. region .. "]")
+  end
+  if region ~= nil and inside then
+    error("include.lua: region [" .. region .. "] of " .. path ..
+          " is opened but never closed")
+  end
+  while #lines > 0 and not lines[#lines]:match("%S") do
+    table.remove(lines)
+  end
+  return table.concat(dedent(lines), "\n")
+end
+
+local format = "html"
+
+function Meta(meta)
+  if meta["book-format"] then
+    format = pandoc.utils.stringify(meta["book-format"])
+  end
+end
+
+function CodeBlock(block)
+  local include = block.attributes["include"]
+  local run = block.attributes["run"]
+  if include ~= nil then
+    block.text = extract(include, block.attributes["region"])
+    block.attributes["include"] = nil
+    block.attributes["region"] = nil
+    return block
+  end
+  if run ~= nil then
+    local cmd = read_file(RUNS .. run .. ".cmd",
+                          "run " .. run .. ": is it listed in its chapter's runs file?")
+    local out = read_file(RUNS .. run .. ".txt", "output of run " .. run)
+    out = out:gsub("\n$", "")
+    block.text = "$ " .. cmd:gsub("\n$", "") .. (out ~= "" and ("\n" .. out) or "")
+    block.attributes["run"] = nil
+    return block
+  end
+end
+
+function Link(link)
+  local header = link.target:match("^api:(.+)$")
+  if header == nil then
+    return nil
+  end
+  -- Doxygen's page for foo_bar.h is foo__bar_8h.html.
+  local page = header:gsub("_", "__"):gsub("%.", "_8") .. ".html"
+  if format == "html" then
+    link.target = "../docs/html/" .. page
+    return link
+  end
+  -- A PDF or EPUB travels without the reference beside it: name the page.
+  local content = link.content
+  table.insert(content, pandoc.Str(" (API reference: build/docs/html/" .. page .. ")"))
+  return pandoc.Span(content)
+end
+
+-- Meta must run before the blocks that depend on the format.
+return {
+  { Meta = Meta },
+  { CodeBlock = CodeBlock, Link = Link },
+}

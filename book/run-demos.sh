@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Runs every demo run listed in chapters/*/runs and keeps what it printed.
+#
+#   run-demos.sh DEMO_DIR OUT_DIR [CHAPTER_FOLDER...]
+#
+# DEMO_DIR holds the built demos (DEMO_DIR/NN-topic/NAME). For each run,
+# OUT_DIR/NN-topic/ID.txt gets its output (stdout and stderr together) and
+# OUT_DIR/NN-topic/ID.cmd its command line, which the book shows. A run
+# fails when its exit status is not the one listed, when an `exact` run's
+# output differs from chapters/NN-topic/expected/ID.txt, or when it runs
+# past RUN_LIMIT seconds. A demo that no run uses is a failure too.
+# Prints one line per run; exits 1 if anything failed.
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 2
+demos=$1 out=$2
+shift 2
+RUN_LIMIT=${RUN_LIMIT:-20}
+
+if [ $# -gt 0 ]; then
+    folders=("$@")
+else
+    folders=()
+    for f in chapters/[0-9][0-9]-*/; do
+        f=${f%/}
+        folders+=("${f#chapters/}")
+    done
+fi
+
+failed=0 count=0
+for c in "${folders[@]}"; do
+    runs=chapters/$c/runs
+    mkdir -p "$out/$c"
+    used=" "
+    if [ -f "$runs" ]; then
+        while read -r id want mode cmd; do
+            case $id in '' | '#'*) continue ;; esac
+            count=$((count + 1))
+            if [ -z "$cmd" ] || ! [[ $want =~ ^[0-9]+$ ]] ||
+                { [ "$mode" != exact ] && [ "$mode" != varies ]; }; then
+                echo "FAIL $c/$id: malformed line in $runs (want: id exit exact|varies command)"
+                failed=$((failed + 1))
+                continue
+            fi
+            for word in $cmd; do used+="$word "; done
+            printf '%s\n' "$cmd" >"$out/$c/$id.cmd"
+            start=$(date +%s%N)
+            (cd "chapters/$c" &&
+                PATH="$root/$demos/$c:$PATH" timeout -k 2 "$RUN_LIMIT" sh -c "$cmd") \
+                >"$out/$c/$id.txt" 2>&1 </dev/null
+            status=$?
+            ms=$((($(date +%s%N) - start) / 1000000))
+            if [ "$status" -ne "$want" ]; then
+                echo "FAIL $c/$id: exit status $status, expected $want ($cmd)"
+                sed 's/^/    /' "$out/$c/$id.txt" | tail -n 5
+                failed=$((failed + 1))
+            elif [ "$mode" = exact ] && ! diff -u "chapters/$c/expected/$id.txt" "$out/$c/$id.txt" >"$out/$c/$id.diff" 2>&1; then
+                echo "FAIL $c/$id: output differs from chapters/$c/expected/$id.txt:"
+                head -n 20 "$out/$c/$id.diff" | sed 's/^/    /'
+                failed=$((failed + 1))
+            else
+                printf 'ok   %s/%s (%s, %d ms)\n' "$c" "$id" "$mode" "$ms"
+            fi
+        done <"$runs"
+    fi
+    for src in chapters/"$c"/*.c; do
+        [ -e "$src" ] || continue
+        name=$(basename "$src" .c)
+        case $used in *" $name "*) ;; *)
+            echo "FAIL $c/$name: no line of $runs runs this demo"
+            failed=$((failed + 1)) ;;
+        esac
+    done
+done
+echo "demos: $((count - failed > 0 ? count - failed : 0)) runs ok, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# `make test`: everything a maintainer must prove (DESIGN.md, "What make
+# test proves"). One line per step; the logs of failed steps are shown and
+# kept in build/test-logs/. The last line is "test: N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+logs=build/test-logs
+rm -rf "$logs"
+mkdir -p "$logs"
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+MAKE_S="make --no-print-directory -s"
+passed=0 failed=0 step=0
+
+# step DESCRIPTION COMMAND...: run COMMAND, log its output, print one line.
+step() {
+    local desc=$1 log start status ms
+    shift
+    step=$((step + 1))
+    log=$(printf '%s/%03d.log' "$logs" "$step")
+    start=$(date +%s%N)
+    "$@" >"$log" 2>&1
+    status=$?
+    ms=$((($(date +%s%N) - start) / 1000000))
+    if [ "$status" -eq 0 ]; then
+        passed=$((passed + 1))
+        printf 'ok   %-62s %4d.%ds\n' "$desc" $((ms / 1000)) $((ms % 1000 / 100))
+    else
+        failed=$((failed + 1))
+        printf 'FAIL %-62s (log: %s)\n' "$desc" "$log"
+        tail -n 25 "$log" | sed 's/^/     | /'
+    fi
+    return "$status"
+}
+
+exercises() { # chapter/name of every exercise
+    local t
+    for t in tests/[0-9][0-9]-*/test_*.c; do
+        [ -e "$t" ] || continue
+        t=${t#tests/}
+        printf '%s\n' "${t%%/*}/$(basename "${t#*/test_}" .c)"
+    done
+}
+chapters_with_exercises() { exercises | cut -d/ -f1 | sort -u; }
+chapter_number() { echo "$((10#${1%%-*}))"; }
+
+# A test binary must fail (exit 1: some checks failed), not pass (0) and
+# not break (2 or a signal: the suite did not run to its end).
+must_fail() {
+    local bin=$1 status
+    "$bin"
+    status=$?
+    echo "exit status $status"
+    [ "$status" -eq 1 ]
+}
+
+# The grader counts a suite that does not compile by its WB_ADD lines;
+# that count must be what the suite really registers.
+declared_matches_registered() {
+    local ex=$1 bin=$2 declared registered
+    declared=$(grep -cE '^[[:space:]]*WB_ADD(_TIMEOUT)?\(' "tests/${ex%%/*}/test_${ex#*/}.c")
+    registered=$("$bin" --list | wc -l)
+    echo "declared $declared, registered $registered"
+    [ "$declared" -eq "$registered" ] && [ "$registered" -ge 5 ]
+}
+
+hints_ok() { # every exercise has a hints file with at least two hints
+    local ex n bad=0
+    for ex in $(exercises); do
+        f=exercises/$ex.hints.md
+        n=$(grep -c '^## Hint [0-9]' "$f" 2>/dev/null || echo 0)
+        if [ "$n" -lt 2 ]; then
+            echo "$f: $n hints, need at least 2"
+            bad=1
+        fi
+    done
+    return $bad
+}
+
+sections_ok() { # every section a test names is a heading of its chapter
+    local ex bad=0 c section
+    for ex in $(exercises); do
+        c=${ex%%/*}
+        while IFS= read -r section; do
+            if ! grep -qE "^#+ $(printf '%s' "$section" | sed 's/[][\.*^$()+?{}|/]/\\&/g')( \{.*\})?$" "chapters/$c/chapter.md"; then
+                echo "tests/$c/test_${ex#*/}.c names section \"$section\", which chapters/$c/chapter.md does not have"
+                bad=1
+            fi
+        done < <(grep -oE 'WB_ADD(_TIMEOUT)?\([^"]*"[^"]*"' "tests/$c/test_${ex#*/}.c" | sed 's/.*"\(.*\)"/\1/' | sort -u)
+    done
+    return $bad
+}
+
+stubs_recorded() { # the manifest lists every stub, unchanged
+    local ex
+    sha256sum --quiet -c exercises/stubs.sha256 || return 1
+    for ex in $(exercises); do
+        grep -q "  exercises/$ex.c\$" exercises/stubs.sha256 || {
+            echo "exercises/$ex.c is not in exercises/stubs.sha256: run make stubs-manifest"
+            return 1
+        }
+    done
+}
+
+grader_rejects_bad_names() {
+    local out
+    out=$($MAKE_S check CHAPTER=99 2>&1) && return 1
+    echo "$out" | grep -q 'CHAPTER=1' || return 1
+    out=$($MAKE_S check CHAPTER=1 EXERCISE=no_such_exercise 2>&1) && return 1
+    echo "$out" | grep -q 'EXERCISE=' || return 1
+    echo "$out"
+}
+
+echo "make test: proving the workbook (logs in $logs)"
+step "packages installed (make deps)" make --no-print-directory deps
+step "format: every C file follows .clang-format" $MAKE_S format-check
+step "build: every file, gcc -Wall -Wextra -Wpedantic -Werror" \
+    $MAKE_S -j"$JOBS" all-binaries CC=gcc WERROR=1
+step "build: every file, clang -Wall -Wextra -Wpedantic -Werror" \
+    $MAKE_S -j"$JOBS" all-binaries CC=clang WERROR=1
+step "build: the plain test binaries" $MAKE_S -j"$JOBS" all-binaries
+
+for c in $(chapters_with_exercises); do
+    n=$(chapter_number "$c")
+    step "solutions pass: chapter $n" $MAKE_S check CHAPTER="$n" IMPL=solutions
+    step "solutions pass: chapter $n, AddressSanitizer" \
+        $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=address
+    step "solutions pass: chapter $n, UndefinedBehaviorSanitizer" \
+        $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=undefined
+    if [ "$n" -ge 3 ]; then
+        step "solutions pass: chapter $n, ThreadSanitizer" \
+            $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=thread
+    fi
+done
+
+for ex in $(exercises); do
+    bin=build/plain/bin/exercises/$ex
+    step "stub fails: exercises/$ex.c" must_fail "$bin"
+    step "suite registers every test it declares: $ex" declared_matches_registered "$ex" "$bin"
+done
+for w in tests/[0-9][0-9]-*/*.wrong_*.c; do
+    [ -e "$w" ] || continue
+    step "known-wrong variant fails: ${w#tests/}" must_fail "build/plain/bin/${w%.c}"
+done
+
+step "every exercise has at least 2 hints" hints_ok
+step "every section a test names exists in its chapter" sections_ok
+step "every stub is recorded in exercises/stubs.sha256" stubs_recorded
+step "grader: a wrong CHAPTER or EXERCISE is a clear error" grader_rejects_bad_names
+step "demos run; deterministic ones print what the book says" $MAKE_S examples
+step "docs: Doxygen reference, no warning" $MAKE_S docs
+step "book: HTML, PDF, EPUB, no warning" $MAKE_S book
+
+echo "test: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,378 @@
+/*
+ * The shared part of every test suite: main(), the hygiene checks that run
+ * around each test, and small helpers (clock, sleep, pipes, temp files).
+ *
+ * main() runs the suite in Check's fork mode, so every test is a process of
+ * its own: a crash, a hang or an exit() in the code under test fails that
+ * test and the others still run. When the environment variable WB_RESULTS
+ * names a file, one line per test is written there for the grader
+ * (tests/support/grade.sh):
+ *
+ *     status <TAB> name <TAB> file:line <TAB> section <TAB> message
+ *
+ * where status is pass, fail or error.
+ */
+#include "wb.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { WB_MAX_TESTS = 128, WB_MAX_FDS = 1024 };
+
+struct wb_test_info {
+    const char *name;
+    const char *section;
+    double timeout;
+};
+
+static struct wb_test_info wb_tests[WB_MAX_TESTS];
+static int wb_ntests;
+static const char *wb_exercise = "?";
+static const char *wb_chapter = "?";
+
+/* The state the hygiene checks compare against, captured by the setup
+ * fixture inside each test's own process. */
+static unsigned char wb_fds_before[WB_MAX_FDS];
+static int wb_tasks_before;
+
+Suite *wb_begin(const char *exercise, const char *chapter)
+{
+    wb_exercise = exercise;
+    wb_chapter = chapter;
+    return suite_create(exercise);
+}
+
+static int wb_list_dir(const char *path, void (*each)(const char *, void *),
+                       void *ctx)
+{
+    DIR *d = opendir(path);
+    if (d == NULL)
+        return -1;
+    int n = 0;
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        if (each != NULL)
+            each(e->d_name, ctx);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void wb_mark_fd(const char *name, void *ctx)
+{
+    unsigned char *set = ctx;
+    long fd = strtol(name, NULL, 10);
+    if (fd >= 0 && fd < WB_MAX_FDS)
+        set[fd] = 1;
+}
+
+int wb_count_fds(void)
+{
+    /* opendir() itself holds one descriptor while it reads. */
+    return wb_list_dir("/proc/self/fd", NULL, NULL) - 1;
+}
+
+static void wb_snapshot_fds(unsigned char set[WB_MAX_FDS])
+{
+    memset(set, 0, WB_MAX_FDS);
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return;
+    int own = dirfd(d);
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] != '.')
+            wb_mark_fd(e->d_name, set);
+    }
+    if (own >= 0 && own < WB_MAX_FDS)
+        set[own] = 0;
+    closedir(d);
+}
+
+static void wb_hygiene_setup(void)
+{
+    wb_snapshot_fds(wb_fds_before);
+    wb_tasks_before = wb_list_dir("/proc/self/task", NULL, NULL);
+}
+
+/* Describe the descriptors open now that were not open before the test,
+ * as "5 (pipe:[1234]), 6 (/tmp/x)". Returns how many there are. */
+static int wb_leaked_fds(char *out, size_t cap)
+{
+    unsigned char now[WB_MAX_FDS];
+    wb_snapshot_fds(now);
+    int n = 0;
+    size_t used = 0;
+    out[0] = '\0';
+    for (int fd = 0; fd < WB_MAX_FDS; fd++) {
+        if (!now[fd] || wb_fds_before[fd])
+            continue;
+        char link[64], target[256];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        target[len < 0 ? 0 : len] = '\0';
+        if (used < cap) {
+            int w = snprintf(out + used, cap - used, "%s%d (%s)",
+                             n > 0 ? ", " : "", fd, target);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* Children of this process that are still running. Each is killed (so it
+ * cannot outlive the test) and reaped; their pids go into @p out. */
+static int wb_kill_children(char *out, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)getpid(),
+             (int)getpid());
+    FILE *f = fopen(path, "r");
+    int n = 0;
+    size_t used = 0;
+    out[0] = '\0';
+    if (f == NULL)
+        return 0;
+    int pid;
+    while (fscanf(f, "%d", &pid) == 1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        if (used < cap) {
+            int w =
+                snprintf(out + used, cap - used, "%s%d", n ? ", " : "", pid);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static void wb_hygiene_teardown(void)
+{
+    char what[512];
+
+    /* An exited child that nobody waited for is a zombie: reap it here so
+     * that it does not outlive the test, and report it. */
+    int zombies = 0;
+    pid_t pid;
+    int status;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        zombies++;
+    ck_assert_msg(zombies == 0,
+                  "%d child process%s exited but %s never reaped with "
+                  "waitpid(): each one stayed behind as a zombie",
+                  zombies, zombies == 1 ? "" : "es",
+                  zombies == 1 ? "was" : "were");
+
+    int running = wb_kill_children(what, sizeof what);
+    ck_assert_msg(running == 0,
+                  "%d child process%s still running when the test ended "
+                  "(pid %s): every child must have ended and been reaped",
+                  running, running == 1 ? " was" : "es were", what);
+
+    /* A thread that is finishing may need a moment to leave the list. */
+    int tasks = wb_list_dir("/proc/self/task", NULL, NULL);
+    for (int i = 0; i < 50 && tasks > wb_tasks_before; i++) {
+        wb_sleep_ms(2);
+        tasks = wb_list_dir("/proc/self/task", NULL, NULL);
+    }
+    ck_assert_msg(tasks <= wb_tasks_before,
+                  "%d thread%s still running when the test ended: every "
+                  "thread must be joined before its owner returns",
+                  tasks - wb_tasks_before,
+                  tasks - wb_tasks_before == 1 ? " was" : "s were");
+
+    int leaked = wb_leaked_fds(what, sizeof what);
+    ck_assert_msg(leaked == 0,
+                  "%d file descriptor%s leaked: %s; every descriptor the "
+                  "code opens must be closed on every path",
+                  leaked, leaked == 1 ? "" : "s", what);
+}
+
+void wb_add(Suite *s, const TTest *fn, const char *name, const char *section,
+            double timeout)
+{
+    if (wb_ntests == WB_MAX_TESTS) {
+        fprintf(stderr, "wb: more than %d tests in one suite\n", WB_MAX_TESTS);
+        exit(2);
+    }
+    wb_tests[wb_ntests++] = (struct wb_test_info){name, section, timeout};
+    TCase *tc = tcase_create(name);
+    tcase_add_checked_fixture(tc, wb_hygiene_setup, wb_hygiene_teardown);
+    tcase_set_timeout(tc, timeout);
+    tcase_add_test(tc, fn);
+    suite_add_tcase(s, tc);
+}
+
+int64_t wb_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void wb_sleep_ms(long ms)
+{
+    struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&left, &left) == -1 && errno == EINTR)
+        continue;
+}
+
+void wb_pipe(int fds[2])
+{
+    ck_assert_msg(pipe(fds) == 0, "pipe() failed: %s", strerror(errno));
+}
+
+FILE *wb_tmpfile_with(const char *text)
+{
+    FILE *f = tmpfile();
+    ck_assert_msg(f != NULL, "tmpfile() failed: %s", strerror(errno));
+    size_t len = strlen(text);
+    ck_assert_msg(fwrite(text, 1, len, f) == len, "writing the input failed");
+    rewind(f);
+    return f;
+}
+
+char *wb_slurp(FILE *in)
+{
+    size_t cap = 256, len = 0;
+    char *buf = malloc(cap);
+    ck_assert_msg(buf != NULL, "out of memory");
+    int c;
+    while ((c = fgetc(in)) != EOF) {
+        if (len + 1 == cap) {
+            char *bigger = realloc(buf, cap *= 2);
+            ck_assert_msg(bigger != NULL, "out of memory");
+            buf = bigger;
+        }
+        buf[len++] = (char)c;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+static const struct wb_test_info *wb_find(const char *name)
+{
+    for (int i = 0; i < wb_ntests; i++)
+        if (strcmp(wb_tests[i].name, name) == 0)
+            return &wb_tests[i];
+    return NULL;
+}
+
+/* Check's messages for a test that did not end by itself say what happened
+ * but not why; add the usual cause. */
+static void wb_explain(const char *msg, const struct wb_test_info *t, char *out,
+                       size_t cap)
+{
+    int sig, code;
+    if (strstr(msg, "timeout expired") != NULL)
+        snprintf(out, cap,
+                 "did not finish within its limit of %.1f s: the usual "
+                 "cause is a call that waits forever (a deadlock, a missed "
+                 "wake-up, a read whose writer never closes) or an endless "
+                 "loop",
+                 t != NULL ? t->timeout : 0.0);
+    else if (sscanf(msg, "Received signal %d", &sig) == 1)
+        snprintf(out, cap, "crashed: killed by signal %d (%s)%s", sig,
+                 strsignal(sig),
+                 sig == SIGSEGV   ? "; a NULL, freed or out-of-bounds pointer "
+                                    "was followed"
+                 : sig == SIGABRT ? "; abort() was called, often by a failed "
+                                    "assert() or a corrupted heap"
+                                  : "");
+    else if (sscanf(msg, "Early exit with return value %d", &code) == 1)
+        snprintf(out, cap,
+                 "the test process ended in the middle of the test with "
+                 "exit status %d: the code under test called exit() (a "
+                 "child process must end with _exit(), and a library "
+                 "function must return an error instead)",
+                 code);
+    else
+        snprintf(out, cap, "%s", msg);
+}
+
+static void wb_clean(char *s)
+{
+    for (; *s != '\0'; s++)
+        if (*s == '\t' || *s == '\n' || *s == '\r')
+            *s = ' ';
+}
+
+int main(int argc, char **argv)
+{
+    Suite *s = wb_suite();
+    if (argc > 1 && strcmp(argv[1], "--list") == 0) {
+        for (int i = 0; i < wb_ntests; i++)
+            printf("%s\n", wb_tests[i].name);
+        return 0;
+    }
+
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_FORK);
+    const char *xml = getenv("WB_XML");
+    const char *tap = getenv("WB_TAP");
+    if (xml != NULL && *xml != '\0')
+        srunner_set_xml(sr, xml);
+    if (tap != NULL && *tap != '\0')
+        srunner_set_tap(sr, tap);
+    srunner_run_all(sr, CK_SILENT);
+
+    const char *path = getenv("WB_RESULTS");
+    FILE *out = NULL;
+    if (path != NULL && *path != '\0') {
+        out = fopen(path, "w");
+        if (out == NULL) {
+            fprintf(stderr, "wb: cannot write %s: %s\n", path, strerror(errno));
+            return 2;
+        }
+    }
+
+    int n = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
+    TestResult **results = srunner_results(sr);
+    for (int i = 0; i < n; i++) {
+        TestResult *r = results[i];
+        const struct wb_test_info *t = wb_find(tr_tcname(r));
+        const char *status = tr_rtype(r) == CK_PASS      ? "pass"
+                             : tr_rtype(r) == CK_FAILURE ? "fail"
+                                                         : "error";
+        char msg[1024];
+        if (tr_rtype(r) == CK_PASS)
+            msg[0] = '\0';
+        else
+            wb_explain(tr_msg(r), t, msg, sizeof msg);
+        wb_clean(msg);
+        if (out != NULL)
+            fprintf(out, "%s\t%s\t%s:%d\t%s\t%s\n", status, tr_tcname(r),
+                    tr_lfile(r) != NULL ? tr_lfile(r) : "?", tr_lno(r),
+                    t != NULL ? t->section : "", msg);
+        else if (tr_rtype(r) != CK_PASS)
+            printf("%s:%d: %s: %s\n", tr_lfile(r), tr_lno(r), tr_tcname(r),
+                   msg);
+    }
+    if (out == NULL)
+        printf("%s: %d of %d tests passed (chapter: %s)\n", wb_exercise,
+               n - failed, n, wb_chapter);
+    else if (fclose(out) != 0)
+        return 2;
+    free(results);
+    srunner_free(sr);
+    /* Every registered test must have run: a test that vanished would make
+     * the score look better than it is. */
+    if (n != wb_ntests)
+        return 2;
+    return failed == 0 ? 0 : 1;
+}

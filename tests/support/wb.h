@@ -1,0 +1,104 @@
+/**
+ * @file wb.h
+ * @brief What every test suite of the workbook shares.
+ *
+ * A test file includes this header, writes its tests with Check's
+ * START_TEST / END_TEST, and defines one function, wb_suite(), that
+ * registers them with WB_ADD(). The shared main() in wb_main.c runs the
+ * suite in fork mode, one process per test, and reports the results in
+ * the form the grader reads.
+ *
+ * Every test added with WB_ADD() gets the hygiene checks: a file
+ * descriptor the test did not have when it started and still has open
+ * when it ends, or a child process it did not reap, fails the test with
+ * a message of its own.
+ */
+#ifndef WB_H
+#define WB_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/**
+ * @brief Defined by each test file: build and return the suite.
+ *
+ * Call wb_begin() first and WB_ADD() once per test.
+ * @return the suite the shared main() runs.
+ */
+Suite *wb_suite(void);
+
+/**
+ * @brief Start the suite of one exercise.
+ * @param exercise  the exercise's name, as in its file names ("runner").
+ * @param chapter   the chapter file the hints point at
+ *                  ("chapters/01-sync/chapter.md").
+ * @return a new suite.
+ */
+Suite *wb_begin(const char *exercise, const char *chapter);
+
+/**
+ * @brief Add one test as a test case of its own, with the hygiene checks.
+ * @param s        the suite from wb_begin().
+ * @param fn       the test, defined with START_TEST.
+ * @param name     the test's name, shown by the grader.
+ * @param section  the heading of the chapter section that explains what
+ *                 the test checks; printed under a failure.
+ * @param timeout  seconds before the test counts as hung.
+ */
+void wb_add(Suite *s, const TTest *fn, const char *name, const char *section,
+            double timeout);
+
+/** @brief Add test @p fn, named after itself, with the default timeout. */
+#define WB_ADD(s, fn, section) wb_add((s), (fn), #fn, (section), 2.0)
+
+/** @brief Like WB_ADD() with a timeout of @p secs seconds. */
+#define WB_ADD_TIMEOUT(s, fn, section, secs)                                   \
+    wb_add((s), (fn), #fn, (section), (secs))
+
+/**
+ * @brief Fail the test unless @p cond holds.
+ *
+ * The message (printf format and arguments) says what was expected and
+ * what happened: "expected 3 records, got 2".
+ */
+#define WB_EXPECT(cond, ...) ck_assert_msg((cond), __VA_ARGS__)
+
+/** @brief Monotonic clock in nanoseconds. */
+int64_t wb_now_ns(void);
+
+/** @brief Sleep @p ms milliseconds, resuming after signals. */
+void wb_sleep_ms(long ms);
+
+/**
+ * @brief Create a pipe whose ends are closed on exec; fail the test if
+ *        pipe() fails.
+ * @param fds receives the read end in fds[0] and the write end in fds[1].
+ */
+void wb_pipe(int fds[2]);
+
+/**
+ * @brief Write @p text to a new temporary file and open it for reading.
+ *
+ * The file is unlinked at once, so nothing is left behind; the stream is
+ * the test's to fclose().
+ * @param text  the file's whole content.
+ * @return the stream, positioned at the start.
+ */
+FILE *wb_tmpfile_with(const char *text);
+
+/**
+ * @brief Read everything from @p in into a new NUL-terminated string.
+ * @param in a stream positioned where reading starts.
+ * @return the text, to be freed by the caller.
+ */
+char *wb_slurp(FILE *in);
+
+/**
+ * @brief Count the open file descriptors of this process.
+ * @return how many entries /proc/self/fd lists.
+ */
+int wb_count_fds(void);
+
+#endif
