@@ -51,8 +51,9 @@ CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 WARN := -Wall -Wextra -Wpedantic $(if $(WERROR),-Werror)
 CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 $(WARN) $(SAN_FLAGS) -pthread
 LDFLAGS := $(SAN_FLAGS) -pthread
-# A source file's chapter folder is the second part of its path.
-chapter_of = $(word 2,$(subst /, ,$(1)))
+# A source file's chapter folder is the part of its path named NN-topic.
+CHAPTER_FOLDERS := $(notdir $(wildcard chapters/[0-9][0-9]-* exercises/[0-9][0-9]-* tests/[0-9][0-9]-*))
+chapter_of = $(firstword $(filter $(CHAPTER_FOLDERS),$(subst /, ,$(1))))
 INCLUDES = -Iexercises/$(call chapter_of,$<) -Iexercises -Itests/support -Ichapters
 
 # --- What exists ------------------------------------------------------------
@@ -71,9 +72,13 @@ bin_of = $(B)/bin/$(basename $(1))
 # chapter), listed one per line in tests/NN-topic/NAME.links.
 links_of = $(foreach s,$(shell cat tests/$(1).links 2>/dev/null),$(B)/obj/$(s:.c=.o))
 
-# exercise_rules(chapter/name): the test binaries of its stub and solution.
+# Folders of implementations laid out like exercises/: the stubs, the
+# reference solutions, and the hostile implementations that test the grader.
+IMPL_DIRS := exercises solutions $(patsubst %/,%,$(wildcard tests/grader/*/))
+
+# exercise_rules(chapter/name): the test binaries of every implementation.
 define exercise_rules
-$(call bin_of,exercises/$(1).c) $(call bin_of,solutions/$(1).c): $(B)/bin/%/$(1): \
+$(foreach d,$(IMPL_DIRS),$(call bin_of,$(d)/$(1).c)): $(B)/bin/%/$(1): \
     $(B)/obj/%/$(1).o $(B)/obj/tests/$(dir $(1))test_$(notdir $(1)).o \
     $(SUPPORT_OBJS) $(call links_of,$(1))
 	@mkdir -p $$(@D)
@@ -106,6 +111,7 @@ $(B)/demos/%: chapters/%.c
 
 # --- Commands ---------------------------------------------------------------
 .PHONY: help deps check test book docs examples format format-check clean \
+        hint progress watch compile-commands \
         print-build-dir all-binaries demos stubs-manifest
 
 help:
@@ -116,6 +122,13 @@ help:
 	@echo '  make check CHAPTER=1            grade your exercises of chapter 1'
 	@echo
 	@echo 'Grading:'
+	@echo '  make hint CHAPTER=N EXERCISE=name [RESET=1]'
+	@echo '                                  the next hint of an exercise, one at a time'
+	@echo '  make progress                   every exercise: passed, failing, not started; what to do next'
+	@echo '  make watch CHAPTER=N [EXERCISE=name]'
+	@echo '                                  re-grade whenever you save a file of that chapter'
+	@echo '  make compile-commands           compile_commands.json for your editor (clangd)'
+	@echo
 	@echo '  make check [CHAPTER=N] [EXERCISE=name] [IMPL=exercises|solutions] [SANITIZE=...]'
 	@echo '                                  run the tests; last line "chapter-N: P passed, F failed"'
 	@echo '                                  IMPL=solutions grades the reference solutions'
@@ -136,7 +149,7 @@ help:
 # Debian/Ubuntu packages. The TeX ones are installed without recommends,
 # which saves a gigabyte.
 PKGS := gcc clang make pkg-config check pandoc doxygen graphviz \
-        poppler-utils clang-format fonts-dejavu-core
+        poppler-utils clang-format fonts-dejavu-core procps inotify-tools
 PKGS_NOREC := texlive-xetex texlive-latex-recommended texlive-latex-extra \
               texlive-fonts-recommended lmodern
 
@@ -164,6 +177,25 @@ examples: demos
 
 test:
 	@tests/support/make-test.sh
+
+hint:
+	@tests/support/hint.sh '$(CHAPTER)' '$(EXERCISE)' '$(RESET)'
+
+progress:
+	@CC='$(CC)' tests/support/progress.sh
+
+watch:
+	@CC='$(CC)' tests/support/watch.sh '$(CHAPTER)' '$(EXERCISE)'
+
+# compile_commands.json for editors (clangd): the flags the Makefile uses,
+# for every C file, so the contract headers resolve.
+compile-commands:
+	@{ echo '['; sep=; for f in $(C_FILES); do case $$f in *.c) \
+	    printf '%s{"directory": "%s", "file": "%s", "arguments": ["%s", %s, "-c", "%s"]}\n' \
+	    "$$sep" "$(CURDIR)" "$$f" "$(CC)" \
+	    "$$(printf '"%s", ' $(CFLAGS) $(CHECK_CFLAGS) -Iexercises/$$(echo $$f | grep -oE '[0-9]{2}-[a-z0-9]+' | head -n 1) -Iexercises -Itests/support -Ichapters | sed 's/, $$//')" "$$f"; \
+	    sep=,;; esac; done; echo ']'; } > compile_commands.json
+	@echo "compile-commands: compile_commands.json ($$(grep -c '"file"' compile_commands.json) files)"
 
 # --- The book ---------------------------------------------------------------
 BOOK := build/book

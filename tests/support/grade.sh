@@ -4,34 +4,41 @@
 #   grade.sh CHAPTER EXERCISE IMPL
 #
 # CHAPTER is a number or empty (every chapter), EXERCISE a name or empty
-# (every exercise of the chapter), IMPL "exercises" (the learner's code) or
-# "solutions" (the reference). CC and SANITIZE come from the environment.
+# (every exercise of the chapter), IMPL "exercises" (the learner's code),
+# "solutions" (the reference), or any folder laid out like them (the
+# grader's own tests use tests/grader/NAME). CC and SANITIZE come from the
+# environment.
 #
 # Prints one line per exercise, then the first failures with file:line, the
 # message and the chapter section that explains it, and last the summary
 # line "chapter-N: P passed, F failed" ("all: ..." without CHAPTER), counting
-# test cases. Exits 0 only when nothing failed. Per-test results are kept in
-# build/results/.
+# test cases. Exits 0 only when nothing failed, 2 on a usage error.
+#
+# Containment: each suite runs in a session of its own, as an unprivileged
+# user when the grader runs as root, with caps on processes, output and
+# time; whatever it leaves running is killed. Results for other programs
+# go to build/results/ (README.md, "For instructors").
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
-chapter_arg=$1 exercise_arg=$2 impl=$3
+chapter_arg=$1 exercise_arg=$2 impl=${3%/}
 MAX_FAILURES_SHOWN=${MAX_FAILURES_SHOWN:-5}
-# A suite that runs longer than this, in seconds, is stopped whatever its
-# per-test timeouts say.
-SUITE_LIMIT=${SUITE_LIMIT:-120}
+SUITE_LIMIT=${SUITE_LIMIT:-120}   # seconds one suite may run
+CHECK_LIMIT=${CHECK_LIMIT:-900}   # seconds the whole run may take
+NPROC_LIMIT=${NPROC_LIMIT:-256}   # processes the tests' user may have
+OUTPUT_LIMIT_KB=${OUTPUT_LIMIT_KB:-65536} # largest file (and log) a test may write
 
 die() { printf 'check: %s\n' "$1" >&2; exit 2; }
 
 case $impl in
 exercises | solutions) ;;
-*) die "IMPL must be 'exercises' (your code) or 'solutions' (the reference), not '$impl'" ;;
+*) [ -d "$impl" ] || die "IMPL must be 'exercises' (your code) or 'solutions' (the reference), not '$impl'" ;;
 esac
 
 all_chapters=()
 for d in tests/[0-9][0-9]-*/; do
     d=${d%/}
-    all_chapters+=("${d#tests/}")
+    [ -e "$d" ] && all_chapters+=("${d#tests/}")
 done
 [ ${#all_chapters[@]} -gt 0 ] || die "no chapter has exercises yet"
 
@@ -56,14 +63,13 @@ else
     chapters=("${all_chapters[@]}")
 fi
 
-# chapter/name pairs to grade
-selected=()
+selected=() # chapter/name pairs to grade
 for c in "${chapters[@]}"; do
     for t in tests/"$c"/test_*.c; do
         name=${t##*/test_}
         name=${name%.c}
         if [ -z "$exercise_arg" ] || [ "$exercise_arg" = "$name" ]; then
-            selected+=("$c/$name")
+            [ -f "$impl/$c/$name.c" ] && selected+=("$c/$name")
         fi
     done
 done
@@ -75,43 +81,95 @@ $list"
 fi
 
 build=$(make --no-print-directory -s print-build-dir SANITIZE="${SANITIZE:-}") || exit 2
-results=build/results/${build#build/}/$impl
+variant=${build#build/}
+# The learner's plain results sit at the top of build/results/; the others
+# (IMPL=solutions, a sanitizer build) in folders of their own.
+results=build/results
+[ "$impl" = exercises ] || results=$results/$(printf '%s' "$impl" | tr / _)
+[ "$variant" = plain ] || results=$results/$variant
 mkdir -p "$results" build/logs
 
-# A stub the learner has not touched still has the checksum recorded in
-# exercises/stubs.sha256.
-untouched() {
+# The sanitizers' exit statuses, known to wb.c, and their options: stop at
+# the first error, so the report is about this test.
+export ASAN_OPTIONS="exitcode=86:abort_on_error=0:detect_leaks=1:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="exitcode=87:halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
+export TSAN_OPTIONS="exitcode=88:halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}"
+export LSAN_OPTIONS="exitcode=86:${LSAN_OPTIONS:-}"
+
+# As root, a process cap binds nothing: run the tests as 'nobody', which
+# also keeps a learner's program from ever running as root.
+as_user=()
+if [ "$(id -u)" -eq 0 ]; then
+    if command -v setpriv >/dev/null 2>&1 && id nobody >/dev/null 2>&1 &&
+        setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+            test -x . -a -r tests/support/wb.h 2>/dev/null; then
+        as_user=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
+    else
+        echo "check: note: running the tests as root (user 'nobody' cannot read this folder); the process cap does not bind" >&2
+    fi
+fi
+
+untouched() { # a stub whose checksum is still the one recorded
     local file=$1 sum
     [ -f exercises/stubs.sha256 ] || return 1
     sum=$(sha256sum "$file" | cut -d' ' -f1)
     grep -q "^$sum  $file\$" exercises/stubs.sha256
 }
 
-total_pass=0 total_fail=0 failures_shown=0
-report=$(mktemp)
-trap 'rm -f "$report"' EXIT
-
-section_of_failure() {
-    # $1 = exercise chapter folder, $2 = section heading
-    printf '      read: chapters/%s/chapter.md, section "%s"\n' "$1" "$2"
+json_str() { # $1 as a JSON string literal (the values are single lines)
+    printf '"%s"' "$(printf '%s' "$1" | tr '\t\r\n' '   ' | sed 's/\\/\\\\/g; s/"/\\"/g')"
 }
 
-current_chapter=
+# Test durations from Check's XML: "name seconds" lines.
+durations() {
+    awk '/<id>/ { gsub(/.*<id>|<\/id>.*/, ""); id = $0 }
+         /<duration>/ { gsub(/.*<duration>|<\/duration>.*/, ""); print id, $0 }' "$1" 2>/dev/null
+}
+
+session=
+cleanup() { [ -n "$session" ] && pkill -KILL -s "$session" 2>/dev/null; }
+trap 'cleanup; rm -f "$report"; exit 130' INT TERM
+report=$(mktemp)
+trap 'cleanup; rm -f "$report"' EXIT
+
+deadline=$(($(date +%s) + CHECK_LIMIT))
+total_pass=0 total_fail=0 failures_shown=0
+current_chapter= json_chapter= json_first=1
+json_file=
+
+close_json() {
+    [ -n "$json_file" ] || return 0
+    printf '\n  ],\n  "passed": %d,\n  "failed": %d\n}\n' "$chapter_pass" "$chapter_fail" >>"$json_file"
+}
+
 for ex in "${selected[@]}"; do
     c=${ex%%/*} name=${ex#*/}
     if [ "$c" != "$current_chapter" ]; then
+        close_json
+        n=$((10#${c%%-*}))
         title=$(sed -n 's/^# \(.*\) {#.*}$/\1/p;s/^# \([^{]*\)$/\1/p' "chapters/$c/chapter.md" 2>/dev/null | head -n 1)
-        printf 'chapter %d: %s\n' "$((10#${c%%-*}))" "${title:-$c}"
-        current_chapter=$c
+        printf 'chapter %d: %s\n' "$n" "${title:-$c}"
+        current_chapter=$c chapter_pass=0 chapter_fail=0 json_first=1
+        json_file=$results/chapter-$n.json
+        mkdir -p "$results/chapter-$n"
+        {
+            printf '{\n  "chapter": %d,\n  "folder": %s,\n  "impl": %s,\n  "variant": %s,\n' \
+                "$n" "$(json_str "$c")" "$(json_str "$impl")" "$(json_str "$variant")"
+            printf '  "exercises": ['
+        } >"$json_file"
     fi
     src=$impl/$c/$name.c
     bin=$build/bin/$impl/$c/$name
-    log=build/logs/${build#build/}-$impl-$c-$name.log
+    out=$results/chapter-$((10#${c%%-*}))
+    log=build/logs/$variant-$(printf '%s' "$impl" | tr / _)-$c-$name.log
     declared=$(grep -cE '^[[:space:]]*WB_ADD(_TIMEOUT)?\(' "tests/$c/test_$name.c")
+    state= pass=0 fail=0
+    rm -f "$out/$name".{tsv,xml,tap}
+    rm -rf "$out/$name.reports"
 
     if ! make --no-print-directory -s "$bin" SANITIZE="${SANITIZE:-}" CC="${CC:-gcc}" >"$log" 2>&1; then
-        printf '  %-16s does not compile      0/%d checks\n' "$name" "$declared"
-        total_fail=$((total_fail + declared))
+        state="does not compile" fail=$declared
+        printf '  %-16s %-20s 0/%d checks\n' "$name" "$state" "$declared"
         if [ "$failures_shown" -lt "$MAX_FAILURES_SHOWN" ]; then
             failures_shown=$((failures_shown + 1))
             {
@@ -119,59 +177,121 @@ for ex in "${selected[@]}"; do
                 grep -E 'error|undefined reference' "$log" | head -n 5 | sed 's/^/      /'
             } >>"$report"
         fi
-        continue
-    fi
-
-    tsv=$results/$c-$name.tsv
-    rm -f "$tsv"
-    WB_RESULTS=$tsv WB_XML=$results/$c-$name.xml WB_TAP=$results/$c-$name.tap \
-        timeout --kill-after=2 "$SUITE_LIMIT" "$bin" >"$log.run" 2>&1
-    status=$?
-    pass=0 fail=0
-    if [ -f "$tsv" ]; then
-        pass=$(grep -c '^pass' "$tsv")
-        fail=$(grep -vc '^pass' "$tsv")
-    fi
-    if [ ! -f "$tsv" ] || [ "$status" -ge 2 ]; then
-        # The suite itself did not finish: count every declared test failed.
-        fail=$((declared - pass))
-        printf '  %-16s suite did not finish %d/%d checks\n' "$name" "$pass" "$declared"
-        {
-            printf '  %s: the test suite stopped early (exit status %d); its output:\n' "$name" "$status"
-            tail -n 5 "$log.run" | sed 's/^/      /'
-        } >>"$report"
-    elif [ "$fail" -eq 0 ]; then
-        printf '  %-16s passed               %d/%d checks\n' "$name" "$pass" "$((pass + fail))"
-    elif [ "$impl" = exercises ] && untouched "$src"; then
-        printf '  %-16s not started          %d/%d checks   (edit %s)\n' "$name" "$pass" "$((pass + fail))" "$src"
     else
-        printf '  %-16s failed               %d/%d checks\n' "$name" "$pass" "$((pass + fail))"
-    fi
-    total_pass=$((total_pass + pass))
-    total_fail=$((total_fail + fail))
+        now=$(date +%s)
+        limit=$((deadline - now))
+        [ "$limit" -gt "$SUITE_LIMIT" ] && limit=$SUITE_LIMIT
+        [ "$limit" -lt 1 ] && limit=1
+        # Files the test user writes: a folder it owns.
+        tmp=$(mktemp -d)
+        mkdir -p "$tmp/reports"
+        chmod -R a+rwx "$tmp"
+        (
+            ulimit -u "$NPROC_LIMIT" 2>/dev/null
+            ulimit -f "$OUTPUT_LIMIT_KB" 2>/dev/null
+            exec setsid "${as_user[@]}" env WB_RESULTS="$tmp/results.tsv" \
+                WB_XML="$tmp/results.xml" WB_TAP="$tmp/results.tap" WB_REPORTS="$tmp/reports" \
+                timeout --kill-after=2 "$limit" "$bin"
+        ) >"$log.run" 2>&1 </dev/null &
+        session=$!
+        wait "$session"
+        status=$?
+        pkill -KILL -s "$session" 2>/dev/null
+        session=
+        [ -f "$tmp/results.tsv" ] && cp "$tmp/results.tsv" "$out/$name.tsv"
+        [ -f "$tmp/results.xml" ] && cp "$tmp/results.xml" "$out/$name.xml"
+        [ -f "$tmp/results.tap" ] && cp "$tmp/results.tap" "$out/$name.tap"
+        if compgen -G "$tmp/reports/*" >/dev/null; then
+            mkdir -p "$out/$name.reports" && cp "$tmp"/reports/* "$out/$name.reports/"
+        fi
+        rm -rf "$tmp"
 
-    if [ "$fail" -gt 0 ] && ! { [ "$impl" = exercises ] && untouched "$src"; }; then
-        while IFS=$'\t' read -r st test where section msg; do
-            [ "$st" = pass ] && continue
-            [ "$failures_shown" -lt "$MAX_FAILURES_SHOWN" ] || break
-            failures_shown=$((failures_shown + 1))
+        tsv=$out/$name.tsv
+        if [ -f "$tsv" ]; then
+            pass=$(grep -c '^pass' "$tsv")
+            fail=$(grep -vc '^pass' "$tsv")
+        fi
+        if [ ! -f "$tsv" ] || [ "$status" -ge 2 ]; then
+            fail=$((declared - pass))
+            state="stopped early"
             {
-                printf '  %s: %s\n' "$name" "$test"
-                printf '      %s: %s\n' "$where" "$msg"
-                [ -n "$section" ] && section_of_failure "$c" "$section"
+                if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+                    printf '  %s: the suite ran past the time limit of %d s and was stopped\n' "$name" "$limit"
+                else
+                    printf '  %s: the test suite stopped early (exit status %d); its last output:\n' "$name" "$status"
+                fi
+                tail -n 5 "$log.run" | cut -c1-200 | sed 's/^/      /'
             } >>"$report"
-        done <"$tsv"
+        elif [ "$fail" -eq 0 ]; then
+            state=passed
+        elif [ "$impl" = exercises ] && untouched "$src"; then
+            state="not started"
+        else
+            state=failed
+        fi
+        printf '  %-16s %-20s %d/%d checks%s\n' "$name" "$state" "$pass" "$((pass + fail))" \
+            "$([ "$state" = "not started" ] && printf '   (edit %s)' "$src")"
+
+        if [ "$fail" -gt 0 ] && [ "$state" != "not started" ] && [ -f "$tsv" ]; then
+            while IFS=$'\t' read -r st test where section msg; do
+                [ "$st" = pass ] && continue
+                [ "$failures_shown" -lt "$MAX_FAILURES_SHOWN" ] || break
+                failures_shown=$((failures_shown + 1))
+                {
+                    printf '  %s: %s\n' "$name" "$test"
+                    printf '      %s: %s\n' "$where" "$msg"
+                    for r in "$out/$name.reports/$test".*; do
+                        [ -f "$r" ] || continue
+                        # The error, the first frames of its stack that
+                        # are not the test machinery, and the summary.
+                        awk '/ERROR:|WARNING:|runtime error:/ && !head { print; head = 1; next }
+                             !head { next }
+                             /^SUMMARY:/ { print; exit }
+                             /^ *(Previous )?(read|write|atomic|Read|Write|Atomic)[^#]* of size/ && blocks < 2 {
+                                 print; blocks++; frames = 0; next }
+                             /^ *#[0-9]+ / && frames < 3 {
+                                 if ($0 ~ /srunner|__libc|_start|wb\.c|check_run|__interceptor/) next
+                                 print; frames++ }' "$r" |
+                            cut -c1-160 | sed 's/^/        | /'
+                    done
+                    [ -n "$section" ] &&
+                        printf '      read: chapters/%s/chapter.md, section "%s"\n' "$c" "$section"
+                } >>"$report"
+            done <"$tsv"
+        fi
     fi
+    total_pass=$((total_pass + pass)) total_fail=$((total_fail + fail))
+    chapter_pass=$((chapter_pass + pass)) chapter_fail=$((chapter_fail + fail))
+
+    # This exercise's entry in the chapter's JSON file.
+    {
+        [ "$json_first" -eq 1 ] || printf ','
+        json_first=0
+        printf '\n    {\n      "name": %s,\n      "source": %s,\n      "state": %s,\n      "passed": %d,\n      "failed": %d,\n      "tests": [' \
+            "$(json_str "$name")" "$(json_str "$src")" "$(json_str "$state")" "$pass" "$fail"
+        first=1
+        if [ -f "$out/$name.tsv" ]; then
+            while IFS=$'\t' read -r st test where section msg; do
+                d=$(durations "$out/$name.xml" | awk -v t="$test" '$1 == t && $2 >= 0 { print $2 + 0; exit }')
+                [ "$first" -eq 1 ] || printf ','
+                first=0
+                printf '\n        {"name": %s, "status": %s, "where": %s, "section": %s, "message": %s, "duration": %s}' \
+                    "$(json_str "$test")" "$(json_str "$st")" "$(json_str "$where")" \
+                    "$(json_str "$section")" "$(json_str "$msg")" "${d:-null}"
+            done <"$out/$name.tsv"
+        fi
+        printf '\n      ]\n    }'
+    } >>"$json_file"
 done
+close_json
 
 if [ -s "$report" ]; then
     echo
     echo "First failures:"
     cat "$report"
-fi
-if [ "$failures_shown" -eq 0 ] && [ "$total_fail" -gt 0 ]; then
+elif [ "$total_fail" -gt 0 ]; then
     echo
-    echo "Not started yet: open the chapter, then the stub it names, and run this again."
+    echo "Not started yet: read the chapter, open the stub named above, and run this again."
 fi
 
 echo

@@ -101,6 +101,16 @@ stubs_recorded() { # the manifest lists every stub, unchanged
     done
 }
 
+hint_works() {
+    local out
+    rm -rf build/hints
+    out=$($MAKE_S hint CHAPTER=1 EXERCISE=runner) && echo "$out" | grep -q '^Hint 1 of' || return 1
+    out=$($MAKE_S hint CHAPTER=1 EXERCISE=runner) && echo "$out" | grep -q '^Hint 2 of' || return 1
+    $MAKE_S hint CHAPTER=1 EXERCISE=runner RESET=1 >/dev/null || return 1
+    out=$($MAKE_S hint CHAPTER=1 EXERCISE=runner) && echo "$out" | grep -q '^Hint 1 of' || return 1
+    rm -rf build/hints
+}
+
 grader_rejects_bad_names() {
     local out
     out=$($MAKE_S check CHAPTER=99 2>&1) && return 1
@@ -123,12 +133,12 @@ for c in $(chapters_with_exercises); do
     n=$(chapter_number "$c")
     step "solutions pass: chapter $n" $MAKE_S check CHAPTER="$n" IMPL=solutions
     step "solutions pass: chapter $n, AddressSanitizer" \
-        $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=address
+        env CK_TIMEOUT_MULTIPLIER=2 $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=address
     step "solutions pass: chapter $n, UndefinedBehaviorSanitizer" \
-        $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=undefined
+        env CK_TIMEOUT_MULTIPLIER=2 $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=undefined
     if [ "$n" -ge 3 ]; then
         step "solutions pass: chapter $n, ThreadSanitizer" \
-            $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=thread
+            env CK_TIMEOUT_MULTIPLIER=4 $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=thread
     fi
 done
 
@@ -146,6 +156,9 @@ step "every exercise has at least 2 hints" hints_ok
 step "every section a test names exists in its chapter" sections_ok
 step "every stub is recorded in exercises/stubs.sha256" stubs_recorded
 step "grader: a wrong CHAPTER or EXERCISE is a clear error" grader_rejects_bad_names
+step "grader: hostile code fails with the right message, nothing left running" \
+    tests/support/grader-selftest.sh
+step "make hint shows hints one at a time" hint_works
 step "demos run; deterministic ones print what the book says" $MAKE_S examples
 step "docs: Doxygen reference, no warning" $MAKE_S docs
 step "book: HTML, PDF, EPUB, no warning" $MAKE_S book

@@ -11,7 +11,17 @@
  *     status <TAB> name <TAB> file:line <TAB> section <TAB> message
  *
  * where status is pass, fail or error.
+ *
+ * Containment: main() is the "child subreaper" of everything the tests
+ * start, so a process a test leaves behind (even one that called setsid())
+ * becomes main()'s child when its parent dies, and is killed and reaped
+ * before main() returns. When the code is built with a sanitizer and
+ * WB_REPORTS names a folder, each test's sanitizer report goes to
+ * WB_REPORTS/TEST.PID, where the grader finds it.
  */
+/* Linux-only: the hygiene checks read /proc, and main() makes itself the
+ * reaper of orphaned descendants with prctl(). */
+#define _GNU_SOURCE
 #include "wb.h"
 
 #include <dirent.h>
@@ -21,12 +31,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 enum { WB_MAX_TESTS = 128, WB_MAX_FDS = 1024 };
+
+/* The exit statuses the grader asks the sanitizers to use (grade.sh). */
+enum { WB_EXIT_ASAN = 86, WB_EXIT_UBSAN = 87, WB_EXIT_TSAN = 88 };
 
 struct wb_test_info {
     const char *name;
@@ -101,8 +115,33 @@ static void wb_snapshot_fds(unsigned char set[WB_MAX_FDS])
     closedir(d);
 }
 
+/* Provided by the sanitizer runtimes only; a null address otherwise. */
+extern void __sanitizer_set_report_path(const char *path) __attribute__((weak));
+
+/* Test cases run in the order they were added, and Check runs each one's
+ * unchecked fixture in this process just before forking its test: counting
+ * those calls tells the forked test which one it is. */
+static int wb_current = -1;
+
+static void wb_next_test(void)
+{
+    wb_current++;
+}
+
+static const char *wb_current_test(void)
+{
+    return wb_current >= 0 && wb_current < wb_ntests ? wb_tests[wb_current].name
+                                                     : "unknown";
+}
+
 static void wb_hygiene_setup(void)
 {
+    const char *dir = getenv("WB_REPORTS");
+    if (__sanitizer_set_report_path != NULL && dir != NULL && *dir != '\0') {
+        static char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, wb_current_test());
+        __sanitizer_set_report_path(path);
+    }
     wb_snapshot_fds(wb_fds_before);
     wb_tasks_before = wb_list_dir("/proc/self/task", NULL, NULL);
 }
@@ -212,6 +251,7 @@ void wb_add(Suite *s, const TTest *fn, const char *name, const char *section,
     }
     wb_tests[wb_ntests++] = (struct wb_test_info){name, section, timeout};
     TCase *tc = tcase_create(name);
+    tcase_add_unchecked_fixture(tc, wb_next_test, NULL);
     tcase_add_checked_fixture(tc, wb_hygiene_setup, wb_hygiene_teardown);
     tcase_set_timeout(tc, timeout);
     tcase_add_test(tc, fn);
@@ -273,27 +313,53 @@ static const struct wb_test_info *wb_find(const char *name)
     return NULL;
 }
 
+/* What a fatal signal usually means in a learner's code. */
+static const char *wb_signal_cause(int sig)
+{
+    switch (sig) {
+    case SIGSEGV:
+        return "; a NULL, freed or out-of-bounds pointer was followed";
+    case SIGABRT:
+        return "; abort() was called, often by a failed assert() or a "
+               "corrupted heap";
+    case SIGXFSZ:
+        return "; it wrote more output than the grader allows (a print in "
+               "an endless loop?)";
+    case SIGKILL:
+        return "; killed from outside, usually for running past the "
+               "grader's time limit";
+    case SIGPIPE:
+        return "; it wrote to a pipe whose read end was closed";
+    default:
+        return "";
+    }
+}
+
 /* Check's messages for a test that did not end by itself say what happened
  * but not why; add the usual cause. */
 static void wb_explain(const char *msg, const struct wb_test_info *t, char *out,
                        size_t cap)
 {
     int sig, code;
+    const char *mult = getenv("CK_TIMEOUT_MULTIPLIER");
+    double scale = mult != NULL && atof(mult) > 0 ? atof(mult) : 1.0;
+
     if (strstr(msg, "timeout expired") != NULL)
         snprintf(out, cap,
                  "did not finish within its limit of %.1f s: the usual "
                  "cause is a call that waits forever (a deadlock, a missed "
-                 "wake-up, a read whose writer never closes) or an endless "
-                 "loop",
-                 t != NULL ? t->timeout : 0.0);
+                 "wake-up, a read whose writer never closes), an endless "
+                 "loop, or a process that forks without end",
+                 t != NULL ? t->timeout * scale : 0.0);
     else if (sscanf(msg, "Received signal %d", &sig) == 1)
         snprintf(out, cap, "crashed: killed by signal %d (%s)%s", sig,
-                 strsignal(sig),
-                 sig == SIGSEGV   ? "; a NULL, freed or out-of-bounds pointer "
-                                    "was followed"
-                 : sig == SIGABRT ? "; abort() was called, often by a failed "
-                                    "assert() or a corrupted heap"
-                                  : "");
+                 strsignal(sig), wb_signal_cause(sig));
+    else if (sscanf(msg, "Early exit with return value %d", &code) == 1 &&
+             code >= WB_EXIT_ASAN && code <= WB_EXIT_TSAN)
+        snprintf(out, cap, "%s reported an error in this test",
+                 code == WB_EXIT_ASAN    ? "AddressSanitizer"
+                 : code == WB_EXIT_UBSAN ? "UndefinedBehaviorSanitizer"
+                                         : "ThreadSanitizer");
     else if (sscanf(msg, "Early exit with return value %d", &code) == 1)
         snprintf(out, cap,
                  "the test process ended in the middle of the test with "
@@ -312,9 +378,23 @@ static void wb_clean(char *s)
             *s = ' ';
 }
 
+/* Kill and reap every process left below this one: orphans of the tests
+ * were handed to us because we are their subreaper. Killing one can hand us
+ * its children, so repeat until none is left. */
+static void wb_reap_everything(void)
+{
+    char none[8];
+    for (int round = 0; round < 100; round++) {
+        if (wb_kill_children(none, 0) == 0 && waitpid(-1, NULL, WNOHANG) <= 0)
+            return;
+    }
+}
+
 int main(int argc, char **argv)
 {
     Suite *s = wb_suite();
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+        perror("wb: prctl(PR_SET_CHILD_SUBREAPER)");
     if (argc > 1 && strcmp(argv[1], "--list") == 0) {
         for (int i = 0; i < wb_ntests; i++)
             printf("%s\n", wb_tests[i].name);
@@ -330,6 +410,7 @@ int main(int argc, char **argv)
     if (tap != NULL && *tap != '\0')
         srunner_set_tap(sr, tap);
     srunner_run_all(sr, CK_SILENT);
+    wb_reap_everything();
 
     const char *path = getenv("WB_RESULTS");
     FILE *out = NULL;

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Tests the grader itself: grades each hostile implementation under
+# tests/grader/KIND/ and checks that the run fails with the message listed
+# in tests/grader/expect, ends within its bound, and leaves no process
+# behind. Used by `make test`.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+BOUND=${BOUND:-40}
+bad=0
+while read -r kind sanitize pattern; do
+    [ "$sanitize" = - ] && sanitize=
+    case $kind in '' | '#'*) continue ;; esac
+    start=$(date +%s)
+    out=$(SANITIZE=$sanitize CK_TIMEOUT_MULTIPLIER=0.25 timeout -k 5 "$((BOUND + 20))" \
+        tests/support/grade.sh 1 runner "tests/grader/$kind" 2>&1)
+    status=$?
+    took=$(($(date +%s) - start))
+    left=$(pgrep -f "build/.*/bin/tests/grader/$kind/" | tr '\n' ' ')
+    problem=
+    if [ "$status" -ne 1 ]; then
+        problem="exit status $status, expected 1"
+    elif ! grep -qE "$pattern" <<<"$out"; then
+        problem="output does not match /$pattern/"
+    elif ! grep -qE '^chapter-1: 0 passed, [1-9][0-9]* failed$' <<<"$out"; then
+        problem="summary line missing or wrong"
+    elif [ "$took" -gt "$BOUND" ]; then
+        problem="took $took s, bound $BOUND s"
+    elif [ -n "$left" ]; then
+        problem="processes left behind: $left"
+        pkill -KILL -f "build/.*/bin/tests/grader/$kind/"
+    fi
+    if [ -n "$problem" ]; then
+        echo "FAIL $kind: $problem"
+        tail -n 12 <<<"$out" | sed 's/^/    /'
+        bad=1
+    else
+        echo "ok   $kind${sanitize:+ (SANITIZE=$sanitize)}: failed as it should, in $took s, nothing left running"
+    fi
+done <tests/grader/expect
+exit $bad
