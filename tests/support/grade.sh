@@ -20,6 +20,7 @@
 # go to build/results/ (README.md, "For instructors").
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+. tests/support/lib.sh
 
 chapter_arg=$1 exercise_arg=$2 impl=${3%/}
 MAX_FAILURES_SHOWN=${MAX_FAILURES_SHOWN:-5}
@@ -65,17 +66,15 @@ fi
 
 selected=() # chapter/name pairs to grade
 for c in "${chapters[@]}"; do
-    for t in tests/"$c"/test_*.c; do
-        name=${t##*/test_}
-        name=${name%.c}
+    for name in $(exercises_of "$c"); do
         if [ -z "$exercise_arg" ] || [ "$exercise_arg" = "$name" ]; then
             [ -f "$impl/$c/$name.c" ] && selected+=("$c/$name")
         fi
     done
 done
 if [ ${#selected[@]} -eq 0 ]; then
-    list=$(for c in "${chapters[@]}"; do for t in tests/"$c"/test_*.c; do
-        n=${t##*/test_}; printf '  EXERCISE=%s  (chapter %d)\n' "${n%.c}" "$((10#${c%%-*}))"; done; done)
+    list=$(for c in "${chapters[@]}"; do for n in $(exercises_of "$c"); do
+        printf '  EXERCISE=%s  (chapter %d)\n' "$n" "$((10#${c%%-*}))"; done; done)
     die "there is no exercise '$exercise_arg'${chapter_arg:+ in chapter $chapter_arg}. Exercises:
 $list"
 fi

@@ -6,6 +6,7 @@
 # changed only reads the cache.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+. tests/support/lib.sh
 cache=build/progress
 mkdir -p "$cache"
 
@@ -32,9 +33,7 @@ for dir in tests/[0-9][0-9]-*/; do
     n=$((10#${c%%-*}))
     title=$(sed -n 's/^# \(.*\) {#.*}$/\1/p' "chapters/$c/chapter.md" 2>/dev/null | head -n 1)
     lines=() done=0 total=0
-    for t in "$dir"test_*.c; do
-        name=$(basename "$t" .c)
-        name=${name#test_}
+    for name in $(exercises_of "$c"); do
         key=$(inputs "$c" "$name" | xargs cat 2>/dev/null | sha256sum | cut -c1-16)
         entry=$cache/$c-$name.$key
         if [ ! -f "$entry" ]; then
