@@ -149,9 +149,10 @@ help:
 # Debian/Ubuntu packages. The TeX ones are installed without recommends,
 # which saves a gigabyte.
 PKGS := gcc clang make pkg-config check pandoc doxygen graphviz \
-        poppler-utils clang-format fonts-dejavu-core procps inotify-tools
+        poppler-utils clang-format fonts-dejavu-core procps inotify-tools \
+        librsvg2-bin
 PKGS_NOREC := texlive-xetex texlive-latex-recommended texlive-latex-extra \
-              texlive-fonts-recommended lmodern
+              texlive-fonts-recommended lmodern chromium
 
 deps:
 	@book/deps.sh $(PKGS) -- $(PKGS_NOREC)
@@ -172,8 +173,8 @@ all-binaries: $(ALL_BINS)
 
 demos: $(DEMO_BINS)
 
-examples: demos
-	@book/run-demos.sh $(B)/demos build/runs
+examples: demos $(if $(wildcard book/timeline.c),$(TIMELINE))
+	@TIMELINE=$(TIMELINE) book/run-demos.sh $(B)/demos build/runs
 
 test:
 	@tests/support/make-test.sh
@@ -208,26 +209,42 @@ PANDOC := pandoc --fail-if-warnings --lua-filter=book/filters/include.lua \
           --number-sections --toc --toc-depth=2 --highlight-style=tango \
           --resource-path=.:book
 
+FIGURE_SRCS := $(wildcard chapters/*/*.dot)
+FIGURES_SVG := $(patsubst chapters/%.dot,build/figures/%.svg,$(FIGURE_SRCS))
+FIGURES_PDF := $(FIGURES_SVG:.svg=.pdf)
+TIMELINE := build/tools/timeline
+
+$(TIMELINE): book/timeline.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_POSIX_C_SOURCE=200809L -O2 $(WARN) -o $@ $<
+
+build/figures/%.svg: chapters/%.dot
+	@mkdir -p $(@D)
+	@dot -Tsvg -o $@ $<
+
+build/figures/%.pdf: build/figures/%.svg
+	@rsvg-convert -f pdf -o $@ $<
+
 book: deps docs $(BOOK)/workbook.html $(BOOK)/workbook.pdf $(BOOK)/workbook.epub
 	@echo "book: $(BOOK)/workbook.html, $(BOOK)/workbook.pdf, $(BOOK)/workbook.epub"
 
-build/runs/.stamp: $(DEMO_BINS) $(wildcard chapters/*/runs)
-	@book/run-demos.sh $(B)/demos build/runs
+build/runs/.stamp: $(DEMO_BINS) $(wildcard chapters/*/runs) $(if $(wildcard book/timeline.c),$(TIMELINE))
+	@TIMELINE=$(TIMELINE) book/run-demos.sh $(B)/demos build/runs
 	@touch $@
 
-$(BOOK)/workbook.html: $(BOOK_DEPS)
+$(BOOK)/workbook.html: $(BOOK_DEPS) $(FIGURES_SVG)
 	@mkdir -p $(@D)
 	@echo "book: HTML"
 	@$(PANDOC) --standalone --self-contained --css=book/style.css \
 	    -M book-format=html -o $@ $(BOOK_INPUTS)
 
-$(BOOK)/workbook.pdf: $(BOOK_DEPS) book/pdf-header.tex
+$(BOOK)/workbook.pdf: $(BOOK_DEPS) book/pdf-header.tex $(FIGURES_PDF)
 	@mkdir -p $(@D)
 	@echo "book: PDF (xelatex)"
 	@$(PANDOC) --pdf-engine=xelatex -H book/pdf-header.tex \
 	    -M book-format=pdf -o $@ $(BOOK_INPUTS)
 
-$(BOOK)/workbook.epub: $(BOOK_DEPS)
+$(BOOK)/workbook.epub: $(BOOK_DEPS) $(FIGURES_SVG)
 	@mkdir -p $(@D)
 	@echo "book: EPUB"
 	@$(PANDOC) --css=book/style.css -M book-format=epub -o $@ $(BOOK_INPUTS)

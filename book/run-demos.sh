@@ -9,6 +9,11 @@
 # fails when its exit status is not the one listed, when an `exact` run's
 # output differs from chapters/NN-topic/expected/ID.txt, or when it runs
 # past RUN_LIMIT seconds. A demo that no run uses is a failure too.
+#
+# Every run has WB_TRACE pointing at OUT_DIR/NN-topic/ID.trace (see
+# chapters/trace.h). When a run leaves a trace and the renderer TIMELINE
+# (default build/tools/timeline) exists, the trace is drawn into ID.svg,
+# ID.pdf (for the PDF book) and ID.timeline.txt.
 # Prints one line per run; exits 1 if anything failed.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,6 +21,7 @@ cd "$root" || exit 2
 demos=$1 out=$2
 shift 2
 RUN_LIMIT=${RUN_LIMIT:-20}
+TIMELINE=${TIMELINE:-build/tools/timeline}
 
 if [ $# -gt 0 ]; then
     folders=("$@")
@@ -45,10 +51,21 @@ for c in "${folders[@]}"; do
             for word in $cmd; do used+="$word "; done
             printf '%s\n' "$cmd" >"$out/$c/$id.cmd"
             start=$(date +%s%N)
+            trace=$root/$out/$c/$id.trace
+            rm -f "$trace" "$out/$c/$id".{svg,pdf,timeline.txt}
             (cd "chapters/$c" &&
-                PATH="$root/$demos/$c:$PATH" timeout -k 2 "$RUN_LIMIT" sh -c "$cmd") \
+                PATH="$root/$demos/$c:$PATH" WB_TRACE=$trace timeout -k 2 "$RUN_LIMIT" sh -c "$cmd") \
                 >"$out/$c/$id.txt" 2>&1 </dev/null
             status=$?
+            if [ -s "$trace" ] && [ -x "$TIMELINE" ]; then
+                if ! "$TIMELINE" --svg "$out/$c/$id.svg" --title "$cmd" "$trace" ||
+                    ! "$TIMELINE" --text "$trace" >"$out/$c/$id.timeline.txt" ||
+                    ! rsvg-convert -f pdf -o "$out/$c/$id.pdf" "$out/$c/$id.svg"; then
+                    echo "FAIL $c/$id: its trace could not be drawn"
+                    failed=$((failed + 1))
+                    continue
+                fi
+            fi
             ms=$((($(date +%s%N) - start) / 1000000))
             if [ "$status" -ne "$want" ]; then
                 echo "FAIL $c/$id: exit status $status, expected $want ($cmd)"

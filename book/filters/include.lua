@@ -14,7 +14,13 @@
 --   [runner.h](api:runner.h)
 -- links to the Doxygen page of that contract.
 --
--- A missing file, region or run stops the build with a message.
+--   ![caption](timeline:01-sync/printers_seq)
+-- the timeline drawn from the trace that run left (SVG, or PDF for xelatex).
+--
+--   ![caption](figure:02-processes/fork_tree)
+-- a diagram drawn by Graphviz from chapters/02-processes/fork_tree.dot.
+--
+-- A missing file, region, run or picture stops the build with a message.
 
 local RUNS = "build/runs/"
 
@@ -124,8 +130,32 @@ function Link(link)
   return pandoc.Span(content)
 end
 
+local function picture(path)
+  local f = io.open(path, "r")
+  if f == nil then
+    error("include.lua: no picture " .. path ..
+          " (a timeline needs a run that leaves a trace; a figure needs its .dot file)")
+  end
+  f:close()
+  return path
+end
+
+function Image(img)
+  local ext = format == "pdf" and ".pdf" or ".svg"
+  local run = img.src:match("^timeline:(.+)$")
+  if run ~= nil then
+    img.src = picture(RUNS .. run .. ext)
+    return img
+  end
+  local fig = img.src:match("^figure:(.+)$")
+  if fig ~= nil then
+    img.src = picture("build/figures/" .. fig .. ext)
+    return img
+  end
+end
+
 -- Meta must run before the blocks that depend on the format.
 return {
   { Meta = Meta },
-  { CodeBlock = CodeBlock, Link = Link },
+  { CodeBlock = CodeBlock, Link = Link, Image = Image },
 }
