@@ -119,12 +119,6 @@ json_str() { # $1 as a JSON string literal (the values are single lines)
     printf '"%s"' "$(printf '%s' "$1" | tr '\t\r\n' '   ' | sed 's/\\/\\\\/g; s/"/\\"/g')"
 }
 
-# Test durations from Check's XML: "name seconds" lines.
-durations() {
-    awk '/<id>/ { gsub(/.*<id>|<\/id>.*/, ""); id = $0 }
-         /<duration>/ { gsub(/.*<duration>|<\/duration>.*/, ""); print id, $0 }' "$1" 2>/dev/null
-}
-
 session=
 cleanup() { [ -n "$session" ] && pkill -KILL -s "$session" 2>/dev/null; }
 trap 'cleanup; rm -f "$report"; exit 130' INT TERM
@@ -268,16 +262,17 @@ for ex in "${selected[@]}"; do
         json_first=0
         printf '\n    {\n      "name": %s,\n      "source": %s,\n      "state": %s,\n      "passed": %d,\n      "failed": %d,\n      "tests": [' \
             "$(json_str "$name")" "$(json_str "$src")" "$(json_str "$state")" "$pass" "$fail"
-        first=1
         if [ -f "$out/$name.tsv" ]; then
-            while IFS=$'\t' read -r st test where section msg; do
-                d=$(durations "$out/$name.xml" | awk -v t="$test" '$1 == t && $2 >= 0 { print $2 + 0; exit }')
-                [ "$first" -eq 1 ] || printf ','
-                first=0
-                printf '\n        {"name": %s, "status": %s, "where": %s, "section": %s, "message": %s, "duration": %s}' \
-                    "$(json_str "$test")" "$(json_str "$st")" "$(json_str "$where")" \
-                    "$(json_str "$section")" "$(json_str "$msg")" "${d:-null}"
-            done <"$out/$name.tsv"
+            # One awk for all the tests: durations from the XML first.
+            awk -F'\t' '
+                function js(v) { gsub(/\\/, "\\\\", v); gsub(/"/, "\\\"", v); return "\"" v "\"" }
+                FNR == NR { if (/<id>/) { id = $0; gsub(/.*<id>|<\/id>.*/, "", id) }
+                            if (/<duration>/) { d = $0; gsub(/.*<duration>|<\/duration>.*/, "", d)
+                                                if (d + 0 >= 0) dur[id] = d + 0 }
+                            next }
+                { printf "%s\n        {\"name\": %s, \"status\": %s, \"where\": %s, \"section\": %s, \"message\": %s, \"duration\": %s}",
+                         (n++ ? "," : ""), js($2), js($1), js($3), js($4), js($5), ($2 in dur ? dur[$2] : "null") }
+            ' "$out/$name.xml" "$out/$name.tsv" 2>/dev/null
         fi
         printf '\n      ]\n    }'
     } >>"$json_file"
