@@ -102,7 +102,10 @@ if [ "$(id -u)" -eq 0 ]; then
     if command -v setpriv >/dev/null 2>&1 && id nobody >/dev/null 2>&1 &&
         setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
             test -x . -a -r tests/support/wb.h 2>/dev/null; then
-        as_user=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
+        # root's PATH may name folders that nobody cannot search, which
+        # would turn "no such program" into "permission denied".
+        as_user=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups
+            env PATH=/usr/local/bin:/usr/bin:/bin HOME=/nonexistent)
     else
         echo "check: note: running the tests as root (user 'nobody' cannot read this folder); the process cap does not bind" >&2
     fi
