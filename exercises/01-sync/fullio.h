@@ -1,0 +1,103 @@
+/**
+ * @file fullio.h
+ * @brief Read and write exactly n bytes, through partial transfers and
+ *        signals.
+ *
+ * Exercise 2 of chapter 1 ("Synchronous programs: one step at a time").
+ *
+ * One call of `read()` or `write()` may move fewer bytes than asked:
+ * a pipe or a socket hands over what it has now, a terminal one line, and
+ * a signal that arrives while the call waits can cut it short (it then
+ * returns the bytes moved so far, or -1 with `errno` `EINTR` when none
+ * were). None of that is an error. fullio_read() and fullio_write() call
+ * `read()` / `write()` again and again until the whole request is done,
+ * so the caller sees only three outcomes: everything, end of file, or a
+ * real error.
+ *
+ * Later chapters use these two functions wherever they move data through
+ * pipes and sockets (they link this chapter's reference solution).
+ *
+ * Both functions block the calling thread until they return (unless the
+ * descriptor is non-blocking, see below). They keep no state: any thread
+ * may call them, but two threads reading (or writing) the same
+ * descriptor at the same time get each other's bytes in between theirs.
+ */
+#ifndef FULLIO_H
+#define FULLIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/**
+ * @brief Read up to @p n bytes from @p fd into @p buf, stopping early only
+ *        at end of file.
+ *
+ * Calls `read()` until @p n bytes have arrived or `read()` returns 0 (end
+ * of file: for a pipe, every write end has been closed). A `read()`
+ * interrupted by a signal handler (`EINTR`) is simply called again; a
+ * short `read()` is followed by another for the rest.
+ *
+ * If `read()` fails after some bytes have already been stored, those
+ * bytes are not thrown away: the function returns their count, and the
+ * error, which is normally still there, is reported by the next call.
+ * On a non-blocking descriptor that means: the bytes available now, or
+ * -1 with `EAGAIN` when there are none.
+ *
+ * @param fd   a descriptor open for reading.
+ * @param buf  where the bytes go: at least @p n bytes owned by the
+ *             caller. May be NULL only when @p n is 0.
+ * @param n    how many bytes to read. 0 does nothing and returns 0.
+ *             At most `SSIZE_MAX`, so that the count fits the return
+ *             value.
+ * @return the number of bytes read: @p n, or fewer (possibly 0) only when
+ *         end of file came first or an error came after some bytes; or
+ *         -1 with `errno` set when nothing was read:
+ *         - `EINVAL`: @p buf is NULL while @p n > 0, or @p n is greater
+ *           than `SSIZE_MAX` (nothing is read);
+ *         - `EBADF`: @p fd is not an open descriptor, or not open for
+ *           reading;
+ *         - any other error of `read()` (`EAGAIN` on a non-blocking
+ *           descriptor with no data, `EIO`, `EISDIR`, ...), except
+ *           `EINTR`, which is retried.
+ */
+ssize_t fullio_read(int fd, void *buf, size_t n);
+
+/**
+ * @brief Write all @p n bytes of @p buf to @p fd.
+ *
+ * Calls `write()` until every byte has been accepted, continuing after a
+ * short write from where it stopped, and calling `write()` again when a
+ * signal handler interrupted it (`EINTR`). A write larger than a pipe's
+ * buffer therefore waits, piece by piece, for the reader to make room.
+ *
+ * If `write()` fails after some bytes were written, the function returns
+ * that count: the caller knows exactly which bytes went out, and the
+ * next call reports the error. On a non-blocking descriptor that means:
+ * as many bytes as fitted now, or -1 with `EAGAIN` when none did.
+ *
+ * Writing to a pipe whose read ends are all closed raises `SIGPIPE`,
+ * which ends the process unless the caller ignores or handles it; then
+ * the write fails with `EPIPE`. This function leaves that choice to the
+ * caller.
+ *
+ * @param fd   a descriptor open for writing.
+ * @param buf  the bytes to write: at least @p n bytes owned by the
+ *             caller, only read. May be NULL only when @p n is 0.
+ * @param n    how many bytes to write. 0 does nothing and returns 0.
+ *             At most `SSIZE_MAX`.
+ * @return @p n when everything was written; fewer when an error came
+ *         after some bytes were written; or -1 with `errno` set when
+ *         nothing was written:
+ *         - `EINVAL`: @p buf is NULL while @p n > 0, or @p n is greater
+ *           than `SSIZE_MAX` (nothing is written);
+ *         - `EBADF`: @p fd is not an open descriptor, or not open for
+ *           writing;
+ *         - `EPIPE`: nobody can ever read what is written (the pipe's
+ *           read ends are closed; `SIGPIPE` ignored or handled);
+ *         - any other error of `write()` (`EAGAIN` on a full
+ *           non-blocking descriptor, `ENOSPC`, `EIO`, ...), except
+ *           `EINTR`, which is retried.
+ */
+ssize_t fullio_write(int fd, const void *buf, size_t n);
+
+#endif

@@ -1,0 +1,133 @@
+/**
+ * @file report.h
+ * @brief A batch report: read sales records, total them per item, and
+ *        reject malformed records by line number.
+ *
+ * Exercise 3 of chapter 1 ("Synchronous programs: one step at a time").
+ *
+ * A batch program in its plainest form: read all the input, process it,
+ * write the output, one step after the other. The input is text, one
+ * record per line:
+ *
+ *     # item,quantity,unit_price_cents
+ *     apple,3,45
+ *     pear,1,60
+ *     apple,2,45
+ *
+ * and the report gives, for every item, the total of quantity times unit
+ * price, in the order the items first appear:
+ *
+ *     apple,225
+ *     pear,60
+ *
+ * A record that cannot be read correctly is never guessed at and never
+ * silently dropped: it is rejected with a message that names its line,
+ * such as `line 7: not a number`, and counted. Every valid record counts,
+ * wherever it is, however long its line is, and even when it is the last
+ * line of the input and has no newline.
+ *
+ * **The input, exactly.**
+ * - Lines end with `\n`; the last line may lack it and still counts.
+ *   Lines may be of any length (a 100 kB item name is fine). Lines are
+ *   numbered from 1, counting every line, including blank lines and
+ *   comments.
+ * - A line that is empty or holds only spaces and tabs is blank; a line
+ *   whose first character other than a space or tab is `#` is a comment.
+ *   Both are skipped: they are neither accepted nor rejected.
+ * - Every other line is a record: fields separated by commas, exactly
+ *   three: `item,quantity,unit_price_cents`. Nothing is trimmed: spaces
+ *   are part of a field.
+ * - The item is any non-empty text without a comma or newline. Items are
+ *   compared byte for byte (`Apple` and `apple` are two items).
+ * - quantity and unit_price_cents are whole numbers written in decimal
+ *   digits only (`0`, `12`, `007`): no sign, no spaces, no decimal point.
+ *
+ * **The checks, in this order; the first that fails names the reason.**
+ * The message is exactly `line N: REASON` and a newline, with REASON:
+ * 1. `missing field`: fewer than three fields (fewer than two commas);
+ * 2. `extra field`: more than three fields (a trailing comma makes an
+ *    empty fourth field, so `a,1,2,` is an extra field);
+ * 3. `empty item name`: the item field is empty;
+ * 4. then quantity, then unit_price_cents, each in turn:
+ *    `not a number` when the field is empty or is not digits (a `-`
+ *    followed by something other than digits also counts here),
+ *    `negative` when it is `-` followed by digits only (even `-0`),
+ *    `overflow` when its value is greater than `INT64_MAX`;
+ * 5. `overflow`: quantity times unit price, or the grand total with this
+ *    record added, would be greater than `INT64_MAX`.
+ *
+ * **The output.** One line per item, `ITEM,TOTAL_CENTS` and a newline,
+ * in the order the items first appear in accepted records. An item whose
+ * records were all rejected does not appear. Nothing else is written to
+ * the output: no header, no grand total (that is in the summary).
+ *
+ * These functions use no global state; any thread may call report_run(),
+ * as long as no other thread uses the same streams meanwhile.
+ */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/**
+ * @brief The counts of one run, filled in by report_run().
+ *
+ * The caller owns it (usually a local variable). A program can turn it
+ * into an exit status: rejected records are not an error of report_run()
+ * itself, but a report with rejected records may well deserve a non-zero
+ * exit.
+ */
+struct report_summary {
+    /** Records accepted and added to the totals. */
+    size_t accepted;
+    /** Records rejected, one message each (whether or not the messages
+     *  could be shown: see report_run()'s @p err). Blank lines and
+     *  comments are not records and are in neither count. */
+    size_t rejected;
+    /** The sum of quantity times unit price over every accepted record,
+     *  in cents; never more than `INT64_MAX` (a record that would push it
+     *  over is rejected with `overflow`). */
+    int64_t total_cents;
+};
+
+/**
+ * @brief Read every record from @p in, write the per-item totals to
+ *        @p out and one message per malformed record to @p err.
+ *
+ * Reads @p in to its end, one line at a time, in order. Each rejected
+ * record gets its message on @p err at once; the totals are written to
+ * @p out once all the input has been read, and both streams are flushed
+ * before returning, so that a write error is seen and reported here.
+ *
+ * On success @p sum describes the whole input. On a read error nothing is
+ * written to @p out (a report of part of the input would look complete),
+ * and @p sum holds the counts of the lines read before the error.
+ *
+ * The streams stay open and belong to the caller; report_run() does not
+ * close them. All memory it allocates is freed before it returns.
+ *
+ * @param in   the input, read from its current position to its end; must
+ *             not be NULL.
+ * @param out  where the report goes; must not be NULL.
+ * @param err  where the messages about rejected records go; may be NULL:
+ *             the messages are then dropped, but the records are still
+ *             counted in report_summary::rejected.
+ * @param sum  receives the counts; must not be NULL. Set to zero first,
+ *             then filled in as the input is read.
+ * @return 0 when the whole input was read and the report written, even
+ *         if some records were rejected; -1 with `errno` set when:
+ *         - `EINVAL`: @p in, @p out or @p sum is NULL (nothing is read or
+ *           written, and @p sum is not touched);
+ *         - reading @p in failed: the `errno` the failing read left
+ *           (`EISDIR` for a directory opened as a stream, `EIO`, ...),
+ *           or `EIO` if it left none;
+ *         - writing @p out or @p err failed: the `errno` the failing
+ *           write or flush left (`ENOSPC`, `EPIPE`, `EBADF`, ...), or
+ *           `EIO` if it left none;
+ *         - `ENOMEM`: memory for a line or the item table ran out.
+ */
+int report_run(FILE *in, FILE *out, FILE *err, struct report_summary *sum);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * Known-wrong fullio: treats EINTR as a real error.
+ *
+ * The bug: a signal handler that runs while read() or write() is blocked
+ * makes the call fail with EINTR (when installed without SA_RESTART);
+ * nothing is wrong, the call must simply be made again. Here the error
+ * is passed on to the caller. Caught by test_read_retries_after_eintr
+ * and test_write_retries_after_eintr_and_short_writes.
+ */
+#include "fullio.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+ssize_t fullio_read(int fd, void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (buf == NULL || n > SSIZE_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    unsigned char *p = buf;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t got = read(fd, p + done, n - done);
+        if (got > 0) {
+            done += (size_t)got; /* a short read: go on for the rest */
+        } else if (got == 0) {
+            break; /* end of file: a short count is the answer */
+        } else {   /* BUG: EINTR is not retried */
+            /* Keep the bytes we have; the error will come back on the
+             * next call. */
+            return done > 0 ? (ssize_t)done : -1;
+        }
+    }
+    return (ssize_t)done;
+}
+
+ssize_t fullio_write(int fd, const void *buf, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (buf == NULL || n > SSIZE_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    const unsigned char *p = buf;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t put = write(fd, p + done, n - done);
+        if (put > 0) {
+            done += (size_t)put; /* a short write: continue where it
+                                    stopped, never from the start */
+        } else if (put == -1) {  /* BUG: EINTR is not retried */
+            return done > 0 ? (ssize_t)done : -1;
+        } else {
+            /* write() returned 0 for a non-empty request: it would do so
+             * again, so stop instead of looping forever. */
+            if (done > 0)
+                return (ssize_t)done;
+            errno = EIO;
+            return -1;
+        }
+    }
+    return (ssize_t)done;
+}

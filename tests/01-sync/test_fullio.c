@@ -1,0 +1,742 @@
+/*
+ * Tests of fullio_read() and fullio_write() (exercises/01-sync/fullio.h).
+ *
+ * Partial transfers are forced, not hoped for: a child process writes
+ * into a pipe in small pieces with pauses, or drains a pipe slowly, so
+ * one read() or write() cannot move everything. EINTR is forced with a
+ * timer that sends SIGALRM every few milliseconds to a handler installed
+ * without SA_RESTART, while the call under test is blocked.
+ */
+#include "wb.h"
+#include "fullio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MIB (1024 * 1024)
+
+/* The name of an errno value, for messages: "EINTR". */
+static const char *errname(int e)
+{
+    switch (e) {
+    case 0:
+        return "0";
+    case EINTR:
+        return "EINTR";
+    case EAGAIN:
+        return "EAGAIN";
+    case EBADF:
+        return "EBADF";
+    case EINVAL:
+        return "EINVAL";
+    case EPIPE:
+        return "EPIPE";
+    case EFAULT:
+        return "EFAULT";
+    case ENOSYS:
+        return "ENOSYS";
+    case EIO:
+        return "EIO";
+    default:
+        return "another errno";
+    }
+}
+
+/* --- Helpers: the test's own plain I/O, children, a ticking timer --------- */
+
+/* The test's own write loop, so the test does not rely on the code it
+ * tests. Returns 0, or -1 on an error. */
+static int raw_write_all(int fd, const void *buf, size_t n)
+{
+    const unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w == -1 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Bytes that do not repeat at any small period, so a piece written twice
+ * or skipped shows up. */
+static unsigned char *pattern(size_t n, uint32_t seed)
+{
+    unsigned char *p = malloc(n > 0 ? n : 1);
+    WB_EXPECT(p != NULL, "out of memory");
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        p[i] = (unsigned char)(x >> 16);
+    }
+    return p;
+}
+
+/* Index of the first byte where a and b differ, or n if none. */
+static size_t first_diff(const unsigned char *a, const unsigned char *b,
+                         size_t n)
+{
+    size_t i = 0;
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+static void set_nonblocking(int fd, int on)
+{
+    int flags = fcntl(fd, F_GETFL);
+    WB_EXPECT(flags != -1, "fcntl(F_GETFL) failed: %s", strerror(errno));
+    flags = on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+    WB_EXPECT(fcntl(fd, F_SETFL, flags) != -1, "fcntl(F_SETFL) failed: %s",
+              strerror(errno));
+}
+
+static pid_t start_child(void)
+{
+    WB_EXPECT(fflush(NULL) == 0, "fflush() failed: %s", strerror(errno));
+    pid_t pid = fork();
+    WB_EXPECT(pid != -1, "fork() failed: %s", strerror(errno));
+    return pid;
+}
+
+/* Wait for the child and return its exit code (or 100 + signal). */
+static int reap(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) == -1) {
+        WB_EXPECT(errno == EINTR, "waitpid() failed: %s", strerror(errno));
+    }
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    return 100 + WTERMSIG(status);
+}
+
+/* A child that writes @p chunks pieces of @p len bytes from @p data into
+ * the pipe, pausing @p pause_ms after each, then closes its end and
+ * exits. The parent's copy of the write end is closed here, so the
+ * reader sees end of file once the child is done. */
+static pid_t start_writer(int fds[2], const unsigned char *data, size_t len,
+                          size_t chunks, long pause_ms)
+{
+    pid_t pid = start_child();
+    if (pid == 0) {
+        close(fds[0]);
+        for (size_t i = 0; i < chunks; i++) {
+            if (raw_write_all(fds[1], data + i * len, len) == -1)
+                _exit(1);
+            if (pause_ms > 0)
+                wb_sleep_ms(pause_ms);
+        }
+        close(fds[1]);
+        _exit(0);
+    }
+    close(fds[1]);
+    fds[1] = -1;
+    return pid;
+}
+
+/* Exit codes of a reader child. */
+enum { READER_OK, READER_SHORT, READER_WRONG, READER_EXTRA, READER_ERROR };
+
+static const char *reader_says(int code)
+{
+    switch (code) {
+    case READER_OK:
+        return "received every byte, in order";
+    case READER_SHORT:
+        return "reached end of file before all the bytes had arrived";
+    case READER_WRONG:
+        return "received wrong bytes (a piece written twice, skipped or "
+               "out of order)";
+    case READER_EXTRA:
+        return "received more bytes than were written";
+    case READER_ERROR:
+        return "could not read";
+    default:
+        return "ended abnormally";
+    }
+}
+
+/* A child that waits @p delay_ms, then reads the pipe until end of file in
+ * reads of @p chunk bytes (pausing 1 ms every @p pause_every reads if it
+ * is not 0) and checks it receives @p filler bytes 'f' followed by exactly
+ * the @p n bytes of @p want. The parent's copy of the read end is closed
+ * here. */
+static pid_t start_reader(int fds[2], const unsigned char *want, size_t n,
+                          size_t filler, size_t chunk, long delay_ms,
+                          int pause_every)
+{
+    pid_t pid = start_child();
+    if (pid == 0) {
+        close(fds[1]);
+        if (delay_ms > 0)
+            wb_sleep_ms(delay_ms);
+        unsigned char buf[8192];
+        size_t pos = 0, total = filler + n;
+        int reads = 0;
+        for (;;) {
+            ssize_t r =
+                read(fds[0], buf, chunk < sizeof buf ? chunk : sizeof buf);
+            if (r == -1 && errno == EINTR)
+                continue;
+            if (r == -1)
+                _exit(READER_ERROR);
+            if (r == 0)
+                break;
+            for (ssize_t i = 0; i < r; i++, pos++) {
+                if (pos >= total)
+                    _exit(READER_EXTRA);
+                unsigned char expect = pos < filler ? 'f' : want[pos - filler];
+                if (buf[i] != expect)
+                    _exit(READER_WRONG);
+            }
+            if (pause_every > 0 && ++reads % pause_every == 0)
+                wb_sleep_ms(1);
+        }
+        close(fds[0]);
+        _exit(pos == total ? READER_OK : READER_SHORT);
+    }
+    close(fds[0]);
+    fds[0] = -1;
+    return pid;
+}
+
+/* Fill a pipe until it holds no more, with 'f' bytes; returns how many. */
+static size_t fill_pipe(int wfd)
+{
+    char block[4096];
+    memset(block, 'f', sizeof block);
+    size_t filled = 0;
+    set_nonblocking(wfd, 1);
+    for (;;) {
+        ssize_t w = write(wfd, block, sizeof block);
+        if (w > 0) {
+            filled += (size_t)w;
+            continue;
+        }
+        WB_EXPECT(w == -1 && errno == EAGAIN, "filling the pipe failed: %s",
+                  strerror(errno));
+        break;
+    }
+    set_nonblocking(wfd, 0);
+    return filled;
+}
+
+/* SIGALRM every period_ms, to a handler installed WITHOUT SA_RESTART:
+ * a read() or write() blocked when it arrives returns early. */
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int signo)
+{
+    (void)signo;
+    alarms++;
+}
+
+static timer_t ticker_start(long period_ms)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART */
+    WB_EXPECT(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction() failed: %s",
+              strerror(errno));
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGALRM;
+    timer_t id;
+    WB_EXPECT(timer_create(CLOCK_MONOTONIC, &sev, &id) == 0,
+              "timer_create() failed: %s", strerror(errno));
+    struct itimerspec its = {{0, period_ms * 1000000L},
+                             {0, period_ms * 1000000L}};
+    WB_EXPECT(timer_settime(id, 0, &its, NULL) == 0,
+              "timer_settime() failed: %s", strerror(errno));
+    alarms = 0;
+    return id;
+}
+
+static void ticker_stop(timer_t id)
+{
+    WB_EXPECT(timer_delete(id) == 0, "timer_delete() failed: %s",
+              strerror(errno));
+    /* Ignoring also discards a signal the timer sent just before. */
+    signal(SIGALRM, SIG_IGN);
+}
+
+/* --- Reading -------------------------------------------------------------- */
+
+START_TEST(test_read_collects_partial_chunks)
+{
+    int fds[2];
+    wb_pipe(fds);
+    unsigned char *data = pattern(80, 1);
+    /* 10 pieces of 8 bytes, 3 ms apart: one read() gets one piece. */
+    pid_t pid = start_writer(fds, data, 8, 10, 3);
+    unsigned char buf[80];
+    errno = 0;
+    ssize_t got = fullio_read(fds[0], buf, 80);
+    int saved = errno;
+    close(fds[0]); /* first, so a writer stuck on a full pipe ends */
+    int code = reap(pid);
+    WB_EXPECT(got == 80,
+              "a child writes 80 bytes in 10 pieces of 8, 3 ms apart: "
+              "expected fullio_read(fd, buf, 80) to return 80, got %zd%s%s "
+              "(one read() returns only what has arrived so far; keep "
+              "reading until n bytes or end of file)",
+              got, got == -1 ? " with errno " : "",
+              got == -1 ? errname(saved) : "");
+    size_t at = first_diff(buf, data, 80);
+    WB_EXPECT(at == 80,
+              "the 80 bytes must arrive in order; byte %zu differs (each "
+              "read() must go to buf + bytes so far)",
+              at);
+    WB_EXPECT(code == 0, "the writer child failed (exit %d)", code);
+    free(data);
+}
+END_TEST
+
+START_TEST(test_read_stops_at_eof_before_n)
+{
+    int fds[2];
+    wb_pipe(fds);
+    const unsigned char text[] = "hello, world";
+    /* 12 bytes in 3 pieces, then end of file; we ask for 100. */
+    pid_t pid = start_writer(fds, text, 4, 3, 2);
+    unsigned char buf[100];
+    errno = 0;
+    ssize_t got = fullio_read(fds[0], buf, sizeof buf);
+    int saved = errno;
+    ssize_t again = fullio_read(fds[0], buf + 50, 10);
+    close(fds[0]); /* first, so a writer stuck on a full pipe ends */
+    int code = reap(pid);
+    WB_EXPECT(got == 12,
+              "the writer sends 12 bytes and closes the pipe: "
+              "fullio_read(fd, buf, 100) must return 12 at end of file, "
+              "got %zd%s%s",
+              got, got == -1 ? " with errno " : "",
+              got == -1 ? errname(saved) : "");
+    WB_EXPECT(memcmp(buf, "hello, world", 12) == 0,
+              "expected the bytes \"hello, world\", got \"%.12s\"", buf);
+    WB_EXPECT(again == 0,
+              "after end of file the next fullio_read() must return 0, got "
+              "%zd",
+              again);
+    WB_EXPECT(code == 0, "the writer child failed (exit %d)", code);
+}
+END_TEST
+
+START_TEST(test_read_empty_input_and_zero_bytes)
+{
+    int fds[2];
+    wb_pipe(fds);
+    WB_EXPECT(write(fds[1], "x", 1) == 1, "write() failed");
+    errno = 0;
+    ssize_t zero = fullio_read(fds[0], NULL, 0);
+    WB_EXPECT(zero == 0,
+              "fullio_read(fd, NULL, 0) asks for nothing: expected 0, got "
+              "%zd (errno %s: %s)",
+              zero, errname(errno), strerror(errno));
+    unsigned char buf[8];
+    ssize_t one = fullio_read(fds[0], buf, 0);
+    WB_EXPECT(one == 0, "fullio_read(fd, buf, 0): expected 0, got %zd", one);
+    ssize_t raw = read(fds[0], buf, sizeof buf);
+    WB_EXPECT(raw == 1 && buf[0] == 'x',
+              "reading 0 bytes must not consume anything; the byte 'x' in "
+              "the pipe is gone");
+    close(fds[1]);
+    ssize_t got = fullio_read(fds[0], buf, sizeof buf);
+    close(fds[0]);
+    WB_EXPECT(got == 0,
+              "an empty input (write end closed, nothing written): expected "
+              "0, got %zd",
+              got);
+}
+END_TEST
+
+START_TEST(test_read_retries_after_eintr)
+{
+    int fds[2];
+    wb_pipe(fds);
+    const unsigned char text[] = "late bytes";
+    pid_t pid = start_child();
+    if (pid == 0) {
+        close(fds[0]);
+        wb_sleep_ms(100); /* the reader blocks meanwhile */
+        _exit(raw_write_all(fds[1], text, 10) == 0 ? 0 : 1);
+    }
+    close(fds[1]);
+    timer_t t = ticker_start(10);
+    unsigned char buf[10];
+    errno = 0;
+    ssize_t got = fullio_read(fds[0], buf, 10);
+    int saved = errno;
+    int seen = alarms;
+    ticker_stop(t);
+    close(fds[0]); /* first, so a writer stuck on a full pipe ends */
+    int code = reap(pid);
+    WB_EXPECT(got == 10,
+              "a child writes 10 bytes after 100 ms; meanwhile SIGALRM "
+              "comes every 10 ms to a handler without SA_RESTART (it came "
+              "%d time%s before fullio_read() returned): expected 10 "
+              "bytes, got %zd%s%s (a read() interrupted by a signal fails "
+              "with EINTR and must simply be called again)",
+              seen, seen == 1 ? "" : "s", got, got == -1 ? " with errno " : "",
+              got == -1 ? errname(saved) : "");
+    WB_EXPECT(memcmp(buf, text, 10) == 0,
+              "expected \"late bytes\", got "
+              "\"%.10s\"",
+              buf);
+    WB_EXPECT(seen > 0, "the timer never fired while fullio_read() "
+                        "waited: the test could not interrupt the read");
+    WB_EXPECT(code == 0, "the writer child failed (exit %d)", code);
+}
+END_TEST
+
+START_TEST(test_read_1mib_in_pieces)
+{
+    int fds[2];
+    wb_pipe(fds);
+    unsigned char *data = pattern(MIB, 2);
+    /* 1 MiB in pieces of 4 KiB: far more than the pipe holds. */
+    pid_t pid = start_writer(fds, data, 4096, MIB / 4096, 0);
+    unsigned char *buf = malloc(MIB);
+    WB_EXPECT(buf != NULL, "out of memory");
+    errno = 0;
+    ssize_t got = fullio_read(fds[0], buf, MIB);
+    int saved = errno;
+    close(fds[0]); /* first, so a writer stuck on a full pipe ends */
+    int code = reap(pid);
+    WB_EXPECT(got == MIB,
+              "a child writes 1 MiB through a pipe (which holds 64 KiB): "
+              "expected fullio_read() to return %d, got %zd%s%s",
+              MIB, got, got == -1 ? " with errno " : "",
+              got == -1 ? errname(saved) : "");
+    size_t at = first_diff(buf, data, MIB);
+    WB_EXPECT(at == MIB, "the bytes must arrive in order; byte %zu differs",
+              at);
+    WB_EXPECT(code == 0, "the writer child failed (exit %d)", code);
+    free(buf);
+    free(data);
+}
+END_TEST
+
+START_TEST(test_read_nonblocking_keeps_count)
+{
+    int fds[2];
+    wb_pipe(fds);
+    set_nonblocking(fds[0], 1);
+    WB_EXPECT(write(fds[1], "12345", 5) == 5, "write() failed");
+    unsigned char buf[10];
+    errno = 0;
+    ssize_t got = fullio_read(fds[0], buf, 10);
+    int saved = errno;
+    errno = 0;
+    ssize_t next = fullio_read(fds[0], buf + 5, 5);
+    int next_errno = errno;
+    close(fds[0]);
+    close(fds[1]);
+    WB_EXPECT(got == 5,
+              "a non-blocking pipe holds 5 bytes and its writer is still "
+              "open: read() gives 5, then fails with EAGAIN. Expected "
+              "fullio_read(fd, buf, 10) to return the 5 bytes it has, got "
+              "%zd%s%s (an error after some bytes returns the count; "
+              "returning -1 would lose them)",
+              got, got == -1 ? " with errno " : "",
+              got == -1 ? errname(saved) : "");
+    WB_EXPECT(memcmp(buf, "12345", 5) == 0,
+              "expected \"12345\", got "
+              "\"%.5s\"",
+              buf);
+    WB_EXPECT(next == -1 && next_errno == EAGAIN,
+              "the next call, with nothing to read, must report the error: "
+              "expected -1 with errno EAGAIN, got %zd (errno %s: %s)",
+              next, errname(next_errno), strerror(next_errno));
+}
+END_TEST
+
+/* --- Writing -------------------------------------------------------------- */
+
+START_TEST(test_write_1mib_drained_by_child)
+{
+    signal(SIGPIPE, SIG_IGN); /* a dead reader gives EPIPE, not a crash */
+    int fds[2];
+    wb_pipe(fds);
+    unsigned char *data = pattern(MIB, 3);
+    /* The reader takes 1000 bytes per read(): the pipe fills and the
+     * writer must wait for room again and again. */
+    pid_t pid = start_reader(fds, data, MIB, 0, 1000, 0, 0);
+    ssize_t put = fullio_write(fds[1], data, MIB);
+    int saved = errno;
+    close(fds[1]);
+    int code = reap(pid);
+    free(data);
+    WB_EXPECT(put == MIB,
+              "writing 1 MiB into a pipe (which holds 64 KiB) drained by a "
+              "child: expected fullio_write() to return %d, got %zd%s%s. "
+              "The reading child %s.",
+              MIB, put, put == -1 ? " with errno " : "",
+              put == -1 ? errname(saved) : "", reader_says(code));
+    WB_EXPECT(code == READER_OK, "the reading child %s (exit %d)",
+              reader_says(code), code);
+}
+END_TEST
+
+START_TEST(test_write_retries_after_eintr_and_short_writes)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int fds[2];
+    wb_pipe(fds);
+    /* The pipe starts full, so write() blocks at once and the first
+     * signal makes it fail with EINTR; once the slow reader starts, the
+     * later signals cut writes short after some bytes. */
+    size_t filled = fill_pipe(fds[1]);
+    size_t n = 256 * 1024;
+    unsigned char *data = pattern(n, 4);
+    pid_t pid = start_reader(fds, data, n, filled, 4096, 100, 4);
+    timer_t t = ticker_start(5);
+    errno = 0;
+    ssize_t put = fullio_write(fds[1], data, n);
+    int saved = errno;
+    int seen = alarms;
+    ticker_stop(t);
+    close(fds[1]);
+    int code = reap(pid);
+    free(data);
+    WB_EXPECT(put == (ssize_t)n,
+              "the pipe is full and a child starts draining it after 100 "
+              "ms; meanwhile SIGALRM comes every 5 ms to a handler without "
+              "SA_RESTART (it came %d time%s before fullio_write() "
+              "returned): expected it to "
+              "return %zu, got %zd%s%s (an interrupted write() fails with "
+              "EINTR or returns a short count; both mean: call it again "
+              "for the rest). The reading child %s.",
+              seen, seen == 1 ? "" : "s", n, put,
+              put == -1 ? " with errno " : "", put == -1 ? errname(saved) : "",
+              reader_says(code));
+    WB_EXPECT(code == READER_OK, "the reading child %s (exit %d)",
+              reader_says(code), code);
+    WB_EXPECT(seen > 0, "the timer never fired while fullio_write() "
+                        "waited: the test could not interrupt the write");
+}
+END_TEST
+
+START_TEST(test_write_nonblocking_keeps_count)
+{
+    int fds[2];
+    wb_pipe(fds);
+    set_nonblocking(fds[1], 1);
+    unsigned char *data = pattern(MIB, 5);
+    errno = 0;
+    ssize_t put = fullio_write(fds[1], data, MIB);
+    int saved = errno;
+    errno = 0;
+    ssize_t next = fullio_write(fds[1], data, 10);
+    int next_errno = errno;
+    /* Drain what really went into the pipe. */
+    unsigned char *buf = malloc(MIB);
+    WB_EXPECT(buf != NULL, "out of memory");
+    close(fds[1]);
+    size_t have = 0;
+    ssize_t r;
+    while ((r = read(fds[0], buf + have, MIB - have)) > 0)
+        have += (size_t)r;
+    close(fds[0]);
+    size_t at = first_diff(buf, data, have);
+    free(buf);
+    free(data);
+    WB_EXPECT(put > 0 && put < MIB,
+              "writing 1 MiB to a non-blocking pipe that nobody reads: "
+              "write() takes what fits, then fails with EAGAIN. Expected "
+              "the count that fitted (more than 0, less than 1 MiB), got "
+              "%zd%s%s (returning -1 after some bytes went out hides what "
+              "was sent)",
+              put, put == -1 ? " with errno " : "",
+              put == -1 ? errname(saved) : "");
+    WB_EXPECT(put < 0 || (size_t)put == have,
+              "fullio_write() returned %zd but the pipe received %zu bytes",
+              put, have);
+    WB_EXPECT(at == have, "the pipe received wrong bytes from byte %zu", at);
+    WB_EXPECT(next == -1 && next_errno == EAGAIN,
+              "the next call, on the still full pipe, must report the "
+              "error: expected -1 with errno EAGAIN, got %zd (errno %s: %s)",
+              next, errname(next_errno), strerror(next_errno));
+}
+END_TEST
+
+START_TEST(test_write_zero_bytes)
+{
+    int fds[2];
+    wb_pipe(fds);
+    errno = 0;
+    ssize_t zero = fullio_write(fds[1], NULL, 0);
+    int saved = errno;
+    ssize_t zero2 = fullio_write(fds[1], "abc", 0);
+    close(fds[1]);
+    char buf[4];
+    ssize_t r = read(fds[0], buf, sizeof buf);
+    close(fds[0]);
+    WB_EXPECT(zero == 0,
+              "fullio_write(fd, NULL, 0) writes nothing: expected 0, got "
+              "%zd (errno %s: %s)",
+              zero, errname(saved), strerror(saved));
+    WB_EXPECT(zero2 == 0, "fullio_write(fd, \"abc\", 0): expected 0, got %zd",
+              zero2);
+    WB_EXPECT(r == 0,
+              "writing 0 bytes must put nothing in the pipe; it "
+              "holds %zd bytes",
+              r);
+}
+END_TEST
+
+/* --- Bad input ------------------------------------------------------------ */
+
+START_TEST(test_bad_descriptor_ebadf)
+{
+    int fds[2];
+    wb_pipe(fds);
+    unsigned char buf[4] = "abc";
+    errno = 0;
+    ssize_t r = fullio_read(fds[1], buf, 3);
+    WB_EXPECT(r == -1 && errno == EBADF,
+              "reading from a pipe's write end: expected -1 with errno "
+              "EBADF, got %zd (errno %s: %s)",
+              r, errname(errno), strerror(errno));
+    errno = 0;
+    r = fullio_write(fds[0], buf, 3);
+    WB_EXPECT(r == -1 && errno == EBADF,
+              "writing to a pipe's read end: expected -1 with errno EBADF, "
+              "got %zd (errno %s: %s)",
+              r, errname(errno), strerror(errno));
+    close(fds[0]);
+    close(fds[1]);
+    errno = 0;
+    r = fullio_read(fds[0], buf, 3);
+    WB_EXPECT(r == -1 && errno == EBADF,
+              "reading from a closed descriptor: expected -1 with errno "
+              "EBADF, got %zd (errno %s: %s)",
+              r, errname(errno), strerror(errno));
+    errno = 0;
+    r = fullio_write(fds[1], buf, 3);
+    WB_EXPECT(r == -1 && errno == EBADF,
+              "writing to a closed descriptor: expected -1 with errno "
+              "EBADF, got %zd (errno %s: %s)",
+              r, errname(errno), strerror(errno));
+    errno = 0;
+    r = fullio_read(-1, buf, 3);
+    WB_EXPECT(r == -1 && errno == EBADF,
+              "fullio_read(-1, ...): expected -1 with errno EBADF, got %zd "
+              "(errno %s: %s)",
+              r, errname(errno), strerror(errno));
+}
+END_TEST
+
+START_TEST(test_null_buffer_einval)
+{
+    int fds[2];
+    wb_pipe(fds);
+    WB_EXPECT(write(fds[1], "xyz", 3) == 3, "write() failed");
+    errno = 0;
+    ssize_t r = fullio_read(fds[0], NULL, 3);
+    int r_errno = errno;
+    errno = 0;
+    ssize_t w = fullio_write(fds[1], NULL, 3);
+    int w_errno = errno;
+    close(fds[1]);
+    char buf[8];
+    ssize_t left = read(fds[0], buf, sizeof buf);
+    close(fds[0]);
+    WB_EXPECT(r == -1 && r_errno == EINVAL,
+              "fullio_read(fd, NULL, 3): expected -1 with errno EINVAL, got "
+              "%zd (errno %s: %s)",
+              r, errname(r_errno), strerror(r_errno));
+    WB_EXPECT(w == -1 && w_errno == EINVAL,
+              "fullio_write(fd, NULL, 3): expected -1 with errno EINVAL, "
+              "got %zd (errno %s: %s)",
+              w, errname(w_errno), strerror(w_errno));
+    WB_EXPECT(left == 3 && memcmp(buf, "xyz", 3) == 0,
+              "a NULL buffer must be refused before touching the pipe: it "
+              "should still hold exactly \"xyz\", it holds %zd bytes",
+              left);
+}
+END_TEST
+
+START_TEST(test_count_too_large_einval)
+{
+    int fds[2];
+    wb_pipe(fds);
+    set_nonblocking(fds[0], 1);
+    set_nonblocking(fds[1], 1);
+    WB_EXPECT(write(fds[1], "xyz", 3) == 3, "write() failed");
+    unsigned char buf[16] = {0};
+    size_t huge = (size_t)SSIZE_MAX + 1;
+    errno = 0;
+    ssize_t r = fullio_read(fds[0], buf, huge);
+    int r_errno = errno;
+    errno = 0;
+    ssize_t w = fullio_write(fds[1], buf, huge);
+    int w_errno = errno;
+    close(fds[0]);
+    close(fds[1]);
+    WB_EXPECT(r == -1 && r_errno == EINVAL,
+              "fullio_read() of SSIZE_MAX + 1 bytes: the count could not "
+              "be returned, so expected -1 with errno EINVAL, got %zd "
+              "(errno %s: %s)",
+              r, errname(r_errno), strerror(r_errno));
+    WB_EXPECT(w == -1 && w_errno == EINVAL,
+              "fullio_write() of SSIZE_MAX + 1 bytes: expected -1 with "
+              "errno EINVAL, got %zd (errno %s: %s)",
+              w, errname(w_errno), strerror(w_errno));
+}
+END_TEST
+
+START_TEST(test_write_to_closed_pipe_epipe)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int fds[2];
+    wb_pipe(fds);
+    close(fds[0]);
+    errno = 0;
+    ssize_t w = fullio_write(fds[1], "data", 4);
+    int saved = errno;
+    close(fds[1]);
+    WB_EXPECT(w == -1 && saved == EPIPE,
+              "writing to a pipe whose read end is closed (SIGPIPE "
+              "ignored): expected -1 with errno EPIPE, got %zd (errno "
+              "%s: %s)",
+              w, errname(saved), strerror(saved));
+}
+END_TEST
+
+Suite *wb_suite(void)
+{
+    Suite *s = wb_begin("fullio", "chapters/01-sync/chapter.md");
+    WB_ADD(s, test_read_collects_partial_chunks, "Partial reads and writes");
+    WB_ADD(s, test_read_stops_at_eof_before_n, "Partial reads and writes");
+    WB_ADD(s, test_read_empty_input_and_zero_bytes, "Partial reads and writes");
+    WB_ADD(s, test_read_retries_after_eintr, "Partial reads and writes");
+    WB_ADD(s, test_read_1mib_in_pieces, "Partial reads and writes");
+    WB_ADD(s, test_read_nonblocking_keeps_count, "Partial reads and writes");
+    WB_ADD(s, test_write_1mib_drained_by_child, "Partial reads and writes");
+    WB_ADD(s, test_write_retries_after_eintr_and_short_writes,
+           "Partial reads and writes");
+    WB_ADD(s, test_write_nonblocking_keeps_count, "Partial reads and writes");
+    WB_ADD(s, test_write_zero_bytes, "Partial reads and writes");
+    WB_ADD(s, test_bad_descriptor_ebadf, "Exit codes and errors");
+    WB_ADD(s, test_null_buffer_einval, "Exit codes and errors");
+    WB_ADD(s, test_count_too_large_einval, "Exit codes and errors");
+    WB_ADD(s, test_write_to_closed_pipe_epipe, "Exit codes and errors");
+    return s;
+}

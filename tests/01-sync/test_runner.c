@@ -1,0 +1,396 @@
+/*
+ * Tests of the sequential task runner (exercises/01-sync/runner.h).
+ *
+ * The tasks here are probes: each one notes, from inside, when it was
+ * called and when it was about to return, so the tests can check the
+ * times runner_run() recorded against what really happened.
+ */
+#include "wb.h"
+#include "runner.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MS 1000000LL /* nanoseconds in a millisecond */
+/* How much longer than its sleep a task may take on a loaded machine. */
+#define SLACK_NS (1000 * MS)
+
+/* The context of one probe task. */
+struct probe {
+    int index;        /* position in the task list */
+    long sleep_ms;    /* how long the task sleeps */
+    int ret;          /* what the task returns */
+    int calls;        /* how many times it was called */
+    int64_t in_start; /* clock read first thing inside the task */
+    int64_t in_end;   /* clock read last thing inside the task */
+    int *log;         /* shared: the order tasks were called in */
+    int *log_len;
+};
+
+static int probe_task(void *ctx)
+{
+    struct probe *p = ctx;
+    p->in_start = wb_now_ns();
+    p->calls++;
+    if (p->log != NULL)
+        p->log[(*p->log_len)++] = p->index;
+    if (p->sleep_ms > 0)
+        wb_sleep_ms(p->sleep_ms);
+    p->in_end = wb_now_ns();
+    return p->ret;
+}
+
+enum { MAXT = 8 };
+
+/* Tasks, probes and records for one test; records start as a sentinel
+ * so a test can tell whether runner_run() wrote them. */
+struct setup {
+    struct runner_task tasks[MAXT];
+    struct probe probes[MAXT];
+    struct runner_record records[MAXT];
+    int log[MAXT];
+    int log_len;
+};
+
+#define SENTINEL (-7)
+
+static void setup_init(struct setup *s, size_t n, const long *sleeps,
+                       const int *rets)
+{
+    memset(s, 0, sizeof *s);
+    for (size_t i = 0; i < n; i++) {
+        s->probes[i] = (struct probe){
+            .index = (int)i,
+            .sleep_ms = sleeps != NULL ? sleeps[i] : 0,
+            .ret = rets != NULL ? rets[i] : 0,
+            .log = s->log,
+            .log_len = &s->log_len,
+        };
+        s->tasks[i] = (struct runner_task){"probe", probe_task, &s->probes[i]};
+    }
+    for (size_t i = 0; i < MAXT; i++)
+        s->records[i] = (struct runner_record){SENTINEL, SENTINEL, SENTINEL};
+}
+
+static int total_calls(const struct setup *s, size_t n)
+{
+    int calls = 0;
+    for (size_t i = 0; i < n; i++)
+        calls += s->probes[i].calls;
+    return calls;
+}
+
+static int untouched(const struct runner_record *r)
+{
+    return r->start_ns == SENTINEL && r->end_ns == SENTINEL &&
+           r->result == SENTINEL;
+}
+
+START_TEST(test_runs_every_task_once_in_order)
+{
+    struct setup s;
+    setup_init(&s, 5, NULL, NULL);
+    int got = runner_run(s.tasks, 5, s.records);
+    WB_EXPECT(got == 0,
+              "5 tasks that all return 0: expected runner_run() to return "
+              "0 failures, got %d (errno %d: %s)",
+              got, errno, strerror(errno));
+    for (int i = 0; i < 5; i++)
+        WB_EXPECT(s.probes[i].calls == 1,
+                  "task %d must be called exactly once; it was called %d "
+                  "times",
+                  i, s.probes[i].calls);
+    for (int i = 0; i < 5; i++)
+        WB_EXPECT(s.log[i] == i,
+                  "tasks must run in the order given: call number %d "
+                  "should be task %d, it was task %d",
+                  i, i, s.log[i]);
+    for (int i = 0; i < 5; i++)
+        WB_EXPECT(s.records[i].result == 0,
+                  "record %d: expected result 0 (what the task returned), "
+                  "got %d",
+                  i, s.records[i].result);
+}
+END_TEST
+
+START_TEST(test_times_bracket_each_task)
+{
+    const long sleeps[] = {5, 10, 5};
+    struct setup s;
+    setup_init(&s, 3, sleeps, NULL);
+    int64_t before = wb_now_ns();
+    int got = runner_run(s.tasks, 3, s.records);
+    int64_t after = wb_now_ns();
+    WB_EXPECT(got == 0, "expected 0 failures, got %d", got);
+    for (int i = 0; i < 3; i++) {
+        const struct runner_record *r = &s.records[i];
+        const struct probe *p = &s.probes[i];
+        WB_EXPECT(r->start_ns >= before && r->end_ns <= after,
+                  "task %d: its times must be CLOCK_MONOTONIC readings "
+                  "taken during the call of runner_run(), between %lld "
+                  "and %lld ns; got start %lld, end %lld",
+                  i, (long long)before, (long long)after,
+                  (long long)r->start_ns, (long long)r->end_ns);
+        WB_EXPECT(r->start_ns <= p->in_start,
+                  "task %d: the start must be read BEFORE the task is "
+                  "called; the task began at %lld ns but the record says "
+                  "it started at %lld ns (%.3f ms later)",
+                  i, (long long)p->in_start, (long long)r->start_ns,
+                  (double)(r->start_ns - p->in_start) / MS);
+        WB_EXPECT(r->end_ns >= p->in_end,
+                  "task %d: the end must be read AFTER the task returns; "
+                  "the task was still running at %lld ns but the record "
+                  "says it ended at %lld ns",
+                  i, (long long)p->in_end, (long long)r->end_ns);
+        int64_t took = r->end_ns - r->start_ns;
+        WB_EXPECT(took >= sleeps[i] * MS && took < sleeps[i] * MS + SLACK_NS,
+                  "task %d sleeps %ld ms: its recorded duration (end - "
+                  "start) should be at least that and not far above; got "
+                  "%.3f ms",
+                  i, sleeps[i], (double)took / MS);
+    }
+}
+END_TEST
+
+START_TEST(test_each_start_after_previous_end)
+{
+    const long sleeps[] = {5, 5, 5, 5};
+    struct setup s;
+    setup_init(&s, 4, sleeps, NULL);
+    int got = runner_run(s.tasks, 4, s.records);
+    WB_EXPECT(got == 0, "expected 0 failures, got %d", got);
+    for (int i = 0; i < 4; i++)
+        WB_EXPECT(s.records[i].end_ns >= s.records[i].start_ns,
+                  "task %d: a task cannot end before it starts; got start "
+                  "%lld, end %lld",
+                  i, (long long)s.records[i].start_ns,
+                  (long long)s.records[i].end_ns);
+    for (int i = 1; i < 4; i++)
+        WB_EXPECT(s.records[i].start_ns >= s.records[i - 1].end_ns,
+                  "in a sequential run task %d starts only after task %d "
+                  "has ended: expected start %lld >= previous end %lld",
+                  i, i - 1, (long long)s.records[i].start_ns,
+                  (long long)s.records[i - 1].end_ns);
+    for (int i = 1; i < 4; i++)
+        WB_EXPECT(s.probes[i].in_start >= s.probes[i - 1].in_end,
+                  "task %d was called while task %d was still running: "
+                  "each task must return before the next one is called",
+                  i, i - 1);
+}
+END_TEST
+
+START_TEST(test_failure_does_not_stop_later_tasks)
+{
+    const int rets[] = {0, 1, -1, 0, 42, INT_MIN};
+    struct setup s;
+    setup_init(&s, 6, NULL, rets);
+    int got = runner_run(s.tasks, 6, s.records);
+    for (int i = 0; i < 6; i++)
+        WB_EXPECT(s.probes[i].calls == 1,
+                  "task %d must run once even though earlier tasks failed "
+                  "(tasks 1 and 2 return 1 and -1); it ran %d times",
+                  i, s.probes[i].calls);
+    WB_EXPECT(got == 4,
+              "tasks return 0, 1, -1, 0, 42, INT_MIN: expected 4 failures "
+              "(every non-zero result), got %d",
+              got);
+    for (int i = 0; i < 6; i++) {
+        WB_EXPECT(s.records[i].result == rets[i],
+                  "record %d: expected the task's own return value %d, got "
+                  "%d",
+                  i, rets[i], s.records[i].result);
+        WB_EXPECT(s.records[i].start_ns > 0 &&
+                      s.records[i].end_ns >= s.records[i].start_ns,
+                  "record %d must hold the task's times, failed or not; "
+                  "got start %lld, end %lld",
+                  i, (long long)s.records[i].start_ns,
+                  (long long)s.records[i].end_ns);
+    }
+}
+END_TEST
+
+START_TEST(test_zero_tasks)
+{
+    errno = 0;
+    int got = runner_run(NULL, 0, NULL);
+    WB_EXPECT(got == 0,
+              "no tasks (n = 0, both arrays NULL) is allowed and has 0 "
+              "failures; got %d (errno %d: %s)",
+              got, errno, strerror(errno));
+    struct setup s;
+    setup_init(&s, 2, NULL, NULL);
+    got = runner_run(s.tasks, 0, s.records);
+    WB_EXPECT(got == 0, "n = 0 with real arrays: expected 0, got %d", got);
+    WB_EXPECT(total_calls(&s, 2) == 0 && untouched(&s.records[0]),
+              "n = 0 must run nothing and write no record");
+    int64_t span = runner_span_ns(NULL, 0);
+    WB_EXPECT(span == 0, "the span of 0 records is 0; got %lld",
+              (long long)span);
+}
+END_TEST
+
+START_TEST(test_null_arrays_rejected)
+{
+    struct setup s;
+    setup_init(&s, 2, NULL, NULL);
+    errno = 0;
+    int got = runner_run(NULL, 2, s.records);
+    WB_EXPECT(got == -1 && errno == EINVAL,
+              "tasks = NULL with n = 2: expected -1 with errno EINVAL, got "
+              "%d with errno %d (%s)",
+              got, errno, strerror(errno));
+    errno = 0;
+    got = runner_run(s.tasks, 2, NULL);
+    WB_EXPECT(got == -1 && errno == EINVAL,
+              "records = NULL with n = 2: expected -1 with errno EINVAL, "
+              "got %d with errno %d (%s)",
+              got, errno, strerror(errno));
+    WB_EXPECT(total_calls(&s, 2) == 0,
+              "with records = NULL no task may run (there is nowhere to "
+              "record it); %d task calls were made",
+              total_calls(&s, 2));
+    errno = 0;
+    int64_t span = runner_span_ns(NULL, 3);
+    WB_EXPECT(span == -1 && errno == EINVAL,
+              "runner_span_ns(NULL, 3): expected -1 with errno EINVAL, got "
+              "%lld with errno %d (%s)",
+              (long long)span, errno, strerror(errno));
+}
+END_TEST
+
+START_TEST(test_null_fn_rejected_before_anything_runs)
+{
+    struct setup s;
+    setup_init(&s, 4, NULL, NULL);
+    s.tasks[3].fn = NULL; /* only the last one is bad */
+    errno = 0;
+    int got = runner_run(s.tasks, 4, s.records);
+    WB_EXPECT(got == -1 && errno == EINVAL,
+              "task 3 has fn = NULL: expected -1 with errno EINVAL, got %d "
+              "with errno %d (%s)",
+              got, errno, strerror(errno));
+    WB_EXPECT(total_calls(&s, 4) == 0,
+              "every task must be checked before the first one runs; "
+              "tasks 0-2 were called %d, %d and %d times before the bad "
+              "task 3 was noticed",
+              s.probes[0].calls, s.probes[1].calls, s.probes[2].calls);
+    for (int i = 0; i < 4; i++)
+        WB_EXPECT(untouched(&s.records[i]),
+                  "on EINVAL the records must not be written; record %d "
+                  "was changed",
+                  i);
+}
+END_TEST
+
+START_TEST(test_too_many_tasks_rejected)
+{
+    /* The array holds one task; a count above INT_MAX must be refused
+     * before any element is looked at, since the failure count could
+     * not fit in the int the function returns. */
+    struct setup s;
+    setup_init(&s, 1, NULL, NULL);
+    errno = 0;
+    int got = runner_run(s.tasks, (size_t)INT_MAX + 1, s.records);
+    WB_EXPECT(got == -1 && errno == EINVAL,
+              "n = INT_MAX + 1: expected -1 with errno EINVAL (checked "
+              "first, before looking at the tasks), got %d with errno %d "
+              "(%s)",
+              got, errno, strerror(errno));
+    WB_EXPECT(s.probes[0].calls == 0, "n = INT_MAX + 1 must run nothing");
+}
+END_TEST
+
+START_TEST(test_span_is_first_start_to_last_end)
+{
+    const struct runner_record made_up[] = {
+        {1000, 1500, 0}, {1500, 2100, 1}, {2200, 4000, 0}};
+    int64_t span = runner_span_ns(made_up, 3);
+    WB_EXPECT(span == 3000,
+              "records {1000..1500}, {1500..2100}, {2200..4000}: expected "
+              "a span of 4000 - 1000 = 3000 ns, got %lld",
+              (long long)span);
+    span = runner_span_ns(made_up, 1);
+    WB_EXPECT(span == 500, "one record {1000..1500}: expected 500, got %lld",
+              (long long)span);
+
+    const long sleeps[] = {5, 5, 5};
+    struct setup s;
+    setup_init(&s, 3, sleeps, NULL);
+    WB_EXPECT(runner_run(s.tasks, 3, s.records) == 0, "expected 0 failures");
+    span = runner_span_ns(s.records, 3);
+    WB_EXPECT(span == s.records[2].end_ns - s.records[0].start_ns,
+              "expected the span to be the last end minus the first "
+              "start (%lld ns), got %lld",
+              (long long)(s.records[2].end_ns - s.records[0].start_ns),
+              (long long)span);
+    WB_EXPECT(span >= 15 * MS && span < 15 * MS + SLACK_NS,
+              "three tasks of 5 ms in sequence: expected a span of at "
+              "least 15 ms (the sum), got %.3f ms",
+              (double)span / MS);
+}
+END_TEST
+
+/* For the long run: each task checks it is the next one due. */
+struct counted {
+    int index;
+    int *next;
+};
+
+static int counted_task(void *ctx)
+{
+    struct counted *c = ctx;
+    if (*c->next != c->index)
+        return 1;
+    (*c->next)++;
+    return 0;
+}
+
+START_TEST(test_many_quick_tasks)
+{
+    enum { N = 10000 };
+    struct runner_task *tasks = calloc(N, sizeof *tasks);
+    struct runner_record *records = calloc(N, sizeof *records);
+    struct counted *ctx = calloc(N, sizeof *ctx);
+    WB_EXPECT(tasks != NULL && records != NULL && ctx != NULL, "out of memory");
+    int next = 0;
+    for (int i = 0; i < N; i++) {
+        ctx[i] = (struct counted){i, &next};
+        tasks[i] = (struct runner_task){NULL, counted_task, &ctx[i]};
+    }
+    int got = runner_run(tasks, N, records);
+    int ran = next;
+    int bad = -1;
+    for (int i = 1; i < N && bad < 0; i++)
+        if (records[i].start_ns < records[i - 1].end_ns)
+            bad = i;
+    free(tasks);
+    free(records);
+    free(ctx);
+    WB_EXPECT(got == 0 && ran == N,
+              "10000 tasks (with NULL names, which runner_run() does not "
+              "use), each expecting to be next: expected 0 failures and "
+              "all %d run in order, got %d failures and %d in order",
+              N, got, ran);
+    WB_EXPECT(bad < 0, "task %d started before task %d ended", bad, bad - 1);
+}
+END_TEST
+
+Suite *wb_suite(void)
+{
+    Suite *s = wb_begin("runner", "chapters/01-sync/chapter.md");
+    WB_ADD(s, test_runs_every_task_once_in_order, "One step at a time");
+    WB_ADD(s, test_times_bracket_each_task, "Measuring wall time and CPU time");
+    WB_ADD(s, test_each_start_after_previous_end, "N tasks in sequence");
+    WB_ADD(s, test_failure_does_not_stop_later_tasks, "Exit codes and errors");
+    WB_ADD(s, test_zero_tasks, "N tasks in sequence");
+    WB_ADD(s, test_null_arrays_rejected, "Exit codes and errors");
+    WB_ADD(s, test_null_fn_rejected_before_anything_runs,
+           "Exit codes and errors");
+    WB_ADD(s, test_too_many_tasks_rejected, "Exit codes and errors");
+    WB_ADD(s, test_span_is_first_start_to_last_end, "N tasks in sequence");
+    WB_ADD(s, test_many_quick_tasks, "One step at a time");
+    return s;
+}
