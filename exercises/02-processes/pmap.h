@@ -1,0 +1,120 @@
+/**
+ * @file pmap.h
+ * @brief A parallel map over processes: one child per item, results back
+ *        through pipes, in input order.
+ *
+ * Exercise 2 of chapter 2 ("Processes: two things at once with fork()").
+ *
+ * pmap_run() starts one child process per item, all of them before it
+ * waits for any, so the items are worked on at the same time. Item `i`'s
+ * child calls the map function with `i` and the write end of a pipe of
+ * its own, writes its result there, and ends. The parent reads each pipe
+ * until end-of-file, reaps each child, and fills `results[i]` for item
+ * `i`, whatever order the children finish in.
+ *
+ * The children share no memory with the parent (see "Separate memory:
+ * copy-on-write"): the pipe is the only way a result comes back. A child
+ * that crashes or exits with a non-zero code marks its own item failed;
+ * the other items keep their results.
+ *
+ * Call pmap_run() from a single-threaded program (it forks), and only
+ * from one thread at a time.
+ */
+#ifndef PMAP_H
+#define PMAP_H
+
+#include <stddef.h>
+
+/**
+ * @brief The work for one item, run in that item's child process.
+ *
+ * Write the item's result, any number of bytes (megabytes are fine), to
+ * @p out_fd, then return. Do not close @p out_fd: the child's end closes
+ * it. Anything the function changes in memory stays in the child.
+ *
+ * @param index   which item, 0 to n-1.
+ * @param out_fd  the write end of this item's pipe.
+ * @param ctx     the pointer given to pmap_run(): the child's copy of
+ *                what it points to (typically the array of inputs).
+ * @return 0 when the item succeeded; any other value is the child's exit
+ *         code (low 8 bits) and marks the item failed.
+ */
+typedef int (*pmap_fn)(size_t index, int out_fd, void *ctx);
+
+/**
+ * @brief What became of one item.
+ *
+ * results[i] describes item i. The caller owns the array; pmap_result::data is
+ * allocated by pmap_run() and released by pmap_free().
+ */
+typedef struct pmap_result {
+    /** 1 when the child exited with code 0 (the item succeeded), 0
+     *  otherwise. */
+    int ok;
+    /** The child's exit code (0 to 255), or -1 when a signal killed it. */
+    int code;
+    /** The signal that killed the child (SIGSEGV, SIGKILL, ...), or 0
+     *  when it exited. */
+    int signo;
+    /** Everything the child wrote to its pipe, followed by an extra
+     *  `'\0'` (so a text result is a C string); never NULL when pmap_result::ok
+     *  is 1, even for an empty result. NULL when the item failed: what a
+     *  failed child wrote is discarded. Allocated with malloc(); freed by
+     *  pmap_free(). */
+    char *data;
+    /** How many bytes the child wrote (the `'\0'` not counted); 0 when
+     *  the item failed. The result may itself contain `'\0'` bytes. */
+    size_t len;
+} pmap_result;
+
+/**
+ * @brief Run @p fn on items 0 to @p n - 1, each in a child process of its
+ *        own, all at the same time, and collect the results in order.
+ *
+ * Flushes stdio before forking. The children end with `_exit()`. Every
+ * pipe end is closed in every process that does not use it (the parent
+ * keeps only the read ends; a child keeps only its own write end), so
+ * the parent sees end-of-file on a pipe as soon as its child ends. The
+ * parent reads each pipe to its end before it reaps that child, so a
+ * child writing megabytes never blocks forever. Reads and waits that a
+ * signal handler interrupts (`EINTR`) are resumed. Every child is reaped
+ * before pmap_run() returns, on every path.
+ *
+ * Each item costs one child process and one open descriptor while the
+ * map runs, so @p n is limited by the process and descriptor limits
+ * (`ulimit -u`, `ulimit -n`).
+ *
+ * @param n        how many items; 0 is allowed and does nothing.
+ * @param fn       the work for one item; must not be NULL.
+ * @param ctx      passed to every call of @p fn; may be NULL.
+ * @param results  an array of @p n results that pmap_run() fills in
+ *                 (its previous content is overwritten, not freed); may
+ *                 be NULL only when @p n is 0. Free the data with
+ *                 pmap_free() after a successful call.
+ * @return the number of failed items (0 to @p n) when every item was run;
+ *         the other items' results are complete. -1 with `errno` set when
+ *         the map could not be run; then every `results[i].data` is NULL
+ *         (there is nothing to free) and no child of the map is left,
+ *         running or unreaped (those already started are killed with
+ *         SIGKILL and reaped):
+ *         - `EINVAL`: @p fn is NULL, or @p results is NULL while @p n > 0;
+ *         - `EMFILE`, `ENFILE`: from `pipe()`, too many open descriptors;
+ *         - `EAGAIN`, `ENOMEM`: from `fork()` or from memory allocation;
+ *         - any `errno` of `fflush()`, `read()` or `waitpid()` other than
+ *           `EINTR`.
+ */
+int pmap_run(size_t n, pmap_fn fn, void *ctx, pmap_result *results);
+
+/**
+ * @brief Free the data of @p n results filled in by pmap_run().
+ *
+ * Sets every `data` to NULL and `len` to 0, so calling it twice is
+ * harmless. Does nothing when @p results is NULL.
+ *
+ * @param results  the array given to pmap_run(); the array itself is the
+ *                 caller's and is not freed.
+ * @param n        its length.
+ */
+void pmap_free(pmap_result *results, size_t n);
+
+#endif

@@ -1,0 +1,365 @@
+/*
+ * Tests of procpool (exercises/02-processes/procpool.h): M jobs, at most K
+ * children at once.
+ *
+ * The jobs measure the pool from the inside: each one counts itself in a
+ * page of shared memory (MAP_SHARED, so every child updates the same
+ * counters) while it runs, and the test reads the highest count seen.
+ * _DEFAULT_SOURCE is for MAP_ANONYMOUS (Linux and the BSDs have it; POSIX
+ * 2008 does not).
+ */
+#define _DEFAULT_SOURCE
+#include "wb.h"
+#include "procpool.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* " (errno text)" after a call that returned -1, "" otherwise. */
+static const char *err_note(int rc)
+{
+    static char buf[128];
+    if (rc != -1)
+        return "";
+    snprintf(buf, sizeof buf, " (%s)", strerror(errno));
+    return buf;
+}
+
+enum { MAX_JOBS = 32 };
+
+/* The page the children of one test share. */
+struct gauge {
+    atomic_int active;         /* jobs running now */
+    atomic_int highest;        /* the most ever running at once */
+    atomic_llong hold_until;   /* see count_job() */
+    int over;                  /* a count that proves a bound broken */
+    atomic_int finished;       /* jobs finished so far */
+    atomic_int runs[MAX_JOBS]; /* how often each job ran */
+    int finish_seq[MAX_JOBS];  /* the order the jobs finished in */
+};
+
+static struct gauge *gauge_new(int over)
+{
+    struct gauge *g = mmap(NULL, sizeof *g, PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    WB_EXPECT(g != MAP_FAILED, "mmap() failed: %s", strerror(errno));
+    atomic_init(&g->active, 0);
+    atomic_init(&g->highest, 0);
+    atomic_init(&g->hold_until, 0);
+    atomic_init(&g->finished, 0);
+    for (int j = 0; j < MAX_JOBS; j++) {
+        atomic_init(&g->runs[j], 0);
+        g->finish_seq[j] = -1;
+    }
+    g->over = over;
+    return g;
+}
+
+static void gauge_free(struct gauge *g)
+{
+    munmap(g, sizeof *g);
+}
+
+static int no_children(void)
+{
+    return waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD;
+}
+
+/* Count this job as running, and hold it until either more jobs run at
+ * once than g->over (the bound is broken: no need to wait longer) or 100
+ * ms have passed since the first job began. So the first jobs stay alive
+ * long enough for every child the pool starts at once to overlap with
+ * them, however slowly the machine forks; the later jobs find the time
+ * passed and end at once. */
+static int count_job(size_t j, void *ctx)
+{
+    struct gauge *g = ctx;
+    int now = atomic_fetch_add(&g->active, 1) + 1;
+    int high = atomic_load(&g->highest);
+    while (now > high && !atomic_compare_exchange_weak(&g->highest, &high, now))
+        continue;
+    long long first = 0;
+    long long until = wb_now_ns() + 100 * 1000000LL;
+    if (!atomic_compare_exchange_strong(&g->hold_until, &first, until))
+        until = first;
+    while (atomic_load(&g->highest) <= g->over && wb_now_ns() < until)
+        wb_sleep_ms(1);
+    wb_sleep_ms(1);
+    atomic_fetch_add(&g->runs[j], 1);
+    atomic_fetch_sub(&g->active, 1);
+    return 0;
+}
+
+static void expect_all_ok(const procpool_result *r, size_t m)
+{
+    for (size_t j = 0; j < m; j++)
+        WB_EXPECT(r[j].pid > 0 && r[j].code == 0 && r[j].signo == 0,
+                  "job %zu returned 0: expected {pid > 0, code 0, signo 0}; "
+                  "got {pid %d, code %d, signo %d}",
+                  j, (int)r[j].pid, r[j].code, r[j].signo);
+}
+
+START_TEST(test_bound_never_exceeded_and_reached)
+{
+    const size_t m = 10, k = 3;
+    struct gauge *g = gauge_new((int)k);
+    procpool_result r[10];
+    int failed = procpool_run(m, k, count_job, g, r);
+    int high = atomic_load(&g->highest);
+    gauge_free(g);
+    WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
+              err_note(failed));
+    WB_EXPECT(high <= (int)k,
+              "with K = %zu, at most %zu jobs may run at once; the jobs "
+              "counted %d running at the same time",
+              k, k, high);
+    WB_EXPECT(high == (int)k,
+              "with K = %zu and %zu jobs, the pool should be full (%zu "
+              "jobs at once) while work remains; the most running at once "
+              "was %d",
+              k, m, k, high);
+    expect_all_ok(r, m);
+}
+END_TEST
+
+START_TEST(test_k_one_runs_one_at_a_time)
+{
+    const size_t m = 4;
+    struct gauge *g = gauge_new(1);
+    procpool_result r[4];
+    int failed = procpool_run(m, 1, count_job, g, r);
+    int high = atomic_load(&g->highest);
+    gauge_free(g);
+    WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
+              err_note(failed));
+    WB_EXPECT(high == 1,
+              "with K = 1 the jobs run one after the other; %d ran at once",
+              high);
+    expect_all_ok(r, m);
+}
+END_TEST
+
+START_TEST(test_more_slots_than_jobs)
+{
+    const size_t m = 3;
+    struct gauge *g = gauge_new((int)m);
+    procpool_result r[3];
+    int failed = procpool_run(m, 8, count_job, g, r);
+    int high = atomic_load(&g->highest);
+    gauge_free(g);
+    WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
+              err_note(failed));
+    WB_EXPECT(high == (int)m,
+              "with K = 8 and only %zu jobs, all of them should run at "
+              "once; the most at once was %d",
+              m, high);
+    expect_all_ok(r, m);
+}
+END_TEST
+
+/* Job j exits with j % 4, except job 5 (SIGKILL) and job 7 (SIGSEGV). */
+static int mixed_job(size_t j, void *ctx)
+{
+    struct gauge *g = ctx;
+    atomic_fetch_add(&g->runs[j], 1);
+    if (j == 5 || j == 7) {
+        int sig = j == 5 ? SIGKILL : SIGSEGV;
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_DFL;
+        sigaction(sig, &sa, NULL);
+        raise(sig);
+    }
+    return (int)(j % 4);
+}
+
+START_TEST(test_every_job_reported_once)
+{
+    enum { M = 12 };
+    struct gauge *g = gauge_new(0);
+    procpool_result r[M];
+    int failed = procpool_run(M, 4, mixed_job, g, r);
+    int runs[M];
+    for (int j = 0; j < M; j++)
+        runs[j] = atomic_load(&g->runs[j]);
+    gauge_free(g);
+    /* Codes 1, 2, 3 fail, and the two jobs killed by signals. */
+    int want_failed = 0;
+    for (int j = 0; j < M; j++)
+        want_failed += (j == 5 || j == 7 || j % 4 != 0);
+    WB_EXPECT(failed == want_failed, "expected %d failed jobs; got %d%s",
+              want_failed, failed, err_note(failed));
+    WB_EXPECT(no_children(), "procpool_run() returned with a child of the "
+                             "pool still unreaped");
+    for (int j = 0; j < M; j++) {
+        WB_EXPECT(runs[j] == 1,
+                  "job %d should run exactly once; it ran %d "
+                  "times",
+                  j, runs[j]);
+        WB_EXPECT(r[j].pid > 0,
+                  "job %d: results[%d].pid should be its "
+                  "child's pid; got %d",
+                  j, j, (int)r[j].pid);
+        for (int i = 0; i < j; i++)
+            WB_EXPECT(r[i].pid != r[j].pid,
+                      "jobs %d and %d report the same pid %d: each job "
+                      "runs in a child of its own",
+                      i, j, (int)r[j].pid);
+        if (j == 5 || j == 7) {
+            int sig = j == 5 ? SIGKILL : SIGSEGV;
+            WB_EXPECT(r[j].signo == sig && r[j].code == -1,
+                      "job %d was killed by signal %d: expected {code -1, "
+                      "signo %d}; got {code %d, signo %d}",
+                      j, sig, sig, r[j].code, r[j].signo);
+        } else {
+            WB_EXPECT(r[j].code == j % 4 && r[j].signo == 0,
+                      "job %d exited with code %d: expected {code %d, signo "
+                      "0} in results[%d]; got {code %d, signo %d}",
+                      j, j % 4, j % 4, j, r[j].code, r[j].signo);
+        }
+    }
+}
+END_TEST
+
+/* Job 0 is slow, the others quick; each notes when it finished. */
+static int slow_first_job(size_t j, void *ctx)
+{
+    struct gauge *g = ctx;
+    wb_sleep_ms(j == 0 ? 200 : 5);
+    g->finish_seq[j] = atomic_fetch_add(&g->finished, 1);
+    return 0;
+}
+
+START_TEST(test_reaps_whichever_ends_first)
+{
+    enum { M = 6 };
+    struct gauge *g = gauge_new(0);
+    procpool_result r[M];
+    int failed = procpool_run(M, 2, slow_first_job, g, r);
+    int seq0 = g->finish_seq[0];
+    gauge_free(g);
+    WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
+              err_note(failed));
+    WB_EXPECT(seq0 == M - 1,
+              "with K = 2, job 0 takes 200 ms and jobs 1 to 5 take 5 ms "
+              "each: they should all pass through the second slot while job "
+              "0 runs, so job 0 finishes last; it finished in place %d of "
+              "%d. Wait for any child (waitpid(-1, ...)), not the oldest",
+              seq0 + 1, M);
+    expect_all_ok(r, M);
+}
+END_TEST
+
+static volatile sig_atomic_t usr1_seen;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    usr1_seen = 1;
+}
+
+static int poke_parent_job(size_t j, void *ctx)
+{
+    (void)ctx;
+    if (j == 0) {
+        wb_sleep_ms(30);
+        kill(getppid(), SIGUSR1);
+        wb_sleep_ms(20);
+    }
+    return (int)j + 1;
+}
+
+START_TEST(test_wait_interrupted_by_signal)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: waitpid() fails with EINTR */
+    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    procpool_result r[3];
+    errno = 0;
+    int failed = procpool_run(3, 2, poke_parent_job, NULL, r);
+    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
+    WB_EXPECT(failed == 3,
+              "a signal handler interrupted waitpid() (EINTR): expected the "
+              "wait to be resumed and 3 failed jobs (codes 1, 2, 3); got %d"
+              "%s",
+              failed, err_note(failed));
+    for (int j = 0; j < 3; j++)
+        WB_EXPECT(r[j].code == j + 1, "job %d: expected code %d; got %d", j,
+                  j + 1, r[j].code);
+}
+END_TEST
+
+static int never_called(size_t j, void *ctx)
+{
+    (void)j;
+    (void)ctx;
+    return 99;
+}
+
+START_TEST(test_zero_jobs)
+{
+    int got = procpool_run(0, 2, never_called, NULL, NULL);
+    WB_EXPECT(got == 0,
+              "procpool_run(0, 2, job, ctx, NULL) has nothing to "
+              "do: expected 0; got %d%s",
+              got, err_note(got));
+    WB_EXPECT(no_children(), "no job, no child: a child was created");
+}
+END_TEST
+
+START_TEST(test_invalid_arguments)
+{
+    procpool_result r[2];
+    errno = 0;
+    int got = procpool_run(2, 1, NULL, NULL, r);
+    WB_EXPECT(got == -1 && errno == EINVAL,
+              "a NULL job function: expected -1 with EINVAL; got %d (%s)", got,
+              strerror(errno));
+    errno = 0;
+    got = procpool_run(2, 0, never_called, NULL, r);
+    WB_EXPECT(got == -1 && errno == EINVAL,
+              "K = 0 (no child may ever run): expected -1 with EINVAL; got "
+              "%d (%s)",
+              got, strerror(errno));
+    errno = 0;
+    got = procpool_run(2, 1, never_called, NULL, NULL);
+    WB_EXPECT(got == -1 && errno == EINVAL,
+              "NULL results for 2 jobs: expected -1 with EINVAL; got %d "
+              "(%s)",
+              got, strerror(errno));
+    WB_EXPECT(no_children(), "a call rejected for its arguments must not "
+                             "fork");
+}
+END_TEST
+
+Suite *wb_suite(void)
+{
+    Suite *s = wb_begin("procpool", "chapters/02-processes/chapter.md");
+    WB_ADD(s, test_bound_never_exceeded_and_reached,
+           "A pool of worker processes");
+    WB_ADD(s, test_k_one_runs_one_at_a_time, "A pool of worker processes");
+    WB_ADD(s, test_more_slots_than_jobs, "A pool of worker processes");
+    WB_ADD(s, test_every_job_reported_once,
+           "Waiting for children: wait() and waitpid()");
+    WB_ADD(s, test_reaps_whichever_ends_first, "A pool of worker processes");
+    WB_ADD(s, test_wait_interrupted_by_signal,
+           "Waiting for children: wait() and waitpid()");
+    WB_ADD(s, test_zero_jobs, "A pool of worker processes");
+    WB_ADD(s, test_invalid_arguments, "A pool of worker processes");
+    return s;
+}
