@@ -133,6 +133,7 @@ help:
 	@echo '                                  run the tests; last line "chapter-N: P passed, F failed"'
 	@echo '                                  IMPL=solutions grades the reference solutions'
 	@echo '                                  SANITIZE=address|undefined|thread builds with a sanitizer'
+	@echo '                                  TRACE=1 (with EXERCISE) draws the timeline of your run'
 	@echo
 	@echo 'Book and reference:'
 	@echo '  make book                       HTML, PDF and EPUB in build/book/ (and the API reference)'
@@ -162,7 +163,7 @@ print-build-dir:
 	@echo $(B)
 
 check:
-	@CC='$(CC)' SANITIZE='$(SANITIZE)' tests/support/grade.sh \
+	@CC='$(CC)' SANITIZE='$(SANITIZE)' TRACE='$(TRACE)' tests/support/grade.sh \
 	    '$(CHAPTER)' '$(EXERCISE)' '$(IMPL)'
 
 # Every object, test binary and demo of the current variant.

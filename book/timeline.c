@@ -104,6 +104,37 @@ static int parse_number(char **p, uint64_t max, uint64_t *out)
     return 0;
 }
 
+/* The length of the valid UTF-8 sequence at u, or 0 if there is none
+   (overlong forms, surrogates and code points past U+10FFFF included). */
+static size_t utf8_length(const unsigned char *u)
+{
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t len;
+
+    if (u[0] >= 0xc2 && u[0] <= 0xdf)
+        len = 2;
+    else if (u[0] >= 0xe0 && u[0] <= 0xef)
+        len = 3;
+    else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+        len = 4;
+    else
+        return 0;
+    if (u[0] == 0xe0)
+        lo = 0xa0;
+    else if (u[0] == 0xed)
+        hi = 0x9f;
+    else if (u[0] == 0xf0)
+        lo = 0x90;
+    else if (u[0] == 0xf4)
+        hi = 0x8f;
+    if (u[1] < lo || u[1] > hi)
+        return 0;
+    for (size_t k = 2; k < len; k++)
+        if ((u[k] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
 /* Make a label safe for SVG and the terminal: control characters become
    spaces and bytes that are not valid UTF-8 become '?'. In place. */
 static void clean_label(char *s)
@@ -112,24 +143,16 @@ static void clean_label(char *s)
     size_t i = 0;
 
     while (u[i] != '\0') {
-        size_t len = u[i] < 0x80 ? 1 : (u[i] & 0xe0) == 0xc0 ? 2
-                                   : (u[i] & 0xf0) == 0xe0   ? 3
-                                   : (u[i] & 0xf8) == 0xf0   ? 4
-                                                             : 0;
-        size_t k = 1;
-        if (len == 1) {
+        size_t len;
+        if (u[i] < 0x80) {
             if (u[i] < 0x20 || u[i] == 0x7f)
                 u[i] = ' ';
             i++;
-            continue;
+        } else if ((len = utf8_length(u + i)) > 0) {
+            i += len;
+        } else {
+            u[i++] = '?';
         }
-        while (len > 1 && k < len && (u[i + k] & 0xc0) == 0x80)
-            k++;
-        if (len < 2 || k < len || (len == 2 && u[i] < 0xc2)) {
-            u[i++] = '?'; /* not the start of a valid sequence */
-            continue;
-        }
-        i += len;
     }
 }
 
@@ -386,14 +409,11 @@ static void build_lanes(struct trace *t)
 
 /* ---- Numbers ---------------------------------------------------------- */
 
-/* ns as milliseconds with the given number of decimals (0 to 6); 0 is
-   always "0". */
+/* ns as milliseconds with the given number of decimals (0 to 6). */
 static void format_ms(char *buf, size_t size, int64_t ns, int decimals)
 {
     int64_t unit = 1, scale = 1;
 
-    if (ns == 0)
-        decimals = 0;
     for (int i = decimals; i < 6; i++)
         unit *= 10;
     for (int i = 0; i < decimals; i++)
@@ -520,7 +540,7 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
     int64_t range = t->t1 - t->t0 > 0 ? t->t1 - t->t0 : 1;
     double name_w = 0, plot_x, plot_w, y, top, axis_y, height;
     int64_t step, axis_ns;
-    int decimals;
+    int decimals, span_decimals = total_decimals(range) > 3 ? 6 : 3;
     char total[32], a[32], b[32], d[32];
 
     for (size_t i = 0; i < t->lane_count; i++) {
@@ -616,7 +636,7 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
           out);
     for (int64_t v = 0; v <= axis_ns; v += step) {
         double x = plot_x + (double)v * plot_w / (double)axis_ns;
-        format_ms(a, sizeof a, v, decimals);
+        format_ms(a, sizeof a, v, v == 0 ? 0 : decimals);
         fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">%s</text>\n", x, axis_y + 18,
                 a);
     }
@@ -637,9 +657,9 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
             double by = y + LANE_PAD + sp->row * (BAR_H + ROW_GAP);
             if (w < 1)
                 w = 1;
-            format_ms(a, sizeof a, sp->start - t->t0, 3);
-            format_ms(b, sizeof b, sp->end - t->t0, 3);
-            format_ms(d, sizeof d, sp->end - sp->start, 3);
+            format_ms(a, sizeof a, sp->start - t->t0, span_decimals);
+            format_ms(b, sizeof b, sp->end - t->t0, span_decimals);
+            format_ms(d, sizeof d, sp->end - sp->start, span_decimals);
             fputs("<g><title>", out);
             put_escaped(out, sp->label);
             fprintf(out, " (%s): %s to %s ms, %s ms</title>", l->name, a, b, d);
@@ -741,7 +761,7 @@ static void write_text(FILE *out, const struct trace *t, const char *title)
         char num[32];
         int n;
         axis[c] = '+';
-        format_ms(num, sizeof num, v, decimals);
+        format_ms(num, sizeof num, v, v == 0 ? 0 : decimals);
         n = (int)strlen(num);
         if (c >= next_free && c + n + 4 < (int)sizeof label) {
             memcpy(label + c, num, (size_t)n);
@@ -753,6 +773,14 @@ static void write_text(FILE *out, const struct trace *t, const char *title)
 }
 
 /* ---- Main ------------------------------------------------------------- */
+
+static void free_trace(struct trace *t)
+{
+    for (size_t i = 0; i < t->count; i++)
+        free(t->spans[i].label);
+    free(t->spans);
+    free(t->lanes);
+}
 
 static void usage(void)
 {
@@ -767,7 +795,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     const char *svg = NULL, *title = NULL, *path = NULL;
-    int text = 0, width = DEFAULT_WIDTH;
+    int text = 0, width = DEFAULT_WIDTH, status = 0;
     struct trace t = {0};
 
     for (int i = 1; i < argc; i++) {
@@ -823,25 +851,25 @@ int main(int argc, char **argv)
         FILE *out = to_stdout ? stdout : fopen(svg, "w");
         if (out == NULL) {
             fprintf(stderr, "%s: %s: %s\n", program, svg, strerror(errno));
-            return 1;
-        }
-        write_svg(out, &t, title, width);
-        if (ferror(out) || (to_stdout ? fflush(out) : fclose(out)) == EOF) {
-            fprintf(stderr, "%s: %s: write failed\n", program, svg);
-            return 1;
+            status = 1;
+        } else {
+            int failed;
+            write_svg(out, &t, title, width);
+            failed = ferror(out);
+            if ((to_stdout ? fflush(out) : fclose(out)) == EOF || failed) {
+                fprintf(stderr, "%s: %s: write failed\n", program, svg);
+                status = 1;
+            }
         }
     }
-    if (text) {
+    if (status == 0 && text) {
         write_text(stdout, &t, title);
         if (ferror(stdout) || fflush(stdout) == EOF) {
             fprintf(stderr, "%s: standard output: write failed\n", program);
-            return 1;
+            status = 1;
         }
     }
-    for (size_t i = 0; i < t.count; i++)
-        free(t.spans[i].label);
-    free(t.spans);
-    free(t.lanes);
+    free_trace(&t);
     free((char *)title);
-    return 0;
+    return status;
 }

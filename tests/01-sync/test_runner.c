@@ -7,10 +7,12 @@
  */
 #include "wb.h"
 #include "runner.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +42,10 @@ static int probe_task(void *ctx)
     if (p->sleep_ms > 0)
         wb_sleep_ms(p->sleep_ms);
     p->in_end = wb_now_ns();
+    char label[32];
+    snprintf(label, sizeof label, "%c (%ld ms)", 'A' + p->index % 26,
+             p->sleep_ms);
+    trace_span(label, p->in_start, p->in_end);
     return p->ret;
 }
 
@@ -377,6 +383,9 @@ START_TEST(test_many_quick_tasks)
     WB_EXPECT(bad < 0, "task %d started before task %d ended", bad, bad - 1);
 }
 END_TEST
+
+/* make check CHAPTER=1 EXERCISE=runner TRACE=1 draws this test's tasks. */
+const char *const wb_trace_test = "test_times_bracket_each_task";
 
 Suite *wb_suite(void)
 {

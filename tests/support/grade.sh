@@ -23,6 +23,7 @@ cd "$(dirname "$0")/../.." || exit 2
 . tests/support/lib.sh
 
 chapter_arg=$1 exercise_arg=$2 impl=${3%/}
+trace=${TRACE:-}
 MAX_FAILURES_SHOWN=${MAX_FAILURES_SHOWN:-5}
 SUITE_LIMIT=${SUITE_LIMIT:-120}   # seconds one suite may run
 CHECK_LIMIT=${CHECK_LIMIT:-900}   # seconds the whole run may take
@@ -77,6 +78,15 @@ if [ ${#selected[@]} -eq 0 ]; then
         printf '  EXERCISE=%s  (chapter %d)\n' "$n" "$((10#${c%%-*}))"; done; done)
     die "there is no exercise '$exercise_arg'${chapter_arg:+ in chapter $chapter_arg}. Exercises:
 $list"
+fi
+
+if [ -n "$trace" ]; then
+    traced=$(grep -l 'wb_trace_test = ' tests/*/test_*.c | sed 's#.*/test_\(.*\)\.c#\1#' | tr '\n' ' ')
+    [ -n "$exercise_arg" ] && [ ${#selected[@]} -eq 1 ] ||
+        die "TRACE=1 draws one exercise's run: add EXERCISE=name (one of: $traced)"
+    grep -q 'wb_trace_test = ' "tests/${selected[0]%%/*}/test_${selected[0]#*/}.c" ||
+        die "exercise $exercise_arg runs no tasks to draw; TRACE=1 works for: $traced"
+    make --no-print-directory -s build/tools/timeline || exit 2
 fi
 
 build=$(make --no-print-directory -s print-build-dir SANITIZE="${SANITIZE:-}") || exit 2
@@ -185,7 +195,7 @@ for ex in "${selected[@]}"; do
         (
             ulimit -u "$NPROC_LIMIT" 2>/dev/null
             ulimit -f "$OUTPUT_LIMIT_KB" 2>/dev/null
-            exec setsid "${as_user[@]}" env WB_RESULTS="$tmp/results.tsv" \
+            exec setsid "${as_user[@]}" env ${trace:+WB_TRACE="$tmp/trace"} WB_RESULTS="$tmp/results.tsv" \
                 WB_XML="$tmp/results.xml" WB_TAP="$tmp/results.tap" WB_REPORTS="$tmp/reports" \
                 timeout --kill-after=2 "$limit" "$bin"
         ) >"$log.run" 2>&1 </dev/null &
@@ -199,6 +209,18 @@ for ex in "${selected[@]}"; do
         [ -f "$tmp/results.tap" ] && cp "$tmp/results.tap" "$out/$name.tap"
         if compgen -G "$tmp/reports/*" >/dev/null; then
             mkdir -p "$out/$name.reports" && cp "$tmp"/reports/* "$out/$name.reports/"
+        fi
+        if [ -n "$trace" ]; then
+            if [ -s "$tmp/trace" ] && cp "$tmp/trace" "$out/$name.trace" &&
+                build/tools/timeline --svg "$out/$name.svg" --title "$name: $(grep 'wb_trace_test = ' "tests/$c/test_$name.c" | cut -d'"' -f2)" "$out/$name.trace"; then
+                {
+                    printf '  %s: the timeline of your run (TRACE=1 runs only the test it draws)\n' "$name"
+                    build/tools/timeline --text "$out/$name.trace" | sed 's/^/      /'
+                    printf '      picture: %s   trace: %s\n' "$out/$name.svg" "$out/$name.trace"
+                } >>"$report"
+            else
+                printf '  %s: no timeline: the run recorded no task\n' "$name" >>"$report"
+            fi
         fi
         rm -rf "$tmp"
 
@@ -284,7 +306,7 @@ close_json
 
 if [ -s "$report" ]; then
     echo
-    echo "First failures:"
+    if [ -n "$trace" ]; then echo "Timeline:"; else echo "First failures:"; fi
     cat "$report"
 elif [ "$total_fail" -gt 0 ]; then
     echo

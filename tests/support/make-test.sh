@@ -162,6 +162,10 @@ step "grader: a wrong CHAPTER or EXERCISE is a clear error" grader_rejects_bad_n
 step "grader: hostile code fails with the right message, nothing left running" \
     tests/support/grader-selftest.sh
 step "make hint shows hints one at a time" hint_works
+step "trace.h and the timeline renderer (whole lines, speed, errors)" \
+    bash -c "$MAKE_S build/tools/timeline && tests/support/timeline-selftest.sh build/tools/timeline build/timeline-selftest"
+step "make check TRACE=1 draws the runner's timeline" \
+    bash -c "$MAKE_S check CHAPTER=1 EXERCISE=runner IMPL=solutions TRACE=1 | grep -q 'picture: .*runner.svg'"
 step "demos run; deterministic ones print what the book says" $MAKE_S examples
 step "docs: Doxygen reference, no warning" $MAKE_S docs
 step "book: HTML, PDF, EPUB, no warning" $MAKE_S book

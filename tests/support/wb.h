@@ -65,6 +65,19 @@ void wb_add(Suite *s, const TTest *fn, const char *name, const char *section,
  */
 #define WB_EXPECT(cond, ...) ck_assert_msg((cond), __VA_ARGS__)
 
+/**
+ * @brief The test `make check ... TRACE=1` runs, when the suite has one.
+ *
+ * A suite whose tasks record trace_span() events (chapters/trace.h) names
+ * the test that shows them best:
+ *
+ *     const char *const wb_trace_test = "test_times_bracket_each_task";
+ *
+ * When WB_TRACE is set, only that test is registered, so the timeline the
+ * grader draws is of that one run.
+ */
+extern const char *const wb_trace_test;
+
 /** @brief Monotonic clock in nanoseconds. */
 int64_t wb_now_ns(void);
 
