@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "die.h"
+#include "trace.h"
 
 #define PRINTS 10   /* lines per printer */
 #define TIMELINE 50 /* columns of the timeline drawn at the end */
@@ -73,7 +74,11 @@ static long print_ten(const char *word, uint32_t stream)
     printf("  own pid:    %ld\n", (long)getpid());
     for (int i = 1; i <= PRINTS; i++) {
         long ms = (long)(next_random(&state) % (uint32_t)(max_ms + 1));
+        int64_t began = trace_now();
         sleep_ms(ms);
+        char label[16];
+        snprintf(label, sizeof label, "%s %d", word, i);
+        trace_span(label, began, trace_now()); /* for the timeline */
         slept += ms;
         printf("%7.3f s  %s %d (slept %ld ms)\n", seconds_since_start(), word,
                i, ms);
