@@ -1,0 +1,128 @@
+/**
+ * @file counter.h
+ * @brief A thread-safe counter that keeps statistics of the values added.
+ *
+ * Exercise 2 of chapter 3 ("Threads: two things at once in one address
+ * space").
+ *
+ * A ::counter is shared by many threads. Each counter_add() records one
+ * value: the counter keeps how many values were added, the smallest, the
+ * largest and their sum. counter_snapshot() copies those four numbers
+ * out.
+ *
+ * Two promises make it thread-safe, and the tests check both:
+ *
+ * - **No update is lost.** When T threads each add K values, the count
+ *   is exactly T * K and the sum exactly the sum of what they added.
+ *   `count++` from two threads at once is a read, an add and a write
+ *   that can interleave, so one of the two increments can vanish: every
+ *   read and every write of the counter's fields happens with its mutex
+ *   held.
+ * - **A snapshot is one moment.** The four numbers a snapshot returns
+ *   were all true at the same instant, between two whole counter_add()
+ *   calls: never the count from before an add together with the sum from
+ *   after it. One lock around all four fields, held for the whole update
+ *   and for the whole copy, gives that.
+ *
+ * Error handling follows the pthread convention: functions return 0 on
+ * success and an error number on failure, and do not use `errno`.
+ *
+ * Which thread may call what: counter_add() and counter_snapshot() from
+ * any thread, any number at once. counter_create() and counter_destroy()
+ * once each, from the thread that owns the counter, when no other thread
+ * uses it.
+ */
+#ifndef COUNTER_H
+#define COUNTER_H
+
+/**
+ * @brief A counter shared by threads. Opaque: use the functions below.
+ *
+ * Made by counter_create(), freed by counter_destroy().
+ */
+typedef struct counter counter;
+
+/**
+ * @brief The statistics of a counter at one moment, copied out by
+ *        counter_snapshot().
+ *
+ * A plain value that belongs to the caller: it does not change when the
+ * counter does.
+ */
+typedef struct counter_stats {
+    /** How many values counter_add() recorded. */
+    unsigned long long count;
+    /** The smallest value recorded; 0 when @ref count is 0. */
+    long min;
+    /** The largest value recorded; 0 when @ref count is 0. */
+    long max;
+    /** The sum of every value recorded; 0 when @ref count is 0. */
+    long long sum;
+} counter_stats;
+
+/**
+ * @brief Make a new counter with nothing recorded.
+ *
+ * Allocates the counter and initialises its mutex. Call it before any
+ * thread can see the counter; the thread that creates it owns it.
+ *
+ * @param out  receives the new counter on success; left as it was on
+ *             failure. Must not be NULL.
+ * @return 0 on success; otherwise an error number and nothing is
+ *         allocated:
+ *         - `EINVAL`: @p out is NULL;
+ *         - `ENOMEM`: no memory for the counter;
+ *         - the error number of `pthread_mutex_init()`.
+ */
+int counter_create(counter **out);
+
+/**
+ * @brief Free a counter and its mutex.
+ *
+ * Call it once, from the owner, when no other thread uses the counter
+ * any more (after joining them) and none ever will: a thread still in
+ * counter_add() would use freed memory.
+ *
+ * @param c  the counter from counter_create(); NULL does nothing.
+ */
+void counter_destroy(counter *c);
+
+/**
+ * @brief Record one value: count it, add it to the sum, update min/max.
+ *
+ * The whole update happens under the counter's mutex, so it is atomic
+ * for every other counter_add() and counter_snapshot(). Any thread may
+ * call it, any number of threads at once.
+ *
+ * @param c      the counter; must not be NULL.
+ * @param value  the value to record; any `long`.
+ * @return 0 on success; otherwise an error number and nothing is
+ *         recorded:
+ *         - `EINVAL`: @p c is NULL;
+ *         - `ERANGE`: the sum would no longer fit in a `long long`
+ *           (the counter is left unchanged, so later values that fit can
+ *           still be added);
+ *         - the error number of `pthread_mutex_lock()` or
+ *           `pthread_mutex_unlock()`.
+ */
+int counter_add(counter *c, long value);
+
+/**
+ * @brief Copy the counter's statistics, all taken at one moment.
+ *
+ * Copies count, min, max and sum under the counter's mutex, in one
+ * critical section, so the four values belong together: with every
+ * value added equal to v, a snapshot always has `sum == count * v`.
+ * Any thread may call it, any number of threads at once.
+ *
+ * @param c    the counter; must not be NULL.
+ * @param out  receives the statistics; written only on success. Must not
+ *             be NULL.
+ * @return 0 on success; otherwise an error number:
+ *         - `EINVAL`: @p c or @p out is NULL;
+ *         - the error number of `pthread_mutex_lock()` or
+ *           `pthread_mutex_unlock()`.
+ */
+int counter_snapshot(counter *c, counter_stats *out);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * bqueue: the reference solution (contract in
+ * exercises/03-threads/bqueue.h).
+ *
+ * A ring buffer of `capacity` slots guarded by one mutex, and two
+ * condition variables: consumers wait on `not_empty`, producers on
+ * `not_full`. Every wait sits in a while loop that re-tests the
+ * predicate, every change to a predicate is made with the mutex held, and
+ * close broadcasts to both sides.
+ */
+#include "bqueue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+struct bqueue {
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty; /* count > 0 or closed */
+    pthread_cond_t not_full;  /* count < capacity or closed */
+    void **slots;
+    size_t capacity;
+    size_t head;  /* index of the oldest item */
+    size_t count; /* items in the queue */
+    bool closed;
+};
+
+int bqueue_create(bqueue **out, size_t capacity)
+{
+    if (out == NULL || capacity == 0)
+        return EINVAL;
+    bqueue *q = malloc(sizeof *q);
+    void **slots = calloc(capacity, sizeof *slots);
+    if (q == NULL || slots == NULL) {
+        free(q);
+        free(slots);
+        return ENOMEM;
+    }
+    int err = pthread_mutex_init(&q->lock, NULL);
+    if (err != 0)
+        goto fail_mutex;
+    err = pthread_cond_init(&q->not_empty, NULL);
+    if (err != 0)
+        goto fail_not_empty;
+    err = pthread_cond_init(&q->not_full, NULL);
+    if (err != 0)
+        goto fail_not_full;
+    q->slots = slots;
+    q->capacity = capacity;
+    q->head = 0;
+    q->count = 0;
+    q->closed = false;
+    *out = q;
+    return 0;
+
+fail_not_full:
+    pthread_cond_destroy(&q->not_empty);
+fail_not_empty:
+    pthread_mutex_destroy(&q->lock);
+fail_mutex:
+    free(slots);
+    free(q);
+    return err;
+}
+
+void bqueue_destroy(bqueue *q)
+{
+    if (q == NULL)
+        return;
+    /* These fail only if a thread still uses the queue, which the
+     * contract forbids; there is nothing better to do than go on. */
+    (void)pthread_cond_destroy(&q->not_full);
+    (void)pthread_cond_destroy(&q->not_empty);
+    (void)pthread_mutex_destroy(&q->lock);
+    free(q->slots);
+    free(q);
+}
+
+int bqueue_push(bqueue *q, void *item)
+{
+    if (q == NULL)
+        return EINVAL;
+    int err = pthread_mutex_lock(&q->lock);
+    if (err != 0)
+        return err;
+    /* A while, not an if: another producer may have filled the slot we
+     * were woken for before we got the mutex back. */
+    while (q->count == q->capacity && !q->closed) {
+        err = pthread_cond_wait(&q->not_full, &q->lock);
+        if (err != 0)
+            goto out;
+    }
+    if (q->closed) {
+        err = EPIPE;
+        goto out;
+    }
+    q->slots[(q->head + q->count) % q->capacity] = item;
+    q->count++;
+    err = pthread_cond_signal(&q->not_empty);
+out:;
+    int uerr = pthread_mutex_unlock(&q->lock);
+    return err != 0 ? err : uerr;
+}
+
+int bqueue_pop(bqueue *q, void **item)
+{
+    if (q == NULL || item == NULL)
+        return EINVAL;
+    int err = pthread_mutex_lock(&q->lock);
+    if (err != 0)
+        return err;
+    while (q->count == 0 && !q->closed) {
+        err = pthread_cond_wait(&q->not_empty, &q->lock);
+        if (err != 0)
+            goto out;
+    }
+    /* Closed queues still hand out what they hold. */
+    if (q->count == 0) {
+        err = EPIPE;
+        goto out;
+    }
+    *item = q->slots[q->head];
+    q->slots[q->head] = NULL;
+    q->head = (q->head + 1) % q->capacity;
+    q->count--;
+    err = pthread_cond_signal(&q->not_full);
+out:;
+    int uerr = pthread_mutex_unlock(&q->lock);
+    return err != 0 ? err : uerr;
+}
+
+int bqueue_close(bqueue *q)
+{
+    if (q == NULL)
+        return EINVAL;
+    int err = pthread_mutex_lock(&q->lock);
+    if (err != 0)
+        return err;
+    /* Set the flag and wake under the mutex: a waiter has either not yet
+     * tested the flag (and will see it) or is already waiting (and gets
+     * the broadcast). Every waiter must wake, so broadcast, not signal. */
+    q->closed = true;
+    err = pthread_cond_broadcast(&q->not_empty);
+    int berr = pthread_cond_broadcast(&q->not_full);
+    int uerr = pthread_mutex_unlock(&q->lock);
+    return err != 0 ? err : berr != 0 ? berr : uerr;
+}

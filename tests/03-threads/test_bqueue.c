@@ -1,0 +1,956 @@
+/*
+ * Tests of bqueue (exercises/03-threads/bqueue.h): a bounded blocking
+ * queue with close.
+ *
+ * "Blocked" is observed, not guessed: a thread announces that it is about
+ * to call the queue, and the test then reads the thread's state in
+ * /proc/self/task/TID/stat until the kernel reports it asleep ('S'). Only
+ * then does the test make the move that should wake it. So the checks do
+ * not depend on how fast a loaded machine runs a thread.
+ *
+ * The stolen wake-up (the reason for `while` around pthread_cond_wait) is
+ * forced the same way: a consumer sleeps in pop on an empty queue; the
+ * test pushes one item and at once pops it itself, which almost always
+ * gets the mutex before the woken consumer does. The consumer then wakes
+ * to an empty queue and must go back to sleep.
+ *
+ * Linux-only: it reads /proc and calls gettid through syscall().
+ */
+#define _GNU_SOURCE
+#include "wb.h"
+#include "bqueue.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define ITEM(n) ((void *)(uintptr_t)(n))
+#define NUM(p) ((unsigned long)(uintptr_t)(p))
+
+static const char *err_name(int rc)
+{
+    return rc == 0        ? "0"
+           : rc == EPIPE  ? "EPIPE"
+           : rc == EINVAL ? "EINVAL"
+                          : strerror(rc);
+}
+
+static bqueue *new_queue(size_t capacity)
+{
+    bqueue *q = NULL;
+    int rc = bqueue_create(&q, capacity);
+    WB_EXPECT(rc == 0 && q != NULL,
+              "bqueue_create(&q, %zu) should return 0 and a queue; got %s",
+              capacity, err_name(rc));
+    return q;
+}
+
+static void push_ok(bqueue *q, void *item)
+{
+    int rc = bqueue_push(q, item);
+    WB_EXPECT(rc == 0, "bqueue_push(%lu) should return 0; got %s", NUM(item),
+              err_name(rc));
+}
+
+static void *pop_ok(bqueue *q)
+{
+    void *item = ITEM(0xdead);
+    int rc = bqueue_pop(q, &item);
+    WB_EXPECT(rc == 0, "bqueue_pop() should return 0 and an item; got %s",
+              err_name(rc));
+    return item;
+}
+
+/* --- Watching a thread block -------------------------------------------- */
+
+/* One thread that calls the queue: it announces itself (its kernel thread
+ * id) just before the call, and says when the call has returned. */
+struct caller {
+    bqueue *q;
+    void *item;            /* what to push, or what pop returned */
+    int rc;                /* what the call returned */
+    atomic_int tid;        /* 0 until the thread is about to call */
+    atomic_int done;       /* 1 once the call has returned */
+    atomic_int *nreturned; /* incremented when the call returns, if set */
+};
+
+static void announce(struct caller *c)
+{
+    atomic_store(&c->tid, (int)syscall(SYS_gettid));
+}
+
+static void finished(struct caller *c)
+{
+    atomic_store(&c->done, 1);
+    if (c->nreturned != NULL)
+        atomic_fetch_add(c->nreturned, 1);
+}
+
+static void *do_push(void *arg)
+{
+    struct caller *c = arg;
+    announce(c);
+    c->rc = bqueue_push(c->q, c->item);
+    finished(c);
+    return NULL;
+}
+
+static void *do_pop(void *arg)
+{
+    struct caller *c = arg;
+    announce(c);
+    c->item = ITEM(0xdead);
+    c->rc = bqueue_pop(c->q, &c->item);
+    finished(c);
+    return NULL;
+}
+
+static void start(pthread_t *t, struct caller *c, void *(*fn)(void *))
+{
+    int rc = pthread_create(t, NULL, fn, c);
+    WB_EXPECT(rc == 0, "pthread_create() failed: %s", strerror(rc));
+}
+
+/* The state letter of thread @p tid ('R' running, 'S' asleep, ...). */
+static char thread_state(int tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return '?';
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')'); /* the name may hold spaces */
+    return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/* Wait until @p c is asleep inside its call (1) or its call has returned
+ * (0), for at most 2 s; fail the test if neither happens. */
+static int blocked_in_call(struct caller *c)
+{
+    int64_t end = wb_now_ns() + 2000 * 1000000LL;
+    while (wb_now_ns() < end) {
+        if (atomic_load(&c->done))
+            return 0;
+        int tid = atomic_load(&c->tid);
+        if (tid != 0 && thread_state(tid) == 'S') {
+            /* Asleep: in the queue's wait, or for a moment on something
+             * else; look again a little later to be sure. */
+            wb_sleep_ms(5);
+            if (atomic_load(&c->done))
+                return 0;
+            if (thread_state(tid) == 'S')
+                return 1;
+        }
+        sched_yield();
+    }
+    WB_EXPECT(0, "a thread calling the queue neither returned nor went to "
+                 "sleep within 2 s: is it spinning in a loop instead of "
+                 "waiting on a condition variable?");
+    return 0;
+}
+
+/* Wait up to @p ms for *n to reach @p want; return its last value. */
+static int wait_count(atomic_int *n, int want, long ms)
+{
+    int64_t end = wb_now_ns() + ms * 1000000LL;
+    while (atomic_load(n) < want && wb_now_ns() < end)
+        wb_sleep_ms(1);
+    return atomic_load(n);
+}
+
+/* --- One thread ----------------------------------------------------------- */
+
+START_TEST(test_fifo_one_thread)
+{
+    bqueue *q = new_queue(3);
+    /* Several rounds, so that head and tail wrap around the slots. */
+    unsigned long next_in = 1, next_out = 1;
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < 3; i++)
+            push_ok(q, ITEM(next_in++));
+        for (int i = 0; i < 2; i++) {
+            void *got = pop_ok(q);
+            WB_EXPECT(NUM(got) == next_out,
+                      "first in, first out: expected item %lu; got %lu",
+                      next_out, NUM(got));
+            next_out++;
+        }
+        void *got = pop_ok(q);
+        WB_EXPECT(NUM(got) == next_out,
+                  "first in, first out: expected item %lu; got %lu", next_out,
+                  NUM(got));
+        next_out++;
+    }
+    push_ok(q, NULL);
+    void *got = pop_ok(q);
+    WB_EXPECT(got == NULL,
+              "NULL is a valid item: pushing NULL should pop "
+              "NULL; got %lu",
+              NUM(got));
+    bqueue_destroy(q);
+    bqueue_destroy(NULL); /* does nothing */
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+    bqueue *q = NULL;
+    int rc = bqueue_create(NULL, 4);
+    WB_EXPECT(rc == EINVAL,
+              "bqueue_create(NULL, 4) should give EINVAL; got "
+              "%s",
+              err_name(rc));
+    rc = bqueue_create(&q, 0);
+    WB_EXPECT(rc == EINVAL && q == NULL,
+              "bqueue_create(&q, 0) should give EINVAL and leave q alone: a "
+              "queue of capacity 0 could never take an item; got %s",
+              err_name(rc));
+    void *item;
+    rc = bqueue_push(NULL, ITEM(1));
+    WB_EXPECT(rc == EINVAL,
+              "bqueue_push(NULL, item) should give EINVAL; got "
+              "%s",
+              err_name(rc));
+    rc = bqueue_pop(NULL, &item);
+    WB_EXPECT(rc == EINVAL,
+              "bqueue_pop(NULL, &item) should give EINVAL; got "
+              "%s",
+              err_name(rc));
+    rc = bqueue_close(NULL);
+    WB_EXPECT(rc == EINVAL, "bqueue_close(NULL) should give EINVAL; got %s",
+              err_name(rc));
+    q = new_queue(1);
+    push_ok(q, ITEM(7));
+    rc = bqueue_pop(q, NULL);
+    WB_EXPECT(rc == EINVAL, "bqueue_pop(q, NULL) should give EINVAL; got %s",
+              err_name(rc));
+    void *got = pop_ok(q);
+    WB_EXPECT(NUM(got) == 7,
+              "a pop refused with EINVAL must not take the "
+              "item: expected 7 still queued; got %lu",
+              NUM(got));
+    bqueue_destroy(q);
+}
+END_TEST
+
+START_TEST(test_close_drains_then_reports_closed)
+{
+    bqueue *q = new_queue(4);
+    push_ok(q, ITEM(1));
+    push_ok(q, ITEM(2));
+    push_ok(q, ITEM(3));
+    int rc = bqueue_close(q);
+    WB_EXPECT(rc == 0, "bqueue_close() should return 0; got %s", err_name(rc));
+    for (unsigned long want = 1; want <= 3; want++) {
+        void *item = ITEM(0xdead);
+        rc = bqueue_pop(q, &item);
+        WB_EXPECT(rc == 0 && NUM(item) == want,
+                  "after close, pop still hands out what is left, in order: "
+                  "expected 0 and item %lu; got %s and item %lu",
+                  want, err_name(rc), NUM(item));
+    }
+    for (int i = 0; i < 2; i++) {
+        void *item = ITEM(0xdead);
+        rc = bqueue_pop(q, &item);
+        WB_EXPECT(rc == EPIPE && item == ITEM(0xdead),
+                  "a closed, empty queue should make pop return EPIPE at "
+                  "once (every time) without writing *item; got %s",
+                  err_name(rc));
+    }
+    rc = bqueue_close(q);
+    WB_EXPECT(rc == 0,
+              "closing a closed queue should do nothing and return "
+              "0; got %s",
+              err_name(rc));
+    bqueue_destroy(q);
+}
+END_TEST
+
+START_TEST(test_push_after_close_fails)
+{
+    bqueue *q = new_queue(4);
+    push_ok(q, ITEM(1));
+    WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
+    int rc = bqueue_push(q, ITEM(2));
+    WB_EXPECT(rc == EPIPE,
+              "a push on a closed queue should fail with EPIPE; "
+              "got %s",
+              err_name(rc));
+    void *item = pop_ok(q);
+    WB_EXPECT(NUM(item) == 1,
+              "expected the item pushed before close (1); "
+              "got %lu",
+              NUM(item));
+    rc = bqueue_pop(q, &item);
+    WB_EXPECT(rc == EPIPE,
+              "the push refused after close must not have added its item: "
+              "the next pop should give EPIPE; got %s (item %lu)",
+              err_name(rc), NUM(item));
+    bqueue_destroy(q);
+}
+END_TEST
+
+/* --- Blocking ------------------------------------------------------------- */
+
+START_TEST(test_push_blocks_while_full)
+{
+    bqueue *q = new_queue(1);
+    push_ok(q, ITEM(1));
+    struct caller c = {.q = q, .item = ITEM(2)};
+    pthread_t t;
+    start(&t, &c, do_push);
+    int blocked = blocked_in_call(&c);
+    if (!blocked) {
+        pthread_join(t, NULL);
+        WB_EXPECT(0,
+                  "a push on a full queue (capacity 1, one item) should "
+                  "block until a pop makes room; it returned %s at once",
+                  err_name(c.rc));
+    }
+    void *first = pop_ok(q);
+    /* Room now: the blocked push must finish (the test's limit catches a
+     * push that never wakes up). */
+    pthread_join(t, NULL);
+    WB_EXPECT(c.rc == 0,
+              "the blocked push should succeed once a pop made "
+              "room; it returned %s",
+              err_name(c.rc));
+    void *second = pop_ok(q);
+    WB_EXPECT(NUM(first) == 1 && NUM(second) == 2,
+              "expected the items in order 1, 2; got %lu, %lu", NUM(first),
+              NUM(second));
+    bqueue_destroy(q);
+}
+END_TEST
+
+START_TEST(test_pop_blocks_while_empty)
+{
+    bqueue *q = new_queue(2);
+    struct caller c = {.q = q};
+    pthread_t t;
+    start(&t, &c, do_pop);
+    int blocked = blocked_in_call(&c);
+    if (!blocked) {
+        pthread_join(t, NULL);
+        WB_EXPECT(0,
+                  "a pop on an empty, open queue should block until a "
+                  "push; it returned %s at once",
+                  err_name(c.rc));
+    }
+    push_ok(q, ITEM(42));
+    pthread_join(t, NULL);
+    WB_EXPECT(c.rc == 0 && NUM(c.item) == 42,
+              "the blocked pop should return 0 and the item pushed (42); "
+              "got %s and %lu",
+              err_name(c.rc), NUM(c.item));
+    bqueue_destroy(q);
+}
+END_TEST
+
+/* --- Close wakes every waiter -------------------------------------------- */
+
+enum { WAITERS = 4 };
+
+START_TEST(test_close_wakes_every_consumer)
+{
+    bqueue *q = new_queue(2);
+    struct caller c[WAITERS];
+    pthread_t t[WAITERS];
+    atomic_int returned = 0;
+    for (int i = 0; i < WAITERS; i++) {
+        c[i] = (struct caller){.q = q, .nreturned = &returned};
+        start(&t[i], &c[i], do_pop);
+    }
+    for (int i = 0; i < WAITERS; i++)
+        WB_EXPECT(blocked_in_call(&c[i]),
+                  "a pop on an empty, open queue returned %s instead of "
+                  "blocking",
+                  err_name(c[i].rc));
+    WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
+    int n = wait_count(&returned, WAITERS, 1000);
+    WB_EXPECT(n == WAITERS,
+              "%d consumers were asleep in pop when the queue was closed; "
+              "after 1 s only %d had returned. Close must wake every "
+              "waiter: pthread_cond_broadcast, not pthread_cond_signal",
+              WAITERS, n);
+    for (int i = 0; i < WAITERS; i++) {
+        pthread_join(t[i], NULL);
+        WB_EXPECT(c[i].rc == EPIPE,
+                  "a pop woken by close on an empty queue should return "
+                  "EPIPE; got %s",
+                  err_name(c[i].rc));
+    }
+    bqueue_destroy(q);
+}
+END_TEST
+
+START_TEST(test_close_wakes_every_producer)
+{
+    bqueue *q = new_queue(2);
+    push_ok(q, ITEM(1));
+    push_ok(q, ITEM(2));
+    struct caller c[WAITERS];
+    pthread_t t[WAITERS];
+    atomic_int returned = 0;
+    for (int i = 0; i < WAITERS; i++) {
+        c[i] = (struct caller){
+            .q = q, .item = ITEM(100 + i), .nreturned = &returned};
+        start(&t[i], &c[i], do_push);
+    }
+    for (int i = 0; i < WAITERS; i++)
+        WB_EXPECT(blocked_in_call(&c[i]),
+                  "a push on a full queue returned %s instead of blocking",
+                  err_name(c[i].rc));
+    WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
+    int n = wait_count(&returned, WAITERS, 1000);
+    WB_EXPECT(n == WAITERS,
+              "%d producers were asleep in push on a full queue when it was "
+              "closed; after 1 s only %d had returned. Close must wake "
+              "every waiter, on both condition variables",
+              WAITERS, n);
+    for (int i = 0; i < WAITERS; i++) {
+        pthread_join(t[i], NULL);
+        WB_EXPECT(c[i].rc == EPIPE,
+                  "a push woken by close should fail with EPIPE; got %s",
+                  err_name(c[i].rc));
+    }
+    for (unsigned long want = 1; want <= 2; want++) {
+        void *item = pop_ok(q);
+        WB_EXPECT(NUM(item) == want,
+                  "after close the two items pushed before should still "
+                  "come out (expected %lu); got %lu",
+                  want, NUM(item));
+    }
+    void *item;
+    int rc = bqueue_pop(q, &item);
+    WB_EXPECT(rc == EPIPE,
+              "the pushes refused by close must not have added "
+              "anything: expected EPIPE; got %s (item %lu)",
+              err_name(rc), NUM(item));
+    bqueue_destroy(q);
+}
+END_TEST
+
+/* --- Stolen wake-ups: `while`, not `if` ----------------------------------- */
+
+/* To steal a wake-up for certain, the sleeping thread is frozen inside its
+ * wait: SIGUSR1 runs a handler on it that blocks reading a pipe. The
+ * thread is still inside pthread_cond_wait() and does not hold the mutex,
+ * so the test can signal it (push or pop), take back what it was woken
+ * for, and only then let it go on. */
+static int park_fds[2] = {-1, -1};
+static atomic_int parked, unparked;
+
+static void on_park(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    atomic_store(&parked, 1);
+    char byte;
+    while (read(park_fds[0], &byte, 1) == -1 && errno == EINTR)
+        continue;
+    atomic_store(&unparked, 1);
+    errno = saved;
+}
+
+/* Freeze thread @p t (which is asleep in a wait) in the handler. */
+static void park(pthread_t t)
+{
+    wb_pipe(park_fds);
+    atomic_store(&parked, 0);
+    atomic_store(&unparked, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_park;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+    ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+    int64_t end = wb_now_ns() + 2000 * 1000000LL;
+    while (!atomic_load(&parked) && wb_now_ns() < end)
+        wb_sleep_ms(1);
+    ck_assert_msg(atomic_load(&parked), "the test could not pause a thread "
+                                        "with SIGUSR1 within 2 s");
+}
+
+/* Let the frozen thread go on; return once it has left the handler and
+ * either gone back to sleep (1) or finished its call (0). */
+static int unpark(struct caller *c)
+{
+    ck_assert_int_eq(write(park_fds[1], "x", 1), 1);
+    int64_t end = wb_now_ns() + 2000 * 1000000LL;
+    while (!atomic_load(&unparked) && wb_now_ns() < end)
+        wb_sleep_ms(1);
+    ck_assert_msg(atomic_load(&unparked), "a paused thread did not resume "
+                                          "within 2 s");
+    return blocked_in_call(c);
+}
+
+static void park_done(void)
+{
+    close(park_fds[0]);
+    close(park_fds[1]);
+    park_fds[0] = park_fds[1] = -1;
+}
+
+enum { STEAL_ROUNDS = 3 };
+
+/* Pop one item; if one came, push back ITEM(2). */
+static void *pop_then_push_back(void *arg)
+{
+    struct caller *c = arg;
+    announce(c);
+    c->item = ITEM(0xdead);
+    c->rc = bqueue_pop(c->q, &c->item);
+    if (c->rc == 0)
+        (void)bqueue_push(c->q, ITEM(2));
+    finished(c);
+    return NULL;
+}
+
+START_TEST(test_pop_rechecks_after_wakeup)
+{
+    for (int round = 0; round < STEAL_ROUNDS; round++) {
+        bqueue *q = new_queue(4);
+        struct caller c = {.q = q};
+        pthread_t t;
+        start(&t, &c, pop_then_push_back);
+        if (!blocked_in_call(&c)) {
+            pthread_join(t, NULL);
+            WB_EXPECT(0,
+                      "a pop on an empty, open queue returned %s instead "
+                      "of blocking",
+                      err_name(c.rc));
+        }
+        /* Wake the sleeping consumer with item 1 while it is paused, and
+         * take item 1 back before it can get the mutex. */
+        park(t);
+        push_ok(q, ITEM(1));
+        void *mine = pop_ok(q);
+        (void)unpark(&c);
+        WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
+        pthread_join(t, NULL);
+        park_done();
+        WB_EXPECT(NUM(mine) == 1,
+                  "the test pushed item 1 and popped it at "
+                  "once; it got %lu",
+                  NUM(mine));
+        WB_EXPECT(c.rc == EPIPE,
+                  "a consumer asleep in pop was woken by a push, but the "
+                  "test took that item before the consumer got the mutex "
+                  "back. The consumer must test again, find the queue "
+                  "empty and sleep on (`while`, not `if`, around "
+                  "pthread_cond_wait), then get EPIPE at close; it returned "
+                  "%s with item %lu, from an empty queue",
+                  err_name(c.rc), NUM(c.item));
+        bqueue_destroy(q);
+    }
+}
+END_TEST
+
+/* Push item 2 (blocking on the full queue), then pop one item. */
+static void *push_then_pop(void *arg)
+{
+    struct caller *c = arg;
+    announce(c);
+    c->rc = bqueue_push(c->q, ITEM(2));
+    void *item = ITEM(0xdead);
+    int rc = c->rc == 0 ? bqueue_pop(c->q, &item) : c->rc;
+    c->item = rc == 0 ? item : ITEM(0xdead);
+    finished(c);
+    return NULL;
+}
+
+START_TEST(test_push_rechecks_after_wakeup)
+{
+    for (int round = 0; round < STEAL_ROUNDS; round++) {
+        bqueue *q = new_queue(1);
+        push_ok(q, ITEM(1));
+        struct caller c = {.q = q};
+        pthread_t t;
+        start(&t, &c, push_then_pop);
+        if (!blocked_in_call(&c)) {
+            pthread_join(t, NULL);
+            WB_EXPECT(0,
+                      "a push on a full queue returned %s instead of "
+                      "blocking",
+                      err_name(c.rc));
+        }
+        /* Make room while the producer is paused (waking it), and fill
+         * the room again with item 3 before it can get the mutex. */
+        park(t);
+        void *a = pop_ok(q);
+        push_ok(q, ITEM(3));
+        int asleep = unpark(&c);
+        void *b = pop_ok(q);
+        pthread_join(t, NULL);
+        park_done();
+        /* Items 1, 2 and 3 went in once each; each must come out once. */
+        unsigned long got[3] = {NUM(a), NUM(b), NUM(c.item)};
+        int seen[4] = {0, 0, 0, 0}, bad = 0;
+        for (int i = 0; i < 3; i++) {
+            if (got[i] >= 1 && got[i] <= 3)
+                seen[got[i]]++;
+            else
+                bad = 1;
+        }
+        WB_EXPECT(asleep,
+                  "a producer asleep in push on a full queue (capacity 1) "
+                  "was woken by a pop, but the test filled the room again "
+                  "before the producer got the mutex back. The producer "
+                  "must test again, find the queue full and sleep on "
+                  "(`while`, not `if`, around pthread_cond_wait); instead "
+                  "its push returned %s into the full queue",
+                  err_name(c.rc));
+        WB_EXPECT(c.rc == 0 && !bad && seen[1] == 1 && seen[2] == 1 &&
+                      seen[3] == 1,
+                  "items 1, 2 and 3 were each pushed once into a queue of "
+                  "capacity 1; the pops returned %lu, %lu and %lu (the "
+                  "producer's push: %s): each item must come out exactly "
+                  "once",
+                  got[0], got[1], got[2], err_name(c.rc));
+        bqueue_destroy(q);
+    }
+}
+END_TEST
+
+/* --- Lost wake-up: the predicate changes under the lock ------------------ */
+
+/* The hook: this file defines pthread_cond_wait() and
+ * pthread_cond_timedwait(), so the queue's calls come here first and go
+ * on to the C library's. A thread that armed the hook stops at its next
+ * wait, BEFORE the real call, that is after it has tested its predicate
+ * with the mutex held and before the mutex is released: exactly where a
+ * change made without the mutex gets lost. The test closes the queue
+ * there. A close that takes the mutex cannot run until the waiter is
+ * really waiting (the hook gives up after 100 ms), so it wakes it; a
+ * close that does not take the mutex runs at once, and its broadcast
+ * finds nobody waiting.
+ *
+ * ThreadSanitizer watches these same functions, and a second definition
+ * would hide them from it, so under SANITIZE=thread there is no hook; the
+ * test then only checks that close wakes a waiting pop, and TSan itself
+ * reports a close that writes the flag without the mutex. */
+#if defined(__SANITIZE_THREAD__)
+#define NO_WAIT_HOOK 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define NO_WAIT_HOOK 1
+#endif
+#endif
+
+static _Thread_local int hook_armed; /* stop at this thread's next wait */
+static atomic_int hook_reached;      /* a thread stopped at the hook */
+static atomic_int hook_release;      /* the test made its move */
+
+#ifndef NO_WAIT_HOOK
+#include <dlfcn.h>
+
+static int (*real_cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+static int (*real_cond_timedwait)(pthread_cond_t *, pthread_mutex_t *,
+                                  const struct timespec *);
+static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
+
+static void hook_init(void)
+{
+    /* The POSIX way to store dlsym()'s result in a function pointer. */
+    *(void **)&real_cond_wait = dlsym(RTLD_NEXT, "pthread_cond_wait");
+    *(void **)&real_cond_timedwait = dlsym(RTLD_NEXT, "pthread_cond_timedwait");
+    if (real_cond_wait == NULL || real_cond_timedwait == NULL)
+        abort();
+}
+
+static void hook_stop(void)
+{
+    if (!hook_armed)
+        return;
+    hook_armed = 0;
+    atomic_store(&hook_reached, 1);
+    int64_t end = wb_now_ns() + 100 * 1000000LL;
+    while (!atomic_load(&hook_release) && wb_now_ns() < end)
+        wb_sleep_ms(1);
+}
+
+int pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex)
+{
+    pthread_once(&hook_once, hook_init);
+    hook_stop();
+    return real_cond_wait(cond, mutex);
+}
+
+int pthread_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *mutex,
+                           const struct timespec *abstime)
+{
+    pthread_once(&hook_once, hook_init);
+    hook_stop();
+    return real_cond_timedwait(cond, mutex, abstime);
+}
+#endif
+
+static void *pop_with_hook(void *arg)
+{
+    struct caller *c = arg;
+    hook_armed = 1;
+    announce(c);
+    c->item = ITEM(0xdead);
+    c->rc = bqueue_pop(c->q, &c->item);
+    hook_armed = 0;
+    finished(c);
+    return NULL;
+}
+
+START_TEST(test_close_never_lost)
+{
+    for (int round = 0; round < 2; round++) {
+        bqueue *q = new_queue(1);
+        struct caller c = {.q = q};
+        atomic_store(&hook_reached, 0);
+        atomic_store(&hook_release, 0);
+        pthread_t t;
+        start(&t, &c, pop_with_hook);
+        /* Wait until the consumer stops at the hook (or, with no hook or
+         * a wait the hook does not know, until it sleeps). */
+        int64_t end = wb_now_ns() + 2000 * 1000000LL;
+        while (!atomic_load(&hook_reached) && !atomic_load(&c.done) &&
+               wb_now_ns() < end) {
+            int tid = atomic_load(&c.tid);
+            if (tid != 0 && thread_state(tid) == 'S') {
+                wb_sleep_ms(5);
+                if (!atomic_load(&hook_reached) && thread_state(tid) == 'S')
+                    break;
+            }
+            sched_yield();
+        }
+        if (atomic_load(&c.done)) {
+            pthread_join(t, NULL);
+            WB_EXPECT(0,
+                      "a pop on an empty, open queue returned %s instead "
+                      "of blocking",
+                      err_name(c.rc));
+        }
+        int hooked = atomic_load(&hook_reached);
+        WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
+        atomic_store(&hook_release, 1);
+        end = wb_now_ns() + 1000 * 1000000LL;
+        while (!atomic_load(&c.done) && wb_now_ns() < end)
+            wb_sleep_ms(1);
+        WB_EXPECT(atomic_load(&c.done),
+                  "a consumer had tested the queue (empty, open) and was "
+                  "about to call pthread_cond_wait when the test closed "
+                  "the queue%s; 1 s later it was still asleep: the close's "
+                  "wake-up was lost. Set `closed` and broadcast with the "
+                  "mutex held, so the change cannot fall between a "
+                  "waiter's test and its wait",
+                  hooked ? "" : " (no hook)");
+        pthread_join(t, NULL);
+        WB_EXPECT(c.rc == EPIPE,
+                  "pop on a closed, empty queue should return "
+                  "EPIPE; got %s",
+                  err_name(c.rc));
+        bqueue_destroy(q);
+    }
+}
+END_TEST
+
+/* --- Many producers and consumers ----------------------------------------- */
+
+enum { PRODUCERS = 4, CONSUMERS = 4, PER_PRODUCER = 10000, SMALL_CAP = 8 };
+
+struct producer {
+    bqueue *q;
+    unsigned long id;
+    atomic_int *finished; /* producers that are done */
+    int rc;
+};
+
+struct consumer {
+    bqueue *q;
+    atomic_int *seen;     /* seen[item]: how many times it came out */
+    atomic_long *popped;  /* pops by every consumer: shows progress */
+    atomic_int *finished; /* consumers that are done */
+    unsigned long last[PRODUCERS + 1]; /* last sequence from each producer */
+    int out_of_order;
+    int bad_item;
+    int rc;
+};
+
+static void *producer_main(void *arg)
+{
+    struct producer *p = arg;
+    for (unsigned long i = 1; i <= PER_PRODUCER; i++) {
+        int rc = bqueue_push(p->q, ITEM(p->id * 100000 + i));
+        if (rc != 0) {
+            p->rc = rc;
+            break;
+        }
+    }
+    atomic_fetch_add(p->finished, 1);
+    return NULL;
+}
+
+static void *consumer_main(void *arg)
+{
+    struct consumer *c = arg;
+    void *item;
+    int rc;
+    while ((rc = bqueue_pop(c->q, &item)) == 0) {
+        atomic_fetch_add(c->popped, 1);
+        unsigned long n = NUM(item), id = n / 100000, seq = n % 100000;
+        if (id < 1 || id > PRODUCERS || seq < 1 || seq > PER_PRODUCER) {
+            c->bad_item = 1;
+            continue;
+        }
+        atomic_fetch_add(&c->seen[(id - 1) * PER_PRODUCER + seq - 1], 1);
+        if (seq <= c->last[id])
+            c->out_of_order = 1;
+        c->last[id] = seq;
+    }
+    c->rc = rc;
+    atomic_fetch_add(c->finished, 1);
+    return NULL;
+}
+
+/* Wait until *done reaches @p want, failing the test if *progress stops
+ * moving for a whole second first: the threads are stuck, not slow. */
+static void wait_with_progress(atomic_int *done, int want,
+                               atomic_long *progress, const char *who)
+{
+    long last = -1;
+    int64_t still_since = wb_now_ns();
+    while (atomic_load(done) < want) {
+        long now = atomic_load(progress);
+        if (now != last) {
+            last = now;
+            still_since = wb_now_ns();
+        }
+        WB_EXPECT(now <= (long)PRODUCERS * PER_PRODUCER,
+                  "%s: %ld items popped so far, but only %d were ever "
+                  "pushed: items come out more than once",
+                  who, now, PRODUCERS * PER_PRODUCER);
+        WB_EXPECT(wb_now_ns() - still_since < 1000 * 1000000LL,
+                  "%s: %d of %d threads still blocked, and no item moved "
+                  "for 1 s (%ld popped in all): a thread waits for a "
+                  "wake-up that never comes",
+                  who, want - atomic_load(done), want, now);
+        wb_sleep_ms(2);
+    }
+}
+
+START_TEST(test_many_producers_and_consumers)
+{
+    bqueue *q = new_queue(SMALL_CAP);
+    atomic_int *seen = calloc(PRODUCERS * PER_PRODUCER, sizeof *seen);
+    ck_assert_msg(seen != NULL, "out of memory");
+    atomic_long popped = 0;
+    atomic_int prod_done = 0, cons_done = 0;
+    struct producer prod[PRODUCERS];
+    struct consumer cons[CONSUMERS];
+    pthread_t pt[PRODUCERS], ct[CONSUMERS];
+    for (int i = 0; i < CONSUMERS; i++) {
+        memset(&cons[i], 0, sizeof cons[i]);
+        cons[i].q = q;
+        cons[i].seen = seen;
+        cons[i].popped = &popped;
+        cons[i].finished = &cons_done;
+        ck_assert_int_eq(pthread_create(&ct[i], NULL, consumer_main, &cons[i]),
+                         0);
+    }
+    for (int i = 0; i < PRODUCERS; i++) {
+        prod[i] = (struct producer){q, (unsigned long)i + 1, &prod_done, 0};
+        ck_assert_int_eq(pthread_create(&pt[i], NULL, producer_main, &prod[i]),
+                         0);
+    }
+    wait_with_progress(&prod_done, PRODUCERS, &popped,
+                       "producers pushing to consumers");
+    for (int i = 0; i < PRODUCERS; i++)
+        pthread_join(pt[i], NULL);
+    WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
+    wait_with_progress(&cons_done, CONSUMERS, &popped,
+                       "consumers after the queue was closed");
+    for (int i = 0; i < CONSUMERS; i++)
+        pthread_join(ct[i], NULL);
+
+    for (int i = 0; i < PRODUCERS; i++)
+        WB_EXPECT(prod[i].rc == 0,
+                  "producer %d: bqueue_push() returned %s "
+                  "on an open queue",
+                  i + 1, err_name(prod[i].rc));
+    for (int i = 0; i < CONSUMERS; i++) {
+        WB_EXPECT(cons[i].rc == EPIPE,
+                  "consumer %d: pop should end with EPIPE once the queue is "
+                  "closed and empty; got %s",
+                  i + 1, err_name(cons[i].rc));
+        WB_EXPECT(!cons[i].bad_item,
+                  "consumer %d popped an item that no producer pushed", i + 1);
+        WB_EXPECT(!cons[i].out_of_order,
+                  "consumer %d got one producer's items out of order: the "
+                  "queue must be first in, first out",
+                  i + 1);
+    }
+    int lost = 0, dup = 0;
+    for (int i = 0; i < PRODUCERS * PER_PRODUCER; i++) {
+        int n = atomic_load(&seen[i]);
+        lost += n == 0;
+        dup += n > 1;
+    }
+    WB_EXPECT(lost == 0 && dup == 0,
+              "%d producers pushed %d items each through a queue of "
+              "capacity %d to %d consumers: every item should come out "
+              "exactly once; %d never came out and %d came out more than "
+              "once (%ld pops in all)",
+              PRODUCERS, PER_PRODUCER, SMALL_CAP, CONSUMERS, lost, dup,
+              atomic_load(&popped));
+    free(seen);
+    bqueue_destroy(q);
+}
+END_TEST
+
+/* ThreadSanitizer starts a helper thread of its own at the first
+ * pthread_create() of a process. Starting and joining one thread in
+ * wb_suite(), in the runner before it forks the tests, keeps that helper
+ * out of the fixture's count of threads left running. */
+static void *do_nothing(void *arg)
+{
+    return arg;
+}
+
+static void start_thread_machinery(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
+        pthread_join(t, NULL);
+}
+
+Suite *wb_suite(void)
+{
+    start_thread_machinery();
+    Suite *s = wb_begin("bqueue", "chapters/03-threads/chapter.md");
+    WB_ADD(s, test_fifo_one_thread, "A bounded queue");
+    WB_ADD(s, test_bad_arguments, "A bounded queue");
+    WB_ADD(s, test_close_drains_then_reports_closed, "A bounded queue");
+    WB_ADD(s, test_push_after_close_fails, "A bounded queue");
+    WB_ADD_TIMEOUT(s, test_push_blocks_while_full, "Condition variables", 4.0);
+    WB_ADD_TIMEOUT(s, test_pop_blocks_while_empty, "Condition variables", 4.0);
+    WB_ADD_TIMEOUT(s, test_close_wakes_every_consumer, "Condition variables",
+                   4.0);
+    WB_ADD_TIMEOUT(s, test_close_wakes_every_producer, "Condition variables",
+                   4.0);
+    WB_ADD_TIMEOUT(s, test_pop_rechecks_after_wakeup, "Condition variables",
+                   6.0);
+    WB_ADD_TIMEOUT(s, test_push_rechecks_after_wakeup, "Condition variables",
+                   6.0);
+    WB_ADD_TIMEOUT(s, test_close_never_lost, "Condition variables", 6.0);
+    WB_ADD_TIMEOUT(s, test_many_producers_and_consumers, "A bounded queue",
+                   8.0);
+    return s;
+}

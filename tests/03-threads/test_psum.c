@@ -1,0 +1,386 @@
+/*
+ * Tests of psum (exercises/03-threads/psum.h): an array summed by T
+ * threads.
+ *
+ * The callback psum_sum() calls on every value is how the tests look
+ * inside: it records which thread added which value, and it can hold the
+ * first value of every thread at a gate until all T threads have arrived,
+ * which only happens if the T threads really run at the same time.
+ */
+#include "wb.h"
+#include "psum.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { MAX_SEEN = 64 };
+
+/* What the callback saw: the threads that called it, and which of them
+ * added each value (the tests use values[i] == i). */
+struct watch {
+    pthread_mutex_t lock;
+    pthread_cond_t arrived_cv;
+    pthread_t threads[MAX_SEEN];
+    size_t nthreads;   /* distinct threads seen */
+    size_t too_many;   /* calls from threads beyond MAX_SEEN */
+    size_t calls;      /* every call */
+    int *owner;        /* owner[value] = index in threads[], or -1 */
+    size_t nvalues;    /* size of owner[] */
+    size_t bad_values; /* values outside 0..nvalues-1 */
+    size_t dup_values; /* values seen twice */
+    size_t gate;       /* hold each new thread until this many arrived */
+    int gate_broken;   /* the gate timed out: stop holding threads */
+    struct timespec gate_deadline;
+};
+
+static void watch_init(struct watch *w, size_t nvalues, size_t gate)
+{
+    memset(w, 0, sizeof *w);
+    ck_assert_int_eq(pthread_mutex_init(&w->lock, NULL), 0);
+    ck_assert_int_eq(pthread_cond_init(&w->arrived_cv, NULL), 0);
+    w->nvalues = nvalues;
+    w->owner = malloc((nvalues > 0 ? nvalues : 1) * sizeof *w->owner);
+    ck_assert_msg(w->owner != NULL, "out of memory");
+    for (size_t i = 0; i < nvalues; i++)
+        w->owner[i] = -1;
+    w->gate = gate;
+    /* pthread_cond_timedwait() measures against CLOCK_REALTIME. */
+    clock_gettime(CLOCK_REALTIME, &w->gate_deadline);
+    w->gate_deadline.tv_sec += 1;
+}
+
+static void watch_free(struct watch *w)
+{
+    free(w->owner);
+    pthread_cond_destroy(&w->arrived_cv);
+    pthread_mutex_destroy(&w->lock);
+}
+
+/* The callback: record (thread, value); hold a new thread at the gate. */
+static long watch_value(long value, void *ctx)
+{
+    struct watch *w = ctx;
+    pthread_t self = pthread_self();
+    pthread_mutex_lock(&w->lock);
+    w->calls++;
+    size_t slot = 0;
+    while (slot < w->nthreads && !pthread_equal(w->threads[slot], self))
+        slot++;
+    int is_new = slot == w->nthreads;
+    if (is_new) {
+        if (w->nthreads < MAX_SEEN)
+            w->threads[w->nthreads++] = self;
+        else
+            w->too_many++;
+        pthread_cond_broadcast(&w->arrived_cv);
+    }
+    if (value < 0 || (size_t)value >= w->nvalues)
+        w->bad_values++;
+    else if (w->owner[value] != -1)
+        w->dup_values++;
+    else
+        w->owner[value] = (int)slot;
+    if (is_new && w->gate > 0) {
+        while (w->nthreads < w->gate && !w->gate_broken) {
+            if (pthread_cond_timedwait(&w->arrived_cv, &w->lock,
+                                       &w->gate_deadline) == ETIMEDOUT) {
+                w->gate_broken = 1;
+                pthread_cond_broadcast(&w->arrived_cv);
+            }
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    return value;
+}
+
+static long *iota(size_t n)
+{
+    long *v = malloc((n > 0 ? n : 1) * sizeof *v);
+    ck_assert_msg(v != NULL, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        v[i] = (long)i;
+    return v;
+}
+
+/* Check the slices: each thread's values form one contiguous run, and
+ * the runs' lengths differ by at most one. */
+static void expect_slices(const struct watch *w, size_t n, size_t threads)
+{
+    size_t lo[MAX_SEEN], hi[MAX_SEEN], len[MAX_SEEN];
+    for (size_t t = 0; t < w->nthreads; t++) {
+        lo[t] = SIZE_MAX;
+        hi[t] = 0;
+        len[t] = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int t = w->owner[i];
+        WB_EXPECT(t >= 0,
+                  "value %zu of %zu was never passed to on_value: "
+                  "every element must be added exactly once",
+                  i, n);
+        if (i < lo[t])
+            lo[t] = i;
+        if (i > hi[t])
+            hi[t] = i;
+        len[t]++;
+    }
+    size_t shortest = SIZE_MAX, longest = 0;
+    for (size_t t = 0; t < w->nthreads; t++) {
+        WB_EXPECT(hi[t] - lo[t] + 1 == len[t],
+                  "thread %zu added %zu values spread over indices "
+                  "%zu..%zu: each thread must get one contiguous slice",
+                  t, len[t], lo[t], hi[t]);
+        if (len[t] < shortest)
+            shortest = len[t];
+        if (len[t] > longest)
+            longest = len[t];
+    }
+    WB_EXPECT(longest - shortest <= 1,
+              "%zu values over %zu threads: slice lengths should differ by "
+              "at most one (%zu and %zu); got slices from %zu to %zu values",
+              n, threads, n / threads, (n + threads - 1) / threads, shortest,
+              longest);
+}
+
+START_TEST(test_sum_with_remainder)
+{
+    long values[10];
+    for (int i = 0; i < 10; i++)
+        values[i] = i + 1; /* 1 + 2 + ... + 10 = 55 */
+    for (size_t t = 1; t <= 12; t++) {
+        long sum = -1;
+        int rc = psum_sum(values, 10, t, NULL, NULL, &sum);
+        WB_EXPECT(rc == 0,
+                  "psum_sum(1..10, %zu threads) should return 0; "
+                  "got %d (%s)",
+                  t, rc, strerror(rc));
+        WB_EXPECT(sum == 55,
+                  "1 + 2 + ... + 10 with %zu threads should be 55; got %ld "
+                  "(10 %% %zu = %zu values are left over after equal "
+                  "slices: are they summed?)",
+                  t, sum, t, 10 % t);
+    }
+}
+END_TEST
+
+START_TEST(test_large_array)
+{
+    size_t n = 1000003; /* a prime: never divides evenly */
+    long *values = malloc(n * sizeof *values);
+    ck_assert_msg(values != NULL, "out of memory");
+    long want = 0;
+    unsigned seed = 12345;
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        values[i] = (long)(seed >> 16) % 2001 - 1000;
+        want += values[i];
+    }
+    size_t threads[] = {1, 2, 3, 4, 7, 16};
+    for (size_t k = 0; k < sizeof threads / sizeof threads[0]; k++) {
+        long sum = 0;
+        int rc = psum_sum(values, n, threads[k], NULL, NULL, &sum);
+        WB_EXPECT(rc == 0 && sum == want,
+                  "%zu values with %zu threads: expected 0 and sum %ld; got "
+                  "%d (%s) and sum %ld",
+                  n, threads[k], want, rc, strerror(rc), sum);
+    }
+    free(values);
+}
+END_TEST
+
+START_TEST(test_more_threads_than_values)
+{
+    long *values = iota(5);
+    struct watch w;
+    watch_init(&w, 5, 0);
+    long sum = -1;
+    int rc = psum_sum(values, 5, 64, watch_value, &w, &sum);
+    WB_EXPECT(rc == 0 && sum == 10,
+              "5 values (0..4) with 64 threads: expected 0 and sum 10; got "
+              "%d (%s) and sum %ld",
+              rc, strerror(rc), sum);
+    WB_EXPECT(w.nthreads == 5 && w.too_many == 0,
+              "with 64 threads asked for and 5 values, exactly 5 threads "
+              "(one value each) should run; on_value was called from %zu "
+              "different threads (a joined thread's id can be reused: were "
+              "they started one after the other?)",
+              w.nthreads + w.too_many);
+    expect_slices(&w, 5, 5);
+
+    /* No allocation or thread per requested thread: SIZE_MAX is fine. */
+    sum = -1;
+    rc = psum_sum(values, 3, SIZE_MAX, NULL, NULL, &sum);
+    WB_EXPECT(rc == 0 && sum == 3,
+              "3 values (0, 1, 2) with nthreads = SIZE_MAX should start 3 "
+              "threads and give 3; got %d (%s) and sum %ld: size anything "
+              "by min(nthreads, n), not by nthreads",
+              rc, strerror(rc), sum);
+    watch_free(&w);
+    free(values);
+}
+END_TEST
+
+START_TEST(test_one_thread)
+{
+    long *values = iota(100);
+    struct watch w;
+    watch_init(&w, 100, 0);
+    long sum = -1;
+    int rc = psum_sum(values, 100, 1, watch_value, &w, &sum);
+    WB_EXPECT(rc == 0 && sum == 4950,
+              "0 + 1 + ... + 99 with 1 thread: expected 0 and 4950; got %d "
+              "(%s) and %ld",
+              rc, strerror(rc), sum);
+    WB_EXPECT(w.nthreads == 1 && w.calls == 100,
+              "with nthreads = 1, one thread should call on_value 100 "
+              "times; got %zu calls from %zu threads",
+              w.calls, w.nthreads);
+    WB_EXPECT(w.nthreads == 0 || !pthread_equal(w.threads[0], pthread_self()),
+              "with nthreads = 1 the work should still run in a new thread "
+              "(pthread_create), while the caller only waits; on_value ran "
+              "on the calling thread");
+    watch_free(&w);
+    free(values);
+}
+END_TEST
+
+START_TEST(test_empty_array)
+{
+    struct watch w;
+    watch_init(&w, 0, 0);
+    long sum = -1;
+    int rc = psum_sum(NULL, 0, 4, watch_value, &w, &sum);
+    WB_EXPECT(rc == 0 && sum == 0,
+              "an empty array (values NULL, n 0) should sum to 0 and return "
+              "0; got %d (%s) and sum %ld",
+              rc, strerror(rc), sum);
+    WB_EXPECT(w.calls == 0 && w.nthreads == 0,
+              "an empty array has no value to pass to on_value; it was "
+              "called %zu times",
+              w.calls);
+    long one = 7;
+    sum = -1;
+    rc = psum_sum(&one, 0, 1, NULL, NULL, &sum);
+    WB_EXPECT(rc == 0 && sum == 0,
+              "n = 0 with a non-NULL array should sum to 0; got %d (%s) and "
+              "sum %ld",
+              rc, strerror(rc), sum);
+    watch_free(&w);
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+    long values[3] = {1, 2, 3};
+    long sum = 99;
+    int rc = psum_sum(values, 3, 2, NULL, NULL, NULL);
+    WB_EXPECT(rc == EINVAL,
+              "a NULL sum pointer should give EINVAL; got %d "
+              "(%s)",
+              rc, strerror(rc));
+    rc = psum_sum(values, 3, 0, NULL, NULL, &sum);
+    WB_EXPECT(rc == EINVAL, "nthreads = 0 should give EINVAL; got %d (%s)", rc,
+              strerror(rc));
+    rc = psum_sum(NULL, 3, 2, NULL, NULL, &sum);
+    WB_EXPECT(rc == EINVAL,
+              "a NULL array with n = 3 should give EINVAL; got %d (%s)", rc,
+              strerror(rc));
+    WB_EXPECT(sum == 99,
+              "*sum must stay unchanged when psum_sum() fails; "
+              "it went from 99 to %ld",
+              sum);
+}
+END_TEST
+
+static long square_term(long value, void *ctx)
+{
+    return value * value * *(const long *)ctx;
+}
+
+START_TEST(test_callback_terms)
+{
+    long values[] = {1, -2, 3, -4, 5, -6, 7};
+    long want = 1 + 4 + 9 + 16 + 25 + 36 + 49;
+    long scale = 1;
+    for (size_t t = 1; t <= 8; t++) {
+        long sum = 0;
+        int rc = psum_sum(values, 7, t, square_term, &scale, &sum);
+        WB_EXPECT(rc == 0 && sum == want,
+                  "with on_value returning value * value * (*ctx = 1), the "
+                  "sum of 1, -2, 3, -4, 5, -6, 7 over %zu threads should be "
+                  "%ld; got %d (%s) and %ld: add what on_value returns, and "
+                  "pass ctx through unchanged",
+                  t, want, rc, strerror(rc), sum);
+    }
+}
+END_TEST
+
+START_TEST(test_threads_run_at_once)
+{
+    enum { N = 4000, T = 4 };
+    long *values = iota(N);
+    struct watch w;
+    /* Each thread's first value waits until all T threads have arrived:
+     * that happens only if the T threads really run at the same time. */
+    watch_init(&w, N, T);
+    long sum = -1;
+    int rc = psum_sum(values, N, T, watch_value, &w, &sum);
+    WB_EXPECT(rc == 0 && sum == (long)N * (N - 1) / 2,
+              "0 + ... + %d over %d threads: expected 0 and %ld; got %d "
+              "(%s) and %ld",
+              N - 1, T, (long)N * (N - 1) / 2, rc, strerror(rc), sum);
+    WB_EXPECT(!w.gate_broken,
+              "the %d threads did not all run at the same time: the first "
+              "one waited 1 s for the others to call on_value. Start every "
+              "thread before joining the first one",
+              T);
+    WB_EXPECT(w.nthreads + w.too_many == T,
+              "%d values over %d threads: on_value should be called from "
+              "exactly %d different threads; it was called from %zu",
+              N, T, T, w.nthreads + w.too_many);
+    for (size_t t = 0; t < w.nthreads; t++)
+        WB_EXPECT(!pthread_equal(w.threads[t], pthread_self()),
+                  "on_value ran on the calling thread: the caller should "
+                  "only start, join and combine");
+    expect_slices(&w, N, T);
+    watch_free(&w);
+    free(values);
+}
+END_TEST
+
+/* ThreadSanitizer starts a helper thread of its own at the first
+ * pthread_create() of a process. Starting and joining one thread in
+ * wb_suite(), in the runner before it forks the tests, keeps that helper
+ * out of the fixture's count of threads left running. */
+static void *do_nothing(void *arg)
+{
+    return arg;
+}
+
+static void start_thread_machinery(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
+        pthread_join(t, NULL);
+}
+
+Suite *wb_suite(void)
+{
+    start_thread_machinery();
+    Suite *s = wb_begin("psum", "chapters/03-threads/chapter.md");
+    WB_ADD(s, test_sum_with_remainder, "Creating and joining threads");
+    WB_ADD(s, test_large_array, "Creating and joining threads");
+    WB_ADD(s, test_more_threads_than_values,
+           "Arguments, results and lifetimes");
+    WB_ADD(s, test_one_thread, "Creating and joining threads");
+    WB_ADD(s, test_empty_array, "Arguments, results and lifetimes");
+    WB_ADD(s, test_bad_arguments, "Arguments, results and lifetimes");
+    WB_ADD(s, test_callback_terms, "Arguments, results and lifetimes");
+    WB_ADD_TIMEOUT(s, test_threads_run_at_once, "Creating and joining threads",
+                   4.0);
+    return s;
+}

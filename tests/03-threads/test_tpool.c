@@ -1,0 +1,760 @@
+/*
+ * Tests of tpool (exercises/03-threads/tpool.h): a fixed pool of worker
+ * threads fed by a bounded queue.
+ *
+ * Most tasks here are "gated": they record that they started, then wait
+ * until the test opens a gate. While the gate is closed the test can
+ * count exactly how many tasks are running at once, and prove that a
+ * call (tpool_wait, tpool_destroy, a submit to a full queue) is blocked
+ * rather than merely slow: the thread making the call is seen asleep in
+ * /proc/self/task/TID/stat. Another kind of task waits at a meeting point
+ * until N tasks have arrived, which only happens if N run at once.
+ *
+ * Linux-only: it reads /proc and calls gettid through syscall().
+ */
+#define _GNU_SOURCE
+#include "wb.h"
+#include "tpool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *err_name(int rc)
+{
+    return rc == 0         ? "0"
+           : rc == EINVAL  ? "EINVAL"
+           : rc == EDEADLK ? "EDEADLK"
+           : rc == EPIPE   ? "EPIPE"
+                           : strerror(rc);
+}
+
+static int count_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    ck_assert_msg(f != NULL, "cannot read /proc/self/status");
+    char line[256];
+    int threads = -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (sscanf(line, "Threads: %d", &threads) == 1)
+            break;
+    fclose(f);
+    return threads;
+}
+
+/* The thread count once it has come down to @p want: a joined thread can
+ * stay listed for a moment while the kernel finishes removing it. */
+static int threads_after_joins(int want)
+{
+    int n = count_threads();
+    for (int i = 0; i < 250 && n > want; i++) {
+        wb_sleep_ms(2);
+        n = count_threads();
+    }
+    return n;
+}
+
+static tpool *new_pool(size_t nworkers, size_t capacity)
+{
+    tpool *p = NULL;
+    int rc = tpool_create(&p, nworkers, capacity);
+    WB_EXPECT(rc == 0 && p != NULL,
+              "tpool_create(&p, %zu, %zu) should return 0 and a pool; got %s",
+              nworkers, capacity, err_name(rc));
+    return p;
+}
+
+static void submit_ok(tpool *p, tpool_task_fn fn, void *ctx)
+{
+    int rc = tpool_submit(p, fn, ctx);
+    WB_EXPECT(rc == 0, "tpool_submit() should return 0; got %s", err_name(rc));
+}
+
+static void destroy_ok(tpool *p)
+{
+    int rc = tpool_destroy(p);
+    WB_EXPECT(rc == 0, "tpool_destroy() should return 0; got %s", err_name(rc));
+}
+
+/* --- The board: what the tasks of one test report ------------------------- */
+
+enum { MAX_TASKS = 64 };
+
+struct board {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int started, running, max_running, finished;
+    int gate_open;
+    int meet;        /* meeting tasks wait until this many arrived */
+    int met_timeout; /* a meeting task gave up waiting */
+    int runs[MAX_TASKS];
+    tpool *pool; /* for tasks that call the pool */
+    int rc_wait, rc_destroy, rc_submit;
+};
+
+struct job {
+    struct board *b;
+    int id;
+};
+
+static void board_init(struct board *b)
+{
+    memset(b, 0, sizeof *b);
+    ck_assert_int_eq(pthread_mutex_init(&b->lock, NULL), 0);
+    ck_assert_int_eq(pthread_cond_init(&b->changed, NULL), 0);
+}
+
+static void board_free(struct board *b)
+{
+    pthread_cond_destroy(&b->changed);
+    pthread_mutex_destroy(&b->lock);
+}
+
+static struct timespec deadline_in_ms(long ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static void task_begin(struct board *b)
+{
+    b->started++;
+    b->running++;
+    if (b->running > b->max_running)
+        b->max_running = b->running;
+    pthread_cond_broadcast(&b->changed);
+}
+
+static void task_end(struct board *b, int id)
+{
+    b->running--;
+    b->finished++;
+    if (id >= 0 && id < MAX_TASKS)
+        b->runs[id]++;
+    pthread_cond_broadcast(&b->changed);
+}
+
+/* Start, wait for the gate (3 s at most, so a broken pool cannot hang a
+ * task forever), finish. */
+static void on_gated(void *ctx)
+{
+    struct job *j = ctx;
+    struct board *b = j->b;
+    pthread_mutex_lock(&b->lock);
+    task_begin(b);
+    struct timespec end = deadline_in_ms(3000);
+    while (!b->gate_open &&
+           pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
+        continue;
+    task_end(b, j->id);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Start, wait until b->meet tasks have started (1.5 s at most), finish. */
+static void on_meet(void *ctx)
+{
+    struct job *j = ctx;
+    struct board *b = j->b;
+    pthread_mutex_lock(&b->lock);
+    task_begin(b);
+    struct timespec end = deadline_in_ms(1500);
+    while (b->started < b->meet && !b->met_timeout)
+        if (pthread_cond_timedwait(&b->changed, &b->lock, &end) == ETIMEDOUT)
+            b->met_timeout = 1;
+    pthread_cond_broadcast(&b->changed);
+    task_end(b, j->id);
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void open_gate(struct board *b)
+{
+    pthread_mutex_lock(&b->lock);
+    b->gate_open = 1;
+    pthread_cond_broadcast(&b->changed);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Wait until *field (a counter of @p b) reaches @p want, at most @p ms. */
+static int wait_board(struct board *b, const int *field, int want, long ms)
+{
+    struct timespec end = deadline_in_ms(ms);
+    pthread_mutex_lock(&b->lock);
+    while (*field < want &&
+           pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
+        continue;
+    int got = *field;
+    pthread_mutex_unlock(&b->lock);
+    return got;
+}
+
+static int read_board(struct board *b, const int *field)
+{
+    pthread_mutex_lock(&b->lock);
+    int v = *field;
+    pthread_mutex_unlock(&b->lock);
+    return v;
+}
+
+/* --- A thread that makes one blocking call ------------------------------- */
+
+struct caller {
+    tpool *pool;
+    struct board *b;
+    struct job *job; /* for a submit */
+    int rc;
+    int finished_seen; /* board->finished right after the call */
+    atomic_int tid;
+    atomic_int done;
+};
+
+static void announce(struct caller *c)
+{
+    atomic_store(&c->tid, (int)syscall(SYS_gettid));
+}
+
+static void called(struct caller *c, int rc)
+{
+    c->rc = rc;
+    c->finished_seen = read_board(c->b, &c->b->finished);
+    atomic_store(&c->done, 1);
+}
+
+static void *call_wait(void *arg)
+{
+    struct caller *c = arg;
+    announce(c);
+    called(c, tpool_wait(c->pool));
+    return NULL;
+}
+
+static void *call_destroy(void *arg)
+{
+    struct caller *c = arg;
+    announce(c);
+    called(c, tpool_destroy(c->pool));
+    return NULL;
+}
+
+static void *call_submit(void *arg)
+{
+    struct caller *c = arg;
+    announce(c);
+    called(c, tpool_submit(c->pool, on_gated, c->job));
+    return NULL;
+}
+
+static char thread_state(int tid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return '?';
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');
+    return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/* 1 once the caller is asleep in its call, 0 if the call returned; fails
+ * the test if neither happens within 2 s. */
+static int blocked_in_call(struct caller *c)
+{
+    int64_t end = wb_now_ns() + 2000 * 1000000LL;
+    while (wb_now_ns() < end) {
+        if (atomic_load(&c->done))
+            return 0;
+        int tid = atomic_load(&c->tid);
+        if (tid != 0 && thread_state(tid) == 'S') {
+            wb_sleep_ms(5);
+            if (atomic_load(&c->done))
+                return 0;
+            if (thread_state(tid) == 'S')
+                return 1;
+        }
+        sched_yield();
+    }
+    WB_EXPECT(0, "a thread calling the pool neither returned nor went to "
+                 "sleep within 2 s: is it spinning in a loop instead of "
+                 "waiting on a condition variable?");
+    return 0;
+}
+
+/* --- Tests ------------------------------------------------------------------
+ */
+
+START_TEST(test_bad_arguments)
+{
+    tpool *p = NULL;
+    int rc = tpool_create(NULL, 2, 4);
+    WB_EXPECT(rc == EINVAL,
+              "tpool_create(NULL, 2, 4) should give EINVAL; "
+              "got %s",
+              err_name(rc));
+    rc = tpool_create(&p, 0, 4);
+    WB_EXPECT(rc == EINVAL && p == NULL,
+              "a pool of 0 workers could run nothing: tpool_create(&p, 0, "
+              "4) should give EINVAL and leave p alone; got %s",
+              err_name(rc));
+    rc = tpool_create(&p, 2, 0);
+    WB_EXPECT(rc == EINVAL && p == NULL,
+              "a queue of capacity 0 could hold no task: tpool_create(&p, "
+              "2, 0) should give EINVAL and leave p alone; got %s",
+              err_name(rc));
+    struct board b;
+    board_init(&b);
+    struct job j = {&b, 0};
+    rc = tpool_submit(NULL, on_gated, &j);
+    WB_EXPECT(rc == EINVAL,
+              "tpool_submit(NULL, ...) should give EINVAL; got "
+              "%s",
+              err_name(rc));
+    rc = tpool_wait(NULL);
+    WB_EXPECT(rc == EINVAL, "tpool_wait(NULL) should give EINVAL; got %s",
+              err_name(rc));
+    rc = tpool_destroy(NULL);
+    WB_EXPECT(rc == 0,
+              "tpool_destroy(NULL) should do nothing and return 0; "
+              "got %s",
+              err_name(rc));
+    p = new_pool(2, 4);
+    rc = tpool_submit(p, NULL, &j);
+    WB_EXPECT(rc == EINVAL,
+              "tpool_submit(p, NULL, ctx) should give EINVAL; "
+              "got %s",
+              err_name(rc));
+    rc = tpool_wait(p);
+    WB_EXPECT(rc == 0,
+              "tpool_wait() with nothing submitted should return 0 "
+              "at once; got %s",
+              err_name(rc));
+    destroy_ok(p);
+    board_free(&b);
+}
+END_TEST
+
+static void on_count(void *ctx)
+{
+    atomic_fetch_add((atomic_int *)ctx, 1);
+}
+
+enum { MANY = 3000, SUBMITTERS = 4 };
+
+struct submitter {
+    tpool *pool;
+    atomic_int *runs; /* MANY counters */
+    int first, count;
+    int rc;
+};
+
+static void *submitter_main(void *arg)
+{
+    struct submitter *s = arg;
+    for (int i = s->first; i < s->first + s->count; i++) {
+        int rc = tpool_submit(s->pool, on_count, &s->runs[i]);
+        if (rc != 0 && s->rc == 0)
+            s->rc = rc;
+    }
+    return NULL;
+}
+
+static void expect_each_once(atomic_int *runs, int n, const char *how)
+{
+    int lost = 0, twice = 0, first_bad = -1;
+    for (int i = 0; i < n; i++) {
+        int r = atomic_load(&runs[i]);
+        lost += r == 0;
+        twice += r > 1;
+        if (r != 1 && first_bad < 0)
+            first_bad = i;
+    }
+    WB_EXPECT(lost == 0 && twice == 0,
+              "%d tasks submitted %s: each should run exactly once; %d "
+              "never ran and %d ran more than once (task %d ran %d times)",
+              n, how, lost, twice, first_bad,
+              first_bad >= 0 ? atomic_load(&runs[first_bad]) : 0);
+}
+
+START_TEST(test_every_task_runs_once)
+{
+    atomic_int *runs = calloc(MANY, sizeof *runs);
+    ck_assert_msg(runs != NULL, "out of memory");
+    tpool *p = new_pool(4, 8);
+    for (int i = 0; i < MANY; i++)
+        submit_ok(p, on_count, &runs[i]);
+    int rc = tpool_wait(p);
+    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", err_name(rc));
+    expect_each_once(runs, MANY, "from one thread to 4 workers");
+    /* The pool is still usable after a wait. */
+    memset(runs, 0, MANY * sizeof *runs);
+    for (int i = 0; i < 100; i++)
+        submit_ok(p, on_count, &runs[i]);
+    rc = tpool_wait(p);
+    WB_EXPECT(rc == 0, "a second tpool_wait() should return 0; got %s",
+              err_name(rc));
+    expect_each_once(runs, 100, "after a first tpool_wait()");
+    destroy_ok(p);
+    free(runs);
+}
+END_TEST
+
+START_TEST(test_many_submitters)
+{
+    atomic_int *runs = calloc(MANY, sizeof *runs);
+    ck_assert_msg(runs != NULL, "out of memory");
+    tpool *p = new_pool(3, 4);
+    struct submitter s[SUBMITTERS];
+    pthread_t t[SUBMITTERS];
+    for (int i = 0; i < SUBMITTERS; i++) {
+        s[i] = (struct submitter){p, runs, i * (MANY / SUBMITTERS),
+                                  MANY / SUBMITTERS, 0};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, submitter_main, &s[i]), 0);
+    }
+    for (int i = 0; i < SUBMITTERS; i++) {
+        pthread_join(t[i], NULL);
+        WB_EXPECT(s[i].rc == 0,
+                  "tpool_submit() from submitter %d returned "
+                  "%s",
+                  i, err_name(s[i].rc));
+    }
+    /* No tpool_wait(): destroy alone must finish every queued task. */
+    destroy_ok(p);
+    expect_each_once(runs, MANY, "by 4 threads at once, then destroy");
+    free(runs);
+}
+END_TEST
+
+START_TEST(test_at_most_n_at_once)
+{
+    enum { N = 3, TASKS = 10 };
+    struct board b;
+    board_init(&b);
+    struct job jobs[TASKS];
+    tpool *p = new_pool(N, 16);
+    for (int i = 0; i < TASKS; i++) {
+        jobs[i] = (struct job){&b, i};
+        submit_ok(p, on_gated, &jobs[i]);
+    }
+    int started = wait_board(&b, &b.started, N, 2000);
+    WB_EXPECT(started >= N,
+              "%d gated tasks were submitted to a pool of %d workers: %d "
+              "should start at once; after 2 s only %d had started",
+              TASKS, N, N, started);
+    /* Give an extra thread every chance to start a task. */
+    wb_sleep_ms(50);
+    int running = read_board(&b, &b.running);
+    open_gate(&b);
+    int rc = tpool_wait(p);
+    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", err_name(rc));
+    destroy_ok(p);
+    WB_EXPECT(running == N && b.max_running <= N,
+              "a pool of %d workers must never run more than %d tasks at "
+              "once; with every task blocked, %d were running (at most %d "
+              "at one time)",
+              N, N, running, b.max_running);
+    WB_EXPECT(b.finished == TASKS,
+              "all %d tasks should have run once the "
+              "gate opened; %d did",
+              TASKS, b.finished);
+    board_free(&b);
+}
+END_TEST
+
+START_TEST(test_n_at_once_when_n_wait)
+{
+    enum { N = 4 };
+    struct board b;
+    board_init(&b);
+    b.meet = N;
+    struct job jobs[N];
+    tpool *p = new_pool(N, N);
+    for (int i = 0; i < N; i++) {
+        jobs[i] = (struct job){&b, i};
+        submit_ok(p, on_meet, &jobs[i]);
+    }
+    int rc = tpool_wait(p);
+    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", err_name(rc));
+    destroy_ok(p);
+    WB_EXPECT(!b.met_timeout,
+              "%d tasks were submitted to a pool of %d workers, each task "
+              "waiting until all %d had started: they never all ran at "
+              "once (at most %d did). Each worker must take a task as soon "
+              "as it is free, and run it without holding a lock the other "
+              "workers need",
+              N, N, N, b.max_running);
+    board_free(&b);
+}
+END_TEST
+
+START_TEST(test_wait_waits_for_all)
+{
+    /* As many tasks as workers: once they have all started, the queue is
+     * empty, but the tasks are still running. */
+    enum { N = 3 };
+    struct board b;
+    board_init(&b);
+    struct job jobs[N];
+    tpool *p = new_pool(N, 8);
+    for (int i = 0; i < N; i++) {
+        jobs[i] = (struct job){&b, i};
+        submit_ok(p, on_gated, &jobs[i]);
+    }
+    WB_EXPECT(wait_board(&b, &b.started, N, 2000) >= N,
+              "%d tasks should have started on a pool of %d workers", N, N);
+    struct caller c = {.pool = p, .b = &b};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, call_wait, &c), 0);
+    int blocked = blocked_in_call(&c);
+    open_gate(&b);
+    pthread_join(t, NULL);
+    WB_EXPECT(blocked,
+              "tpool_wait() returned %s while %d tasks were still running "
+              "(the queue was empty): a task is pending until it has "
+              "finished, not until a worker has taken it",
+              err_name(c.rc), N);
+    WB_EXPECT(c.rc == 0 && c.finished_seen == N,
+              "when tpool_wait() returns, all %d tasks must have finished; "
+              "it returned %s with %d finished",
+              N, err_name(c.rc), c.finished_seen);
+
+    /* Again with tasks still queued behind the running ones. */
+    enum { MORE = 8 };
+    struct board b2;
+    board_init(&b2);
+    struct job more[MORE];
+    for (int i = 0; i < MORE; i++) {
+        more[i] = (struct job){&b2, i};
+        submit_ok(p, on_gated, &more[i]);
+    }
+    struct caller c2 = {.pool = p, .b = &b2};
+    ck_assert_int_eq(pthread_create(&t, NULL, call_wait, &c2), 0);
+    blocked = blocked_in_call(&c2);
+    open_gate(&b2);
+    pthread_join(t, NULL);
+    WB_EXPECT(blocked && c2.rc == 0 && c2.finished_seen == MORE,
+              "%d tasks on %d workers (%d queued): tpool_wait() should block "
+              "until all have finished; it %s and returned %s with %d "
+              "finished",
+              MORE, N, MORE - N, blocked ? "blocked" : "did not block",
+              err_name(c2.rc), c2.finished_seen);
+    destroy_ok(p);
+    board_free(&b);
+    board_free(&b2);
+}
+END_TEST
+
+/* A task that submits a second task, which finishes later. */
+static void on_child(void *ctx)
+{
+    struct job *j = ctx;
+    wb_sleep_ms(30);
+    pthread_mutex_lock(&j->b->lock);
+    task_begin(j->b);
+    task_end(j->b, j->id);
+    pthread_mutex_unlock(&j->b->lock);
+}
+
+static void on_parent(void *ctx)
+{
+    struct job *j = ctx;
+    j->b->rc_submit = tpool_submit(j->b->pool, on_child, j + 1);
+}
+
+START_TEST(test_wait_includes_tasks_from_tasks)
+{
+    struct board b;
+    board_init(&b);
+    struct job jobs[2] = {{&b, 0}, {&b, 1}};
+    tpool *p = new_pool(2, 4);
+    b.pool = p;
+    submit_ok(p, on_parent, &jobs[0]);
+    int rc = tpool_wait(p);
+    int finished = read_board(&b, &b.finished);
+    WB_EXPECT(rc == 0 && b.rc_submit == 0,
+              "tpool_wait() and the task's own tpool_submit() should both "
+              "return 0; got %s and %s",
+              err_name(rc), err_name(b.rc_submit));
+    WB_EXPECT(finished == 1,
+              "a task submitted another task; tpool_wait() must wait for "
+              "that one too (it was submitted before the first finished), "
+              "but it returned before it finished");
+    destroy_ok(p);
+    board_free(&b);
+}
+END_TEST
+
+START_TEST(test_destroy_waits_for_running_task)
+{
+    int before = count_threads();
+    struct board b;
+    board_init(&b);
+    struct job jobs[3] = {{&b, 0}, {&b, 1}, {&b, 2}};
+    tpool *p = new_pool(2, 4);
+    for (int i = 0; i < 3; i++)
+        submit_ok(p, on_gated, &jobs[i]);
+    WB_EXPECT(wait_board(&b, &b.started, 2, 2000) >= 2,
+              "2 tasks should have started on a pool of 2 workers");
+    struct caller c = {.pool = p, .b = &b};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, call_destroy, &c), 0);
+    int blocked = blocked_in_call(&c);
+    WB_EXPECT(blocked,
+              "tpool_destroy() returned %s while 2 tasks were still running "
+              "(and 1 queued): it must let them finish and join every "
+              "worker before it returns",
+              err_name(c.rc));
+    open_gate(&b);
+    pthread_join(t, NULL);
+    WB_EXPECT(c.rc == 0 && c.finished_seen == 3,
+              "when tpool_destroy() returns, all 3 submitted tasks must have "
+              "finished (the queued one included); it returned %s with %d "
+              "finished",
+              err_name(c.rc), c.finished_seen);
+    int after = threads_after_joins(before);
+    WB_EXPECT(after == before,
+              "the process had %d threads before tpool_create() and %d after "
+              "tpool_destroy(): destroy must join every worker",
+              before, after);
+    board_free(&b);
+}
+END_TEST
+
+START_TEST(test_destroy_finishes_queued_tasks)
+{
+    enum { TASKS = 40 };
+    for (int round = 0; round < 5; round++) {
+        int before = count_threads();
+        atomic_int runs[TASKS];
+        for (int i = 0; i < TASKS; i++)
+            atomic_init(&runs[i], 0);
+        tpool *p = new_pool(4, TASKS);
+        for (int i = 0; i < TASKS; i++)
+            submit_ok(p, on_count, &runs[i]);
+        destroy_ok(p); /* at once: most tasks are still queued */
+        expect_each_once(runs, TASKS, "then destroy at once");
+        int after = threads_after_joins(before);
+        WB_EXPECT(after == before,
+                  "the process had %d threads before tpool_create() and %d "
+                  "after tpool_destroy(): destroy must join every worker",
+                  before, after);
+    }
+}
+END_TEST
+
+static void on_call_own_pool(void *ctx)
+{
+    struct board *b = ctx;
+    b->rc_wait = tpool_wait(b->pool);
+    b->rc_destroy = tpool_destroy(b->pool);
+}
+
+START_TEST(test_wait_from_a_task_is_edeadlk)
+{
+    struct board b;
+    board_init(&b);
+    tpool *p = new_pool(2, 2);
+    b.pool = p;
+    b.rc_wait = b.rc_destroy = -1;
+    submit_ok(p, on_call_own_pool, &b);
+    int rc = tpool_wait(p);
+    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", err_name(rc));
+    WB_EXPECT(b.rc_wait == EDEADLK,
+              "tpool_wait() called from one of the pool's own tasks would "
+              "wait for itself: expected EDEADLK; got %s",
+              err_name(b.rc_wait));
+    WB_EXPECT(b.rc_destroy == EDEADLK,
+              "tpool_destroy() called from one of the pool's own tasks "
+              "would join itself: expected EDEADLK (and the pool left "
+              "alone); got %s",
+              err_name(b.rc_destroy));
+    destroy_ok(p);
+    board_free(&b);
+}
+END_TEST
+
+START_TEST(test_submit_blocks_when_queue_full)
+{
+    struct board b;
+    board_init(&b);
+    struct job jobs[3] = {{&b, 0}, {&b, 1}, {&b, 2}};
+    tpool *p = new_pool(1, 1);
+    submit_ok(p, on_gated, &jobs[0]);
+    WB_EXPECT(wait_board(&b, &b.started, 1, 2000) >= 1,
+              "the first task should have started on the only worker");
+    submit_ok(p, on_gated, &jobs[1]); /* fills the queue of capacity 1 */
+    struct caller c = {.pool = p, .b = &b, .job = &jobs[2]};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, call_submit, &c), 0);
+    int blocked = blocked_in_call(&c);
+    open_gate(&b);
+    pthread_join(t, NULL);
+    WB_EXPECT(blocked,
+              "with the only worker busy and the queue (capacity 1) full, "
+              "tpool_submit() should block until there is room; it returned "
+              "%s at once",
+              err_name(c.rc));
+    WB_EXPECT(c.rc == 0,
+              "the blocked submit should succeed once there is "
+              "room; got %s",
+              err_name(c.rc));
+    int rc = tpool_wait(p);
+    WB_EXPECT(rc == 0 && b.finished == 3,
+              "all 3 tasks should have run; tpool_wait() returned %s with %d "
+              "finished",
+              err_name(rc), b.finished);
+    destroy_ok(p);
+    board_free(&b);
+}
+END_TEST
+
+/* ThreadSanitizer starts a helper thread of its own at the first
+ * pthread_create() of a process. Starting and joining one thread in
+ * wb_suite(), in the runner before it forks the tests, keeps that helper
+ * out of the fixture's count of threads left running. */
+static void *do_nothing(void *arg)
+{
+    return arg;
+}
+
+static void start_thread_machinery(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
+        pthread_join(t, NULL);
+}
+
+Suite *wb_suite(void)
+{
+    start_thread_machinery();
+    Suite *s = wb_begin("tpool", "chapters/03-threads/chapter.md");
+    WB_ADD(s, test_bad_arguments, "A thread pool");
+    WB_ADD_TIMEOUT(s, test_every_task_runs_once, "A thread pool", 5.0);
+    WB_ADD_TIMEOUT(s, test_many_submitters, "A thread pool", 5.0);
+    WB_ADD_TIMEOUT(s, test_at_most_n_at_once, "A thread pool", 5.0);
+    WB_ADD_TIMEOUT(s, test_n_at_once_when_n_wait, "A thread pool", 5.0);
+    WB_ADD_TIMEOUT(s, test_wait_waits_for_all, "A thread pool", 5.0);
+    WB_ADD_TIMEOUT(s, test_wait_includes_tasks_from_tasks, "A thread pool",
+                   5.0);
+    WB_ADD_TIMEOUT(s, test_destroy_waits_for_running_task, "A thread pool",
+                   5.0);
+    WB_ADD_TIMEOUT(s, test_destroy_finishes_queued_tasks, "A thread pool", 5.0);
+    WB_ADD_TIMEOUT(s, test_wait_from_a_task_is_edeadlk, "A thread pool", 5.0);
+    WB_ADD_TIMEOUT(s, test_submit_blocks_when_queue_full, "A bounded queue",
+                   5.0);
+    return s;
+}
