@@ -23,6 +23,7 @@
   if (!mode) return;
 
   var problems = [];
+  var failed_urls = Object.create(null);   /* reported by the error event */
   var infos = [];
   var MARK_BEGIN = "BC-" + "BEGIN", MARK_END = "BC-" + "END";
   var PHONE_W = 390, PHONE_H = 844;
@@ -71,6 +72,7 @@
     window.addEventListener("error", function (ev) {
       var t = ev.target;
       if (t && t !== window && t.tagName) {
+        failed_urls[t.currentSrc || t.src || t.href || t.data] = true;
         /* A resource (img, script, link...) that failed: it does not bubble,
          * but the capture phase on window sees it. */
         problems.push("resource did not load: " + tag_of(t) + " " +
@@ -199,6 +201,45 @@
     });
   }
 
+  /* With the dark preference, a picture whose background is see-through
+   * shows the dark page behind it, and its dark lines and text vanish.
+   * Look at its pixels (drawn at up to 1200 px wide: an embedded picture can be read back;
+   * another one may not be, and is skipped). */
+  function check_picture_backgrounds(scheme) {
+    var imgs = document.images;
+    for (var i = 0; i < imgs.length; i++) {
+      var im = imgs[i];
+      if (!im.complete || !im.naturalWidth || !im.naturalHeight) continue;
+      var behind = background_of(im);
+      if (luminance(behind) > 0.2) continue;          /* light behind it */
+      var scale = Math.min(1, 1200 / im.naturalWidth);
+      var w = Math.max(1, Math.round(im.naturalWidth * scale));
+      var h = Math.max(1, Math.round(im.naturalHeight * scale));
+      var cv = document.createElement("canvas");
+      cv.width = w;
+      cv.height = h;
+      var px;
+      try {
+        var ctx = cv.getContext("2d");
+        ctx.drawImage(im, 0, 0, w, h);
+        px = ctx.getImageData(0, 0, w, h).data;
+      } catch (e) {
+        continue;
+      }
+      var clear = 0, lost = 0, n = w * h;
+      for (var k = 0; k < px.length; k += 4) {
+        if (px[k + 3] < 16) { clear++; continue; }
+        if (px[k + 3] > 64 && contrast([px[k], px[k + 1], px[k + 2]], behind) < 1.5) lost++;
+      }
+      if (clear > n * 0.3 && lost > n * 0.003) {
+        problems.push("picture is see-through with the " + scheme + " preference: " +
+          Math.round(100 * lost / n) + "% of it (dark lines or text) nearly vanishes on rgb(" +
+          behind.slice(0, 3).join(",") + "): " + tag_of(im) + " " +
+          describe_url(im.getAttribute("src")) + near(im));
+      }
+    }
+  }
+
   function report_colors() {
     var dark = matchMedia("(prefers-color-scheme: dark)").matches;
     var scheme = dark ? "dark" : "light";
@@ -218,6 +259,7 @@
         contrast(lc, bg).toFixed(2) + ":1, under 4.5:1 (" + fmt(lc) + " on " + fmt(bg) + ")");
     }
     check_code_colors(scheme);
+    check_picture_backgrounds(scheme);
   }
 
   /* ---- the checks after load --------------------------------------------- */
@@ -228,6 +270,8 @@
       if (!im.getAttribute("src") && !im.getAttribute("srcset")) {
         problems.push("image without a source: " + tag_of(im) + near(im));
         bad++;
+      } else if (failed_urls[im.currentSrc || im.src]) {
+        bad++;                                /* already reported */
       } else if (!im.complete || im.naturalWidth === 0) {
         problems.push("image did not load: " + tag_of(im) + " " +
           describe_url(im.currentSrc || im.getAttribute("src")) + near(im));
@@ -314,6 +358,7 @@
       var n = e.name;
       if (/^(data|blob|about):/.test(n)) return;
       if (/\/browser-check\.js(\?|$)/.test(n)) return;
+      if (failed_urls[n]) return;               /* already reported */
       problems.push("the page is not self-contained: it loads " + describe_url(n));
     });
   }

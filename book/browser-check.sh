@@ -39,11 +39,18 @@ command -v "$chromium" >/dev/null ||
 mkdir -p "$out" || exit 2
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/browser-check.XXXXXX") || exit 2
+child=
+# shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
-    # Every chromium call runs under timeout, which kills its whole process
-    # group; this only catches a process that got away, found by the
-    # profile folder it was given (inside $tmp) and ended by its id.
+    # Every chromium call runs under timeout, which ends its whole process
+    # group when time is up or when it is itself told to stop; then any
+    # process that got away is found by the profile folder it was given
+    # (inside $tmp) and ended by its id.
     local pids
+    if [ -n "$child" ]; then
+        kill -TERM "$child" 2>/dev/null
+        wait "$child" 2>/dev/null
+    fi
     pids=$(pgrep -f -- "--user-data-dir=$tmp/" 2>/dev/null || true)
     if [ -n "$pids" ]; then
         # shellcheck disable=SC2086
@@ -112,35 +119,40 @@ run_chromium() {
     runs=$((runs + 1))
     local t0=$SECONDS rc
     echo "== run $runs: $*" >>"$tmp/chromium.log"
+    # In the background and waited for, so that a signal to this script is
+    # handled at once: timeout runs chromium in a process group of its own,
+    # which a Ctrl-C at the terminal does not reach.
     timeout -k 3 "$want" "$chromium" "${flags[@]}" \
-        --user-data-dir="$tmp/profile-$runs" "$@" 2>>"$tmp/chromium.log"
+        --user-data-dir="$tmp/profile-$runs" "$@" 2>>"$tmp/chromium.log" &
+    child=$!
+    wait "$child"
     rc=$?
+    child=
     echo "== run $runs: exit $rc after $((SECONDS - t0))s" >>"$tmp/chromium.log"
     return "$rc"
 }
 
 # dump_result NAME WINDOW URL [FLAGS...] : load URL, let its scripts run, and
-# cut the result lines out of the DOM into $tmp/NAME.result.
+# cut the result lines out of the DOM into $tmp/NAME.result. Returns 0 with a
+# result, 2 if chromium ran out of time, 1 on any other failure.
 dump_result() {
     local name=$1 size=$2 url=$3 rc
     shift 3
-    run_chromium 25 --window-size="$size" --virtual-time-budget=30000 "$@" \
+    run_chromium 20 --window-size="$size" --virtual-time-budget=30000 "$@" \
         --dump-dom "$url" >"$tmp/$name.dom"
     rc=$?
     awk '/BC-BEGIN/ { on = 1; next } /BC-END/ { on = 0 } on' "$tmp/$name.dom" |
         sed -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&nbsp;/ /g' -e 's/&amp;/\&/g' \
             >"$tmp/$name.result"
-    if [ ! -s "$tmp/$name.result" ]; then
-        if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-            problem "$name: chromium did not finish in time"
-        else
-            problem "$name: the page gave no result (chromium exit $rc)"
-        fi
-        grep -v -e 'dbus' -e 'unexpected operator' "$tmp/chromium.log" | tail -n 5 |
-            sed "s/^/$prog:   chromium: /"
-        return 1
+    [ -s "$tmp/$name.result" ] && return 0
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        problem "$name: the page did not finish loading in time (a script that never ends, or a resource that never comes?)"
+        return 2
     fi
-    return 0
+    problem "$name: the page gave no result (chromium exit $rc); chromium said:"
+    grep -v -e dbus -e 'unexpected operator' -e zygote -e '^== ' "$tmp/chromium.log" |
+        tail -n 5 | sed "s/^/$prog:   /"
+    return 1
 }
 
 # report NAME : print the problems of one result (and count them).
@@ -157,12 +169,29 @@ info() {   # info NAME PREFIX : the rest of the first info line with PREFIX
     sed -n "s/^info: $2//p" "$tmp/$1.result" 2>/dev/null | head -n 1
 }
 
+summary() {
+    local elapsed=$((SECONDS - start))
+    if [ -s "$tmp/check.result" ]; then
+        echo "$prog: $(grep -m1 -e 'image(s)' "$tmp/check.result" | sed 's/^info: //');" \
+            "$(grep -m1 -e 'internal link' "$tmp/check.result" | sed 's/^info: //')"
+    fi
+    if [ "$problems" -gt 0 ]; then
+        echo "$prog: FAIL: $problems problem(s) in $html ($runs chromium runs, ${elapsed}s)"
+        exit 1
+    fi
+    echo "$prog: OK: $html (no console error, no sideways scroll at 390 px, light and dark; screenshots in $out; $runs chromium runs, ${elapsed}s)"
+    exit 0
+}
+
 base="file://$tmp"
+rm -f "$out"/screenshot-{first-screen,phone,dark,timeline}.png
 
 # 1. Errors, pictures, links, self-containment, light colours (1280 x 900).
-if dump_result check 1280,900 "$base/page.html?bc=check"; then
-    report check
-fi
+dump_result check 1280,900 "$base/page.html?bc=check"
+case $? in
+    0) report check ;;
+    *) summary ;;   # a page that hangs or will not load: no use going on
+esac
 
 # 2. The phone: the book in a 390 x 844 frame (a headless window cannot be
 #    narrower than 500 px, a frame can).
@@ -187,8 +216,7 @@ fi
 shot() {   # shot FILE WINDOW URL [FLAGS...]
     local file=$1 size=$2 url=$3
     shift 3
-    rm -f "$out/$file"
-    run_chromium 20 --window-size="$size" --virtual-time-budget=5000 "$@" \
+    run_chromium 15 --window-size="$size" --virtual-time-budget=5000 "$@" \
         --screenshot="$out/$file" "$url" >/dev/null
     [ -s "$out/$file" ] || problem "no screenshot $out/$file"
 }
@@ -198,7 +226,6 @@ shot screenshot-dark.png 1280,900 "$base/plain.html" "$dark_flag"
 
 # The first picture alone, at the book's width, the window as tall as it is.
 picture=$(info check 'picture: ')
-rm -f "$out/screenshot-timeline.png"
 if [ -n "$picture" ]; then
     height=${picture%% *}
     case $height in '' | *[!0-9]*) height=600 ;; esac
@@ -211,15 +238,4 @@ elif [ -s "$tmp/check.result" ]; then
     echo "$prog: the page has no picture: no screenshot-timeline.png"
 fi
 
-# --- the summary --------------------------------------------------------------------
-elapsed=$((SECONDS - start))
-if [ -s "$tmp/check.result" ]; then
-    echo "$prog: $(grep -m1 -e 'image(s)' "$tmp/check.result" | sed 's/^info: //');" \
-        "$(grep -m1 -e 'internal link' "$tmp/check.result" | sed 's/^info: //')"
-fi
-if [ "$problems" -gt 0 ]; then
-    echo "$prog: FAIL: $problems problem(s) in $html ($runs chromium runs, ${elapsed}s)"
-    exit 1
-fi
-echo "$prog: OK: $html (no console error, no sideways scroll at 390 px, light and dark; screenshots in $out; $runs chromium runs, ${elapsed}s)"
-exit 0
+summary
