@@ -169,6 +169,8 @@ step "make check TRACE=1 draws the runner's timeline" \
 step "demos run; deterministic ones print what the book says" $MAKE_S examples
 step "docs: Doxygen reference, no warning" $MAKE_S docs
 step "book: HTML, PDF, EPUB, no warning" $MAKE_S book
+step "book: the HTML in headless Chromium (pictures, links, console, phone, dark)" \
+    book/browser-check.sh build/book/workbook.html build/book
 
 echo "test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
