@@ -10,7 +10,18 @@ chapter=$1 exercise=${2:-}
 dir=$(ls -d exercises/"$(printf '%02d' "$((10#$chapter))")"-* 2>/dev/null | head -n 1)
 [ -n "$dir" ] || { tests/support/grade.sh "$chapter" "$exercise" exercises; exit 2; }
 
-trap 'kill 0 2>/dev/null; echo; echo "watch: stopped"; exit 0' INT TERM
+# Stop what this script started (the grader cleans up after its tests when
+# it is told to stop), once: the trap is removed first, so that a second
+# signal cannot re-enter it.
+stop() {
+    trap - INT TERM
+    pkill -TERM -P $$ 2>/dev/null
+    wait 2>/dev/null
+    echo
+    echo "watch: stopped"
+    exit 0
+}
+trap stop INT TERM
 
 snapshot() { stat -c '%n %Y %s' "$dir"/*.c "$dir"/*.h 2>/dev/null | sha256sum; }
 
