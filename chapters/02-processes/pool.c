@@ -5,7 +5,8 @@
  * K are running it blocks in wait() until one ends, records that job's
  * result, and starts the next. Each job sleeps a little and exits with a
  * code; job 5 fails (exit status 1) and job 6 is killed by a signal, to
- * show that one failure costs only its own job.
+ * show that one failure costs only its own job. Each child records its
+ * job with trace.h, so the book can draw one lane per child.
  *
  *     pool [jobs [k]]        defaults: 8 jobs, k = 3
  *
@@ -13,6 +14,7 @@
  * once never exceeds k.
  */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -21,6 +23,7 @@
 #include <unistd.h>
 
 #include "die.h"
+#include "trace.h"
 
 #define POOL_MAX_JOBS 64
 
@@ -35,19 +38,27 @@ static long pool_ms(void)
            (now.tv_nsec - pool_start.tv_nsec) / 1000000;
 }
 
+// [job]
 /* The work of job `job`, run in a child: never returns. */
 static void pool_job(int job)
 {
     long ms = 40 + (job * 37 % 5) * 30; /* 40 to 160 ms, job by job */
     struct timespec t = {0, ms * 1000000L};
+    char label[32];
+    int64_t began = trace_now(); /* the child's first moment */
     while (nanosleep(&t, &t) == -1 && errno == EINTR)
         continue;
+    /* The timeline colours a bar by its label, so the failures stand out. */
+    const char *fate = job == 5 ? ", exit 1" : job == 6 ? ", SIGTERM" : "";
+    snprintf(label, sizeof label, "job %d%s", job, fate);
+    trace_span(label, began, trace_now()); /* the child traces itself */
     if (job == 5)
         _exit(1); /* a job that fails */
     if (job == 6)
         raise(SIGTERM); /* a job that is killed */
     _exit(0);
 }
+// [job]
 
 int main(int argc, char *argv[])
 {

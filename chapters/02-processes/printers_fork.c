@@ -5,7 +5,8 @@
  * pid and their own pid, then their word ten times after random sleeps of
  * 0..max_ms ms: the same sleeps for the same seed as printers_seq. main()
  * forks a child per printer, then waits for both: the total is about the
- * longer printer's sleeps, not the sum of both.
+ * longer printer's sleeps, not the sum of both. Each child records its
+ * sleeps with trace.h, so the book can draw one lane per process.
  *
  * Run: printers_fork [max_ms [seed]]
  *      max_ms: longest sleep in ms (default 3000); seed: default the time
@@ -14,28 +15,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "die.h"
+#include "trace.h"
 
 #define PRINTS 10   /* lines per printer */
 #define TIMELINE 50 /* columns of the timeline drawn at the end */
 
 static const char *program = "printers_fork";
-static struct timespec start;
+static int64_t start; /* trace_now() when main() began, in ns */
 static long max_ms = 3000;
 static uint32_t seed;
 
-static double seconds_since_start(void)
+static double seconds_since_start(void) /* one clock for all processes */
 {
-    struct timespec now;
-    if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
-        die("clock_gettime");
-    return (double)(now.tv_sec - start.tv_sec) +
-           (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+    return (double)(trace_now() - start) / 1e9;
 }
 
 /* xorshift32, as in printers_seq: the same seed gives the same sleeps. */
@@ -80,7 +77,11 @@ static void print_ten(const char *word, uint32_t stream)
     if (fflush(stdout) == EOF)
         _exit(1); /* a child ends with _exit(), even on an error */
     for (int i = 1; i <= PRINTS; i++) {
+        char label[16];
+        int64_t began = trace_now();
         sleep_ms(ms[i - 1]);
+        snprintf(label, sizeof label, "%s %d", word, i);
+        trace_span(label, began, trace_now()); /* one bar of the timeline */
         printf("%7.3f s  %s %d (slept %ld ms)\n", seconds_since_start(), word,
                i, ms[i - 1]);
         if (fflush(stdout) == EOF) /* one line at a time, even to a file */
@@ -121,8 +122,7 @@ int main(int argc, char *argv[])
         program = slash ? slash + 1 : argv[0];
     if (argc > 3)
         parse(NULL); /* too many arguments: the usage message */
-    if (clock_gettime(CLOCK_MONOTONIC, &start) == -1)
-        die("clock_gettime");
+    start = trace_now();
     max_ms = argc > 1 ? parse(argv[1]) : 3000;
     seed = argc > 2 ? (uint32_t)parse(argv[2]) : (uint32_t)time(NULL);
     printf("%s: sleeps of 0..%ld ms, seed %lu, parent pid %ld\n", program,

@@ -2,10 +2,10 @@
  * cpu_bound.c: one CPU-bound job split over T threads. It counts the
  * primes below a limit by trial division. The numbers are dealt out in
  * blocks of 1000, like cards: thread k takes blocks k, k + T, k + 2T, ...
- * so every thread gets a fair share of big and small numbers. It prints the wall time and the CPU time of the whole
- * process: with T threads on T free cores the wall time shrinks, while
- * the CPU time stays about the same; more threads than cores gain
- * nothing.
+ * so every thread gets a fair share of big and small numbers. It prints the
+ * wall time and the CPU time of the whole process: with T threads on T free
+ * cores the wall time shrinks, while the CPU time stays about the same; more
+ * threads than cores gain nothing.
  *
  *   cpu_bound [threads [limit]]   (default 1 2000000)
  */

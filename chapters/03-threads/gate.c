@@ -51,7 +51,7 @@ static void *on_wait(void *arg)
     lock_or_die();
     waiting++;
     int en = pthread_cond_signal(&waiter_arrived); /* tell main */
-    while (en == 0 && !gate_open) /* the predicate loop */
+    while (en == 0 && !gate_open)                  /* the predicate loop */
         en = pthread_cond_timedwait(&gate_changed, &lock, &limit);
     if (en == 0)
         woken++;

@@ -123,8 +123,7 @@ int main(int argc, char **argv)
     }
 
     long want_sum = PRODUCERS * (per_producer * (per_producer + 1) / 2);
-    printf("produced %ld items, sum %ld\n", PRODUCERS * per_producer,
-           want_sum);
+    printf("produced %ld items, sum %ld\n", PRODUCERS * per_producer, want_sum);
     int right = count == PRODUCERS * per_producer && sum == want_sum;
     printf("consumed %ld items, sum %ld: %s\n", count, sum,
            right ? "nothing lost, nothing taken twice" : "WRONG");
