@@ -373,9 +373,14 @@ START_TEST(test_read_retries_after_eintr)
     const unsigned char text[] = "late bytes";
     pid_t pid = start_child();
     if (pid == 0) {
+        /* The reader blocks twice: first with nothing read yet, then
+         * with the first 5 bytes in hand. */
         close(fds[0]);
-        wb_sleep_ms(100); /* the reader blocks meanwhile */
-        _exit(raw_write_all(fds[1], text, 10) == 0 ? 0 : 1);
+        wb_sleep_ms(60);
+        if (raw_write_all(fds[1], text, 5) == -1)
+            _exit(1);
+        wb_sleep_ms(60);
+        _exit(raw_write_all(fds[1], text + 5, 5) == 0 ? 0 : 1);
     }
     close(fds[1]);
     timer_t t = ticker_start(10);
@@ -388,11 +393,13 @@ START_TEST(test_read_retries_after_eintr)
     close(fds[0]); /* first, so a writer stuck on a full pipe ends */
     int code = reap(pid);
     WB_EXPECT(got == 10,
-              "a child writes 10 bytes after 100 ms; meanwhile SIGALRM "
-              "comes every 10 ms to a handler without SA_RESTART (it came "
-              "%d time%s before fullio_read() returned): expected 10 "
-              "bytes, got %zd%s%s (a read() interrupted by a signal fails "
-              "with EINTR and must simply be called again)",
+              "a child writes 5 bytes after 60 ms and 5 more 60 ms later; "
+              "meanwhile SIGALRM comes every 10 ms to a handler without "
+              "SA_RESTART (it came %d time%s before fullio_read() "
+              "returned): expected 10 bytes, got %zd%s%s. A read() "
+              "interrupted by a signal fails with EINTR, before or after "
+              "some bytes have arrived: it is not an error, call read() "
+              "again for the rest",
               seen, seen == 1 ? "" : "s", got, got == -1 ? " with errno " : "",
               got == -1 ? errname(saved) : "");
     WB_EXPECT(memcmp(buf, text, 10) == 0,

@@ -5,7 +5,11 @@
  * and compares what it wrote, byte for byte, with what the contract
  * says: the totals on out, the messages (with their line numbers) on
  * err, and the summary.
+ *
+ * Linux-only (glibc): _GNU_SOURCE is for fopencookie(), which makes a
+ * stream that fails in the middle of the input.
  */
+#define _GNU_SOURCE
 #include "wb.h"
 #include "report.h"
 
@@ -189,14 +193,21 @@ START_TEST(test_totals_per_item_in_first_order)
                                  "apple,2,45\n"
                                  "fig,0,999\n"
                                  "Pear,10,1\n"
-                                 "green apple,007,1\n");
+                                 "green apple,007,1\n"
+                                 "app,2,5\n"
+                                 "apples,1,1\n"
+                                 "apple ,1,1\n");
     EXPECT_OK(r);
-    EXPECT_TEXT(r.out, "apple,225\npear,60\nfig,0\nPear,10\ngreen apple,7\n",
+    EXPECT_TEXT(r.out,
+                "apple,225\npear,60\nfig,0\nPear,10\ngreen apple,7\n"
+                "app,10\napples,1\napple ,1\n",
                 "one line per item, in the order items first appear, "
-                "totals = sum of quantity x price (\"Pear\" and \"pear\" "
-                "are two items)");
+                "totals = sum of quantity x price (items are compared "
+                "whole, byte for byte: \"Pear\" and \"pear\" are two "
+                "items, and so are \"app\", \"apple\", \"apples\" and "
+                "\"apple \")");
     EXPECT_TEXT(r.err, "", "no record is malformed, so err stays empty");
-    EXPECT_SUM(r, 6, 0, 225 + 60 + 0 + 10 + 7);
+    EXPECT_SUM(r, 9, 0, 225 + 60 + 0 + 10 + 7 + 10 + 1 + 1);
     result_free(&r);
 }
 END_TEST
@@ -542,6 +553,66 @@ START_TEST(test_read_error_reported)
 }
 END_TEST
 
+/* A stream whose first read() hands over some lines and whose second
+ * fails with EIO, like a disk that breaks in the middle of a file. */
+struct failing_input {
+    const char *text;
+    int reads;
+};
+
+static ssize_t failing_read(void *cookie, char *buf, size_t size)
+{
+    struct failing_input *in = cookie;
+    if (in->reads++ > 0) {
+        errno = EIO;
+        return -1;
+    }
+    size_t len = strlen(in->text);
+    WB_EXPECT(len <= size, "the stream's buffer is too small for the test");
+    memcpy(buf, in->text, len);
+    return (ssize_t)len;
+}
+
+START_TEST(test_read_error_midway_writes_no_report)
+{
+    struct failing_input cookie = {"a,1,2\nbad\nb,3,4\n", 0};
+    cookie_io_functions_t io = {failing_read, NULL, NULL, NULL};
+    FILE *in = fopencookie(&cookie, "r", io);
+    WB_EXPECT(in != NULL, "fopencookie() failed: %s", strerror(errno));
+    FILE *out = tmpfile();
+    FILE *err = tmpfile();
+    WB_EXPECT(out != NULL && err != NULL, "tmpfile() failed");
+    struct report_summary sum = {777, 777, 777};
+    errno = 0;
+    int ret = report_run(in, out, err, &sum);
+    int saved = errno;
+    rewind(out);
+    rewind(err);
+    char *text = wb_slurp(out);
+    char *msgs = wb_slurp(err);
+    fclose(in);
+    fclose(out);
+    fclose(err);
+    WB_EXPECT(ret == -1 && saved == EIO,
+              "the input gives 3 lines, then reading fails with EIO: "
+              "expected -1 with errno EIO, got %d with errno %s (%s)",
+              ret, errname(saved), strerror(saved));
+    EXPECT_TEXT(text, "",
+                "after a read error in the middle of the input no report "
+                "may be written: the totals of the lines before it would "
+                "look like a complete report");
+    EXPECT_TEXT(msgs, "line 2: missing field\n",
+                "the malformed line read before the error is reported");
+    WB_EXPECT(sum.accepted == 2 && sum.rejected == 1 && sum.total_cents == 14,
+              "the summary counts the lines read before the error: "
+              "expected 2 accepted, 1 rejected, total 14; got %zu, %zu, "
+              "%" PRId64,
+              sum.accepted, sum.rejected, sum.total_cents);
+    free(text);
+    free(msgs);
+}
+END_TEST
+
 START_TEST(test_write_error_reported)
 {
     /* /dev/full accepts the open, then every write fails with ENOSPC. */
@@ -596,6 +667,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_null_arguments_einval, "Exit codes and errors");
     WB_ADD(s, test_null_err_still_counts, "Exit codes and errors");
     WB_ADD(s, test_read_error_reported, "Exit codes and errors");
+    WB_ADD(s, test_read_error_midway_writes_no_report, "Exit codes and errors");
     WB_ADD(s, test_write_error_reported, "Exit codes and errors");
     return s;
 }

@@ -5,7 +5,7 @@
  * the parent's read of pipe 0 cannot see end-of-file until child 1 ends,
  * while child 1 is blocked writing 3 MiB into pipe 1, which nobody reads
  * yet. Caught by test_large_output (a deadlock that runs into its time
- * limit).
+ * limit) and test_children_hold_only_their_own_pipe.
  */
 #include "pmap.h"
 

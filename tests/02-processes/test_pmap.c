@@ -33,6 +33,27 @@ static const char *err_note(int rc)
     return buf;
 }
 
+/* After pmap_run() returned @p failed for @p n items: the errno text when
+ * it failed, else how the first failed item ended, as " (...)"; "" when
+ * nothing failed. */
+static const char *fail_note(int failed, const pmap_result *r, size_t n)
+{
+    static char buf[192];
+    if (failed == -1)
+        return err_note(failed);
+    for (size_t i = 0; i < n; i++) {
+        if (r[i].ok)
+            continue;
+        snprintf(buf, sizeof buf, " (item %zu: code %d, signal %d%s)", i,
+                 r[i].code, r[i].signo,
+                 r[i].signo == SIGPIPE ? ", SIGPIPE: its pipe was closed "
+                                         "before it was read to the end"
+                                       : "");
+        return buf;
+    }
+    return "";
+}
+
 /* --- Helpers for the children ------------------------------------------- */
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -112,7 +133,7 @@ START_TEST(test_results_in_input_order)
     WB_EXPECT(failed == 0,
               "expected 0 failed items; pmap_run() returned %d"
               "%s",
-              failed, err_note(failed));
+              failed, fail_note(failed, r, NWORDS));
     for (size_t i = 0; i < NWORDS; i++) {
         char want[96], up[64];
         size_t k = 0;
@@ -163,7 +184,8 @@ START_TEST(test_children_run_at_the_same_time)
     atomic_init(&m->arrived, 0);
     pmap_result r[NMEET];
     int failed = pmap_run(NMEET, meet, m, r);
-    WB_EXPECT(failed == 0, "expected 0 failed items; got %d", failed);
+    WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
+              fail_note(failed, r, NMEET));
     for (size_t i = 0; i < NMEET; i++)
         WB_EXPECT(r[i].data != NULL && strcmp(r[i].data, "together") == 0,
                   "item %zu's child never saw all %d children alive at "
@@ -228,6 +250,63 @@ START_TEST(test_crashing_item_fails_alone)
 }
 END_TEST
 
+/* Item 0 closes its end of the pipe at once, then lives on until the
+ * other items have ended: the parent sees end-of-file on pipe 0 while
+ * child 0 is still running and the others are already waiting to be
+ * reaped. (The contract asks a map function not to close its descriptor;
+ * this one does so on purpose, as a child that ends its output early.) */
+struct late_end {
+    atomic_int ended; /* items 1 and 2 that have returned */
+};
+
+static int close_early(size_t index, int fd, void *ctx)
+{
+    struct late_end *s = ctx;
+    if (index != 0) {
+        int rc = write_text(fd, index == 1 ? "one" : "two");
+        atomic_fetch_add(&s->ended, 1);
+        return rc == 0 ? (int)index * 10 : 1; /* 10, 20: both fail */
+    }
+    close(fd);
+    int64_t give_up = wb_now_ns() + 1000 * 1000000LL;
+    while (atomic_load(&s->ended) < 2 && wb_now_ns() < give_up)
+        wb_sleep_ms(1);
+    wb_sleep_ms(20); /* long enough for 1 and 2 to become zombies */
+    return 0;
+}
+
+START_TEST(test_each_item_gets_its_own_childs_status)
+{
+    struct late_end *s = shared_page(sizeof *s);
+    atomic_init(&s->ended, 0);
+    pmap_result r[3];
+    errno = 0;
+    int failed = pmap_run(3, close_early, s, r);
+    munmap(s, sizeof *s);
+    WB_EXPECT(failed != -1, "expected the number of failed items; got -1%s",
+              err_note(failed));
+    int codes[3] = {0, 10, 20};
+    for (size_t i = 0; i < 3; i++)
+        WB_EXPECT(r[i].code == codes[i] && r[i].signo == 0,
+                  "item %zu's child exited with code %d: expected results[%zu] "
+                  "= {code %d, signo 0}; got {code %d, signo %d}. Item 0's "
+                  "child closed its pipe early and ended last: after the "
+                  "end-of-file of pipe i, wait for child i itself "
+                  "(waitpid(pids[i], ...), blocking), not for whichever "
+                  "child has ended",
+                  i, codes[i], i, codes[i], r[i].code, r[i].signo);
+    WB_EXPECT(failed == 2,
+              "items 1 and 2 exit with codes 10 and 20: expected 2 failed "
+              "items; got %d%s",
+              failed, err_note(failed));
+    WB_EXPECT(r[0].ok == 1 && r[0].data != NULL && r[0].len == 0,
+              "item 0 succeeded without output: expected ok=1 and data \"\"; "
+              "got ok=%d data=%s",
+              r[0].ok, r[0].data == NULL ? "NULL" : r[0].data);
+    pmap_free(r, 3);
+}
+END_TEST
+
 /* --- Megabytes through a pipe ----------------------------------------- */
 
 enum { BIG = 3 * 1024 * 1024 };
@@ -256,8 +335,9 @@ START_TEST(test_large_output)
 {
     pmap_result r[3];
     int failed = pmap_run(3, big_or_small, NULL, r);
-    WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
-              err_note(failed));
+    WB_EXPECT(failed == 0,
+              "expected 0 failed items (item 1 writes 3 MiB); got %d%s", failed,
+              fail_note(failed, r, 3));
     WB_EXPECT(r[1].len == BIG,
               "item 1 wrote %d bytes (3 MiB, far more than a pipe holds); "
               "results[1].len is %zu",
@@ -273,9 +353,79 @@ START_TEST(test_large_output)
     WB_EXPECT(strcmp(r[0].data, "small 0") == 0 &&
                   strcmp(r[2].data, "small 2") == 0,
               "items 0 and 2 should hold \"small 0\" and \"small 2\"; got "
-              "\"%s\" and \"%s\"",
-              r[0].data, r[2].data);
+              "\"%.20s\" and \"%.20s\" (lengths %zu and %zu)",
+              r[0].data, r[2].data, r[0].len, r[2].len);
     pmap_free(r, 3);
+}
+END_TEST
+
+/* --- Each child holds its own write end only --------------------------- */
+
+/* The pipes the test itself has open when it calls pmap_run(): the
+ * children inherit them too, and they are not the map's. */
+enum { MAX_OWN = 64 };
+static char own_pipes[MAX_OWN][48];
+static int n_own_pipes;
+
+static void note_own_pipes(void)
+{
+    n_own_pipes = 0;
+    for (int fd = 0; fd < 1024 && n_own_pipes < MAX_OWN; fd++) {
+        char link[64];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        char *target = own_pipes[n_own_pipes];
+        ssize_t len = readlink(link, target, sizeof own_pipes[0] - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        if (strncmp(target, "pipe:", 5) == 0)
+            n_own_pipes++;
+    }
+}
+
+/* The result: the other pipe descriptors this child holds besides out_fd
+ * and those the test had ("" when there is none). Linux-only: it reads
+ * /proc/self/fd. */
+static int list_other_pipes(size_t index, int fd, void *ctx)
+{
+    (void)index;
+    (void)ctx;
+    char list[256] = "";
+    size_t used = 0;
+    for (int d = 0; d < 1024; d++) {
+        char link[64], target[48];
+        snprintf(link, sizeof link, "/proc/self/fd/%d", d);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        if (d == fd || len <= 0)
+            continue;
+        target[len] = '\0';
+        int known = strncmp(target, "pipe:", 5) != 0;
+        for (int k = 0; k < n_own_pipes && !known; k++)
+            known = strcmp(own_pipes[k], target) == 0;
+        if (known || used + 40 > sizeof list)
+            continue;
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%d (%s)",
+                                 used > 0 ? ", " : "", d, target);
+    }
+    return write_text(fd, list);
+}
+
+START_TEST(test_children_hold_only_their_own_pipe)
+{
+    enum { N = 4 };
+    note_own_pipes();
+    pmap_result r[N];
+    int failed = pmap_run(N, list_other_pipes, NULL, r);
+    WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
+              fail_note(failed, r, N));
+    for (size_t i = 0; i < N; i++)
+        WB_EXPECT(r[i].data != NULL && r[i].len == 0,
+                  "item %zu's child holds other pipe descriptors besides its "
+                  "own write end: %s. A child keeps only its own write end: "
+                  "close its read end and the read ends of the earlier "
+                  "items' pipes, which it inherited from the parent",
+                  i, r[i].data != NULL ? r[i].data : "(null)");
+    pmap_free(r, N);
 }
 END_TEST
 
@@ -291,12 +441,16 @@ START_TEST(test_empty_and_binary_results)
 {
     pmap_result r[2];
     int failed = pmap_run(2, empty_or_binary, NULL, r);
-    WB_EXPECT(failed == 0, "expected 0 failed items; got %d", failed);
-    WB_EXPECT(r[0].ok == 1 && r[0].data != NULL && r[0].len == 0 &&
-                  r[0].data[0] == '\0',
+    WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
+              fail_note(failed, r, 2));
+    WB_EXPECT(r[0].ok == 1 && r[0].data != NULL && r[0].len == 0,
               "an item that succeeds with no output has data \"\" (not "
               "NULL) and len 0; got data=%s len=%zu",
               r[0].data == NULL ? "NULL" : "non-NULL", r[0].len);
+    WB_EXPECT(r[0].data[0] == '\0',
+              "an empty result is still followed by a '\\0' (data is the C "
+              "string \"\"); data[0] is byte %d",
+              (unsigned char)r[0].data[0]);
     WB_EXPECT(r[1].len == 3 && memcmp(r[1].data, "a\0b", 4) == 0,
               "an item wrote the 3 bytes 'a', '\\0', 'b': expected len 3 and "
               "those bytes then '\\0'; got len %zu",
@@ -309,6 +463,99 @@ START_TEST(test_empty_and_binary_results)
     pmap_free(NULL, 2);
 }
 END_TEST
+
+/* --- Flushing before fork(), _exit() in the children ------------------ */
+
+/* Output the child writes straight to the descriptor in ctx, while the
+ * parent's own text sits in a stdio buffer. */
+static int write_to_ctx_fd(size_t index, int fd, void *ctx)
+{
+    (void)index;
+    (void)fd;
+    return write_text(*(const int *)ctx, "child\n") == 0 ? 0 : 1;
+}
+
+START_TEST(test_flushes_before_fork)
+{
+    FILE *f = tmpfile();
+    WB_EXPECT(f != NULL, "tmpfile() failed: %s", strerror(errno));
+    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
+    fputs("before\n", f); /* stays in the buffer */
+    int fd = fileno(f);
+    pmap_result r[1];
+    int failed = pmap_run(1, write_to_ctx_fd, &fd, r);
+    WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
+              fail_note(failed, r, 1));
+    pmap_free(r, 1);
+    rewind(f);
+    char *text = wb_slurp(f);
+    fclose(f);
+    int ok = strcmp(text, "before\nchild\n") == 0;
+    int reversed = strcmp(text, "child\nbefore\n") == 0;
+    free(text);
+    WB_EXPECT(ok,
+              "the caller printed \"before\" (still in a stdio buffer), "
+              "then item 0's child wrote \"child\": expected the file to "
+              "hold \"before\\nchild\\n\"; %s. Flush stdio "
+              "(fflush(NULL)) before fork()",
+              reversed ? "\"before\" came after \"child\""
+                       : "it holds something else");
+}
+END_TEST
+
+/* An atexit() handler that reports, through a pipe, a process other than
+ * the test's own that ran it: a child that ended with exit(). */
+static int exit_marker_fd = -1;
+static pid_t exit_marker_owner;
+
+static void on_exit_mark(void)
+{
+    if (exit_marker_fd >= 0 && getpid() != exit_marker_owner) {
+        ssize_t n = write(exit_marker_fd, "X", 1);
+        (void)n;
+    }
+}
+
+START_TEST(test_children_end_with__exit)
+{
+    int fds[2];
+    wb_pipe(fds);
+    exit_marker_fd = fds[1];
+    exit_marker_owner = getpid();
+    WB_EXPECT(atexit(on_exit_mark) == 0, "atexit() failed");
+    pmap_result r[NWORDS];
+    int failed = pmap_run(NWORDS, shout, (void *)words, r);
+    exit_marker_fd = -1;
+    close(fds[1]);
+    char marks[NWORDS + 1];
+    ssize_t n;
+    while ((n = read(fds[0], marks, sizeof marks)) == -1 && errno == EINTR)
+        continue;
+    close(fds[0]);
+    WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
+              fail_note(failed, r, NWORDS));
+    pmap_free(r, failed >= 0 ? NWORDS : 0);
+    WB_EXPECT(n == 0,
+              "%zd of the %d children ran the caller's atexit() handlers: "
+              "they ended with exit() (or returned from a function into "
+              "the caller's code); a child must end with _exit()",
+              n, NWORDS);
+}
+END_TEST
+
+/* Item 0 closes its pipe, then interrupts the parent while it waits for
+ * the child to end: a handler without SA_RESTART makes waitpid() fail
+ * with EINTR. */
+static int close_then_poke(size_t index, int fd, void *ctx)
+{
+    (void)index;
+    (void)ctx;
+    close(fd);
+    wb_sleep_ms(50);
+    kill(getppid(), SIGUSR1);
+    wb_sleep_ms(20);
+    return 0;
+}
 
 /* --- Arguments --------------------------------------------------------- */
 
@@ -352,6 +599,15 @@ END_TEST
 
 /* --- Running out of descriptors half-way ------------------------------ */
 
+/* Left to itself, each child would run on for a second. */
+static int linger(size_t index, int fd, void *ctx)
+{
+    (void)index;
+    (void)ctx;
+    wb_sleep_ms(1000);
+    return write_text(fd, "late");
+}
+
 START_TEST(test_out_of_descriptors)
 {
     int highest = -1;
@@ -375,12 +631,23 @@ START_TEST(test_out_of_descriptors)
     for (int k = 0; k < 5 && nfill > 0; k++)
         close(fill[--nfill]);
 
+    /* The children ignore SIGTERM (they inherit that from the test while
+     * pmap_run() forks them): only SIGKILL stops them at once. */
+    struct sigaction ignore, old_term;
+    memset(&ignore, 0, sizeof ignore);
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    WB_EXPECT(sigaction(SIGTERM, &ignore, &old_term) == 0,
+              "sigaction() failed");
     pmap_result r[20];
     for (size_t i = 0; i < 20; i++)
         r[i].data = (char *)"not touched";
+    int64_t start = wb_now_ns();
     errno = 0;
-    int got = pmap_run(20, some_fail, NULL, r);
+    int got = pmap_run(20, linger, NULL, r);
     int err = errno;
+    int64_t ms = (wb_now_ns() - start) / 1000000;
+    sigaction(SIGTERM, &old_term, NULL);
     while (nfill > 0)
         close(fill[--nfill]);
     free(fill);
@@ -398,6 +665,12 @@ START_TEST(test_out_of_descriptors)
               nulls);
     WB_EXPECT(no_children(), "after a failed call no child of the map may be "
                              "left: kill and reap the ones already started");
+    WB_EXPECT(ms < 500,
+              "pmap_run() took %lld ms to give up, about as long as the "
+              "children already started (1 s each) run by themselves: kill "
+              "them with SIGKILL, which cannot be ignored, then reap them; "
+              "do not wait for them to end",
+              (long long)ms);
 }
 END_TEST
 
@@ -434,18 +707,41 @@ START_TEST(test_read_interrupted_by_signal)
     pmap_result r[2];
     errno = 0;
     int failed = pmap_run(2, poke_then_write, NULL, r);
-    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
     WB_EXPECT(failed == 0,
               "a signal handler interrupted read() or waitpid() (EINTR): "
               "expected the call to be resumed and 0 failed items; got %d"
               "%s",
               failed, err_note(failed));
+    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
     WB_EXPECT(r[0].data != NULL && strcmp(r[0].data, "late") == 0 &&
                   r[1].data != NULL && strcmp(r[1].data, "early") == 0,
               "expected \"late\" and \"early\"; got \"%s\" and \"%s\"",
               r[0].data != NULL ? r[0].data : "(null)",
               r[1].data != NULL ? r[1].data : "(null)");
     pmap_free(r, 2);
+}
+END_TEST
+
+START_TEST(test_wait_interrupted_by_signal)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: waitpid() fails with EINTR */
+    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    pmap_result r[1];
+    errno = 0;
+    int failed = pmap_run(1, close_then_poke, NULL, r);
+    int seen = usr1_seen;
+    WB_EXPECT(failed == 0 && r[0].ok == 1 && r[0].code == 0,
+              "the child closed its pipe, then a signal handler interrupted "
+              "the parent's waitpid() (EINTR): expected the wait to be "
+              "resumed and the item to succeed; got %d%s, ok=%d code=%d",
+              failed, err_note(failed), failed == -1 ? 0 : r[0].ok,
+              failed == -1 ? 0 : r[0].code);
+    WB_EXPECT(seen, "the child's signal never reached the caller");
+    pmap_free(r, failed >= 0 ? 1 : 0);
 }
 END_TEST
 
@@ -458,9 +754,18 @@ Suite *wb_suite(void)
            "Waiting for children: wait() and waitpid()");
     WB_ADD_TIMEOUT(s, test_large_output, "Pipes", 3.0);
     WB_ADD(s, test_empty_and_binary_results, "Pipes");
+    WB_ADD(s, test_children_hold_only_their_own_pipe, "Pipes");
     WB_ADD(s, test_zero_items, "A pool of worker processes");
     WB_ADD(s, test_invalid_arguments, "A pool of worker processes");
     WB_ADD(s, test_out_of_descriptors, "Pipes");
     WB_ADD(s, test_read_interrupted_by_signal, "Pipes");
+    WB_ADD(s, test_each_item_gets_its_own_childs_status,
+           "Waiting for children: wait() and waitpid()");
+    WB_ADD(s, test_wait_interrupted_by_signal,
+           "Waiting for children: wait() and waitpid()");
+    WB_ADD(s, test_flushes_before_fork,
+           "exit() and _exit(), and flushing before fork()");
+    WB_ADD(s, test_children_end_with__exit,
+           "exit() and _exit(), and flushing before fork()");
     return s;
 }

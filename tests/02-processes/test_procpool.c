@@ -167,11 +167,16 @@ START_TEST(test_more_slots_than_jobs)
 }
 END_TEST
 
-/* Job j exits with j % 4, except job 5 (SIGKILL) and job 7 (SIGSEGV). */
+/* Job j exits with j % 4, except job 5 (SIGKILL) and job 7 (SIGSEGV).
+ * Earlier jobs take longer (3 ms less for each later job), so the jobs
+ * end in another order than they start. */
+enum { MIXED = 12 };
+
 static int mixed_job(size_t j, void *ctx)
 {
     struct gauge *g = ctx;
     atomic_fetch_add(&g->runs[j], 1);
+    wb_sleep_ms((long)(MIXED - j) * 3);
     if (j == 5 || j == 7) {
         int sig = j == 5 ? SIGKILL : SIGSEGV;
         struct rlimit no_core = {0, 0};
@@ -187,7 +192,7 @@ static int mixed_job(size_t j, void *ctx)
 
 START_TEST(test_every_job_reported_once)
 {
-    enum { M = 12 };
+    enum { M = MIXED };
     struct gauge *g = gauge_new(0);
     procpool_result r[M];
     int failed = procpool_run(M, 4, mixed_job, g, r);
@@ -195,12 +200,8 @@ START_TEST(test_every_job_reported_once)
     for (int j = 0; j < M; j++)
         runs[j] = atomic_load(&g->runs[j]);
     gauge_free(g);
-    /* Codes 1, 2, 3 fail, and the two jobs killed by signals. */
-    int want_failed = 0;
-    for (int j = 0; j < M; j++)
-        want_failed += (j == 5 || j == 7 || j % 4 != 0);
-    WB_EXPECT(failed == want_failed, "expected %d failed jobs; got %d%s",
-              want_failed, failed, err_note(failed));
+    WB_EXPECT(failed != -1, "expected the number of failed jobs; got -1%s",
+              err_note(failed));
     WB_EXPECT(no_children(), "procpool_run() returned with a child of the "
                              "pool still unreaped");
     for (int j = 0; j < M; j++) {
@@ -221,15 +222,27 @@ START_TEST(test_every_job_reported_once)
             int sig = j == 5 ? SIGKILL : SIGSEGV;
             WB_EXPECT(r[j].signo == sig && r[j].code == -1,
                       "job %d was killed by signal %d: expected {code -1, "
-                      "signo %d}; got {code %d, signo %d}",
+                      "signo %d}; got {code %d, signo %d} (check "
+                      "WIFSIGNALED() before WEXITSTATUS(): an exit code "
+                      "means nothing for a child that a signal killed)",
                       j, sig, sig, r[j].code, r[j].signo);
         } else {
             WB_EXPECT(r[j].code == j % 4 && r[j].signo == 0,
                       "job %d exited with code %d: expected {code %d, signo "
-                      "0} in results[%d]; got {code %d, signo %d}",
+                      "0} in results[%d]; got {code %d, signo %d} (the jobs "
+                      "end in another order than they start: find the job "
+                      "by the pid that waitpid() returns)",
                       j, j % 4, j % 4, j, r[j].code, r[j].signo);
         }
     }
+    /* Codes 1, 2, 3 fail, and the two jobs killed by signals. */
+    int want_failed = 0;
+    for (int j = 0; j < M; j++)
+        want_failed += (j == 5 || j == 7 || j % 4 != 0);
+    WB_EXPECT(failed == want_failed,
+              "expected %d failed jobs (those with codes 1 to 3, and the "
+              "two killed by a signal); got %d",
+              want_failed, failed);
 }
 END_TEST
 
@@ -292,15 +305,98 @@ START_TEST(test_wait_interrupted_by_signal)
     procpool_result r[3];
     errno = 0;
     int failed = procpool_run(3, 2, poke_parent_job, NULL, r);
-    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
     WB_EXPECT(failed == 3,
               "a signal handler interrupted waitpid() (EINTR): expected the "
               "wait to be resumed and 3 failed jobs (codes 1, 2, 3); got %d"
               "%s",
               failed, err_note(failed));
+    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
     for (int j = 0; j < 3; j++)
         WB_EXPECT(r[j].code == j + 1, "job %d: expected code %d; got %d", j,
                   j + 1, r[j].code);
+}
+END_TEST
+
+/* Output a job writes straight to the descriptor in ctx, while the
+ * parent's own text sits in a stdio buffer. */
+static int write_to_ctx_fd(size_t j, void *ctx)
+{
+    (void)j;
+    int fd = *(const int *)ctx;
+    const char msg[] = "child\n";
+    return write(fd, msg, sizeof msg - 1) == (ssize_t)(sizeof msg - 1) ? 0 : 1;
+}
+
+START_TEST(test_flushes_before_fork)
+{
+    FILE *f = tmpfile();
+    WB_EXPECT(f != NULL, "tmpfile() failed: %s", strerror(errno));
+    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
+    fputs("before\n", f); /* stays in the buffer */
+    int fd = fileno(f);
+    procpool_result r[1];
+    int failed = procpool_run(1, 1, write_to_ctx_fd, &fd, r);
+    WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
+              err_note(failed));
+    rewind(f);
+    char *text = wb_slurp(f);
+    fclose(f);
+    int ok = strcmp(text, "before\nchild\n") == 0;
+    int reversed = strcmp(text, "child\nbefore\n") == 0;
+    free(text);
+    WB_EXPECT(ok,
+              "the caller printed \"before\" (still in a stdio buffer), "
+              "then job 0 wrote \"child\": expected the file to hold "
+              "\"before\\nchild\\n\"; %s. Flush stdio (fflush(NULL)) "
+              "before each fork()",
+              reversed ? "\"before\" came after \"child\""
+                       : "it holds something else");
+}
+END_TEST
+
+/* An atexit() handler that reports, through a pipe, a process other than
+ * the test's own that ran it: a child that ended with exit(). */
+static int exit_marker_fd = -1;
+static pid_t exit_marker_owner;
+
+static void on_exit_mark(void)
+{
+    if (exit_marker_fd >= 0 && getpid() != exit_marker_owner) {
+        ssize_t n = write(exit_marker_fd, "X", 1);
+        (void)n;
+    }
+}
+
+static int quick_job(size_t j, void *ctx)
+{
+    (void)j;
+    (void)ctx;
+    return 0;
+}
+
+START_TEST(test_children_end_with__exit)
+{
+    int fds[2];
+    wb_pipe(fds);
+    exit_marker_fd = fds[1];
+    exit_marker_owner = getpid();
+    WB_EXPECT(atexit(on_exit_mark) == 0, "atexit() failed");
+    procpool_result r[4];
+    int failed = procpool_run(4, 2, quick_job, NULL, r);
+    exit_marker_fd = -1;
+    close(fds[1]);
+    char marks[8];
+    ssize_t n;
+    while ((n = read(fds[0], marks, sizeof marks)) == -1 && errno == EINTR)
+        continue;
+    close(fds[0]);
+    WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
+              err_note(failed));
+    WB_EXPECT(n == 0,
+              "%zd of the 4 children ran the caller's atexit() handlers: "
+              "they ended with exit() (or returned into the caller's "
+              "code); a child must end with _exit()",
+              n);
 }
 END_TEST
 
@@ -359,6 +455,10 @@ Suite *wb_suite(void)
     WB_ADD(s, test_reaps_whichever_ends_first, "A pool of worker processes");
     WB_ADD(s, test_wait_interrupted_by_signal,
            "Waiting for children: wait() and waitpid()");
+    WB_ADD(s, test_flushes_before_fork,
+           "exit() and _exit(), and flushing before fork()");
+    WB_ADD(s, test_children_end_with__exit,
+           "exit() and _exit(), and flushing before fork()");
     WB_ADD(s, test_zero_jobs, "A pool of worker processes");
     WB_ADD(s, test_invalid_arguments, "A pool of worker processes");
     return s;

@@ -259,9 +259,13 @@ START_TEST(test_waits_for_its_own_child)
     pid_t got = waitpid(other, &wstatus, 0);
     WB_EXPECT(rc == 0 && st.how == RUNCHILD_EXITED && st.code == 5,
               "expected the status of runchild_run()'s own child (exit "
-              "code 5); got rc=%d how=%d code=%d: wait for that pid with "
-              "waitpid(pid, ...), not for any child with wait()",
-              rc, (int)st.how, st.code);
+              "code 5); got rc=%d how=%d code=%d%s",
+              rc, (int)st.how, st.code,
+              st.code == 77 ? ", the exit code of the caller's other "
+                              "child: wait for your own pid with "
+                              "waitpid(pid, ...), not for any child with "
+                              "wait()"
+                            : "");
     WB_EXPECT(got == other && WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 77,
               "runchild_run() reaped a child that was not its own (the "
               "caller's waitpid() got %d, %s); wait for your own pid only",
@@ -299,13 +303,13 @@ START_TEST(test_wait_interrupted_by_signal)
     runchild_status st = {0};
     errno = 0;
     int rc = runchild_run(poke_parent, NULL, &st);
-    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
     WB_EXPECT(rc == 0 && st.how == RUNCHILD_EXITED && st.code == 9,
               "a signal handler interrupted waitpid() (EINTR): expected it "
               "to be called again and the child's code 9 reported; got "
               "rc=%d (%s) how=%d code=%d",
               rc, rc == -1 ? strerror(errno) : "no error", (int)st.how,
               st.code);
+    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
 }
 END_TEST
 
@@ -385,12 +389,17 @@ START_TEST(test_null_arguments)
 {
     int code = 0;
     runchild_status st = {0};
+    st.code = 123;
     errno = 0;
     int rc = runchild_run(NULL, &code, &st);
     WB_EXPECT(rc == -1 && errno == EINVAL,
               "runchild_run(NULL, ctx, out): expected -1 with EINVAL; got "
               "%d (%s)",
               rc, strerror(errno));
+    WB_EXPECT(st.code == 123,
+              "a failed call leaves *out unchanged; its code was changed "
+              "from 123 to %d",
+              st.code);
     errno = 0;
     rc = runchild_run(return_code, &code, NULL);
     WB_EXPECT(rc == -1 && errno == EINVAL,

@@ -4,16 +4,22 @@
  *
  * The commands are standard tools (sh, echo, seq, sleep, cat) found on
  * PATH.
+ *
+ * Linux-only: test_pipe_ends_do_not_reach_command looks at a process's
+ * descriptors in /proc, and adopts its orphans with prctl().
  */
 #include "wb.h"
 #include "runcmd.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,7 +61,7 @@ static const char *shown(const char *s)
 START_TEST(test_captures_output)
 {
     char *argv[] = {"echo", "hello", "world", NULL};
-    runcmd_result r;
+    runcmd_result r = {0};
     int rc = runcmd_run(argv, 0, &r);
     WB_EXPECT(rc == 0,
               "runcmd_run(echo hello world) should return 0; got "
@@ -78,10 +84,31 @@ START_TEST(test_captures_output)
 }
 END_TEST
 
+START_TEST(test_binary_output)
+{
+    /* printf turns \000 into a '\0' byte. */
+    char *argv[] = {"printf", "a\\000b\\000", NULL};
+    runcmd_result r = {0};
+    int rc = runcmd_run(argv, 1000, &r);
+    WB_EXPECT(rc == 0 && r.code == 0,
+              "printf 'a\\000b\\000': expected 0 and code 0; got %d%s and "
+              "code %d",
+              rc, err_note(rc), r.code);
+    WB_EXPECT(r.out != NULL && r.out_len == 4 &&
+                  memcmp(r.out, "a\0b\0", 5) == 0,
+              "the command wrote the 4 bytes 'a', '\\0', 'b', '\\0': expected "
+              "out_len 4 and those bytes, then the extra '\\0'; got out_len "
+              "%zu (count the bytes read(), not the string's length: the "
+              "output may hold '\\0' bytes)",
+              r.out_len);
+    runcmd_free(&r);
+}
+END_TEST
+
 START_TEST(test_exit_codes)
 {
     char *three[] = {"sh", "-c", "echo out; exit 3", NULL};
-    runcmd_result r;
+    runcmd_result r = {0};
     int rc = runcmd_run(three, 1000, &r);
     WB_EXPECT(rc == 0 && r.code == 3 && r.signo == 0 && r.timed_out == 0,
               "sh -c 'exit 3': expected 0 and {code 3, signo 0, timed_out "
@@ -109,7 +136,7 @@ END_TEST
 START_TEST(test_killed_by_signal)
 {
     char *argv[] = {"sh", "-c", "ulimit -c 0; kill -SEGV $$", NULL};
-    runcmd_result r;
+    runcmd_result r = {0};
     int rc = runcmd_run(argv, 1000, &r);
     WB_EXPECT(rc == 0, "expected 0; got %d%s", rc, err_note(rc));
     WB_EXPECT(r.signo == SIGSEGV && r.code == -1 && r.timed_out == 0,
@@ -135,7 +162,7 @@ START_TEST(test_large_output_no_deadlock)
 {
     char *argv[] = {"seq", "1", "400000", NULL};
     size_t want = seq_length(400000); /* about 2.7 MB */
-    runcmd_result r;
+    runcmd_result r = {0};
     int rc = runcmd_run(argv, 0, &r);
     WB_EXPECT(rc == 0 && r.code == 0,
               "seq 1 400000: expected 0 and code 0; got %d%s and code %d", rc,
@@ -153,8 +180,8 @@ END_TEST
 
 START_TEST(test_timeout_kills)
 {
-    char *argv[] = {"sleep", "5", NULL};
-    runcmd_result r;
+    char *argv[] = {"sleep", "1", NULL};
+    runcmd_result r = {0};
     int64_t start = wb_now_ns();
     int rc = runcmd_run(argv, 50, &r);
     int64_t ms = (wb_now_ns() - start) / 1000000;
@@ -163,10 +190,10 @@ START_TEST(test_timeout_kills)
               "%d%s",
               rc, err_note(rc));
     WB_EXPECT(r.timed_out == 1 && r.signo == SIGKILL && r.code == -1,
-              "sleep 5 with a limit of 50 ms: expected {timed_out 1, signo "
+              "sleep 1 with a limit of 50 ms: expected {timed_out 1, signo "
               "SIGKILL (%d), code -1}; got {timed_out %d, signo %d, code %d}",
               SIGKILL, r.timed_out, r.signo, r.code);
-    WB_EXPECT(ms >= 45 && ms < 1000,
+    WB_EXPECT(ms >= 45 && ms < 700,
               "the limit was 50 ms: expected runcmd_run() to return after "
               "about 50 ms; it took %lld ms",
               (long long)ms);
@@ -179,8 +206,8 @@ END_TEST
 
 START_TEST(test_timeout_keeps_output)
 {
-    char *argv[] = {"sh", "-c", "echo partial; exec sleep 5", NULL};
-    runcmd_result r;
+    char *argv[] = {"sh", "-c", "echo partial; exec sleep 1", NULL};
+    runcmd_result r = {0};
     int rc = runcmd_run(argv, 100, &r);
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL,
               "expected 0 and {timed_out 1, signo SIGKILL}; got %d%s and "
@@ -198,8 +225,8 @@ START_TEST(test_timeout_after_output_closed)
 {
     /* The command closes its standard output, then goes on running: the
      * pipe reaches end-of-file long before the command ends. */
-    char *argv[] = {"sh", "-c", "exec >&-; exec sleep 5", NULL};
-    runcmd_result r;
+    char *argv[] = {"sh", "-c", "exec >&-; exec sleep 1", NULL};
+    runcmd_result r = {0};
     int64_t start = wb_now_ns();
     int rc = runcmd_run(argv, 80, &r);
     int64_t ms = (wb_now_ns() - start) / 1000000;
@@ -208,8 +235,68 @@ START_TEST(test_timeout_after_output_closed)
               "80 ms limit: expected 0 and {timed_out 1, signo SIGKILL}; got "
               "%d%s and {timed_out %d, signo %d}",
               rc, err_note(rc), r.timed_out, r.signo);
-    WB_EXPECT(ms < 1000, "the limit was 80 ms; runcmd_run() took %lld ms",
+    WB_EXPECT(ms < 700, "the limit was 80 ms; runcmd_run() took %lld ms",
               (long long)ms);
+    runcmd_free(&r);
+}
+END_TEST
+
+START_TEST(test_timeout_kill_cannot_be_ignored)
+{
+    /* The command ignores SIGTERM, and the exec keeps that. */
+    char *argv[] = {"sh", "-c", "trap '' TERM; echo ready; exec sleep 1", NULL};
+    runcmd_result r = {0};
+    int64_t start = wb_now_ns();
+    int rc = runcmd_run(argv, 150, &r);
+    int64_t ms = (wb_now_ns() - start) / 1000000;
+    WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && r.code == -1,
+              "a command that ignores SIGTERM, limit 150 ms: expected 0 and "
+              "{timed_out 1, signo SIGKILL (%d), code -1}; got %d%s and "
+              "{timed_out %d, signo %d, code %d}",
+              SIGKILL, rc, err_note(rc), r.timed_out, r.signo, r.code);
+    WB_EXPECT(ms < 700,
+              "the command ignores SIGTERM; runcmd_run() took %lld ms with a "
+              "limit of 150 ms, about as long as the command runs by "
+              "itself (1 s): at the limit send SIGKILL, which cannot be "
+              "caught or ignored",
+              (long long)ms);
+    WB_EXPECT(r.out != NULL && strcmp(r.out, "ready\n") == 0,
+              "expected the output \"ready\\n\"; got \"%s\"", shown(r.out));
+    runcmd_free(&r);
+}
+END_TEST
+
+START_TEST(test_time_limit_counts_from_the_call)
+{
+    /* A line every 25 ms for most of a second: output keeps arriving long
+     * after the limit has passed. */
+    char *argv[] = {"sh", "-c",
+                    "i=0; while [ $i -lt 30 ]; do echo tick; sleep 0.025; "
+                    "i=$((i + 1)); done",
+                    NULL};
+    runcmd_result r = {0};
+    int64_t start = wb_now_ns();
+    int rc = runcmd_run(argv, 150, &r);
+    int64_t ms = (wb_now_ns() - start) / 1000000;
+    WB_EXPECT(rc == 0 && r.timed_out == 1,
+              "a command that prints a line every 25 ms for 30 lines, limit "
+              "150 ms: expected 0 and timed_out 1; got %d%s and timed_out "
+              "%d after %lld ms. The limit counts from the call: give each "
+              "poll() only the time left until the deadline, not the whole "
+              "limit again",
+              rc, err_note(rc), r.timed_out, (long long)ms);
+    WB_EXPECT(r.signo == SIGKILL && r.code == -1,
+              "when the time is up the command is killed with SIGKILL: "
+              "expected {signo SIGKILL (%d), code -1}; got {signo %d, code "
+              "%d}",
+              SIGKILL, r.signo, r.code);
+    WB_EXPECT(ms < 700,
+              "the limit was 150 ms from the call; runcmd_run() took %lld ms",
+              (long long)ms);
+    WB_EXPECT(r.out != NULL && strncmp(r.out, "tick\n", 5) == 0,
+              "the lines printed before the limit are kept: expected "
+              "\"tick\\n...\"; got \"%s\"",
+              shown(r.out));
     runcmd_free(&r);
 }
 END_TEST
@@ -217,7 +304,8 @@ END_TEST
 START_TEST(test_missing_program)
 {
     char *absolute[] = {"/nonexistent/wb-no-such-program", NULL};
-    runcmd_result r;
+    /* Garbage, so a result that is never set shows up. */
+    runcmd_result r = {5, 5, 5, absolute[0], 5};
     int64_t start = wb_now_ns();
     errno = 0;
     int rc = runcmd_run(absolute, 0, &r);
@@ -227,7 +315,13 @@ START_TEST(test_missing_program)
               "a program that does not exist: expected -1 with ENOENT (the "
               "errno of execvp() in the child); got %d (%s)",
               rc, strerror(err));
-    WB_EXPECT(r.out == NULL, "after a failed call out must be NULL");
+    WB_EXPECT(r.code == -1 && r.signo == 0 && r.timed_out == 0 &&
+                  r.out == NULL && r.out_len == 0,
+              "after a failed call the result must be {code -1, signo 0, "
+              "timed_out 0, out NULL, out_len 0} (so that runcmd_free() on "
+              "it is harmless); got {%d, %d, %d, %s, %zu}",
+              r.code, r.signo, r.timed_out, r.out == NULL ? "NULL" : "not NULL",
+              r.out_len);
     WB_EXPECT(ms < 500,
               "a missing program should be reported at once; it "
               "took %lld ms",
@@ -255,7 +349,7 @@ END_TEST
 START_TEST(test_not_executable)
 {
     char *argv[] = {"/dev/null", NULL};
-    runcmd_result r;
+    runcmd_result r = {0};
     errno = 0;
     int rc = runcmd_run(argv, 0, &r);
     int err = errno;
@@ -268,19 +362,200 @@ START_TEST(test_not_executable)
 }
 END_TEST
 
+/* Put @p fd in place of descriptor @p target until restore_fd(); returns
+ * a close-on-exec copy of what @p target was (-1 if it was closed). */
+static int replace_fd(int target, int fd)
+{
+    int saved = fcntl(target, F_DUPFD_CLOEXEC, 3);
+    WB_EXPECT(saved != -1 || errno == EBADF,
+              "fcntl(F_DUPFD_CLOEXEC) failed: %s", strerror(errno));
+    WB_EXPECT(dup2(fd, target) == target, "dup2() failed: %s", strerror(errno));
+    return saved;
+}
+
+static void restore_fd(int target, int saved)
+{
+    if (saved == -1) {
+        close(target);
+        return;
+    }
+    WB_EXPECT(dup2(saved, target) == target, "dup2() failed: %s",
+              strerror(errno));
+    close(saved);
+}
+
 START_TEST(test_stdin_is_dev_null)
 {
-    /* cat copies its standard input: with /dev/null it ends at once. */
+    /* The caller's standard input is a pipe that holds a line and never
+     * ends (the test keeps its write end open): a command that read it
+     * would print the line and then wait forever. cat copies its standard
+     * input: with /dev/null it ends at once, printing nothing. */
+    int in[2];
+    wb_pipe(in);
+    WB_EXPECT(write(in[1], "from the caller\n", 16) == 16, "write() failed");
+    int saved = replace_fd(STDIN_FILENO, in[0]);
+    close(in[0]);
     char *argv[] = {"cat", NULL};
-    runcmd_result r;
-    int rc = runcmd_run(argv, 1000, &r);
+    runcmd_result r = {0};
+    int rc = runcmd_run(argv, 500, &r);
+    restore_fd(STDIN_FILENO, saved);
+    close(in[1]);
     WB_EXPECT(rc == 0 && r.timed_out == 0 && r.code == 0,
               "cat with /dev/null as its input ends at once: expected 0 and "
-              "{timed_out 0, code 0}; got %d%s and {timed_out %d, code %d}",
-              rc, err_note(rc), r.timed_out, r.code);
+              "{timed_out 0, code 0}; got %d%s and {timed_out %d, code %d}%s",
+              rc, err_note(rc), r.timed_out, r.code,
+              r.timed_out ? ": it was still reading the caller's standard "
+                            "input when the time ran out; open /dev/null and "
+                            "dup2() it onto descriptor 0 in the child"
+                          : "");
     WB_EXPECT(r.out != NULL && r.out_len == 0,
-              "expected an empty output \"\" (not NULL); got %s",
-              r.out == NULL ? "NULL" : shown(r.out));
+              "expected an empty output \"\" (not NULL); got %s%s",
+              r.out == NULL ? "NULL" : shown(r.out),
+              r.out != NULL && r.out_len > 0
+                  ? ", what the caller's standard input held: the "
+                    "command's must be /dev/null"
+                  : "");
+    runcmd_free(&r);
+}
+END_TEST
+
+START_TEST(test_stderr_is_callers)
+{
+    /* The caller's standard error is a pipe, so the test sees what the
+     * command writes there. */
+    int err[2];
+    wb_pipe(err);
+    fflush(stderr);
+    int saved = replace_fd(STDERR_FILENO, err[1]);
+    close(err[1]);
+    char *argv[] = {"sh", "-c", "echo to-out; echo to-err >&2", NULL};
+    runcmd_result r = {0};
+    int rc = runcmd_run(argv, 1000, &r);
+    restore_fd(STDERR_FILENO, saved);
+    char got[64];
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof got - 1 &&
+           (n = read(err[0], got + len, sizeof got - 1 - len)) != 0) {
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            break;
+        len += (size_t)n;
+    }
+    got[len] = '\0';
+    close(err[0]);
+    WB_EXPECT(rc == 0 && r.code == 0,
+              "sh -c 'echo to-out; echo to-err >&2': expected 0 and code 0; "
+              "got %d%s and code %d",
+              rc, err_note(rc), r.code);
+    WB_EXPECT(r.out != NULL && strcmp(r.out, "to-out\n") == 0,
+              "only the standard output is captured: expected \"to-out\\n\"; "
+              "got \"%s\"",
+              shown(r.out));
+    WB_EXPECT(strcmp(got, "to-err\n") == 0,
+              "the command's standard error is the caller's: expected "
+              "\"to-err\\n\" there; got \"%s\" (dup2() the pipe onto "
+              "descriptor 1 only)",
+              shown(got));
+    runcmd_free(&r);
+}
+END_TEST
+
+/* The descriptors of process @p pid above 2 that are pipes this process
+ * does not have open itself, as "3 (pipe:[123])", into @p out. Returns how
+ * many. */
+static int foreign_pipes(pid_t pid, char *out, size_t cap)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+    int n = 0;
+    size_t used = 0;
+    out[0] = '\0';
+    for (int fd = 3; fd < 1024; fd++) {
+        char link[96], target[128];
+        snprintf(link, sizeof link, "%s/%d", dir, fd);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        if (strncmp(target, "pipe:", 5) != 0)
+            continue;
+        int ours = 0;
+        for (int mine = 0; mine < 1024 && !ours; mine++) {
+            char mlink[64], mtarget[128];
+            snprintf(mlink, sizeof mlink, "/proc/self/fd/%d", mine);
+            ssize_t mlen = readlink(mlink, mtarget, sizeof mtarget - 1);
+            if (mlen > 0) {
+                mtarget[mlen] = '\0';
+                ours = strcmp(mtarget, target) == 0;
+            }
+        }
+        if (ours)
+            continue;
+        /* Both ends of a pipe show the same pipe:[inode]; the access
+         * mode in fdinfo tells which end this is. */
+        char info[64];
+        snprintf(info, sizeof info, "/proc/%d/fdinfo/%d", (int)pid, fd);
+        FILE *f = fopen(info, "r");
+        unsigned flags = 0;
+        if (f != NULL) {
+            char line[128];
+            while (fgets(line, sizeof line, f) != NULL)
+                if (sscanf(line, "flags: %o", &flags) == 1)
+                    break;
+            fclose(f);
+        }
+        if (used < cap) {
+            int w = snprintf(
+                out + used, cap - used, "%s%d (%s, %s end)", n > 0 ? ", " : "",
+                fd, target, (flags & O_ACCMODE) == O_WRONLY ? "write" : "read");
+            used += w > 0 ? (size_t)w : 0;
+        }
+        n++;
+    }
+    return n;
+}
+
+START_TEST(test_pipe_ends_do_not_reach_command)
+{
+    /* The command starts a background child with its output sent to
+     * /dev/null, prints the child's pid and ends. That child inherits
+     * every descriptor the command had besides 0, 1 and 2: if an end of
+     * runcmd_run()'s pipe is among them, the pipe stays open after the
+     * command ends. This test adopts the orphaned child so it can end it. */
+    WB_EXPECT(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "prctl() failed: %s",
+              strerror(errno));
+    char *argv[] = {"sh", "-c", "sleep 1 >/dev/null 2>&1 & echo $!", NULL};
+    runcmd_result r = {0};
+    int64_t start = wb_now_ns();
+    int rc = runcmd_run(argv, 1500, &r);
+    int64_t ms = (wb_now_ns() - start) / 1000000;
+    long bg = rc == 0 && r.out != NULL ? strtol(r.out, NULL, 10) : 0;
+    char leaked[256] = "";
+    int nleaked = 0;
+    if (bg > 0 && bg < INT_MAX) {
+        nleaked = foreign_pipes((pid_t)bg, leaked, sizeof leaked);
+        kill((pid_t)bg, SIGKILL);
+        while (waitpid((pid_t)bg, NULL, 0) == -1 && errno == EINTR)
+            continue;
+    }
+    WB_EXPECT(rc == 0 && r.code == 0 && bg > 0,
+              "sh -c 'sleep 1 >/dev/null 2>&1 & echo $!': expected 0, code 0 "
+              "and a pid as output; got %d%s, code %d, \"%s\"",
+              rc, err_note(rc), r.code, shown(r.out));
+    WB_EXPECT(ms < 500,
+              "the command ended at once, but runcmd_run() returned only "
+              "after %lld ms%s: its background child (output sent to "
+              "/dev/null) still held a copy of the pipe's write end, so "
+              "end-of-file waited for that child. Close the pipe ends in "
+              "the child after dup2(), or make them close-on-exec",
+              (long long)ms, r.timed_out ? ", when the time ran out" : "");
+    WB_EXPECT(nleaked == 0,
+              "the command's background child has %s open: the ends of the "
+              "pipes runcmd_run() makes must never reach the command (close "
+              "them in the child after dup2(), or make them close-on-exec)",
+              leaked);
     runcmd_free(&r);
 }
 END_TEST
@@ -289,7 +564,7 @@ START_TEST(test_invalid_arguments)
 {
     char *argv[] = {"echo", NULL};
     char *empty[] = {NULL};
-    runcmd_result r;
+    runcmd_result r = {0};
     errno = 0;
     int rc = runcmd_run(NULL, 0, &r);
     WB_EXPECT(rc == -1 && errno == EINVAL,
@@ -331,15 +606,15 @@ START_TEST(test_interrupted_by_signal)
     char *argv[] = {"sh", "-c",
                     "sleep 0.03; kill -USR1 $PPID; sleep 0.03; echo done",
                     NULL};
-    runcmd_result r;
+    runcmd_result r = {0};
     int rc = runcmd_run(argv, 1500, &r);
-    WB_EXPECT(usr1_seen, "the command's signal never reached the caller");
     WB_EXPECT(rc == 0 && r.code == 0 && r.timed_out == 0 && r.out != NULL &&
                   strcmp(r.out, "done\n") == 0,
               "a signal handler interrupted the wait (EINTR): expected it to "
               "be resumed, code 0 and \"done\\n\"; got %d%s, code %d, "
               "timed_out %d, \"%s\"",
               rc, err_note(rc), r.code, r.timed_out, shown(r.out));
+    WB_EXPECT(usr1_seen, "the command's signal never reached the caller");
     runcmd_free(&r);
 }
 END_TEST
@@ -348,6 +623,7 @@ Suite *wb_suite(void)
 {
     Suite *s = wb_begin("runcmd", "chapters/02-processes/chapter.md");
     WB_ADD(s, test_captures_output, "Pipes");
+    WB_ADD(s, test_binary_output, "Pipes");
     WB_ADD(s, test_exit_codes, "exec: running another program");
     WB_ADD(s, test_killed_by_signal,
            "Waiting for children: wait() and waitpid()");
@@ -355,9 +631,15 @@ Suite *wb_suite(void)
     WB_ADD(s, test_timeout_kills, "Pitfalls");
     WB_ADD(s, test_timeout_keeps_output, "Pitfalls");
     WB_ADD(s, test_timeout_after_output_closed, "Pitfalls");
+    WB_ADD(s, test_timeout_kill_cannot_be_ignored, "Pitfalls");
+    WB_ADD_TIMEOUT(s, test_time_limit_counts_from_the_call,
+                   "Reading with a time limit: poll()", 3.0);
     WB_ADD(s, test_missing_program, "exec: running another program");
     WB_ADD(s, test_not_executable, "exec: running another program");
     WB_ADD(s, test_stdin_is_dev_null, "exec: running another program");
+    WB_ADD(s, test_stderr_is_callers,
+           "A child's standard output into a pipe: dup2()");
+    WB_ADD(s, test_pipe_ends_do_not_reach_command, "Pipes");
     WB_ADD(s, test_invalid_arguments, "exec: running another program");
     WB_ADD(s, test_interrupted_by_signal, "Pipes");
     return s;
