@@ -151,7 +151,7 @@ help:
 # which saves a gigabyte.
 PKGS := gcc clang make pkg-config check pandoc doxygen graphviz \
         poppler-utils clang-format fonts-dejavu-core procps inotify-tools \
-        librsvg2-bin
+        librsvg2-bin valgrind
 PKGS_NOREC := texlive-xetex texlive-latex-recommended texlive-latex-extra \
               texlive-fonts-recommended lmodern chromium
 

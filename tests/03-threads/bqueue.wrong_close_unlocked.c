@@ -5,10 +5,11 @@
  * broadcast finds nobody waiting, and the consumer then waits for a
  * wake-up that has already gone.
  *
- * Caught by test_close_never_lost, which starts a pop and a close
- * together thousands of times, moving the close a little each round;
- * under SANITIZE=thread the unlocked write is also reported as a data
- * race.
+ * Caught by test_close_never_lost, which stops a consumer (through a
+ * hook on pthread_cond_wait) after it has tested the predicate and
+ * before it waits, and closes the queue right there; under
+ * SANITIZE=thread, where there is no hook, the unlocked write is
+ * reported as a data race.
  */
 #include "bqueue.h"
 

@@ -448,7 +448,12 @@ END_TEST
  * wait: SIGUSR1 runs a handler on it that blocks reading a pipe. The
  * thread is still inside pthread_cond_wait() and does not hold the mutex,
  * so the test can signal it (push or pop), take back what it was woken
- * for, and only then let it go on. */
+ * for, and only then let it go on.
+ *
+ * The pipe is made before the thread starts (park_prepare()), so that
+ * pthread_create() orders the write of park_fds before the handler's
+ * read: a signal is no synchronisation, and helgrind would rightly call
+ * a pipe made later a data race. */
 static int park_fds[2] = {-1, -1};
 static atomic_int parked, unparked;
 
@@ -464,8 +469,9 @@ static void on_park(int sig)
     errno = saved;
 }
 
-/* Freeze thread @p t (which is asleep in a wait) in the handler. */
-static void park(pthread_t t)
+/* Make the pipe and install the handler; call it before starting the
+ * thread that park() will freeze. */
+static void park_prepare(void)
 {
     wb_pipe(park_fds);
     atomic_store(&parked, 0);
@@ -475,6 +481,11 @@ static void park(pthread_t t)
     sa.sa_handler = on_park;
     sigemptyset(&sa.sa_mask);
     ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+}
+
+/* Freeze thread @p t (which is asleep in a wait) in the handler. */
+static void park(pthread_t t)
+{
     ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
     int64_t end = wb_now_ns() + 2000 * 1000000LL;
     while (!atomic_load(&parked) && wb_now_ns() < end)
@@ -524,6 +535,7 @@ START_TEST(test_pop_rechecks_after_wakeup)
         bqueue *q = new_queue(4);
         struct caller c = {.q = q};
         pthread_t t;
+        park_prepare();
         start(&t, &c, pop_then_push_back);
         if (!blocked_in_call(&c)) {
             pthread_join(t, NULL);
@@ -537,7 +549,7 @@ START_TEST(test_pop_rechecks_after_wakeup)
         park(t);
         push_ok(q, ITEM(1));
         void *mine = pop_ok(q);
-        (void)unpark(&c);
+        int asleep = unpark(&c);
         WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
         pthread_join(t, NULL);
         park_done();
@@ -545,6 +557,14 @@ START_TEST(test_pop_rechecks_after_wakeup)
                   "the test pushed item 1 and popped it at "
                   "once; it got %lu",
                   NUM(mine));
+        WB_EXPECT(asleep,
+                  "a consumer asleep in pop was woken by a push, but the "
+                  "test took that item before the consumer got the mutex "
+                  "back. The consumer must test again, find the queue "
+                  "empty and open, and sleep on (`while`, not `if`, around "
+                  "pthread_cond_wait); instead its pop returned %s (item "
+                  "%lu) while the queue was still open",
+                  err_name(c.rc), NUM(c.item));
         WB_EXPECT(c.rc == EPIPE,
                   "a consumer asleep in pop was woken by a push, but the "
                   "test took that item before the consumer got the mutex "
@@ -578,6 +598,7 @@ START_TEST(test_push_rechecks_after_wakeup)
         push_ok(q, ITEM(1));
         struct caller c = {.q = q};
         pthread_t t;
+        park_prepare();
         start(&t, &c, push_then_pop);
         if (!blocked_in_call(&c)) {
             pthread_join(t, NULL);
@@ -764,7 +785,10 @@ END_TEST
 
 /* --- Many producers and consumers ----------------------------------------- */
 
-enum { PRODUCERS = 4, CONSUMERS = 4, PER_PRODUCER = 10000, SMALL_CAP = 8 };
+enum { PRODUCERS = 4, CONSUMERS = 4, SMALL_CAP = 8 };
+
+/* Items each producer pushes: 10000, fewer under Valgrind (wb_stress()). */
+static int per_producer;
 
 struct producer {
     bqueue *q;
@@ -787,7 +811,7 @@ struct consumer {
 static void *producer_main(void *arg)
 {
     struct producer *p = arg;
-    for (unsigned long i = 1; i <= PER_PRODUCER; i++) {
+    for (unsigned long i = 1; i <= (unsigned long)per_producer; i++) {
         int rc = bqueue_push(p->q, ITEM(p->id * 100000 + i));
         if (rc != 0) {
             p->rc = rc;
@@ -806,11 +830,12 @@ static void *consumer_main(void *arg)
     while ((rc = bqueue_pop(c->q, &item)) == 0) {
         atomic_fetch_add(c->popped, 1);
         unsigned long n = NUM(item), id = n / 100000, seq = n % 100000;
-        if (id < 1 || id > PRODUCERS || seq < 1 || seq > PER_PRODUCER) {
+        if (id < 1 || id > PRODUCERS || seq < 1 ||
+            seq > (unsigned long)per_producer) {
             c->bad_item = 1;
             continue;
         }
-        atomic_fetch_add(&c->seen[(id - 1) * PER_PRODUCER + seq - 1], 1);
+        atomic_fetch_add(&c->seen[(id - 1) * per_producer + seq - 1], 1);
         if (seq <= c->last[id])
             c->out_of_order = 1;
         c->last[id] = seq;
@@ -823,7 +848,8 @@ static void *consumer_main(void *arg)
 /* Wait until *done reaches @p want, failing the test if *progress stops
  * moving for a whole second first: the threads are stuck, not slow. */
 static void wait_with_progress(atomic_int *done, int want,
-                               atomic_long *progress, const char *who)
+                               atomic_long *progress, const char *who,
+                               const char *hint)
 {
     long last = -1;
     int64_t still_since = wb_now_ns();
@@ -833,23 +859,27 @@ static void wait_with_progress(atomic_int *done, int want,
             last = now;
             still_since = wb_now_ns();
         }
-        WB_EXPECT(now <= (long)PRODUCERS * PER_PRODUCER,
+        WB_EXPECT(now <= (long)PRODUCERS * per_producer,
                   "%s: %ld items popped so far, but only %d were ever "
                   "pushed: items come out more than once",
-                  who, now, PRODUCERS * PER_PRODUCER);
+                  who, now, PRODUCERS * per_producer);
         WB_EXPECT(wb_now_ns() - still_since < 1000 * 1000000LL,
                   "%s: %d of %d threads still blocked, and no item moved "
                   "for 1 s (%ld popped in all): a thread waits for a "
-                  "wake-up that never comes",
-                  who, want - atomic_load(done), want, now);
+                  "wake-up that never comes%s",
+                  who, want - atomic_load(done), want, now, hint);
         wb_sleep_ms(2);
     }
 }
 
-START_TEST(test_many_producers_and_consumers)
+/* PRODUCERS push per_producer items each through a queue of @p capacity
+ * to CONSUMERS; every item must come out exactly once, in each
+ * producer's order. @p hint is added to the message of a stall. */
+static void many_through(size_t capacity, const char *hint)
 {
-    bqueue *q = new_queue(SMALL_CAP);
-    atomic_int *seen = calloc(PRODUCERS * PER_PRODUCER, sizeof *seen);
+    per_producer = (int)wb_scaled(10000, 200);
+    bqueue *q = new_queue(capacity);
+    atomic_int *seen = calloc(PRODUCERS * per_producer, sizeof *seen);
     ck_assert_msg(seen != NULL, "out of memory");
     atomic_long popped = 0;
     atomic_int prod_done = 0, cons_done = 0;
@@ -871,12 +901,12 @@ START_TEST(test_many_producers_and_consumers)
                          0);
     }
     wait_with_progress(&prod_done, PRODUCERS, &popped,
-                       "producers pushing to consumers");
+                       "producers pushing to consumers", hint);
     for (int i = 0; i < PRODUCERS; i++)
         pthread_join(pt[i], NULL);
     WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
     wait_with_progress(&cons_done, CONSUMERS, &popped,
-                       "consumers after the queue was closed");
+                       "consumers after the queue was closed", hint);
     for (int i = 0; i < CONSUMERS; i++)
         pthread_join(ct[i], NULL);
 
@@ -898,20 +928,38 @@ START_TEST(test_many_producers_and_consumers)
                   i + 1);
     }
     int lost = 0, dup = 0;
-    for (int i = 0; i < PRODUCERS * PER_PRODUCER; i++) {
+    for (int i = 0; i < PRODUCERS * per_producer; i++) {
         int n = atomic_load(&seen[i]);
         lost += n == 0;
         dup += n > 1;
     }
     WB_EXPECT(lost == 0 && dup == 0,
               "%d producers pushed %d items each through a queue of "
-              "capacity %d to %d consumers: every item should come out "
+              "capacity %zu to %d consumers: every item should come out "
               "exactly once; %d never came out and %d came out more than "
               "once (%ld pops in all)",
-              PRODUCERS, PER_PRODUCER, SMALL_CAP, CONSUMERS, lost, dup,
+              PRODUCERS, per_producer, capacity, CONSUMERS, lost, dup,
               atomic_load(&popped));
     free(seen);
     bqueue_destroy(q);
+}
+
+START_TEST(test_many_producers_and_consumers)
+{
+    many_through(SMALL_CAP, "");
+}
+END_TEST
+
+/* With one slot, producers and consumers take turns, and at almost every
+ * moment threads of both kinds are asleep: a wake-up that reaches a
+ * thread of the wrong kind is lost for the right one. */
+START_TEST(test_many_through_one_slot)
+{
+    many_through(1, ". With one slot both kinds wait all the time: a "
+                    "wake-up that reaches a thread of the wrong kind (one "
+                    "condition variable for both, and "
+                    "pthread_cond_signal) leaves the right kind asleep. Use "
+                    "one condition variable per condition");
 }
 END_TEST
 
@@ -951,6 +999,8 @@ Suite *wb_suite(void)
                    6.0);
     WB_ADD_TIMEOUT(s, test_close_never_lost, "Condition variables", 6.0);
     WB_ADD_TIMEOUT(s, test_many_producers_and_consumers, "A bounded queue",
+                   8.0);
+    WB_ADD_TIMEOUT(s, test_many_through_one_slot, "`signal` or `broadcast`",
                    8.0);
     return s;
 }

@@ -221,8 +221,9 @@ START_TEST(test_many_threads_exact)
         ck_assert_int_eq(pthread_create(&tids[t], NULL, adder_main, &adders[t]),
                          0);
     }
+    long add_ms = wb_scaled(ADD_MS, 20); /* shorter under Valgrind */
     pthread_barrier_wait(&start);
-    wb_sleep_ms(ADD_MS);
+    wb_sleep_ms(add_ms);
     atomic_store(&stop, 1);
     unsigned long long want_count = 0;
     long long want_sum = 0;
@@ -245,11 +246,11 @@ START_TEST(test_many_threads_exact)
     counter_stats s = snapshot(c);
     counter_destroy(c);
     WB_EXPECT(s.count == want_count && s.sum == want_sum,
-              "%d threads added values at the same time for %d ms, %llu "
+              "%d threads added values at the same time for %ld ms, %llu "
               "values in all: expected count %llu and sum %lld; got count "
               "%llu (%lld lost) and sum %lld. An update made without the "
               "mutex can overwrite another thread's update",
-              ADDERS, ADD_MS, want_count, want_count, want_sum, s.count,
+              ADDERS, add_ms, want_count, want_count, want_sum, s.count,
               (long long)(want_count - s.count), s.sum);
     WB_EXPECT(s.min == want_min && s.max == want_max,
               "the values added ranged from %ld to %ld; got min %ld and max "
@@ -295,7 +296,7 @@ START_TEST(test_snapshot_is_one_moment)
     counter_stats bad = {0, 0, 0, 0};
     int torn = 0, rc = 0;
     unsigned long long last = 0, backwards = 0, snapshots = 0;
-    int64_t end = wb_now_ns() + SNAP_MS * 1000000LL;
+    int64_t end = wb_now_ns() + wb_scaled(SNAP_MS, 20) * 1000000LL;
     while (!torn && wb_now_ns() < end) {
         counter_stats s;
         rc = counter_snapshot(c, &s);
@@ -333,6 +334,79 @@ START_TEST(test_snapshot_is_one_moment)
 }
 END_TEST
 
+/* One writer adds 1, -2, 3, -4, 5, ...: after k values the smallest, the
+ * largest and the sum are known functions of k, and all three keep
+ * moving. So every snapshot's min, max and sum must be exactly those of
+ * its own count: fields copied at different moments (or kept under
+ * different locks) disagree. */
+static counter_stats after_values(unsigned long long k)
+{
+    counter_stats s = {0, 0, 0, 0};
+    if (k == 0)
+        return s;
+    s.count = k;
+    s.max = (long)(k % 2 ? k : k - 1);
+    s.min = k == 1 ? 1 : -(long)(k % 2 ? k - 1 : k);
+    s.sum = k % 2 ? (long long)(k + 1) / 2 : -(long long)(k / 2);
+    return s;
+}
+
+static void *alternating_writer(void *arg)
+{
+    struct writer *w = arg;
+    for (long i = 1; !atomic_load_explicit(w->stop, memory_order_relaxed);
+         i++) {
+        int rc = counter_add(w->c, i % 2 ? i : -i);
+        if (rc != 0) {
+            w->rc = rc;
+            break;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_snapshot_min_max_of_that_moment)
+{
+    counter *c = new_counter();
+    atomic_int stop = 0;
+    struct writer w = {c, &stop, 0};
+    pthread_t tid;
+    ck_assert_int_eq(pthread_create(&tid, NULL, alternating_writer, &w), 0);
+    counter_stats bad = {0, 0, 0, 0};
+    int mixed = 0, rc = 0;
+    unsigned long long snapshots = 0;
+    int64_t end = wb_now_ns() + wb_scaled(SNAP_MS, 20) * 1000000LL;
+    while (!mixed && wb_now_ns() < end) {
+        counter_stats s;
+        rc = counter_snapshot(c, &s);
+        if (rc != 0)
+            break;
+        snapshots++;
+        counter_stats want = after_values(s.count);
+        if (s.min != want.min || s.max != want.max || s.sum != want.sum) {
+            mixed = 1;
+            bad = s;
+        }
+    }
+    atomic_store(&stop, 1);
+    ck_assert_int_eq(pthread_join(tid, NULL), 0);
+    counter_destroy(c);
+    WB_EXPECT(rc == 0 && w.rc == 0,
+              "counter_snapshot() and counter_add() should return 0; got %d "
+              "(%s) and %d (%s)",
+              rc, strerror(rc), w.rc, strerror(w.rc));
+    counter_stats want = after_values(bad.count);
+    WB_EXPECT(!mixed,
+              "one thread added 1, -2, 3, -4, ... while snapshots were "
+              "taken. Snapshot %llu had count %llu, so min %ld, max %ld and "
+              "sum %lld; it had min %ld, max %ld and sum %lld: its fields "
+              "come from different moments. Update and copy all four "
+              "fields under one mutex, in one critical section",
+              snapshots, bad.count, want.min, want.max, want.sum, bad.min,
+              bad.max, bad.sum);
+}
+END_TEST
+
 /* ThreadSanitizer starts a helper thread of its own at the first
  * pthread_create() of a process. Starting and joining one thread in
  * wb_suite(), in the runner before it forks the tests, keeps that helper
@@ -360,5 +434,6 @@ Suite *wb_suite(void)
     WB_ADD(s, test_counters_are_separate, "Mutexes");
     WB_ADD_TIMEOUT(s, test_many_threads_exact, "Data races", 5.0);
     WB_ADD_TIMEOUT(s, test_snapshot_is_one_moment, "Mutexes", 5.0);
+    WB_ADD_TIMEOUT(s, test_snapshot_min_max_of_that_moment, "Mutexes", 5.0);
     return s;
 }

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +171,8 @@ END_TEST
 
 START_TEST(test_large_array)
 {
-    size_t n = 1000003; /* a prime: never divides evenly */
+    /* A prime: never divides evenly (fewer values under Valgrind). */
+    size_t n = wb_stress() < 1 ? 50021 : 1000003;
     long *values = malloc(n * sizeof *values);
     ck_assert_msg(values != NULL, "out of memory");
     long want = 0;
@@ -352,6 +355,80 @@ START_TEST(test_threads_run_at_once)
 }
 END_TEST
 
+/* --- Partial sums that meet: a shared total needs a lock ----------------- */
+
+/* Each thread of the race test gets one value. Its callback waits until
+ * every thread has arrived, and then until one instant that the last to
+ * arrive names, a little in the future; so the threads leave their
+ * callbacks within a few nanoseconds of each other and store their
+ * results at the same moment, round after round. Partial sums kept apart
+ * and added up after the joins are right whatever the timing; a total
+ * the threads add to without a lock loses one of the additions, usually
+ * within a few hundred rounds (on two idle cores). */
+enum { MEET_THREADS = 2, MEET_ROUNDS = 2000 };
+
+struct meeting {
+    atomic_int arrived;
+    atomic_llong release_ns; /* 0 until the last thread has arrived */
+    int64_t give_up_ns;      /* a thread that waits longer stops waiting */
+};
+
+static long meet_value(long value, void *ctx)
+{
+    struct meeting *m = ctx;
+    if (atomic_fetch_add(&m->arrived, 1) + 1 == MEET_THREADS)
+        atomic_store(&m->release_ns, wb_now_ns() + 50 * 1000);
+    long long at;
+    int64_t yield_after = wb_now_ns() + 1000000;
+    while ((at = atomic_load(&m->release_ns)) == 0) {
+        int64_t now = wb_now_ns();
+        if (now >= m->give_up_ns)
+            break;
+        if (now >= yield_after)
+            sched_yield(); /* let the other thread run on a busy machine */
+    }
+    while (at != 0 && wb_now_ns() < at)
+        continue;
+    return value;
+}
+
+START_TEST(test_results_combined_without_race)
+{
+    long values[MEET_THREADS];
+    long want = 0;
+    for (int i = 0; i < MEET_THREADS; i++) {
+        values[i] = 1L << (8 * i); /* a lost term shows in the total */
+        want += values[i];
+    }
+    long rounds = wb_scaled(MEET_ROUNDS, 20), lost_in = -1, got = 0;
+    int64_t end = wb_now_ns() + 1500 * 1000000LL;
+    long r;
+    for (r = 0; r < rounds && lost_in < 0 && wb_now_ns() < end; r++) {
+        struct meeting m;
+        atomic_init(&m.arrived, 0);
+        atomic_init(&m.release_ns, 0);
+        m.give_up_ns = wb_now_ns() + 20 * 1000000LL;
+        long sum = -1;
+        int rc =
+            psum_sum(values, MEET_THREADS, MEET_THREADS, meet_value, &m, &sum);
+        WB_EXPECT(rc == 0, "psum_sum() should return 0; got %d (%s)", rc,
+                  strerror(rc));
+        if (sum != want) {
+            lost_in = r;
+            got = sum;
+        }
+    }
+    WB_EXPECT(lost_in < 0,
+              "%d threads, one value each, finished at the same moment, "
+              "over and over: the sum should be %ld every time; in round "
+              "%ld it came out %ld. The threads added their results to one "
+              "shared total without a lock, and one addition overwrote the "
+              "other: give each thread a result of its own, and add them "
+              "up after pthread_join()",
+              MEET_THREADS, want, lost_in + 1, got);
+}
+END_TEST
+
 /* ThreadSanitizer starts a helper thread of its own at the first
  * pthread_create() of a process. Starting and joining one thread in
  * wb_suite(), in the runner before it forks the tests, keeps that helper
@@ -382,5 +459,6 @@ Suite *wb_suite(void)
     WB_ADD(s, test_callback_terms, "Arguments, results and lifetimes");
     WB_ADD_TIMEOUT(s, test_threads_run_at_once, "Creating and joining threads",
                    4.0);
+    WB_ADD_TIMEOUT(s, test_results_combined_without_race, "Data races", 4.0);
     return s;
 }

@@ -16,6 +16,7 @@
 #include "wb.h"
 #include "tpool.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -353,11 +354,18 @@ static void on_count(void *ctx)
     atomic_fetch_add((atomic_int *)ctx, 1);
 }
 
-enum { MANY = 3000, SUBMITTERS = 4 };
+enum { SUBMITTERS = 4 };
+
+/* Tasks in the big tests: 3000, fewer under Valgrind (wb_stress()). */
+static int many_tasks(void)
+{
+    int n = (int)wb_scaled(3000, 40 * SUBMITTERS);
+    return n - n % SUBMITTERS; /* the submitters share them evenly */
+}
 
 struct submitter {
     tpool *pool;
-    atomic_int *runs; /* MANY counters */
+    atomic_int *runs; /* one counter per task */
     int first, count;
     int rc;
 };
@@ -375,33 +383,36 @@ static void *submitter_main(void *arg)
 
 static void expect_each_once(atomic_int *runs, int n, const char *how)
 {
-    int lost = 0, twice = 0, first_bad = -1;
+    /* Read each count once: a broken pool may still be running tasks. */
+    int lost = 0, twice = 0, first_bad = -1, first_bad_runs = 0;
     for (int i = 0; i < n; i++) {
         int r = atomic_load(&runs[i]);
         lost += r == 0;
         twice += r > 1;
-        if (r != 1 && first_bad < 0)
+        if (r != 1 && first_bad < 0) {
             first_bad = i;
+            first_bad_runs = r;
+        }
     }
     WB_EXPECT(lost == 0 && twice == 0,
               "%d tasks submitted %s: each should run exactly once; %d "
               "never ran and %d ran more than once (task %d ran %d times)",
-              n, how, lost, twice, first_bad,
-              first_bad >= 0 ? atomic_load(&runs[first_bad]) : 0);
+              n, how, lost, twice, first_bad, first_bad_runs);
 }
 
 START_TEST(test_every_task_runs_once)
 {
-    atomic_int *runs = calloc(MANY, sizeof *runs);
+    const int many = many_tasks();
+    atomic_int *runs = calloc(many, sizeof *runs);
     ck_assert_msg(runs != NULL, "out of memory");
     tpool *p = new_pool(4, 8);
-    for (int i = 0; i < MANY; i++)
+    for (int i = 0; i < many; i++)
         submit_ok(p, on_count, &runs[i]);
     int rc = tpool_wait(p);
     WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", err_name(rc));
-    expect_each_once(runs, MANY, "from one thread to 4 workers");
+    expect_each_once(runs, many, "from one thread to 4 workers");
     /* The pool is still usable after a wait. */
-    memset(runs, 0, MANY * sizeof *runs);
+    memset(runs, 0, many * sizeof *runs);
     for (int i = 0; i < 100; i++)
         submit_ok(p, on_count, &runs[i]);
     rc = tpool_wait(p);
@@ -415,14 +426,15 @@ END_TEST
 
 START_TEST(test_many_submitters)
 {
-    atomic_int *runs = calloc(MANY, sizeof *runs);
+    const int many = many_tasks();
+    atomic_int *runs = calloc(many, sizeof *runs);
     ck_assert_msg(runs != NULL, "out of memory");
     tpool *p = new_pool(3, 4);
     struct submitter s[SUBMITTERS];
     pthread_t t[SUBMITTERS];
     for (int i = 0; i < SUBMITTERS; i++) {
-        s[i] = (struct submitter){p, runs, i * (MANY / SUBMITTERS),
-                                  MANY / SUBMITTERS, 0};
+        s[i] = (struct submitter){p, runs, i * (many / SUBMITTERS),
+                                  many / SUBMITTERS, 0};
         ck_assert_int_eq(pthread_create(&t[i], NULL, submitter_main, &s[i]), 0);
     }
     for (int i = 0; i < SUBMITTERS; i++) {
@@ -434,7 +446,7 @@ START_TEST(test_many_submitters)
     }
     /* No tpool_wait(): destroy alone must finish every queued task. */
     destroy_ok(p);
-    expect_each_once(runs, MANY, "by 4 threads at once, then destroy");
+    expect_each_once(runs, many, "by 4 threads at once, then destroy");
     free(runs);
 }
 END_TEST
@@ -659,8 +671,16 @@ END_TEST
 static void on_call_own_pool(void *ctx)
 {
     struct board *b = ctx;
-    b->rc_wait = tpool_wait(b->pool);
-    b->rc_destroy = tpool_destroy(b->pool);
+    int rc = tpool_wait(b->pool);
+    pthread_mutex_lock(&b->lock);
+    b->rc_wait = rc;
+    pthread_mutex_unlock(&b->lock);
+    rc = tpool_destroy(b->pool);
+    pthread_mutex_lock(&b->lock);
+    b->rc_destroy = rc;
+    task_begin(b);
+    task_end(b, 0);
+    pthread_mutex_unlock(&b->lock);
 }
 
 START_TEST(test_wait_from_a_task_is_edeadlk)
@@ -671,6 +691,18 @@ START_TEST(test_wait_from_a_task_is_edeadlk)
     b.pool = p;
     b.rc_wait = b.rc_destroy = -1;
     submit_ok(p, on_call_own_pool, &b);
+    /* A call that waits for itself never returns: say which one. */
+    if (wait_board(&b, &b.finished, 1, 2000) < 1) {
+        int waited = read_board(&b, &b.rc_wait) != -1;
+        WB_EXPECT(0,
+                  "a task called %s on its own pool, and 2 s later the call "
+                  "had not returned: it waits for %s. Return EDEADLK when "
+                  "the caller is one of the pool's workers (compare "
+                  "pthread_self() with each worker's id, pthread_equal())",
+                  waited ? "tpool_destroy()" : "tpool_wait()",
+                  waited ? "its own worker to be joined"
+                         : "its own task to finish");
+    }
     int rc = tpool_wait(p);
     WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", err_name(rc));
     WB_EXPECT(b.rc_wait == EDEADLK,
@@ -684,6 +716,314 @@ START_TEST(test_wait_from_a_task_is_edeadlk)
               err_name(b.rc_destroy));
     destroy_ok(p);
     board_free(&b);
+}
+END_TEST
+
+/* --- A slow submitter: pending counts a task before it is queued -------- */
+
+/* The test makes the submitting thread the slowest thing on its CPU: the
+ * test, the pool's workers and the submitter share one CPU, and the
+ * submitter runs under SCHED_IDLE, which any other thread preempts the
+ * moment it wakes up. So when tpool_submit() queues the task and wakes a
+ * worker, the worker runs the task to the end before the submitter takes
+ * another step. A submit that queues the task before counting it as
+ * pending then sees the task finish, and be subtracted, first: a
+ * tpool_wait() in progress sees the count reach 0 too early. */
+
+/* Keep this thread (and the threads it starts from now on) on the CPU it
+ * runs on. Returns 0 if the system would not allow it. */
+static int stay_on_one_cpu(void)
+{
+    int cpu = sched_getcpu();
+    if (cpu < 0)
+        return 0;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+struct slow_submit {
+    tpool *pool;
+    atomic_int *runs;
+    int rc;
+};
+
+static void *submit_slowly(void *arg)
+{
+    struct slow_submit *s = arg;
+    struct sched_param none = {0};
+    /* If SCHED_IDLE is refused, the test checks less, but still passes a
+     * right pool. */
+    (void)pthread_setschedparam(pthread_self(), SCHED_IDLE, &none);
+    s->rc = tpool_submit(s->pool, on_count, s->runs);
+    return NULL;
+}
+
+START_TEST(test_wait_counts_task_before_queueing)
+{
+    int pinned = stay_on_one_cpu();
+    struct board b;
+    board_init(&b);
+    struct job gated = {&b, 0};
+    tpool *p = new_pool(2, 4);
+    submit_ok(p, on_gated, &gated);
+    WB_EXPECT(wait_board(&b, &b.started, 1, 2000) >= 1,
+              "the task should have started on an idle pool");
+    struct caller w = {.pool = p, .b = &b};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, call_wait, &w), 0);
+    WB_EXPECT(blocked_in_call(&w),
+              "tpool_wait() returned %s while a task was still running",
+              err_name(w.rc));
+    /* One quick task, submitted by a slow thread, while the gated task
+     * runs and tpool_wait() waits for it. */
+    atomic_int quick_runs;
+    atomic_init(&quick_runs, 0);
+    struct slow_submit sub = {p, &quick_runs, -1};
+    pthread_t st;
+    ck_assert_int_eq(pthread_create(&st, NULL, submit_slowly, &sub), 0);
+    ck_assert_int_eq(pthread_join(st, NULL), 0);
+    WB_EXPECT(sub.rc == 0, "tpool_submit() should return 0; got %s",
+              err_name(sub.rc));
+    int early = blocked_in_call(&w) == 0;
+    open_gate(&b);
+    pthread_join(t, NULL);
+    WB_EXPECT(!early,
+              "tpool_wait() returned %s while a task was still running. "
+              "Another task had just been submitted by a slow thread (the "
+              "test gave it the lowest priority%s, as if the scheduler "
+              "had preempted it): that task ran and finished before "
+              "tpool_submit() counted it, so the count of pending tasks "
+              "reached 0 too early. Count a task as pending before it is "
+              "queued",
+              err_name(w.rc), pinned ? ", on the workers' CPU" : "");
+    WB_EXPECT(tpool_wait(p) == 0 && atomic_load(&quick_runs) == 1,
+              "the quick task should have run once; it ran %d times",
+              atomic_load(&quick_runs));
+    destroy_ok(p);
+    board_free(&b);
+}
+END_TEST
+
+/* --- Tasks that finish together: the count needs the mutex -------------- */
+
+/* Two tasks on two workers wait for each other, then both until one
+ * instant that the second to arrive names, a little in the future: the
+ * workers return from them within a few nanoseconds of each other, and
+ * count them as finished at the same moment, round after round. A count
+ * changed without the mutex loses one of the two subtractions sooner or
+ * later, and then never gets back to 0. */
+enum { MEET_ROUNDS = 1000 };
+
+struct meeting {
+    atomic_int arrived, left;
+    atomic_llong release_ns; /* 0 until both tasks have arrived */
+    int64_t give_up_ns;      /* a task that waits longer stops waiting */
+};
+
+static void on_meet_and_leave(void *ctx)
+{
+    struct meeting *m = ctx;
+    if (atomic_fetch_add(&m->arrived, 1) + 1 == 2)
+        atomic_store(&m->release_ns, wb_now_ns() + 50 * 1000);
+    long long at;
+    int64_t yield_after = wb_now_ns() + 1000000;
+    while ((at = atomic_load(&m->release_ns)) == 0) {
+        int64_t now = wb_now_ns();
+        if (now >= m->give_up_ns)
+            break;
+        if (now >= yield_after)
+            sched_yield(); /* let the other task run on a busy machine */
+    }
+    while (at != 0 && wb_now_ns() < at)
+        continue;
+    atomic_fetch_add(&m->left, 1);
+}
+
+/* With no task queued or running, tpool_wait() must return at once: 1 if
+ * it did within 2 s. */
+static int wait_returns(tpool *p)
+{
+    struct board b;
+    board_init(&b);
+    struct caller c = {.pool = p, .b = &b};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, call_wait, &c), 0);
+    int64_t limit = wb_now_ns() + 2000 * 1000000LL;
+    while (!atomic_load(&c.done) && wb_now_ns() < limit)
+        sched_yield();
+    int done = atomic_load(&c.done);
+    if (done) {
+        pthread_join(t, NULL);
+        board_free(&b);
+    }
+    return done; /* if not, the test fails and its process ends */
+}
+
+START_TEST(test_tasks_finishing_together)
+{
+    tpool *p = new_pool(2, 4);
+    long rounds = wb_scaled(MEET_ROUNDS, 20), r;
+    /* A meeting point per round: the test reuses none while a worker may
+     * still be on its way out of the last round's task. */
+    struct meeting *meetings = calloc((size_t)rounds, sizeof *meetings);
+    ck_assert_msg(meetings != NULL, "out of memory");
+    int64_t end = wb_now_ns() + 1000 * 1000000LL;
+    int idle = 1;
+    for (r = 0; r < rounds && idle && wb_now_ns() < end; r++) {
+        struct meeting *m = &meetings[r];
+        atomic_init(&m->arrived, 0);
+        atomic_init(&m->left, 0);
+        atomic_init(&m->release_ns, 0);
+        m->give_up_ns = wb_now_ns() + 20 * 1000000LL;
+        submit_ok(p, on_meet_and_leave, m);
+        submit_ok(p, on_meet_and_leave, m);
+        int64_t limit = wb_now_ns() + 2000 * 1000000LL;
+        while (atomic_load(&m->left) < 2 && wb_now_ns() < limit)
+            sched_yield();
+        WB_EXPECT(atomic_load(&m->left) == 2,
+                  "2 tasks submitted to a pool of 2 workers did not both "
+                  "finish within 2 s");
+        /* Now and then (and at the end), every task has finished: a wait
+         * must return at once. */
+        if (r % 64 == 63)
+            idle = wait_returns(p);
+    }
+    if (idle)
+        idle = wait_returns(p);
+    WB_EXPECT(idle,
+              "%ld times, two tasks on two workers finished at the same "
+              "moment; then, with every task finished, tpool_wait() still "
+              "waited 2 s later: the count of pending tasks never came back "
+              "to 0. Two workers subtracted at once without the mutex, and "
+              "one subtraction overwrote the other: change the count only "
+              "with the pool's mutex held",
+              r);
+    destroy_ok(p);
+    free(meetings);
+}
+END_TEST
+
+enum { WAITERS = 3 };
+
+START_TEST(test_wait_wakes_every_waiter)
+{
+    struct board b;
+    board_init(&b);
+    struct job job = {&b, 0};
+    tpool *p = new_pool(2, 4);
+    submit_ok(p, on_gated, &job);
+    WB_EXPECT(wait_board(&b, &b.started, 1, 2000) >= 1,
+              "the task should have started on an idle pool");
+    struct caller c[WAITERS];
+    pthread_t t[WAITERS];
+    for (int i = 0; i < WAITERS; i++) {
+        c[i] = (struct caller){.pool = p, .b = &b};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, call_wait, &c[i]), 0);
+    }
+    for (int i = 0; i < WAITERS; i++)
+        WB_EXPECT(blocked_in_call(&c[i]),
+                  "tpool_wait() returned %s while a task was still running",
+                  err_name(c[i].rc));
+    open_gate(&b);
+    int64_t end = wb_now_ns() + 1000 * 1000000LL;
+    int returned = 0;
+    while (wb_now_ns() < end) {
+        returned = 0;
+        for (int i = 0; i < WAITERS; i++)
+            returned += atomic_load(&c[i].done);
+        if (returned == WAITERS)
+            break;
+        wb_sleep_ms(1);
+    }
+    WB_EXPECT(returned == WAITERS,
+              "%d threads were asleep in tpool_wait() when the last task "
+              "finished; 1 s later only %d had returned. Every waiter "
+              "waits for the same thing: wake them all "
+              "(pthread_cond_broadcast, not pthread_cond_signal)",
+              WAITERS, returned);
+    for (int i = 0; i < WAITERS; i++) {
+        pthread_join(t[i], NULL);
+        WB_EXPECT(c[i].rc == 0 && c[i].finished_seen == 1,
+                  "tpool_wait() should return 0 once the task has "
+                  "finished; it returned %s with %d finished",
+                  err_name(c[i].rc), c[i].finished_seen);
+    }
+    destroy_ok(p);
+    board_free(&b);
+}
+END_TEST
+
+/* CPU time used by the threads of this process other than the calling
+ * one, in nanoseconds. */
+static int64_t others_cpu_ns(void)
+{
+    struct timespec all, mine;
+    ck_assert_int_eq(clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &all), 0);
+    ck_assert_int_eq(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mine), 0);
+    return ((int64_t)all.tv_sec - mine.tv_sec) * 1000000000 +
+           (all.tv_nsec - mine.tv_nsec);
+}
+
+/* How many threads of this process, other than the calling one, are
+ * running or ready to run (state R). */
+static int other_threads_running(void)
+{
+    int self = (int)syscall(SYS_gettid), n = 0;
+    DIR *d = opendir("/proc/self/task");
+    ck_assert_msg(d != NULL, "cannot read /proc/self/task");
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int tid = atoi(e->d_name);
+        if (tid > 0 && tid != self && thread_state(tid) == 'R')
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+enum { IDLE_WORKERS = 4, IDLE_MS = 200, IDLE_LOOKS = 40 };
+
+START_TEST(test_idle_workers_sleep)
+{
+    tpool *p = new_pool(IDLE_WORKERS, 8);
+    /* Once at the start, and once after some work: each time the pool
+     * has nothing to do, and its workers must sleep, not spin. Two
+     * measures: the CPU time the workers use (a spinning pool uses whole
+     * cores, on an idle machine), and how often a worker is seen
+     * running or ready to run (always, for a spinning pool, even on a busy
+     * machine that gives it little CPU time). */
+    for (int round = 0; round < 2; round++) {
+        if (round == 1) {
+            atomic_int runs[16];
+            for (int i = 0; i < 16; i++)
+                atomic_init(&runs[i], 0);
+            for (int i = 0; i < 16; i++)
+                submit_ok(p, on_count, &runs[i]);
+            WB_EXPECT(tpool_wait(p) == 0, "tpool_wait() should return 0");
+            expect_each_once(runs, 16, "to an idle pool");
+        }
+        wb_sleep_ms(20); /* let the workers settle */
+        int64_t cpu = others_cpu_ns();
+        int busy_looks = 0;
+        for (int i = 0; i < IDLE_LOOKS; i++) {
+            busy_looks += other_threads_running() > 0;
+            wb_sleep_ms(IDLE_MS / IDLE_LOOKS);
+        }
+        long used_ms = (long)((others_cpu_ns() - cpu) / 1000000);
+        WB_EXPECT(used_ms < IDLE_MS / 10 && busy_looks < IDLE_LOOKS / 4,
+                  "a pool of %d workers with nothing to do%s used %ld ms of "
+                  "CPU time in %d ms, and a worker was running in %d of %d "
+                  "looks at its threads: idle workers must sleep on a "
+                  "condition variable until a task comes, not test the "
+                  "queue in a loop",
+                  IDLE_WORKERS,
+                  round == 0 ? ", right after tpool_create(),"
+                             : ", after running 16 tasks,",
+                  used_ms, IDLE_MS, busy_looks, IDLE_LOOKS);
+    }
+    destroy_ok(p);
 }
 END_TEST
 
@@ -756,5 +1096,11 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_wait_from_a_task_is_edeadlk, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_submit_blocks_when_queue_full, "A bounded queue",
                    5.0);
+    WB_ADD_TIMEOUT(s, test_wait_wakes_every_waiter, "`signal` or `broadcast`",
+                   5.0);
+    WB_ADD_TIMEOUT(s, test_idle_workers_sleep, "Condition variables", 5.0);
+    WB_ADD_TIMEOUT(s, test_wait_counts_task_before_queueing, "A thread pool",
+                   5.0);
+    WB_ADD_TIMEOUT(s, test_tasks_finishing_together, "Data races", 6.0);
     return s;
 }

@@ -39,8 +39,26 @@
 
 enum { WB_MAX_TESTS = 128, WB_MAX_FDS = 1024 };
 
-/* The exit statuses the grader asks the sanitizers to use (grade.sh). */
-enum { WB_EXIT_ASAN = 86, WB_EXIT_UBSAN = 87, WB_EXIT_TSAN = 88 };
+/* Valgrind's client requests, when Valgrind is installed: its header
+ * tells a program whether it runs under one of Valgrind's tools. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define WB_ON_VALGRIND() (RUNNING_ON_VALGRIND != 0)
+#endif
+#endif
+#ifndef WB_ON_VALGRIND
+#define WB_ON_VALGRIND() 0
+#endif
+
+/* The exit statuses the grader asks the sanitizers (and make test asks
+ * Valgrind's tools, --error-exitcode) to use: grade.sh, make-test.sh. */
+enum {
+    WB_EXIT_ASAN = 86,
+    WB_EXIT_UBSAN = 87,
+    WB_EXIT_TSAN = 88,
+    WB_EXIT_VALGRIND = 89
+};
 
 struct wb_test_info {
     const char *name;
@@ -265,6 +283,24 @@ void wb_add(Suite *s, const TTest *fn, const char *name, const char *section,
     suite_add_tcase(s, tc);
 }
 
+double wb_stress(void)
+{
+    const char *env = getenv("WB_STRESS");
+    if (env != NULL && *env != '\0') {
+        char *end;
+        double f = strtod(env, &end);
+        if (*end == '\0' && f > 0 && f <= 1)
+            return f;
+    }
+    return WB_ON_VALGRIND() ? 0.05 : 1.0;
+}
+
+long wb_scaled(long full, long at_least)
+{
+    long n = (long)(full * wb_stress() + 0.5);
+    return n > at_least ? n : at_least;
+}
+
 int64_t wb_now_ns(void)
 {
     struct timespec ts;
@@ -362,11 +398,12 @@ static void wb_explain(const char *msg, const struct wb_test_info *t, char *out,
         snprintf(out, cap, "crashed: killed by signal %d (%s)%s", sig,
                  strsignal(sig), wb_signal_cause(sig));
     else if (sscanf(msg, "Early exit with return value %d", &code) == 1 &&
-             code >= WB_EXIT_ASAN && code <= WB_EXIT_TSAN)
+             code >= WB_EXIT_ASAN && code <= WB_EXIT_VALGRIND)
         snprintf(out, cap, "%s reported an error in this test",
                  code == WB_EXIT_ASAN    ? "AddressSanitizer"
                  : code == WB_EXIT_UBSAN ? "UndefinedBehaviorSanitizer"
-                                         : "ThreadSanitizer");
+                 : code == WB_EXIT_TSAN  ? "ThreadSanitizer"
+                                         : "Valgrind");
     else if (sscanf(msg, "Early exit with return value %d", &code) == 1)
         snprintf(out, cap,
                  "the test process ended in the middle of the test with "

@@ -78,6 +78,27 @@ void wb_add(Suite *s, const TTest *fn, const char *name, const char *section,
  */
 extern const char *const wb_trace_test;
 
+/**
+ * @brief How much of its full size a stress test should run: 1 normally.
+ *
+ * Valgrind's tools run one thread at a time and many times slower, so a
+ * test that pushes thousands of items through many threads would outlast
+ * its limit there. Under Valgrind wb_stress() returns a small fraction
+ * (0.05); the environment variable WB_STRESS, a number above 0 and at
+ * most 1, sets it explicitly. Scale the iteration counts of stress loops
+ * by it, never the checks that catch a bug by construction.
+ * @return a number above 0 and at most 1.
+ */
+double wb_stress(void);
+
+/**
+ * @brief A count scaled by wb_stress(), but never below @p at_least.
+ * @param full      the count for a full-size run.
+ * @param at_least  the smallest count that still tests something.
+ * @return full * wb_stress(), rounded, at least @p at_least.
+ */
+long wb_scaled(long full, long at_least);
+
 /** @brief Monotonic clock in nanoseconds. */
 int64_t wb_now_ns(void);
 
