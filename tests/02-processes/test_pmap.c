@@ -616,18 +616,22 @@ START_TEST(test_out_of_descriptors)
             highest = fd;
     struct rlimit old;
     WB_EXPECT(getrlimit(RLIMIT_NOFILE, &old) == 0, "getrlimit() failed");
+    /* Room above the highest open descriptor: without it, a process whose
+     * descriptors are 0..highest with no hole would have none free, and
+     * pmap_run() would fail before starting a single child. */
     struct rlimit tight = old;
-    tight.rlim_cur = (rlim_t)highest + 1;
+    tight.rlim_cur = (rlim_t)highest + 1 + 16;
     WB_EXPECT(setrlimit(RLIMIT_NOFILE, &tight) == 0, "setrlimit() failed: %s",
               strerror(errno));
     /* Take every free descriptor below the limit (there may be holes
      * below the highest one), then give back five: a few items start,
      * then pipe() fails with EMFILE. */
-    int *fill = malloc(((size_t)highest + 1) * sizeof *fill);
+    int *fill = malloc(((size_t)highest + 1 + 16) * sizeof *fill);
     WB_EXPECT(fill != NULL, "out of memory");
     int nfill = 0, fd;
     while ((fd = open("/dev/null", O_RDONLY)) != -1)
         fill[nfill++] = fd;
+    WB_EXPECT(nfill >= 16, "the test could take only %d descriptors", nfill);
     for (int k = 0; k < 5 && nfill > 0; k++)
         close(fill[--nfill]);
 
