@@ -23,6 +23,7 @@
  * Exit status: 0 drawn, 1 the trace is malformed, empty or unreadable or
  * the output cannot be written, 2 wrong usage.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 
 #define TEXT_COLUMNS 60   /* width of the text timeline's bar area */
 #define TEXT_NAME_MAX 32  /* widest lane name in the text timeline */
+#define KEY_MAX 8         /* letters explained under the text timeline */
 #define MAX_ROWS 6        /* stacked rows in one SVG lane for overlaps */
 #define DEFAULT_WIDTH 960 /* pixels */
 #define MAX_RANGE_NS 1000000000000000 /* 10^15 ns, about 11.6 days */
@@ -692,6 +694,60 @@ static int column_of(int64_t ns, int64_t range)
     return c < 0 ? 0 : c >= TEXT_COLUMNS ? TEXT_COLUMNS - 1 : c;
 }
 
+/* The letter that stands for a span in the text timeline: the first
+   character of its label, or '*' for a label that does not start with a
+   printable one. */
+static char text_mark(const char *label)
+{
+    unsigned char first = (unsigned char)label[0];
+    return first > 0x20 && first < 0x7f ? (char)first : '*';
+}
+
+/* Under the text timeline, which labels each letter stands for: the
+   earliest and the latest label that begin with it, by start time. At
+   most KEY_MAX letters are listed, in the order the lanes show them. */
+static void write_key(FILE *out, const struct trace *t, int indent)
+{
+    char seen[128] = {0};
+    int listed = 0;
+
+    for (size_t i = 0; i < t->count; i++) {
+        char mark = text_mark(t->spans[i].label);
+        const char *first = NULL, *last = NULL;
+        int64_t t_first = INT64_MAX, t_last = INT64_MIN;
+        if (seen[(unsigned char)mark])
+            continue;
+        seen[(unsigned char)mark] = 1;
+        if (listed == KEY_MAX) {
+            fputs(", ...", out);
+            break;
+        }
+        for (size_t k = i; k < t->count; k++) {
+            const struct span *sp = &t->spans[k];
+            if (text_mark(sp->label) != mark)
+                continue;
+            if (sp->start < t_first) {
+                t_first = sp->start;
+                first = sp->label;
+            }
+            if (sp->start >= t_last) {
+                t_last = sp->start;
+                last = sp->label;
+            }
+        }
+        if (listed == 0)
+            fprintf(out, "%*s key: ", indent, "");
+        else
+            fputs(", ", out);
+        fprintf(out, "%c = %.40s", mark, first);
+        if (strcmp(first, last) != 0)
+            fprintf(out, " .. %.40s", last);
+        listed++;
+    }
+    if (listed > 0)
+        fputc('\n', out);
+}
+
 static void write_text(FILE *out, const struct trace *t, const char *title)
 {
     int64_t range = t->t1 - t->t0 > 0 ? t->t1 - t->t0 : 1;
@@ -721,10 +777,19 @@ static void write_text(FILE *out, const struct trace *t, const char *title)
         cells[TEXT_COLUMNS] = '\0';
         for (int c = 0; c < TEXT_COLUMNS; c++)
             owner[c] = -1;
+        char prev = 0;
+        int flip = 0;
         for (size_t k = l->begin; k < l->end; k++) {
             const struct span *sp = &t->spans[k];
-            unsigned char first = (unsigned char)sp->label[0];
-            char mark = first > 0x20 && first < 0x7f ? (char)first : '*';
+            char mark = text_mark(sp->label);
+            /* Back-to-back spans with one letter ("task 1", "task 2")
+               alternate its case, so the border between them shows. */
+            flip = mark == prev && isalpha((unsigned char)mark) ? !flip : 0;
+            prev = mark;
+            if (flip)
+                mark = (char)(islower((unsigned char)mark)
+                                  ? toupper((unsigned char)mark)
+                                  : tolower((unsigned char)mark));
             int c0 = column_of(sp->start - t->t0, range);
             int c1 = column_of(sp->end - t->t0, range);
             /* A span that ends exactly on a column's left edge does not
@@ -770,6 +835,7 @@ static void write_text(FILE *out, const struct trace *t, const char *title)
     }
     memcpy(label + next_free, "ms", 3);
     fprintf(out, "%*s %s\n%*s %s\n", name_w, "", axis, name_w, "", label);
+    write_key(out, t, name_w);
 }
 
 /* ---- Main ------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 #define _DEFAULT_SOURCE
 #include "wb.h"
 #include "procpool.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -246,12 +247,17 @@ START_TEST(test_every_job_reported_once)
 }
 END_TEST
 
-/* Job 0 is slow, the others quick; each notes when it finished. */
+/* Job 0 is slow, the others quick; each notes when it finished, and
+ * records a span for the timeline that TRACE=1 draws. */
 static int slow_first_job(size_t j, void *ctx)
 {
     struct gauge *g = ctx;
+    int64_t start = trace_now();
     wb_sleep_ms(j == 0 ? 200 : 5);
     g->finish_seq[j] = atomic_fetch_add(&g->finished, 1);
+    char label[32];
+    snprintf(label, sizeof label, "job %zu", j);
+    trace_span(label, start, trace_now());
     return 0;
 }
 
@@ -442,6 +448,9 @@ START_TEST(test_invalid_arguments)
                              "fork");
 }
 END_TEST
+
+/* make check CHAPTER=2 EXERCISE=procpool TRACE=1 draws this test's jobs. */
+const char *const wb_trace_test = "test_reaps_whichever_ends_first";
 
 Suite *wb_suite(void)
 {

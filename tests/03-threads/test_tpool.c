@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "tpool.h"
+#include "trace.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +36,12 @@ static const char *err_name(int rc)
            : rc == EDEADLK ? "EDEADLK"
            : rc == EPIPE   ? "EPIPE"
                            : strerror(rc);
+}
+
+/* The kernel's id of the calling thread, as in /proc/self/task. */
+static pid_t this_thread(void)
+{
+    return (pid_t)syscall(SYS_gettid);
 }
 
 static int count_threads(void)
@@ -96,7 +103,8 @@ struct board {
     int meet;        /* meeting tasks wait until this many arrived */
     int met_timeout; /* a meeting task gave up waiting */
     int runs[MAX_TASKS];
-    tpool *pool; /* for tasks that call the pool */
+    pid_t tid[MAX_TASKS]; /* the thread that ran each task */
+    tpool *pool;          /* for tasks that call the pool */
     int rc_wait, rc_destroy, rc_submit;
 };
 
@@ -224,7 +232,7 @@ struct caller {
 
 static void announce(struct caller *c)
 {
-    atomic_store(&c->tid, (int)syscall(SYS_gettid));
+    atomic_store(&c->tid, (int)this_thread());
 }
 
 static void called(struct caller *c, int rc)
@@ -970,7 +978,7 @@ static int64_t others_cpu_ns(void)
  * running or ready to run (state R). */
 static int other_threads_running(void)
 {
-    int self = (int)syscall(SYS_gettid), n = 0;
+    int self = (int)this_thread(), n = 0;
     DIR *d = opendir("/proc/self/task");
     ck_assert_msg(d != NULL, "cannot read /proc/self/task");
     const struct dirent *e;
@@ -1062,6 +1070,72 @@ START_TEST(test_submit_blocks_when_queue_full)
 }
 END_TEST
 
+/* --- Which threads run the tasks ------------------------------------------ */
+
+/* Run for 10 ms, note which thread ran it, and record a span for the
+ * timeline that TRACE=1 draws. */
+static void on_placed(void *ctx)
+{
+    struct job *j = ctx;
+    struct board *b = j->b;
+    int64_t start = trace_now();
+    pthread_mutex_lock(&b->lock);
+    task_begin(b);
+    pthread_mutex_unlock(&b->lock);
+    wb_sleep_ms(10);
+    pthread_mutex_lock(&b->lock);
+    b->tid[j->id] = this_thread();
+    task_end(b, j->id);
+    pthread_mutex_unlock(&b->lock);
+    char label[32];
+    snprintf(label, sizeof label, "task %d", j->id);
+    trace_span(label, start, trace_now());
+}
+
+START_TEST(test_tasks_run_on_the_workers)
+{
+    enum { N = 3, TASKS = 12 };
+    struct board b;
+    board_init(&b);
+    struct job jobs[TASKS];
+    tpool *p = new_pool(N, 4);
+    for (int i = 0; i < TASKS; i++) {
+        jobs[i] = (struct job){&b, i};
+        submit_ok(p, on_placed, &jobs[i]);
+    }
+    int rc = tpool_wait(p);
+    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", err_name(rc));
+    destroy_ok(p);
+    pid_t me = this_thread();
+    pid_t seen[TASKS];
+    int distinct = 0;
+    for (int i = 0; i < TASKS; i++) {
+        WB_EXPECT(b.runs[i] == 1, "task %d ran %d times; expected once", i,
+                  b.runs[i]);
+        WB_EXPECT(b.tid[i] != me,
+                  "task %d ran on the thread that called tpool_submit(): "
+                  "a task runs on one of the pool's workers, never on the "
+                  "caller's thread",
+                  i);
+        int known = 0;
+        for (int k = 0; k < distinct; k++)
+            known |= seen[k] == b.tid[i];
+        if (!known)
+            seen[distinct++] = b.tid[i];
+    }
+    WB_EXPECT(distinct <= N,
+              "%d tasks ran on %d different threads, but a pool of %d "
+              "workers has %d threads: each worker is started once by "
+              "tpool_create() and runs task after task in a loop; do not "
+              "start a thread per task",
+              TASKS, distinct, N, N);
+    board_free(&b);
+}
+END_TEST
+
+/* make check CHAPTER=3 EXERCISE=tpool TRACE=1 draws this test's tasks. */
+const char *const wb_trace_test = "test_tasks_run_on_the_workers";
+
 /* ThreadSanitizer starts a helper thread of its own at the first
  * pthread_create() of a process. Starting and joining one thread in
  * wb_suite(), in the runner before it forks the tests, keeps that helper
@@ -1086,6 +1160,7 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_every_task_runs_once, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_many_submitters, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_at_most_n_at_once, "A thread pool", 5.0);
+    WB_ADD_TIMEOUT(s, test_tasks_run_on_the_workers, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_n_at_once_when_n_wait, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_wait_waits_for_all, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_wait_includes_tasks_from_tasks, "A thread pool",

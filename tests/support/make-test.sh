@@ -53,6 +53,25 @@ must_fail() {
     [ "$status" -eq 1 ]
 }
 
+# make check TRACE=1 on exercise $1 (NN-topic/name) with the reference
+# solution: the test passes, the picture is an SVG, and the trace it drew
+# holds at least $2 spans.
+traced_run() {
+    local ex=$1 want=$2 out svg trace spans
+    out=$($MAKE_S check CHAPTER=$((10#${ex%%-*})) EXERCISE="${ex#*/}" IMPL=solutions TRACE=1) || {
+        echo "$out"
+        return 1
+    }
+    echo "$out"
+    svg=$(sed -n 's/.*picture: \([^ ]*\) .*/\1/p' <<<"$out")
+    trace=$(sed -n 's/.*trace: \([^ ]*\)$/\1/p' <<<"$out")
+    [ -n "$svg" ] && [ -n "$trace" ] || return 1
+    grep -q '^<svg' "$svg" || { echo "$svg is not an SVG picture"; return 1; }
+    spans=$(grep -cv '^#' "$trace")
+    echo "$spans spans in $trace"
+    [ "$spans" -ge "$want" ]
+}
+
 # The grader counts a suite that does not compile by its WB_ADD lines;
 # that count must be what the suite really registers.
 declared_matches_registered() {
@@ -191,8 +210,9 @@ step "grader: hostile code fails with the right message, nothing left running" \
 step "make hint shows hints one at a time" hint_works
 step "trace.h and the timeline renderer (whole lines, speed, errors)" \
     bash -c "$MAKE_S build/tools/timeline && tests/support/timeline-selftest.sh build/tools/timeline build/timeline-selftest"
-step "make check TRACE=1 draws the runner's timeline" \
-    bash -c "$MAKE_S check CHAPTER=1 EXERCISE=runner IMPL=solutions TRACE=1 | grep -q 'picture: .*runner.svg'"
+for t in "01-sync/runner 3" "02-processes/procpool 6" "03-threads/tpool 12"; do
+    step "make check TRACE=1 draws a timeline: ${t% *}" traced_run ${t}
+done
 step "demos run; deterministic ones print what the book says" $MAKE_S examples
 step "docs: Doxygen reference, no warning" $MAKE_S docs
 step "book: HTML, PDF, EPUB, no warning" $MAKE_S book
