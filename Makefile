@@ -138,6 +138,7 @@ help:
 	@echo 'Book and reference:'
 	@echo '  make book                       HTML, PDF and EPUB in build/book/ (and the API reference)'
 	@echo '  make docs                       Doxygen reference of every contract in build/docs/'
+	@echo '  make demos                      build every demo program into build/plain/demos/'
 	@echo '  make examples                   build and run every demo program of the chapters'
 	@echo
 	@echo 'Maintainers:'

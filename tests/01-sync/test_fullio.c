@@ -24,33 +24,6 @@
 
 #define MIB (1024 * 1024)
 
-/* The name of an errno value, for messages: "EINTR". */
-static const char *errname(int e)
-{
-    switch (e) {
-    case 0:
-        return "0";
-    case EINTR:
-        return "EINTR";
-    case EAGAIN:
-        return "EAGAIN";
-    case EBADF:
-        return "EBADF";
-    case EINVAL:
-        return "EINVAL";
-    case EPIPE:
-        return "EPIPE";
-    case EFAULT:
-        return "EFAULT";
-    case ENOSYS:
-        return "ENOSYS";
-    case EIO:
-        return "EIO";
-    default:
-        return "another errno";
-    }
-}
-
 /* --- Helpers: the test's own plain I/O, children, a ticking timer --------- */
 
 /* The test's own write loop, so the test does not rely on the code it
@@ -297,7 +270,7 @@ START_TEST(test_read_collects_partial_chunks)
               "(one read() returns only what has arrived so far; keep "
               "reading until n bytes or end of file)",
               got, got == -1 ? " with errno " : "",
-              got == -1 ? errname(saved) : "");
+              got == -1 ? wb_errname(saved) : "");
     size_t at = first_diff(buf, data, 80);
     WB_EXPECT(at == 80,
               "the 80 bytes must arrive in order; byte %zu differs (each "
@@ -327,7 +300,7 @@ START_TEST(test_read_stops_at_eof_before_n)
               "fullio_read(fd, buf, 100) must return 12 at end of file, "
               "got %zd%s%s",
               got, got == -1 ? " with errno " : "",
-              got == -1 ? errname(saved) : "");
+              got == -1 ? wb_errname(saved) : "");
     WB_EXPECT(memcmp(buf, "hello, world", 12) == 0,
               "expected the bytes \"hello, world\", got \"%.12s\"", buf);
     WB_EXPECT(again == 0,
@@ -348,7 +321,7 @@ START_TEST(test_read_empty_input_and_zero_bytes)
     WB_EXPECT(zero == 0,
               "fullio_read(fd, NULL, 0) asks for nothing: expected 0, got "
               "%zd (errno %s: %s)",
-              zero, errname(errno), strerror(errno));
+              zero, wb_errname(errno), strerror(errno));
     unsigned char buf[8];
     ssize_t one = fullio_read(fds[0], buf, 0);
     WB_EXPECT(one == 0, "fullio_read(fd, buf, 0): expected 0, got %zd", one);
@@ -401,7 +374,7 @@ START_TEST(test_read_retries_after_eintr)
               "some bytes have arrived: it is not an error, call read() "
               "again for the rest",
               seen, seen == 1 ? "" : "s", got, got == -1 ? " with errno " : "",
-              got == -1 ? errname(saved) : "");
+              got == -1 ? wb_errname(saved) : "");
     WB_EXPECT(memcmp(buf, text, 10) == 0,
               "expected \"late bytes\", got "
               "\"%.10s\"",
@@ -430,7 +403,7 @@ START_TEST(test_read_1mib_in_pieces)
               "a child writes 1 MiB through a pipe (which holds 64 KiB): "
               "expected fullio_read() to return %d, got %zd%s%s",
               MIB, got, got == -1 ? " with errno " : "",
-              got == -1 ? errname(saved) : "");
+              got == -1 ? wb_errname(saved) : "");
     size_t at = first_diff(buf, data, MIB);
     WB_EXPECT(at == MIB, "the bytes must arrive in order; byte %zu differs",
               at);
@@ -462,7 +435,7 @@ START_TEST(test_read_nonblocking_keeps_count)
               "%zd%s%s (an error after some bytes returns the count; "
               "returning -1 would lose them)",
               got, got == -1 ? " with errno " : "",
-              got == -1 ? errname(saved) : "");
+              got == -1 ? wb_errname(saved) : "");
     WB_EXPECT(memcmp(buf, "12345", 5) == 0,
               "expected \"12345\", got "
               "\"%.5s\"",
@@ -470,7 +443,7 @@ START_TEST(test_read_nonblocking_keeps_count)
     WB_EXPECT(next == -1 && next_errno == EAGAIN,
               "the next call, with nothing to read, must report the error: "
               "expected -1 with errno EAGAIN, got %zd (errno %s: %s)",
-              next, errname(next_errno), strerror(next_errno));
+              next, wb_errname(next_errno), strerror(next_errno));
 }
 END_TEST
 
@@ -495,7 +468,7 @@ START_TEST(test_write_1mib_drained_by_child)
               "child: expected fullio_write() to return %d, got %zd%s%s. "
               "The reading child %s.",
               MIB, put, put == -1 ? " with errno " : "",
-              put == -1 ? errname(saved) : "", reader_says(code));
+              put == -1 ? wb_errname(saved) : "", reader_says(code));
     WB_EXPECT(code == READER_OK, "the reading child %s (exit %d)",
               reader_says(code), code);
 }
@@ -531,8 +504,8 @@ START_TEST(test_write_retries_after_eintr_and_short_writes)
               "EINTR or returns a short count; both mean: call it again "
               "for the rest). The reading child %s.",
               seen, seen == 1 ? "" : "s", n, put,
-              put == -1 ? " with errno " : "", put == -1 ? errname(saved) : "",
-              reader_says(code));
+              put == -1 ? " with errno " : "",
+              put == -1 ? wb_errname(saved) : "", reader_says(code));
     WB_EXPECT(code == READER_OK, "the reading child %s (exit %d)",
               reader_says(code), code);
     WB_EXPECT(seen > 0, "the timer never fired while fullio_write() "
@@ -571,7 +544,7 @@ START_TEST(test_write_nonblocking_keeps_count)
               "%zd%s%s (returning -1 after some bytes went out hides what "
               "was sent)",
               put, put == -1 ? " with errno " : "",
-              put == -1 ? errname(saved) : "");
+              put == -1 ? wb_errname(saved) : "");
     WB_EXPECT(put < 0 || (size_t)put == have,
               "fullio_write() returned %zd but the pipe received %zu bytes",
               put, have);
@@ -579,7 +552,7 @@ START_TEST(test_write_nonblocking_keeps_count)
     WB_EXPECT(next == -1 && next_errno == EAGAIN,
               "the next call, on the still full pipe, must report the "
               "error: expected -1 with errno EAGAIN, got %zd (errno %s: %s)",
-              next, errname(next_errno), strerror(next_errno));
+              next, wb_errname(next_errno), strerror(next_errno));
 }
 END_TEST
 
@@ -598,7 +571,7 @@ START_TEST(test_write_zero_bytes)
     WB_EXPECT(zero == 0,
               "fullio_write(fd, NULL, 0) writes nothing: expected 0, got "
               "%zd (errno %s: %s)",
-              zero, errname(saved), strerror(saved));
+              zero, wb_errname(saved), strerror(saved));
     WB_EXPECT(zero2 == 0, "fullio_write(fd, \"abc\", 0): expected 0, got %zd",
               zero2);
     WB_EXPECT(r == 0,
@@ -620,13 +593,13 @@ START_TEST(test_bad_descriptor_ebadf)
     WB_EXPECT(r == -1 && errno == EBADF,
               "reading from a pipe's write end: expected -1 with errno "
               "EBADF, got %zd (errno %s: %s)",
-              r, errname(errno), strerror(errno));
+              r, wb_errname(errno), strerror(errno));
     errno = 0;
     r = fullio_write(fds[0], buf, 3);
     WB_EXPECT(r == -1 && errno == EBADF,
               "writing to a pipe's read end: expected -1 with errno EBADF, "
               "got %zd (errno %s: %s)",
-              r, errname(errno), strerror(errno));
+              r, wb_errname(errno), strerror(errno));
     close(fds[0]);
     close(fds[1]);
     errno = 0;
@@ -634,19 +607,19 @@ START_TEST(test_bad_descriptor_ebadf)
     WB_EXPECT(r == -1 && errno == EBADF,
               "reading from a closed descriptor: expected -1 with errno "
               "EBADF, got %zd (errno %s: %s)",
-              r, errname(errno), strerror(errno));
+              r, wb_errname(errno), strerror(errno));
     errno = 0;
     r = fullio_write(fds[1], buf, 3);
     WB_EXPECT(r == -1 && errno == EBADF,
               "writing to a closed descriptor: expected -1 with errno "
               "EBADF, got %zd (errno %s: %s)",
-              r, errname(errno), strerror(errno));
+              r, wb_errname(errno), strerror(errno));
     errno = 0;
     r = fullio_read(-1, buf, 3);
     WB_EXPECT(r == -1 && errno == EBADF,
               "fullio_read(-1, ...): expected -1 with errno EBADF, got %zd "
               "(errno %s: %s)",
-              r, errname(errno), strerror(errno));
+              r, wb_errname(errno), strerror(errno));
 }
 END_TEST
 
@@ -668,11 +641,11 @@ START_TEST(test_null_buffer_einval)
     WB_EXPECT(r == -1 && r_errno == EINVAL,
               "fullio_read(fd, NULL, 3): expected -1 with errno EINVAL, got "
               "%zd (errno %s: %s)",
-              r, errname(r_errno), strerror(r_errno));
+              r, wb_errname(r_errno), strerror(r_errno));
     WB_EXPECT(w == -1 && w_errno == EINVAL,
               "fullio_write(fd, NULL, 3): expected -1 with errno EINVAL, "
               "got %zd (errno %s: %s)",
-              w, errname(w_errno), strerror(w_errno));
+              w, wb_errname(w_errno), strerror(w_errno));
     WB_EXPECT(left == 3 && memcmp(buf, "xyz", 3) == 0,
               "a NULL buffer must be refused before touching the pipe: it "
               "should still hold exactly \"xyz\", it holds %zd bytes",
@@ -701,11 +674,11 @@ START_TEST(test_count_too_large_einval)
               "fullio_read() of SSIZE_MAX + 1 bytes: the count could not "
               "be returned, so expected -1 with errno EINVAL, got %zd "
               "(errno %s: %s)",
-              r, errname(r_errno), strerror(r_errno));
+              r, wb_errname(r_errno), strerror(r_errno));
     WB_EXPECT(w == -1 && w_errno == EINVAL,
               "fullio_write() of SSIZE_MAX + 1 bytes: expected -1 with "
               "errno EINVAL, got %zd (errno %s: %s)",
-              w, errname(w_errno), strerror(w_errno));
+              w, wb_errname(w_errno), strerror(w_errno));
 }
 END_TEST
 
@@ -723,7 +696,7 @@ START_TEST(test_write_to_closed_pipe_epipe)
               "writing to a pipe whose read end is closed (SIGPIPE "
               "ignored): expected -1 with errno EPIPE, got %zd (errno "
               "%s: %s)",
-              w, errname(saved), strerror(saved));
+              w, wb_errname(saved), strerror(saved));
 }
 END_TEST
 

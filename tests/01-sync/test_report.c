@@ -22,28 +22,6 @@
 
 /* --- Helpers -------------------------------------------------------------- */
 
-static const char *errname(int e)
-{
-    switch (e) {
-    case 0:
-        return "0";
-    case EINVAL:
-        return "EINVAL";
-    case EISDIR:
-        return "EISDIR";
-    case ENOSPC:
-        return "ENOSPC";
-    case EIO:
-        return "EIO";
-    case ENOSYS:
-        return "ENOSYS";
-    case EBADF:
-        return "EBADF";
-    default:
-        return "another errno";
-    }
-}
-
 /* A growing string, for inputs and expected outputs built in a loop. */
 struct text {
     char *s;
@@ -181,7 +159,7 @@ static int text_diff(const char *got, const char *want, char *msg, size_t cap)
               "report_run() should return 0 (malformed records are "           \
               "reported, not an error of the run); got %d with errno %s "      \
               "(%s)",                                                          \
-              (r).ret, errname((r).err_no), strerror((r).err_no))
+              (r).ret, wb_errname((r).err_no), strerror((r).err_no))
 
 /* --- The normal path ------------------------------------------------------ */
 
@@ -471,13 +449,13 @@ START_TEST(test_null_arguments_einval)
     WB_EXPECT(ret == -1 && errno == EINVAL,
               "in = NULL: expected -1 with errno EINVAL, got %d with errno "
               "%s (%s)",
-              ret, errname(errno), strerror(errno));
+              ret, wb_errname(errno), strerror(errno));
     errno = 0;
     ret = report_run(in, NULL, stderr, &sum);
     WB_EXPECT(ret == -1 && errno == EINVAL,
               "out = NULL: expected -1 with errno EINVAL, got %d with errno "
               "%s (%s)",
-              ret, errname(errno), strerror(errno));
+              ret, wb_errname(errno), strerror(errno));
     WB_EXPECT(sum.accepted == 5 && sum.rejected == 5 && sum.total_cents == 5,
               "on EINVAL the summary must not be touched");
     long pos = ftell(in);
@@ -488,7 +466,7 @@ START_TEST(test_null_arguments_einval)
     WB_EXPECT(ret == -1 && errno == EINVAL,
               "sum = NULL: expected -1 with errno EINVAL, got %d with errno "
               "%s (%s)",
-              ret, errname(errno), strerror(errno));
+              ret, wb_errname(errno), strerror(errno));
     rewind(out);
     char *written = wb_slurp(out);
     size_t len = strlen(written);
@@ -516,7 +494,7 @@ START_TEST(test_null_err_still_counts)
     WB_EXPECT(ret == 0,
               "err = NULL is allowed (the messages are dropped): expected "
               "0, got %d with errno %s (%s)",
-              ret, errname(saved), strerror(saved));
+              ret, wb_errname(saved), strerror(saved));
     EXPECT_TEXT(text, "a,1\nb,4\n", "the report with err = NULL");
     WB_EXPECT(sum.accepted == 2 && sum.rejected == 2 && sum.total_cents == 5,
               "with err = NULL the rejected records still count: expected "
@@ -547,7 +525,7 @@ START_TEST(test_read_error_reported)
               "with errno EISDIR, got %d with errno %s (%s). getline() "
               "returns -1 both at end of file and on an error; ferror() "
               "tells them apart",
-              ret, errname(saved), strerror(saved));
+              ret, wb_errname(saved), strerror(saved));
     EXPECT_TEXT(text, "", "after a read error no report may be written");
     free(text);
 }
@@ -596,7 +574,7 @@ START_TEST(test_read_error_midway_writes_no_report)
     WB_EXPECT(ret == -1 && saved == EIO,
               "the input gives 3 lines, then reading fails with EIO: "
               "expected -1 with errno EIO, got %d with errno %s (%s)",
-              ret, errname(saved), strerror(saved));
+              ret, wb_errname(saved), strerror(saved));
     EXPECT_TEXT(text, "",
                 "after a read error in the middle of the input no report "
                 "may be written: the totals of the lines before it would "
@@ -627,7 +605,7 @@ START_TEST(test_write_error_reported)
               "out cannot be written (it is /dev/full): expected -1 with "
               "errno ENOSPC, got %d with errno %s (%s). The text sits in "
               "the stream's buffer until fflush(): check the flush",
-              ret, errname(saved), strerror(saved));
+              ret, wb_errname(saved), strerror(saved));
     clearerr(full);
 
     FILE *in2 = wb_tmpfile_with("a,1,1\nbad\n");
@@ -644,7 +622,7 @@ START_TEST(test_write_error_reported)
               "err cannot be written (it is /dev/full) and there is a "
               "message for it: expected -1 with errno ENOSPC, got %d with "
               "errno %s (%s)",
-              ret, errname(saved), strerror(saved));
+              ret, wb_errname(saved), strerror(saved));
 }
 END_TEST
 

@@ -102,8 +102,8 @@ START_TEST(test_runs_every_task_once_in_order)
     int got = runner_run(s.tasks, 5, s.records);
     WB_EXPECT(got == 0,
               "5 tasks that all return 0: expected runner_run() to return "
-              "0 failures, got %d (errno %d: %s)",
-              got, errno, strerror(errno));
+              "0 failures, got %d%s",
+              got, wb_errno_note(got));
     for (int i = 0; i < 5; i++)
         WB_EXPECT(s.probes[i].calls == 1,
                   "task %d must be called exactly once; it was called %d "
@@ -224,8 +224,8 @@ START_TEST(test_zero_tasks)
     int got = runner_run(NULL, 0, NULL);
     WB_EXPECT(got == 0,
               "no tasks (n = 0, both arrays NULL) is allowed and has 0 "
-              "failures; got %d (errno %d: %s)",
-              got, errno, strerror(errno));
+              "failures; got %d%s",
+              got, wb_errno_note(got));
     struct setup s;
     setup_init(&s, 2, NULL, NULL);
     got = runner_run(s.tasks, 0, s.records);
@@ -246,14 +246,14 @@ START_TEST(test_null_arrays_rejected)
     int got = runner_run(NULL, 2, s.records);
     WB_EXPECT(got == -1 && errno == EINVAL,
               "tasks = NULL with n = 2: expected -1 with errno EINVAL, got "
-              "%d with errno %d (%s)",
-              got, errno, strerror(errno));
+              "%d with errno %s",
+              got, wb_errname(errno));
     errno = 0;
     got = runner_run(s.tasks, 2, NULL);
     WB_EXPECT(got == -1 && errno == EINVAL,
               "records = NULL with n = 2: expected -1 with errno EINVAL, "
-              "got %d with errno %d (%s)",
-              got, errno, strerror(errno));
+              "got %d with errno %s",
+              got, wb_errname(errno));
     WB_EXPECT(total_calls(&s, 2) == 0,
               "with records = NULL no task may run (there is nowhere to "
               "record it); %d task calls were made",
@@ -262,8 +262,8 @@ START_TEST(test_null_arrays_rejected)
     int64_t span = runner_span_ns(NULL, 3);
     WB_EXPECT(span == -1 && errno == EINVAL,
               "runner_span_ns(NULL, 3): expected -1 with errno EINVAL, got "
-              "%lld with errno %d (%s)",
-              (long long)span, errno, strerror(errno));
+              "%lld with errno %s",
+              (long long)span, wb_errname(errno));
 }
 END_TEST
 
@@ -276,8 +276,8 @@ START_TEST(test_null_fn_rejected_before_anything_runs)
     int got = runner_run(s.tasks, 4, s.records);
     WB_EXPECT(got == -1 && errno == EINVAL,
               "task 3 has fn = NULL: expected -1 with errno EINVAL, got %d "
-              "with errno %d (%s)",
-              got, errno, strerror(errno));
+              "with errno %s",
+              got, wb_errname(errno));
     WB_EXPECT(total_calls(&s, 4) == 0,
               "every task must be checked before the first one runs; "
               "tasks 0-2 were called %d, %d and %d times before the bad "
@@ -302,9 +302,8 @@ START_TEST(test_too_many_tasks_rejected)
     int got = runner_run(s.tasks, (size_t)INT_MAX + 1, s.records);
     WB_EXPECT(got == -1 && errno == EINVAL,
               "n = INT_MAX + 1: expected -1 with errno EINVAL (checked "
-              "first, before looking at the tasks), got %d with errno %d "
-              "(%s)",
-              got, errno, strerror(errno));
+              "first, before looking at the tasks), got %d with errno %s",
+              got, wb_errname(errno));
     WB_EXPECT(s.probes[0].calls == 0, "n = INT_MAX + 1 must run nothing");
 }
 END_TEST

@@ -23,16 +23,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* " (errno text)" after a call that returned -1, "" otherwise. */
-static const char *err_note(int rc)
-{
-    static char buf[128];
-    if (rc != -1)
-        return "";
-    snprintf(buf, sizeof buf, " (%s)", strerror(errno));
-    return buf;
-}
-
 /* After pmap_run() returned @p failed for @p n items: the errno text when
  * it failed, else how the first failed item ended, as " (...)"; "" when
  * nothing failed. */
@@ -40,7 +30,7 @@ static const char *fail_note(int failed, const pmap_result *r, size_t n)
 {
     static char buf[192];
     if (failed == -1)
-        return err_note(failed);
+        return wb_errno_note(failed);
     for (size_t i = 0; i < n; i++) {
         if (r[i].ok)
             continue;
@@ -95,12 +85,6 @@ static void *shared_page(size_t size)
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     WB_EXPECT(p != MAP_FAILED, "mmap() failed: %s", strerror(errno));
     return p;
-}
-
-/* There must be no child left at all: none running, none unreaped. */
-static int no_children(void)
-{
-    return waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD;
 }
 
 /* --- Results in input order ------------------------------------------- */
@@ -222,7 +206,7 @@ START_TEST(test_crashing_item_fails_alone)
     WB_EXPECT(failed == 2,
               "items 1 (SIGSEGV) and 3 (exit code 7) fail: expected "
               "pmap_run() to return 2; got %d%s",
-              failed, err_note(failed));
+              failed, wb_errno_note(failed));
     WB_EXPECT(r[1].ok == 0 && r[1].signo == SIGSEGV && r[1].code == -1 &&
                   r[1].data == NULL && r[1].len == 0,
               "item 1 raised SIGSEGV: expected ok=0 signo=%d code=-1 "
@@ -284,7 +268,7 @@ START_TEST(test_each_item_gets_its_own_childs_status)
     int failed = pmap_run(3, close_early, s, r);
     munmap(s, sizeof *s);
     WB_EXPECT(failed != -1, "expected the number of failed items; got -1%s",
-              err_note(failed));
+              wb_errno_note(failed));
     int codes[3] = {0, 10, 20};
     for (size_t i = 0; i < 3; i++)
         WB_EXPECT(r[i].code == codes[i] && r[i].signo == 0,
@@ -298,7 +282,7 @@ START_TEST(test_each_item_gets_its_own_childs_status)
     WB_EXPECT(failed == 2,
               "items 1 and 2 exit with codes 10 and 20: expected 2 failed "
               "items; got %d%s",
-              failed, err_note(failed));
+              failed, wb_errno_note(failed));
     WB_EXPECT(r[0].ok == 1 && r[0].data != NULL && r[0].len == 0,
               "item 0 succeeded without output: expected ok=1 and data \"\"; "
               "got ok=%d data=%s",
@@ -573,8 +557,8 @@ START_TEST(test_zero_items)
     WB_EXPECT(got == 0,
               "pmap_run(0, fn, ctx, NULL) has nothing to do: "
               "expected 0; got %d%s",
-              got, err_note(got));
-    WB_EXPECT(no_children(), "no item, no child: a child was created");
+              got, wb_errno_note(got));
+    WB_EXPECT(wb_no_children(), "no item, no child: a child was created");
 }
 END_TEST
 
@@ -584,16 +568,15 @@ START_TEST(test_invalid_arguments)
     errno = 0;
     int got = pmap_run(2, NULL, NULL, r);
     WB_EXPECT(got == -1 && errno == EINVAL,
-              "pmap_run(2, NULL, ...): expected -1 with EINVAL; got %d (%s)",
-              got, strerror(errno));
+              "pmap_run(2, NULL, ...): expected -1 with EINVAL; got %d%s", got,
+              wb_errno_note(got));
     errno = 0;
     got = pmap_run(2, never_called, NULL, NULL);
     WB_EXPECT(got == -1 && errno == EINVAL,
-              "pmap_run(2, fn, ctx, NULL): expected -1 with EINVAL; got %d "
-              "(%s)",
-              got, strerror(errno));
-    WB_EXPECT(no_children(), "a call rejected for its arguments must not "
-                             "fork");
+              "pmap_run(2, fn, ctx, NULL): expected -1 with EINVAL; got %d%s",
+              got, wb_errno_note(got));
+    WB_EXPECT(wb_no_children(), "a call rejected for its arguments must not "
+                                "fork");
 }
 END_TEST
 
@@ -658,8 +641,8 @@ START_TEST(test_out_of_descriptors)
     WB_EXPECT(setrlimit(RLIMIT_NOFILE, &old) == 0, "setrlimit() failed");
     WB_EXPECT(got == -1 && err == EMFILE,
               "with room for only a few pipes, expected -1 with EMFILE; got "
-              "%d (%s)",
-              got, strerror(err));
+              "%d (errno %s)",
+              got, wb_errname(err));
     int nulls = 0;
     for (size_t i = 0; i < 20; i++)
         nulls += r[i].data == NULL;
@@ -667,8 +650,9 @@ START_TEST(test_out_of_descriptors)
               "after a failed call every results[i].data must "
               "be NULL; %d of 20 are",
               nulls);
-    WB_EXPECT(no_children(), "after a failed call no child of the map may be "
-                             "left: kill and reap the ones already started");
+    WB_EXPECT(wb_no_children(),
+              "after a failed call no child of the map may be "
+              "left: kill and reap the ones already started");
     WB_EXPECT(ms < 500,
               "pmap_run() took %lld ms to give up, about as long as the "
               "children already started (1 s each) run by themselves: kill "
@@ -715,7 +699,7 @@ START_TEST(test_read_interrupted_by_signal)
               "a signal handler interrupted read() or waitpid() (EINTR): "
               "expected the call to be resumed and 0 failed items; got %d"
               "%s",
-              failed, err_note(failed));
+              failed, wb_errno_note(failed));
     WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
     WB_EXPECT(r[0].data != NULL && strcmp(r[0].data, "late") == 0 &&
                   r[1].data != NULL && strcmp(r[1].data, "early") == 0,
@@ -742,7 +726,7 @@ START_TEST(test_wait_interrupted_by_signal)
               "the child closed its pipe, then a signal handler interrupted "
               "the parent's waitpid() (EINTR): expected the wait to be "
               "resumed and the item to succeed; got %d%s, ok=%d code=%d",
-              failed, err_note(failed), failed == -1 ? 0 : r[0].ok,
+              failed, wb_errno_note(failed), failed == -1 ? 0 : r[0].ok,
               failed == -1 ? 0 : r[0].code);
     WB_EXPECT(seen, "the child's signal never reached the caller");
     pmap_free(r, failed >= 0 ? 1 : 0);

@@ -26,16 +26,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* " (errno text)" after a call that returned -1, "" otherwise. */
-static const char *err_note(int rc)
-{
-    static char buf[128];
-    if (rc != -1)
-        return "";
-    snprintf(buf, sizeof buf, " (%s)", strerror(errno));
-    return buf;
-}
-
 enum { MAX_JOBS = 32 };
 
 /* The page the children of one test share. */
@@ -69,11 +59,6 @@ static struct gauge *gauge_new(int over)
 static void gauge_free(struct gauge *g)
 {
     munmap(g, sizeof *g);
-}
-
-static int no_children(void)
-{
-    return waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD;
 }
 
 /* Count this job as running, and hold it until either more jobs run at
@@ -119,7 +104,7 @@ START_TEST(test_bound_never_exceeded_and_reached)
     int high = atomic_load(&g->highest);
     gauge_free(g);
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
-              err_note(failed));
+              wb_errno_note(failed));
     WB_EXPECT(high <= (int)k,
               "with K = %zu, at most %zu jobs may run at once; the jobs "
               "counted %d running at the same time",
@@ -142,7 +127,7 @@ START_TEST(test_k_one_runs_one_at_a_time)
     int high = atomic_load(&g->highest);
     gauge_free(g);
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
-              err_note(failed));
+              wb_errno_note(failed));
     WB_EXPECT(high == 1,
               "with K = 1 the jobs run one after the other; %d ran at once",
               high);
@@ -159,7 +144,7 @@ START_TEST(test_more_slots_than_jobs)
     int high = atomic_load(&g->highest);
     gauge_free(g);
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
-              err_note(failed));
+              wb_errno_note(failed));
     WB_EXPECT(high == (int)m,
               "with K = 8 and only %zu jobs, all of them should run at "
               "once; the most at once was %d",
@@ -202,9 +187,9 @@ START_TEST(test_every_job_reported_once)
         runs[j] = atomic_load(&g->runs[j]);
     gauge_free(g);
     WB_EXPECT(failed != -1, "expected the number of failed jobs; got -1%s",
-              err_note(failed));
-    WB_EXPECT(no_children(), "procpool_run() returned with a child of the "
-                             "pool still unreaped");
+              wb_errno_note(failed));
+    WB_EXPECT(wb_no_children(), "procpool_run() returned with a child of the "
+                                "pool still unreaped");
     for (int j = 0; j < M; j++) {
         WB_EXPECT(runs[j] == 1,
                   "job %d should run exactly once; it ran %d "
@@ -270,7 +255,7 @@ START_TEST(test_reaps_whichever_ends_first)
     int seq0 = g->finish_seq[0];
     gauge_free(g);
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
-              err_note(failed));
+              wb_errno_note(failed));
     WB_EXPECT(seq0 == M - 1,
               "with K = 2, job 0 takes 200 ms and jobs 1 to 5 take 5 ms "
               "each: they should all pass through the second slot while job "
@@ -315,7 +300,7 @@ START_TEST(test_wait_interrupted_by_signal)
               "a signal handler interrupted waitpid() (EINTR): expected the "
               "wait to be resumed and 3 failed jobs (codes 1, 2, 3); got %d"
               "%s",
-              failed, err_note(failed));
+              failed, wb_errno_note(failed));
     WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
     for (int j = 0; j < 3; j++)
         WB_EXPECT(r[j].code == j + 1, "job %d: expected code %d; got %d", j,
@@ -343,7 +328,7 @@ START_TEST(test_flushes_before_fork)
     procpool_result r[1];
     int failed = procpool_run(1, 1, write_to_ctx_fd, &fd, r);
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
-              err_note(failed));
+              wb_errno_note(failed));
     rewind(f);
     char *text = wb_slurp(f);
     fclose(f);
@@ -397,7 +382,7 @@ START_TEST(test_children_end_with__exit)
         continue;
     close(fds[0]);
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
-              err_note(failed));
+              wb_errno_note(failed));
     WB_EXPECT(n == 0,
               "%zd of the 4 children ran the caller's atexit() handlers: "
               "they ended with exit() (or returned into the caller's "
@@ -419,8 +404,8 @@ START_TEST(test_zero_jobs)
     WB_EXPECT(got == 0,
               "procpool_run(0, 2, job, ctx, NULL) has nothing to "
               "do: expected 0; got %d%s",
-              got, err_note(got));
-    WB_EXPECT(no_children(), "no job, no child: a child was created");
+              got, wb_errno_note(got));
+    WB_EXPECT(wb_no_children(), "no job, no child: a child was created");
 }
 END_TEST
 
@@ -430,22 +415,21 @@ START_TEST(test_invalid_arguments)
     errno = 0;
     int got = procpool_run(2, 1, NULL, NULL, r);
     WB_EXPECT(got == -1 && errno == EINVAL,
-              "a NULL job function: expected -1 with EINVAL; got %d (%s)", got,
-              strerror(errno));
+              "a NULL job function: expected -1 with EINVAL; got %d%s", got,
+              wb_errno_note(got));
     errno = 0;
     got = procpool_run(2, 0, never_called, NULL, r);
     WB_EXPECT(got == -1 && errno == EINVAL,
               "K = 0 (no child may ever run): expected -1 with EINVAL; got "
-              "%d (%s)",
-              got, strerror(errno));
+              "%d%s",
+              got, wb_errno_note(got));
     errno = 0;
     got = procpool_run(2, 1, never_called, NULL, NULL);
     WB_EXPECT(got == -1 && errno == EINVAL,
-              "NULL results for 2 jobs: expected -1 with EINVAL; got %d "
-              "(%s)",
-              got, strerror(errno));
-    WB_EXPECT(no_children(), "a call rejected for its arguments must not "
-                             "fork");
+              "NULL results for 2 jobs: expected -1 with EINVAL; got %d%s", got,
+              wb_errno_note(got));
+    WB_EXPECT(wb_no_children(), "a call rejected for its arguments must not "
+                                "fork");
 }
 END_TEST
 

@@ -45,8 +45,8 @@ START_TEST(test_exit_code_zero)
     int rc = runchild_run(return_code, &code, &st);
     WB_EXPECT(rc == 0,
               "runchild_run() of a function returning 0 should "
-              "return 0; got %d (%s)",
-              rc, strerror(errno));
+              "return 0; got %d%s",
+              rc, wb_errno_note(rc));
     WB_EXPECT(st.how == RUNCHILD_EXITED && st.code == 0 && st.signo == 0,
               "expected {RUNCHILD_EXITED, code 0, signo 0}; got how=%d "
               "code=%d signo=%d",
@@ -65,8 +65,8 @@ START_TEST(test_exit_code_kept)
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
         runchild_status st = {0};
         int rc = runchild_run(return_code, &codes[i], &st);
-        WB_EXPECT(rc == 0, "runchild_run() should return 0; got %d (%s)", rc,
-                  strerror(errno));
+        WB_EXPECT(rc == 0, "runchild_run() should return 0; got %d%s", rc,
+                  wb_errno_note(rc));
         WB_EXPECT(st.how == RUNCHILD_EXITED && st.code == want[i] &&
                       st.signo == 0,
                   "a child function returning %d should be reported as "
@@ -84,8 +84,8 @@ START_TEST(test_killed_by_sigsegv)
     int rc = runchild_run(die_of_signal, &sig, &st);
     WB_EXPECT(rc == 0,
               "a child that crashes is still a successful call: "
-              "expected 0; got %d (%s)",
-              rc, strerror(errno));
+              "expected 0; got %d%s",
+              rc, wb_errno_note(rc));
     WB_EXPECT(st.how == RUNCHILD_SIGNALED && st.signo == SIGSEGV &&
                   st.code == -1,
               "a child that raises SIGSEGV should be reported as "
@@ -101,7 +101,7 @@ START_TEST(test_killed_by_sigkill)
     int sig = SIGKILL;
     runchild_status st = {0};
     int rc = runchild_run(die_of_signal, &sig, &st);
-    WB_EXPECT(rc == 0, "expected 0; got %d (%s)", rc, strerror(errno));
+    WB_EXPECT(rc == 0, "expected 0; got %d%s", rc, wb_errno_note(rc));
     WB_EXPECT(st.how == RUNCHILD_SIGNALED && st.signo == SIGKILL &&
                   st.code == -1,
               "a child that raises SIGKILL should be reported as "
@@ -132,7 +132,7 @@ START_TEST(test_runs_in_a_separate_process)
     struct shared_try t = {getpid(), 1};
     runchild_status st = {0};
     int rc = runchild_run(change_memory, &t, &st);
-    WB_EXPECT(rc == 0, "expected 0; got %d (%s)", rc, strerror(errno));
+    WB_EXPECT(rc == 0, "expected 0; got %d%s", rc, wb_errno_note(rc));
     WB_EXPECT(st.how == RUNCHILD_EXITED && st.code == 0,
               "the function must run in a new process (fork()), not in "
               "the caller's: it saw getpid() == the caller's pid (code "
@@ -376,8 +376,8 @@ START_TEST(test_decode_rejects_stopped)
     int rc = runchild_decode(ws, &st);
     WB_EXPECT(rc == -1 && errno == EINVAL,
               "a stopped child has not ended: expected -1 with EINVAL; got "
-              "%d (%s)",
-              rc, strerror(errno));
+              "%d%s",
+              rc, wb_errno_note(rc));
     WB_EXPECT(st.how == RUNCHILD_EXITED && st.code == 3 && st.signo == 4,
               "*out must be left unchanged on failure; got how=%d code=%d "
               "signo=%d",
@@ -394,8 +394,8 @@ START_TEST(test_null_arguments)
     int rc = runchild_run(NULL, &code, &st);
     WB_EXPECT(rc == -1 && errno == EINVAL,
               "runchild_run(NULL, ctx, out): expected -1 with EINVAL; got "
-              "%d (%s)",
-              rc, strerror(errno));
+              "%d%s",
+              rc, wb_errno_note(rc));
     WB_EXPECT(st.code == 123,
               "a failed call leaves *out unchanged; its code was changed "
               "from 123 to %d",
@@ -403,15 +403,14 @@ START_TEST(test_null_arguments)
     errno = 0;
     rc = runchild_run(return_code, &code, NULL);
     WB_EXPECT(rc == -1 && errno == EINVAL,
-              "runchild_run(fn, ctx, NULL): expected -1 with EINVAL; got %d "
-              "(%s)",
-              rc, strerror(errno));
+              "runchild_run(fn, ctx, NULL): expected -1 with EINVAL; got %d%s",
+              rc, wb_errno_note(rc));
     errno = 0;
     rc = runchild_decode(0, NULL);
     WB_EXPECT(rc == -1 && errno == EINVAL,
               "runchild_decode(status, NULL): expected -1 with EINVAL; got "
-              "%d (%s)",
-              rc, strerror(errno));
+              "%d%s",
+              rc, wb_errno_note(rc));
     errno = 0;
     pid_t any = waitpid(-1, NULL, WNOHANG);
     WB_EXPECT(any == -1 && errno == ECHILD,

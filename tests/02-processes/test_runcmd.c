@@ -24,21 +24,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* " (errno text)" after a call that returned -1, "" otherwise. */
-static const char *err_note(int rc)
-{
-    static char buf[128];
-    if (rc != -1)
-        return "";
-    snprintf(buf, sizeof buf, " (%s)", strerror(errno));
-    return buf;
-}
-
-static int no_children(void)
-{
-    return waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD;
-}
-
 /* The start of @p s, newlines shown as \n, for a one-line message. */
 static const char *shown(const char *s)
 {
@@ -66,7 +51,7 @@ START_TEST(test_captures_output)
     WB_EXPECT(rc == 0,
               "runcmd_run(echo hello world) should return 0; got "
               "%d%s",
-              rc, err_note(rc));
+              rc, wb_errno_note(rc));
     WB_EXPECT(r.code == 0 && r.signo == 0 && r.timed_out == 0,
               "echo exits with 0: expected code 0, signo 0, timed_out 0; got "
               "code %d, signo %d, timed_out %d",
@@ -93,7 +78,7 @@ START_TEST(test_binary_output)
     WB_EXPECT(rc == 0 && r.code == 0,
               "printf 'a\\000b\\000': expected 0 and code 0; got %d%s and "
               "code %d",
-              rc, err_note(rc), r.code);
+              rc, wb_errno_note(rc), r.code);
     WB_EXPECT(r.out != NULL && r.out_len == 4 &&
                   memcmp(r.out, "a\0b\0", 5) == 0,
               "the command wrote the 4 bytes 'a', '\\0', 'b', '\\0': expected "
@@ -113,7 +98,7 @@ START_TEST(test_exit_codes)
     WB_EXPECT(rc == 0 && r.code == 3 && r.signo == 0 && r.timed_out == 0,
               "sh -c 'exit 3': expected 0 and {code 3, signo 0, timed_out "
               "0}; got %d%s and {code %d, signo %d, timed_out %d}",
-              rc, err_note(rc), r.code, r.signo, r.timed_out);
+              rc, wb_errno_note(rc), r.code, r.signo, r.timed_out);
     WB_EXPECT(r.out != NULL && strcmp(r.out, "out\n") == 0,
               "a failing command's output is kept: expected \"out\\n\"; got "
               "\"%s\"",
@@ -128,7 +113,7 @@ START_TEST(test_exit_codes)
               "a command that exits with 127 by itself ran: expected 0 and "
               "code 127; got %d%s and code %d. Tell a failed exec from an "
               "exit code through a pipe of its own, not through 127",
-              rc, err_note(rc), r.code);
+              rc, wb_errno_note(rc), r.code);
     runcmd_free(&r);
 }
 END_TEST
@@ -138,7 +123,7 @@ START_TEST(test_killed_by_signal)
     char *argv[] = {"sh", "-c", "ulimit -c 0; kill -SEGV $$", NULL};
     runcmd_result r = {0};
     int rc = runcmd_run(argv, 1000, &r);
-    WB_EXPECT(rc == 0, "expected 0; got %d%s", rc, err_note(rc));
+    WB_EXPECT(rc == 0, "expected 0; got %d%s", rc, wb_errno_note(rc));
     WB_EXPECT(r.signo == SIGSEGV && r.code == -1 && r.timed_out == 0,
               "the command killed itself with SIGSEGV: expected {code -1, "
               "signo %d, timed_out 0}; got {code %d, signo %d, timed_out %d}",
@@ -166,7 +151,7 @@ START_TEST(test_large_output_no_deadlock)
     int rc = runcmd_run(argv, 0, &r);
     WB_EXPECT(rc == 0 && r.code == 0,
               "seq 1 400000: expected 0 and code 0; got %d%s and code %d", rc,
-              err_note(rc), r.code);
+              wb_errno_note(rc), r.code);
     WB_EXPECT(r.out_len == want,
               "seq wrote %zu bytes (far more than a pipe holds); out_len is "
               "%zu",
@@ -188,7 +173,7 @@ START_TEST(test_timeout_kills)
     WB_EXPECT(rc == 0,
               "a command that timed out still ran: expected 0; got "
               "%d%s",
-              rc, err_note(rc));
+              rc, wb_errno_note(rc));
     WB_EXPECT(r.timed_out == 1 && r.signo == SIGKILL && r.code == -1,
               "sleep 1 with a limit of 50 ms: expected {timed_out 1, signo "
               "SIGKILL (%d), code -1}; got {timed_out %d, signo %d, code %d}",
@@ -212,7 +197,7 @@ START_TEST(test_timeout_keeps_output)
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL,
               "expected 0 and {timed_out 1, signo SIGKILL}; got %d%s and "
               "{timed_out %d, signo %d}",
-              rc, err_note(rc), r.timed_out, r.signo);
+              rc, wb_errno_note(rc), r.timed_out, r.signo);
     WB_EXPECT(r.out != NULL && strcmp(r.out, "partial\n") == 0,
               "what the command printed before it was killed is kept: "
               "expected \"partial\\n\"; got \"%s\"",
@@ -234,7 +219,7 @@ START_TEST(test_timeout_after_output_closed)
               "a command that closed its output but kept running past the "
               "80 ms limit: expected 0 and {timed_out 1, signo SIGKILL}; got "
               "%d%s and {timed_out %d, signo %d}",
-              rc, err_note(rc), r.timed_out, r.signo);
+              rc, wb_errno_note(rc), r.timed_out, r.signo);
     WB_EXPECT(ms < 700, "the limit was 80 ms; runcmd_run() took %lld ms",
               (long long)ms);
     runcmd_free(&r);
@@ -253,7 +238,7 @@ START_TEST(test_timeout_kill_cannot_be_ignored)
               "a command that ignores SIGTERM, limit 150 ms: expected 0 and "
               "{timed_out 1, signo SIGKILL (%d), code -1}; got %d%s and "
               "{timed_out %d, signo %d, code %d}",
-              SIGKILL, rc, err_note(rc), r.timed_out, r.signo, r.code);
+              SIGKILL, rc, wb_errno_note(rc), r.timed_out, r.signo, r.code);
     WB_EXPECT(ms < 700,
               "the command ignores SIGTERM; runcmd_run() took %lld ms with a "
               "limit of 150 ms, about as long as the command runs by "
@@ -284,7 +269,7 @@ START_TEST(test_time_limit_counts_from_the_call)
               "%d after %lld ms. The limit counts from the call: give each "
               "poll() only the time left until the deadline, not the whole "
               "limit again",
-              rc, err_note(rc), r.timed_out, (long long)ms);
+              rc, wb_errno_note(rc), r.timed_out, (long long)ms);
     WB_EXPECT(r.signo == SIGKILL && r.code == -1,
               "when the time is up the command is killed with SIGKILL: "
               "expected {signo SIGKILL (%d), code -1}; got {signo %d, code "
@@ -313,8 +298,8 @@ START_TEST(test_missing_program)
     int64_t ms = (wb_now_ns() - start) / 1000000;
     WB_EXPECT(rc == -1 && err == ENOENT,
               "a program that does not exist: expected -1 with ENOENT (the "
-              "errno of execvp() in the child); got %d (%s)",
-              rc, strerror(err));
+              "errno of execvp() in the child); got %d (errno %s)",
+              rc, wb_errname(err));
     WB_EXPECT(r.code == -1 && r.signo == 0 && r.timed_out == 0 &&
                   r.out == NULL && r.out_len == 0,
               "after a failed call the result must be {code -1, signo 0, "
@@ -326,8 +311,8 @@ START_TEST(test_missing_program)
               "a missing program should be reported at once; it "
               "took %lld ms",
               (long long)ms);
-    WB_EXPECT(no_children(), "the child that failed to exec must be reaped "
-                             "(no zombie)");
+    WB_EXPECT(wb_no_children(), "the child that failed to exec must be reaped "
+                                "(no zombie)");
 
     /* A PATH whose folders can all be searched: execvp() reports EACCES
      * instead of ENOENT when one of them cannot (the grader's user may
@@ -339,10 +324,10 @@ START_TEST(test_missing_program)
     err = errno;
     WB_EXPECT(rc == -1 && err == ENOENT,
               "a program name found nowhere on PATH: expected -1 with "
-              "ENOENT; got %d (%s)",
-              rc, strerror(err));
-    WB_EXPECT(no_children(), "the child that failed to exec must be reaped "
-                             "(no zombie)");
+              "ENOENT; got %d (errno %s)",
+              rc, wb_errname(err));
+    WB_EXPECT(wb_no_children(), "the child that failed to exec must be reaped "
+                                "(no zombie)");
 }
 END_TEST
 
@@ -355,10 +340,10 @@ START_TEST(test_not_executable)
     int err = errno;
     WB_EXPECT(rc == -1 && err == EACCES,
               "/dev/null is not a program: expected -1 with EACCES; got %d "
-              "(%s)",
-              rc, strerror(err));
-    WB_EXPECT(no_children(), "the child that failed to exec must be reaped "
-                             "(no zombie)");
+              "(errno %s)",
+              rc, wb_errname(err));
+    WB_EXPECT(wb_no_children(), "the child that failed to exec must be reaped "
+                                "(no zombie)");
 }
 END_TEST
 
@@ -403,7 +388,7 @@ START_TEST(test_stdin_is_dev_null)
     WB_EXPECT(rc == 0 && r.timed_out == 0 && r.code == 0,
               "cat with /dev/null as its input ends at once: expected 0 and "
               "{timed_out 0, code 0}; got %d%s and {timed_out %d, code %d}%s",
-              rc, err_note(rc), r.timed_out, r.code,
+              rc, wb_errno_note(rc), r.timed_out, r.code,
               r.timed_out ? ": it was still reading the caller's standard "
                             "input when the time ran out; open /dev/null and "
                             "dup2() it onto descriptor 0 in the child"
@@ -448,7 +433,7 @@ START_TEST(test_stderr_is_callers)
     WB_EXPECT(rc == 0 && r.code == 0,
               "sh -c 'echo to-out; echo to-err >&2': expected 0 and code 0; "
               "got %d%s and code %d",
-              rc, err_note(rc), r.code);
+              rc, wb_errno_note(rc), r.code);
     WB_EXPECT(r.out != NULL && strcmp(r.out, "to-out\n") == 0,
               "only the standard output is captured: expected \"to-out\\n\"; "
               "got \"%s\"",
@@ -543,7 +528,7 @@ START_TEST(test_pipe_ends_do_not_reach_command)
     WB_EXPECT(rc == 0 && r.code == 0 && bg > 0,
               "sh -c 'sleep 1 >/dev/null 2>&1 & echo $!': expected 0, code 0 "
               "and a pid as output; got %d%s, code %d, \"%s\"",
-              rc, err_note(rc), r.code, shown(r.out));
+              rc, wb_errno_note(rc), r.code, shown(r.out));
     WB_EXPECT(ms < 500,
               "the command ended at once, but runcmd_run() returned only "
               "after %lld ms%s: its background child (output sent to "
@@ -568,22 +553,21 @@ START_TEST(test_invalid_arguments)
     errno = 0;
     int rc = runcmd_run(NULL, 0, &r);
     WB_EXPECT(rc == -1 && errno == EINVAL,
-              "runcmd_run(NULL, ...): expected -1 with EINVAL; got %d (%s)", rc,
-              strerror(errno));
+              "runcmd_run(NULL, ...): expected -1 with EINVAL; got %d%s", rc,
+              wb_errno_note(rc));
     errno = 0;
     rc = runcmd_run(empty, 0, &r);
     WB_EXPECT(rc == -1 && errno == EINVAL,
               "an argv whose argv[0] is NULL: expected -1 with EINVAL; got "
-              "%d (%s)",
-              rc, strerror(errno));
+              "%d%s",
+              rc, wb_errno_note(rc));
     errno = 0;
     rc = runcmd_run(argv, 0, NULL);
     WB_EXPECT(rc == -1 && errno == EINVAL,
-              "runcmd_run(argv, 0, NULL): expected -1 with EINVAL; got %d "
-              "(%s)",
-              rc, strerror(errno));
-    WB_EXPECT(no_children(), "a call rejected for its arguments must not "
-                             "fork");
+              "runcmd_run(argv, 0, NULL): expected -1 with EINVAL; got %d%s",
+              rc, wb_errno_note(rc));
+    WB_EXPECT(wb_no_children(), "a call rejected for its arguments must not "
+                                "fork");
 }
 END_TEST
 
@@ -613,7 +597,7 @@ START_TEST(test_interrupted_by_signal)
               "a signal handler interrupted the wait (EINTR): expected it to "
               "be resumed, code 0 and \"done\\n\"; got %d%s, code %d, "
               "timed_out %d, \"%s\"",
-              rc, err_note(rc), r.code, r.timed_out, shown(r.out));
+              rc, wb_errno_note(rc), r.code, r.timed_out, shown(r.out));
     WB_EXPECT(usr1_seen, "the command's signal never reached the caller");
     runcmd_free(&r);
 }

@@ -35,21 +35,13 @@
 #define ITEM(n) ((void *)(uintptr_t)(n))
 #define NUM(p) ((unsigned long)(uintptr_t)(p))
 
-static const char *err_name(int rc)
-{
-    return rc == 0        ? "0"
-           : rc == EPIPE  ? "EPIPE"
-           : rc == EINVAL ? "EINVAL"
-                          : strerror(rc);
-}
-
 static bqueue *new_queue(size_t capacity)
 {
     bqueue *q = NULL;
     int rc = bqueue_create(&q, capacity);
     WB_EXPECT(rc == 0 && q != NULL,
               "bqueue_create(&q, %zu) should return 0 and a queue; got %s",
-              capacity, err_name(rc));
+              capacity, wb_errname(rc));
     return q;
 }
 
@@ -57,7 +49,7 @@ static void push_ok(bqueue *q, void *item)
 {
     int rc = bqueue_push(q, item);
     WB_EXPECT(rc == 0, "bqueue_push(%lu) should return 0; got %s", NUM(item),
-              err_name(rc));
+              wb_errname(rc));
 }
 
 static void *pop_ok(bqueue *q)
@@ -65,7 +57,7 @@ static void *pop_ok(bqueue *q)
     void *item = ITEM(0xdead);
     int rc = bqueue_pop(q, &item);
     WB_EXPECT(rc == 0, "bqueue_pop() should return 0 and an item; got %s",
-              err_name(rc));
+              wb_errname(rc));
     return item;
 }
 
@@ -210,31 +202,31 @@ START_TEST(test_bad_arguments)
     WB_EXPECT(rc == EINVAL,
               "bqueue_create(NULL, 4) should give EINVAL; got "
               "%s",
-              err_name(rc));
+              wb_errname(rc));
     rc = bqueue_create(&q, 0);
     WB_EXPECT(rc == EINVAL && q == NULL,
               "bqueue_create(&q, 0) should give EINVAL and leave q alone: a "
               "queue of capacity 0 could never take an item; got %s",
-              err_name(rc));
+              wb_errname(rc));
     void *item;
     rc = bqueue_push(NULL, ITEM(1));
     WB_EXPECT(rc == EINVAL,
               "bqueue_push(NULL, item) should give EINVAL; got "
               "%s",
-              err_name(rc));
+              wb_errname(rc));
     rc = bqueue_pop(NULL, &item);
     WB_EXPECT(rc == EINVAL,
               "bqueue_pop(NULL, &item) should give EINVAL; got "
               "%s",
-              err_name(rc));
+              wb_errname(rc));
     rc = bqueue_close(NULL);
     WB_EXPECT(rc == EINVAL, "bqueue_close(NULL) should give EINVAL; got %s",
-              err_name(rc));
+              wb_errname(rc));
     q = new_queue(1);
     push_ok(q, ITEM(7));
     rc = bqueue_pop(q, NULL);
     WB_EXPECT(rc == EINVAL, "bqueue_pop(q, NULL) should give EINVAL; got %s",
-              err_name(rc));
+              wb_errname(rc));
     void *got = pop_ok(q);
     WB_EXPECT(NUM(got) == 7,
               "a pop refused with EINVAL must not take the "
@@ -251,14 +243,15 @@ START_TEST(test_close_drains_then_reports_closed)
     push_ok(q, ITEM(2));
     push_ok(q, ITEM(3));
     int rc = bqueue_close(q);
-    WB_EXPECT(rc == 0, "bqueue_close() should return 0; got %s", err_name(rc));
+    WB_EXPECT(rc == 0, "bqueue_close() should return 0; got %s",
+              wb_errname(rc));
     for (unsigned long want = 1; want <= 3; want++) {
         void *item = ITEM(0xdead);
         rc = bqueue_pop(q, &item);
         WB_EXPECT(rc == 0 && NUM(item) == want,
                   "after close, pop still hands out what is left, in order: "
                   "expected 0 and item %lu; got %s and item %lu",
-                  want, err_name(rc), NUM(item));
+                  want, wb_errname(rc), NUM(item));
     }
     for (int i = 0; i < 2; i++) {
         void *item = ITEM(0xdead);
@@ -266,13 +259,13 @@ START_TEST(test_close_drains_then_reports_closed)
         WB_EXPECT(rc == EPIPE && item == ITEM(0xdead),
                   "a closed, empty queue should make pop return EPIPE at "
                   "once (every time) without writing *item; got %s",
-                  err_name(rc));
+                  wb_errname(rc));
     }
     rc = bqueue_close(q);
     WB_EXPECT(rc == 0,
               "closing a closed queue should do nothing and return "
               "0; got %s",
-              err_name(rc));
+              wb_errname(rc));
     bqueue_destroy(q);
 }
 END_TEST
@@ -286,7 +279,7 @@ START_TEST(test_push_after_close_fails)
     WB_EXPECT(rc == EPIPE,
               "a push on a closed queue should fail with EPIPE; "
               "got %s",
-              err_name(rc));
+              wb_errname(rc));
     void *item = pop_ok(q);
     WB_EXPECT(NUM(item) == 1,
               "expected the item pushed before close (1); "
@@ -296,7 +289,7 @@ START_TEST(test_push_after_close_fails)
     WB_EXPECT(rc == EPIPE,
               "the push refused after close must not have added its item: "
               "the next pop should give EPIPE; got %s (item %lu)",
-              err_name(rc), NUM(item));
+              wb_errname(rc), NUM(item));
     bqueue_destroy(q);
 }
 END_TEST
@@ -316,7 +309,7 @@ START_TEST(test_push_blocks_while_full)
         WB_EXPECT(0,
                   "a push on a full queue (capacity 1, one item) should "
                   "block until a pop makes room; it returned %s at once",
-                  err_name(c.rc));
+                  wb_errname(c.rc));
     }
     void *first = pop_ok(q);
     /* Room now: the blocked push must finish (the test's limit catches a
@@ -325,7 +318,7 @@ START_TEST(test_push_blocks_while_full)
     WB_EXPECT(c.rc == 0,
               "the blocked push should succeed once a pop made "
               "room; it returned %s",
-              err_name(c.rc));
+              wb_errname(c.rc));
     void *second = pop_ok(q);
     WB_EXPECT(NUM(first) == 1 && NUM(second) == 2,
               "expected the items in order 1, 2; got %lu, %lu", NUM(first),
@@ -346,14 +339,14 @@ START_TEST(test_pop_blocks_while_empty)
         WB_EXPECT(0,
                   "a pop on an empty, open queue should block until a "
                   "push; it returned %s at once",
-                  err_name(c.rc));
+                  wb_errname(c.rc));
     }
     push_ok(q, ITEM(42));
     pthread_join(t, NULL);
     WB_EXPECT(c.rc == 0 && NUM(c.item) == 42,
               "the blocked pop should return 0 and the item pushed (42); "
               "got %s and %lu",
-              err_name(c.rc), NUM(c.item));
+              wb_errname(c.rc), NUM(c.item));
     bqueue_destroy(q);
 }
 END_TEST
@@ -376,7 +369,7 @@ START_TEST(test_close_wakes_every_consumer)
         WB_EXPECT(blocked_in_call(&c[i]),
                   "a pop on an empty, open queue returned %s instead of "
                   "blocking",
-                  err_name(c[i].rc));
+                  wb_errname(c[i].rc));
     WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
     int n = wait_count(&returned, WAITERS, 1000);
     WB_EXPECT(n == WAITERS,
@@ -389,7 +382,7 @@ START_TEST(test_close_wakes_every_consumer)
         WB_EXPECT(c[i].rc == EPIPE,
                   "a pop woken by close on an empty queue should return "
                   "EPIPE; got %s",
-                  err_name(c[i].rc));
+                  wb_errname(c[i].rc));
     }
     bqueue_destroy(q);
 }
@@ -411,7 +404,7 @@ START_TEST(test_close_wakes_every_producer)
     for (int i = 0; i < WAITERS; i++)
         WB_EXPECT(blocked_in_call(&c[i]),
                   "a push on a full queue returned %s instead of blocking",
-                  err_name(c[i].rc));
+                  wb_errname(c[i].rc));
     WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
     int n = wait_count(&returned, WAITERS, 1000);
     WB_EXPECT(n == WAITERS,
@@ -423,7 +416,7 @@ START_TEST(test_close_wakes_every_producer)
         pthread_join(t[i], NULL);
         WB_EXPECT(c[i].rc == EPIPE,
                   "a push woken by close should fail with EPIPE; got %s",
-                  err_name(c[i].rc));
+                  wb_errname(c[i].rc));
     }
     for (unsigned long want = 1; want <= 2; want++) {
         void *item = pop_ok(q);
@@ -437,7 +430,7 @@ START_TEST(test_close_wakes_every_producer)
     WB_EXPECT(rc == EPIPE,
               "the pushes refused by close must not have added "
               "anything: expected EPIPE; got %s (item %lu)",
-              err_name(rc), NUM(item));
+              wb_errname(rc), NUM(item));
     bqueue_destroy(q);
 }
 END_TEST
@@ -542,7 +535,7 @@ START_TEST(test_pop_rechecks_after_wakeup)
             WB_EXPECT(0,
                       "a pop on an empty, open queue returned %s instead "
                       "of blocking",
-                      err_name(c.rc));
+                      wb_errname(c.rc));
         }
         /* Wake the sleeping consumer with item 1 while it is paused, and
          * take item 1 back before it can get the mutex. */
@@ -564,7 +557,7 @@ START_TEST(test_pop_rechecks_after_wakeup)
                   "empty and open, and sleep on (`while`, not `if`, around "
                   "pthread_cond_wait); instead its pop returned %s (item "
                   "%lu) while the queue was still open",
-                  err_name(c.rc), NUM(c.item));
+                  wb_errname(c.rc), NUM(c.item));
         WB_EXPECT(c.rc == EPIPE,
                   "a consumer asleep in pop was woken by a push, but the "
                   "test took that item before the consumer got the mutex "
@@ -572,7 +565,7 @@ START_TEST(test_pop_rechecks_after_wakeup)
                   "empty and sleep on (`while`, not `if`, around "
                   "pthread_cond_wait), then get EPIPE at close; it returned "
                   "%s with item %lu, from an empty queue",
-                  err_name(c.rc), NUM(c.item));
+                  wb_errname(c.rc), NUM(c.item));
         bqueue_destroy(q);
     }
 }
@@ -605,7 +598,7 @@ START_TEST(test_push_rechecks_after_wakeup)
             WB_EXPECT(0,
                       "a push on a full queue returned %s instead of "
                       "blocking",
-                      err_name(c.rc));
+                      wb_errname(c.rc));
         }
         /* Make room while the producer is paused (waking it), and fill
          * the room again with item 3 before it can get the mutex. */
@@ -632,14 +625,14 @@ START_TEST(test_push_rechecks_after_wakeup)
                   "must test again, find the queue full and sleep on "
                   "(`while`, not `if`, around pthread_cond_wait); instead "
                   "its push returned %s into the full queue",
-                  err_name(c.rc));
+                  wb_errname(c.rc));
         WB_EXPECT(c.rc == 0 && !bad && seen[1] == 1 && seen[2] == 1 &&
                       seen[3] == 1,
                   "items 1, 2 and 3 were each pushed once into a queue of "
                   "capacity 1; the pops returned %lu, %lu and %lu (the "
                   "producer's push: %s): each item must come out exactly "
                   "once",
-                  got[0], got[1], got[2], err_name(c.rc));
+                  got[0], got[1], got[2], wb_errname(c.rc));
         bqueue_destroy(q);
     }
 }
@@ -757,7 +750,7 @@ START_TEST(test_close_never_lost)
             WB_EXPECT(0,
                       "a pop on an empty, open queue returned %s instead "
                       "of blocking",
-                      err_name(c.rc));
+                      wb_errname(c.rc));
         }
         int hooked = atomic_load(&hook_reached);
         WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
@@ -777,7 +770,7 @@ START_TEST(test_close_never_lost)
         WB_EXPECT(c.rc == EPIPE,
                   "pop on a closed, empty queue should return "
                   "EPIPE; got %s",
-                  err_name(c.rc));
+                  wb_errname(c.rc));
         bqueue_destroy(q);
     }
 }
@@ -914,12 +907,12 @@ static void many_through(size_t capacity, const char *hint)
         WB_EXPECT(prod[i].rc == 0,
                   "producer %d: bqueue_push() returned %s "
                   "on an open queue",
-                  i + 1, err_name(prod[i].rc));
+                  i + 1, wb_errname(prod[i].rc));
     for (int i = 0; i < CONSUMERS; i++) {
         WB_EXPECT(cons[i].rc == EPIPE,
                   "consumer %d: pop should end with EPIPE once the queue is "
                   "closed and empty; got %s",
-                  i + 1, err_name(cons[i].rc));
+                  i + 1, wb_errname(cons[i].rc));
         WB_EXPECT(!cons[i].bad_item,
                   "consumer %d popped an item that no producer pushed", i + 1);
         WB_EXPECT(!cons[i].out_of_order,

@@ -23,8 +23,8 @@ static counter *new_counter(void)
     counter *c = NULL;
     int rc = counter_create(&c);
     WB_EXPECT(rc == 0 && c != NULL,
-              "counter_create() should return 0 and a counter; got %d (%s)", rc,
-              strerror(rc));
+              "counter_create() should return 0 and a counter; got %s",
+              wb_errname(rc));
     return c;
 }
 
@@ -33,8 +33,8 @@ static counter_stats snapshot(counter *c)
     counter_stats s;
     memset(&s, 0x5a, sizeof s);
     int rc = counter_snapshot(c, &s);
-    WB_EXPECT(rc == 0, "counter_snapshot() should return 0; got %d (%s)", rc,
-              strerror(rc));
+    WB_EXPECT(rc == 0, "counter_snapshot() should return 0; got %s",
+              wb_errname(rc));
     return s;
 }
 
@@ -57,8 +57,8 @@ START_TEST(test_stats_one_thread)
     long values[] = {5, -3, 10, 0, 7};
     for (size_t i = 0; i < 5; i++) {
         int rc = counter_add(c, values[i]);
-        WB_EXPECT(rc == 0, "counter_add(%ld) should return 0; got %d (%s)",
-                  values[i], rc, strerror(rc));
+        WB_EXPECT(rc == 0, "counter_add(%ld) should return 0; got %s",
+                  values[i], wb_errname(rc));
     }
     counter_stats s = snapshot(c);
     WB_EXPECT(s.count == 5 && s.min == -3 && s.max == 10 && s.sum == 19,
@@ -82,27 +82,23 @@ END_TEST
 START_TEST(test_bad_arguments)
 {
     int rc = counter_create(NULL);
-    WB_EXPECT(rc == EINVAL,
-              "counter_create(NULL) should give EINVAL; got %d "
-              "(%s)",
-              rc, strerror(rc));
+    WB_EXPECT(rc == EINVAL, "counter_create(NULL) should give EINVAL; got %s",
+              wb_errname(rc));
     rc = counter_add(NULL, 1);
-    WB_EXPECT(rc == EINVAL,
-              "counter_add(NULL, 1) should give EINVAL; got %d "
-              "(%s)",
-              rc, strerror(rc));
+    WB_EXPECT(rc == EINVAL, "counter_add(NULL, 1) should give EINVAL; got %s",
+              wb_errname(rc));
     counter_stats s;
     rc = counter_snapshot(NULL, &s);
     WB_EXPECT(rc == EINVAL,
               "counter_snapshot(NULL, &s) should give EINVAL; "
-              "got %d (%s)",
-              rc, strerror(rc));
+              "got %s",
+              wb_errname(rc));
     counter *c = new_counter();
     rc = counter_snapshot(c, NULL);
     WB_EXPECT(rc == EINVAL,
               "counter_snapshot(c, NULL) should give EINVAL; "
-              "got %d (%s)",
-              rc, strerror(rc));
+              "got %s",
+              wb_errname(rc));
     counter_destroy(c);
 }
 END_TEST
@@ -115,10 +111,9 @@ START_TEST(test_sum_out_of_range)
     int wide = LONG_MAX < LLONG_MAX; /* 0 where long is as wide as long long */
     int rc = counter_add(c, LONG_MAX);
     WB_EXPECT(rc == (wide ? 0 : ERANGE),
-              "adding LONG_MAX to a sum of LONG_MAX: expected %s; got %d "
-              "(%s)",
-              wide ? "0" : "ERANGE (the sum would pass LLONG_MAX)", rc,
-              strerror(rc));
+              "adding LONG_MAX to a sum of LONG_MAX: expected %s; got %s",
+              wide ? "0" : "ERANGE (the sum would pass LLONG_MAX)",
+              wb_errname(rc));
     if (!wide) {
         counter_stats s = snapshot(c);
         WB_EXPECT(s.count == 1 && s.sum == LONG_MAX,
@@ -128,13 +123,13 @@ START_TEST(test_sum_out_of_range)
         rc = counter_add(c, LONG_MIN);
         WB_EXPECT(rc == 0,
                   "LONG_MAX + LONG_MIN = -1 fits: expected 0; got "
-                  "%d (%s)",
-                  rc, strerror(rc));
+                  "%s",
+                  wb_errname(rc));
         rc = counter_add(c, LONG_MIN);
         WB_EXPECT(rc == ERANGE,
                   "adding LONG_MIN to a sum of -1 would go below LLONG_MIN: "
-                  "expected ERANGE; got %d (%s)",
-                  rc, strerror(rc));
+                  "expected ERANGE; got %s",
+                  wb_errname(rc));
         s = snapshot(c);
         WB_EXPECT(s.count == 2 && s.min == LONG_MIN && s.max == LONG_MAX &&
                       s.sum == -1,
@@ -231,8 +226,8 @@ START_TEST(test_many_threads_exact)
     for (int t = 0; t < ADDERS; t++) {
         ck_assert_int_eq(pthread_join(tids[t], NULL), 0);
         WB_EXPECT(adders[t].rc == 0,
-                  "counter_add() from thread %d returned %d (%s); expected 0",
-                  t, adders[t].rc, strerror(adders[t].rc));
+                  "counter_add() from thread %d returned %s; expected 0", t,
+                  wb_errname(adders[t].rc));
         if (adders[t].count == 0)
             continue;
         if (want_count == 0 || adders[t].min < want_min)
@@ -316,11 +311,11 @@ START_TEST(test_snapshot_is_one_moment)
     for (int t = 0; t < WRITERS; t++)
         ck_assert_int_eq(pthread_join(tids[t], NULL), 0);
     counter_destroy(c);
-    WB_EXPECT(rc == 0, "counter_snapshot() should return 0; got %d (%s)", rc,
-              strerror(rc));
+    WB_EXPECT(rc == 0, "counter_snapshot() should return 0; got %s",
+              wb_errname(rc));
     for (int t = 0; t < WRITERS; t++)
-        WB_EXPECT(writers[t].rc == 0, "counter_add() returned %d (%s)",
-                  writers[t].rc, strerror(writers[t].rc));
+        WB_EXPECT(writers[t].rc == 0, "counter_add() returned %s",
+                  wb_errname(writers[t].rc));
     WB_EXPECT(!torn,
               "every value added was %d, so a snapshot must have sum == %d "
               "* count and min == max == %d; snapshot %llu had count %llu, "
@@ -391,10 +386,10 @@ START_TEST(test_snapshot_min_max_of_that_moment)
     atomic_store(&stop, 1);
     ck_assert_int_eq(pthread_join(tid, NULL), 0);
     counter_destroy(c);
-    WB_EXPECT(rc == 0 && w.rc == 0,
-              "counter_snapshot() and counter_add() should return 0; got %d "
-              "(%s) and %d (%s)",
-              rc, strerror(rc), w.rc, strerror(w.rc));
+    WB_EXPECT(
+        rc == 0 && w.rc == 0,
+        "counter_snapshot() and counter_add() should return 0; got %s and %s",
+        wb_errname(rc), wb_errname(w.rc));
     counter_stats want = after_values(bad.count);
     WB_EXPECT(!mixed,
               "one thread added 1, -2, 3, -4, ... while snapshots were "

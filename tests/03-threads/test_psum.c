@@ -158,8 +158,8 @@ START_TEST(test_sum_with_remainder)
         int rc = psum_sum(values, 10, t, NULL, NULL, &sum);
         WB_EXPECT(rc == 0,
                   "psum_sum(1..10, %zu threads) should return 0; "
-                  "got %d (%s)",
-                  t, rc, strerror(rc));
+                  "got %s",
+                  t, wb_errname(rc));
         WB_EXPECT(sum == 55,
                   "1 + 2 + ... + 10 with %zu threads should be 55; got %ld "
                   "(10 %% %zu = %zu values are left over after equal "
@@ -188,8 +188,8 @@ START_TEST(test_large_array)
         int rc = psum_sum(values, n, threads[k], NULL, NULL, &sum);
         WB_EXPECT(rc == 0 && sum == want,
                   "%zu values with %zu threads: expected 0 and sum %ld; got "
-                  "%d (%s) and sum %ld",
-                  n, threads[k], want, rc, strerror(rc), sum);
+                  "%s and sum %ld",
+                  n, threads[k], want, wb_errname(rc), sum);
     }
     free(values);
 }
@@ -204,8 +204,8 @@ START_TEST(test_more_threads_than_values)
     int rc = psum_sum(values, 5, 64, watch_value, &w, &sum);
     WB_EXPECT(rc == 0 && sum == 10,
               "5 values (0..4) with 64 threads: expected 0 and sum 10; got "
-              "%d (%s) and sum %ld",
-              rc, strerror(rc), sum);
+              "%s and sum %ld",
+              wb_errname(rc), sum);
     WB_EXPECT(w.nthreads == 5 && w.too_many == 0,
               "with 64 threads asked for and 5 values, exactly 5 threads "
               "(one value each) should run; on_value was called from %zu "
@@ -219,9 +219,9 @@ START_TEST(test_more_threads_than_values)
     rc = psum_sum(values, 3, SIZE_MAX, NULL, NULL, &sum);
     WB_EXPECT(rc == 0 && sum == 3,
               "3 values (0, 1, 2) with nthreads = SIZE_MAX should start 3 "
-              "threads and give 3; got %d (%s) and sum %ld: size anything "
+              "threads and give 3; got %s and sum %ld: size anything "
               "by min(nthreads, n), not by nthreads",
-              rc, strerror(rc), sum);
+              wb_errname(rc), sum);
     watch_free(&w);
     free(values);
 }
@@ -234,10 +234,10 @@ START_TEST(test_one_thread)
     watch_init(&w, 100, 0);
     long sum = -1;
     int rc = psum_sum(values, 100, 1, watch_value, &w, &sum);
-    WB_EXPECT(rc == 0 && sum == 4950,
-              "0 + 1 + ... + 99 with 1 thread: expected 0 and 4950; got %d "
-              "(%s) and %ld",
-              rc, strerror(rc), sum);
+    WB_EXPECT(
+        rc == 0 && sum == 4950,
+        "0 + 1 + ... + 99 with 1 thread: expected 0 and 4950; got %s and %ld",
+        wb_errname(rc), sum);
     WB_EXPECT(w.nthreads == 1 && w.calls == 100,
               "with nthreads = 1, one thread should call on_value 100 "
               "times; got %zu calls from %zu threads",
@@ -259,8 +259,8 @@ START_TEST(test_empty_array)
     int rc = psum_sum(NULL, 0, 4, watch_value, &w, &sum);
     WB_EXPECT(rc == 0 && sum == 0,
               "an empty array (values NULL, n 0) should sum to 0 and return "
-              "0; got %d (%s) and sum %ld",
-              rc, strerror(rc), sum);
+              "0; got %s and sum %ld",
+              wb_errname(rc), sum);
     WB_EXPECT(w.calls == 0 && w.nthreads == 0,
               "an empty array has no value to pass to on_value; it was "
               "called %zu times",
@@ -269,9 +269,9 @@ START_TEST(test_empty_array)
     sum = -1;
     rc = psum_sum(&one, 0, 1, NULL, NULL, &sum);
     WB_EXPECT(rc == 0 && sum == 0,
-              "n = 0 with a non-NULL array should sum to 0; got %d (%s) and "
+              "n = 0 with a non-NULL array should sum to 0; got %s and "
               "sum %ld",
-              rc, strerror(rc), sum);
+              wb_errname(rc), sum);
     watch_free(&w);
 }
 END_TEST
@@ -281,17 +281,15 @@ START_TEST(test_bad_arguments)
     long values[3] = {1, 2, 3};
     long sum = 99;
     int rc = psum_sum(values, 3, 2, NULL, NULL, NULL);
-    WB_EXPECT(rc == EINVAL,
-              "a NULL sum pointer should give EINVAL; got %d "
-              "(%s)",
-              rc, strerror(rc));
+    WB_EXPECT(rc == EINVAL, "a NULL sum pointer should give EINVAL; got %s",
+              wb_errname(rc));
     rc = psum_sum(values, 3, 0, NULL, NULL, &sum);
-    WB_EXPECT(rc == EINVAL, "nthreads = 0 should give EINVAL; got %d (%s)", rc,
-              strerror(rc));
+    WB_EXPECT(rc == EINVAL, "nthreads = 0 should give EINVAL; got %s",
+              wb_errname(rc));
     rc = psum_sum(NULL, 3, 2, NULL, NULL, &sum);
     WB_EXPECT(rc == EINVAL,
-              "a NULL array with n = 3 should give EINVAL; got %d (%s)", rc,
-              strerror(rc));
+              "a NULL array with n = 3 should give EINVAL; got %s",
+              wb_errname(rc));
     WB_EXPECT(sum == 99,
               "*sum must stay unchanged when psum_sum() fails; "
               "it went from 99 to %ld",
@@ -315,9 +313,9 @@ START_TEST(test_callback_terms)
         WB_EXPECT(rc == 0 && sum == want,
                   "with on_value returning value * value * (*ctx = 1), the "
                   "sum of 1, -2, 3, -4, 5, -6, 7 over %zu threads should be "
-                  "%ld; got %d (%s) and %ld: add what on_value returns, and "
+                  "%ld; got %s and %ld: add what on_value returns, and "
                   "pass ctx through unchanged",
-                  t, want, rc, strerror(rc), sum);
+                  t, want, wb_errname(rc), sum);
     }
 }
 END_TEST
@@ -332,10 +330,10 @@ START_TEST(test_threads_run_at_once)
     watch_init(&w, N, T);
     long sum = -1;
     int rc = psum_sum(values, N, T, watch_value, &w, &sum);
-    WB_EXPECT(rc == 0 && sum == (long)N * (N - 1) / 2,
-              "0 + ... + %d over %d threads: expected 0 and %ld; got %d "
-              "(%s) and %ld",
-              N - 1, T, (long)N * (N - 1) / 2, rc, strerror(rc), sum);
+    WB_EXPECT(
+        rc == 0 && sum == (long)N * (N - 1) / 2,
+        "0 + ... + %d over %d threads: expected 0 and %ld; got %s and %ld",
+        N - 1, T, (long)N * (N - 1) / 2, wb_errname(rc), sum);
     WB_EXPECT(!w.gate_broken,
               "the %d threads did not all run at the same time: the first "
               "one waited 1 s for the others to call on_value. Start every "
@@ -411,8 +409,8 @@ START_TEST(test_results_combined_without_race)
         long sum = -1;
         int rc =
             psum_sum(values, MEET_THREADS, MEET_THREADS, meet_value, &m, &sum);
-        WB_EXPECT(rc == 0, "psum_sum() should return 0; got %d (%s)", rc,
-                  strerror(rc));
+        WB_EXPECT(rc == 0, "psum_sum() should return 0; got %s",
+                  wb_errname(rc));
         if (sum != want) {
             lost_in = r;
             got = sum;

@@ -29,15 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *err_name(int rc)
-{
-    return rc == 0         ? "0"
-           : rc == EINVAL  ? "EINVAL"
-           : rc == EDEADLK ? "EDEADLK"
-           : rc == EPIPE   ? "EPIPE"
-                           : strerror(rc);
-}
-
 /* The kernel's id of the calling thread, as in /proc/self/task. */
 static pid_t this_thread(void)
 {
@@ -75,20 +66,22 @@ static tpool *new_pool(size_t nworkers, size_t capacity)
     int rc = tpool_create(&p, nworkers, capacity);
     WB_EXPECT(rc == 0 && p != NULL,
               "tpool_create(&p, %zu, %zu) should return 0 and a pool; got %s",
-              nworkers, capacity, err_name(rc));
+              nworkers, capacity, wb_errname(rc));
     return p;
 }
 
 static void submit_ok(tpool *p, tpool_task_fn fn, void *ctx)
 {
     int rc = tpool_submit(p, fn, ctx);
-    WB_EXPECT(rc == 0, "tpool_submit() should return 0; got %s", err_name(rc));
+    WB_EXPECT(rc == 0, "tpool_submit() should return 0; got %s",
+              wb_errname(rc));
 }
 
 static void destroy_ok(tpool *p)
 {
     int rc = tpool_destroy(p);
-    WB_EXPECT(rc == 0, "tpool_destroy() should return 0; got %s", err_name(rc));
+    WB_EXPECT(rc == 0, "tpool_destroy() should return 0; got %s",
+              wb_errname(rc));
 }
 
 /* --- The board: what the tasks of one test report ------------------------- */
@@ -314,17 +307,17 @@ START_TEST(test_bad_arguments)
     WB_EXPECT(rc == EINVAL,
               "tpool_create(NULL, 2, 4) should give EINVAL; "
               "got %s",
-              err_name(rc));
+              wb_errname(rc));
     rc = tpool_create(&p, 0, 4);
     WB_EXPECT(rc == EINVAL && p == NULL,
               "a pool of 0 workers could run nothing: tpool_create(&p, 0, "
               "4) should give EINVAL and leave p alone; got %s",
-              err_name(rc));
+              wb_errname(rc));
     rc = tpool_create(&p, 2, 0);
     WB_EXPECT(rc == EINVAL && p == NULL,
               "a queue of capacity 0 could hold no task: tpool_create(&p, "
               "2, 0) should give EINVAL and leave p alone; got %s",
-              err_name(rc));
+              wb_errname(rc));
     struct board b;
     board_init(&b);
     struct job j = {&b, 0};
@@ -332,26 +325,26 @@ START_TEST(test_bad_arguments)
     WB_EXPECT(rc == EINVAL,
               "tpool_submit(NULL, ...) should give EINVAL; got "
               "%s",
-              err_name(rc));
+              wb_errname(rc));
     rc = tpool_wait(NULL);
     WB_EXPECT(rc == EINVAL, "tpool_wait(NULL) should give EINVAL; got %s",
-              err_name(rc));
+              wb_errname(rc));
     rc = tpool_destroy(NULL);
     WB_EXPECT(rc == 0,
               "tpool_destroy(NULL) should do nothing and return 0; "
               "got %s",
-              err_name(rc));
+              wb_errname(rc));
     p = new_pool(2, 4);
     rc = tpool_submit(p, NULL, &j);
     WB_EXPECT(rc == EINVAL,
               "tpool_submit(p, NULL, ctx) should give EINVAL; "
               "got %s",
-              err_name(rc));
+              wb_errname(rc));
     rc = tpool_wait(p);
     WB_EXPECT(rc == 0,
               "tpool_wait() with nothing submitted should return 0 "
               "at once; got %s",
-              err_name(rc));
+              wb_errname(rc));
     destroy_ok(p);
     board_free(&b);
 }
@@ -417,7 +410,7 @@ START_TEST(test_every_task_runs_once)
     for (int i = 0; i < many; i++)
         submit_ok(p, on_count, &runs[i]);
     int rc = tpool_wait(p);
-    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", err_name(rc));
+    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", wb_errname(rc));
     expect_each_once(runs, many, "from one thread to 4 workers");
     /* The pool is still usable after a wait. */
     memset(runs, 0, many * sizeof *runs);
@@ -425,7 +418,7 @@ START_TEST(test_every_task_runs_once)
         submit_ok(p, on_count, &runs[i]);
     rc = tpool_wait(p);
     WB_EXPECT(rc == 0, "a second tpool_wait() should return 0; got %s",
-              err_name(rc));
+              wb_errname(rc));
     expect_each_once(runs, 100, "after a first tpool_wait()");
     destroy_ok(p);
     free(runs);
@@ -450,7 +443,7 @@ START_TEST(test_many_submitters)
         WB_EXPECT(s[i].rc == 0,
                   "tpool_submit() from submitter %d returned "
                   "%s",
-                  i, err_name(s[i].rc));
+                  i, wb_errname(s[i].rc));
     }
     /* No tpool_wait(): destroy alone must finish every queued task. */
     destroy_ok(p);
@@ -480,7 +473,7 @@ START_TEST(test_at_most_n_at_once)
     int running = read_board(&b, &b.running);
     open_gate(&b);
     int rc = tpool_wait(p);
-    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", err_name(rc));
+    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", wb_errname(rc));
     destroy_ok(p);
     WB_EXPECT(running == N && b.max_running <= N,
               "a pool of %d workers must never run more than %d tasks at "
@@ -508,7 +501,7 @@ START_TEST(test_n_at_once_when_n_wait)
         submit_ok(p, on_meet, &jobs[i]);
     }
     int rc = tpool_wait(p);
-    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", err_name(rc));
+    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", wb_errname(rc));
     destroy_ok(p);
     WB_EXPECT(!b.met_timeout,
               "%d tasks were submitted to a pool of %d workers, each task "
@@ -546,11 +539,11 @@ START_TEST(test_wait_waits_for_all)
               "tpool_wait() returned %s while %d tasks were still running "
               "(the queue was empty): a task is pending until it has "
               "finished, not until a worker has taken it",
-              err_name(c.rc), N);
+              wb_errname(c.rc), N);
     WB_EXPECT(c.rc == 0 && c.finished_seen == N,
               "when tpool_wait() returns, all %d tasks must have finished; "
               "it returned %s with %d finished",
-              N, err_name(c.rc), c.finished_seen);
+              N, wb_errname(c.rc), c.finished_seen);
 
     /* Again with tasks still queued behind the running ones. */
     enum { MORE = 8 };
@@ -571,7 +564,7 @@ START_TEST(test_wait_waits_for_all)
               "until all have finished; it %s and returned %s with %d "
               "finished",
               MORE, N, MORE - N, blocked ? "blocked" : "did not block",
-              err_name(c2.rc), c2.finished_seen);
+              wb_errname(c2.rc), c2.finished_seen);
     destroy_ok(p);
     board_free(&b);
     board_free(&b2);
@@ -608,7 +601,7 @@ START_TEST(test_wait_includes_tasks_from_tasks)
     WB_EXPECT(rc == 0 && b.rc_submit == 0,
               "tpool_wait() and the task's own tpool_submit() should both "
               "return 0; got %s and %s",
-              err_name(rc), err_name(b.rc_submit));
+              wb_errname(rc), wb_errname(b.rc_submit));
     WB_EXPECT(finished == 1,
               "a task submitted another task; tpool_wait() must wait for "
               "that one too (it was submitted before the first finished), "
@@ -637,14 +630,14 @@ START_TEST(test_destroy_waits_for_running_task)
               "tpool_destroy() returned %s while 2 tasks were still running "
               "(and 1 queued): it must let them finish and join every "
               "worker before it returns",
-              err_name(c.rc));
+              wb_errname(c.rc));
     open_gate(&b);
     pthread_join(t, NULL);
     WB_EXPECT(c.rc == 0 && c.finished_seen == 3,
               "when tpool_destroy() returns, all 3 submitted tasks must have "
               "finished (the queued one included); it returned %s with %d "
               "finished",
-              err_name(c.rc), c.finished_seen);
+              wb_errname(c.rc), c.finished_seen);
     int after = threads_after_joins(before);
     WB_EXPECT(after == before,
               "the process had %d threads before tpool_create() and %d after "
@@ -712,16 +705,16 @@ START_TEST(test_wait_from_a_task_is_edeadlk)
                          : "its own task to finish");
     }
     int rc = tpool_wait(p);
-    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", err_name(rc));
+    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", wb_errname(rc));
     WB_EXPECT(b.rc_wait == EDEADLK,
               "tpool_wait() called from one of the pool's own tasks would "
               "wait for itself: expected EDEADLK; got %s",
-              err_name(b.rc_wait));
+              wb_errname(b.rc_wait));
     WB_EXPECT(b.rc_destroy == EDEADLK,
               "tpool_destroy() called from one of the pool's own tasks "
               "would join itself: expected EDEADLK (and the pool left "
               "alone); got %s",
-              err_name(b.rc_destroy));
+              wb_errname(b.rc_destroy));
     destroy_ok(p);
     board_free(&b);
 }
@@ -783,7 +776,7 @@ START_TEST(test_wait_counts_task_before_queueing)
     ck_assert_int_eq(pthread_create(&t, NULL, call_wait, &w), 0);
     WB_EXPECT(blocked_in_call(&w),
               "tpool_wait() returned %s while a task was still running",
-              err_name(w.rc));
+              wb_errname(w.rc));
     /* One quick task, submitted by a slow thread, while the gated task
      * runs and tpool_wait() waits for it. */
     atomic_int quick_runs;
@@ -793,7 +786,7 @@ START_TEST(test_wait_counts_task_before_queueing)
     ck_assert_int_eq(pthread_create(&st, NULL, submit_slowly, &sub), 0);
     ck_assert_int_eq(pthread_join(st, NULL), 0);
     WB_EXPECT(sub.rc == 0, "tpool_submit() should return 0; got %s",
-              err_name(sub.rc));
+              wb_errname(sub.rc));
     int early = blocked_in_call(&w) == 0;
     open_gate(&b);
     pthread_join(t, NULL);
@@ -805,7 +798,7 @@ START_TEST(test_wait_counts_task_before_queueing)
               "tpool_submit() counted it, so the count of pending tasks "
               "reached 0 too early. Count a task as pending before it is "
               "queued",
-              err_name(w.rc), pinned ? ", on the workers' CPU" : "");
+              wb_errname(w.rc), pinned ? ", on the workers' CPU" : "");
     WB_EXPECT(tpool_wait(p) == 0 && atomic_load(&quick_runs) == 1,
               "the quick task should have run once; it ran %d times",
               atomic_load(&quick_runs));
@@ -933,7 +926,7 @@ START_TEST(test_wait_wakes_every_waiter)
     for (int i = 0; i < WAITERS; i++)
         WB_EXPECT(blocked_in_call(&c[i]),
                   "tpool_wait() returned %s while a task was still running",
-                  err_name(c[i].rc));
+                  wb_errname(c[i].rc));
     open_gate(&b);
     int64_t end = wb_now_ns() + 1000 * 1000000LL;
     int returned = 0;
@@ -956,7 +949,7 @@ START_TEST(test_wait_wakes_every_waiter)
         WB_EXPECT(c[i].rc == 0 && c[i].finished_seen == 1,
                   "tpool_wait() should return 0 once the task has "
                   "finished; it returned %s with %d finished",
-                  err_name(c[i].rc), c[i].finished_seen);
+                  wb_errname(c[i].rc), c[i].finished_seen);
     }
     destroy_ok(p);
     board_free(&b);
@@ -1055,16 +1048,16 @@ START_TEST(test_submit_blocks_when_queue_full)
               "with the only worker busy and the queue (capacity 1) full, "
               "tpool_submit() should block until there is room; it returned "
               "%s at once",
-              err_name(c.rc));
+              wb_errname(c.rc));
     WB_EXPECT(c.rc == 0,
               "the blocked submit should succeed once there is "
               "room; got %s",
-              err_name(c.rc));
+              wb_errname(c.rc));
     int rc = tpool_wait(p);
     WB_EXPECT(rc == 0 && b.finished == 3,
               "all 3 tasks should have run; tpool_wait() returned %s with %d "
               "finished",
-              err_name(rc), b.finished);
+              wb_errname(rc), b.finished);
     destroy_ok(p);
     board_free(&b);
 }
@@ -1104,7 +1097,7 @@ START_TEST(test_tasks_run_on_the_workers)
         submit_ok(p, on_placed, &jobs[i]);
     }
     int rc = tpool_wait(p);
-    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", err_name(rc));
+    WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", wb_errname(rc));
     destroy_ok(p);
     pid_t me = this_thread();
     pid_t seen[TASKS];

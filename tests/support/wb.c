@@ -308,6 +308,80 @@ int64_t wb_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int wb_no_children(void)
+{
+    siginfo_t info;
+    /* WNOWAIT: look without reaping, so a leftover zombie is still there
+     * for the fixture to report. */
+    return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == -1 &&
+           errno == ECHILD;
+}
+
+const char *wb_errname(int err)
+{
+    static const struct {
+        int err;
+        const char *name;
+    } names[] = {
+        {EPERM, "EPERM"},
+        {ENOENT, "ENOENT"},
+        {ESRCH, "ESRCH"},
+        {EINTR, "EINTR"},
+        {EIO, "EIO"},
+        {E2BIG, "E2BIG"},
+        {ENOEXEC, "ENOEXEC"},
+        {EBADF, "EBADF"},
+        {ECHILD, "ECHILD"},
+        {EAGAIN, "EAGAIN"},
+        {ENOMEM, "ENOMEM"},
+        {EACCES, "EACCES"},
+        {EFAULT, "EFAULT"},
+        {EBUSY, "EBUSY"},
+        {EEXIST, "EEXIST"},
+        {ENOTDIR, "ENOTDIR"},
+        {EISDIR, "EISDIR"},
+        {EINVAL, "EINVAL"},
+        {ENFILE, "ENFILE"},
+        {EMFILE, "EMFILE"},
+        {ENOSPC, "ENOSPC"},
+        {ESPIPE, "ESPIPE"},
+        {EPIPE, "EPIPE"},
+        {EDOM, "EDOM"},
+        {ERANGE, "ERANGE"},
+        {EDEADLK, "EDEADLK"},
+        {ENOSYS, "ENOSYS"},
+        {EOVERFLOW, "EOVERFLOW"},
+        {ETIMEDOUT, "ETIMEDOUT"},
+        {ECANCELED, "ECANCELED"},
+    };
+    static _Thread_local char other[96];
+
+    if (err == 0)
+        return "0";
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].err == err)
+            return names[i].name;
+    snprintf(other, sizeof other, "errno %d (%s)", err, strerror(err));
+    return other;
+}
+
+const char *wb_errno_note(long ret)
+{
+    static _Thread_local char note[128];
+    int err = errno;
+
+    const char *name = wb_errname(err);
+
+    if (ret != -1)
+        return "";
+    if (strncmp(name, "errno ", 6) == 0)
+        snprintf(note, sizeof note, " (%s)", name);
+    else
+        snprintf(note, sizeof note, " (%s: %s)", name, strerror(err));
+    errno = err;
+    return note;
+}
+
 void wb_sleep_ms(long ms)
 {
     struct timespec left = {ms / 1000, (ms % 1000) * 1000000L};

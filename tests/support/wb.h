@@ -106,6 +106,32 @@ int64_t wb_now_ns(void);
 void wb_sleep_ms(long ms);
 
 /**
+ * @brief Whether the calling process has no child left, running or
+ *        unreaped. Reaps nothing.
+ * @return 1 when waitpid() reports ECHILD, 0 otherwise.
+ */
+int wb_no_children(void);
+
+/**
+ * @brief An error number as the contracts spell it, for messages.
+ * @param err an errno value, or 0.
+ * @return "0", the macro's name ("EINVAL", "ERANGE", ...) for the error
+ *         numbers the exercises use, otherwise "errno N (text)". The
+ *         text of an unknown number lives in a buffer of the calling
+ *         thread, overwritten by its next call.
+ */
+const char *wb_errname(int err);
+
+/**
+ * @brief What went wrong with a call that signals errors with -1 and
+ *        errno, for the end of a message.
+ * @param ret the call's return value; errno is read only when it is -1.
+ * @return " (ENAME: text)" when @p ret is -1, "" otherwise; in a buffer
+ *         of the calling thread, overwritten by its next call.
+ */
+const char *wb_errno_note(long ret);
+
+/**
  * @brief Create a pipe whose ends are closed on exec; fail the test if
  *        pipe() fails.
  * @param fds receives the read end in fds[0] and the write end in fds[1].
