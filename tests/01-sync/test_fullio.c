@@ -370,9 +370,10 @@ START_TEST(test_read_retries_after_eintr)
               "meanwhile SIGALRM comes every 10 ms to a handler without "
               "SA_RESTART (it came %d time%s before fullio_read() "
               "returned): expected 10 bytes, got %zd%s%s. A read() "
-              "interrupted by a signal fails with EINTR, before or after "
-              "some bytes have arrived: it is not an error, call read() "
-              "again for the rest",
+              "interrupted by a signal before any byte has arrived fails "
+              "with EINTR, and one interrupted after some bytes returns "
+              "a short count: neither is an error, call read() again for "
+              "the rest",
               seen, seen == 1 ? "" : "s", got, got == -1 ? " with errno " : "",
               got == -1 ? wb_errname(saved) : "");
     WB_EXPECT(memcmp(buf, text, 10) == 0,

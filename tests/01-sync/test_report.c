@@ -635,10 +635,10 @@ Suite *wb_suite(void)
            "Batch programs: input, process, output");
     WB_ADD(s, test_last_line_without_newline,
            "Batch programs: input, process, output");
-    WB_ADD(s, test_malformed_records_exact_messages, "Exit codes and errors");
+    WB_ADD(s, test_malformed_records_exact_messages, "A batch report");
     WB_ADD(s, test_line_numbers_count_blank_and_comment_lines,
-           "Exit codes and errors");
-    WB_ADD(s, test_overflow_rejected, "Exit codes and errors");
+           "A batch report");
+    WB_ADD(s, test_overflow_rejected, "A batch report");
     WB_ADD(s, test_lines_of_100_kb, "Batch programs: input, process, output");
     WB_ADD(s, test_nothing_valid_lost,
            "Batch programs: input, process, output");

@@ -396,8 +396,8 @@ Suite *wb_suite(void)
     WB_ADD(s, test_zero_tasks, "N tasks in sequence");
     WB_ADD(s, test_null_arrays_rejected, "Exit codes and errors");
     WB_ADD(s, test_null_fn_rejected_before_anything_runs,
-           "Exit codes and errors");
-    WB_ADD(s, test_too_many_tasks_rejected, "Exit codes and errors");
+           "A sequential task runner");
+    WB_ADD(s, test_too_many_tasks_rejected, "A sequential task runner");
     WB_ADD(s, test_span_is_first_start_to_last_end, "N tasks in sequence");
     WB_ADD(s, test_many_quick_tasks, "One step at a time");
     return s;

@@ -740,7 +740,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_children_run_at_the_same_time, "A pool of worker processes");
     WB_ADD(s, test_crashing_item_fails_alone,
            "Waiting for children: wait() and waitpid()");
-    WB_ADD_TIMEOUT(s, test_large_output, "Pipes", 3.0);
+    WB_ADD_TIMEOUT(s, test_large_output, "The full pipe", 3.0);
     WB_ADD(s, test_empty_and_binary_results, "Pipes");
     WB_ADD(s, test_children_hold_only_their_own_pipe, "Pipes");
     WB_ADD(s, test_zero_items, "A pool of worker processes");

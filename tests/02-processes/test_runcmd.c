@@ -611,11 +611,13 @@ Suite *wb_suite(void)
     WB_ADD(s, test_exit_codes, "exec: running another program");
     WB_ADD(s, test_killed_by_signal,
            "Waiting for children: wait() and waitpid()");
-    WB_ADD_TIMEOUT(s, test_large_output_no_deadlock, "Pipes", 3.0);
-    WB_ADD(s, test_timeout_kills, "Pitfalls");
-    WB_ADD(s, test_timeout_keeps_output, "Pitfalls");
-    WB_ADD(s, test_timeout_after_output_closed, "Pitfalls");
-    WB_ADD(s, test_timeout_kill_cannot_be_ignored, "Pitfalls");
+    WB_ADD_TIMEOUT(s, test_large_output_no_deadlock, "The full pipe", 3.0);
+    WB_ADD(s, test_timeout_kills, "Reading with a time limit: poll()");
+    WB_ADD(s, test_timeout_keeps_output, "Reading with a time limit: poll()");
+    WB_ADD(s, test_timeout_after_output_closed,
+           "Reading with a time limit: poll()");
+    WB_ADD(s, test_timeout_kill_cannot_be_ignored,
+           "Reading with a time limit: poll()");
     WB_ADD_TIMEOUT(s, test_time_limit_counts_from_the_call,
                    "Reading with a time limit: poll()", 3.0);
     WB_ADD(s, test_missing_program, "exec: running another program");

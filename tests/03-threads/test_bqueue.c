@@ -34,6 +34,19 @@
 
 #define ITEM(n) ((void *)(uintptr_t)(n))
 #define NUM(p) ((unsigned long)(uintptr_t)(p))
+/* What the tests put in *item before a pop that should fail: a failed pop
+ * leaves it as it was. */
+#define UNTOUCHED ITEM(0xdead)
+
+/* "item 7", or "no item" when a pop left *item untouched. */
+static const char *item_text(void *item)
+{
+    static _Thread_local char buf[48];
+    if (item == UNTOUCHED)
+        return "no item";
+    snprintf(buf, sizeof buf, "item %lu", NUM(item));
+    return buf;
+}
 
 static bqueue *new_queue(size_t capacity)
 {
@@ -54,7 +67,7 @@ static void push_ok(bqueue *q, void *item)
 
 static void *pop_ok(bqueue *q)
 {
-    void *item = ITEM(0xdead);
+    void *item = UNTOUCHED;
     int rc = bqueue_pop(q, &item);
     WB_EXPECT(rc == 0, "bqueue_pop() should return 0 and an item; got %s",
               wb_errname(rc));
@@ -99,7 +112,7 @@ static void *do_pop(void *arg)
 {
     struct caller *c = arg;
     announce(c);
-    c->item = ITEM(0xdead);
+    c->item = UNTOUCHED;
     c->rc = bqueue_pop(c->q, &c->item);
     finished(c);
     return NULL;
@@ -246,7 +259,7 @@ START_TEST(test_close_drains_then_reports_closed)
     WB_EXPECT(rc == 0, "bqueue_close() should return 0; got %s",
               wb_errname(rc));
     for (unsigned long want = 1; want <= 3; want++) {
-        void *item = ITEM(0xdead);
+        void *item = UNTOUCHED;
         rc = bqueue_pop(q, &item);
         WB_EXPECT(rc == 0 && NUM(item) == want,
                   "after close, pop still hands out what is left, in order: "
@@ -254,9 +267,9 @@ START_TEST(test_close_drains_then_reports_closed)
                   want, wb_errname(rc), NUM(item));
     }
     for (int i = 0; i < 2; i++) {
-        void *item = ITEM(0xdead);
+        void *item = UNTOUCHED;
         rc = bqueue_pop(q, &item);
-        WB_EXPECT(rc == EPIPE && item == ITEM(0xdead),
+        WB_EXPECT(rc == EPIPE && item == UNTOUCHED,
                   "a closed, empty queue should make pop return EPIPE at "
                   "once (every time) without writing *item; got %s",
                   wb_errname(rc));
@@ -288,8 +301,8 @@ START_TEST(test_push_after_close_fails)
     rc = bqueue_pop(q, &item);
     WB_EXPECT(rc == EPIPE,
               "the push refused after close must not have added its item: "
-              "the next pop should give EPIPE; got %s (item %lu)",
-              wb_errname(rc), NUM(item));
+              "the next pop should give EPIPE; got %s (%s)",
+              wb_errname(rc), item_text(item));
     bqueue_destroy(q);
 }
 END_TEST
@@ -429,8 +442,8 @@ START_TEST(test_close_wakes_every_producer)
     int rc = bqueue_pop(q, &item);
     WB_EXPECT(rc == EPIPE,
               "the pushes refused by close must not have added "
-              "anything: expected EPIPE; got %s (item %lu)",
-              wb_errname(rc), NUM(item));
+              "anything: expected EPIPE; got %s (%s)",
+              wb_errname(rc), item_text(item));
     bqueue_destroy(q);
 }
 END_TEST
@@ -514,7 +527,7 @@ static void *pop_then_push_back(void *arg)
 {
     struct caller *c = arg;
     announce(c);
-    c->item = ITEM(0xdead);
+    c->item = UNTOUCHED;
     c->rc = bqueue_pop(c->q, &c->item);
     if (c->rc == 0)
         (void)bqueue_push(c->q, ITEM(2));
@@ -555,17 +568,17 @@ START_TEST(test_pop_rechecks_after_wakeup)
                   "test took that item before the consumer got the mutex "
                   "back. The consumer must test again, find the queue "
                   "empty and open, and sleep on (`while`, not `if`, around "
-                  "pthread_cond_wait); instead its pop returned %s (item "
-                  "%lu) while the queue was still open",
-                  wb_errname(c.rc), NUM(c.item));
+                  "pthread_cond_wait); instead its pop returned %s (%s) "
+                  "while the queue was still open",
+                  wb_errname(c.rc), item_text(c.item));
         WB_EXPECT(c.rc == EPIPE,
                   "a consumer asleep in pop was woken by a push, but the "
                   "test took that item before the consumer got the mutex "
                   "back. The consumer must test again, find the queue "
                   "empty and sleep on (`while`, not `if`, around "
                   "pthread_cond_wait), then get EPIPE at close; it returned "
-                  "%s with item %lu, from an empty queue",
-                  wb_errname(c.rc), NUM(c.item));
+                  "%s (%s), from an empty queue",
+                  wb_errname(c.rc), item_text(c.item));
         bqueue_destroy(q);
     }
 }
@@ -577,9 +590,9 @@ static void *push_then_pop(void *arg)
     struct caller *c = arg;
     announce(c);
     c->rc = bqueue_push(c->q, ITEM(2));
-    void *item = ITEM(0xdead);
+    void *item = UNTOUCHED;
     int rc = c->rc == 0 ? bqueue_pop(c->q, &item) : c->rc;
-    c->item = rc == 0 ? item : ITEM(0xdead);
+    c->item = rc == 0 ? item : UNTOUCHED;
     finished(c);
     return NULL;
 }
@@ -716,7 +729,7 @@ static void *pop_with_hook(void *arg)
     struct caller *c = arg;
     hook_armed = 1;
     announce(c);
-    c->item = ITEM(0xdead);
+    c->item = UNTOUCHED;
     c->rc = bqueue_pop(c->q, &c->item);
     hook_armed = 0;
     finished(c);

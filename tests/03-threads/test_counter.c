@@ -319,8 +319,10 @@ START_TEST(test_snapshot_is_one_moment)
     WB_EXPECT(!torn,
               "every value added was %d, so a snapshot must have sum == %d "
               "* count and min == max == %d; snapshot %llu had count %llu, "
-              "sum %lld (%d * count = %lld), min %ld, max %ld. Copy all four "
-              "fields in one critical section",
+              "sum %lld (%d * count = %lld), min %ld, max %ld. The four "
+              "fields must change together and be read together: update "
+              "all of them in one critical section in counter_add(), and "
+              "copy all of them in one in counter_snapshot()",
               VALUE, VALUE, VALUE, snapshots, bad.count, bad.sum, VALUE,
               (long long)VALUE * (long long)bad.count, bad.min, bad.max);
     WB_EXPECT(backwards == 0,
@@ -425,7 +427,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_new_counter_is_empty, "Mutexes");
     WB_ADD(s, test_stats_one_thread, "Mutexes");
     WB_ADD(s, test_bad_arguments, "Mutexes");
-    WB_ADD(s, test_sum_out_of_range, "Mutexes");
+    WB_ADD(s, test_sum_out_of_range, "A thread-safe counter with statistics");
     WB_ADD(s, test_counters_are_separate, "Mutexes");
     WB_ADD_TIMEOUT(s, test_many_threads_exact, "Data races", 5.0);
     WB_ADD_TIMEOUT(s, test_snapshot_is_one_moment, "Mutexes", 5.0);

@@ -310,12 +310,27 @@ START_TEST(test_callback_terms)
     for (size_t t = 1; t <= 8; t++) {
         long sum = 0;
         int rc = psum_sum(values, 7, t, square_term, &scale, &sum);
+        /* A sum short by the last few terms means lost values, not a
+         * misused callback. */
+        int dropped = 0;
+        long tail = 0;
+        for (int k = 6; k >= 0 && rc == 0 && sum < want; k--) {
+            tail += values[k] * values[k];
+            if (want - sum == tail) {
+                dropped = 7 - k;
+                break;
+            }
+        }
         WB_EXPECT(rc == 0 && sum == want,
                   "with on_value returning value * value * (*ctx = 1), the "
                   "sum of 1, -2, 3, -4, 5, -6, 7 over %zu threads should be "
-                  "%ld; got %s and %ld: add what on_value returns, and "
-                  "pass ctx through unchanged",
-                  t, want, wb_errname(rc), sum);
+                  "%ld; got %s and %ld: %s",
+                  t, want, wb_errname(rc), sum,
+                  dropped > 0 ? "the terms of the last values are missing, "
+                                "so some values were never handed to a "
+                                "thread: the slices must cover all n"
+                              : "add what on_value returns, and pass ctx "
+                                "through unchanged");
     }
 }
 END_TEST
@@ -447,12 +462,11 @@ Suite *wb_suite(void)
 {
     start_thread_machinery();
     Suite *s = wb_begin("psum", "chapters/03-threads/chapter.md");
-    WB_ADD(s, test_sum_with_remainder, "Creating and joining threads");
+    WB_ADD(s, test_sum_with_remainder, "Parallel sum");
     WB_ADD(s, test_large_array, "Creating and joining threads");
-    WB_ADD(s, test_more_threads_than_values,
-           "Arguments, results and lifetimes");
+    WB_ADD(s, test_more_threads_than_values, "Parallel sum");
     WB_ADD(s, test_one_thread, "Creating and joining threads");
-    WB_ADD(s, test_empty_array, "Arguments, results and lifetimes");
+    WB_ADD(s, test_empty_array, "Parallel sum");
     WB_ADD(s, test_bad_arguments, "Arguments, results and lifetimes");
     WB_ADD(s, test_callback_terms, "Arguments, results and lifetimes");
     WB_ADD_TIMEOUT(s, test_threads_run_at_once, "Creating and joining threads",

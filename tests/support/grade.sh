@@ -96,6 +96,8 @@ variant=${build#build/}
 results=build/results
 [ "$impl" = exercises ] || results=$results/$(printf '%s' "$impl" | tr / _)
 [ "$variant" = plain ] || results=$results/$variant
+# A TRACE=1 run grades one test only: keep it away from the real results.
+[ -z "$trace" ] || results=$results/trace
 mkdir -p "$results" build/logs
 
 # The sanitizers' exit statuses, known to wb.c, and their options: stop at
@@ -268,7 +270,7 @@ for ex in "${selected[@]}"; do
                              /^ *(Previous )?(read|write|atomic|Read|Write|Atomic)[^#]* of size/ && blocks < 2 {
                                  print; blocks++; frames = 0; next }
                              /^ *#[0-9]+ / && frames < 3 {
-                                 if ($0 ~ /srunner|__libc|_start|wb\.c|check_run|__interceptor/) next
+                                 if ($0 ~ /srunner|__libc|_start|wb\.c|check_run|__interceptor|_interceptors|sanitizer_common/) next
                                  print; frames++ }' "$r" |
                             cut -c1-160 | sed 's/^/        | /'
                     done
@@ -314,6 +316,7 @@ elif [ "$total_fail" -gt 0 ]; then
 fi
 
 echo
+[ -z "$trace" ] || echo "TRACE=1 ran only the test it draws; run without TRACE=1 for the exercise's grade."
 if [ -n "$chapter_arg" ]; then
     label="chapter-$((10#$chapter_arg))"
 else
