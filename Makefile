@@ -139,7 +139,7 @@ help:
 	@echo '  make book                       HTML, PDF and EPUB in build/book/ (and the API reference)'
 	@echo '  make docs                       Doxygen reference of every contract in build/docs/'
 	@echo '  make demos                      build every demo program into build/plain/demos/'
-	@echo '  make examples                   build and run every demo program of the chapters'
+	@echo '  make examples [CHAPTER=N]       build and run the demo programs (of one chapter)'
 	@echo
 	@echo 'Maintainers:'
 	@echo '  make test                       prove everything; last line "test: N passed, N failed"'
@@ -175,8 +175,13 @@ all-binaries: $(ALL_BINS)
 
 demos: $(DEMO_BINS)
 
+# CHAPTER=N limits examples to that chapter's folder.
+EXAMPLES_FOLDER = $(if $(CHAPTER),$(notdir $(wildcard chapters/$(shell printf '%02d' '$(CHAPTER)' 2>/dev/null)-*)))
+
 examples: demos $(if $(wildcard book/timeline.c),$(TIMELINE))
-	@TIMELINE=$(TIMELINE) book/run-demos.sh $(B)/demos build/runs
+	@if [ -n '$(CHAPTER)' ] && [ -z '$(EXAMPLES_FOLDER)' ]; then \
+	    echo "examples: no chapter $(CHAPTER); chapters are: $(notdir $(wildcard chapters/[0-9][0-9]-*))"; exit 2; fi
+	@TIMELINE=$(TIMELINE) book/run-demos.sh $(B)/demos build/runs $(EXAMPLES_FOLDER)
 
 test:
 	@tests/support/make-test.sh

@@ -704,17 +704,20 @@ static char text_mark(const char *label)
 }
 
 /* Under the text timeline, which labels each letter stands for: the
-   earliest and the latest label that begin with it, by start time. At
-   most KEY_MAX letters are listed, in the order the lanes show them. */
-static void write_key(FILE *out, const struct trace *t, int indent)
+   earliest label (by start time) that begins with it, and how many more
+   do. At most KEY_MAX letters are listed, in the order the lanes show
+   them. @p flipped: some letters were drawn in the other case. */
+static void write_key(FILE *out, const struct trace *t, int indent,
+                      int flipped)
 {
     char seen[128] = {0};
     int listed = 0;
 
     for (size_t i = 0; i < t->count; i++) {
         char mark = text_mark(t->spans[i].label);
-        const char *first = NULL, *last = NULL;
-        int64_t t_first = INT64_MAX, t_last = INT64_MIN;
+        const char *first = NULL;
+        int64_t t_first = INT64_MAX;
+        size_t n = 0;
         if (seen[(unsigned char)mark])
             continue;
         seen[(unsigned char)mark] = 1;
@@ -726,13 +729,10 @@ static void write_key(FILE *out, const struct trace *t, int indent)
             const struct span *sp = &t->spans[k];
             if (text_mark(sp->label) != mark)
                 continue;
+            n++;
             if (sp->start < t_first) {
                 t_first = sp->start;
                 first = sp->label;
-            }
-            if (sp->start >= t_last) {
-                t_last = sp->start;
-                last = sp->label;
             }
         }
         if (listed == 0)
@@ -740,10 +740,13 @@ static void write_key(FILE *out, const struct trace *t, int indent)
         else
             fputs(", ", out);
         fprintf(out, "%c = %.40s", mark, first);
-        if (strcmp(first, last) != 0)
-            fprintf(out, " .. %.40s", last);
+        if (n > 1)
+            fprintf(out, " and %zu more", n - 1);
         listed++;
     }
+    if (listed > 0 && flipped)
+        fputs("; a letter switches case where one span follows another",
+              out);
     if (listed > 0)
         fputc('\n', out);
 }
@@ -751,7 +754,7 @@ static void write_key(FILE *out, const struct trace *t, int indent)
 static void write_text(FILE *out, const struct trace *t, const char *title)
 {
     int64_t range = t->t1 - t->t0 > 0 ? t->t1 - t->t0 : 1;
-    int name_w = 0, decimals, next_free;
+    int name_w = 0, decimals, next_free, flipped = 0;
     int64_t step;
     char total[32], label[TEXT_COLUMNS + 64];
     char cells[TEXT_COLUMNS + 1], axis[TEXT_COLUMNS + 3];
@@ -786,6 +789,7 @@ static void write_text(FILE *out, const struct trace *t, const char *title)
                alternate its case, so the border between them shows. */
             flip = mark == prev && isalpha((unsigned char)mark) ? !flip : 0;
             prev = mark;
+            flipped |= flip;
             if (flip)
                 mark = (char)(islower((unsigned char)mark)
                                   ? toupper((unsigned char)mark)
@@ -835,7 +839,7 @@ static void write_text(FILE *out, const struct trace *t, const char *title)
     }
     memcpy(label + next_free, "ms", 3);
     fprintf(out, "%*s %s\n%*s %s\n", name_w, "", axis, name_w, "", label);
-    write_key(out, t, name_w);
+    write_key(out, t, name_w, flipped);
 }
 
 /* ---- Main ------------------------------------------------------------- */
