@@ -101,8 +101,11 @@ int main(int argc, char *argv[])
     }
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     printf("cores: %ld cores online; each child: %ld ms of work\n", online, ms);
-    printf("        | one after |      CPU-bound children       | sleeping\n");
-    printf("  procs | the other | first done  all done  CPU used | all done\n");
+    /* The columns line up with the rows' printf() below. */
+    printf("        | one after |        CPU-bound children        |"
+           " sleeping\n");
+    printf("  procs | the other | first done   all done   CPU used |"
+           " all done\n");
 
     // [table]
     for (int n = 1; n <= max; n *= 2) {

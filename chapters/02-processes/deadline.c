@@ -1,14 +1,18 @@
 /*
- * deadline: read a child's output, but only until a time limit.
+ * deadline: read a child's output, and wait for the child, but only until
+ * a time limit.
  *
- * The child prints a line every 200 ms, `lines` times, then exits. The
- * parent reads the pipe with poll(), which waits until there is data to
- * read or the time left runs out, whichever comes first. If the limit
- * passes before end of file, the parent kills the child with SIGKILL,
- * then reaps it either way.
+ * The child prints a line every 200 ms, `lines` times; then, if after_ms
+ * is given, it closes its end of the pipe and runs on for after_ms. The
+ * parent reads the pipe with poll(), which waits for data or for the time
+ * left, whichever comes first. End of file only says that no write end is
+ * open, so the parent then waits for the child with WNOHANG and short
+ * sleeps, still not past the limit. When the limit passes it kills the
+ * child with SIGKILL; either way it reaps it.
  *
- *     deadline [limit_ms [lines]]    defaults: 500 ms, 10 lines
+ *     deadline [limit_ms [lines [after_ms]]]   defaults: 500 ms, 10 lines, 0
  *     deadline 2000 3                the child finishes in time
+ *     deadline 300 1 2000            end of file at 200 ms, killed at 300
  *
  * The times printed vary a little from run to run.
  */
@@ -31,17 +35,27 @@ static long deadline_now_ms(void)
     return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* The child: `lines` lines, 200 ms apart. */
-static void deadline_child(int fd, long lines)
+static void deadline_sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) == -1 && errno == EINTR)
+        continue;
+}
+
+/* The child: `lines` lines 200 ms apart, then after_ms with no pipe. */
+static void deadline_child(int fd, long lines, long after_ms)
 {
     for (long i = 1; i <= lines; i++) {
-        struct timespec t = {0, 200 * 1000000L};
-        while (nanosleep(&t, &t) == -1 && errno == EINTR)
-            continue;
+        deadline_sleep_ms(200);
         char line[32];
         int len = snprintf(line, sizeof line, "tick %ld\n", i);
         if (write(fd, line, (size_t)len) != len)
             _exit(1);
+    }
+    if (after_ms > 0) {
+        if (close(fd) == -1)
+            _exit(1);
+        deadline_sleep_ms(after_ms);
     }
     _exit(0);
 }
@@ -50,8 +64,10 @@ int main(int argc, char *argv[])
 {
     long limit = argc > 1 ? strtol(argv[1], NULL, 10) : 500;
     long lines = argc > 2 ? strtol(argv[2], NULL, 10) : 10;
-    if (limit < 1 || limit > 60000 || lines < 0 || lines > 1000) {
-        fprintf(stderr, "usage: deadline [limit_ms [lines]]\n");
+    long after = argc > 3 ? strtol(argv[3], NULL, 10) : 0;
+    if (limit < 1 || limit > 60000 || lines < 0 || lines > 1000 || after < 0 ||
+        after > 60000) {
+        fprintf(stderr, "usage: deadline [limit_ms [lines [after_ms]]]\n");
         return 2;
     }
     int fds[2];
@@ -66,7 +82,7 @@ int main(int argc, char *argv[])
     if (pid == 0) {
         if (close(fds[0]) == -1)
             _exit(1);
-        deadline_child(fds[1], lines);
+        deadline_child(fds[1], lines, after);
     }
     if (close(fds[1]) == -1)
         die("close");
@@ -93,22 +109,34 @@ int main(int argc, char *argv[])
             continue;
         if (got == -1)
             die("read");
-        if (got == 0) { /* end of file: the child is done */
+        if (got == 0) { /* end of file: no write end is open any more */
             printf("%5ld ms  end of file\n", deadline_now_ms() - start);
             break;
         }
         printf("%5ld ms  got: %.*s", deadline_now_ms() - start, (int)got, buf);
     }
-    if (timed_out) {
+    int status, reaped = 0;
+    while (!timed_out && !reaped) { /* the child may still be running */
+        pid_t w = waitpid(pid, &status, WNOHANG); /* 0: not ended yet */
+        if (w == -1 && errno != EINTR)
+            die("waitpid");
+        long left = start + limit - deadline_now_ms();
+        if (w == pid)
+            reaped = 1;
+        else if (left <= 0)
+            timed_out = 1;
+        else
+            deadline_sleep_ms(left < 5 ? left : 5);
+    }
+    if (!reaped) {
         printf("%5ld ms  time is up: kill the child\n",
                deadline_now_ms() - start);
         if (kill(pid, SIGKILL) == -1)
             die("kill");
+        while (waitpid(pid, &status, 0) == -1) /* short: it is dying */
+            if (errno != EINTR)
+                die("waitpid");
     }
-    int status; /* killed or not, the child must be reaped */
-    while (waitpid(pid, &status, 0) == -1)
-        if (errno != EINTR)
-            die("waitpid");
     // [poll]
     if (close(fds[0]) == -1)
         die("close");

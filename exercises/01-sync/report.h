@@ -31,6 +31,11 @@
  *   Lines may be of any length (a 100 kB item name is fine). Lines are
  *   numbered from 1, counting every line, including blank lines and
  *   comments.
+ * - Only `\n` ends a line. A `\r` before it (Windows line endings,
+ *   `\r\n`) is not removed: it is an ordinary byte of the line. So
+ *   `apple,3,45\r` is a malformed record (its unit price `45\r` is
+ *   `not a number`, unless an earlier check fails first), and a line
+ *   holding only `\r` is not blank but a record with a `missing field`.
  * - A line that is empty or holds only spaces and tabs is blank; a line
  *   whose first character other than a space or tab is `#` is a comment.
  *   Both are skipped: they are neither accepted nor rejected.
@@ -50,8 +55,10 @@
  * 3. `empty item name`: the item field is empty;
  * 4. then quantity, then unit_price_cents, each in turn:
  *    `not a number` when the field is empty or is not digits (a `-`
- *    followed by something other than digits also counts here),
- *    `negative` when it is `-` followed by digits only (even `-0`),
+ *    followed by something other than digits also counts here, and so
+ *    does a field that is just `-`, as in `pear,-,5`),
+ *    `negative` when it is `-` followed by one or more digits and
+ *    nothing else (even `-0`),
  *    `overflow` when its value is greater than `INT64_MAX`;
  * 5. `overflow`: quantity times unit price, or the grand total with this
  *    record added, would be greater than `INT64_MAX`.
@@ -113,7 +120,14 @@ struct report_summary {
  * @param out  where the report goes; must not be NULL.
  * @param err  where the messages about rejected records go; may be NULL:
  *             the messages are then dropped, but the records are still
- *             counted in report_summary::rejected.
+ *             counted in report_summary::rejected. A message that cannot
+ *             be written is an error of the run, not a detail: reading
+ *             stops at that record (which still counts as rejected),
+ *             nothing is written to @p out, and report_run() returns -1.
+ *             When @p err is buffered, a failing write may only show
+ *             when @p err is flushed at the end; the report has then
+ *             already gone to @p out, and report_run() still returns
+ *             -1.
  * @param sum  receives the counts; must not be NULL. Set to zero first,
  *             then filled in as the input is read.
  * @return 0 when the whole input was read and the report written, even
@@ -125,7 +139,8 @@ struct report_summary {
  *           or `EIO` if it left none;
  *         - writing @p out or @p err failed: the `errno` the failing
  *           write or flush left (`ENOSPC`, `EPIPE`, `EBADF`, ...), or
- *           `EIO` if it left none;
+ *           `EIO` if it left none (see @p err for what a failure there
+ *           stops);
  *         - `ENOMEM`: memory for a line or the item table ran out.
  */
 int report_run(FILE *in, FILE *out, FILE *err, struct report_summary *sum);

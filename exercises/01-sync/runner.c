@@ -24,7 +24,7 @@ int runner_run(const struct runner_task *tasks, size_t n,
      * read the clock again, store both times and the result. A failing
      * task must not stop the ones after it; count the failures.
      * Read: chapter 1, "One step at a time", "Measuring wall time and
-     * CPU time" and "Exit codes and errors". */
+     * CPU time", "N tasks in sequence" and "Exit codes and errors". */
     (void)tasks;
     (void)n;
     (void)records;

@@ -57,10 +57,10 @@ typedef struct pmap_result {
      *  when it exited. */
     int signo;
     /** Everything the child wrote to its pipe, followed by an extra
-     *  `'\0'` (so a text result is a C string); never NULL when pmap_result::ok
-     *  is 1, even for an empty result. NULL when the item failed: what a
-     *  failed child wrote is discarded. Allocated with malloc(); freed by
-     *  pmap_free(). */
+     *  `'\0'` (so a text result is a C string); never NULL when
+     *  pmap_result::ok is 1, even for an empty result. NULL when the item
+     *  failed: what a failed child wrote is discarded. Allocated with
+     *  malloc(); freed by pmap_free(). */
     char *data;
     /** How many bytes the child wrote (the `'\0'` not counted); 0 when
      *  the item failed. The result may itself contain `'\0'` bytes. */
@@ -73,8 +73,10 @@ typedef struct pmap_result {
  *
  * Flushes stdio before forking. The children end with `_exit()`. Every
  * pipe end is closed in every process that does not use it (the parent
- * keeps only the read ends; a child keeps only its own write end), so
- * the parent sees end-of-file on a pipe as soon as its child ends. The
+ * keeps only the read ends; a child keeps only its own write end, and so
+ * closes its read end and the read ends of earlier items' pipes that it
+ * inherited), so the parent sees end-of-file on a pipe as soon as its
+ * child ends, and no child holds descriptors that are not its own. The
  * parent reads each pipe to its end before it reaps that child, so a
  * child writing megabytes never blocks forever. Reads and waits that a
  * signal handler interrupts (`EINTR`) are resumed. Every child is reaped

@@ -74,8 +74,12 @@ typedef int (*runchild_fn)(void *ctx);
  * caller printed but that was still in a buffer is written once and not
  * also by the child. The child calls `fn(ctx)` and then `_exit()`s with
  * its return value, so it never runs the caller's `atexit()` handlers
- * or flushes the caller's stdio buffers a second time. If @p fn itself
- * crashes or calls `exit()`, that is how the child ends.
+ * or flushes the caller's stdio buffers a second time. The child does not
+ * flush stdio after @p fn returns either: `_exit()` discards whatever
+ * @p fn printed with stdio and left in a buffer (on a pipe or a file,
+ * that is everything not yet flushed), so a @p fn that prints must call
+ * `fflush()` itself, or write with `write()`. If @p fn itself crashes or
+ * calls `exit()`, that is how the child ends.
  *
  * The parent waits for exactly this child (`waitpid()` on its pid, not
  * on any child), retrying when a signal handler interrupts the wait

@@ -29,9 +29,12 @@ int runcmd_run(char *const argv[], long timeout_ms, runcmd_result *res)
      * calls execvp(). The parent closes the write ends, learns from the
      * second pipe whether the exec worked, then poll()s and read()s the
      * output until end-of-file or the deadline, kills the command
-     * (SIGKILL) if time ran out, and always waitpid()s it.
-     * Read: chapter 2, "exec: running another program", "Pipes" and
-     * "Pitfalls". */
+     * (SIGKILL) if time ran out, and always waitpid()s it. End-of-file
+     * does not mean the command has ended: wait with WNOHANG and short
+     * sleeps until it ends or the deadline passes.
+     * Read: chapter 2, "exec: running another program", "A child's
+     * standard output into a pipe: dup2()", "Reading with a time limit:
+     * poll()" and "The full pipe". */
     (void)argv;
     (void)timeout_ms;
     (void)res;

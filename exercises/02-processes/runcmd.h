@@ -65,9 +65,12 @@ typedef struct runcmd_result {
  *
  * The parent reads the pipe while the command runs (with `poll()`, so it
  * can stop when the time is up), until end-of-file, then reaps the
- * command with `waitpid()`. Calls interrupted by a signal handler
- * (`EINTR`) are resumed, with the time left recomputed. When the time
- * limit passes first (whether the command is still writing or has
+ * command with `waitpid()`. End-of-file only means that no write end of
+ * the pipe is open any more: a command can close its standard output and
+ * go on running (`sh -c 'exec >/dev/null; sleep 10'`), so the wait after
+ * end-of-file keeps to the time limit too. Calls interrupted by a signal
+ * handler (`EINTR`) are resumed, with the time left recomputed. When the
+ * time limit passes first (whether the command is still writing or has
  * closed its output and is still running), the command is sent SIGKILL,
  * its pipe is closed and it is reaped. On every path the command has been
  * reaped and every descriptor runcmd_run() opened is closed when it
@@ -92,7 +95,11 @@ typedef struct runcmd_result {
  *           failed `execvp()` in the child (the program does not exist,
  *           is not executable, ...); the child has been reaped, so it
  *           leaves no zombie;
- *         - `EMFILE`, `ENFILE`: from `pipe()` or `open()`;
+ *         - `EMFILE`, `ENFILE`: from `pipe()`, or from opening
+ *           `/dev/null`. The reference opens it in the child, which then
+ *           reports the failure like a failed `execvp()`; opening it in
+ *           the parent before `fork()` (and closing it there afterwards)
+ *           is just as good, and the tests accept either;
  *         - `EAGAIN`, `ENOMEM`: from `fork()`, or the output did not fit
  *           in memory (the command is then killed and reaped);
  *         - any `errno` of `fflush()`, `poll()`, `read()` or `waitpid()`

@@ -56,7 +56,9 @@ typedef struct counter_stats {
     long min;
     /** The largest value recorded; 0 when @ref count is 0. */
     long max;
-    /** The sum of every value recorded; 0 when @ref count is 0. */
+    /** The sum of every value recorded, in a `long long`, which may be
+     *  no wider than `long`: see counter_add() for a sum out of range.
+     *  0 when @ref count is 0. */
     long long sum;
 } counter_stats;
 
@@ -99,9 +101,15 @@ void counter_destroy(counter *c);
  * @return 0 on success; otherwise an error number and nothing is
  *         recorded:
  *         - `EINVAL`: @p c is NULL;
- *         - `ERANGE`: the sum would no longer fit in a `long long`
- *           (the counter is left unchanged, so later values that fit can
- *           still be added);
+ *         - `ERANGE`: the new sum would be greater than `LLONG_MAX` or
+ *           less than `LLONG_MIN`, so it would not fit in the `long long`
+ *           sum. Nothing is changed, not even the count, so later values
+ *           that keep the sum in range can still be added. Where
+ *           `long long` is no wider than `long` (as on 64-bit Linux,
+ *           where both have 64 bits), adding `LONG_MAX` twice to an
+ *           empty counter gives `ERANGE` the second time; where
+ *           `long long` is wider, both adds succeed, and it takes many
+ *           more to leave its range;
  *         - the error number of `pthread_mutex_lock()` or
  *           `pthread_mutex_unlock()`.
  */
