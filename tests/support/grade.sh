@@ -136,9 +136,10 @@ json_str() { # $1 as a JSON string literal (the values are single lines)
 
 session=
 cleanup() { [ -n "$session" ] && pkill -KILL -s "$session" 2>/dev/null; }
-trap 'cleanup; rm -f "$report"; exit 130' INT TERM
+trap 'cleanup; rm -f "$report" "$warnings"; exit 130' INT TERM
 report=$(mktemp)
-trap 'cleanup; rm -f "$report"' EXIT
+warnings=$(mktemp)
+trap 'cleanup; rm -f "$report" "$warnings"' EXIT
 
 deadline=$(($(date +%s) + CHECK_LIMIT))
 total_pass=0 total_fail=0 failures_shown=0
@@ -175,7 +176,24 @@ for ex in "${selected[@]}"; do
     rm -f "$out/$name".{tsv,xml,tap}
     rm -rf "$out/$name.reports"
 
-    if ! make --no-print-directory -s "$bin" SANITIZE="${SANITIZE:-}" CC="${CC:-gcc}" >"$log" 2>&1; then
+    # The compiler's warnings about the graded file. make only compiles
+    # what changed, so they are kept from the last compile of the file.
+    obj=$build/obj/${src%.c}.o
+    obj_before=$(stat -c %y "$obj" 2>/dev/null)
+    built=0
+    make --no-print-directory -s "$bin" SANITIZE="${SANITIZE:-}" CC="${CC:-gcc}" >"$log" 2>&1 && built=1
+    if [ "$(stat -c %y "$obj" 2>/dev/null)" != "$obj_before" ]; then
+        grep -E "^$src:[0-9]+:([0-9]+:)? warning:" "$log" >"$log.warnings"
+    fi
+    if [ "$built" = 1 ] && [ -s "$log.warnings" ]; then
+        nwarn=$(wc -l <"$log.warnings")
+        {
+            printf '  %s: %d compiler warning%s in %s; they often point at the bug:\n' \
+                "$name" "$nwarn" "$([ "$nwarn" -eq 1 ] || echo s)" "$src"
+            head -n 5 "$log.warnings" | cut -c1-200 | sed 's/^/      /'
+        } >>"$warnings"
+    fi
+    if [ "$built" = 0 ]; then
         state="does not compile" fail=$declared
         printf '  %-16s %-20s 0/%d checks\n' "$name" "$state" "$declared"
         if [ "$failures_shown" -lt "$MAX_FAILURES_SHOWN" ]; then
@@ -306,6 +324,11 @@ for ex in "${selected[@]}"; do
 done
 close_json
 
+if [ -s "$warnings" ]; then
+    echo
+    echo "Compiler warnings:"
+    cat "$warnings"
+fi
 if [ -s "$report" ]; then
     echo
     if [ -n "$trace" ]; then echo "Timeline:"; else echo "First failures:"; fi
