@@ -277,7 +277,12 @@ for ex in "${selected[@]}"; do
                 failures_shown=$((failures_shown + 1))
                 {
                     printf '  %s: %s\n' "$name" "$test"
-                    printf '      %s: %s\n' "$where" "$msg"
+                    # The fixture's checks (leaked descriptors, children,
+                    # threads) run after the test's last line.
+                    case $where in
+                    tests/support/*) printf '      after the test ended: %s\n' "$msg" ;;
+                    *) printf '      %s: %s\n' "$where" "$msg" ;;
+                    esac
                     for r in "$out/$name.reports/$test".*; do
                         [ -f "$r" ] || continue
                         # The error, the first frames of its stack that
