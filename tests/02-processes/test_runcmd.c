@@ -174,6 +174,15 @@ START_TEST(test_timeout_kills)
               "a command that timed out still ran: expected 0; got "
               "%d%s",
               rc, wb_errno_note(rc));
+    WB_EXPECT(ms < 900,
+              "sleep 1 with a limit of 50 ms: runcmd_run() returned after "
+              "%lld ms, once sleep had ended by itself, so nothing stopped "
+              "it at the limit. Something waited for the command to end "
+              "before the limit was checked: a blocking waitpid(), or a "
+              "read of a pipe whose write end the command still holds "
+              "(the exec-error pipe needs FD_CLOEXEC, so that a successful "
+              "exec closes it)",
+              (long long)ms);
     WB_EXPECT(r.timed_out == 1 && r.signo == SIGKILL && r.code == -1,
               "sleep 1 with a limit of 50 ms: expected {timed_out 1, signo "
               "SIGKILL (%d), code -1}; got {timed_out %d, signo %d, code %d}",
