@@ -21,6 +21,18 @@
 
 enum { MAX_SEEN = 64 };
 
+/* This suite sees every pthread_create() the code makes: psum.links and
+ * psum.ldflags link it with tests/support/wrap.c. */
+
+static void expect_creates(int want, const char *how)
+{
+    int got = wb_wrap_calls(WB_PTHREAD_CREATE);
+    WB_EXPECT(got == want,
+              "%s: expected exactly %d call%s to pthread_create(), one per "
+              "slice, min(nthreads, n) in all; psum_sum() made %d",
+              how, want, want == 1 ? "" : "s", got);
+}
+
 /* What the callback saw: the threads that called it, and which of them
  * added each value (the tests use values[i] == i). */
 struct watch {
@@ -155,6 +167,7 @@ START_TEST(test_sum_with_remainder)
         values[i] = i + 1; /* 1 + 2 + ... + 10 = 55 */
     for (size_t t = 1; t <= 12; t++) {
         long sum = -1;
+        wb_wrap_reset(WB_PTHREAD_CREATE, 0);
         int rc = psum_sum(values, 10, t, NULL, NULL, &sum);
         WB_EXPECT(rc == 0,
                   "psum_sum(1..10, %zu threads) should return 0; "
@@ -165,6 +178,10 @@ START_TEST(test_sum_with_remainder)
                   "(10 %% %zu = %zu values are left over after equal "
                   "slices: are they summed?)",
                   t, sum, t, 10 % t);
+        char how[64];
+        snprintf(how, sizeof how, "10 values with %zu thread%s", t,
+                 t == 1 ? "" : "s");
+        expect_creates(t < 10 ? (int)t : 10, how);
     }
 }
 END_TEST
@@ -201,6 +218,7 @@ START_TEST(test_more_threads_than_values)
     struct watch w;
     watch_init(&w, 5, 0);
     long sum = -1;
+    wb_wrap_reset(WB_PTHREAD_CREATE, 0);
     int rc = psum_sum(values, 5, 64, watch_value, &w, &sum);
     WB_EXPECT(rc == 0 && sum == 10,
               "5 values (0..4) with 64 threads: expected 0 and sum 10; got "
@@ -213,15 +231,18 @@ START_TEST(test_more_threads_than_values)
               "they started one after the other?)",
               w.nthreads + w.too_many);
     expect_slices(&w, 5, 5);
+    expect_creates(5, "5 values with 64 threads asked for");
 
     /* No allocation or thread per requested thread: SIZE_MAX is fine. */
     sum = -1;
+    wb_wrap_reset(WB_PTHREAD_CREATE, 0);
     rc = psum_sum(values, 3, SIZE_MAX, NULL, NULL, &sum);
     WB_EXPECT(rc == 0 && sum == 3,
               "3 values (0, 1, 2) with nthreads = SIZE_MAX should start 3 "
               "threads and give 3; got %s and sum %ld: size anything "
               "by min(nthreads, n), not by nthreads",
               wb_errname(rc), sum);
+    expect_creates(3, "3 values with nthreads = SIZE_MAX");
     watch_free(&w);
     free(values);
 }
@@ -256,6 +277,7 @@ START_TEST(test_empty_array)
     struct watch w;
     watch_init(&w, 0, 0);
     long sum = -1;
+    wb_wrap_reset(WB_PTHREAD_CREATE, 0);
     int rc = psum_sum(NULL, 0, 4, watch_value, &w, &sum);
     WB_EXPECT(rc == 0 && sum == 0,
               "an empty array (values NULL, n 0) should sum to 0 and return "
@@ -265,6 +287,7 @@ START_TEST(test_empty_array)
               "an empty array has no value to pass to on_value; it was "
               "called %zu times",
               w.calls);
+    expect_creates(0, "an empty array");
     long one = 7;
     sum = -1;
     rc = psum_sum(&one, 0, 1, NULL, NULL, &sum);
@@ -301,6 +324,50 @@ static long square_term(long value, void *ctx)
 {
     return value * value * *(const long *)ctx;
 }
+
+/* Slow enough that a psum_sum() which returns without joining its
+ * threads returns long before they have added their slices. */
+static long slow_value(long value, void *ctx)
+{
+    atomic_size_t *calls = ctx;
+    wb_sleep_ms(5);
+    atomic_fetch_add(calls, 1);
+    return value;
+}
+
+START_TEST(test_create_fails_halfway)
+{
+    long *values = iota(12);
+    atomic_size_t calls;
+    atomic_init(&calls, 0);
+    long sum = -1;
+    wb_wrap_reset(WB_PTHREAD_CREATE,
+                  3); /* the third thread cannot be started */
+    int rc = psum_sum(values, 12, 4, slow_value, &calls, &sum);
+    size_t done = atomic_load(&calls);
+    int creates = wb_wrap_calls(WB_PTHREAD_CREATE);
+    wb_wrap_reset(WB_PTHREAD_CREATE, 0);
+    WB_EXPECT(rc == EAGAIN,
+              "the third pthread_create() of four failed with EAGAIN: "
+              "psum_sum() should return that error; got %s",
+              wb_errname(rc));
+    WB_EXPECT(sum == -1,
+              "on an error *sum must be left as it was (-1); it became %ld",
+              sum);
+    WB_EXPECT(creates == 3,
+              "after the third pthread_create() failed, psum_sum() should "
+              "stop starting threads; it called pthread_create() %d times",
+              creates);
+    WB_EXPECT(done == 6,
+              "12 values over 4 threads, and the third could not be "
+              "started: the two threads already running had 6 values to "
+              "add, and psum_sum() must join them before it returns the "
+              "error; when it returned, on_value had been called %zu "
+              "times",
+              done);
+    free(values);
+}
+END_TEST
 
 START_TEST(test_callback_terms)
 {
@@ -467,6 +534,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_more_threads_than_values, "Parallel sum");
     WB_ADD(s, test_one_thread, "Creating and joining threads");
     WB_ADD(s, test_empty_array, "Parallel sum");
+    WB_ADD(s, test_create_fails_halfway, "Parallel sum");
     WB_ADD(s, test_bad_arguments, "Arguments, results and lifetimes");
     WB_ADD(s, test_callback_terms, "Arguments, results and lifetimes");
     WB_ADD_TIMEOUT(s, test_threads_run_at_once, "Creating and joining threads",

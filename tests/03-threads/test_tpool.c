@@ -1063,6 +1063,41 @@ START_TEST(test_submit_blocks_when_queue_full)
 }
 END_TEST
 
+/* --- A worker that cannot be started ------------------------------------ */
+
+/* tpool.links and tpool.ldflags link this suite with
+ * tests/support/wrap.c, so a test can make the system
+ * refuse a thread. */
+START_TEST(test_create_fails_cleanly)
+{
+    int before = count_threads();
+    tpool *untouched = (tpool *)&before, *p = untouched;
+    wb_wrap_reset(WB_PTHREAD_CREATE,
+                  3); /* the third worker cannot be started */
+    int rc = tpool_create(&p, 4, 8);
+    int creates = wb_wrap_calls(WB_PTHREAD_CREATE);
+    wb_wrap_reset(WB_PTHREAD_CREATE, 0);
+    int after = threads_after_joins(before);
+    WB_EXPECT(rc == EAGAIN,
+              "the third pthread_create() of four failed with EAGAIN: "
+              "tpool_create() should return that error; got %s",
+              wb_errname(rc));
+    WB_EXPECT(p == untouched,
+              "on failure tpool_create() must leave *out as it was");
+    WB_EXPECT(creates == 3,
+              "after the third pthread_create() failed, tpool_create() "
+              "should start no more workers; it called pthread_create() "
+              "%d times",
+              creates);
+    WB_EXPECT(after == before,
+              "the third worker could not be started: the two already "
+              "running must be stopped (close the queue, or set a flag "
+              "and wake them) and joined before tpool_create() returns; "
+              "%d thread%s still running",
+              after - before, after - before == 1 ? " is" : "s are");
+}
+END_TEST
+
 /* --- Which threads run the tasks ------------------------------------------ */
 
 /* Run for 10 ms, note which thread ran it, and record a span for the
@@ -1150,6 +1185,7 @@ Suite *wb_suite(void)
     start_thread_machinery();
     Suite *s = wb_begin("tpool", "chapters/03-threads/chapter.md");
     WB_ADD(s, test_bad_arguments, "A thread pool");
+    WB_ADD_TIMEOUT(s, test_create_fails_cleanly, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_every_task_runs_once, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_many_submitters, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_at_most_n_at_once, "A thread pool", 5.0);

@@ -105,6 +105,34 @@ int64_t wb_now_ns(void);
 /** @brief Sleep @p ms milliseconds, resuming after signals. */
 void wb_sleep_ms(long ms);
 
+/** @brief The calls tests/support/wrap.c can count and fail. */
+enum wb_wrapped {
+    WB_FORK,           /**< fork(): a failed call returns -1, errno EAGAIN */
+    WB_PTHREAD_CREATE, /**< pthread_create(): a failed call returns EAGAIN */
+    WB_WRAPPED_COUNT   /**< how many there are */
+};
+
+/**
+ * @brief Start counting the calls of @p f anew, and choose one to fail.
+ *
+ * Only in suites linked with tests/support/wrap.c (listed in their
+ * NAME.links) and -Wl,--wrap=fork -Wl,--wrap=pthread_create (in their
+ * NAME.ldflags). A failed call does nothing but fail, as when the system
+ * has no room for another process or thread.
+ * @param f    the function.
+ * @param fail the call, counting from 1 after this reset, that fails;
+ *             0 for none.
+ */
+void wb_wrap_reset(enum wb_wrapped f, int fail);
+
+/**
+ * @brief How many times @p f was called since its last wb_wrap_reset(),
+ *        the failed call included. Same suites as wb_wrap_reset().
+ * @param f the function.
+ * @return the count.
+ */
+int wb_wrap_calls(enum wb_wrapped f);
+
 /**
  * @brief Whether the calling process has no child left, running or
  *        unreaped. Reaps nothing.
