@@ -662,6 +662,49 @@ START_TEST(test_out_of_descriptors)
 }
 END_TEST
 
+/* --- fork() fails half-way --------------------------------------------- */
+
+/* pmap.links and pmap.ldflags link this suite with tests/support/wrap.c,
+ * so a test can make fork() fail. */
+START_TEST(test_fork_fails_halfway)
+{
+    pmap_result r[5];
+    for (size_t i = 0; i < 5; i++)
+        r[i].data = (char *)"not touched";
+    int64_t start = wb_now_ns();
+    wb_wrap_reset(WB_FORK, 3); /* items 0 and 1 start, item 2 cannot */
+    errno = 0;
+    int got = pmap_run(5, linger, NULL, r);
+    int err = errno;
+    int forks = wb_wrap_calls(WB_FORK);
+    wb_wrap_reset(WB_FORK, 0);
+    int64_t ms = (wb_now_ns() - start) / 1000000;
+    WB_EXPECT(got == -1 && err == EAGAIN,
+              "the third fork() failed with EAGAIN: expected pmap_run() to "
+              "return -1 with errno EAGAIN; got %d (errno %s)",
+              got, wb_errname(err));
+    WB_EXPECT(forks == 3,
+              "after the third fork() failed, pmap_run() should start no "
+              "more children; it called fork() %d times",
+              forks);
+    int nulls = 0;
+    for (size_t i = 0; i < 5; i++)
+        nulls += r[i].data == NULL;
+    WB_EXPECT(nulls == 5,
+              "after a failed call every results[i].data must be NULL; %d "
+              "of 5 are",
+              nulls);
+    WB_EXPECT(wb_no_children(),
+              "after a failed call no child of the map may be left: kill "
+              "and reap the two already started");
+    WB_EXPECT(ms < 500,
+              "pmap_run() took %lld ms to give up, about as long as the two "
+              "children already started (1 s each) run by themselves: kill "
+              "them with SIGKILL, then reap them",
+              (long long)ms);
+}
+END_TEST
+
 /* --- A signal while the parent reads ---------------------------------- */
 
 static volatile sig_atomic_t usr1_seen;
@@ -746,6 +789,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_zero_items, "A pool of worker processes");
     WB_ADD(s, test_invalid_arguments, "A pool of worker processes");
     WB_ADD(s, test_out_of_descriptors, "Pipes");
+    WB_ADD(s, test_fork_fails_halfway, "fork() returns twice");
     WB_ADD(s, test_read_interrupted_by_signal, "Pipes");
     WB_ADD(s, test_each_item_gets_its_own_childs_status,
            "Waiting for children: wait() and waitpid()");

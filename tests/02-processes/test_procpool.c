@@ -398,6 +398,65 @@ static int never_called(size_t j, void *ctx)
     return 99;
 }
 
+/* --- fork() fails half-way --------------------------------------------- */
+
+/* procpool.links and procpool.ldflags link this suite with
+ * tests/support/wrap.c, so a test can make fork() fail. */
+
+static int exit_with_index(size_t j, void *ctx)
+{
+    (void)ctx;
+    wb_sleep_ms(5);
+    return (int)j + 1;
+}
+
+START_TEST(test_fork_fails_halfway)
+{
+    enum { M = 6 };
+    procpool_result r[M];
+    memset(r, 0x5a, sizeof r);
+    wb_wrap_reset(WB_FORK, 4); /* three jobs start, the fourth cannot */
+    errno = 0;
+    int got = procpool_run(M, 2, exit_with_index, NULL, r);
+    int err = errno;
+    int forks = wb_wrap_calls(WB_FORK);
+    wb_wrap_reset(WB_FORK, 0);
+    WB_EXPECT(got == -1 && err == EAGAIN,
+              "the fourth fork() failed with EAGAIN: expected "
+              "procpool_run() to return -1 with errno EAGAIN; got %d "
+              "(errno %s)",
+              got, wb_errname(err));
+    WB_EXPECT(forks == 4,
+              "after the fourth fork() failed, the pool should start no "
+              "more jobs; it called fork() %d times",
+              forks);
+    int ran = 0, never = 0;
+    for (int j = 0; j < M; j++) {
+        if (r[j].pid > 0) {
+            ran++;
+            WB_EXPECT(r[j].code == j + 1 && r[j].signo == 0,
+                      "job %d ran and exited with code %d: expected {code "
+                      "%d, signo 0}; got {code %d, signo %d}",
+                      j, j + 1, j + 1, r[j].code, r[j].signo);
+        } else {
+            never++;
+            WB_EXPECT(r[j].pid == 0 && r[j].code == -1 && r[j].signo == 0,
+                      "job %d never started: expected {pid 0, code -1, "
+                      "signo 0}; got {pid %d, code %d, signo %d}",
+                      j, (int)r[j].pid, r[j].code, r[j].signo);
+        }
+    }
+    WB_EXPECT(ran == 3 && never == 3,
+              "three jobs started before fork() failed: their results "
+              "should be filled in and the other three left as never "
+              "started; %d have a pid and %d do not",
+              ran, never);
+    WB_EXPECT(wb_no_children(),
+              "after fork() failed the pool must still wait for the jobs "
+              "already running: a child is left");
+}
+END_TEST
+
 START_TEST(test_zero_jobs)
 {
     int got = procpool_run(0, 2, never_called, NULL, NULL);
@@ -454,5 +513,6 @@ Suite *wb_suite(void)
            "exit() and _exit(), and flushing before fork()");
     WB_ADD(s, test_zero_jobs, "A pool of worker processes");
     WB_ADD(s, test_invalid_arguments, "A pool of worker processes");
+    WB_ADD(s, test_fork_fails_halfway, "A pool of worker processes");
     return s;
 }

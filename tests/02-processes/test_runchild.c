@@ -385,6 +385,51 @@ START_TEST(test_decode_rejects_stopped)
 }
 END_TEST
 
+/* --- fork() fails ------------------------------------------------------- */
+
+/* runchild.links and runchild.ldflags link this suite with
+ * tests/support/wrap.c, so a test can make fork() fail. */
+
+static pid_t test_pid;
+
+/* Fails the test when it runs in the test's own process: fork() failed,
+ * so there is no child to run it. */
+static int must_run_in_child(void *ctx)
+{
+    (void)ctx;
+    if (getpid() == test_pid)
+        ck_abort_msg("fork() failed, so there is no child, yet fn ran in "
+                     "the calling process: fork() returns -1 on failure; "
+                     "only 0 means \"this is the child\"");
+    return 0;
+}
+
+START_TEST(test_fork_fails)
+{
+    runchild_status st = {0};
+    st.code = 123;
+    test_pid = getpid();
+    wb_wrap_reset(WB_FORK, 1);
+    errno = 0;
+    int rc = runchild_run(must_run_in_child, NULL, &st);
+    int err = errno;
+    int forks = wb_wrap_calls(WB_FORK);
+    wb_wrap_reset(WB_FORK, 0);
+    WB_EXPECT(rc == -1 && err == EAGAIN,
+              "fork() failed with EAGAIN: expected runchild_run() to "
+              "return -1 with errno EAGAIN; got %d (errno %s)",
+              rc, wb_errname(err));
+    WB_EXPECT(forks == 1,
+              "runchild_run() should call fork() once and give up when it "
+              "fails; it called fork() %d times",
+              forks);
+    WB_EXPECT(st.code == 123,
+              "a failed call leaves *out unchanged; its code was changed "
+              "from 123 to %d",
+              st.code);
+}
+END_TEST
+
 START_TEST(test_null_arguments)
 {
     int code = 0;
@@ -444,6 +489,7 @@ Suite *wb_suite(void)
            "Waiting for children: wait() and waitpid()");
     WB_ADD(s, test_decode_rejects_stopped,
            "Waiting for children: wait() and waitpid()");
+    WB_ADD(s, test_fork_fails, "fork() returns twice");
     WB_ADD(s, test_null_arguments,
            "Waiting for children: wait() and waitpid()");
     return s;

@@ -554,6 +554,37 @@ START_TEST(test_pipe_ends_do_not_reach_command)
 }
 END_TEST
 
+/* runcmd.links and runcmd.ldflags link this suite with
+ * tests/support/wrap.c, so a test can make fork() fail. */
+START_TEST(test_fork_fails)
+{
+    char *argv[] = {"echo", "never", NULL};
+    runcmd_result r = {0};
+    wb_wrap_reset(WB_FORK, 1);
+    errno = 0;
+    int rc = runcmd_run(argv, 1000, &r);
+    int err = errno;
+    int forks = wb_wrap_calls(WB_FORK);
+    wb_wrap_reset(WB_FORK, 0);
+    WB_EXPECT(rc == -1 && err == EAGAIN,
+              "fork() failed with EAGAIN: expected runcmd_run() to return "
+              "-1 with errno EAGAIN; got %d (errno %s)",
+              rc, wb_errname(err));
+    WB_EXPECT(forks == 1,
+              "runcmd_run() should call fork() once and give up when it "
+              "fails; it called fork() %d times",
+              forks);
+    WB_EXPECT(r.code == -1 && r.signo == 0 && r.timed_out == 0 &&
+                  r.out == NULL && r.out_len == 0,
+              "after a failed call the result must be {code -1, signo 0, "
+              "timed_out 0, out NULL, out_len 0}; got {code %d, signo %d, "
+              "timed_out %d, out %s, out_len %zu}",
+              r.code, r.signo, r.timed_out, r.out == NULL ? "NULL" : "set",
+              r.out_len);
+    /* The fixture checks that the pipes made before fork() were closed. */
+}
+END_TEST
+
 START_TEST(test_invalid_arguments)
 {
     char *argv[] = {"echo", NULL};
@@ -636,6 +667,7 @@ Suite *wb_suite(void)
            "A child's standard output into a pipe: dup2()");
     WB_ADD(s, test_pipe_ends_do_not_reach_command, "Pipes");
     WB_ADD(s, test_invalid_arguments, "exec: running another program");
+    WB_ADD(s, test_fork_fails, "fork() returns twice");
     WB_ADD(s, test_interrupted_by_signal, "Pipes");
     return s;
 }
