@@ -220,8 +220,23 @@ for ex in "${selected[@]}"; do
                 timeout --kill-after=2 "$limit" "$bin"
         ) >"$log.run" 2>&1 </dev/null &
         session=$!
+        # On a terminal, say so when a suite runs long: each test that
+        # hangs waits out its whole time limit before the next one starts.
+        notifier=
+        if [ -t 2 ]; then
+            (
+                sleep 5
+                printf '  %s: still running after 5 s; a test that hangs waits out its time limit (Ctrl-C stops the run)\n' "$name" >&2
+            ) &
+            notifier=$!
+        fi
         wait "$session"
         status=$?
+        if [ -n "$notifier" ]; then
+            pkill -P "$notifier" 2>/dev/null
+            kill "$notifier" 2>/dev/null
+            wait "$notifier" 2>/dev/null
+        fi
         pkill -KILL -s "$session" 2>/dev/null
         session=
         [ -f "$tmp/results.tsv" ] && cp "$tmp/results.tsv" "$out/$name.tsv"
