@@ -2,7 +2,8 @@
  * timeline.c: draw a trace written by chapters/trace.h as a timeline, an
  * SVG picture for the book and a compact text version for the terminal.
  *
- * Usage: timeline [--svg FILE] [--text] [--title TEXT] [--width PX] TRACE
+ * Usage: timeline [--svg FILE] [--text] [--title TEXT] [--width PX] [--slots]
+ *                 TRACE
  *
  *   TRACE         the trace file, or - for standard input
  *   --svg FILE    write the SVG picture to FILE (- for standard output)
@@ -10,6 +11,10 @@
  *                 when --svg is not given)
  *   --title TEXT  a title above the picture (and the text timeline)
  *   --width PX    width of the picture in pixels (default 960)
+ *   --slots       one lane per slot instead of per process and thread:
+ *                 each span goes to the first lane that is free when it
+ *                 starts, so a pool that runs each job in a new process
+ *                 shows as many lanes as it ran jobs at once at most
  *
  * A trace has one span per line, "<pid> <thread> <start_ns> <end_ns>
  * <label>", with times from CLOCK_MONOTONIC; blank lines and lines that
@@ -39,10 +44,12 @@
 #define MAX_RANGE_NS 1000000000000000 /* 10^15 ns, about 11.6 days */
 
 static const char *program = "timeline";
+static int by_slot; /* --slots */
 
 /* One line of the trace. */
 struct span {
-    uint64_t pid, thread;
+    uint64_t pid, thread; /* with --slots: the slot, and 0 */
+    uint64_t process;     /* the pid the trace gave */
     int64_t start, end;
     char *label;
     size_t line; /* line number in the trace, for errors and order */
@@ -181,6 +188,7 @@ static const char *parse_line(char *s, struct span *sp)
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
         s[--n] = '\0';
     sp->pid = v[0];
+    sp->process = v[0];
     sp->thread = v[1];
     sp->start = (int64_t)v[2];
     sp->end = (int64_t)v[3];
@@ -354,6 +362,43 @@ static void pack_rows(struct trace *t, struct lane *l)
     }
 }
 
+/* Spans by start, longer first, then line. */
+static int cmp_span_start(const void *pa, const void *pb)
+{
+    const struct span *a = pa, *b = pb;
+    int c = cmp_i64(a->start, b->start);
+
+    if (c == 0)
+        c = cmp_i64(b->end, a->end);
+    if (c == 0)
+        c = cmp_u64(a->line, b->line);
+    return c;
+}
+
+/* --slots: give each span, in order of start, the lowest slot that is
+   free by then; the slot becomes its lane (pid = slot, thread = 0). */
+static void assign_slots(struct trace *t)
+{
+    int64_t *slot_end = NULL;
+    size_t slots = 0;
+
+    qsort(t->spans, t->count, sizeof *t->spans, cmp_span_start);
+    for (size_t i = 0; i < t->count; i++) {
+        struct span *sp = &t->spans[i];
+        size_t k = 0;
+        while (k < slots && slot_end[k] > sp->start)
+            k++;
+        if (k == slots) {
+            slot_end = xrealloc(slot_end, (slots + 1) * sizeof *slot_end);
+            slots++;
+        }
+        slot_end[k] = sp->end;
+        sp->pid = k + 1;
+        sp->thread = 0;
+    }
+    free(slot_end);
+}
+
 static void build_lanes(struct trace *t)
 {
     struct lane **by_process;
@@ -399,7 +444,10 @@ static void build_lanes(struct trace *t)
 
     for (size_t i = 0; i < t->lane_count; i++) {
         struct lane *l = &t->lanes[i];
-        if (l->threads == 1)
+        if (by_slot)
+            snprintf(l->name, sizeof l->name, "slot %llu",
+                     (unsigned long long)l->pid);
+        else if (l->threads == 1)
             snprintf(l->name, sizeof l->name, "process %llu",
                      (unsigned long long)l->pid);
         else
@@ -664,7 +712,12 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
             format_ms(d, sizeof d, sp->end - sp->start, span_decimals);
             fputs("<g><title>", out);
             put_escaped(out, sp->label);
-            fprintf(out, " (%s): %s to %s ms, %s ms</title>", l->name, a, b, d);
+            if (by_slot)
+                fprintf(out, " (%s, process %llu): %s to %s ms, %s ms</title>",
+                        l->name, (unsigned long long)sp->process, a, b, d);
+            else
+                fprintf(out, " (%s): %s to %s ms, %s ms</title>", l->name, a,
+                        b, d);
             fprintf(out,
                     "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
                     "rx=\"%.1f\" fill=\"%s\" stroke=\"%s\" stroke-width=\"%s\"/>",
@@ -855,7 +908,7 @@ static void free_trace(struct trace *t)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: %s [--svg FILE] [--text] [--title TEXT] [--width PX] TRACE\n"
+            "usage: %s [--svg FILE] [--text] [--title TEXT] [--width PX] [--slots] TRACE\n"
             "  TRACE lines: <pid> <thread> <start_ns> <end_ns> <label>"
             " (- reads stdin)\n",
             program);
@@ -875,6 +928,8 @@ int main(int argc, char **argv)
             svg = argv[++i];
         } else if (strcmp(arg, "--text") == 0) {
             text = 1;
+        } else if (strcmp(arg, "--slots") == 0) {
+            by_slot = 1;
         } else if (strcmp(arg, "--title") == 0 && has_value) {
             title = argv[++i];
         } else if (strcmp(arg, "--width") == 0 && has_value) {
@@ -914,6 +969,8 @@ int main(int argc, char **argv)
     }
 
     read_trace(path, &t);
+    if (by_slot)
+        assign_slots(&t);
     build_lanes(&t);
 
     if (svg != NULL) {

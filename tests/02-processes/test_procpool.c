@@ -492,7 +492,10 @@ START_TEST(test_invalid_arguments)
 }
 END_TEST
 
-/* make check CHAPTER=2 EXERCISE=procpool TRACE=1 draws this test's jobs. */
+/* make check CHAPTER=2 EXERCISE=procpool TRACE=1 draws this test's jobs,
+ * one lane per slot of the pool (the grader passes the options named on
+ * the next line to book/timeline.c): with K = 2, two lanes.
+ * wb_trace_options: --slots */
 const char *const wb_trace_test = "test_reaps_whichever_ends_first";
 
 Suite *wb_suite(void)

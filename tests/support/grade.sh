@@ -246,11 +246,14 @@ for ex in "${selected[@]}"; do
             mkdir -p "$out/$name.reports" && cp "$tmp"/reports/* "$out/$name.reports/"
         fi
         if [ -n "$trace" ]; then
+            # Options for the renderer, from a "wb_trace_options: ..." line
+            # in the suite (for example --slots for a process pool).
+            read -ra topts <<<"$(sed -n 's/.*wb_trace_options: *\([-a-z ]*\).*/\1/p' "tests/$c/test_$name.c" | head -n 1)"
             if [ -s "$tmp/trace" ] && cp "$tmp/trace" "$out/$name.trace" &&
-                build/tools/timeline --svg "$out/$name.svg" --title "$name: $(grep 'wb_trace_test = ' "tests/$c/test_$name.c" | cut -d'"' -f2)" "$out/$name.trace"; then
+                build/tools/timeline "${topts[@]}" --svg "$out/$name.svg" --title "$name: $(grep 'wb_trace_test = ' "tests/$c/test_$name.c" | cut -d'"' -f2)" "$out/$name.trace"; then
                 {
                     printf '  %s: the timeline of your run (TRACE=1 runs only the test it draws)\n' "$name"
-                    build/tools/timeline --text "$out/$name.trace" | sed 's/^/      /'
+                    build/tools/timeline "${topts[@]}" --text "$out/$name.trace" | sed 's/^/      /'
                     printf '      picture: %s   trace: %s\n' "$out/$name.svg" "$out/$name.trace"
                 } >>"$report"
             else

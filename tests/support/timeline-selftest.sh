@@ -298,6 +298,29 @@ else
     fail "trace.h: the small traced run (3 processes x 2 threads x 4 events) failed"
 fi
 
+# ---- --slots -------------------------------------------------------------
+# Six jobs, each in a process of its own, never more than two at once
+# (job 2 starts exactly when job 0 ends): two slots, and a job keeps its
+# process in the SVG's tooltip.
+printf '%s\n' '501 1 1000 5000 job 0' '502 1 1000 2000 job 1' \
+    '503 1 2000 3000 job 2x' '504 1 3000 4000 job 3' '505 1 5000 6000 job 4' \
+    '506 1 4000 7000 job 5' >"$scratch/pool.trace"
+if "$timeline" --slots --text "$scratch/pool.trace" >"$scratch/pool.txt" &&
+    "$timeline" --slots --svg "$scratch/pool.svg" "$scratch/pool.trace" &&
+    "$timeline" --text "$scratch/pool.trace" >"$scratch/pool-procs.txt"; then
+    if grep -q '^total .*: 2 lanes, 6 spans' "$scratch/pool.txt" &&
+        [ "$(grep -c '^slot [12] ' "$scratch/pool.txt")" -eq 2 ] &&
+        grep -q 'job 2x (slot 2, process 503)' "$scratch/pool.svg" &&
+        grep -q '^total .*: 6 lanes, 6 spans' "$scratch/pool-procs.txt"; then
+        ok "timeline: --slots packs six one-job processes into their two slots"
+    else
+        fail "timeline: --slots drew the pool trace wrongly:"
+        sed 's/^/    /' "$scratch/pool.txt"
+    fi
+else
+    fail "timeline: could not draw the pool trace with --slots"
+fi
+
 # ---- speed -------------------------------------------------------------
 awk 'BEGIN {
     split("One Two Three Four", w, " ")
