@@ -13,7 +13,9 @@
 # Every run has WB_TRACE pointing at OUT_DIR/NN-topic/ID.trace (see
 # chapters/trace.h). When a run leaves a trace and the renderer TIMELINE
 # (default build/tools/timeline) exists, the trace is drawn into ID.svg,
-# ID.pdf (for the PDF book) and ID.timeline.txt.
+# ID.pdf (for the PDF book) and ID.timeline.txt; when its spans come from
+# more than one process, also by slot (timeline --slots) into
+# ID.slots.svg and ID.slots.pdf.
 # Prints one line per run; exits 1 if anything failed.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -52,7 +54,7 @@ for c in "${folders[@]}"; do
             printf '%s\n' "$cmd" >"$out/$c/$id.cmd"
             start=$(date +%s%N)
             trace=$root/$out/$c/$id.trace
-            rm -f "$trace" "$out/$c/$id".{svg,pdf,timeline.txt}
+            rm -f "$trace" "$out/$c/$id".{svg,pdf,timeline.txt,slots.svg,slots.pdf}
             (cd "chapters/$c" &&
                 PATH="$root/$demos/$c:$PATH" WB_TRACE=$trace timeout -k 2 "$RUN_LIMIT" sh -c "$cmd") \
                 >"$out/$c/$id.txt" 2>&1 </dev/null
@@ -62,6 +64,15 @@ for c in "${folders[@]}"; do
                     ! "$TIMELINE" --text "$trace" >"$out/$c/$id.timeline.txt" ||
                     ! rsvg-convert -f pdf -o "$out/$c/$id.pdf" "$out/$c/$id.svg"; then
                     echo "FAIL $c/$id: its trace could not be drawn"
+                    failed=$((failed + 1))
+                    continue
+                fi
+                # Spans from more than one process: also one lane per
+                # slot (timeline --slots), as ID.slots.svg and .pdf.
+                if [ "$(awk '!/^#/ && NF { print $1 }' "$trace" | sort -u | wc -l)" -gt 1 ] &&
+                    { ! "$TIMELINE" --slots --svg "$out/$c/$id.slots.svg" --title "$cmd" "$trace" ||
+                        ! rsvg-convert -f pdf -o "$out/$c/$id.slots.pdf" "$out/$c/$id.slots.svg"; }; then
+                    echo "FAIL $c/$id: its trace could not be drawn by slot"
                     failed=$((failed + 1))
                     continue
                 fi
