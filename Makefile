@@ -72,10 +72,10 @@ bin_of = $(B)/bin/$(basename $(1))
 # chapter), listed one per line in tests/NN-topic/NAME.links.
 links_of = $(foreach s,$(shell cat tests/$(1).links 2>/dev/null),$(B)/obj/$(s:.c=.o))
 
-# Extra link flags of an exercise's test binaries, from
-# tests/NN-topic/NAME.ldflags: for example -Wl,--wrap=pthread_create, so
-# the suite sees (and can fail) the calls the code under test makes.
-ldflags_of = $(shell cat tests/$(1).ldflags 2>/dev/null)
+# A suite that links tests/support/wrap.c (in its NAME.links) sees every
+# fork() and pthread_create() the code under test makes, and can fail one.
+WRAP_LDFLAGS := -Wl,--wrap=fork -Wl,--wrap=pthread_create
+ldflags_of = $(if $(filter $(B)/obj/tests/support/wrap.o,$(call links_of,$(1))),$(WRAP_LDFLAGS))
 
 # Folders of implementations laid out like exercises/: the stubs, the
 # reference solutions, and the hostile implementations that test the grader.
@@ -85,9 +85,9 @@ IMPL_DIRS := exercises solutions $(patsubst %/,%,$(wildcard tests/grader/*/))
 define exercise_rules
 $(foreach d,$(IMPL_DIRS),$(call bin_of,$(d)/$(1).c)): $(B)/bin/%/$(1): \
     $(B)/obj/%/$(1).o $(B)/obj/tests/$(dir $(1))test_$(notdir $(1)).o \
-    $(SUPPORT_OBJS) $(call links_of,$(1)) $(wildcard tests/$(1).ldflags)
+    $(SUPPORT_OBJS) $(call links_of,$(1))
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) $(call ldflags_of,$(1)) -o $$@ $$(filter %.o,$$^) $$(CHECK_LIBS)
+	$$(CC) $$(LDFLAGS) $(call ldflags_of,$(1)) -o $$@ $$^ $$(CHECK_LIBS)
 endef
 $(foreach e,$(EXERCISES),$(eval $(call exercise_rules,$(e))))
 
@@ -97,10 +97,9 @@ wrong_exercise = $(firstword $(subst .wrong_, ,$(patsubst tests/%.c,%,$(1))))
 define wrong_rules
 $(call bin_of,$(1)): $(B)/obj/$(1:.c=.o) \
     $(B)/obj/tests/$(dir $(call wrong_exercise,$(1)))test_$(notdir $(call wrong_exercise,$(1))).o \
-    $(SUPPORT_OBJS) $(call links_of,$(call wrong_exercise,$(1))) \
-    $(wildcard tests/$(call wrong_exercise,$(1)).ldflags)
+    $(SUPPORT_OBJS) $(call links_of,$(call wrong_exercise,$(1)))
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) $(call ldflags_of,$(call wrong_exercise,$(1))) -o $$@ $$(filter %.o,$$^) $$(CHECK_LIBS)
+	$$(CC) $$(LDFLAGS) $(call ldflags_of,$(call wrong_exercise,$(1))) -o $$@ $$^ $$(CHECK_LIBS)
 endef
 $(foreach w,$(WRONG_SRCS),$(eval $(call wrong_rules,$(w))))
 

@@ -664,7 +664,7 @@ END_TEST
 
 /* --- fork() fails half-way --------------------------------------------- */
 
-/* pmap.links and pmap.ldflags link this suite with tests/support/wrap.c,
+/* pmap.links links this suite with tests/support/wrap.c,
  * so a test can make fork() fail. */
 START_TEST(test_fork_fails_halfway)
 {

@@ -400,7 +400,7 @@ static int never_called(size_t j, void *ctx)
 
 /* --- fork() fails half-way --------------------------------------------- */
 
-/* procpool.links and procpool.ldflags link this suite with
+/* procpool.links links this suite with
  * tests/support/wrap.c, so a test can make fork() fail. */
 
 static int exit_with_index(size_t j, void *ctx)

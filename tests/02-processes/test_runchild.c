@@ -387,7 +387,7 @@ END_TEST
 
 /* --- fork() fails ------------------------------------------------------- */
 
-/* runchild.links and runchild.ldflags link this suite with
+/* runchild.links links this suite with
  * tests/support/wrap.c, so a test can make fork() fail. */
 
 static pid_t test_pid;

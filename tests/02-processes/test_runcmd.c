@@ -554,7 +554,7 @@ START_TEST(test_pipe_ends_do_not_reach_command)
 }
 END_TEST
 
-/* runcmd.links and runcmd.ldflags link this suite with
+/* runcmd.links links this suite with
  * tests/support/wrap.c, so a test can make fork() fail. */
 START_TEST(test_fork_fails)
 {

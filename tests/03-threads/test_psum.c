@@ -21,8 +21,8 @@
 
 enum { MAX_SEEN = 64 };
 
-/* This suite sees every pthread_create() the code makes: psum.links and
- * psum.ldflags link it with tests/support/wrap.c. */
+/* This suite sees every pthread_create() the code makes: psum.links links it
+ * with tests/support/wrap.c. */
 
 static void expect_creates(int want, const char *how)
 {

@@ -1065,7 +1065,7 @@ END_TEST
 
 /* --- A worker that cannot be started ------------------------------------ */
 
-/* tpool.links and tpool.ldflags link this suite with
+/* tpool.links links this suite with
  * tests/support/wrap.c, so a test can make the system
  * refuse a thread. */
 START_TEST(test_create_fails_cleanly)

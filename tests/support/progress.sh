@@ -24,7 +24,6 @@ inputs() {
     local c=$1 name=$2
     printf '%s\n' "exercises/$c/$name.c" "exercises/$c/$name.h" "tests/$c/test_$name.c" \
         tests/support/wb.c tests/support/wb.h tests/support/grade.sh exercises/stubs.sha256
-    [ -f "tests/$c/$name.ldflags" ] && printf '%s\n' "tests/$c/$name.ldflags"
     [ -f "tests/$c/$name.links" ] && printf '%s\n' "tests/$c/$name.links" && cat "tests/$c/$name.links"
     return 0
 }

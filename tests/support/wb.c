@@ -317,7 +317,8 @@ int wb_no_children(void)
            errno == ECHILD;
 }
 
-const char *wb_errname(int err)
+/* The macro's name of an error number the exercises use, or NULL. */
+static const char *wb_errno_macro(int err)
 {
     static const struct {
         int err;
@@ -354,13 +355,21 @@ const char *wb_errname(int err)
         {ETIMEDOUT, "ETIMEDOUT"},
         {ECANCELED, "ECANCELED"},
     };
-    static _Thread_local char other[96];
-
-    if (err == 0)
-        return "0";
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].err == err)
             return names[i].name;
+    return NULL;
+}
+
+const char *wb_errname(int err)
+{
+    static _Thread_local char other[96];
+    const char *name = wb_errno_macro(err);
+
+    if (err == 0)
+        return "0";
+    if (name != NULL)
+        return name;
     snprintf(other, sizeof other, "errno %d (%s)", err, strerror(err));
     return other;
 }
@@ -369,15 +378,14 @@ const char *wb_errno_note(long ret)
 {
     static _Thread_local char note[128];
     int err = errno;
-
-    const char *name = wb_errname(err);
+    const char *name = wb_errno_macro(err);
 
     if (ret != -1)
         return "";
-    if (strncmp(name, "errno ", 6) == 0)
-        snprintf(note, sizeof note, " (%s)", name);
-    else
+    if (name != NULL)
         snprintf(note, sizeof note, " (%s: %s)", name, strerror(err));
+    else
+        snprintf(note, sizeof note, " (errno %d: %s)", err, strerror(err));
     errno = err;
     return note;
 }

@@ -115,10 +115,10 @@ enum wb_wrapped {
 /**
  * @brief Start counting the calls of @p f anew, and choose one to fail.
  *
- * Only in suites linked with tests/support/wrap.c (listed in their
- * NAME.links) and -Wl,--wrap=fork -Wl,--wrap=pthread_create (in their
- * NAME.ldflags). A failed call does nothing but fail, as when the system
- * has no room for another process or thread.
+ * Only in suites that list tests/support/wrap.c in their NAME.links (the
+ * Makefile then links them with -Wl,--wrap=fork -Wl,--wrap=pthread_create). A
+ * failed call does nothing but fail, as when the system has no room for another
+ * process or thread.
  * @param f    the function.
  * @param fail the call, counting from 1 after this reset, that fails;
  *             0 for none.

@@ -1,13 +1,11 @@
 /*
  * wrap.c: a suite's window on fork() and pthread_create().
  *
- * A suite that lists this file in tests/NN-topic/NAME.links and has
- *
- *     -Wl,--wrap=fork -Wl,--wrap=pthread_create
- *
- * in tests/NN-topic/NAME.ldflags is linked so that every call to fork()
- * or pthread_create() in its objects (the code under test included) lands
- * in the __wrap_ function below, which reaches the real one as __real_.
+ * A suite that lists this file in tests/NN-topic/NAME.links is linked
+ * with -Wl,--wrap=fork -Wl,--wrap=pthread_create (the Makefile's
+ * WRAP_LDFLAGS), so every call to fork() or pthread_create() in its
+ * objects (the code under test included) lands in the __wrap_ function
+ * below, which reaches the real one as __real_.
  * The suite can then count the calls and make one of them fail the way
  * the system would when it has no room for another process or thread,
  * which a test could not arrange otherwise (as root, RLIMIT_NPROC binds
