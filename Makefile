@@ -61,7 +61,10 @@ CHAPTERS := $(patsubst chapters/%/chapter.md,%,$(wildcard chapters/[0-9][0-9]-*/
 TEST_SRCS := $(sort $(wildcard tests/[0-9][0-9]-*/test_*.c))
 # chapter/name of every exercise, e.g. 01-sync/runner
 EXERCISES := $(patsubst tests/%.c,%,$(subst /test_,/,$(TEST_SRCS)))
-WRONG_SRCS := $(sort $(wildcard tests/[0-9][0-9]-*/*.wrong_*.c))
+# Known-wrong variants: tests/NN-topic/NAME.wrong_WHAT.patch, a patch
+# against solutions/NN-topic/NAME.c (below: applied at build time).
+WRONG_PATCHES := $(sort $(wildcard tests/[0-9][0-9]-*/*.wrong_*.patch))
+WRONG_SRCS := $(WRONG_PATCHES:.patch=.c)
 DEMO_SRCS := $(sort $(wildcard chapters/[0-9][0-9]-*/*.c))
 SUPPORT_OBJS := $(B)/obj/tests/support/wb.o
 
@@ -70,7 +73,8 @@ bin_of = $(B)/bin/$(basename $(1))
 
 # Extra sources an exercise links (a building block from an earlier
 # chapter), listed one per line in tests/NN-topic/NAME.links.
-links_of = $(foreach s,$(shell cat tests/$(1).links 2>/dev/null),$(B)/obj/$(s:.c=.o))
+# $(file <) reads without starting a process, so parsing stays fast.
+links_of = $(foreach s,$(if $(wildcard tests/$(1).links),$(file <tests/$(1).links)),$(B)/obj/$(s:.c=.o))
 
 # A suite that links tests/support/wrap.c (in its NAME.links) sees every
 # fork() and pthread_create() the code under test makes, and can fail one.
@@ -91,11 +95,18 @@ $(foreach d,$(IMPL_DIRS),$(call bin_of,$(d)/$(1).c)): $(B)/bin/%/$(1): \
 endef
 $(foreach e,$(EXERCISES),$(eval $(call exercise_rules,$(e))))
 
-# A known-wrong variant tests/NN-topic/NAME.wrong_WHAT.c is graded by the
-# suite of NAME.
+# A known-wrong variant is the reference solution with its patch applied
+# (no fuzz: a patch that no longer applies stops the build), graded by the
+# suite of NAME. Its source is build/wrong/tests/NN-topic/NAME.wrong_WHAT.c.
 wrong_exercise = $(firstword $(subst .wrong_, ,$(patsubst tests/%.c,%,$(1))))
+build/wrong/%.c: %.patch
+	@mkdir -p $(@D)
+	@patch --quiet --fuzz=0 --reject-file=- -o $@ \
+	    solutions/$(call wrong_exercise,$*.c).c <$< || \
+	    { rm -f $@; echo "$<: no longer applies to solutions/$(call wrong_exercise,$*.c).c"; exit 1; }
+$(foreach w,$(WRONG_SRCS),$(eval build/wrong/$(w): solutions/$(call wrong_exercise,$(w)).c))
 define wrong_rules
-$(call bin_of,$(1)): $(B)/obj/$(1:.c=.o) \
+$(call bin_of,$(1)): $(B)/obj/build/wrong/$(1:.c=.o) \
     $(B)/obj/tests/$(dir $(call wrong_exercise,$(1)))test_$(notdir $(call wrong_exercise,$(1))).o \
     $(SUPPORT_OBJS) $(call links_of,$(call wrong_exercise,$(1)))
 	@mkdir -p $$(@D)

@@ -196,9 +196,9 @@ for ex in $(exercises); do
     step "stub fails: exercises/$ex.c" must_fail "$bin"
     step "suite registers every test it declares: $ex" declared_matches_registered "$ex" "$bin"
 done
-for w in tests/[0-9][0-9]-*/*.wrong_*.c; do
+for w in tests/[0-9][0-9]-*/*.wrong_*.patch; do
     [ -e "$w" ] || continue
-    step "known-wrong variant fails: ${w#tests/}" must_fail "build/plain/bin/${w%.c}"
+    step "known-wrong variant fails: ${w#tests/}" must_fail "build/plain/bin/${w%.patch}"
 done
 
 step "every exercise has at least 2 hints" hints_ok

@@ -76,6 +76,11 @@ static const char *wb_chapter = "?";
 static unsigned char wb_fds_before[WB_MAX_FDS];
 static int wb_tasks_before;
 
+/* The promise the running test named last; set and read in the test's
+ * own process, so one variable serves (threads of a test that name
+ * promises share it, which is what the message wants). */
+static char wb_promise_tag[64];
+
 Suite *wb_begin(const char *exercise, const char *chapter)
 {
     wb_exercise = exercise;
@@ -221,6 +226,9 @@ static int wb_kill_children(char *out, size_t cap)
 static void wb_hygiene_teardown(void)
 {
     char what[512];
+
+    /* What fails from here on is the test's hygiene, not a promise. */
+    wb_promise_tag[0] = '\0';
 
     /* An exited child that nobody waited for is a zombie: reap it here so
      * that it does not outlive the test, and report it. */
@@ -388,6 +396,30 @@ const char *wb_errno_note(long ret)
         snprintf(note, sizeof note, " (errno %d: %s)", err, strerror(err));
     errno = err;
     return note;
+}
+
+void wb_promise(const char *tag)
+{
+    snprintf(wb_promise_tag, sizeof wb_promise_tag, "%s", tag);
+}
+
+const char *wb_promise_prefix(void)
+{
+    static _Thread_local char prefix[sizeof wb_promise_tag + 3];
+    if (wb_promise_tag[0] == '\0')
+        return "";
+    snprintf(prefix, sizeof prefix, "[%s] ", wb_promise_tag);
+    return prefix;
+}
+
+const char *wb_format(const char *fmt, ...)
+{
+    static _Thread_local char text[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    return text;
 }
 
 void wb_sleep_ms(long ms)

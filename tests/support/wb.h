@@ -61,9 +61,43 @@ void wb_add(Suite *s, const TTest *fn, const char *name, const char *section,
  * @brief Fail the test unless @p cond holds.
  *
  * The message (printf format and arguments) says what was expected and
- * what happened: "expected 3 records, got 2".
+ * what happened: "expected 3 records, got 2". When the test named a
+ * promise with WB_PROMISE(), the message starts with its tag in square
+ * brackets ("[eof-rest] expected ..."), and the grader prints the
+ * promise's sentence from the contract under the failure.
  */
-#define WB_EXPECT(cond, ...) ck_assert_msg((cond), __VA_ARGS__)
+#define WB_EXPECT(cond, ...)                                                   \
+    ck_assert_msg((cond), "%s%s", wb_promise_prefix(), wb_format(__VA_ARGS__))
+
+/**
+ * @brief Name the contract promise the checks that follow are about.
+ *
+ * A contract (NAME.h) lists its promises as bullets that start with a
+ * tag in square brackets, `- [eof-rest] At end of file ...`. A test calls
+ * WB_PROMISE("eof-rest") before the checks of that promise; a test may
+ * name several, one after the other. `make test` fails when a promise of
+ * a contract is named by no test of its suite, or a test names a tag its
+ * contract does not have.
+ * @param tag the promise's tag, without the brackets.
+ */
+#define WB_PROMISE(tag) wb_promise(tag)
+
+/** @brief See WB_PROMISE(). @param tag the promise's tag. */
+void wb_promise(const char *tag);
+
+/**
+ * @brief "[tag] " of the promise named last in this test, or "".
+ * @return a string owned by the test support.
+ */
+const char *wb_promise_prefix(void);
+
+/**
+ * @brief printf() into a buffer of the calling thread, for messages.
+ * @param fmt printf format.
+ * @return the text, overwritten by the thread's next call.
+ */
+const char *wb_format(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /**
  * @brief The test `make check ... TRACE=1` runs, when the suite has one.
