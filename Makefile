@@ -128,7 +128,7 @@ $(B)/demos/%: chapters/%.c
 # --- Commands ---------------------------------------------------------------
 .PHONY: help deps check test book docs examples format format-check clean \
         hint progress watch compile-commands \
-        print-build-dir all-binaries demos stubs-manifest
+        print-build-dir grader-env all-binaries demos stubs-manifest
 
 help:
 	@echo 'Async C Workbook'
@@ -150,6 +150,7 @@ help:
 	@echo '                                  IMPL=solutions grades the reference solutions'
 	@echo '                                  SANITIZE=address|undefined|thread builds with a sanitizer'
 	@echo '                                  TRACE=1 (with EXERCISE) draws the timeline of your run'
+	@echo '                                  ALL_TESTS=1 runs every test even after tests hang'
 	@echo
 	@echo 'Book and reference:'
 	@echo '  make book                       HTML, PDF and EPUB in build/book/ (and the API reference)'
@@ -168,19 +169,28 @@ help:
 # which saves a gigabyte.
 PKGS := gcc clang make pkg-config check pandoc doxygen graphviz \
         poppler-utils clang-format fonts-dejavu-core procps inotify-tools \
-        librsvg2-bin valgrind
+        librsvg2-bin valgrind bubblewrap jq binutils patch \
+        libuv1-dev liburing-dev python3
 PKGS_NOREC := texlive-xetex texlive-latex-recommended texlive-latex-extra \
               texlive-fonts-recommended lmodern chromium
 
 deps:
 	@book/deps.sh $(PKGS) -- $(PKGS_NOREC)
 
-# The build folder of the current variant; the grader asks for it.
+# The build folder of the current variant, for scripts.
 print-build-dir:
 	@echo $(B)
 
+# What the grader needs to build a test binary itself (it compiles the
+# learner's file in its sandbox), as shell assignments.
+grader-env:
+	@printf "%s='%s'\n" B '$(B)' CC '$(CC)' \
+	    CFLAGS '$(CFLAGS) $(CHECK_CFLAGS) -Iexercises -Itests/support -Ichapters' \
+	    PLAIN_CFLAGS '$(filter-out $(SAN_FLAGS),$(CFLAGS)) $(CHECK_CFLAGS) -Iexercises -Itests/support -Ichapters' \
+	    LDFLAGS '$(LDFLAGS)' LIBS '$(CHECK_LIBS)' WRAP_LDFLAGS '$(WRAP_LDFLAGS)'
+
 check:
-	@CC='$(CC)' SANITIZE='$(SANITIZE)' TRACE='$(TRACE)' tests/support/grade.sh \
+	@CC='$(CC)' SANITIZE='$(SANITIZE)' TRACE='$(TRACE)' WB_ALL_TESTS='$(ALL_TESTS)' tests/support/grade.sh \
 	    '$(CHAPTER)' '$(EXERCISE)' '$(IMPL)'
 
 # Every object, test binary and demo of the current variant.

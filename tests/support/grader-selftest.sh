@@ -11,11 +11,12 @@ while read -r kind sanitize pattern; do
     [ "$sanitize" = - ] && sanitize=
     case $kind in '' | '#'*) continue ;; esac
     start=$(date +%s)
-    out=$(SANITIZE=$sanitize CK_TIMEOUT_MULTIPLIER=0.25 timeout -k 5 "$((BOUND + 20))" \
+    rm -f /tmp/wb-hostile-leftover /dev/shm/wb-hostile-leftover
+    out=$(SANITIZE=$sanitize CK_TIMEOUT_MULTIPLIER=0.25 COMPILE_LIMIT=5 timeout -k 5 "$((BOUND + 20))" \
         tests/support/grade.sh 1 runner "tests/grader/$kind" 2>&1)
     status=$?
     took=$(($(date +%s) - start))
-    left=$(pgrep -f "build/.*/bin/tests/grader/$kind/" | tr '\n' ' ')
+    left=$(pgrep -f "build/.*/tests/grader/$kind/" | tr '\n' ' ')
     problem=
     if [ "$status" -ne 1 ]; then
         problem="exit status $status, expected 1"
@@ -27,7 +28,11 @@ while read -r kind sanitize pattern; do
         problem="took $took s, bound $BOUND s"
     elif [ -n "$left" ]; then
         problem="processes left behind: $left"
-        pkill -KILL -f "build/.*/bin/tests/grader/$kind/"
+        pkill -KILL -f "build/.*/tests/grader/$kind/"
+    elif [ -e /tmp/wb-hostile-leftover ] || [ -e /dev/shm/wb-hostile-leftover ]; then
+        problem="files left in /tmp or /dev/shm"
+    elif find build/results/ -path "*tests_grader_$kind*" \( -type l -o -type f -exec grep -l '^root:' {} + \) | grep -q .; then
+        problem="a link, or a file with root-only content, in build/results"
     fi
     if [ -n "$problem" ]; then
         echo "FAIL $kind: $problem"

@@ -23,7 +23,8 @@ bar() { # bar DONE TOTAL: a 20-character bar
 inputs() {
     local c=$1 name=$2
     printf '%s\n' "exercises/$c/$name.c" "exercises/$c/$name.h" "tests/$c/test_$name.c" \
-        tests/support/wb.c tests/support/wb.h tests/support/grade.sh exercises/stubs.sha256
+        tests/support/wb.c tests/support/wb.h tests/support/grade.sh tests/support/grader/*.sh \
+        exercises/stubs.sha256
     [ -f "tests/$c/$name.links" ] && printf '%s\n' "tests/$c/$name.links" && cat "tests/$c/$name.links"
     return 0
 }
@@ -40,7 +41,7 @@ for dir in tests/[0-9][0-9]-*/; do
         if [ ! -f "$entry" ]; then
             rm -f "$cache/$c-$name".*
             line=$(tests/support/grade.sh "$n" "$name" exercises 2>/dev/null | grep -E "^  $name +")
-            state=$(sed -E "s/^  $name +(not started|does not compile|stopped early|passed|failed) .*/\1/" <<<"$line")
+            state=$(sed -E "s/^  $name +(not started|does not compile|refused|stopped early|passed|failed) .*/\1/" <<<"$line")
             checks=$(grep -oE '[0-9]+/[0-9]+ checks' <<<"$line" | cut -d' ' -f1)
             printf '%s\t%s\n' "${state:-failed}" "${checks:-0/0}" >"$entry"
         fi

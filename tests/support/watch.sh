@@ -33,7 +33,7 @@ while :; do
     status=$?
     echo "$out"
     [ "$status" -eq 2 ] && exit 2
-    first=$(grep -E '^  [a-z_0-9]+ +(failed|not started|does not compile|stopped early) ' <<<"$out" | head -n 1 | awk '{print $1}')
+    first=$(grep -E '^  [a-z_0-9]+ +(failed|not started|does not compile|refused|stopped early) ' <<<"$out" | head -n 1 | awk '{print $1}')
     if [ -n "$first" ]; then
         echo "stuck on $first? make hint CHAPTER=$chapter EXERCISE=$first"
     fi

@@ -2,21 +2,42 @@
  * The shared part of every test suite: main(), the hygiene checks that run
  * around each test, and small helpers (clock, sleep, pipes, temp files).
  *
- * main() runs the suite in Check's fork mode, so every test is a process of
- * its own: a crash, a hang or an exit() in the code under test fails that
- * test and the others still run. When the environment variable WB_RESULTS
- * names a file, one line per test is written there for the grader
- * (tests/support/grade.sh):
+ * main() runs each test in a process of its own (Check's fork mode, one
+ * runner per test), so a crash, a hang or an exit() in the code under test
+ * fails that test and the others still run.
  *
- *     status <TAB> name <TAB> file:line <TAB> section <TAB> message
+ * A test passes only when it reached its end. Check alone would record a
+ * test process that exits with status 0 (an exit(0) or a pthread_exit() in
+ * the code under test) as a pass. So the test process, after the test's
+ * last check and the hygiene checks, writes a token to a pipe that main()
+ * made for that test; main() turns a "pass" without the token into an
+ * error. Forging the token takes deliberate code that finds the pipe and
+ * the token, which is plain to see in the learner's file.
  *
- * where status is pass, fail or error.
+ * Results: when WB_RESULTS_FD names an open descriptor (the grader's, see
+ * tests/support/grader/), main() writes one line per test to it as soon as
+ * the test ends:
+ *
+ *     status <TAB> name <TAB> file:line <TAB> section <TAB> message <TAB>
+ * seconds
+ *
+ * where status is pass, fail or error. Each test process closes that
+ * descriptor before the test starts, so only main(), which runs no code of
+ * the learner's (the grader refuses objects with constructors and hides
+ * every symbol but the contract's), ever writes it. Without it, main()
+ * prints the failures and a summary line.
+ *
+ * Hangs: a test that times out has waited its whole limit. Once the tests
+ * that hung have used WB_HANG_LIMIT seconds (10 by default) the remaining
+ * tests are not run and are reported as errors that say why, so a learner
+ * whose code deadlocks hears it within seconds. WB_ALL_TESTS=1 runs every
+ * test regardless.
  *
  * Containment: main() is the "child subreaper" of everything the tests
  * start, so a process a test leaves behind (even one that called setsid())
  * becomes main()'s child when its parent dies, and is killed and reaped
- * before main() returns. When the code is built with a sanitizer and
- * WB_REPORTS names a folder, each test's sanitizer report goes to
+ * after each test. When the code is built with a sanitizer and WB_REPORTS
+ * names a folder, each test's sanitizer report goes to
  * WB_REPORTS/TEST.PID, where the grader finds it.
  */
 /* Linux-only: the hygiene checks read /proc, and main() makes itself the
@@ -26,6 +47,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,6 +86,7 @@ struct wb_test_info {
     const char *name;
     const char *section;
     double timeout;
+    TCase *tc;
 };
 
 static struct wb_test_info wb_tests[WB_MAX_TESTS];
@@ -141,15 +164,17 @@ static void wb_snapshot_fds(unsigned char set[WB_MAX_FDS])
 /* Provided by the sanitizer runtimes only; a null address otherwise. */
 extern void __sanitizer_set_report_path(const char *path) __attribute__((weak));
 
-/* Test cases run in the order they were added, and Check runs each one's
- * unchecked fixture in this process just before forking its test: counting
- * those calls tells the forked test which one it is. */
+/* The test main() runs now; set before its process is forked. */
 static int wb_current = -1;
 
-static void wb_next_test(void)
-{
-    wb_current++;
-}
+/* The end-of-test token: main() makes a pipe and picks a token for each
+ * test before forking it; the test process writes the token back once the
+ * test and its hygiene checks have passed. */
+static int wb_end_pipe[2] = {-1, -1};
+static unsigned long long wb_end_token;
+/* The test process itself, not a process forked by the code under test. */
+static pid_t wb_test_pid;
+static int wb_results_fd = -1;
 
 static const char *wb_current_test(void)
 {
@@ -159,6 +184,15 @@ static const char *wb_current_test(void)
 
 static void wb_hygiene_setup(void)
 {
+    /* Only main() writes results, and only main() reads the end pipe. */
+    if (wb_results_fd >= 0)
+        close(wb_results_fd);
+    if (wb_end_pipe[0] >= 0)
+        close(wb_end_pipe[0]);
+    wb_test_pid = getpid();
+    /* main() made itself undumpable (so no test can trace it or open its
+     * descriptors through /proc); the test's own process may be. */
+    prctl(PR_SET_DUMPABLE, 1);
     const char *dir = getenv("WB_REPORTS");
     if (__sanitizer_set_report_path != NULL && dir != NULL && *dir != '\0') {
         static char path[512];
@@ -266,6 +300,12 @@ static void wb_hygiene_teardown(void)
                   "%d file descriptor%s leaked: %s; every descriptor the "
                   "code opens must be closed on every path",
                   leaked, leaked == 1 ? "" : "s", what);
+
+    /* Every check held: the test reached its end. */
+    if (getpid() == wb_test_pid && wb_end_pipe[1] >= 0) {
+        ssize_t w = write(wb_end_pipe[1], &wb_end_token, sizeof wb_end_token);
+        (void)w;
+    }
 }
 
 /* Defined by the suites that support TRACE=1; a null address otherwise. */
@@ -282,13 +322,12 @@ void wb_add(Suite *s, const TTest *fn, const char *name, const char *section,
         fprintf(stderr, "wb: more than %d tests in one suite\n", WB_MAX_TESTS);
         exit(2);
     }
-    wb_tests[wb_ntests++] = (struct wb_test_info){name, section, timeout};
+    (void)s; /* main() gives each test a suite and a runner of its own */
     TCase *tc = tcase_create(name);
-    tcase_add_unchecked_fixture(tc, wb_next_test, NULL);
     tcase_add_checked_fixture(tc, wb_hygiene_setup, wb_hygiene_teardown);
     tcase_set_timeout(tc, timeout);
     tcase_add_test(tc, fn);
-    suite_add_tcase(s, tc);
+    wb_tests[wb_ntests++] = (struct wb_test_info){name, section, timeout, tc};
 }
 
 double wb_stress(void)
@@ -462,14 +501,6 @@ char *wb_slurp(FILE *in)
     return buf;
 }
 
-static const struct wb_test_info *wb_find(const char *name)
-{
-    for (int i = 0; i < wb_ntests; i++)
-        if (strcmp(wb_tests[i].name, name) == 0)
-            return &wb_tests[i];
-    return NULL;
-}
-
 /* What a fatal signal usually means in a learner's code. */
 static const char *wb_signal_cause(int sig)
 {
@@ -548,70 +579,168 @@ static void wb_reap_everything(void)
     }
 }
 
+/* A token nobody can guess by accident: the clock's nanoseconds mixed
+ * with the pid. */
+static unsigned long long wb_new_token(void)
+{
+    unsigned long long x =
+        (unsigned long long)wb_now_ns() ^ ((unsigned long long)getpid() << 32);
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x | 1;
+}
+
+/* Whether the test process wrote this test's token before it ended. */
+static int wb_reached_end(void)
+{
+    unsigned long long got = 0;
+    ssize_t n;
+    int ok = 0;
+    while ((n = read(wb_end_pipe[0], &got, sizeof got)) == (ssize_t)sizeof got)
+        if (got == wb_end_token)
+            ok = 1;
+    return ok;
+}
+
+struct wb_result {
+    const char *status; /* pass, fail or error */
+    char where[256];
+    char msg[1024];
+    double seconds; /* below 0: the test did not end by itself */
+};
+
+/* Run test i in a process of its own and say how it went. */
+static void wb_run_one(int i, struct wb_result *res)
+{
+    const struct wb_test_info *t = &wb_tests[i];
+    wb_current = i;
+    if (pipe(wb_end_pipe) == -1) {
+        res->status = "error";
+        snprintf(res->msg, sizeof res->msg, "wb: pipe(): %s", strerror(errno));
+        snprintf(res->where, sizeof res->where, "tests/support/wb.c:0");
+        res->seconds = -1;
+        return;
+    }
+    fcntl(wb_end_pipe[0], F_SETFL, O_NONBLOCK);
+    wb_end_token = wb_new_token();
+
+    Suite *one = suite_create(t->name);
+    suite_add_tcase(one, t->tc);
+    SRunner *sr = srunner_create(one);
+    srunner_set_fork_status(sr, CK_FORK);
+    int64_t start = wb_now_ns();
+    srunner_run_all(sr, CK_SILENT);
+    res->seconds = (double)(wb_now_ns() - start) / 1e9;
+    close(wb_end_pipe[1]);
+    wb_end_pipe[1] = -1;
+    int reached = wb_reached_end();
+    close(wb_end_pipe[0]);
+    wb_end_pipe[0] = -1;
+    wb_reap_everything();
+
+    TestResult **results = srunner_results(sr);
+    if (srunner_ntests_run(sr) != 1 || results == NULL) {
+        res->status = "error";
+        snprintf(res->where, sizeof res->where, "tests/support/wb.c:0");
+        snprintf(res->msg, sizeof res->msg, "the test did not run");
+    } else {
+        TestResult *r = results[0];
+        snprintf(res->where, sizeof res->where, "%s:%d",
+                 tr_lfile(r) != NULL ? tr_lfile(r) : "?", tr_lno(r));
+        if (tr_rtype(r) == CK_PASS && reached) {
+            res->status = "pass";
+            res->msg[0] = '\0';
+        } else if (tr_rtype(r) == CK_PASS) {
+            res->status = "error";
+            res->seconds = -1;
+            snprintf(res->msg, sizeof res->msg,
+                     "the test process ended before the test reached its "
+                     "end, with exit status 0: the code under test called "
+                     "exit(0), _exit(0) or pthread_exit() (a library "
+                     "function must return to its caller; a child process "
+                     "must end with _exit() in the child only)");
+        } else {
+            res->status = tr_rtype(r) == CK_FAILURE ? "fail" : "error";
+            if (tr_rtype(r) != CK_FAILURE)
+                res->seconds = -1;
+            wb_explain(tr_msg(r), t, res->msg, sizeof res->msg);
+        }
+        free(results);
+    }
+    wb_clean(res->msg);
+    wb_clean(res->where);
+    srunner_free(sr);
+}
+
 int main(int argc, char **argv)
 {
     Suite *s = wb_suite();
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
-        perror("wb: prctl(PR_SET_CHILD_SUBREAPER)");
     if (argc > 1 && strcmp(argv[1], "--list") == 0) {
         for (int i = 0; i < wb_ntests; i++)
             printf("%s\n", wb_tests[i].name);
         return 0;
     }
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+        perror("wb: prctl(PR_SET_CHILD_SUBREAPER)");
+    /* A process of the same user may trace this one, or open its results
+     * descriptor through /proc/PID/fd, only while it is dumpable. */
+    if (prctl(PR_SET_DUMPABLE, 0) == -1)
+        perror("wb: prctl(PR_SET_DUMPABLE)");
 
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_FORK);
-    const char *xml = getenv("WB_XML");
-    const char *tap = getenv("WB_TAP");
-    if (xml != NULL && *xml != '\0')
-        srunner_set_xml(sr, xml);
-    if (tap != NULL && *tap != '\0')
-        srunner_set_tap(sr, tap);
-    srunner_run_all(sr, CK_SILENT);
-    wb_reap_everything();
-
-    const char *path = getenv("WB_RESULTS");
     FILE *out = NULL;
-    if (path != NULL && *path != '\0') {
-        out = fopen(path, "w");
+    const char *fd_text = getenv("WB_RESULTS_FD");
+    if (fd_text != NULL && *fd_text != '\0') {
+        wb_results_fd = atoi(fd_text);
+        out = fdopen(wb_results_fd, "w");
         if (out == NULL) {
-            fprintf(stderr, "wb: cannot write %s: %s\n", path, strerror(errno));
+            fprintf(stderr, "wb: WB_RESULTS_FD=%s: %s\n", fd_text,
+                    strerror(errno));
             return 2;
         }
+        setvbuf(out, NULL, _IOLBF, 0);
     }
+    const char *all = getenv("WB_ALL_TESTS");
+    int run_all = all != NULL && *all != '\0' && strcmp(all, "0") != 0;
+    const char *limit_text = getenv("WB_HANG_LIMIT");
+    double hang_limit =
+        limit_text != NULL && atof(limit_text) > 0 ? atof(limit_text) : 10.0;
 
-    int n = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
-    TestResult **results = srunner_results(sr);
-    for (int i = 0; i < n; i++) {
-        TestResult *r = results[i];
-        const struct wb_test_info *t = wb_find(tr_tcname(r));
-        const char *status = tr_rtype(r) == CK_PASS      ? "pass"
-                             : tr_rtype(r) == CK_FAILURE ? "fail"
-                                                         : "error";
-        char msg[1024];
-        if (tr_rtype(r) == CK_PASS)
-            msg[0] = '\0';
-        else
-            wb_explain(tr_msg(r), t, msg, sizeof msg);
-        wb_clean(msg);
+    int failed = 0, hung = 0;
+    double hung_seconds = 0;
+    for (int i = 0; i < wb_ntests; i++) {
+        const struct wb_test_info *t = &wb_tests[i];
+        struct wb_result res;
+        if (!run_all && hung_seconds >= hang_limit) {
+            res.status = "error";
+            res.seconds = -1;
+            snprintf(res.where, sizeof res.where, "tests/support/wb.c:0");
+            snprintf(res.msg, sizeof res.msg,
+                     "not run: %d earlier test%s of this exercise hung (%.0f "
+                     "s in all), so the rest were skipped; fix the hang "
+                     "first (WB_ALL_TESTS=1 runs every test anyway)",
+                     hung, hung == 1 ? "" : "s", hung_seconds);
+        } else {
+            wb_run_one(i, &res);
+            if (strstr(res.msg, "did not finish within its limit") != NULL) {
+                hung++;
+                hung_seconds += res.seconds > 0 ? res.seconds : t->timeout;
+            }
+        }
+        if (strcmp(res.status, "pass") != 0)
+            failed++;
         if (out != NULL)
-            fprintf(out, "%s\t%s\t%s:%d\t%s\t%s\n", status, tr_tcname(r),
-                    tr_lfile(r) != NULL ? tr_lfile(r) : "?", tr_lno(r),
-                    t != NULL ? t->section : "", msg);
-        else if (tr_rtype(r) != CK_PASS)
-            printf("%s:%d: %s: %s\n", tr_lfile(r), tr_lno(r), tr_tcname(r),
-                   msg);
+            fprintf(out, "%s\t%s\t%s\t%s\t%s\t%.6f\n", res.status, t->name,
+                    res.where, t->section, res.msg, res.seconds);
+        else if (strcmp(res.status, "pass") != 0)
+            printf("%s: %s: %s\n", res.where, t->name, res.msg);
     }
     if (out == NULL)
         printf("%s: %d of %d tests passed (chapter: %s)\n", wb_exercise,
-               n - failed, n, wb_chapter);
+               wb_ntests - failed, wb_ntests, wb_chapter);
     else if (fclose(out) != 0)
         return 2;
-    free(results);
-    srunner_free(sr);
-    /* Every registered test must have run: a test that vanished would make
-     * the score look better than it is. */
-    if (n != wb_ntests)
-        return 2;
+    /* The suite made by wb_begin() holds no test; a runner frees it. */
+    srunner_free(srunner_create(s));
     return failed == 0 ? 0 : 1;
 }

@@ -1,0 +1,30 @@
+/* Hostile: a constructor, which would run in the suite's own process
+ * before any test (where the results are written), forges a pass. */
+#include "runner.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+__attribute__((constructor)) static void forge(void)
+{
+    static const char line[] = "pass\ttest_zero_tasks\tx:1\t\t\t0.1\n";
+    ssize_t w = write(3, line, sizeof line - 1);
+    (void)w;
+    exit(0);
+}
+
+int runner_run(const struct runner_task *tasks, size_t n,
+               struct runner_record *records)
+{
+    (void)tasks;
+    (void)n;
+    (void)records;
+    return 0;
+}
+
+int64_t runner_span_ns(const struct runner_record *records, size_t n)
+{
+    return n == 0 ? 0 : records[n - 1].end_ns - records[0].start_ns;
+}

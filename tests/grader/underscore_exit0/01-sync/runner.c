@@ -1,0 +1,20 @@
+/* Hostile: _exit(0), which skips even atexit handlers. */
+#include "runner.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+int runner_run(const struct runner_task *tasks, size_t n,
+               struct runner_record *records)
+{
+    (void)tasks;
+    (void)n;
+    (void)records;
+    _exit(0);
+}
+
+int64_t runner_span_ns(const struct runner_record *records, size_t n)
+{
+    return n == 0 ? 0 : records[n - 1].end_ns - records[0].start_ns;
+}

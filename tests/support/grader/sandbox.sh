@@ -1,0 +1,105 @@
+# The sandbox every step that touches the learner's code runs in
+# (sourced by tests/support/grade.sh).
+#
+# With Bubblewrap (bwrap) working, a command runs:
+# - in new PID, network, IPC, UTS and mount namespaces: everything it
+#   starts dies with it, its loopback is its own (servers of two runs
+#   never share a port), and it cannot see or signal other processes;
+# - with the whole file system read-only, a private /tmp and /dev/shm,
+#   and one folder of its own writable (its outputs);
+# - as a user of its own when the grader runs as root (uid 64000 + slot,
+#   so runs side by side cannot signal or trace each other, and the
+#   process cap of one does not count the other's processes);
+# - with caps on processes, file size, memory and time.
+# Without bwrap (or without user namespaces) it says so once and runs the
+# command in a session of its own, as 'nobody' when root: what escapes the
+# session can survive; the other caps still hold.
+
+SANDBOX_MODE= # bwrap or session
+SANDBOX_UID_BASE=${SANDBOX_UID_BASE:-64000}
+NPROC_LIMIT=${NPROC_LIMIT:-256}           # processes a run may have
+OUTPUT_LIMIT_KB=${OUTPUT_LIMIT_KB:-65536} # largest file (and log) a run may write
+MEMORY_LIMIT_KB=${MEMORY_LIMIT_KB:-1048576} # data a plain run may map (RLIMIT_DATA)
+
+# as_slot_user SLOT: the command prefix that drops root to the slot's user.
+as_slot_user() {
+    [ "$(id -u)" -eq 0 ] || return 0
+    local uid=$((SANDBOX_UID_BASE + $1))
+    printf '%s\n' setpriv --reuid="$uid" --regid="$uid" --clear-groups
+}
+
+bwrap_works() {
+    command -v bwrap >/dev/null 2>&1 || return 1
+    local -a user
+    mapfile -t user < <(as_slot_user 0)
+    "${user[@]}" bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp \
+        --unshare-all --die-with-parent --new-session true >/dev/null 2>&1
+}
+
+# sandbox_init: choose the mode once per run; say why when it is not bwrap.
+sandbox_init() {
+    if bwrap_works; then
+        SANDBOX_MODE=bwrap
+    else
+        SANDBOX_MODE=session
+        if command -v bwrap >/dev/null 2>&1; then
+            echo "check: note: Bubblewrap cannot start here (user namespaces disabled?); the tests run without a sandbox, in a session of their own" >&2
+        else
+            echo "check: note: Bubblewrap (bwrap) is not installed (make deps installs it); the tests run without a sandbox, in a session of their own" >&2
+        fi
+    fi
+}
+
+# sandboxed SLOT RWDIR SECONDS MEMORY_KB CMD...
+# Runs CMD (absolute paths, or found on PATH=/usr/local/bin:/usr/bin:/bin)
+# from the top folder of the workbook, with RWDIR (which must exist and
+# belong to the slot's user) as the only writable folder besides a private
+# /tmp. MEMORY_KB 0 sets no memory cap (the sanitizers map terabytes of
+# shadow memory). The environment is only what CMD's env sets. Returns
+# CMD's status; 124 or 137 when it ran past SECONDS.
+sandboxed() {
+    local slot=$1 rw=$2 secs=$3 mem=$4
+    shift 4
+    local -a user
+    mapfile -t user < <(as_slot_user "$slot")
+    (
+        ulimit -f "$OUTPUT_LIMIT_KB" 2>/dev/null
+        [ "$mem" -gt 0 ] && ulimit -d "$mem" 2>/dev/null
+        if [ "$(id -u)" -eq 0 ]; then
+            ulimit -u "$NPROC_LIMIT" 2>/dev/null
+        else
+            # Everything of this user counts: leave room above what runs.
+            ulimit -u "$(($(ps -U "$(id -u)" -o pid= | wc -l) + NPROC_LIMIT))" 2>/dev/null
+        fi
+        if [ "$SANDBOX_MODE" = bwrap ]; then
+            exec timeout --kill-after=2 "$secs" "${user[@]}" \
+                bwrap --ro-bind / / --dev /dev --proc /proc \
+                --tmpfs /tmp --tmpfs /dev/shm --bind "$rw" "$rw" \
+                --unshare-all --die-with-parent --new-session \
+                --chdir "$PWD" "$@"
+        else
+            exec timeout --kill-after=2 "$secs" setsid "${user[@]}" "$@"
+        fi
+    )
+}
+
+# sandbox_dir SLOT DIR: make DIR, a fresh folder the slot's user owns.
+sandbox_dir() {
+    rm -rf "$2" && mkdir -p "$2" || return 1
+    if [ "$(id -u)" -eq 0 ]; then
+        chown "$((SANDBOX_UID_BASE + $1)):$((SANDBOX_UID_BASE + $1))" "$2"
+    fi
+}
+
+# sandbox_kill_slot SLOT: kill what the slot's user still runs (only the
+# fallback mode can leave anything; bwrap's namespaces die with it).
+sandbox_kill_slot() {
+    [ "$(id -u)" -eq 0 ] && pkill -KILL -U "$((SANDBOX_UID_BASE + $1))" 2>/dev/null
+    return 0
+}
+
+# copy_out SRC DEST: copy a file the sandbox wrote, only when it is a
+# regular file (never a link the code under test could have made).
+copy_out() {
+    [ -f "$1" ] && [ ! -L "$1" ] && cp --no-dereference -- "$1" "$2"
+}
