@@ -77,8 +77,10 @@ bin_of = $(B)/bin/$(basename $(1))
 links_of = $(foreach s,$(if $(wildcard tests/$(1).links),$(file <tests/$(1).links)),$(B)/obj/$(s:.c=.o))
 
 # A suite that links tests/support/wrap.c (in its NAME.links) sees every
-# fork() and pthread_create() the code under test makes, and can fail one.
-WRAP_LDFLAGS := -Wl,--wrap=fork -Wl,--wrap=pthread_create
+# call of these functions the code under test makes, and can fail one.
+WRAPPED := fork pthread_create write fflush waitpid pthread_mutex_init \
+           pthread_cond_init clock_gettime
+WRAP_LDFLAGS := $(foreach f,$(WRAPPED),-Wl,--wrap=$(f))
 ldflags_of = $(if $(filter $(B)/obj/tests/support/wrap.o,$(call links_of,$(1))),$(WRAP_LDFLAGS))
 
 # Folders of implementations laid out like exercises/: the stubs, the
@@ -128,7 +130,7 @@ $(B)/demos/%: chapters/%.c
 # --- Commands ---------------------------------------------------------------
 .PHONY: help deps check test book docs examples format format-check clean \
         hint progress watch compile-commands \
-        print-build-dir grader-env all-binaries demos stubs-manifest
+        print-build-dir grader-env all-binaries demos stubs-manifest gradebook
 
 help:
 	@echo 'Async C Workbook'
@@ -144,6 +146,11 @@ help:
 	@echo '  make watch CHAPTER=N [EXERCISE=name]'
 	@echo '                                  re-grade whenever you save a file of that chapter'
 	@echo '  make compile-commands           compile_commands.json for your editor (clangd)'
+	@echo
+	@echo 'Instructors:'
+	@echo '  make gradebook SUBMISSIONS=DIR [CHAPTER=N]'
+	@echo '                                  grade a class: a folder or archive per learner in DIR;'
+	@echo '                                  build/gradebook/gradebook.csv, JSON, Gradescope results.json'
 	@echo
 	@echo '  make check [CHAPTER=N] [EXERCISE=name] [IMPL=exercises|solutions] [SANITIZE=...]'
 	@echo '                                  run the tests; last line "chapter-N: P passed, F failed"'
@@ -211,6 +218,9 @@ examples: demos $(if $(wildcard book/timeline.c),$(TIMELINE))
 
 test:
 	@tests/support/make-test.sh
+
+gradebook:
+	@tests/support/gradebook.sh '$(SUBMISSIONS)' '$(CHAPTER)'
 
 hint:
 	@tests/support/hint.sh '$(CHAPTER)' '$(EXERCISE)' '$(RESET)'

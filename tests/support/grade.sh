@@ -102,6 +102,8 @@ results=build/results
 [ "$variant" = plain ] || results=$results/$variant
 # A TRACE=1 run grades one test only: keep it away from the real results.
 [ -z "$trace" ] || results=$results/trace
+# make gradebook puts each learner's results in a folder of their own.
+results=${WB_RESULTS_DIR:-$results}
 mkdir -p "$results"
 
 # The trusted parts (test suites, test support, reference building

@@ -141,8 +141,14 @@ void wb_sleep_ms(long ms);
 
 /** @brief The calls tests/support/wrap.c can count and fail. */
 enum wb_wrapped {
-    WB_FORK,           /**< fork(): a failed call returns -1, errno EAGAIN */
-    WB_PTHREAD_CREATE, /**< pthread_create(): a failed call returns EAGAIN */
+    WB_FORK,           /**< fork(): fails with -1, errno EAGAIN */
+    WB_PTHREAD_CREATE, /**< pthread_create(): returns EAGAIN */
+    WB_WRITE,          /**< write(): fails with -1, errno EIO */
+    WB_FFLUSH,         /**< fflush(): fails with EOF, errno EIO */
+    WB_WAITPID,        /**< waitpid(): fails with -1, errno EINTR */
+    WB_PTHREAD_MUTEX_INIT, /**< pthread_mutex_init(): returns ENOMEM */
+    WB_PTHREAD_COND_INIT,  /**< pthread_cond_init(): returns ENOMEM */
+    WB_CLOCK_GETTIME,  /**< clock_gettime(): fails with -1, errno EINVAL */
     WB_WRAPPED_COUNT   /**< how many there are */
 };
 
@@ -150,9 +156,11 @@ enum wb_wrapped {
  * @brief Start counting the calls of @p f anew, and choose one to fail.
  *
  * Only in suites that list tests/support/wrap.c in their NAME.links (the
- * Makefile then links them with -Wl,--wrap=fork -Wl,--wrap=pthread_create). A
- * failed call does nothing but fail, as when the system has no room for another
- * process or thread.
+ * Makefile then links them with -Wl,--wrap=NAME for each function of
+ * ::wb_wrapped). Calls from the suite's own objects count too (the test,
+ * the test support, Check): arm a failure just before the call under
+ * test, and reset it (fail 0) right after. A failed call does nothing
+ * but fail, with the error the enum names.
  * @param f    the function.
  * @param fail the call, counting from 1 after this reset, that fails;
  *             0 for none.
@@ -160,12 +168,36 @@ enum wb_wrapped {
 void wb_wrap_reset(enum wb_wrapped f, int fail);
 
 /**
+ * @brief Like wb_wrap_reset(), with the error number chosen, and
+ *        optionally every later call failing too.
+ * @param f         the function.
+ * @param fail      the first call (from 1) that fails; 0 for none.
+ * @param err       the error number it fails with; 0 for the default.
+ * @param and_later 1: every call after it fails as well.
+ */
+void wb_wrap_fail(enum wb_wrapped f, int fail, int err, int and_later);
+
+/**
  * @brief How many times @p f was called since its last wb_wrap_reset(),
- *        the failed call included. Same suites as wb_wrap_reset().
+ *        the failed calls included. Same suites as wb_wrap_reset().
  * @param f the function.
  * @return the count.
  */
 int wb_wrap_calls(enum wb_wrapped f);
+
+/**
+ * @brief Make every write() pass on at most @p max bytes (a short
+ *        write, as a pipe or socket may do); 0 lifts the limit.
+ * @param max the most bytes one write() writes.
+ */
+void wb_wrap_write_limit(size_t max);
+
+/**
+ * @brief Add @p ns to every clock_gettime() reading from now on (a clock
+ *        that jumps); 0 puts the clock back.
+ * @param ns the shift in nanoseconds, negative for backwards.
+ */
+void wb_wrap_clock_shift(int64_t ns);
 
 /**
  * @brief Whether the calling process has no child left, running or

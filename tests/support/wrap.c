@@ -1,21 +1,25 @@
 /*
- * wrap.c: a suite's window on fork() and pthread_create().
+ * wrap.c: a suite's window on the calls the contracts promise to handle.
  *
  * A suite that lists this file in tests/NN-topic/NAME.links is linked
- * with -Wl,--wrap=fork -Wl,--wrap=pthread_create (the Makefile's
- * WRAP_LDFLAGS), so every call to fork() or pthread_create() in its
- * objects (the code under test included) lands in the __wrap_ function
- * below, which reaches the real one as __real_.
+ * with -Wl,--wrap=NAME for each function below (the Makefile's
+ * WRAP_LDFLAGS), so every call to it from the suite's objects (the code
+ * under test included, stdio's own internal calls not) lands in the
+ * __wrap_ function here, which reaches the real one as __real_.
  * The suite can then count the calls and make one of them fail the way
- * the system would when it has no room for another process or thread,
- * which a test could not arrange otherwise (as root, RLIMIT_NPROC binds
- * nothing). See wb_wrap_reset() in wb.h.
+ * the system would, which a test could not arrange otherwise (as root,
+ * RLIMIT_NPROC binds nothing; nothing makes pthread_mutex_init() fail).
+ * See wb_wrap_reset() and its neighbours in wb.h.
  */
 #include "wb.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 pid_t __real_fork(void);
@@ -24,23 +28,60 @@ int __real_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                           void *(*start)(void *), void *arg);
 int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                           void *(*start)(void *), void *arg);
+ssize_t __real_write(int fd, const void *buf, size_t n);
+ssize_t __wrap_write(int fd, const void *buf, size_t n);
+int __real_fflush(FILE *f);
+int __wrap_fflush(FILE *f);
+pid_t __real_waitpid(pid_t pid, int *status, int options);
+pid_t __wrap_waitpid(pid_t pid, int *status, int options);
+int __real_pthread_mutex_init(pthread_mutex_t *m,
+                              const pthread_mutexattr_t *attr);
+int __wrap_pthread_mutex_init(pthread_mutex_t *m,
+                              const pthread_mutexattr_t *attr);
+int __real_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr);
+int __wrap_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr);
+int __real_clock_gettime(clockid_t clock, struct timespec *ts);
+int __wrap_clock_gettime(clockid_t clock, struct timespec *ts);
+
+/* The error a failed call reports when the test chose none. */
+static const int default_errno[WB_WRAPPED_COUNT] = {
+    [WB_FORK] = EAGAIN,
+    [WB_PTHREAD_CREATE] = EAGAIN,
+    [WB_WRITE] = EIO,
+    [WB_FFLUSH] = EIO,
+    [WB_WAITPID] = EINTR,
+    [WB_PTHREAD_MUTEX_INIT] = ENOMEM,
+    [WB_PTHREAD_COND_INIT] = ENOMEM,
+    [WB_CLOCK_GETTIME] = EINVAL,
+};
 
 static struct {
-    atomic_int calls;   /* since the last reset */
-    atomic_int fail_at; /* the call (from 1) that fails; 0: none */
+    atomic_int calls;     /* since the last reset */
+    atomic_int fail_at;   /* the call (from 1) that fails; 0: none */
+    atomic_int err;       /* its error number */
+    atomic_int fail_from; /* 1: that call and every later one fail */
 } wrapped[WB_WRAPPED_COUNT];
 
-/* Count a call; whether it is the one to fail. */
+static atomic_long write_limit;     /* largest write() passed on; 0: any */
+static atomic_llong clock_shift_ns; /* added to every clock reading */
+
+/* Count a call; 0 when it goes through, else the error it fails with. */
 static int wrap_fails(enum wb_wrapped f)
 {
     int call = atomic_fetch_add(&wrapped[f].calls, 1) + 1;
-    return call == atomic_load(&wrapped[f].fail_at);
+    int at = atomic_load(&wrapped[f].fail_at);
+    if (at == 0 || call < at ||
+        (call > at && !atomic_load(&wrapped[f].fail_from)))
+        return 0;
+    int err = atomic_load(&wrapped[f].err);
+    return err != 0 ? err : default_errno[f];
 }
 
 pid_t __wrap_fork(void)
 {
-    if (wrap_fails(WB_FORK)) {
-        errno = EAGAIN;
+    int err = wrap_fails(WB_FORK);
+    if (err != 0) {
+        errno = err;
         return -1;
     }
     return __real_fork();
@@ -49,18 +90,105 @@ pid_t __wrap_fork(void)
 int __wrap_pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                           void *(*start)(void *), void *arg)
 {
-    if (wrap_fails(WB_PTHREAD_CREATE))
-        return EAGAIN;
-    return __real_pthread_create(thread, attr, start, arg);
+    int err = wrap_fails(WB_PTHREAD_CREATE);
+    return err != 0 ? err : __real_pthread_create(thread, attr, start, arg);
+}
+
+ssize_t __wrap_write(int fd, const void *buf, size_t n)
+{
+    int err = wrap_fails(WB_WRITE);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    long limit = atomic_load(&write_limit);
+    if (limit > 0 && n > (size_t)limit)
+        n = (size_t)limit;
+    return __real_write(fd, buf, n);
+}
+
+int __wrap_fflush(FILE *f)
+{
+    int err = wrap_fails(WB_FFLUSH);
+    if (err != 0) {
+        errno = err;
+        return EOF;
+    }
+    return __real_fflush(f);
+}
+
+pid_t __wrap_waitpid(pid_t pid, int *status, int options)
+{
+    int err = wrap_fails(WB_WAITPID);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return __real_waitpid(pid, status, options);
+}
+
+int __wrap_pthread_mutex_init(pthread_mutex_t *m,
+                              const pthread_mutexattr_t *attr)
+{
+    int err = wrap_fails(WB_PTHREAD_MUTEX_INIT);
+    return err != 0 ? err : __real_pthread_mutex_init(m, attr);
+}
+
+int __wrap_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
+{
+    int err = wrap_fails(WB_PTHREAD_COND_INIT);
+    return err != 0 ? err : __real_pthread_cond_init(c, attr);
+}
+
+int __wrap_clock_gettime(clockid_t clock, struct timespec *ts)
+{
+    int err = wrap_fails(WB_CLOCK_GETTIME);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    int rc = __real_clock_gettime(clock, ts);
+    long long shift = atomic_load(&clock_shift_ns);
+    if (rc == 0 && shift != 0) {
+        long long ns =
+            (long long)ts->tv_sec * 1000000000LL + ts->tv_nsec + shift;
+        ts->tv_sec = (time_t)(ns / 1000000000LL);
+        ts->tv_nsec = (long)(ns % 1000000000LL);
+        if (ts->tv_nsec < 0) {
+            ts->tv_nsec += 1000000000L;
+            ts->tv_sec--;
+        }
+    }
+    return rc;
 }
 
 void wb_wrap_reset(enum wb_wrapped f, int fail)
 {
     atomic_store(&wrapped[f].fail_at, fail);
+    atomic_store(&wrapped[f].err, 0);
+    atomic_store(&wrapped[f].fail_from, 0);
+    atomic_store(&wrapped[f].calls, 0);
+}
+
+void wb_wrap_fail(enum wb_wrapped f, int fail, int err, int and_later)
+{
+    atomic_store(&wrapped[f].fail_at, fail);
+    atomic_store(&wrapped[f].err, err);
+    atomic_store(&wrapped[f].fail_from, and_later);
     atomic_store(&wrapped[f].calls, 0);
 }
 
 int wb_wrap_calls(enum wb_wrapped f)
 {
     return atomic_load(&wrapped[f].calls);
+}
+
+void wb_wrap_write_limit(size_t max)
+{
+    atomic_store(&write_limit, (long)max);
+}
+
+void wb_wrap_clock_shift(int64_t ns)
+{
+    atomic_store(&clock_shift_ns, (long long)ns);
 }
