@@ -130,7 +130,7 @@ $(B)/demos/%: chapters/%.c
 # --- Commands ---------------------------------------------------------------
 .PHONY: help deps check test book docs examples format format-check clean \
         hint progress watch compile-commands \
-        print-build-dir grader-env all-binaries demos stubs-manifest gradebook
+        print-build-dir grader-env all-binaries demos stubs-manifest gradebook handout
 
 help:
 	@echo 'Async C Workbook'
@@ -151,6 +151,7 @@ help:
 	@echo '  make gradebook SUBMISSIONS=DIR [CHAPTER=N]'
 	@echo '                                  grade a class: a folder or archive per learner in DIR;'
 	@echo '                                  build/gradebook/gradebook.csv, JSON, Gradescope results.json'
+	@echo '  make handout DEST=DIR           the learners'"'"' copy: everything but the solutions'
 	@echo
 	@echo '  make check [CHAPTER=N] [EXERCISE=name] [IMPL=exercises|solutions] [SANITIZE=...]'
 	@echo '                                  run the tests; last line "chapter-N: P passed, F failed"'
@@ -221,6 +222,9 @@ test:
 
 gradebook:
 	@tests/support/gradebook.sh '$(SUBMISSIONS)' '$(CHAPTER)'
+
+handout:
+	@tests/support/handout.sh '$(DEST)'
 
 hint:
 	@tests/support/hint.sh '$(CHAPTER)' '$(EXERCISE)' '$(RESET)'

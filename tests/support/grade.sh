@@ -93,6 +93,27 @@ if [ -n "$trace" ]; then
 fi
 
 eval "$(make --no-print-directory -s grader-env SANITIZE="${SANITIZE:-}" CC="${CC:-gcc}")" || exit 2
+# An exercise that links an earlier one the learner wrote (no reference
+# solution here: a handout) needs that one graded too, first.
+deps_of() { # NN-topic/NAME: the learner's building blocks it links
+    local line
+    while read -r line; do
+        case $line in learner\ *)
+            read -r _ s _ <<<"$line"
+            s=${s#"$impl"/}
+            printf '%s\n' "${s%.c}"
+            ;;
+        esac
+    done < <(trusted_objects "${1%%/*}" "${1#*/}")
+}
+with_deps=()
+for ex in "${selected[@]}"; do
+    for d in $(deps_of "$ex"); do
+        [[ " ${with_deps[*]} ${selected[*]} " == *" $d "* ]] || with_deps+=("$d")
+    done
+done
+selected=("${with_deps[@]}" "${selected[@]}")
+
 variant=${B#build/}
 impl_tag=$(printf '%s' "$impl" | tr / _)
 # The learner's plain results sit at the top of build/results/; the others
@@ -128,7 +149,14 @@ fi
 export ASAN_OPTIONS="exitcode=86:abort_on_error=0:detect_leaks=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="exitcode=87:halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 export TSAN_OPTIONS="exitcode=88:halt_on_error=1:second_deadlock_stack=1:${TSAN_OPTIONS:-}"
-export LSAN_OPTIONS="exitcode=86:${LSAN_OPTIONS:-}"
+# A plain build is linked with LeakSanitizer, so a leak fails the grade;
+# it must not take over crashes (they are the signal's to report).
+if [ -z "${SANITIZE:-}" ]; then
+    LDFLAGS="$LDFLAGS -fsanitize=leak"
+    export LSAN_OPTIONS="exitcode=85:handle_segv=0:handle_sigbus=0:handle_abort=0:handle_sigfpe=0:handle_sigill=0:${LSAN_OPTIONS:-}"
+else
+    export LSAN_OPTIONS="exitcode=86:${LSAN_OPTIONS:-}"
+fi
 
 sandbox_init
 work=$PWD/build/grader/$variant-$impl_tag.$$
@@ -177,6 +205,17 @@ for i in "${!selected[@]}"; do
         printf 'chapter %d: %s\n' "$((10#${c%%-*}))" "${title:-$c}"
     fi
     exercise_line "$dir" "$name" "$src"
+    for d in $(deps_of "$ex"); do
+        for j in "${!selected[@]}"; do
+            [ "${selected[$j]}" = "$d" ] || continue
+            read -r dp df < <(counts "$work/$j")
+            if [ "$df" -gt 0 ]; then
+                msg="$name uses your ${d#*/}, which fails $df of its $((dp + df)) checks: fix ${d#*/} first"
+                printf '      %s\n' "$msg"
+                printf '  %s\n' "$msg" >>"$report"
+            fi
+        done
+    done
     read -r p f < <(counts "$dir")
     total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
 

@@ -5,21 +5,42 @@
 # - in new PID, network, IPC, UTS and mount namespaces: everything it
 #   starts dies with it, its loopback is its own (servers of two runs
 #   never share a port), and it cannot see or signal other processes;
-# - with the whole file system read-only, a private /tmp and /dev/shm,
-#   and one folder of its own writable (its outputs);
-# - as a user of its own when the grader runs as root (uid 64000 + slot,
-#   so runs side by side cannot signal or trace each other, and the
-#   process cap of one does not count the other's processes);
+# - with the whole file system read-only, a private /tmp and /dev/shm
+#   (the workbook stays visible even when it lives under /tmp), and one
+#   folder of its own writable (its outputs);
+# - as a user of its own when the grader runs as root (from uid 64000 up,
+#   see claim_uids), so runs side by side cannot signal or trace each
+#   other, and the process cap of one does not count the other's;
 # - with caps on processes, file size, memory and time.
 # Without bwrap (or without user namespaces) it says so once and runs the
 # command in a session of its own, as 'nobody' when root: what escapes the
 # session can survive; the other caps still hold.
 
 SANDBOX_MODE= # bwrap or session
-SANDBOX_UID_BASE=${SANDBOX_UID_BASE:-64000}
+SANDBOX_UID_BASE= # set by sandbox_init: this run's first user id
 NPROC_LIMIT=${NPROC_LIMIT:-256}           # processes a run may have
 OUTPUT_LIMIT_KB=${OUTPUT_LIMIT_KB:-65536} # largest file (and log) a run may write
 MEMORY_LIMIT_KB=${MEMORY_LIMIT_KB:-1048576} # data a plain run may map (RLIMIT_DATA)
+
+# claim_uids: give this run a range of 16 user ids no other grader on the
+# machine uses while it runs (graders side by side, make test beside a
+# learner's make check, a gradebook's learners), held by a lock on a file
+# until the run ends.
+claim_uids() {
+    local k
+    [ "$(id -u)" -eq 0 ] || { SANDBOX_UID_BASE=0; return 0; }
+    mkdir -p /tmp/wb-grader-uids 2>/dev/null
+    for ((k = 0; k < 1000; k++)); do
+        exec {SANDBOX_LOCK_FD}>"/tmp/wb-grader-uids/$k.lock" || continue
+        if flock -n "$SANDBOX_LOCK_FD"; then
+            SANDBOX_UID_BASE=$((64000 + k * 16))
+            return 0
+        fi
+        exec {SANDBOX_LOCK_FD}>&-
+    done
+    echo "check: no free range of user ids for the sandbox" >&2
+    return 1
+}
 
 # as_slot_user SLOT: the command prefix that drops root to the slot's user.
 as_slot_user() {
@@ -36,8 +57,10 @@ bwrap_works() {
         --unshare-all --die-with-parent --new-session true >/dev/null 2>&1
 }
 
-# sandbox_init: choose the mode once per run; say why when it is not bwrap.
+# sandbox_init: claim user ids, and choose the mode once per run; say why
+# when it is not bwrap.
 sandbox_init() {
+    claim_uids || return 1
     if bwrap_works; then
         SANDBOX_MODE=bwrap
     else
@@ -74,7 +97,7 @@ sandboxed() {
         if [ "$SANDBOX_MODE" = bwrap ]; then
             exec timeout --kill-after=2 "$secs" "${user[@]}" \
                 bwrap --ro-bind / / --dev /dev --proc /proc \
-                --tmpfs /tmp --tmpfs /dev/shm --bind "$rw" "$rw" \
+                --tmpfs /tmp --tmpfs /dev/shm --ro-bind "$PWD" "$PWD" --bind "$rw" "$rw" \
                 --unshare-all --die-with-parent --new-session \
                 --chdir "$PWD" "$@"
         else
@@ -94,7 +117,8 @@ sandbox_dir() {
 # sandbox_kill_slot SLOT: kill what the slot's user still runs (only the
 # fallback mode can leave anything; bwrap's namespaces die with it).
 sandbox_kill_slot() {
-    [ "$(id -u)" -eq 0 ] && pkill -KILL -U "$((SANDBOX_UID_BASE + $1))" 2>/dev/null
+    [ "$SANDBOX_MODE" = session ] && [ "$(id -u)" -eq 0 ] &&
+        pkill -KILL -U "$((SANDBOX_UID_BASE + $1))" 2>/dev/null
     return 0
 }
 
