@@ -138,6 +138,47 @@ sections_ok() { # every section a test names is a heading of its chapter
     return $bad
 }
 
+promises_tested() { # every promise of a contract is named by a test, and only those
+    local ex c name tags named t bad=0
+    for ex in $(exercises); do
+        c=${ex%%/*} name=${ex#*/}
+        tags=$(grep -oE '^ *\* *- \[[a-z0-9-]+\]' "exercises/$ex.h" | sed 's/.*\[\(.*\)\]/\1/' | sort)
+        named=$(grep -oE 'WB_PROMISE\("[a-z0-9-]+"\)' "tests/$c/test_$name.c" | sed 's/.*("\(.*\)")/\1/' | sort -u)
+        if [ -z "$tags" ]; then
+            echo "exercises/$ex.h lists no promise (bullets starting with [tag])"
+            bad=1
+        fi
+        if [ -n "$(sort <<<"$tags" | uniq -d)" ]; then
+            echo "exercises/$ex.h: tags used twice: $(uniq -d <<<"$tags" | tr '\n' ' ')"
+            bad=1
+        fi
+        for t in $tags; do
+            grep -qx "$t" <<<"$named" || { echo "exercises/$ex.h: promise [$t] is named by no test in tests/$c/test_$name.c"; bad=1; }
+        done
+        for t in $named; do
+            grep -qx "$t" <<<"$tags" || { echo "tests/$c/test_$name.c names promise \"$t\", which exercises/$ex.h does not list"; bad=1; }
+        done
+    done
+    return $bad
+}
+
+# The learners' copy (make handout) grades every exercise without
+# solutions/: with the reference solutions copied in as the learner's
+# files, everything passes; untouched, tpool waits for the learner's
+# bqueue.
+handout_grades() {
+    local dest=build/handout-test out
+    rm -rf "$dest"
+    $MAKE_S handout DEST="$dest" || return 1
+    [ ! -e "$dest/solutions" ] || { echo "the handout has solutions/"; return 1; }
+    out=$(cd "$dest" && $MAKE_S check CHAPTER=3 EXERCISE=tpool 2>&1)
+    echo "$out"
+    grep -q 'tpool uses your bqueue, which fails' <<<"$out" || return 1
+    (cd solutions && find . -name '*.c' -exec cp --parents {} "../$dest/exercises/" \;) || return 1
+    (cd "$dest" && $MAKE_S check) || return 1
+    rm -rf "$dest"
+}
+
 stubs_recorded() { # the manifest lists every stub, unchanged
     local ex
     sha256sum --quiet -c exercises/stubs.sha256 || return 1
@@ -204,10 +245,14 @@ done
 step "every exercise has at least 2 hints" hints_ok
 step "every section a test names exists in its chapter" sections_ok
 step "every stub is recorded in exercises/stubs.sha256" stubs_recorded
+step "every promise of every contract is named by a test" promises_tested
 step "grader: a wrong CHAPTER or EXERCISE is a clear error" grader_rejects_bad_names
 step "grader: hostile code fails with the right message, nothing left running" \
     tests/support/grader-selftest.sh
 step "make hint shows hints one at a time" hint_works
+step "make gradebook: a class of 24 (solved, stubs, wrong, hostile, archives)" \
+    tests/support/gradebook-selftest.sh
+step "make handout: graded without solutions/, a building block's failure named" handout_grades
 step "trace.h and the timeline renderer (whole lines, speed, errors)" \
     bash -c "$MAKE_S build/tools/timeline && tests/support/timeline-selftest.sh build/tools/timeline build/timeline-selftest"
 for t in "01-sync/runner 3" "02-processes/procpool 6" "03-threads/tpool 12"; do

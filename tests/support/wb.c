@@ -47,6 +47,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -60,6 +61,15 @@
 #include <unistd.h>
 
 enum { WB_MAX_TESTS = 128, WB_MAX_FDS = 1024 };
+
+/* Built with ThreadSanitizer: gcc says so one way, clang another. */
+#if defined(__SANITIZE_THREAD__)
+#define WB_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define WB_TSAN 1
+#endif
+#endif
 
 /* Valgrind's client requests, when Valgrind is installed: its header
  * tells a program whether it runs under one of Valgrind's tools. */
@@ -183,6 +193,13 @@ static const char *wb_current_test(void)
                                                      : "unknown";
 }
 
+#ifdef WB_TSAN
+static void *wb_nothing(void *arg)
+{
+    return arg;
+}
+#endif
+
 static void wb_hygiene_setup(void)
 {
     /* Only main() writes results, and only main() reads the end pipe. */
@@ -200,6 +217,14 @@ static void wb_hygiene_setup(void)
         snprintf(path, sizeof path, "%s/%s", dir, wb_current_test());
         __sanitizer_set_report_path(path);
     }
+#ifdef WB_TSAN
+    /* ThreadSanitizer starts a helper thread of its own, which never ends,
+     * at a process's first pthread_create(): make it start now, so it is
+     * not taken for a thread the test left running. */
+    pthread_t t;
+    if (pthread_create(&t, NULL, wb_nothing, NULL) == 0)
+        pthread_join(t, NULL);
+#endif
     wb_snapshot_fds(wb_fds_before);
     wb_tasks_before = wb_list_dir("/proc/self/task", NULL, NULL);
 }
