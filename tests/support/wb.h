@@ -141,15 +141,15 @@ void wb_sleep_ms(long ms);
 
 /** @brief The calls tests/support/wrap.c can count and fail. */
 enum wb_wrapped {
-    WB_FORK,           /**< fork(): fails with -1, errno EAGAIN */
-    WB_PTHREAD_CREATE, /**< pthread_create(): returns EAGAIN */
-    WB_WRITE,          /**< write(): fails with -1, errno EIO */
-    WB_FFLUSH,         /**< fflush(): fails with EOF, errno EIO */
-    WB_WAITPID,        /**< waitpid(): fails with -1, errno EINTR */
+    WB_FORK,               /**< fork(): fails with -1, errno EAGAIN */
+    WB_PTHREAD_CREATE,     /**< pthread_create(): returns EAGAIN */
+    WB_WRITE,              /**< write(): fails with -1, errno EIO */
+    WB_FFLUSH,             /**< fflush(): fails with EOF, errno EIO */
+    WB_WAITPID,            /**< waitpid(): fails with -1, errno EINTR */
     WB_PTHREAD_MUTEX_INIT, /**< pthread_mutex_init(): returns ENOMEM */
     WB_PTHREAD_COND_INIT,  /**< pthread_cond_init(): returns ENOMEM */
-    WB_CLOCK_GETTIME,  /**< clock_gettime(): fails with -1, errno EINVAL */
-    WB_WRAPPED_COUNT   /**< how many there are */
+    WB_CLOCK_GETTIME,      /**< clock_gettime(): fails with -1, errno EINVAL */
+    WB_WRAPPED_COUNT       /**< how many there are */
 };
 
 /**
