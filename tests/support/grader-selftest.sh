@@ -8,6 +8,7 @@ cd "$(dirname "$0")/../.." || exit 2
 BOUND=${BOUND:-40}
 bad=0
 while read -r kind sanitize pattern; do
+    [ -z "${ONLY:-}" ] || [ "$kind" = "$ONLY" ] || continue
     [ "$sanitize" = - ] && sanitize=
     case $kind in '' | '#'*) continue ;; esac
     start=$(date +%s)
@@ -42,4 +43,37 @@ while read -r kind sanitize pattern; do
         echo "ok   $kind${sanitize:+ (SANITIZE=$sanitize)}: failed as it should, in $took s, nothing left running"
     fi
 done <tests/grader/expect
+
+# Results the suite's own process could not have written are refused;
+# missing ones count as failed: collect_step on made-up results.
+(
+    . tests/support/grader/steps.sh
+    trace= impl=exercises
+    dir=$(mktemp -d)
+    trap 'rm -rf "$dir"' EXIT
+    : >"$dir/run.log"
+    mapfile -t names < <(declared_tests 01-sync runner)
+    line() { printf 'pass\t%s\tx.c:1\tsection\t\t0.001\n' "$1"; }
+    check() { # what raw.tsv holds, the state it must get
+        echo 1 >"$dir/status"
+        collect_step "$dir" 01-sync runner
+        if [ "$(cat "$dir/state")" != "$2" ]; then
+            echo "FAIL results $1: state '$(cat "$dir/state")', expected '$2'"
+            exit 1
+        fi
+        echo "ok   results $1: $2"
+    }
+    for n in "${names[@]}"; do line "$n"; done >"$dir/raw.tsv"
+    line "${names[0]}" >>"$dir/raw.tsv"
+    check "with a test reported twice" refused
+    { for n in "${names[@]}"; do line "$n"; done; line test_not_in_the_suite; } >"$dir/raw.tsv"
+    check "with a test the suite does not have" refused
+    { for n in "${names[@]}"; do line "$n"; done; echo "pass broken"; } >"$dir/raw.tsv"
+    check "with a malformed line" refused
+    for n in "${names[@]:1}"; do line "$n"; done >"$dir/raw.tsv"
+    check "with a test missing" "stopped early"
+    grep -q "^error	${names[0]}	" "$dir/results.tsv" || { echo "FAIL the missing test is not an error"; exit 1; }
+    : >"$dir/raw.tsv"
+    check "empty (0 of 0)" "stopped early"
+) || bad=1
 exit $bad
