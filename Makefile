@@ -24,6 +24,12 @@ WERROR ?=
 # --- Variants -------------------------------------------------------------
 # Each build variant keeps its objects apart, so switching between a plain
 # and a sanitizer build never mixes objects or rebuilds the other.
+# What the command line asked for: the grader tells "none" (a plain
+# build) from nothing (the chapter's default build).
+SANITIZE_ASKED := $(SANITIZE)
+ifeq ($(SANITIZE),none)
+override SANITIZE :=
+endif
 ifeq ($(SANITIZE),)
 VARIANT := plain
 SAN_FLAGS :=
@@ -198,7 +204,7 @@ grader-env:
 	    LDFLAGS '$(LDFLAGS)' LIBS '$(CHECK_LIBS)' WRAP_LDFLAGS '$(WRAP_LDFLAGS)'
 
 check:
-	@CC='$(CC)' SANITIZE='$(SANITIZE)' TRACE='$(TRACE)' WB_ALL_TESTS='$(ALL_TESTS)' tests/support/grade.sh \
+	@CC='$(CC)' SANITIZE='$(SANITIZE_ASKED)' TRACE='$(TRACE)' WB_ALL_TESTS='$(ALL_TESTS)' tests/support/grade.sh \
 	    '$(CHAPTER)' '$(EXERCISE)' '$(IMPL)'
 
 # Every object, test binary and demo of the current variant.

@@ -220,14 +220,19 @@ step "build: the plain test binaries" $MAKE_S -j"$JOBS" all-binaries
 
 for c in $(chapters_with_exercises); do
     n=$(chapter_number "$c")
-    step "solutions pass: chapter $n" $MAKE_S check CHAPTER="$n" IMPL=solutions
+    default=$(cat "tests/$c/SANITIZE" 2>/dev/null)
+    step "solutions pass: chapter $n${default:+ (its default build: $default)}" \
+        $MAKE_S check CHAPTER="$n" IMPL=solutions
+    [ -z "$default" ] ||
+        step "solutions pass: chapter $n, plain build" $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=none
     step "solutions pass: chapter $n, AddressSanitizer" \
         env CK_TIMEOUT_MULTIPLIER=2 $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=address
     step "solutions pass: chapter $n, UndefinedBehaviorSanitizer" \
         env CK_TIMEOUT_MULTIPLIER=2 $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=undefined
     if [ "$n" -ge 3 ]; then
-        step "solutions pass: chapter $n, ThreadSanitizer" \
-            env CK_TIMEOUT_MULTIPLIER=4 $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=thread
+        [ "$default" = thread ] ||
+            step "solutions pass: chapter $n, ThreadSanitizer" \
+                env CK_TIMEOUT_MULTIPLIER=4 $MAKE_S check CHAPTER="$n" IMPL=solutions SANITIZE=thread
         step "solutions pass: chapter $n, helgrind" helgrind_clean "$c"
     fi
 done
