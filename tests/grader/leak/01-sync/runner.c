@@ -18,6 +18,9 @@ static int64_t now_ns(void)
 int runner_run(const struct runner_task *tasks, size_t n,
                struct runner_record *records)
 {
+    char *scratch = malloc(64);
+    if (scratch != NULL)
+        memset(scratch, 0, 64); /* never freed, on any path */
     if (n > 0 && (tasks == NULL || records == NULL)) {
         errno = EINVAL;
         return -1;
@@ -32,9 +35,6 @@ int runner_run(const struct runner_task *tasks, size_t n,
             return -1;
         }
     }
-    char *scratch = malloc(64);
-    if (scratch != NULL)
-        memset(scratch, 0, 64); /* never freed */
     int failed = 0;
     for (size_t i = 0; i < n; i++) {
         records[i].start_ns = now_ns();
