@@ -137,7 +137,7 @@ $(B)/demos/%: chapters/%.c
 # --- Commands ---------------------------------------------------------------
 .PHONY: help deps check test book docs examples format format-check clean \
         hint progress watch compile-commands \
-        print-build-dir grader-env all-binaries demos stubs-manifest gradebook handout
+        print-build-dir grader-env all-binaries demos stubs-manifest gradebook handout bench
 
 help:
 	@echo 'Async C Workbook'
@@ -172,6 +172,7 @@ help:
 	@echo '  make docs                       Doxygen reference of every contract in build/docs/'
 	@echo '  make demos                      build every demo program into build/plain/demos/'
 	@echo '  make examples [CHAPTER=N]       build and run the demo programs (of one chapter)'
+	@echo '  make bench [QUICK=1]            the measurements the chapters quote, under build/bench/'
 	@echo
 	@echo 'Maintainers:'
 	@echo '  make test                       prove everything; last line "test: N passed, N failed"'
@@ -229,6 +230,14 @@ test:
 
 gradebook:
 	@tests/support/gradebook.sh '$(SUBMISSIONS)' '$(CHAPTER)'
+
+# Every chapter's measurements (chapters/NN-topic/bench.sh), results under
+# build/bench/; QUICK=1 runs the small version make test uses.
+BENCH_SCRIPTS := $(sort $(wildcard chapters/[0-9][0-9]-*/bench.sh))
+bench: demos
+	@for b in $(BENCH_SCRIPTS); do echo "bench: $$b"; \
+	    bash $$b $(if $(QUICK),--quick) --demos $(B)/demos/$$(basename $$(dirname $$b)) || exit 1; done
+	@echo "bench: results in build/bench/"
 
 handout:
 	@tests/support/handout.sh '$(DEST)'

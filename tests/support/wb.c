@@ -694,10 +694,24 @@ static void wb_run_one(int i, struct wb_result *res)
                      "function must return to its caller; a child process "
                      "must end with _exit() in the child only)");
         } else {
+            int code;
             res->status = tr_rtype(r) == CK_FAILURE ? "fail" : "error";
             if (tr_rtype(r) != CK_FAILURE)
                 res->seconds = -1;
-            wb_explain(tr_msg(r), t, res->msg, sizeof res->msg);
+            if (!reached &&
+                sscanf(tr_msg(r), "Early exit with return value %d", &code) ==
+                    1 &&
+                code == WB_EXIT_LSAN)
+                /* The process ended early, and what it held on its stack
+                 * looked leaked: the early end is the news. */
+                snprintf(res->msg, sizeof res->msg,
+                         "the test process ended before the test reached "
+                         "its end: the code under test called exit(), "
+                         "_exit() or pthread_exit() (a library function "
+                         "must return to its caller; a child process must "
+                         "end with _exit() in the child only)");
+            else
+                wb_explain(tr_msg(r), t, res->msg, sizeof res->msg);
         }
         free(results);
     }
