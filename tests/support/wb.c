@@ -479,12 +479,17 @@ const char *wb_promise_prefix(void)
 
 const char *wb_format(const char *fmt, ...)
 {
-    static _Thread_local char text[900];
+    /* Several buffers in turn: a message may pass one wb_format() result
+     * as an argument of the next. */
+    static _Thread_local char text[4][900];
+    static _Thread_local int next;
+    char *out = text[next];
+    next = (next + 1) % 4;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    vsnprintf(out, sizeof text[0], fmt, ap);
     va_end(ap);
-    return text;
+    return out;
 }
 
 void wb_sleep_ms(long ms)

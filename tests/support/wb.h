@@ -94,7 +94,8 @@ const char *wb_promise_prefix(void);
 /**
  * @brief printf() into a buffer of the calling thread, for messages.
  * @param fmt printf format.
- * @return the text, overwritten by the thread's next call.
+ * @return the text, in one of four buffers of the calling thread used in
+ *         turn (so a result may be an argument of the next call).
  */
 const char *wb_format(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

@@ -53,9 +53,10 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do
         echo "refused: $src defines an ifunc (its resolver runs before main(), where the grader writes the results)" >>"$log"
         exit 3
     fi
-    # The contract's functions: what the header declares, per gcc.
+    # The contract's functions: what the header declares, per gcc (clang
+    # has no -aux-info; the flags are the same).
     # shellcheck disable=SC2086
-    $CC $PLAIN_CFLAGS -fsyntax-only -aux-info "$out/aux$i.txt" -x c "$header" >>"$log" 2>&1 || exit 1
+    gcc $PLAIN_CFLAGS -fsyntax-only -aux-info "$out/aux$i.txt" -x c "$header" >>"$log" 2>&1 || exit 1
     grep -F "/* $header:" "$out/aux$i.txt" |
         sed -nE 's|^/\* [^*]*\*/ extern [^(]*[ *]([A-Za-z_][A-Za-z_0-9]*) \(.*|\1|p' >"$out/keep$i.txt"
     objcopy --keep-global-symbols="$out/keep$i.txt" "$obj" "$out/hidden$i.o" >>"$log" 2>&1 || exit 1
