@@ -189,7 +189,7 @@ else
     export LSAN_OPTIONS="exitcode=86:${LSAN_OPTIONS:-}"
 fi
 
-sandbox_init
+sandbox_init || exit 2
 work=$PWD/build/grader/$variant-$impl_tag.$$
 rm -rf "$work"
 mkdir -p "$work"

@@ -260,7 +260,7 @@ step "make gradebook: a class of 24 (solved, stubs, wrong, hostile, archives)" \
 step "make handout: graded without solutions/, a building block's failure named" handout_grades
 step "trace.h and the timeline renderer (whole lines, speed, errors)" \
     bash -c "$MAKE_S build/tools/timeline && tests/support/timeline-selftest.sh build/tools/timeline build/timeline-selftest"
-for t in "01-sync/runner 3" "02-processes/procpool 6" "03-threads/tpool 12"; do
+for t in "01-sync/runner 3" "02-processes/procpool 6" "03-threads/tpool 12" "04-select/loop 8" "04-select/chat 4"; do
     step "make check TRACE=1 draws a timeline: ${t% *}" traced_run ${t}
 done
 step "demos run; deterministic ones print what the book says" $MAKE_S examples

@@ -61,6 +61,12 @@ bwrap_works() {
 # when it is not bwrap.
 sandbox_init() {
     claim_uids || return 1
+    local -a user
+    mapfile -t user < <(as_slot_user 0)
+    if [ ${#user[@]} -gt 0 ] && ! "${user[@]}" test -r tests/support/wb.h -a -x tests/support; then
+        echo "check: the sandbox's user (uid $SANDBOX_UID_BASE) cannot read this folder, and the tests never run as root: make it readable to all (chmod -R a+rX on the workbook and the folders above it), or run make check as an ordinary user" >&2
+        return 1
+    fi
     if bwrap_works; then
         SANDBOX_MODE=bwrap
     else
