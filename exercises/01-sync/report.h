@@ -26,47 +26,57 @@
  * wherever it is, however long its line is, and even when it is the last
  * line of the input and has no newline.
  *
- * **The input, exactly.**
- * - Lines end with `\n`; the last line may lack it and still counts.
- *   Lines may be of any length (a 100 kB item name is fine). Lines are
- *   numbered from 1, counting every line, including blank lines and
- *   comments.
- * - Only `\n` ends a line. A `\r` before it (Windows line endings,
+ * **The input, exactly.** (These promises, and those of report_run(),
+ * are each checked by the tests that name its tag.)
+ * - [lines] Lines end with `\n`; the last line may lack it and still
+ *   counts. Lines may be of any length (a 100 kB item name is fine).
+ *   Lines are numbered from 1, counting every line, including blank
+ *   lines and comments.
+ * - [cr] Only `\n` ends a line. A `\r` before it (Windows line endings,
  *   `\r\n`) is not removed: it is an ordinary byte of the line. So
  *   `apple,3,45\r` is a malformed record (its unit price `45\r` is
  *   `not a number`, unless an earlier check fails first), and a line
  *   holding only `\r` is not blank but a record with a `missing field`.
- * - A line that is empty or holds only spaces and tabs is blank; a line
- *   whose first character other than a space or tab is `#` is a comment.
- *   Both are skipped: they are neither accepted nor rejected.
- * - Every other line is a record: fields separated by commas, exactly
- *   three: `item,quantity,unit_price_cents`. Nothing is trimmed: spaces
- *   are part of a field.
- * - The item is any non-empty text without a comma or newline. Items are
- *   compared byte for byte (`Apple` and `apple` are two items).
- * - quantity and unit_price_cents are whole numbers written in decimal
- *   digits only (`0`, `12`, `007`): no sign, no spaces, no decimal point.
+ * - [blank] A line that is empty or holds only spaces and tabs is blank;
+ *   a line whose first character other than a space or tab is `#` is a
+ *   comment. Both are skipped: they are neither accepted nor rejected.
+ *   No other byte counts as blank: a line of `\v` or `\f` is a record
+ *   (with a `missing field`).
+ * - [record] Every other line is a record: fields separated by commas,
+ *   exactly three: `item,quantity,unit_price_cents`. Nothing is trimmed:
+ *   spaces are part of a field (`apple ` is an item of its own, ` 1` is
+ *   `not a number`).
+ * - [items] The item is any non-empty run of bytes without a comma or a
+ *   newline (a NUL byte is an ordinary byte too). Items are compared
+ *   byte for byte (`Apple` and `apple` are two items, and so are `app`
+ *   and `apple`), and written to the report as they are.
  *
- * **The checks, in this order; the first that fails names the reason.**
- * The message is exactly `line N: REASON` and a newline, with REASON:
- * 1. `missing field`: fewer than three fields (fewer than two commas);
- * 2. `extra field`: more than three fields (a trailing comma makes an
- *    empty fourth field, so `a,1,2,` is an extra field);
- * 3. `empty item name`: the item field is empty;
- * 4. then quantity, then unit_price_cents, each in turn:
- *    `not a number` when the field is empty or is not digits (a `-`
- *    followed by something other than digits also counts here, and so
- *    does a field that is just `-`, as in `pear,-,5`),
- *    `negative` when it is `-` followed by one or more digits and
- *    nothing else (even `-0`),
- *    `overflow` when its value is greater than `INT64_MAX`;
- * 5. `overflow`: quantity times unit price, or the grand total with this
- *    record added, would be greater than `INT64_MAX`.
+ * **The checks.** A record is checked in the order below; the first
+ * check that fails names the reason. The message is exactly
+ * `line N: REASON` and a newline.
+ * - [fields] First the fields: `missing field` when there are fewer than
+ *   three (fewer than two commas), then `extra field` when there are
+ *   more (a trailing comma makes an empty fourth field, so `a,1,2,` is an
+ *   extra field), then `empty item name` when the item field is empty.
+ * - [numbers] Then quantity, then unit_price_cents, each in turn. Both
+ *   are whole numbers written in decimal digits only (`0`, `12`, `007`):
+ *   no sign, no spaces, no decimal point. A field is `not a number` when
+ *   it is empty or is not digits (a `-` followed by something other than
+ *   digits also counts here, and so does a field that is just `-`, as in
+ *   `pear,-,5`, and a field of 30 digits and an `x`); `negative` when it
+ *   is `-` followed by one or more digits and nothing else (even `-0`);
+ *   `overflow` when its value is greater than `INT64_MAX`
+ *   (`9223372036854775807` itself fits, and leading zeros add nothing:
+ *   `0000000000000000000000001` is 1).
+ * - [overflow] Last, `overflow` when quantity times unit price, or the
+ *   grand total with this record added, would be greater than
+ *   `INT64_MAX`; exactly `INT64_MAX` fits.
  *
- * **The output.** One line per item, `ITEM,TOTAL_CENTS` and a newline,
- * in the order the items first appear in accepted records. An item whose
- * records were all rejected does not appear. Nothing else is written to
- * the output: no header, no grand total (that is in the summary).
+ * **The output.**
+ * - [output] One line per item, `ITEM,TOTAL_CENTS` and a newline, in the
+ *   order the items first appear in accepted records. An item whose
+ *   records were all rejected does not appear. Nothing else is written
+ *   to the output: no header, no grand total (that is in the summary).
  *
  * These functions use no global state; any thread may call report_run(),
  * as long as no other thread uses the same streams meanwhile.
@@ -104,43 +114,49 @@ struct report_summary {
  *        @p out and one message per malformed record to @p err.
  *
  * Reads @p in to its end, one line at a time, in order. Each rejected
- * record gets its message on @p err at once; the totals are written to
- * @p out once all the input has been read, and both streams are flushed
- * before returning, so that a write error is seen and reported here.
+ * record gets its message on @p err as it is read; the totals are
+ * written to @p out once all the input has been read.
  *
- * On success @p sum describes the whole input. On a read error nothing is
- * written to @p out (a report of part of the input would look complete),
- * and @p sum holds the counts of the lines read before the error.
- *
- * The streams stay open and belong to the caller; report_run() does not
- * close them. All memory it allocates is freed before it returns.
+ * - [summary] @p sum is set to zero first, then filled in as the input
+ *   is read: when report_run() returns 0 it describes the whole input.
+ * - [flush] Both streams are flushed before report_run() returns, so
+ *   that everything it wrote has been handed to the system and a write
+ *   error is seen and reported here: -1 with the `errno` the failing
+ *   write or flush left (`ENOSPC`, `EPIPE`, ...).
+ * - [read-error] When reading @p in fails, report_run() returns -1 with
+ *   the `errno` the failing read left (`EISDIR` for a directory opened
+ *   as a stream, `EIO`, ...), or `EIO` if it left none. Nothing is
+ *   written to @p out (a report of part of the input would look
+ *   complete); the messages of the lines read before the error are on
+ *   @p err, and @p sum holds their counts.
+ * - [null-err] @p err may be NULL: the messages are then dropped, but
+ *   the records are still counted in report_summary::rejected.
+ * - [err-fail] A message that cannot be written is an error of the run,
+ *   not a detail: reading stops at that record (which still counts as
+ *   rejected), nothing is written to @p out, and report_run() returns -1
+ *   with the `errno` the failing write left. When @p err is buffered, a
+ *   failing write may only show when @p err is flushed at the end, and
+ *   the report may then already have gone to @p out; report_run() still
+ *   returns -1.
+ * - [einval] @p in, @p out or @p sum NULL gives -1 with `errno`
+ *   `EINVAL`: nothing is read or written, and @p sum is not touched.
+ * - [streams] The streams stay open and belong to the caller:
+ *   report_run() does not close them.
+ * - [memory] All memory report_run() allocates is freed before it
+ *   returns, on every path: after a read error or a write error too.
  *
  * @param in   the input, read from its current position to its end; must
  *             not be NULL.
  * @param out  where the report goes; must not be NULL.
- * @param err  where the messages about rejected records go; may be NULL:
- *             the messages are then dropped, but the records are still
- *             counted in report_summary::rejected. A message that cannot
- *             be written is an error of the run, not a detail: reading
- *             stops at that record (which still counts as rejected),
- *             nothing is written to @p out, and report_run() returns -1.
- *             When @p err is buffered, a failing write may only show
- *             when @p err is flushed at the end; the report has then
- *             already gone to @p out, and report_run() still returns
- *             -1.
- * @param sum  receives the counts; must not be NULL. Set to zero first,
- *             then filled in as the input is read.
+ * @param err  where the messages about rejected records go; may be NULL
+ *             (see [null-err] and [err-fail] above).
+ * @param sum  receives the counts; must not be NULL.
  * @return 0 when the whole input was read and the report written, even
  *         if some records were rejected; -1 with `errno` set when:
- *         - `EINVAL`: @p in, @p out or @p sum is NULL (nothing is read or
- *           written, and @p sum is not touched);
- *         - reading @p in failed: the `errno` the failing read left
- *           (`EISDIR` for a directory opened as a stream, `EIO`, ...),
- *           or `EIO` if it left none;
- *         - writing @p out or @p err failed: the `errno` the failing
- *           write or flush left (`ENOSPC`, `EPIPE`, `EBADF`, ...), or
- *           `EIO` if it left none (see @p err for what a failure there
- *           stops);
+ *         - `EINVAL`: @p in, @p out or @p sum is NULL;
+ *         - reading @p in failed (see [read-error]);
+ *         - writing @p out or @p err failed (see [flush] and
+ *           [err-fail]);
  *         - `ENOMEM`: memory for a line or the item table ran out.
  */
 int report_run(FILE *in, FILE *out, FILE *err, struct report_summary *sum);

@@ -21,6 +21,36 @@
  * Nothing here keeps state between calls or touches global data, so any
  * thread may call these functions, several threads at once, as long as
  * they do not share a records array.
+ *
+ * Promises (each checked by the tests that name its tag):
+ *
+ * - [order] runner_run() calls the function of every task exactly once,
+ *   with the task's context, in the order given, on the calling thread;
+ *   a task is called only once the one before it has returned.
+ * - [times] Record i holds two `CLOCK_MONOTONIC` readings in
+ *   nanoseconds: runner_record::start_ns read just before task i is
+ *   called, runner_record::end_ns just after it returns. So the interval
+ *   contains the whole call, and each task starts at or after the end
+ *   of the one before it.
+ * - [result] Record i holds the value task i returned, whatever it is.
+ * - [failures] A task that fails (returns non-zero) does not stop the
+ *   run: every later task still runs and is recorded. runner_run()
+ *   returns how many tasks returned non-zero.
+ * - [empty] With n = 0 runner_run() runs nothing, writes no record and
+ *   returns 0, and runner_span_ns() returns 0, even with NULL arrays.
+ * - [einval] runner_run() checks every argument and every task before
+ *   it runs the first one: a NULL array while n > 0, or a task whose
+ *   function is NULL (even the last one), gives -1 with `errno`
+ *   `EINVAL`; then no task runs and no record is written.
+ * - [too-many] n greater than `INT_MAX` gives -1 with `errno` `EINVAL`,
+ *   decided from n alone, before any task is read.
+ * - [no-clock] When `clock_gettime()` cannot read `CLOCK_MONOTONIC`,
+ *   runner_run() returns -1 with the `errno` it left (`EINVAL`) and runs
+ *   no task: the clock is tried once before the first task runs.
+ * - [span] runner_span_ns() returns the last record's end minus the
+ *   first record's start, `records[n-1].end_ns - records[0].start_ns`,
+ *   as they are (it does not look for the largest end); -1 with `errno`
+ *   `EINVAL` when the array is NULL while n > 0.
  */
 #ifndef RUNNER_H
 #define RUNNER_H
@@ -75,8 +105,9 @@ struct runner_record {
 /**
  * @brief Run @p n tasks one after the other and record each one.
  *
- * First checks every argument and every task; if anything is wrong, no
- * task runs and @p records is not written. Then, for i = 0 to n - 1 in
+ * First checks every argument (n first) and every task; if anything is
+ * wrong, no task runs and @p records is not written. Then it reads the
+ * clock once, to be sure it works. Then, for i = 0 to n - 1 in
  * order: reads `CLOCK_MONOTONIC` into `records[i].start_ns`, calls
  * `tasks[i].fn(tasks[i].ctx)`, reads the clock again into
  * `records[i].end_ns` and stores the function's return value in
@@ -103,21 +134,26 @@ struct runner_record {
  *         - `EINVAL`: @p tasks or @p records is NULL while @p n > 0; or
  *           any task's runner_task::fn is NULL (even the last one: the
  *           check comes before the first task runs); or @p n is greater
- *           than `INT_MAX`;
+ *           than `INT_MAX` (checked before any task is read: the array
+ *           may be shorter than such an @p n);
  *         - the `errno` of `clock_gettime()` when the system has no
- *           monotonic clock (`EINVAL`); the clock is tried once before
- *           any task runs, and cannot fail after that.
+ *           monotonic clock (`EINVAL`): runner_run() must find that out
+ *           by reading the clock once before any task runs. A clock that
+ *           worked then keeps working, so the readings around the tasks
+ *           need no check.
  */
 int runner_run(const struct runner_task *tasks, size_t n,
                struct runner_record *records);
 
 /**
- * @brief The wall time of a whole run: from the first start to the last
- *        end.
+ * @brief The wall time of a whole run: from the first record's start to
+ *        the last record's end.
  *
- * Computes `records[n-1].end_ns - records[0].start_ns`. For a sequential
- * run this is the sum of the tasks' durations plus the runner's own
- * small overhead between them.
+ * Computes `records[n-1].end_ns - records[0].start_ns`, with the records
+ * as they are: it does not search for the smallest start or the largest
+ * end. In the records of a sequential run, record 0 starts first and
+ * record n - 1 ends last, so this is the sum of the tasks' durations
+ * plus the runner's own small overhead between them.
  *
  * Reads only; any thread may call it.
  *

@@ -6,6 +6,11 @@
  * one read() or write() cannot move everything. EINTR is forced with a
  * timer that sends SIGALRM every few milliseconds to a handler installed
  * without SA_RESTART, while the call under test is blocked.
+ *
+ * The suite links tests/support/wrap.c (fullio.links): for write(), a
+ * test can also force the rare cases exactly, a write() cut short after
+ * a few bytes, one that fails with EINTR, one that fails with EIO after
+ * some bytes went out.
  */
 #include "wb.h"
 #include "fullio.h"
@@ -253,6 +258,7 @@ static void ticker_stop(timer_t id)
 
 START_TEST(test_read_collects_partial_chunks)
 {
+    WB_PROMISE("read-all");
     int fds[2];
     wb_pipe(fds);
     unsigned char *data = pattern(80, 1);
@@ -283,6 +289,7 @@ END_TEST
 
 START_TEST(test_read_stops_at_eof_before_n)
 {
+    WB_PROMISE("read-eof");
     int fds[2];
     wb_pipe(fds);
     const unsigned char text[] = "hello, world";
@@ -313,6 +320,7 @@ END_TEST
 
 START_TEST(test_read_empty_input_and_zero_bytes)
 {
+    WB_PROMISE("zero");
     int fds[2];
     wb_pipe(fds);
     WB_EXPECT(write(fds[1], "x", 1) == 1, "write() failed");
@@ -329,6 +337,7 @@ START_TEST(test_read_empty_input_and_zero_bytes)
     WB_EXPECT(raw == 1 && buf[0] == 'x',
               "reading 0 bytes must not consume anything; the byte 'x' in "
               "the pipe is gone");
+    WB_PROMISE("read-eof");
     close(fds[1]);
     ssize_t got = fullio_read(fds[0], buf, sizeof buf);
     close(fds[0]);
@@ -341,6 +350,7 @@ END_TEST
 
 START_TEST(test_read_retries_after_eintr)
 {
+    WB_PROMISE("read-eintr");
     int fds[2];
     wb_pipe(fds);
     const unsigned char text[] = "late bytes";
@@ -388,6 +398,7 @@ END_TEST
 
 START_TEST(test_read_1mib_in_pieces)
 {
+    WB_PROMISE("read-all");
     int fds[2];
     wb_pipe(fds);
     unsigned char *data = pattern(MIB, 2);
@@ -416,6 +427,7 @@ END_TEST
 
 START_TEST(test_read_nonblocking_keeps_count)
 {
+    WB_PROMISE("read-error");
     int fds[2];
     wb_pipe(fds);
     set_nonblocking(fds[0], 1);
@@ -452,6 +464,7 @@ END_TEST
 
 START_TEST(test_write_1mib_drained_by_child)
 {
+    WB_PROMISE("write-all");
     signal(SIGPIPE, SIG_IGN); /* a dead reader gives EPIPE, not a crash */
     int fds[2];
     wb_pipe(fds);
@@ -477,6 +490,7 @@ END_TEST
 
 START_TEST(test_write_retries_after_eintr_and_short_writes)
 {
+    WB_PROMISE("write-eintr");
     signal(SIGPIPE, SIG_IGN);
     int fds[2];
     wb_pipe(fds);
@@ -496,6 +510,15 @@ START_TEST(test_write_retries_after_eintr_and_short_writes)
     close(fds[1]);
     int code = reap(pid);
     free(data);
+    WB_EXPECT(put != -1 || saved != EINTR,
+              "the pipe is full and a child starts draining it after 100 "
+              "ms; meanwhile SIGALRM comes every 5 ms to a handler without "
+              "SA_RESTART (it came %d time%s before fullio_write() "
+              "returned): expected it to return %zu, got -1 with errno "
+              "EINTR. A write() interrupted before any byte moved fails "
+              "with EINTR: call it again",
+              seen, seen == 1 ? "" : "s", n);
+    WB_PROMISE("write-all");
     WB_EXPECT(put == (ssize_t)n,
               "the pipe is full and a child starts draining it after 100 "
               "ms; meanwhile SIGALRM comes every 5 ms to a handler without "
@@ -503,7 +526,7 @@ START_TEST(test_write_retries_after_eintr_and_short_writes)
               "returned): expected it to "
               "return %zu, got %zd%s%s (an interrupted write() fails with "
               "EINTR or returns a short count; both mean: call it again "
-              "for the rest). The reading child %s.",
+              "for the rest, from where it stopped). The reading child %s.",
               seen, seen == 1 ? "" : "s", n, put,
               put == -1 ? " with errno " : "",
               put == -1 ? wb_errname(saved) : "", reader_says(code));
@@ -516,6 +539,7 @@ END_TEST
 
 START_TEST(test_write_nonblocking_keeps_count)
 {
+    WB_PROMISE("write-error");
     int fds[2];
     wb_pipe(fds);
     set_nonblocking(fds[1], 1);
@@ -559,6 +583,7 @@ END_TEST
 
 START_TEST(test_write_zero_bytes)
 {
+    WB_PROMISE("zero");
     int fds[2];
     wb_pipe(fds);
     errno = 0;
@@ -586,6 +611,7 @@ END_TEST
 
 START_TEST(test_bad_descriptor_ebadf)
 {
+    WB_PROMISE("ebadf");
     int fds[2];
     wb_pipe(fds);
     unsigned char buf[4] = "abc";
@@ -626,6 +652,7 @@ END_TEST
 
 START_TEST(test_null_buffer_einval)
 {
+    WB_PROMISE("einval");
     int fds[2];
     wb_pipe(fds);
     WB_EXPECT(write(fds[1], "xyz", 3) == 3, "write() failed");
@@ -656,6 +683,7 @@ END_TEST
 
 START_TEST(test_count_too_large_einval)
 {
+    WB_PROMISE("einval");
     int fds[2];
     wb_pipe(fds);
     set_nonblocking(fds[0], 1);
@@ -685,6 +713,7 @@ END_TEST
 
 START_TEST(test_write_to_closed_pipe_epipe)
 {
+    WB_PROMISE("epipe");
     signal(SIGPIPE, SIG_IGN);
     int fds[2];
     wb_pipe(fds);
@@ -698,6 +727,331 @@ START_TEST(test_write_to_closed_pipe_epipe)
               "ignored): expected -1 with errno EPIPE, got %zd (errno "
               "%s: %s)",
               w, wb_errname(saved), strerror(saved));
+}
+END_TEST
+
+/* --- Forced cases: write() cut short, interrupted, failing ---------------- */
+
+/* Read what a pipe holds now, up to @p cap bytes, without waiting (the
+ * write end may still be open). Returns the count. */
+static size_t drain_now(int rfd, unsigned char *buf, size_t cap)
+{
+    set_nonblocking(rfd, 1);
+    size_t have = 0;
+    while (have < cap) {
+        ssize_t r = read(rfd, buf + have, cap - have);
+        if (r > 0) {
+            have += (size_t)r;
+            continue;
+        }
+        WB_EXPECT(r == -1 && errno == EAGAIN,
+                  "reading back the pipe failed: %s",
+                  r == 0 ? "end of file" : strerror(errno));
+        break;
+    }
+    set_nonblocking(rfd, 0);
+    return have;
+}
+
+START_TEST(test_write_forced_short_writes)
+{
+    WB_PROMISE("write-all");
+    int fds[2];
+    wb_pipe(fds);
+    enum { N = 1000 };
+    unsigned char *data = pattern(N, 6);
+    /* Every write() takes at most 7 bytes: 142 full pieces and one of 6,
+     * the last one asked for fewer than 7. */
+    wb_wrap_write_limit(7);
+    errno = 0;
+    ssize_t put = fullio_write(fds[1], data, N);
+    int saved = errno;
+    int calls = wb_wrap_calls(WB_WRITE);
+    wb_wrap_write_limit(0);
+    unsigned char got[N + 64];
+    size_t have = drain_now(fds[0], got, sizeof got);
+    close(fds[0]);
+    close(fds[1]);
+    size_t common = have < N ? have : N;
+    size_t at = first_diff(got, data, common);
+    free(data);
+    WB_EXPECT(put == N,
+              "every write() takes at most 7 bytes (a pipe or a socket may "
+              "do that): expected fullio_write() of %d bytes to return %d, "
+              "got %zd%s%s after %d calls of write()",
+              N, N, put, put == -1 ? " with errno " : "",
+              put == -1 ? wb_errname(saved) : "", calls);
+    WB_EXPECT(have == N,
+              "every write() takes at most 7 bytes: the pipe must hold the "
+              "%d bytes written, it holds %zu. After a short write, ask "
+              "for the n - done bytes still to go, from buf + done",
+              N, have);
+    WB_EXPECT(at == common,
+              "every write() takes at most 7 bytes: the pipe received "
+              "wrong bytes from byte %zu on (a piece written twice, or "
+              "skipped)",
+              at);
+}
+END_TEST
+
+START_TEST(test_write_forced_eintr)
+{
+    WB_PROMISE("write-eintr");
+    int fds[2];
+    wb_pipe(fds);
+    enum { N = 100 };
+    unsigned char *data = pattern(N, 7);
+    /* The first write() fails with EINTR before moving a byte. */
+    wb_wrap_fail(WB_WRITE, 1, EINTR, 0);
+    errno = 0;
+    ssize_t first = fullio_write(fds[1], data, N);
+    int first_errno = errno;
+    /* Then: 30 bytes go out, and the next write() fails with EINTR. */
+    wb_wrap_write_limit(30);
+    wb_wrap_fail(WB_WRITE, 2, EINTR, 0);
+    errno = 0;
+    ssize_t second = fullio_write(fds[1], data, N);
+    int second_errno = errno;
+    wb_wrap_write_limit(0);
+    wb_wrap_reset(WB_WRITE, 0);
+    unsigned char got[2 * N + 64];
+    size_t have = drain_now(fds[0], got, sizeof got);
+    close(fds[0]);
+    close(fds[1]);
+    WB_EXPECT(first == N,
+              "the first write() fails with EINTR (a signal handler ran "
+              "before any byte moved): expected fullio_write() to call it "
+              "again and return %d, got %zd%s%s",
+              N, first, first == -1 ? " with errno " : "",
+              first == -1 ? wb_errname(first_errno) : "");
+    WB_EXPECT(second != -1,
+              "30 bytes go out, then write() fails with EINTR: expected "
+              "fullio_write() to go on and return %d, got -1 with errno %s "
+              "(EINTR is never an error, whether or not some bytes went "
+              "out)",
+              N, wb_errname(second_errno));
+    WB_PROMISE("write-all");
+    WB_EXPECT(second == N,
+              "every write() takes at most 30 bytes, and the second one "
+              "fails with EINTR: expected fullio_write() of %d bytes to "
+              "return %d, got %zd (after a short write, ask for the n - "
+              "done bytes left, from buf + done)",
+              N, N, second);
+    WB_EXPECT(have == 2 * N && memcmp(got, data, N) == 0 &&
+                  memcmp(got + N, data, N) == 0,
+              "two calls of fullio_write() with the same %d bytes: the "
+              "pipe must hold them twice, in order; it holds %zu bytes%s",
+              N, have, have == 2 * N ? ", not those" : "");
+    free(data);
+}
+END_TEST
+
+START_TEST(test_write_forced_error_after_some_bytes)
+{
+    WB_PROMISE("write-error");
+    int fds[2];
+    wb_pipe(fds);
+    enum { N = 1000 };
+    unsigned char *data = pattern(N, 8);
+    /* Each write() takes at most 100 bytes; the third and every later
+     * one fails with EIO. */
+    wb_wrap_write_limit(100);
+    wb_wrap_fail(WB_WRITE, 3, EIO, 1);
+    errno = 0;
+    ssize_t put = fullio_write(fds[1], data, N);
+    int saved = errno;
+    errno = 0;
+    ssize_t next = fullio_write(fds[1], data + 200, N - 200);
+    int next_errno = errno;
+    wb_wrap_write_limit(0);
+    wb_wrap_reset(WB_WRITE, 0);
+    unsigned char got[N];
+    size_t have = drain_now(fds[0], got, sizeof got);
+    close(fds[0]);
+    close(fds[1]);
+    WB_EXPECT(put == 200,
+              "two write()s of 100 bytes succeed, then write() fails with "
+              "EIO: expected fullio_write() to return the 200 bytes that "
+              "went out, got %zd%s%s (the caller must learn which bytes "
+              "were written)",
+              put, put == -1 ? " with errno " : "",
+              put == -1 ? wb_errname(saved) : "");
+    WB_EXPECT(next == -1 && next_errno == EIO,
+              "the next call, with write() still failing, must report the "
+              "error: expected -1 with errno EIO, got %zd%s%s",
+              next, next == -1 ? " with errno " : "",
+              next == -1 ? wb_errname(next_errno) : "");
+    WB_EXPECT(have == 200 && memcmp(got, data, 200) == 0,
+              "the pipe must hold the first 200 bytes of the buffer; it "
+              "holds %zu bytes%s",
+              have, have == 200 ? ", not those" : "");
+    free(data);
+}
+END_TEST
+
+/* --- Arguments, before anything else -------------------------------------- */
+
+/* One call's outcome, for the tests that try several. */
+struct outcome {
+    const char *call;
+    ssize_t got;
+    int err;
+};
+
+START_TEST(test_zero_bytes_even_on_bad_descriptor)
+{
+    WB_PROMISE("zero");
+    int fds[2];
+    wb_pipe(fds);
+    close(fds[0]);
+    close(fds[1]);
+    unsigned char buf[4] = "abc";
+    struct outcome c[5];
+    errno = 0;
+    c[0] = (struct outcome){"fullio_read(-1, NULL, 0)", 0, 0};
+    c[0].got = fullio_read(-1, NULL, 0);
+    c[0].err = errno;
+    c[1] = (struct outcome){"fullio_read(closed_fd, buf, 0)", 0, 0};
+    c[1].got = fullio_read(fds[0], buf, 0);
+    c[1].err = errno;
+    c[2] = (struct outcome){"fullio_write(-1, NULL, 0)", 0, 0};
+    c[2].got = fullio_write(-1, NULL, 0);
+    c[2].err = errno;
+    c[3] = (struct outcome){"fullio_write(closed_fd, buf, 0)", 0, 0};
+    c[3].got = fullio_write(fds[1], buf, 0);
+    c[3].err = errno;
+    c[4] = (struct outcome){"fullio_write(-1, \"abc\", 0)", 0, 0};
+    c[4].got = fullio_write(-1, "abc", 0);
+    c[4].err = errno;
+    for (int i = 0; i < 5; i++)
+        WB_EXPECT(c[i].got == 0,
+                  "%s: n = 0 returns 0 before the descriptor is looked at, "
+                  "so a bad one is no error; got %zd%s%s",
+                  c[i].call, c[i].got, c[i].got == -1 ? " with errno " : "",
+                  c[i].got == -1 ? wb_errname(c[i].err) : "");
+}
+END_TEST
+
+START_TEST(test_einval_comes_before_ebadf)
+{
+    WB_PROMISE("einval");
+    unsigned char buf[4] = "abc";
+    size_t huge = (size_t)SSIZE_MAX + 1;
+    struct outcome c[4];
+    errno = 0;
+    c[0] = (struct outcome){"fullio_read(-1, NULL, 3)", 0, 0};
+    c[0].got = fullio_read(-1, NULL, 3);
+    c[0].err = errno;
+    errno = 0;
+    c[1] = (struct outcome){"fullio_read(-1, buf, SSIZE_MAX + 1)", 0, 0};
+    c[1].got = fullio_read(-1, buf, huge);
+    c[1].err = errno;
+    errno = 0;
+    c[2] = (struct outcome){"fullio_write(-1, NULL, 3)", 0, 0};
+    c[2].got = fullio_write(-1, NULL, 3);
+    c[2].err = errno;
+    errno = 0;
+    c[3] = (struct outcome){"fullio_write(-1, buf, SSIZE_MAX + 1)", 0, 0};
+    c[3].got = fullio_write(-1, buf, huge);
+    c[3].err = errno;
+    for (int i = 0; i < 4; i++)
+        WB_EXPECT(c[i].got == -1 && c[i].err == EINVAL,
+                  "%s: the arguments are checked before the descriptor is "
+                  "used, so expected -1 with errno EINVAL, got %zd with "
+                  "errno %s",
+                  c[i].call, c[i].got, wb_errname(c[i].err));
+}
+END_TEST
+
+/* --- SIGPIPE is the caller's ---------------------------------------------- */
+
+static volatile sig_atomic_t sigpipes;
+
+static void on_sigpipe(int signo)
+{
+    (void)signo;
+    sigpipes++;
+}
+
+START_TEST(test_write_leaves_sigpipe_to_caller)
+{
+    WB_PROMISE("sigpipe");
+    /* 1. With SIGPIPE at its default action, a write to a pipe nobody can
+     * read must end the process, as write() itself would: in a child. */
+    int fds[2];
+    wb_pipe(fds);
+    close(fds[0]);
+    pid_t pid = start_child();
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        int ok[2];
+        if (pipe(ok) == -1)
+            _exit(3);
+        /* A write that works comes first: it must not change anything. */
+        if (fullio_write(ok[1], "fine", 4) != 4)
+            _exit(4);
+        ssize_t w = fullio_write(fds[1], "data", 4);
+        _exit(w == -1 && errno == EPIPE ? 1 : 2);
+    }
+    close(fds[1]);
+    int code = reap(pid);
+    WB_EXPECT(code == 100 + SIGPIPE,
+              "a child with SIGPIPE at its default action calls "
+              "fullio_write() on a pipe whose read end is closed: it must "
+              "be killed by SIGPIPE, as by a plain write(); %s. Whether "
+              "SIGPIPE ends the process is the caller's choice, not "
+              "fullio_write()'s",
+              code == 1    ? "instead fullio_write() returned -1 with EPIPE "
+                             "(it ignored or blocked SIGPIPE)"
+              : code == 2  ? "instead fullio_write() returned"
+              : code > 100 ? "it was killed by another signal"
+                           : "the child could not set up its pipes");
+
+    /* 2. With a handler installed, the write fails with EPIPE, the
+     * handler runs, and the handler and the signal mask are still the
+     * caller's afterwards. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigpipe;
+    sigemptyset(&sa.sa_mask);
+    WB_EXPECT(sigaction(SIGPIPE, &sa, NULL) == 0, "sigaction() failed: %s",
+              strerror(errno));
+    sigset_t mask_before, mask_after;
+    WB_EXPECT(sigprocmask(SIG_SETMASK, NULL, &mask_before) == 0,
+              "sigprocmask() failed: %s", strerror(errno));
+    wb_pipe(fds);
+    close(fds[0]);
+    sigpipes = 0;
+    errno = 0;
+    ssize_t w = fullio_write(fds[1], "data", 4);
+    int saved = errno;
+    close(fds[1]);
+    struct sigaction now;
+    WB_EXPECT(sigaction(SIGPIPE, NULL, &now) == 0, "sigaction() failed: %s",
+              strerror(errno));
+    WB_EXPECT(sigprocmask(SIG_SETMASK, NULL, &mask_after) == 0,
+              "sigprocmask() failed: %s", strerror(errno));
+    WB_EXPECT(now.sa_handler == on_sigpipe,
+              "the caller installed a SIGPIPE handler; after fullio_write() "
+              "the handler is %s. fullio_write() must not change signal "
+              "dispositions",
+              now.sa_handler == SIG_IGN   ? "SIG_IGN"
+              : now.sa_handler == SIG_DFL ? "SIG_DFL"
+                                          : "another function");
+    WB_EXPECT(sigismember(&mask_after, SIGPIPE) ==
+                  sigismember(&mask_before, SIGPIPE),
+              "fullio_write() changed the signal mask: SIGPIPE is %s now",
+              sigismember(&mask_after, SIGPIPE) ? "blocked" : "unblocked");
+    WB_EXPECT(sigpipes == 1,
+              "the write to a closed pipe must raise SIGPIPE once, for the "
+              "caller's handler; the handler ran %d times",
+              (int)sigpipes);
+    WB_PROMISE("epipe");
+    WB_EXPECT(w == -1 && saved == EPIPE,
+              "with a SIGPIPE handler installed, writing to a pipe whose "
+              "read end is closed: expected -1 with errno EPIPE, got %zd "
+              "with errno %s",
+              w, wb_errname(saved));
 }
 END_TEST
 
@@ -715,9 +1069,18 @@ Suite *wb_suite(void)
            "Partial reads and writes");
     WB_ADD(s, test_write_nonblocking_keeps_count, "Partial reads and writes");
     WB_ADD(s, test_write_zero_bytes, "Partial reads and writes");
+    WB_ADD(s, test_write_forced_short_writes, "Partial reads and writes");
+    WB_ADD(s, test_write_forced_eintr, "Partial reads and writes");
+    WB_ADD(s, test_write_forced_error_after_some_bytes,
+           "Partial reads and writes");
+    WB_ADD(s, test_zero_bytes_even_on_bad_descriptor,
+           "Reading and writing everything");
     WB_ADD(s, test_bad_descriptor_ebadf, "Exit codes and errors");
     WB_ADD(s, test_null_buffer_einval, "Exit codes and errors");
     WB_ADD(s, test_count_too_large_einval, "Exit codes and errors");
     WB_ADD(s, test_write_to_closed_pipe_epipe, "Exit codes and errors");
+    WB_ADD(s, test_einval_comes_before_ebadf, "Reading and writing everything");
+    WB_ADD(s, test_write_leaves_sigpipe_to_caller,
+           "Reading and writing everything");
     return s;
 }

@@ -7,7 +7,8 @@
  * err, and the summary.
  *
  * Linux-only (glibc): _GNU_SOURCE is for fopencookie(), which makes a
- * stream that fails in the middle of the input.
+ * stream that fails in the middle of the input, or notes that it was
+ * closed.
  */
 #define _GNU_SOURCE
 #include "wb.h"
@@ -19,6 +20,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 /* --- Helpers -------------------------------------------------------------- */
 
@@ -176,6 +179,7 @@ START_TEST(test_totals_per_item_in_first_order)
                                  "apples,1,1\n"
                                  "apple ,1,1\n");
     EXPECT_OK(r);
+    WB_PROMISE("items");
     EXPECT_TEXT(r.out,
                 "apple,225\npear,60\nfig,0\nPear,10\ngreen apple,7\n"
                 "app,10\napples,1\napple ,1\n",
@@ -184,7 +188,9 @@ START_TEST(test_totals_per_item_in_first_order)
                 "whole, byte for byte: \"Pear\" and \"pear\" are two "
                 "items, and so are \"app\", \"apple\", \"apples\" and "
                 "\"apple \")");
+    WB_PROMISE("output");
     EXPECT_TEXT(r.err, "", "no record is malformed, so err stays empty");
+    WB_PROMISE("summary");
     EXPECT_SUM(r, 9, 0, 225 + 60 + 0 + 10 + 7 + 10 + 1 + 1);
     result_free(&r);
 }
@@ -192,6 +198,7 @@ END_TEST
 
 START_TEST(test_empty_and_comment_only_input)
 {
+    WB_PROMISE("blank");
     struct result r = run_report("");
     EXPECT_OK(r);
     EXPECT_TEXT(r.out, "", "an empty input gives an empty report");
@@ -212,6 +219,7 @@ END_TEST
 
 START_TEST(test_last_line_without_newline)
 {
+    WB_PROMISE("lines");
     struct result r = run_report("a,1,2\nb,3,4");
     EXPECT_OK(r);
     EXPECT_TEXT(r.out, "a,2\nb,12\n",
@@ -237,66 +245,106 @@ END_TEST
 
 START_TEST(test_malformed_records_exact_messages)
 {
-    struct result r = run_report("# header\n"     /* 1 */
-                                 "apple,3,45\n"   /* 2 */
-                                 "apple,3\n"      /* 3 */
-                                 "\n"             /* 4 */
-                                 "pear,1,2,3\n"   /* 5 */
-                                 ",1,2\n"         /* 6 */
-                                 "pear,x,2\n"     /* 7 */
-                                 "pear,1,\n"      /* 8 */
-                                 "pear,-1,2\n"    /* 9 */
-                                 "pear,1,-0\n"    /* 10 */
-                                 "pear, 1,2\n"    /* 11 */
-                                 "pear,1,2,\n"    /* 12 */
-                                 "plum,2,10\n"    /* 13 */
-                                 "pear\n"         /* 14 */
-                                 "   # comment\n" /* 15 */
-                                 "pear,-,5\n"     /* 16 */
-                                 "pear,1.5,2\n"   /* 17 */
-                                 "pear,2,3\n"     /* 18 */
-                                 "pear,,\n"       /* 19 */
-                                 ",,\n"           /* 20 */
-                                 "pear,x,-1\n"    /* 21 */
-                                 "pear,-1,x\n"    /* 22 */
-                                 "pear,+1,2\n");  /* 23 */
+    WB_PROMISE("fields");
+    struct result r = run_report("# header\n"   /* 1 */
+                                 "apple,3,45\n" /* 2 */
+                                 "apple,3\n"    /* 3 */
+                                 "\n"           /* 4 */
+                                 "pear,1,2,3\n" /* 5 */
+                                 ",1,2\n"       /* 6 */
+                                 "pear,1,2,\n"  /* 7 */
+                                 "plum,2,10\n"  /* 8 */
+                                 "pear\n"       /* 9 */
+                                 "# comment\n"  /* 10 */
+                                 ",,\n"         /* 11 */
+                                 ",1,2,3\n"     /* 12 */
+                                 ",x,1\n"       /* 13 */
+                                 "pear,x\n"     /* 14 */
+                                 "pear,x,1,\n"  /* 15 */
+                                 "pear,2,3\n"); /* 16 */
     EXPECT_OK(r);
     EXPECT_TEXT(r.err,
                 "line 3: missing field\n"
                 "line 5: extra field\n"
                 "line 6: empty item name\n"
-                "line 7: not a number\n"
-                "line 8: not a number\n"
-                "line 9: negative\n"
-                "line 10: negative\n"
-                "line 11: not a number\n"
+                "line 7: extra field\n"
+                "line 9: missing field\n"
+                "line 11: empty item name\n"
                 "line 12: extra field\n"
+                "line 13: empty item name\n"
                 "line 14: missing field\n"
-                "line 16: not a number\n"
-                "line 17: not a number\n"
-                "line 19: not a number\n"
-                "line 20: empty item name\n"
-                "line 21: not a number\n"
-                "line 22: negative\n"
-                "line 23: not a number\n",
+                "line 15: extra field\n",
                 "one message per malformed record, \"line N: reason\", N "
                 "counting every line from 1 (blank lines and comments "
-                "too), checks in the order report.h gives");
+                "too); the count of fields is checked first, then the "
+                "item, then the numbers");
+    WB_PROMISE("output");
     EXPECT_TEXT(r.out, "apple,135\nplum,20\npear,6\n",
                 "the valid records between the malformed ones must all "
                 "count");
-    EXPECT_SUM(r, 3, 17, 135 + 20 + 6);
+    WB_PROMISE("summary");
+    EXPECT_SUM(r, 3, 10, 135 + 20 + 6);
+    result_free(&r);
+}
+END_TEST
+
+START_TEST(test_number_checks)
+{
+    WB_PROMISE("numbers");
+    struct result r = run_report("pear,x,2\n"                           /* 1 */
+                                 "pear,1,\n"                            /* 2 */
+                                 "pear,-1,2\n"                          /* 3 */
+                                 "pear,1,-0\n"                          /* 4 */
+                                 "pear,-,5\n"                           /* 5 */
+                                 "pear,1.5,2\n"                         /* 6 */
+                                 "pear,,\n"                             /* 7 */
+                                 "pear,x,-1\n"                          /* 8 */
+                                 "pear,-1,x\n"                          /* 9 */
+                                 "pear,+1,2\n"                          /* 10 */
+                                 "pear,-x,2\n"                          /* 11 */
+                                 "pear,--1,2\n"                         /* 12 */
+                                 "pear,007,0000000000000000000000001\n" /* 13 */
+                                 "pear,00,5\n"                          /* 14 */
+                                 "pear,-00,5\n"                         /* 15 */
+                                 "pear,1,2\n"                           /* 16 */
+                                 "pear,0x10,1\n"                        /* 17 */
+                                 "pear,1e3,1\n");                       /* 18 */
+    EXPECT_OK(r);
+    EXPECT_TEXT(r.err,
+                "line 1: not a number\n"
+                "line 2: not a number\n"
+                "line 3: negative\n"
+                "line 4: negative\n"
+                "line 5: not a number\n"
+                "line 6: not a number\n"
+                "line 7: not a number\n"
+                "line 8: not a number\n"
+                "line 9: negative\n"
+                "line 10: not a number\n"
+                "line 11: not a number\n"
+                "line 12: not a number\n"
+                "line 15: negative\n"
+                "line 17: not a number\n"
+                "line 18: not a number\n",
+                "quantity, then unit price: digits only (leading zeros "
+                "are fine), \"negative\" for '-' and digits (even -0), "
+                "\"not a number\" for anything else");
+    EXPECT_TEXT(r.out, "pear,9\n",
+                "007 x 000...001, 00 x 5 and 1 x 2 are the valid records");
+    WB_PROMISE("summary");
+    EXPECT_SUM(r, 3, 15, 9);
     result_free(&r);
 }
 END_TEST
 
 START_TEST(test_line_numbers_count_blank_and_comment_lines)
 {
-    struct result r = run_report("\n\n# c\n \t \nbad\n");
+    WB_PROMISE("lines");
+    struct result r = run_report("\n\n# c\n\nbad\n");
     EXPECT_OK(r);
     EXPECT_TEXT(r.err, "line 5: missing field\n",
-                "the bad record is on line 5 (after 2 blank lines, a "
-                "comment and a line of spaces and a tab)");
+                "the bad record is on line 5 (after 2 empty lines, a "
+                "comment and another empty line)");
     EXPECT_SUM(r, 0, 1, 0);
     result_free(&r);
 
@@ -307,32 +355,75 @@ START_TEST(test_line_numbers_count_blank_and_comment_lines)
 }
 END_TEST
 
-START_TEST(test_overflow_rejected)
+START_TEST(test_number_too_big)
 {
+    WB_PROMISE("numbers");
     struct result r =
         run_report("big,9223372036854775808,1\n"     /* 1: INT64_MAX + 1 */
                    "big,1,99999999999999999999999\n" /* 2 */
-                   "big,4294967296,4294967296\n"     /* 3: product 2^64 */
-                   "big,-99999999999999999999,1\n"   /* 4 */
-                   "big,99999999999999999999x,1\n"   /* 5 */
-                   "max,9223372036854775807,1\n"     /* 6: exactly INT64_MAX */
-                   "one,1,1\n"                       /* 7: grand total over */
-                   "zero,5,0\n"                      /* 8 */
-                   "max,0,9223372036854775807\n");   /* 9 */
+                   "big,-99999999999999999999,1\n"   /* 3 */
+                   "big,99999999999999999999x,1\n"   /* 4 */
+                   "big,1,18446744073709551616x\n"   /* 5 */
+                   "big,1,9223372036854775808\n"     /* 6 */
+                   "max,9223372036854775807,1\n"     /* 7: exactly INT64_MAX */
+                   "one,0000000000000000000000001,0\n"); /* 8 */
+    EXPECT_OK(r);
+    EXPECT_TEXT(r.err,
+                "line 1: overflow\n"
+                "line 2: overflow\n"
+                "line 3: negative\n"
+                "line 4: not a number\n"
+                "line 5: not a number\n"
+                "line 6: overflow\n",
+                "a value above INT64_MAX (9223372036854775807) is "
+                "\"overflow\", INT64_MAX itself is not, and a sign or a "
+                "stray character anywhere in the field decides first");
+    EXPECT_TEXT(r.out, "max,9223372036854775807\none,0\n",
+                "INT64_MAX itself fits, and leading zeros add nothing");
+    WB_PROMISE("summary");
+    EXPECT_SUM(r, 2, 6, INT64_MAX);
+    result_free(&r);
+}
+END_TEST
+
+START_TEST(test_overflow_rejected)
+{
+    WB_PROMISE("overflow");
+    /* Every field fits; only products and the grand total are too big.
+     * 3037000499 squared is INT64_MAX - 5928526806. */
+    struct result r = run_report("d,4294967296,4294967296\n" /* 1: 2^64 */
+                                 "e,2,4611686018427387904\n" /* 2: 2^63 */
+                                 "f,3037000500,3037000500\n" /* 3 */
+                                 "g,3037000499,3037000499\n" /* 4 */
+                                 "h,1,5928526807\n"          /* 5: +1 */
+                                 "h,1,5928526806\n"          /* 6: = max */
+                                 "i,0,1\n"                   /* 7 */
+                                 "j,1,1\n"                   /* 8 */
+                                 "g,1,0\n");                 /* 9 */
     EXPECT_OK(r);
     EXPECT_TEXT(r.err,
                 "line 1: overflow\n"
                 "line 2: overflow\n"
                 "line 3: overflow\n"
-                "line 4: negative\n"
-                "line 5: not a number\n"
-                "line 7: overflow\n",
-                "values above INT64_MAX, a product above it, and a record "
-                "that would push the grand total above it are \"overflow\"; "
-                "a sign or a stray character decides first");
-    EXPECT_TEXT(r.out, "max,9223372036854775807\nzero,0\n",
-                "INT64_MAX itself fits, and zero amounts are records too");
-    EXPECT_SUM(r, 3, 6, INT64_MAX);
+                "line 5: overflow\n"
+                "line 8: overflow\n",
+                "a product above INT64_MAX, and a record that would push "
+                "the grand total above it, are \"overflow\" (check before "
+                "you multiply or add: signed overflow is undefined in C)");
+    EXPECT_TEXT(r.out, "g,9223372030926249001\nh,5928526806\ni,0\n",
+                "a grand total of exactly INT64_MAX fits, and zero "
+                "amounts are records too");
+    WB_PROMISE("summary");
+    EXPECT_SUM(r, 4, 5, INT64_MAX);
+    result_free(&r);
+
+    WB_PROMISE("overflow");
+    r = run_report("k,49,188232082384791343\nl,0,0\n");
+    EXPECT_OK(r);
+    EXPECT_TEXT(r.err, "",
+                "49 x 188232082384791343 is exactly INT64_MAX: it fits");
+    EXPECT_TEXT(r.out, "k,9223372036854775807\nl,0\n",
+                "a product of exactly INT64_MAX");
     result_free(&r);
 }
 END_TEST
@@ -341,6 +432,7 @@ END_TEST
 
 START_TEST(test_lines_of_100_kb)
 {
+    WB_PROMISE("lines");
     enum { LONG = 100 * 1000 };
     char *name = malloc(LONG + 1);
     WB_EXPECT(name != NULL, "out of memory");
@@ -377,6 +469,7 @@ END_TEST
 
 START_TEST(test_nothing_valid_lost)
 {
+    WB_PROMISE("lines");
     enum { LINES = 20000, ITEMS = 97 };
     int64_t totals[ITEMS] = {0};
     int first_seen[ITEMS];
@@ -402,7 +495,7 @@ START_TEST(test_nothing_valid_lost)
             rejected++;
             continue;
         case 9:
-            text_add(&in, "item%03d,%d,-%d\n", item, qty, price);
+            text_add(&in, "item%03d,%d,-%d\n", item, qty, price + 1);
             text_add(&errs, "line %d: negative\n", line);
             rejected++;
             continue;
@@ -439,6 +532,7 @@ END_TEST
 
 START_TEST(test_null_arguments_einval)
 {
+    WB_PROMISE("einval");
     FILE *in = wb_tmpfile_with("a,1,1\n");
     FILE *out = tmpfile();
     WB_EXPECT(out != NULL, "tmpfile() failed");
@@ -480,6 +574,7 @@ END_TEST
 
 START_TEST(test_null_err_still_counts)
 {
+    WB_PROMISE("null-err");
     FILE *in = wb_tmpfile_with("a,1,1\nbad\nb,2,2\nc,-1,1\n");
     FILE *out = tmpfile();
     WB_EXPECT(out != NULL, "tmpfile() failed");
@@ -506,6 +601,7 @@ END_TEST
 
 START_TEST(test_read_error_reported)
 {
+    WB_PROMISE("read-error");
     /* A directory opens as a stream, but reading it fails with EISDIR:
      * a read error that is easy to make. */
     FILE *in = fopen("/", "r");
@@ -531,18 +627,20 @@ START_TEST(test_read_error_reported)
 }
 END_TEST
 
-/* A stream whose first read() hands over some lines and whose second
- * fails with EIO, like a disk that breaks in the middle of a file. */
-struct failing_input {
+/* A stream whose first read() hands over @p text and whose later ones
+ * fail with @p errno_after (0: with no errno at all), like a disk that
+ * breaks in the middle of a file. */
+struct breaking_input {
     const char *text;
+    int errno_after;
     int reads;
 };
 
-static ssize_t failing_read(void *cookie, char *buf, size_t size)
+static ssize_t breaking_read(void *cookie, char *buf, size_t size)
 {
-    struct failing_input *in = cookie;
+    struct breaking_input *in = cookie;
     if (in->reads++ > 0) {
-        errno = EIO;
+        errno = in->errno_after;
         return -1;
     }
     size_t len = strlen(in->text);
@@ -551,12 +649,19 @@ static ssize_t failing_read(void *cookie, char *buf, size_t size)
     return (ssize_t)len;
 }
 
+static FILE *breaking_stream(struct breaking_input *in)
+{
+    cookie_io_functions_t io = {breaking_read, NULL, NULL, NULL};
+    FILE *f = fopencookie(in, "r", io);
+    WB_EXPECT(f != NULL, "fopencookie() failed: %s", strerror(errno));
+    return f;
+}
+
 START_TEST(test_read_error_midway_writes_no_report)
 {
-    struct failing_input cookie = {"a,1,2\nbad\nb,3,4\n", 0};
-    cookie_io_functions_t io = {failing_read, NULL, NULL, NULL};
-    FILE *in = fopencookie(&cookie, "r", io);
-    WB_EXPECT(in != NULL, "fopencookie() failed: %s", strerror(errno));
+    WB_PROMISE("read-error");
+    struct breaking_input cookie = {"a,1,2\nbad\nb,3,4\n", EIO, 0};
+    FILE *in = breaking_stream(&cookie);
     FILE *out = tmpfile();
     FILE *err = tmpfile();
     WB_EXPECT(out != NULL && err != NULL, "tmpfile() failed");
@@ -593,6 +698,7 @@ END_TEST
 
 START_TEST(test_write_error_reported)
 {
+    WB_PROMISE("flush");
     /* /dev/full accepts the open, then every write fails with ENOSPC. */
     FILE *in = wb_tmpfile_with("a,1,1\nb,2,2\n");
     FILE *full = fopen("/dev/full", "w");
@@ -608,6 +714,7 @@ START_TEST(test_write_error_reported)
               ret, wb_errname(saved), strerror(saved));
     clearerr(full);
 
+    WB_PROMISE("err-fail");
     FILE *in2 = wb_tmpfile_with("a,1,1\nbad\n");
     FILE *out = tmpfile();
     WB_EXPECT(out != NULL, "tmpfile() failed");
@@ -619,10 +726,457 @@ START_TEST(test_write_error_reported)
     fclose(out);
     fclose(full); /* fails: its buffer cannot be written either */
     WB_EXPECT(ret == -1 && saved == ENOSPC,
-              "err cannot be written (it is /dev/full) and there is a "
-              "message for it: expected -1 with errno ENOSPC, got %d with "
-              "errno %s (%s)",
+              "err cannot be written (it is /dev/full, buffered) and there "
+              "is a message for it: expected -1 with errno ENOSPC, got %d "
+              "with errno %s (%s)",
               ret, wb_errname(saved), strerror(saved));
+}
+END_TEST
+
+/* --- Bytes that are not what they seem ------------------------------------ */
+
+START_TEST(test_fields_are_not_trimmed)
+{
+    WB_PROMISE("record");
+    struct result r = run_report("apple ,1,1\n" /* 1: item "apple " */
+                                 " apple,1,2\n" /* 2: item " apple" */
+                                 "\tfig,1,3\n"  /* 3: item "\tfig" */
+                                 "pear, 1,2\n"  /* 4 */
+                                 "pear,1 ,2\n"  /* 5 */
+                                 "pear,1,2 \n"  /* 6 */
+                                 "pear,1,\t2\n" /* 7 */
+                                 "fig,1,4\n");  /* 8 */
+    EXPECT_OK(r);
+    EXPECT_TEXT(r.err,
+                "line 4: not a number\n"
+                "line 5: not a number\n"
+                "line 6: not a number\n"
+                "line 7: not a number\n",
+                "nothing is trimmed: a space or a tab in a number field "
+                "makes it \"not a number\"");
+    EXPECT_TEXT(r.out, "apple ,1\n apple,2\n\tfig,3\nfig,4\n",
+                "nothing is trimmed: \"apple \", \" apple\", \"\\tfig\" "
+                "and \"fig\" are four items");
+    EXPECT_SUM(r, 4, 4, 10);
+    result_free(&r);
+}
+END_TEST
+
+START_TEST(test_carriage_return_is_a_byte)
+{
+    WB_PROMISE("cr");
+    struct result r = run_report("apple,3,45\r\n" /* 1 */
+                                 "\r\n"           /* 2 */
+                                 "pear,1,2\n"     /* 3 */
+                                 "pear,1\r,2\n"   /* 4 */
+                                 "  \r\n"         /* 5 */
+                                 "#\r\n"          /* 6: a comment */
+                                 "\r,1,2\r\n"     /* 7 */
+                                 "plum,1,5\r");   /* 8: no newline */
+    EXPECT_OK(r);
+    EXPECT_TEXT(r.err,
+                "line 1: not a number\n"
+                "line 2: missing field\n"
+                "line 4: not a number\n"
+                "line 5: missing field\n"
+                "line 7: not a number\n"
+                "line 8: not a number\n",
+                "Windows line endings: only \\n ends a line, and a \\r "
+                "before it is an ordinary byte (\"45\\r\" is not a number, "
+                "and a line of \\r alone is a record with a missing field, "
+                "not a blank line)");
+    EXPECT_TEXT(r.out, "pear,2\n", "only line 3 is a valid record");
+    EXPECT_SUM(r, 1, 6, 2);
+    result_free(&r);
+}
+END_TEST
+
+START_TEST(test_other_white_space_is_not_blank)
+{
+    WB_PROMISE("blank");
+    struct result r = run_report("\v\n"                /* 1 */
+                                 "\f\n"                /* 2 */
+                                 " \t \v\n"            /* 3 */
+                                 "\t\t\n"              /* 4: blank */
+                                 "\t# note\n"          /* 5: comment */
+                                 " \t \t# x,1,2\n"     /* 6: comment */
+                                 "a,1,1\n"             /* 7 */
+                                 "\v# not a comment\n" /* 8 */
+                                 "   \n");             /* 9: blank */
+    EXPECT_OK(r);
+    EXPECT_TEXT(r.err,
+                "line 1: missing field\n"
+                "line 2: missing field\n"
+                "line 3: missing field\n"
+                "line 8: missing field\n",
+                "only spaces and tabs make a line blank (or lead to a "
+                "comment's #); a line with \\v or \\f in it is a record "
+                "(isspace() says yes to both: do not use it here)");
+    EXPECT_TEXT(r.out, "a,1\n", "only line 7 is a valid record");
+    EXPECT_SUM(r, 1, 4, 1);
+    result_free(&r);
+}
+END_TEST
+
+/* A temporary file holding exactly @p len bytes, NUL bytes included. */
+static FILE *tmpfile_with_bytes(const char *bytes, size_t len)
+{
+    FILE *f = tmpfile();
+    WB_EXPECT(f != NULL, "tmpfile() failed: %s", strerror(errno));
+    WB_EXPECT(fwrite(bytes, 1, len, f) == len && fflush(f) == 0,
+              "writing the temporary file failed");
+    rewind(f);
+    return f;
+}
+
+/* Everything from @p f's start, NUL bytes included; its length in *len. */
+static char *slurp_bytes(FILE *f, size_t *len)
+{
+    rewind(f);
+    size_t cap = 256, have = 0;
+    char *buf = malloc(cap);
+    WB_EXPECT(buf != NULL, "out of memory");
+    size_t got;
+    while ((got = fread(buf + have, 1, cap - have, f)) > 0) {
+        have += got;
+        if (have == cap) {
+            char *bigger = realloc(buf, cap *= 2);
+            WB_EXPECT(bigger != NULL, "out of memory");
+            buf = bigger;
+        }
+    }
+    *len = have;
+    return buf;
+}
+
+/* @p s shown with \0 and \n spelled out, in a buffer of the test. */
+static const char *shown(const char *s, size_t len)
+{
+    static char text[256];
+    size_t used = 0;
+    for (size_t i = 0; i < len && used + 3 < sizeof text; i++) {
+        if (s[i] == '\0' || s[i] == '\n') {
+            text[used++] = '\\';
+            text[used++] = s[i] == '\0' ? '0' : 'n';
+        } else {
+            text[used++] = s[i];
+        }
+    }
+    text[used] = '\0';
+    return text;
+}
+
+START_TEST(test_nul_bytes_in_items)
+{
+    WB_PROMISE("items");
+    /* No item begins with another one's first byte, so this checks
+     * NUL bytes, not the comparison of names that share a prefix. */
+    static const char input[] = "a\0b,1,2\n"  /* 1: item "a\0b" */
+                                "c,1,1\n"     /* 2 */
+                                "\0d,2,2\n"   /* 3: item "\0d" */
+                                "e\0,1,1\n"   /* 4: item "e\0" */
+                                "c,1\0,2\n"   /* 5 */
+                                "a\0b,1,1\n"; /* 6 */
+    static const char want[] = "a\0b,3\nc,1\n\0d,4\ne\0,1\n";
+    FILE *in = tmpfile_with_bytes(input, sizeof input - 1);
+    FILE *out = tmpfile();
+    FILE *err = tmpfile();
+    WB_EXPECT(out != NULL && err != NULL, "tmpfile() failed");
+    struct report_summary sum = {777, 777, 777};
+    errno = 0;
+    int ret = report_run(in, out, err, &sum);
+    int saved = errno;
+    size_t out_len, err_len;
+    char *text = slurp_bytes(out, &out_len);
+    char *msgs = slurp_bytes(err, &err_len);
+    fclose(in);
+    fclose(out);
+    fclose(err);
+    WB_EXPECT(ret == 0, "expected 0, got %d with errno %s", ret,
+              wb_errname(saved));
+    int same = out_len == sizeof want - 1 && memcmp(text, want, out_len) == 0;
+    char got_shown[256];
+    snprintf(got_shown, sizeof got_shown, "%s", shown(text, out_len));
+    WB_EXPECT(same,
+              "a NUL byte is an ordinary byte of an item, read, compared "
+              "and written like any other (getline() returns the line's "
+              "length: use it, not strlen() or strchr()): expected the "
+              "report \"%s\", got \"%s\"",
+              shown(want, sizeof want - 1), got_shown);
+    WB_EXPECT(err_len == strlen("line 5: not a number\n") &&
+                  memcmp(msgs, "line 5: not a number\n", err_len) == 0,
+              "\"1\\0\" is not a number: expected the message \"line 5: "
+              "not a number\\n\", got \"%s\"",
+              shown(msgs, err_len));
+    WB_EXPECT(sum.accepted == 5 && sum.rejected == 1 && sum.total_cents == 9,
+              "expected 5 accepted, 1 rejected, total 9; got %zu, %zu, "
+              "%" PRId64,
+              sum.accepted, sum.rejected, sum.total_cents);
+    free(text);
+    free(msgs);
+}
+END_TEST
+
+START_TEST(test_rejected_items_do_not_appear)
+{
+    WB_PROMISE("output");
+    struct result r = run_report("x,1,-1\n"  /* 1 */
+                                 "y,1,1\n"   /* 2 */
+                                 "x,a,1\n"   /* 3 */
+                                 "z,1\n"     /* 4 */
+                                 "w,1,2,3\n" /* 5 */
+                                 "y,2,2\n"); /* 6 */
+    EXPECT_OK(r);
+    EXPECT_TEXT(r.out, "y,5\n",
+                "items x, z and w have no accepted record, so they are "
+                "not in the report");
+    EXPECT_TEXT(r.err,
+                "line 1: negative\nline 3: not a number\nline 4: missing "
+                "field\nline 5: extra field\n",
+                "the four rejected records");
+    EXPECT_SUM(r, 2, 4, 5);
+    result_free(&r);
+}
+END_TEST
+
+/* --- Failing and checked streams ------------------------------------------ */
+
+START_TEST(test_unwritable_message_stops_the_run)
+{
+    WB_PROMISE("err-fail");
+    /* err unbuffered on /dev/full: the message for line 2 fails at once. */
+    FILE *in = wb_tmpfile_with("ok,1,1\nbad\napple,2,1\nworse\n");
+    FILE *out = tmpfile();
+    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *full = fopen("/dev/full", "w");
+    WB_EXPECT(full != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
+    WB_EXPECT(setvbuf(full, NULL, _IONBF, 0) == 0, "setvbuf() failed");
+    struct report_summary sum = {777, 777, 777};
+    errno = 0;
+    int ret = report_run(in, out, full, &sum);
+    int saved = errno;
+    rewind(out);
+    char *text = wb_slurp(out);
+    fclose(in);
+    fclose(out);
+    fclose(full);
+    WB_EXPECT(ret == -1 && saved == ENOSPC,
+              "err is unbuffered and cannot be written (/dev/full): the "
+              "message for line 2 fails at once, so expected -1 with the "
+              "errno that write left, ENOSPC; got %d%s%s",
+              ret, ret == -1 ? " with errno " : "",
+              ret == -1 ? wb_errname(saved) : "");
+    EXPECT_TEXT(text, "",
+                "the message for line 2 could not be written: reading "
+                "stops there and nothing is written to out");
+    WB_EXPECT(sum.accepted == 1 && sum.rejected == 1 && sum.total_cents == 1,
+              "reading stops at the record whose message failed (line 2, "
+              "counted as rejected): expected 1 accepted, 1 rejected, "
+              "total 1; got %zu, %zu, %" PRId64,
+              sum.accepted, sum.rejected, sum.total_cents);
+    free(text);
+}
+END_TEST
+
+/* Read what a pipe holds now, without waiting; a new string. */
+static char *pipe_now(int rfd)
+{
+    int flags = fcntl(rfd, F_GETFL);
+    WB_EXPECT(flags != -1 && fcntl(rfd, F_SETFL, flags | O_NONBLOCK) != -1,
+              "fcntl() failed: %s", strerror(errno));
+    struct text t = {NULL, 0, 0};
+    text_add(&t, "%s", "");
+    char buf[512];
+    ssize_t got;
+    while ((got = read(rfd, buf, sizeof buf - 1)) > 0) {
+        buf[got] = '\0';
+        text_add(&t, "%s", buf);
+    }
+    return t.s;
+}
+
+START_TEST(test_flushed_before_returning)
+{
+    WB_PROMISE("flush");
+    /* Streams on pipes are fully buffered: what report_run() leaves in
+     * their buffers does not reach the pipes until someone flushes. */
+    int ofd[2], efd[2];
+    wb_pipe(ofd);
+    wb_pipe(efd);
+    FILE *out = fdopen(ofd[1], "w");
+    FILE *err = fdopen(efd[1], "w");
+    WB_EXPECT(out != NULL && err != NULL, "fdopen() failed: %s",
+              strerror(errno));
+    FILE *in = wb_tmpfile_with("a,1,2\nbad\nb,3,4\n");
+    struct report_summary sum;
+    errno = 0;
+    int ret = report_run(in, out, err, &sum);
+    int saved = errno;
+    char *text = pipe_now(ofd[0]);
+    char *msgs = pipe_now(efd[0]);
+    fclose(in);
+    fclose(out);
+    fclose(err);
+    close(ofd[0]);
+    close(efd[0]);
+    WB_EXPECT(ret == 0, "expected 0, got %d with errno %s", ret,
+              wb_errname(saved));
+    EXPECT_TEXT(text, "a,2\nb,12\n",
+                "when report_run() returns, the report must be in the "
+                "pipe out writes to: flush out before returning (only the "
+                "flush tells whether the text could be written)");
+    EXPECT_TEXT(msgs, "line 2: missing field\n",
+                "when report_run() returns, the messages must be in the "
+                "pipe err writes to: flush err before returning");
+    free(text);
+    free(msgs);
+}
+END_TEST
+
+/* A stream that notes whether it was closed: in, out or err. */
+struct tracked {
+    const char *text; /* what a reading stream gives */
+    size_t pos;
+    int closed;
+};
+
+static ssize_t tracked_read(void *cookie, char *buf, size_t size)
+{
+    struct tracked *t = cookie;
+    size_t left = strlen(t->text) - t->pos;
+    size_t n = left < size ? left : size;
+    memcpy(buf, t->text + t->pos, n);
+    t->pos += n;
+    return (ssize_t)n;
+}
+
+static ssize_t tracked_write(void *cookie, const char *buf, size_t size)
+{
+    (void)cookie;
+    (void)buf;
+    return (ssize_t)size;
+}
+
+static int tracked_close(void *cookie)
+{
+    struct tracked *t = cookie;
+    t->closed = 1;
+    return 0;
+}
+
+START_TEST(test_streams_stay_open)
+{
+    WB_PROMISE("streams");
+    struct tracked tin = {"a,1,1\nbad\n", 0, 0}, tout = {"", 0, 0},
+                   terr = {"", 0, 0};
+    cookie_io_functions_t rio = {tracked_read, NULL, NULL, tracked_close};
+    cookie_io_functions_t wio = {NULL, tracked_write, NULL, tracked_close};
+    FILE *in = fopencookie(&tin, "r", rio);
+    FILE *out = fopencookie(&tout, "w", wio);
+    FILE *err = fopencookie(&terr, "w", wio);
+    WB_EXPECT(in != NULL && out != NULL && err != NULL,
+              "fopencookie() failed: %s", strerror(errno));
+    struct report_summary sum;
+    errno = 0;
+    int ret = report_run(in, out, err, &sum);
+    int saved = errno;
+    int closed_in = tin.closed, closed_out = tout.closed,
+        closed_err = terr.closed;
+    /* A stream report_run() closed is gone: closing it again would be a
+     * double free. */
+    if (!closed_in)
+        fclose(in);
+    if (!closed_out)
+        fclose(out);
+    if (!closed_err)
+        fclose(err);
+    WB_EXPECT(ret == 0, "expected 0, got %d with errno %s", ret,
+              wb_errname(saved));
+    WB_EXPECT(!closed_in && !closed_out && !closed_err,
+              "the streams belong to the caller, who may go on using "
+              "them: report_run() closed %s%s%s",
+              closed_in ? "in " : "", closed_out ? "out " : "",
+              closed_err ? "err" : "");
+}
+END_TEST
+
+START_TEST(test_read_error_without_errno_is_eio)
+{
+    WB_PROMISE("read-error");
+    struct breaking_input cookie = {"a,1,2\n", 0, 0};
+    FILE *in = breaking_stream(&cookie);
+    FILE *out = tmpfile();
+    WB_EXPECT(out != NULL, "tmpfile() failed");
+    struct report_summary sum;
+    errno = ENOTTY; /* a leftover, as a library call may leave one */
+    int ret = report_run(in, out, NULL, &sum);
+    int saved = errno;
+    rewind(out);
+    char *text = wb_slurp(out);
+    fclose(in);
+    fclose(out);
+    WB_EXPECT(ret == -1 && saved == EIO,
+              "reading fails without setting errno: expected -1 with "
+              "errno EIO, got %d%s%s (set errno to 0 before reading, and "
+              "use EIO when the failure left it at 0)",
+              ret, ret == -1 ? " with errno " : "",
+              ret == -1 ? wb_errname(saved) : "");
+    EXPECT_TEXT(text, "", "after a read error no report may be written");
+    free(text);
+}
+END_TEST
+
+START_TEST(test_error_paths_free_memory)
+{
+    WB_PROMISE("memory");
+    /* Each run fails after report_run() has allocated a line and items;
+     * the leak checker that runs after every test sees what it did not
+     * free. */
+    struct text long_line = {NULL, 0, 0};
+    text_add(&long_line, "a,1,2\nbb,1,1\nccc,2,2\n");
+    for (int i = 0; i < 300; i++)
+        text_add(&long_line, "item");
+    text_add(&long_line, ",1,1\n");
+    struct breaking_input cookie = {long_line.s, EIO, 0};
+    FILE *in = breaking_stream(&cookie);
+    FILE *out = tmpfile();
+    WB_EXPECT(out != NULL, "tmpfile() failed");
+    struct report_summary sum;
+    errno = 0;
+    int ret = report_run(in, out, NULL, &sum);
+    int saved = errno;
+    fclose(in);
+    WB_EXPECT(ret == -1 && saved == EIO && sum.accepted == 4,
+              "a read error after 4 records: expected -1 with errno EIO "
+              "and 4 records accepted, got %d with errno %s and %zu",
+              ret, wb_errname(saved), sum.accepted);
+
+    FILE *full = fopen("/dev/full", "w");
+    WB_EXPECT(full != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
+    WB_EXPECT(setvbuf(full, NULL, _IONBF, 0) == 0, "setvbuf() failed");
+    in = wb_tmpfile_with("a,1,1\nb,1,1\nbad\nc,1,1\n");
+    errno = 0;
+    ret = report_run(in, out, full, &sum);
+    saved = errno;
+    fclose(in);
+    WB_EXPECT(ret == -1 && saved == ENOSPC,
+              "a message that cannot be written: expected -1 with errno "
+              "ENOSPC, got %d with errno %s",
+              ret, wb_errname(saved));
+    clearerr(full);
+
+    in = wb_tmpfile_with("a,1,1\nb,1,1\nc,1,1\n");
+    errno = 0;
+    ret = report_run(in, full, NULL, &sum);
+    saved = errno;
+    fclose(in);
+    fclose(out);
+    fclose(full);
+    WB_EXPECT(ret == -1 && saved == ENOSPC,
+              "a report that cannot be written: expected -1 with errno "
+              "ENOSPC, got %d with errno %s",
+              ret, wb_errname(saved));
+    free(long_line.s);
 }
 END_TEST
 
@@ -636,8 +1190,16 @@ Suite *wb_suite(void)
     WB_ADD(s, test_last_line_without_newline,
            "Batch programs: input, process, output");
     WB_ADD(s, test_malformed_records_exact_messages, "A batch report");
+    WB_ADD(s, test_number_checks, "A batch report");
+    WB_ADD(s, test_fields_are_not_trimmed, "A batch report");
+    WB_ADD(s, test_carriage_return_is_a_byte, "A batch report");
+    WB_ADD(s, test_other_white_space_is_not_blank, "A batch report");
+    WB_ADD(s, test_nul_bytes_in_items, "A batch report");
+    WB_ADD(s, test_rejected_items_do_not_appear,
+           "Batch programs: input, process, output");
     WB_ADD(s, test_line_numbers_count_blank_and_comment_lines,
            "A batch report");
+    WB_ADD(s, test_number_too_big, "A batch report");
     WB_ADD(s, test_overflow_rejected, "A batch report");
     WB_ADD(s, test_lines_of_100_kb, "Batch programs: input, process, output");
     WB_ADD(s, test_nothing_valid_lost,
@@ -646,6 +1208,11 @@ Suite *wb_suite(void)
     WB_ADD(s, test_null_err_still_counts, "Exit codes and errors");
     WB_ADD(s, test_read_error_reported, "Exit codes and errors");
     WB_ADD(s, test_read_error_midway_writes_no_report, "Exit codes and errors");
+    WB_ADD(s, test_read_error_without_errno_is_eio, "Exit codes and errors");
     WB_ADD(s, test_write_error_reported, "Exit codes and errors");
+    WB_ADD(s, test_unwritable_message_stops_the_run, "Exit codes and errors");
+    WB_ADD(s, test_flushed_before_returning, "Exit codes and errors");
+    WB_ADD(s, test_streams_stay_open, "A batch report");
+    WB_ADD(s, test_error_paths_free_memory, "A batch report");
     return s;
 }

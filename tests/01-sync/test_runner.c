@@ -4,7 +4,15 @@
  * The tasks here are probes: each one notes, from inside, when it was
  * called and when it was about to return, so the tests can check the
  * times runner_run() recorded against what really happened.
+ *
+ * The suite links tests/support/wrap.c (runner.links), so a test can make
+ * clock_gettime() fail the way it does on a system without a monotonic
+ * clock.
+ *
+ * _DEFAULT_SOURCE is for MAP_ANONYMOUS (Linux and the BSDs; POSIX only
+ * since 2024).
  */
+#define _DEFAULT_SOURCE
 #include "wb.h"
 #include "runner.h"
 #include "trace.h"
@@ -15,6 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define MS 1000000LL /* nanoseconds in a millisecond */
 /* How much longer than its sleep a task may take on a loaded machine. */
@@ -100,10 +112,12 @@ START_TEST(test_runs_every_task_once_in_order)
     struct setup s;
     setup_init(&s, 5, NULL, NULL);
     int got = runner_run(s.tasks, 5, s.records);
+    WB_PROMISE("failures");
     WB_EXPECT(got == 0,
               "5 tasks that all return 0: expected runner_run() to return "
               "0 failures, got %d%s",
               got, wb_errno_note(got));
+    WB_PROMISE("order");
     for (int i = 0; i < 5; i++)
         WB_EXPECT(s.probes[i].calls == 1,
                   "task %d must be called exactly once; it was called %d "
@@ -114,6 +128,7 @@ START_TEST(test_runs_every_task_once_in_order)
                   "tasks must run in the order given: call number %d "
                   "should be task %d, it was task %d",
                   i, i, s.log[i]);
+    WB_PROMISE("result");
     for (int i = 0; i < 5; i++)
         WB_EXPECT(s.records[i].result == 0,
                   "record %d: expected result 0 (what the task returned), "
@@ -131,6 +146,7 @@ START_TEST(test_times_bracket_each_task)
     int got = runner_run(s.tasks, 3, s.records);
     int64_t after = wb_now_ns();
     WB_EXPECT(got == 0, "expected 0 failures, got %d", got);
+    WB_PROMISE("times");
     for (int i = 0; i < 3; i++) {
         const struct runner_record *r = &s.records[i];
         const struct probe *p = &s.probes[i];
@@ -168,6 +184,7 @@ START_TEST(test_each_start_after_previous_end)
     setup_init(&s, 4, sleeps, NULL);
     int got = runner_run(s.tasks, 4, s.records);
     WB_EXPECT(got == 0, "expected 0 failures, got %d", got);
+    WB_PROMISE("times");
     for (int i = 0; i < 4; i++)
         WB_EXPECT(s.records[i].end_ns >= s.records[i].start_ns,
                   "task %d: a task cannot end before it starts; got start "
@@ -180,6 +197,7 @@ START_TEST(test_each_start_after_previous_end)
                   "has ended: expected start %lld >= previous end %lld",
                   i, i - 1, (long long)s.records[i].start_ns,
                   (long long)s.records[i - 1].end_ns);
+    WB_PROMISE("order");
     for (int i = 1; i < 4; i++)
         WB_EXPECT(s.probes[i].in_start >= s.probes[i - 1].in_end,
                   "task %d was called while task %d was still running: "
@@ -194,6 +212,7 @@ START_TEST(test_failure_does_not_stop_later_tasks)
     struct setup s;
     setup_init(&s, 6, NULL, rets);
     int got = runner_run(s.tasks, 6, s.records);
+    WB_PROMISE("failures");
     for (int i = 0; i < 6; i++)
         WB_EXPECT(s.probes[i].calls == 1,
                   "task %d must run once even though earlier tasks failed "
@@ -203,23 +222,27 @@ START_TEST(test_failure_does_not_stop_later_tasks)
               "tasks return 0, 1, -1, 0, 42, INT_MIN: expected 4 failures "
               "(every non-zero result), got %d",
               got);
+    WB_PROMISE("result");
     for (int i = 0; i < 6; i++) {
         WB_EXPECT(s.records[i].result == rets[i],
                   "record %d: expected the task's own return value %d, got "
                   "%d",
                   i, rets[i], s.records[i].result);
+        WB_PROMISE("times");
         WB_EXPECT(s.records[i].start_ns > 0 &&
                       s.records[i].end_ns >= s.records[i].start_ns,
                   "record %d must hold the task's times, failed or not; "
                   "got start %lld, end %lld",
                   i, (long long)s.records[i].start_ns,
                   (long long)s.records[i].end_ns);
+        WB_PROMISE("result");
     }
 }
 END_TEST
 
 START_TEST(test_zero_tasks)
 {
+    WB_PROMISE("empty");
     errno = 0;
     int got = runner_run(NULL, 0, NULL);
     WB_EXPECT(got == 0,
@@ -240,6 +263,7 @@ END_TEST
 
 START_TEST(test_null_arrays_rejected)
 {
+    WB_PROMISE("einval");
     struct setup s;
     setup_init(&s, 2, NULL, NULL);
     errno = 0;
@@ -258,6 +282,10 @@ START_TEST(test_null_arrays_rejected)
               "with records = NULL no task may run (there is nowhere to "
               "record it); %d task calls were made",
               total_calls(&s, 2));
+    WB_EXPECT(untouched(&s.records[0]) && untouched(&s.records[1]),
+              "on EINVAL the records must not be written; they were "
+              "changed");
+    WB_PROMISE("span");
     errno = 0;
     int64_t span = runner_span_ns(NULL, 3);
     WB_EXPECT(span == -1 && errno == EINVAL,
@@ -269,6 +297,7 @@ END_TEST
 
 START_TEST(test_null_fn_rejected_before_anything_runs)
 {
+    WB_PROMISE("einval");
     struct setup s;
     setup_init(&s, 4, NULL, NULL);
     s.tasks[3].fn = NULL; /* only the last one is bad */
@@ -291,25 +320,117 @@ START_TEST(test_null_fn_rejected_before_anything_runs)
 }
 END_TEST
 
+/* For the tests whose tasks must not run: how many times one did. */
+static int plain_calls;
+
+static int plain_task(void *ctx)
+{
+    (void)ctx;
+    plain_calls++;
+    return 0;
+}
+
 START_TEST(test_too_many_tasks_rejected)
 {
-    /* The array holds one task; a count above INT_MAX must be refused
-     * before any element is looked at, since the failure count could
-     * not fit in the int the function returns. */
-    struct setup s;
-    setup_init(&s, 1, NULL, NULL);
+    WB_PROMISE("too-many");
+    /* A page of valid tasks that ends where a page nobody may read
+     * begins: a runner that looks at the tasks before it looks at n walks
+     * off the end of the array and faults (instead of stopping at a NULL
+     * fn, as it would in a zeroed array). The call runs in a child, so
+     * that the fault can be reported as what it is. */
+    long page = sysconf(_SC_PAGESIZE);
+    WB_EXPECT(page > 0, "sysconf(_SC_PAGESIZE) failed");
+    char *map = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    WB_EXPECT(map != MAP_FAILED, "mmap() failed: %s", strerror(errno));
+    WB_EXPECT(mprotect(map + page, (size_t)page, PROT_NONE) == 0,
+              "mprotect() failed: %s", strerror(errno));
+    size_t fit = (size_t)page / sizeof(struct runner_task);
+    struct runner_task *tasks = (struct runner_task *)(void *)(map + page);
+    tasks -= fit;
+    for (size_t i = 0; i < fit; i++)
+        tasks[i] = (struct runner_task){"ok", plain_task, NULL};
+    int fds[2];
+    wb_pipe(fds);
+    WB_EXPECT(fflush(NULL) == 0, "fflush() failed: %s", strerror(errno));
+    pid_t pid = fork();
+    WB_EXPECT(pid != -1, "fork() failed: %s", strerror(errno));
+    if (pid == 0) {
+        close(fds[0]);
+        struct runner_record records[1];
+        errno = 0;
+        int answer[3];
+        answer[0] = runner_run(tasks, (size_t)INT_MAX + 1, records);
+        answer[1] = errno;
+        answer[2] = plain_calls;
+        _exit(write(fds[1], answer, sizeof answer) == sizeof answer ? 0 : 1);
+    }
+    close(fds[1]);
+    int answer[3] = {0, 0, 0};
+    ssize_t got;
+    do
+        got = read(fds[0], answer, sizeof answer);
+    while (got == -1 && errno == EINTR);
+    close(fds[0]);
+    int status = 0;
+    WB_EXPECT(waitpid(pid, &status, 0) == pid, "waitpid() failed: %s",
+              strerror(errno));
+    munmap(map, 2 * (size_t)page);
+    WB_EXPECT(got == (ssize_t)sizeof answer,
+              "runner_run(tasks, INT_MAX + 1, records), with %zu valid "
+              "tasks followed by memory nobody may read, never returned: "
+              "%s %d. It read the tasks past the end of the array. n "
+              "above INT_MAX must be refused with EINVAL from n alone, "
+              "before any task is read",
+              fit,
+              WIFSIGNALED(status) ? "it was killed by signal"
+                                  : "the child ended with status",
+              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    WB_EXPECT(answer[0] == -1 && answer[1] == EINVAL,
+              "n = INT_MAX + 1: expected -1 with errno EINVAL (the count "
+              "of failures could not fit the int returned), got %d with "
+              "errno %s",
+              answer[0], wb_errname(answer[1]));
+    WB_EXPECT(answer[2] == 0, "n = INT_MAX + 1 must run nothing; %d tasks ran",
+              answer[2]);
+}
+END_TEST
+
+START_TEST(test_clock_failure_runs_nothing)
+{
+    WB_PROMISE("no-clock");
+    struct runner_task tasks[3];
+    struct runner_record records[3];
+    for (int i = 0; i < 3; i++) {
+        tasks[i] = (struct runner_task){"plain", plain_task, NULL};
+        records[i] = (struct runner_record){SENTINEL, SENTINEL, SENTINEL};
+    }
+    /* Every clock_gettime() from here on fails, as on a system without
+     * CLOCK_MONOTONIC. */
+    wb_wrap_fail(WB_CLOCK_GETTIME, 1, EINVAL, 1);
     errno = 0;
-    int got = runner_run(s.tasks, (size_t)INT_MAX + 1, s.records);
-    WB_EXPECT(got == -1 && errno == EINVAL,
-              "n = INT_MAX + 1: expected -1 with errno EINVAL (checked "
-              "first, before looking at the tasks), got %d with errno %s",
-              got, wb_errname(errno));
-    WB_EXPECT(s.probes[0].calls == 0, "n = INT_MAX + 1 must run nothing");
+    int got = runner_run(tasks, 3, records);
+    int saved = errno;
+    int reads = wb_wrap_calls(WB_CLOCK_GETTIME);
+    wb_wrap_reset(WB_CLOCK_GETTIME, 0);
+    WB_EXPECT(got == -1 && saved == EINVAL,
+              "clock_gettime() fails with EINVAL (no monotonic clock): "
+              "expected runner_run() to return -1 with errno EINVAL, got "
+              "%d%s%s (%d tasks ran, clock_gettime() was called %d times). "
+              "Read the clock once before the first task, and give up if "
+              "even that fails",
+              got, got == -1 ? " with errno " : "",
+              got == -1 ? wb_errname(saved) : "", plain_calls, reads);
+    WB_EXPECT(plain_calls == 0,
+              "the clock cannot be read, so no task may run (its times "
+              "could not be recorded); %d tasks ran",
+              plain_calls);
 }
 END_TEST
 
 START_TEST(test_span_is_first_start_to_last_end)
 {
+    WB_PROMISE("span");
     const struct runner_record made_up[] = {
         {1000, 1500, 0}, {1500, 2100, 1}, {2200, 4000, 0}};
     int64_t span = runner_span_ns(made_up, 3);
@@ -319,6 +440,15 @@ START_TEST(test_span_is_first_start_to_last_end)
               (long long)span);
     span = runner_span_ns(made_up, 1);
     WB_EXPECT(span == 500, "one record {1000..1500}: expected 500, got %lld",
+              (long long)span);
+    /* Not what runner_run() writes, but the formula says what to do. */
+    const struct runner_record odd[] = {{100, 900, 0}, {50, 400, 0}};
+    span = runner_span_ns(odd, 2);
+    WB_EXPECT(span == 300,
+              "records {100..900}, {50..400}: expected records[1].end_ns - "
+              "records[0].start_ns = 400 - 100 = 300 ns (the last "
+              "record's end minus the first record's start, as they are), "
+              "got %lld",
               (long long)span);
 
     const long sleeps[] = {5, 5, 5};
@@ -360,6 +490,7 @@ START_TEST(test_many_quick_tasks)
     struct runner_record *records = calloc(N, sizeof *records);
     struct counted *ctx = calloc(N, sizeof *ctx);
     WB_EXPECT(tasks != NULL && records != NULL && ctx != NULL, "out of memory");
+    memset(records, 0xa5, N * sizeof *records); /* junk, not zeros */
     int next = 0;
     for (int i = 0; i < N; i++) {
         ctx[i] = (struct counted){i, &next};
@@ -374,11 +505,13 @@ START_TEST(test_many_quick_tasks)
     free(tasks);
     free(records);
     free(ctx);
+    WB_PROMISE("order");
     WB_EXPECT(got == 0 && ran == N,
               "10000 tasks (with NULL names, which runner_run() does not "
               "use), each expecting to be next: expected 0 failures and "
               "all %d run in order, got %d failures and %d in order",
               N, got, ran);
+    WB_PROMISE("times");
     WB_EXPECT(bad < 0, "task %d started before task %d ended", bad, bad - 1);
 }
 END_TEST
@@ -398,6 +531,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_null_fn_rejected_before_anything_runs,
            "A sequential task runner");
     WB_ADD(s, test_too_many_tasks_rejected, "A sequential task runner");
+    WB_ADD(s, test_clock_failure_runs_nothing, "A sequential task runner");
     WB_ADD(s, test_span_is_first_start_to_last_end, "N tasks in sequence");
     WB_ADD(s, test_many_quick_tasks, "One step at a time");
     return s;
