@@ -20,6 +20,55 @@
  * runs, the calling process must have no other children (they could be
  * reaped by the pool and their statuses lost). Call it from a
  * single-threaded program, one call at a time.
+ *
+ * Promises (each checked by the tests that name its tag):
+ *
+ * - [each-once] Every job 0 to M-1 runs exactly once, in a child process
+ *   of its own, and results[j] describes job j (results[j].pid is its
+ *   child's pid), whatever order the jobs end in.
+ * - [status] results[j].code is job j's exit code (0 to 255), or -1 when
+ *   a signal killed it; results[j].signo is that signal, or 0.
+ * - [exit-code] A job's child exits with the low 8 bits of the value the
+ *   job returned, and the job is judged by that exit code: 7 fails with
+ *   code 7, while 256 arrives as 0 and succeeds like 0.
+ * - [count] procpool_run() returns how many jobs failed: those that
+ *   exited with a code other than 0 and those a signal killed.
+ * - [bound] There are never more than K children alive at once.
+ * - [full] There are K children alive whenever at least K jobs remain
+ *   (and all M at once when M <= K): the pool is full while there is
+ *   enough work.
+ * - [any-child] The pool waits for whichever child ends first
+ *   (`waitpid(-1, ...)`), not for the oldest, and starts the next job in
+ *   the freed slot at once: a slow job does not hold up the jobs behind
+ *   it.
+ * - [flush] procpool_run() flushes every stdio output stream before it
+ *   starts a job, so text the caller left in a buffer is written once,
+ *   before anything the jobs write. (The pool prints nothing itself, so
+ *   flushing once before the first fork() is enough.)
+ * - [exit] Each child ends with `_exit()`: it never runs the caller's
+ *   `atexit()` handlers.
+ * - [eintr] A `waitpid()` that a signal handler interrupts (`EINTR`) is
+ *   resumed.
+ * - [reaped] When procpool_run() returns, every child it started has
+ *   been reaped, on every path: none is left running or a zombie.
+ * - [empty] With M = 0 procpool_run() returns 0 and starts nothing;
+ *   results may then be NULL.
+ * - [einval] A NULL job, K = 0, or a NULL results while M > 0 gives -1
+ *   with `errno` `EINVAL`, and nothing is started.
+ * - [fork-fails] When `fork()` fails, the pool starts no more jobs, waits
+ *   for the children already running, fills in their results, and then
+ *   returns -1 with the `errno` of `fork()` (`EAGAIN`).
+ * - [flush-fails] When the `fflush()` before the first job fails (a
+ *   stream on `/dev/full`), procpool_run() starts no job and returns -1
+ *   with its `errno` (`ENOSPC`).
+ * - [wait-fails] When `waitpid()` fails with anything but `EINTR`
+ *   (`ECHILD` when someone else reaped the pool's children, as the
+ *   kernel does when `SIGCHLD` is set to `SIG_IGN`), the pool starts no
+ *   more jobs and returns -1 with that `errno`. The jobs whose status
+ *   was lost keep code -1 and signo 0.
+ * - [not-started] When the pool stops early (`fork()`, `fflush()` or
+ *   `waitpid()` failed), every job it never started has {pid 0, code -1,
+ *   signo 0}, whatever the array held before.
  */
 #ifndef PROCPOOL_H
 #define PROCPOOL_H
@@ -33,8 +82,9 @@
  * @param job  the job's number, 0 to M-1.
  * @param ctx  the pointer given to procpool_run(): the child's copy of
  *             what it points to.
- * @return the child's exit code (only the low 8 bits reach the parent):
- *         0 for success, anything else for failure.
+ * @return the child's exit code: 0 for success, 1 to 255 for failure.
+ *         Only the low 8 bits reach the parent, as with `_exit()`: 256
+ *         arrives as 0, a success, and 300 as 44.
  */
 typedef int (*procpool_job_fn)(size_t job, void *ctx);
 
@@ -46,10 +96,11 @@ typedef int (*procpool_job_fn)(size_t job, void *ctx);
  */
 typedef struct procpool_result {
     /** The pid of the child that ran the job, or 0 when the job was never
-     *  started (only after a failed fork(); see procpool_run()). */
+     *  started (procpool_run() stopped early because `fork()`,
+     *  `fflush()` or `waitpid()` failed). */
     pid_t pid;
-    /** The job's exit code (0 to 255), or -1 when a signal killed it or
-     *  it never ran. */
+    /** The job's exit code (0 to 255), or -1 when a signal killed it, it
+     *  never ran, or its status was lost (`ECHILD`). */
     int code;
     /** The signal that killed the job's child (SIGSEGV, SIGKILL, ...), or
      *  0 when it exited or never ran. */
@@ -60,8 +111,8 @@ typedef struct procpool_result {
  * @brief Run @p njobs jobs with at most @p k child processes alive at any
  *        moment, and report how each ended.
  *
- * Flushes stdio before each fork(); each child calls `job(j, ctx)` and
- * ends with `_exit()`. The pool starts a new job as soon as a slot is
+ * Flushes stdio before it starts the jobs; each child calls `job(j, ctx)`
+ * and ends with `_exit()`. The pool starts a new job as soon as a slot is
  * free: it waits for *any* child (`waitpid(-1, ...)`), not for the oldest
  * one, so a slow job does not hold up the jobs behind it. A `waitpid()`
  * that a signal handler interrupts (`EINTR`) is resumed. When
@@ -84,10 +135,10 @@ typedef struct procpool_result {
  *           jobs, waits for the children already running and fills in
  *           their results; the jobs never started keep
  *           `{pid 0, code -1, signo 0}`;
- *         - any `errno` of `fflush()` (nothing more is started; the
- *           children already running are waited for as above) or of
- *           `waitpid()` other than `EINTR` (`ECHILD` when someone else
- *           reaped the pool's children).
+ *         - any `errno` of `fflush()` (`ENOSPC`, `EIO`, ...; no job is
+ *           started) or of `waitpid()` other than `EINTR` (`ECHILD` when
+ *           someone else reaped the pool's children; no more jobs are
+ *           started).
  */
 int procpool_run(size_t njobs, size_t k, procpool_job_fn job, void *ctx,
                  procpool_result *results);

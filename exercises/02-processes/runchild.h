@@ -19,6 +19,47 @@
  * Every function here may be called from any thread, but a process that
  * forks while other threads hold locks gets a child in which those locks
  * stay held: call these from single-threaded programs, as the tests do.
+ *
+ * Promises (each checked by the tests that name its tag):
+ *
+ * - [in-child] runchild_run() calls `fn(ctx)` once, in a new child
+ *   process, and never in the caller's: what `fn` changes in memory
+ *   stays in the child's copy.
+ * - [exit-code] A child whose function returns r is reported as
+ *   {`RUNCHILD_EXITED`, code r & 0xff, signo 0, pid of the child}: only
+ *   the low 8 bits of r reach the parent (256 arrives as 0, 300 as 44).
+ * - [signal] A child that a signal kills (SIGSEGV, SIGKILL, ...) is
+ *   still a successful call: 0, with {`RUNCHILD_SIGNALED`, code -1,
+ *   signo the signal}.
+ * - [flush] runchild_run() flushes every stdio output stream before it
+ *   forks, so text the caller printed and left in a buffer is written
+ *   once, before anything the child writes.
+ * - [flush-fails] When that `fflush()` fails (a stream on a full disk,
+ *   `/dev/full`), runchild_run() returns -1 with the `errno` of
+ *   `fflush()` (`ENOSPC`) and creates no child.
+ * - [exit] The child ends with `_exit()`: it never runs the caller's
+ *   `atexit()` handlers.
+ * - [own-child] The parent waits for its own child only (`waitpid()` on
+ *   its pid): another child of the caller, even one that has already
+ *   ended, is neither reported nor reaped.
+ * - [eintr] A `waitpid()` that a signal handler interrupts (`EINTR`) is
+ *   called again: after a return of 0 the child is reaped, never left
+ *   a zombie.
+ * - [wait-fails] Any other `waitpid()` error gives -1 with its `errno`:
+ *   `ECHILD` when the child was reaped by someone else (as the kernel
+ *   does when `SIGCHLD` is set to `SIG_IGN`).
+ * - [fork-fails] When `fork()` fails, runchild_run() returns -1 with its
+ *   `errno` (`EAGAIN`) after one try, and `fn` runs nowhere.
+ * - [einval] runchild_run() with a NULL `fn` or `out` gives -1 with
+ *   `errno` `EINVAL` and creates no child.
+ * - [out-kept] Whenever runchild_run() or runchild_decode() fails, `*out`
+ *   is left as it was, every field, runchild_status::pid included.
+ * - [decode] runchild_decode() turns the status of a child that exited
+ *   with code c into {`RUNCHILD_EXITED`, c, 0, pid 0}, and that of a
+ *   child killed by signal s into {`RUNCHILD_SIGNALED`, -1, s, pid 0}.
+ * - [decode-einval] runchild_decode() gives -1 with `errno` `EINVAL`
+ *   when `out` is NULL, or when the status says neither "exited" nor
+ *   "killed by a signal" (a stopped or continued child).
  */
 #ifndef RUNCHILD_H
 #define RUNCHILD_H
@@ -99,7 +140,7 @@ typedef int (*runchild_fn)(void *ctx);
  *           written; no child is created;
  *         - `EAGAIN`, `ENOMEM`: from `fork()`, no child was created;
  *         - any other `errno` from `waitpid()` except `EINTR`, which is
- *           retried.
+ *           retried (`ECHILD` when someone else reaped the child).
  */
 int runchild_run(runchild_fn fn, void *ctx, runchild_status *out);
 

@@ -16,6 +16,64 @@
  *
  * Call runcmd_run() from a single-threaded program (it forks), one call
  * at a time.
+ *
+ * Promises (each checked by the tests that name its tag):
+ *
+ * - [capture] After a successful call runcmd_result::out holds every
+ *   byte the command wrote to its standard output, out_len of them,
+ *   followed by an extra `'\0'`. It is never NULL, even when the command
+ *   printed nothing (""), and it may itself contain `'\0'` bytes.
+ * - [big] A command may print megabytes: the parent reads the pipe while
+ *   the command runs, so the command never blocks forever on a full
+ *   pipe.
+ * - [status] runcmd_result::code is the command's exit code (0 to 255),
+ *   or -1 when a signal killed it; runcmd_result::signo is that signal,
+ *   or 0. A command that fails or crashes is still a successful call.
+ * - [exec-fails] A program that cannot be started (it does not exist, it
+ *   is not executable) gives -1 with the `errno` of `execvp()` in the
+ *   child (`ENOENT`, `EACCES`), at once, and its child is reaped; a
+ *   command that exits with 127 by itself is a success with code 127.
+ * - [stdin] The command's standard input is `/dev/null`.
+ * - [stderr] The command's standard error is the caller's: only its
+ *   standard output is captured.
+ * - [own-pipes] The pipe ends runcmd_run() makes never reach the command
+ *   (nor the processes it starts): they are closed in the child or
+ *   marked close-on-exec.
+ * - [timeout] When the time limit, counted from the call, passes while
+ *   the command runs, the command is killed with SIGKILL (which it
+ *   cannot ignore) and reaped, and the call returns soon after the
+ *   limit with runcmd_result::timed_out 1, signo SIGKILL and the output
+ *   written until then.
+ * - [timeout-after-eof] End-of-file does not end the wait: a command
+ *   that closes its standard output and runs on is still killed at the
+ *   limit.
+ * - [no-limit] A `timeout_ms` of 0 or less means no limit, and so does
+ *   one too large for the clock to reach (`LONG_MAX`): the command runs
+ *   until it ends by itself.
+ * - [eintr] A `poll()`, `read()` or `waitpid()` that a signal handler
+ *   interrupts (`EINTR`), before or after end-of-file, is resumed.
+ * - [eintr-time-left] After an interruption the wait goes on with the
+ *   time that is left, not with the whole limit again: signals that
+ *   keep coming do not push the limit back.
+ * - [flush-fails] When the `fflush()` before `fork()` fails (a stream on
+ *   `/dev/full`), runcmd_run() returns -1 with its `errno` (`ENOSPC`)
+ *   and starts nothing.
+ * - [wait-fails] A `waitpid()` that fails with anything but `EINTR`
+ *   (`ECHILD` when someone else reaped the command, as the kernel does
+ *   when `SIGCHLD` is set to `SIG_IGN`) gives -1 with that `errno`.
+ * - [fork-fails] When `fork()` fails, runcmd_run() returns -1 with its
+ *   `errno` (`EAGAIN`) after one try.
+ * - [einval] A NULL `argv`, `argv[0]` or `res` gives -1 with `errno`
+ *   `EINVAL`, and no child is started.
+ * - [failed-result] After every failed call (with `res` not NULL)
+ *   `res` holds {code -1, signo 0, timed_out 0, out NULL, out_len 0},
+ *   whatever it held before, so runcmd_free() on it is harmless.
+ * - [cleanup] On every path, when runcmd_run() returns, the command has
+ *   been reaped and every descriptor runcmd_run() opened is closed; no
+ *   memory is left allocated but runcmd_result::out.
+ * - [free] runcmd_free() frees runcmd_result::out and sets it to NULL and
+ *   out_len to 0, so a second call is harmless; with NULL it does
+ *   nothing.
  */
 #ifndef RUNCMD_H
 #define RUNCMD_H
@@ -35,10 +93,12 @@ typedef struct runcmd_result {
     /** The signal that killed the command, or 0 when it exited. SIGKILL
      *  when runcmd_run() killed it because the time ran out. */
     int signo;
-    /** 1 when the time limit passed and runcmd_run() killed the command
-     *  (with SIGKILL), 0 otherwise. If the command happened to end by
-     *  itself at that very moment, runcmd_result::code and
-     *  runcmd_result::signo say how it really ended. */
+    /** 1 when the time limit passed before the command was reaped, so
+     *  runcmd_run() sent it SIGKILL; 0 otherwise. If the command happened
+     *  to end by itself at that very moment, runcmd_result::code and
+     *  runcmd_result::signo say how it really ended: timed_out 1 with
+     *  code 0 is possible, so look at signo to know whether the kill
+     *  ended it. */
     int timed_out;
     /** Everything the command wrote to its standard output, followed by
      *  an extra `'\0'`. Never NULL after a successful call, even when the
@@ -63,8 +123,9 @@ typedef struct runcmd_result {
  * itself left open without `FD_CLOEXEC` are inherited, as with any
  * exec.)
  *
- * The parent reads the pipe while the command runs (with `poll()`, so it
- * can stop when the time is up), until end-of-file, then reaps the
+ * The parent reads the pipe while the command runs, until end-of-file,
+ * never waiting longer than the time left (the reference waits with
+ * `poll()`; anything that keeps to the limit will do), then reaps the
  * command with `waitpid()`. End-of-file only means that no write end of
  * the pipe is open any more: a command can close its standard output and
  * go on running (`sh -c 'exec >/dev/null; sleep 10'`), so the wait after
@@ -81,7 +142,9 @@ typedef struct runcmd_result {
  *                    pointer, as for `execvp()`; `argv[0]` is the program.
  *                    Must not be NULL and `argv[0]` must not be NULL.
  * @param timeout_ms  the time limit in milliseconds, counted from the
- *                    call; 0 or less means no limit.
+ *                    call; 0 or less means no limit. A limit too far away
+ *                    for the clock to reach (`LONG_MAX` ms) is no limit
+ *                    either; it must not overflow the deadline.
  * @param res         receives the result; must not be NULL. Its previous
  *                    content is overwritten, not freed. After a failed
  *                    call it holds `{-1, 0, 0, NULL, 0}`, so runcmd_free()

@@ -90,7 +90,14 @@ int runcmd_run(char *const argv[], long timeout_ms, runcmd_result *res)
         errno = EINVAL;
         return -1;
     }
-    int64_t deadline = timeout_ms > 0 ? runcmd_now_ms() + timeout_ms : -1;
+    int64_t deadline = -1; /* none */
+    if (timeout_ms > 0) {
+        int64_t now = runcmd_now_ms();
+        /* A limit the clock can never reach is no limit; now + timeout_ms
+         * would overflow. */
+        if (timeout_ms < INT64_MAX - now)
+            deadline = now + timeout_ms;
+    }
 
     int out[2], err[2];
     if (pipe(out) == -1)

@@ -87,6 +87,55 @@ static void *shared_page(size_t size)
     return p;
 }
 
+/* Junk in every field of every result, so a field that pmap_run() never
+ * sets shows up. */
+static char junk_data[] = "junk";
+
+static void fill_junk(pmap_result *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        r[i] = (pmap_result){
+            .ok = 7, .code = 77, .signo = 55, .data = junk_data, .len = 999};
+}
+
+/* pmap_free(), but never on the junk a call left in place (a failure the
+ * checks have already reported). */
+static void free_results(pmap_result *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r[i].data == junk_data)
+            r[i].data = NULL;
+    pmap_free(r, n);
+}
+
+/* How many of @p n results have data NULL. */
+static size_t null_data(const pmap_result *r, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += r[i].data == NULL;
+    return k;
+}
+
+/* Leave garbage in the heap's free memory, so that a buffer malloc()
+ * hands out next is not full of zero bytes by luck: a missing '\0' then
+ * shows. */
+static void dirty_heap(void)
+{
+    void *blocks[48];
+    size_t nb = 0;
+    for (size_t size = 16; size <= 65536 && nb + 2 <= 48; size *= 2) {
+        size_t sizes[2] = {size, size + size / 2};
+        for (int k = 0; k < 2; k++) {
+            blocks[nb] = malloc(sizes[k]);
+            if (blocks[nb] != NULL)
+                memset(blocks[nb++], 0xa5, sizes[k]);
+        }
+    }
+    while (nb > 0)
+        free(blocks[--nb]);
+}
+
 /* --- Results in input order ------------------------------------------- */
 
 static const char *const words[] = {"alpha", "bravo", "charlie",
@@ -112,8 +161,10 @@ static int shout(size_t index, int fd, void *ctx)
 START_TEST(test_results_in_input_order)
 {
     pmap_result r[NWORDS];
+    fill_junk(r, NWORDS);
     errno = 0;
     int failed = pmap_run(NWORDS, shout, (void *)words, r);
+    WB_PROMISE("order");
     WB_EXPECT(failed == 0,
               "expected 0 failed items; pmap_run() returned %d"
               "%s",
@@ -137,7 +188,7 @@ START_TEST(test_results_in_input_order)
                   i, i, want, r[i].data != NULL ? r[i].data : "(null)",
                   r[i].len);
     }
-    pmap_free(r, NWORDS);
+    free_results(r, NWORDS);
 }
 END_TEST
 
@@ -168,6 +219,7 @@ START_TEST(test_children_run_at_the_same_time)
     atomic_init(&m->arrived, 0);
     pmap_result r[NMEET];
     int failed = pmap_run(NMEET, meet, m, r);
+    WB_PROMISE("parallel");
     WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
               fail_note(failed, r, NMEET));
     for (size_t i = 0; i < NMEET; i++)
@@ -202,11 +254,14 @@ static int some_fail(size_t index, int fd, void *ctx)
 START_TEST(test_crashing_item_fails_alone)
 {
     pmap_result r[5];
+    fill_junk(r, 5);
     int failed = pmap_run(5, some_fail, NULL, r);
+    WB_PROMISE("failed-item");
     WB_EXPECT(failed == 2,
               "items 1 (SIGSEGV) and 3 (exit code 7) fail: expected "
               "pmap_run() to return 2; got %d%s",
               failed, wb_errno_note(failed));
+    WB_PROMISE("status");
     WB_EXPECT(r[1].ok == 0 && r[1].signo == SIGSEGV && r[1].code == -1 &&
                   r[1].data == NULL && r[1].len == 0,
               "item 1 raised SIGSEGV: expected ok=0 signo=%d code=-1 "
@@ -219,6 +274,7 @@ START_TEST(test_crashing_item_fails_alone)
               "data=NULL len=0; got ok=%d code=%d signo=%d data=%s len=%zu",
               r[3].ok, r[3].code, r[3].signo,
               r[3].data != NULL ? r[3].data : "NULL", r[3].len);
+    WB_PROMISE("failed-item");
     size_t good[] = {0, 2, 4};
     for (size_t k = 0; k < 3; k++) {
         size_t i = good[k];
@@ -230,7 +286,7 @@ START_TEST(test_crashing_item_fails_alone)
                   "whatever its neighbours did; got ok=%d data=\"%s\"",
                   i, want, r[i].ok, r[i].data != NULL ? r[i].data : "(null)");
     }
-    pmap_free(r, 5);
+    free_results(r, 5);
 }
 END_TEST
 
@@ -264,9 +320,11 @@ START_TEST(test_each_item_gets_its_own_childs_status)
     struct late_end *s = shared_page(sizeof *s);
     atomic_init(&s->ended, 0);
     pmap_result r[3];
+    fill_junk(r, 3);
     errno = 0;
     int failed = pmap_run(3, close_early, s, r);
     munmap(s, sizeof *s);
+    WB_PROMISE("status");
     WB_EXPECT(failed != -1, "expected the number of failed items; got -1%s",
               wb_errno_note(failed));
     int codes[3] = {0, 10, 20};
@@ -283,11 +341,12 @@ START_TEST(test_each_item_gets_its_own_childs_status)
               "items 1 and 2 exit with codes 10 and 20: expected 2 failed "
               "items; got %d%s",
               failed, wb_errno_note(failed));
+    WB_PROMISE("data");
     WB_EXPECT(r[0].ok == 1 && r[0].data != NULL && r[0].len == 0,
               "item 0 succeeded without output: expected ok=1 and data \"\"; "
               "got ok=%d data=%s",
               r[0].ok, r[0].data == NULL ? "NULL" : r[0].data);
-    pmap_free(r, 3);
+    free_results(r, 3);
 }
 END_TEST
 
@@ -319,6 +378,7 @@ START_TEST(test_large_output)
 {
     pmap_result r[3];
     int failed = pmap_run(3, big_or_small, NULL, r);
+    WB_PROMISE("big");
     WB_EXPECT(failed == 0,
               "expected 0 failed items (item 1 writes 3 MiB); got %d%s", failed,
               fail_note(failed, r, 3));
@@ -400,6 +460,7 @@ START_TEST(test_children_hold_only_their_own_pipe)
     note_own_pipes();
     pmap_result r[N];
     int failed = pmap_run(N, list_other_pipes, NULL, r);
+    WB_PROMISE("own-pipe");
     WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
               fail_note(failed, r, N));
     for (size_t i = 0; i < N; i++)
@@ -424,7 +485,9 @@ static int empty_or_binary(size_t index, int fd, void *ctx)
 START_TEST(test_empty_and_binary_results)
 {
     pmap_result r[2];
+    fill_junk(r, 2);
     int failed = pmap_run(2, empty_or_binary, NULL, r);
+    WB_PROMISE("data");
     WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
               fail_note(failed, r, 2));
     WB_EXPECT(r[0].ok == 1 && r[0].data != NULL && r[0].len == 0,
@@ -439,10 +502,14 @@ START_TEST(test_empty_and_binary_results)
               "an item wrote the 3 bytes 'a', '\\0', 'b': expected len 3 and "
               "those bytes then '\\0'; got len %zu",
               r[1].len);
-    pmap_free(r, 2);
+    free_results(r, 2);
+    WB_PROMISE("free");
     WB_EXPECT(r[0].data == NULL && r[0].len == 0 && r[1].data == NULL &&
                   r[1].len == 0,
-              "pmap_free() should set every data to NULL and len to 0");
+              "pmap_free() should set every data to NULL and len to 0; got "
+              "data %s and %s, len %zu and %zu",
+              r[0].data == NULL ? "NULL" : "set",
+              r[1].data == NULL ? "NULL" : "set", r[0].len, r[1].len);
     pmap_free(r, 2); /* harmless a second time */
     pmap_free(NULL, 2);
 }
@@ -477,6 +544,7 @@ START_TEST(test_flushes_before_fork)
     int ok = strcmp(text, "before\nchild\n") == 0;
     int reversed = strcmp(text, "child\nbefore\n") == 0;
     free(text);
+    WB_PROMISE("flush");
     WB_EXPECT(ok,
               "the caller printed \"before\" (still in a stdio buffer), "
               "then item 0's child wrote \"child\": expected the file to "
@@ -516,6 +584,7 @@ START_TEST(test_children_end_with__exit)
     while ((n = read(fds[0], marks, sizeof marks)) == -1 && errno == EINTR)
         continue;
     close(fds[0]);
+    WB_PROMISE("exit");
     WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
               fail_note(failed, r, NWORDS));
     pmap_free(r, failed >= 0 ? NWORDS : 0);
@@ -554,6 +623,7 @@ static int never_called(size_t index, int fd, void *ctx)
 START_TEST(test_zero_items)
 {
     int got = pmap_run(0, never_called, NULL, NULL);
+    WB_PROMISE("empty");
     WB_EXPECT(got == 0,
               "pmap_run(0, fn, ctx, NULL) has nothing to do: "
               "expected 0; got %d%s",
@@ -565,11 +635,22 @@ END_TEST
 START_TEST(test_invalid_arguments)
 {
     pmap_result r[2];
+    fill_junk(r, 2);
     errno = 0;
     int got = pmap_run(2, NULL, NULL, r);
+    WB_PROMISE("einval");
     WB_EXPECT(got == -1 && errno == EINVAL,
               "pmap_run(2, NULL, ...): expected -1 with EINVAL; got %d%s", got,
               wb_errno_note(got));
+    for (size_t i = 0; i < 2; i++)
+        WB_EXPECT(r[i].ok == 7 && r[i].code == 77 && r[i].signo == 55 &&
+                      r[i].data == junk_data && r[i].len == 999,
+                  "pmap_run(2, NULL, ctx, results) is rejected before "
+                  "anything happens, so results must be left as they were; "
+                  "results[%zu] became {ok %d, code %d, signo %d, data %s, "
+                  "len %zu}: check the arguments first",
+                  i, r[i].ok, r[i].code, r[i].signo,
+                  r[i].data == NULL ? "NULL" : "changed", r[i].len);
     errno = 0;
     got = pmap_run(2, never_called, NULL, NULL);
     WB_EXPECT(got == -1 && errno == EINVAL,
@@ -639,6 +720,7 @@ START_TEST(test_out_of_descriptors)
         close(fill[--nfill]);
     free(fill);
     WB_EXPECT(setrlimit(RLIMIT_NOFILE, &old) == 0, "setrlimit() failed");
+    WB_PROMISE("fail-clean");
     WB_EXPECT(got == -1 && err == EMFILE,
               "with room for only a few pipes, expected -1 with EMFILE; got "
               "%d (errno %s)",
@@ -679,6 +761,7 @@ START_TEST(test_fork_fails_halfway)
     int forks = wb_wrap_calls(WB_FORK);
     wb_wrap_reset(WB_FORK, 0);
     int64_t ms = (wb_now_ns() - start) / 1000000;
+    WB_PROMISE("fail-clean");
     WB_EXPECT(got == -1 && err == EAGAIN,
               "the third fork() failed with EAGAIN: expected pmap_run() to "
               "return -1 with errno EAGAIN; got %d (errno %s)",
@@ -738,6 +821,7 @@ START_TEST(test_read_interrupted_by_signal)
     pmap_result r[2];
     errno = 0;
     int failed = pmap_run(2, poke_then_write, NULL, r);
+    WB_PROMISE("eintr");
     WB_EXPECT(failed == 0,
               "a signal handler interrupted read() or waitpid() (EINTR): "
               "expected the call to be resumed and 0 failed items; got %d"
@@ -765,6 +849,7 @@ START_TEST(test_wait_interrupted_by_signal)
     errno = 0;
     int failed = pmap_run(1, close_then_poke, NULL, r);
     int seen = usr1_seen;
+    WB_PROMISE("eintr");
     WB_EXPECT(failed == 0 && r[0].ok == 1 && r[0].code == 0,
               "the child closed its pipe, then a signal handler interrupted "
               "the parent's waitpid() (EINTR): expected the wait to be "
@@ -776,6 +861,228 @@ START_TEST(test_wait_interrupted_by_signal)
 }
 END_TEST
 
+/* --- The '\0' after the data ------------------------------------------ */
+
+/* Each item writes a line longer than the few bytes at the start of a
+ * freed heap block that the allocator reuses for its own pointers. */
+static int long_line(size_t index, int fd, void *ctx)
+{
+    (void)ctx;
+    char line[96];
+    snprintf(line, sizeof line,
+             "item %zu: a result long enough to pass the heap's headers",
+             index);
+    return write_text(fd, line);
+}
+
+START_TEST(test_data_is_nul_terminated)
+{
+    enum { N = 3 };
+    pmap_result r[N];
+    fill_junk(r, N);
+    dirty_heap();
+    int failed = pmap_run(N, long_line, NULL, r);
+    WB_PROMISE("data");
+    WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
+              fail_note(failed, r, N));
+    for (size_t i = 0; i < N; i++) {
+        char want[96];
+        snprintf(want, sizeof want,
+                 "item %zu: a result long enough to pass the heap's headers",
+                 i);
+        WB_EXPECT(r[i].data != NULL && r[i].len == strlen(want) &&
+                      memcmp(r[i].data, want, r[i].len) == 0,
+                  "item %zu wrote \"%s\"; got len %zu", i, want, r[i].len);
+        WB_EXPECT(r[i].data[r[i].len] == '\0',
+                  "results[%zu].data must be followed by an extra '\\0' at "
+                  "data[len] (data[%zu]); that byte is %d: the buffer came "
+                  "from malloc() with old bytes in it, so write the '\\0' "
+                  "yourself",
+                  i, r[i].len, (unsigned char)r[i].data[r[i].len]);
+    }
+    free_results(r, N);
+}
+END_TEST
+
+/* --- Return values above 255 ------------------------------------------ */
+
+/* Item 0 returns 256, which arrives as exit code 0; item 1 returns 300,
+ * which arrives as 44. */
+static int return_above_255(size_t index, int fd, void *ctx)
+{
+    (void)ctx;
+    write_text(fd, index == 0 ? "two-five-six" : "three-hundred");
+    return index == 0 ? 256 : 300;
+}
+
+START_TEST(test_exit_code_low_8_bits)
+{
+    pmap_result r[2];
+    fill_junk(r, 2);
+    int failed = pmap_run(2, return_above_255, NULL, r);
+    WB_PROMISE("exit-code");
+    WB_EXPECT(failed == 1,
+              "the map function returned 256 for item 0 and 300 for item 1: "
+              "the children exit with 0 and 44 (the low 8 bits), so one item "
+              "fails; expected 1, got %d%s",
+              failed, wb_errno_note(failed));
+    WB_EXPECT(r[0].ok == 1 && r[0].code == 0 && r[0].signo == 0 &&
+                  r[0].data != NULL && strcmp(r[0].data, "two-five-six") == 0,
+              "item 0 returned 256, so its child exited with code 0 and the "
+              "item succeeded: expected {ok 1, code 0, signo 0, data "
+              "\"two-five-six\"}; got {ok %d, code %d, signo %d, data %s}. "
+              "Judge an item by the exit code waitpid() reports",
+              r[0].ok, r[0].code, r[0].signo,
+              r[0].data == NULL        ? "NULL"
+              : r[0].data == junk_data ? "never set"
+                                       : r[0].data);
+    WB_EXPECT(r[1].ok == 0 && r[1].code == 44 && r[1].signo == 0 &&
+                  r[1].data == NULL && r[1].len == 0,
+              "item 1 returned 300, so its child exited with code 44 and the "
+              "item failed: expected {ok 0, code 44, signo 0, data NULL, len "
+              "0}; got {ok %d, code %d, signo %d, data %s, len %zu}",
+              r[1].ok, r[1].code, r[1].signo,
+              r[1].data == NULL ? "NULL" : "set", r[1].len);
+    free_results(r, 2);
+}
+END_TEST
+
+/* --- fflush() fails ---------------------------------------------------- */
+
+/* A stream on /dev/full with text in its buffer: every write to it fails
+ * with ENOSPC, so fflush(NULL) fails until it is closed. */
+static FILE *full_stream(void)
+{
+    FILE *f = fopen("/dev/full", "w");
+    WB_EXPECT(f != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
+    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
+    WB_EXPECT(fputs("never written\n", f) != EOF, "fputs() failed");
+    return f;
+}
+
+START_TEST(test_flush_fails)
+{
+    FILE *full = full_stream();
+    pmap_result r[3];
+    fill_junk(r, 3);
+    wb_wrap_reset(WB_FORK, 0);
+    errno = 0;
+    int got = pmap_run(3, shout, (void *)words, r);
+    int err = errno;
+    int forks = wb_wrap_calls(WB_FORK);
+    fclose(full); /* fails too (ENOSPC), and closes the stream */
+    WB_PROMISE("fail-clean");
+    WB_EXPECT(got == -1 && err == ENOSPC,
+              "a stdio stream on /dev/full held unwritten text, so "
+              "fflush(NULL) failed with ENOSPC: expected pmap_run() to "
+              "return -1 with errno ENOSPC; got %d (errno %s)%s",
+              got, wb_errname(err),
+              got >= 0 ? ": call fflush(NULL) before the first fork(), and "
+                         "give up when it returns EOF"
+                       : "");
+    WB_EXPECT(forks == 0,
+              "fflush() failed before any child was started, so none may "
+              "be; fork() was called %d times",
+              forks);
+    WB_EXPECT(null_data(r, 3) == 3,
+              "after a failed call every results[i].data must be NULL (so "
+              "there is nothing to free); %zu of 3 are",
+              null_data(r, 3));
+    free_results(r, got >= 0 ? 3 : 0);
+}
+END_TEST
+
+/* --- waitpid() fails --------------------------------------------------- */
+
+/* The pids of one test's children, in a page they share with the test. */
+struct pid_page {
+    pid_t pid[8];
+};
+
+static int note_pid(size_t index, int fd, void *ctx)
+{
+    struct pid_page *pg = ctx;
+    pg->pid[index] = getpid();
+    char line[32];
+    snprintf(line, sizeof line, "ok %zu", index);
+    return write_text(fd, line);
+}
+
+START_TEST(test_wait_fails)
+{
+    enum { N = 4 };
+    struct pid_page *pg = shared_page(sizeof *pg);
+    pmap_result r[N];
+
+    /* SIGCHLD ignored: the kernel reaps each child as it ends, and every
+     * waitpid() fails with ECHILD. */
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    fill_junk(r, N);
+    errno = 0;
+    int got = pmap_run(N, note_pid, pg, r);
+    int err = errno;
+    sigaction(SIGCHLD, &old, NULL);
+    WB_PROMISE("fail-clean");
+    WB_EXPECT(got == -1 && err == ECHILD,
+              "SIGCHLD was set to SIG_IGN, so the kernel reaped the children "
+              "and waitpid() failed with ECHILD: expected -1 with errno "
+              "ECHILD; got %d (errno %s)",
+              got, wb_errname(err));
+    WB_EXPECT(null_data(r, N) == N,
+              "after a failed call every results[i].data must be NULL; %zu "
+              "of %d are",
+              null_data(r, N), N);
+    free_results(r, got >= 0 ? N : 0);
+
+    /* The second waitpid() fails with ECHILD, as if someone else had
+     * reaped that child: item 0 is already collected by then. */
+    memset(pg, 0, sizeof *pg);
+    fill_junk(r, N);
+    wb_wrap_fail(WB_WAITPID, 2, ECHILD, 0);
+    errno = 0;
+    got = pmap_run(N, note_pid, pg, r);
+    err = errno;
+    wb_wrap_reset(WB_WAITPID, 0);
+    /* The child whose waitpid() "failed" is still a zombie: reap it, and
+     * see that the map left no other. */
+    int zombies = 0, running = 0;
+    for (int i = 0; i < N; i++) {
+        if (pg->pid[i] <= 0)
+            continue;
+        pid_t w = waitpid(pg->pid[i], NULL, WNOHANG);
+        if (w == 0) {
+            running++;
+            kill(pg->pid[i], SIGKILL);
+            while (waitpid(pg->pid[i], NULL, 0) == -1 && errno == EINTR)
+                continue;
+        } else if (w == pg->pid[i]) {
+            zombies++;
+        }
+    }
+    WB_EXPECT(got == -1 && err == ECHILD,
+              "the second waitpid() failed with ECHILD: expected pmap_run() "
+              "to return -1 with errno ECHILD; got %d (errno %s)",
+              got, wb_errname(err));
+    WB_EXPECT(null_data(r, N) == N,
+              "the second waitpid() failed after item 0 had been collected: "
+              "every results[i].data must then be NULL, so free the data "
+              "already collected; %zu of %d are NULL (results[0].data is "
+              "%s)",
+              null_data(r, N), N, r[0].data == NULL ? "NULL" : "still set");
+    WB_EXPECT(running == 0 && zombies <= 1,
+              "after a failed call no child of the map may be left (besides "
+              "the one whose waitpid() failed): %d still ran and %d were "
+              "unreaped",
+              running, zombies > 0 ? zombies - 1 : 0);
+    free_results(r, got >= 0 ? N : 0);
+    munmap(pg, sizeof *pg);
+}
+END_TEST
+
 Suite *wb_suite(void)
 {
     Suite *s = wb_begin("pmap", "chapters/02-processes/chapter.md");
@@ -783,19 +1090,25 @@ Suite *wb_suite(void)
     WB_ADD(s, test_children_run_at_the_same_time, "A pool of worker processes");
     WB_ADD(s, test_crashing_item_fails_alone,
            "Waiting for children: wait() and waitpid()");
+    WB_ADD(s, test_children_hold_only_their_own_pipe, "Pipes");
     WB_ADD_TIMEOUT(s, test_large_output, "The full pipe", 3.0);
     WB_ADD(s, test_empty_and_binary_results, "Pipes");
-    WB_ADD(s, test_children_hold_only_their_own_pipe, "Pipes");
+    WB_ADD(s, test_data_is_nul_terminated, "Pipes");
+    WB_ADD(s, test_exit_code_low_8_bits,
+           "Waiting for children: wait() and waitpid()");
     WB_ADD(s, test_zero_items, "A pool of worker processes");
     WB_ADD(s, test_invalid_arguments, "A pool of worker processes");
     WB_ADD(s, test_out_of_descriptors, "Pipes");
     WB_ADD(s, test_fork_fails_halfway, "fork() returns twice");
+    WB_ADD(s, test_wait_fails, "Pitfalls");
     WB_ADD(s, test_read_interrupted_by_signal, "Pipes");
     WB_ADD(s, test_each_item_gets_its_own_childs_status,
            "Waiting for children: wait() and waitpid()");
     WB_ADD(s, test_wait_interrupted_by_signal,
            "Waiting for children: wait() and waitpid()");
     WB_ADD(s, test_flushes_before_fork,
+           "exit() and _exit(), and flushing before fork()");
+    WB_ADD(s, test_flush_fails,
            "exit() and _exit(), and flushing before fork()");
     WB_ADD(s, test_children_end_with__exit,
            "exit() and _exit(), and flushing before fork()");

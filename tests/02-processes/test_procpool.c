@@ -86,13 +86,26 @@ static int count_job(size_t j, void *ctx)
     return 0;
 }
 
+/* Junk in every field of every result, so a field the pool never sets
+ * shows up (a negative pid is no child's). */
+static void fill_junk(procpool_result *r, size_t m)
+{
+    for (size_t j = 0; j < m; j++)
+        r[j] = (procpool_result){.pid = -7, .code = 77, .signo = 55};
+}
+
 static void expect_all_ok(const procpool_result *r, size_t m)
 {
+    WB_PROMISE("status");
     for (size_t j = 0; j < m; j++)
         WB_EXPECT(r[j].pid > 0 && r[j].code == 0 && r[j].signo == 0,
                   "job %zu returned 0: expected {pid > 0, code 0, signo 0}; "
-                  "got {pid %d, code %d, signo %d}",
-                  j, (int)r[j].pid, r[j].code, r[j].signo);
+                  "got {pid %d, code %d, signo %d}%s",
+                  j, (int)r[j].pid, r[j].code, r[j].signo,
+                  r[j].pid > 0 && r[j].code == -1
+                      ? ": its status was never recorded; wait for every "
+                        "child the pool started"
+                      : "");
 }
 
 START_TEST(test_bound_never_exceeded_and_reached)
@@ -100,15 +113,18 @@ START_TEST(test_bound_never_exceeded_and_reached)
     const size_t m = 10, k = 3;
     struct gauge *g = gauge_new((int)k);
     procpool_result r[10];
+    fill_junk(r, m);
     int failed = procpool_run(m, k, count_job, g, r);
     int high = atomic_load(&g->highest);
     gauge_free(g);
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
               wb_errno_note(failed));
+    WB_PROMISE("bound");
     WB_EXPECT(high <= (int)k,
               "with K = %zu, at most %zu jobs may run at once; the jobs "
               "counted %d running at the same time",
               k, k, high);
+    WB_PROMISE("full");
     WB_EXPECT(high == (int)k,
               "with K = %zu and %zu jobs, the pool should be full (%zu "
               "jobs at once) while work remains; the most running at once "
@@ -123,9 +139,11 @@ START_TEST(test_k_one_runs_one_at_a_time)
     const size_t m = 4;
     struct gauge *g = gauge_new(1);
     procpool_result r[4];
+    fill_junk(r, m);
     int failed = procpool_run(m, 1, count_job, g, r);
     int high = atomic_load(&g->highest);
     gauge_free(g);
+    WB_PROMISE("bound");
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
               wb_errno_note(failed));
     WB_EXPECT(high == 1,
@@ -140,9 +158,11 @@ START_TEST(test_more_slots_than_jobs)
     const size_t m = 3;
     struct gauge *g = gauge_new((int)m);
     procpool_result r[3];
+    fill_junk(r, m);
     int failed = procpool_run(m, 8, count_job, g, r);
     int high = atomic_load(&g->highest);
     gauge_free(g);
+    WB_PROMISE("full");
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
               wb_errno_note(failed));
     WB_EXPECT(high == (int)m,
@@ -181,16 +201,20 @@ START_TEST(test_every_job_reported_once)
     enum { M = MIXED };
     struct gauge *g = gauge_new(0);
     procpool_result r[M];
+    fill_junk(r, M);
     int failed = procpool_run(M, 4, mixed_job, g, r);
     int runs[M];
     for (int j = 0; j < M; j++)
         runs[j] = atomic_load(&g->runs[j]);
     gauge_free(g);
+    WB_PROMISE("each-once");
     WB_EXPECT(failed != -1, "expected the number of failed jobs; got -1%s",
               wb_errno_note(failed));
+    WB_PROMISE("reaped");
     WB_EXPECT(wb_no_children(), "procpool_run() returned with a child of the "
                                 "pool still unreaped");
     for (int j = 0; j < M; j++) {
+        WB_PROMISE("each-once");
         WB_EXPECT(runs[j] == 1,
                   "job %d should run exactly once; it ran %d "
                   "times",
@@ -204,6 +228,7 @@ START_TEST(test_every_job_reported_once)
                       "jobs %d and %d report the same pid %d: each job "
                       "runs in a child of its own",
                       i, j, (int)r[j].pid);
+        WB_PROMISE("status");
         if (j == 5 || j == 7) {
             int sig = j == 5 ? SIGKILL : SIGSEGV;
             WB_EXPECT(r[j].signo == sig && r[j].code == -1,
@@ -225,6 +250,7 @@ START_TEST(test_every_job_reported_once)
     int want_failed = 0;
     for (int j = 0; j < M; j++)
         want_failed += (j == 5 || j == 7 || j % 4 != 0);
+    WB_PROMISE("count");
     WB_EXPECT(failed == want_failed,
               "expected %d failed jobs (those with codes 1 to 3, and the "
               "two killed by a signal); got %d",
@@ -254,6 +280,7 @@ START_TEST(test_reaps_whichever_ends_first)
     int failed = procpool_run(M, 2, slow_first_job, g, r);
     int seq0 = g->finish_seq[0];
     gauge_free(g);
+    WB_PROMISE("any-child");
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
               wb_errno_note(failed));
     WB_EXPECT(seq0 == M - 1,
@@ -296,6 +323,7 @@ START_TEST(test_wait_interrupted_by_signal)
     procpool_result r[3];
     errno = 0;
     int failed = procpool_run(3, 2, poke_parent_job, NULL, r);
+    WB_PROMISE("eintr");
     WB_EXPECT(failed == 3,
               "a signal handler interrupted waitpid() (EINTR): expected the "
               "wait to be resumed and 3 failed jobs (codes 1, 2, 3); got %d"
@@ -335,11 +363,12 @@ START_TEST(test_flushes_before_fork)
     int ok = strcmp(text, "before\nchild\n") == 0;
     int reversed = strcmp(text, "child\nbefore\n") == 0;
     free(text);
+    WB_PROMISE("flush");
     WB_EXPECT(ok,
               "the caller printed \"before\" (still in a stdio buffer), "
               "then job 0 wrote \"child\": expected the file to hold "
               "\"before\\nchild\\n\"; %s. Flush stdio (fflush(NULL)) "
-              "before each fork()",
+              "before the first fork()",
               reversed ? "\"before\" came after \"child\""
                        : "it holds something else");
 }
@@ -381,6 +410,7 @@ START_TEST(test_children_end_with__exit)
     while ((n = read(fds[0], marks, sizeof marks)) == -1 && errno == EINTR)
         continue;
     close(fds[0]);
+    WB_PROMISE("exit");
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
               wb_errno_note(failed));
     WB_EXPECT(n == 0,
@@ -421,6 +451,7 @@ START_TEST(test_fork_fails_halfway)
     int err = errno;
     int forks = wb_wrap_calls(WB_FORK);
     wb_wrap_reset(WB_FORK, 0);
+    WB_PROMISE("fork-fails");
     WB_EXPECT(got == -1 && err == EAGAIN,
               "the fourth fork() failed with EAGAIN: expected "
               "procpool_run() to return -1 with errno EAGAIN; got %d "
@@ -434,23 +465,29 @@ START_TEST(test_fork_fails_halfway)
     for (int j = 0; j < M; j++) {
         if (r[j].pid > 0) {
             ran++;
+            WB_PROMISE("fork-fails");
             WB_EXPECT(r[j].code == j + 1 && r[j].signo == 0,
                       "job %d ran and exited with code %d: expected {code "
-                      "%d, signo 0}; got {code %d, signo %d}",
+                      "%d, signo 0}; got {code %d, signo %d}. After fork() "
+                      "fails, wait for the children already running and "
+                      "record their statuses",
                       j, j + 1, j + 1, r[j].code, r[j].signo);
         } else {
             never++;
+            WB_PROMISE("not-started");
             WB_EXPECT(r[j].pid == 0 && r[j].code == -1 && r[j].signo == 0,
                       "job %d never started: expected {pid 0, code -1, "
                       "signo 0}; got {pid %d, code %d, signo %d}",
                       j, (int)r[j].pid, r[j].code, r[j].signo);
         }
     }
+    WB_PROMISE("fork-fails");
     WB_EXPECT(ran == 3 && never == 3,
               "three jobs started before fork() failed: their results "
               "should be filled in and the other three left as never "
               "started; %d have a pid and %d do not",
               ran, never);
+    WB_PROMISE("reaped");
     WB_EXPECT(wb_no_children(),
               "after fork() failed the pool must still wait for the jobs "
               "already running: a child is left");
@@ -460,6 +497,7 @@ END_TEST
 START_TEST(test_zero_jobs)
 {
     int got = procpool_run(0, 2, never_called, NULL, NULL);
+    WB_PROMISE("empty");
     WB_EXPECT(got == 0,
               "procpool_run(0, 2, job, ctx, NULL) has nothing to "
               "do: expected 0; got %d%s",
@@ -473,6 +511,7 @@ START_TEST(test_invalid_arguments)
     procpool_result r[2];
     errno = 0;
     int got = procpool_run(2, 1, NULL, NULL, r);
+    WB_PROMISE("einval");
     WB_EXPECT(got == -1 && errno == EINVAL,
               "a NULL job function: expected -1 with EINVAL; got %d%s", got,
               wb_errno_note(got));
@@ -489,6 +528,158 @@ START_TEST(test_invalid_arguments)
               wb_errno_note(got));
     WB_EXPECT(wb_no_children(), "a call rejected for its arguments must not "
                                 "fork");
+}
+END_TEST
+
+/* --- Return values above 255 ------------------------------------------ */
+
+/* Job 0 returns 256, which arrives as exit code 0; job 1 returns 300,
+ * which arrives as 44; job 2 returns 0. */
+static int return_above_255(size_t j, void *ctx)
+{
+    (void)ctx;
+    return j == 0 ? 256 : j == 1 ? 300 : 0;
+}
+
+START_TEST(test_exit_code_low_8_bits)
+{
+    procpool_result r[3];
+    fill_junk(r, 3);
+    int failed = procpool_run(3, 3, return_above_255, NULL, r);
+    WB_PROMISE("exit-code");
+    WB_EXPECT(failed == 1,
+              "jobs 0, 1 and 2 returned 256, 300 and 0: their children exit "
+              "with 0, 44 and 0 (the low 8 bits), so one job fails; expected "
+              "1, got %d%s. Judge a job by the exit code waitpid() reports",
+              failed, wb_errno_note(failed));
+    WB_EXPECT(r[0].code == 0 && r[0].signo == 0,
+              "job 0 returned 256, so its child exited with code 0: expected "
+              "{code 0, signo 0}; got {code %d, signo %d}",
+              r[0].code, r[0].signo);
+    WB_EXPECT(r[1].code == 44 && r[1].signo == 0,
+              "job 1 returned 300, so its child exited with code 44: "
+              "expected {code 44, signo 0}; got {code %d, signo %d}",
+              r[1].code, r[1].signo);
+}
+END_TEST
+
+/* --- fflush() fails ---------------------------------------------------- */
+
+/* A stream on /dev/full with text in its buffer: every write to it fails
+ * with ENOSPC, so fflush(NULL) fails until it is closed. */
+static FILE *full_stream(void)
+{
+    FILE *f = fopen("/dev/full", "w");
+    WB_EXPECT(f != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
+    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
+    WB_EXPECT(fputs("never written\n", f) != EOF, "fputs() failed");
+    return f;
+}
+
+/* Checks that every job of @p r that has no pid was never started:
+ * {pid 0, code -1, signo 0}. Returns how many jobs have a pid. */
+static int expect_unstarted_clean(const procpool_result *r, int m)
+{
+    int started = 0;
+    WB_PROMISE("not-started");
+    for (int j = 0; j < m; j++) {
+        if (r[j].pid > 0) {
+            started++;
+            continue;
+        }
+        WB_EXPECT(r[j].pid == 0 && r[j].code == -1 && r[j].signo == 0,
+                  "job %d never started: expected {pid 0, code -1, signo 0}, "
+                  "whatever the array held; got {pid %d, code %d, signo %d}",
+                  j, (int)r[j].pid, r[j].code, r[j].signo);
+    }
+    return started;
+}
+
+START_TEST(test_flush_fails)
+{
+    enum { M = 4 };
+    FILE *full = full_stream();
+    procpool_result r[M];
+    fill_junk(r, M);
+    wb_wrap_reset(WB_FORK, 0);
+    errno = 0;
+    int got = procpool_run(M, 2, quick_job, NULL, r);
+    int err = errno;
+    int forks = wb_wrap_calls(WB_FORK);
+    fclose(full); /* fails too (ENOSPC), and closes the stream */
+    WB_PROMISE("flush-fails");
+    WB_EXPECT(got == -1 && err == ENOSPC,
+              "a stdio stream on /dev/full held unwritten text, so "
+              "fflush(NULL) failed with ENOSPC: expected procpool_run() to "
+              "return -1 with errno ENOSPC; got %d (errno %s)%s",
+              got, wb_errname(err),
+              got >= 0 ? ": call fflush(NULL) before the first fork(), and "
+                         "give up when it returns EOF"
+                       : "");
+    WB_EXPECT(forks == 0,
+              "fflush() failed before the first job, so no job may start; "
+              "fork() was called %d times",
+              forks);
+    int started = expect_unstarted_clean(r, M);
+    WB_EXPECT(started == 0, "no job started, yet %d have a pid", started);
+}
+END_TEST
+
+/* --- waitpid() fails --------------------------------------------------- */
+
+static int short_job(size_t j, void *ctx)
+{
+    (void)j;
+    (void)ctx;
+    wb_sleep_ms(5);
+    return 0;
+}
+
+START_TEST(test_wait_fails)
+{
+    enum { M = 5 };
+    /* With SIGCHLD ignored, the kernel reaps each child as it ends: the
+     * pool's waitpid() waits for its children to end, then fails with
+     * ECHILD, and their statuses are lost. */
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    procpool_result r[M];
+    fill_junk(r, M);
+    wb_wrap_reset(WB_FORK, 0);
+    errno = 0;
+    int got = procpool_run(M, 2, short_job, NULL, r);
+    int err = errno;
+    int forks = wb_wrap_calls(WB_FORK);
+    sigaction(SIGCHLD, &old, NULL);
+    WB_PROMISE("wait-fails");
+    WB_EXPECT(got == -1 && err == ECHILD,
+              "SIGCHLD was set to SIG_IGN, so the kernel reaped the pool's "
+              "children and waitpid() failed with ECHILD: expected -1 with "
+              "errno ECHILD; got %d (errno %s)%s",
+              got, wb_errname(err),
+              got >= 0 ? ": that count is made of statuses waitpid() never "
+                         "gave; retry waitpid() on EINTR only, and stop with "
+                         "-1 on any other error"
+                       : "");
+    WB_EXPECT(forks >= 1 && forks <= 2,
+              "with K = 2, at most 2 jobs can start before the first "
+              "waitpid() fails, and then no more may start; fork() was "
+              "called %d times",
+              forks);
+    for (int j = 0; j < M; j++)
+        if (r[j].pid > 0)
+            WB_EXPECT(r[j].code == -1 && r[j].signo == 0,
+                      "job %d's status was lost (ECHILD): expected {code -1, "
+                      "signo 0}; got {code %d, signo %d}",
+                      j, r[j].code, r[j].signo);
+    int started = expect_unstarted_clean(r, M);
+    WB_EXPECT(started == forks,
+              "%d jobs were started (fork() calls), but %d results have a "
+              "pid",
+              forks, started);
 }
 END_TEST
 
@@ -512,10 +703,15 @@ Suite *wb_suite(void)
            "Waiting for children: wait() and waitpid()");
     WB_ADD(s, test_flushes_before_fork,
            "exit() and _exit(), and flushing before fork()");
+    WB_ADD(s, test_flush_fails,
+           "exit() and _exit(), and flushing before fork()");
     WB_ADD(s, test_children_end_with__exit,
            "exit() and _exit(), and flushing before fork()");
     WB_ADD(s, test_zero_jobs, "A pool of worker processes");
     WB_ADD(s, test_invalid_arguments, "A pool of worker processes");
     WB_ADD(s, test_fork_fails_halfway, "A pool of worker processes");
+    WB_ADD(s, test_wait_fails, "Pitfalls");
+    WB_ADD(s, test_exit_code_low_8_bits,
+           "Waiting for children: wait() and waitpid()");
     return s;
 }

@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The start of @p s, newlines shown as \n, for a one-line message. */
@@ -43,11 +44,38 @@ static const char *shown(const char *s)
     return buf;
 }
 
+/* Junk in every field, so a field runcmd_run() never sets shows up. */
+static char junk_out[] = "junk";
+static const runcmd_result junk = {
+    .code = 77, .signo = 55, .timed_out = 9, .out = junk_out, .out_len = 999};
+
+/* runcmd_free(), but never on the junk a call left in place (a failure
+ * the checks have already reported). */
+static void free_result(runcmd_result *r)
+{
+    if (r->out == junk_out)
+        r->out = NULL;
+    runcmd_free(r);
+}
+
+/* Whether @p r is what a failed call must leave: {-1, 0, 0, NULL, 0}. */
+static int is_failed_result(const runcmd_result *r)
+{
+    return r->code == -1 && r->signo == 0 && r->timed_out == 0 &&
+           r->out == NULL && r->out_len == 0;
+}
+
+static const char *out_note(const runcmd_result *r)
+{
+    return r->out == NULL ? "NULL" : r->out == junk_out ? "never set" : "set";
+}
+
 START_TEST(test_captures_output)
 {
     char *argv[] = {"echo", "hello", "world", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int rc = runcmd_run(argv, 0, &r);
+    WB_PROMISE("capture");
     WB_EXPECT(rc == 0,
               "runcmd_run(echo hello world) should return 0; got "
               "%d%s",
@@ -61,7 +89,8 @@ START_TEST(test_captures_output)
               "expected the output \"hello world\\n\" (12 bytes); got \"%s\" "
               "(%zu bytes)",
               shown(r.out), r.out_len);
-    runcmd_free(&r);
+    free_result(&r);
+    WB_PROMISE("free");
     WB_EXPECT(r.out == NULL && r.out_len == 0,
               "runcmd_free() should set out to NULL and out_len to 0");
     runcmd_free(&r);
@@ -73,8 +102,9 @@ START_TEST(test_binary_output)
 {
     /* printf turns \000 into a '\0' byte. */
     char *argv[] = {"printf", "a\\000b\\000", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int rc = runcmd_run(argv, 1000, &r);
+    WB_PROMISE("capture");
     WB_EXPECT(rc == 0 && r.code == 0,
               "printf 'a\\000b\\000': expected 0 and code 0; got %d%s and "
               "code %d",
@@ -86,15 +116,62 @@ START_TEST(test_binary_output)
               "%zu (count the bytes read(), not the string's length: the "
               "output may hold '\\0' bytes)",
               r.out_len);
-    runcmd_free(&r);
+    free_result(&r);
+}
+END_TEST
+
+/* Leave garbage in the heap's free memory, so that a buffer malloc()
+ * hands out next is not full of zero bytes by luck: a missing '\0' then
+ * shows (LeakSanitizer's allocator zeroes what it hands out, so there
+ * only SANITIZE=address or a plain build can see it). */
+static void dirty_heap(void)
+{
+    void *blocks[48];
+    size_t nb = 0;
+    for (size_t size = 16; size <= 65536 && nb + 2 <= 48; size *= 2) {
+        size_t sizes[2] = {size, size + size / 2};
+        for (int k = 0; k < 2; k++) {
+            blocks[nb] = malloc(sizes[k]);
+            if (blocks[nb] != NULL)
+                memset(blocks[nb++], 0xa5, sizes[k]);
+        }
+    }
+    while (nb > 0)
+        free(blocks[--nb]);
+}
+
+START_TEST(test_output_is_nul_terminated)
+{
+    /* Longer than the few bytes at the start of a freed heap block that
+     * the allocator reuses for its own pointers. */
+    const char *line = "a line long enough to pass the heap's own headers";
+    char *argv[] = {"printf", "%s", (char *)line, NULL};
+    runcmd_result r = junk;
+    dirty_heap();
+    int rc = runcmd_run(argv, 0, &r);
+    WB_PROMISE("capture");
+    WB_EXPECT(rc == 0 && r.out != NULL && r.out != junk_out &&
+                  r.out_len == strlen(line) &&
+                  memcmp(r.out, line, r.out_len) == 0,
+              "printf '%%s' '%s': expected 0 and that output; got %d%s and "
+              "%zu bytes",
+              line, rc, wb_errno_note(rc), r.out_len);
+    WB_EXPECT(r.out[r.out_len] == '\0',
+              "the output must be followed by an extra '\\0' at "
+              "out[out_len] (out[%zu]); that byte is %d: the buffer came "
+              "from malloc() with old bytes in it, so write the '\\0' "
+              "yourself",
+              r.out_len, (unsigned char)r.out[r.out_len]);
+    free_result(&r);
 }
 END_TEST
 
 START_TEST(test_exit_codes)
 {
     char *three[] = {"sh", "-c", "echo out; exit 3", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int rc = runcmd_run(three, 1000, &r);
+    WB_PROMISE("status");
     WB_EXPECT(rc == 0 && r.code == 3 && r.signo == 0 && r.timed_out == 0,
               "sh -c 'exit 3': expected 0 and {code 3, signo 0, timed_out "
               "0}; got %d%s and {code %d, signo %d, timed_out %d}",
@@ -103,32 +180,34 @@ START_TEST(test_exit_codes)
               "a failing command's output is kept: expected \"out\\n\"; got "
               "\"%s\"",
               shown(r.out));
-    runcmd_free(&r);
+    free_result(&r);
 
     /* 127 is what a shell reports for "command not found"; here the
      * command itself chose it, and it ran. */
     char *own127[] = {"sh", "-c", "exit 127", NULL};
     rc = runcmd_run(own127, 1000, &r);
+    WB_PROMISE("exec-fails");
     WB_EXPECT(rc == 0 && r.code == 127,
               "a command that exits with 127 by itself ran: expected 0 and "
               "code 127; got %d%s and code %d. Tell a failed exec from an "
               "exit code through a pipe of its own, not through 127",
               rc, wb_errno_note(rc), r.code);
-    runcmd_free(&r);
+    free_result(&r);
 }
 END_TEST
 
 START_TEST(test_killed_by_signal)
 {
     char *argv[] = {"sh", "-c", "ulimit -c 0; kill -SEGV $$", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int rc = runcmd_run(argv, 1000, &r);
+    WB_PROMISE("status");
     WB_EXPECT(rc == 0, "expected 0; got %d%s", rc, wb_errno_note(rc));
     WB_EXPECT(r.signo == SIGSEGV && r.code == -1 && r.timed_out == 0,
               "the command killed itself with SIGSEGV: expected {code -1, "
               "signo %d, timed_out 0}; got {code %d, signo %d, timed_out %d}",
               SIGSEGV, r.code, r.signo, r.timed_out);
-    runcmd_free(&r);
+    free_result(&r);
 }
 END_TEST
 
@@ -147,8 +226,9 @@ START_TEST(test_large_output_no_deadlock)
 {
     char *argv[] = {"seq", "1", "400000", NULL};
     size_t want = seq_length(400000); /* about 2.7 MB */
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int rc = runcmd_run(argv, 0, &r);
+    WB_PROMISE("big");
     WB_EXPECT(rc == 0 && r.code == 0,
               "seq 1 400000: expected 0 and code 0; got %d%s and code %d", rc,
               wb_errno_note(rc), r.code);
@@ -159,17 +239,18 @@ START_TEST(test_large_output_no_deadlock)
     WB_EXPECT(strncmp(r.out, "1\n2\n3\n", 6) == 0 &&
                   strcmp(r.out + want - 7, "400000\n") == 0,
               "the output should start with 1, 2, 3 and end with 400000");
-    runcmd_free(&r);
+    free_result(&r);
 }
 END_TEST
 
 START_TEST(test_timeout_kills)
 {
     char *argv[] = {"sleep", "1", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int64_t start = wb_now_ns();
     int rc = runcmd_run(argv, 50, &r);
     int64_t ms = (wb_now_ns() - start) / 1000000;
+    WB_PROMISE("timeout");
     WB_EXPECT(rc == 0,
               "a command that timed out still ran: expected 0; got "
               "%d%s",
@@ -191,18 +272,20 @@ START_TEST(test_timeout_kills)
               "the limit was 50 ms: expected runcmd_run() to return after "
               "about 50 ms; it took %lld ms",
               (long long)ms);
+    WB_PROMISE("capture");
     WB_EXPECT(r.out != NULL && r.out_len == 0,
               "sleep printed nothing: expected out \"\" (not NULL); got %s",
               r.out == NULL ? "NULL" : shown(r.out));
-    runcmd_free(&r);
+    free_result(&r);
 }
 END_TEST
 
 START_TEST(test_timeout_keeps_output)
 {
     char *argv[] = {"sh", "-c", "echo partial; exec sleep 1", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int rc = runcmd_run(argv, 100, &r);
+    WB_PROMISE("timeout");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL,
               "expected 0 and {timed_out 1, signo SIGKILL}; got %d%s and "
               "{timed_out %d, signo %d}",
@@ -211,7 +294,7 @@ START_TEST(test_timeout_keeps_output)
               "what the command printed before it was killed is kept: "
               "expected \"partial\\n\"; got \"%s\"",
               shown(r.out));
-    runcmd_free(&r);
+    free_result(&r);
 }
 END_TEST
 
@@ -220,10 +303,11 @@ START_TEST(test_timeout_after_output_closed)
     /* The command closes its standard output, then goes on running: the
      * pipe reaches end-of-file long before the command ends. */
     char *argv[] = {"sh", "-c", "exec >&-; exec sleep 1", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int64_t start = wb_now_ns();
     int rc = runcmd_run(argv, 80, &r);
     int64_t ms = (wb_now_ns() - start) / 1000000;
+    WB_PROMISE("timeout-after-eof");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL,
               "a command that closed its output but kept running past the "
               "80 ms limit: expected 0 and {timed_out 1, signo SIGKILL}; got "
@@ -231,7 +315,7 @@ START_TEST(test_timeout_after_output_closed)
               rc, wb_errno_note(rc), r.timed_out, r.signo);
     WB_EXPECT(ms < 700, "the limit was 80 ms; runcmd_run() took %lld ms",
               (long long)ms);
-    runcmd_free(&r);
+    free_result(&r);
 }
 END_TEST
 
@@ -239,10 +323,11 @@ START_TEST(test_timeout_kill_cannot_be_ignored)
 {
     /* The command ignores SIGTERM, and the exec keeps that. */
     char *argv[] = {"sh", "-c", "trap '' TERM; echo ready; exec sleep 1", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int64_t start = wb_now_ns();
     int rc = runcmd_run(argv, 150, &r);
     int64_t ms = (wb_now_ns() - start) / 1000000;
+    WB_PROMISE("timeout");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && r.code == -1,
               "a command that ignores SIGTERM, limit 150 ms: expected 0 and "
               "{timed_out 1, signo SIGKILL (%d), code -1}; got %d%s and "
@@ -256,7 +341,7 @@ START_TEST(test_timeout_kill_cannot_be_ignored)
               (long long)ms);
     WB_EXPECT(r.out != NULL && strcmp(r.out, "ready\n") == 0,
               "expected the output \"ready\\n\"; got \"%s\"", shown(r.out));
-    runcmd_free(&r);
+    free_result(&r);
 }
 END_TEST
 
@@ -268,10 +353,11 @@ START_TEST(test_time_limit_counts_from_the_call)
                     "i=0; while [ $i -lt 30 ]; do echo tick; sleep 0.025; "
                     "i=$((i + 1)); done",
                     NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int64_t start = wb_now_ns();
     int rc = runcmd_run(argv, 150, &r);
     int64_t ms = (wb_now_ns() - start) / 1000000;
+    WB_PROMISE("timeout");
     WB_EXPECT(rc == 0 && r.timed_out == 1,
               "a command that prints a line every 25 ms for 30 lines, limit "
               "150 ms: expected 0 and timed_out 1; got %d%s and timed_out "
@@ -291,7 +377,7 @@ START_TEST(test_time_limit_counts_from_the_call)
               "the lines printed before the limit are kept: expected "
               "\"tick\\n...\"; got \"%s\"",
               shown(r.out));
-    runcmd_free(&r);
+    free_result(&r);
 }
 END_TEST
 
@@ -305,10 +391,12 @@ START_TEST(test_missing_program)
     int rc = runcmd_run(absolute, 0, &r);
     int err = errno;
     int64_t ms = (wb_now_ns() - start) / 1000000;
+    WB_PROMISE("exec-fails");
     WB_EXPECT(rc == -1 && err == ENOENT,
               "a program that does not exist: expected -1 with ENOENT (the "
               "errno of execvp() in the child); got %d (errno %s)",
               rc, wb_errname(err));
+    WB_PROMISE("failed-result");
     WB_EXPECT(r.code == -1 && r.signo == 0 && r.timed_out == 0 &&
                   r.out == NULL && r.out_len == 0,
               "after a failed call the result must be {code -1, signo 0, "
@@ -316,10 +404,12 @@ START_TEST(test_missing_program)
               "it is harmless); got {%d, %d, %d, %s, %zu}",
               r.code, r.signo, r.timed_out, r.out == NULL ? "NULL" : "not NULL",
               r.out_len);
+    WB_PROMISE("exec-fails");
     WB_EXPECT(ms < 500,
               "a missing program should be reported at once; it "
               "took %lld ms",
               (long long)ms);
+    WB_PROMISE("cleanup");
     WB_EXPECT(wb_no_children(), "the child that failed to exec must be reaped "
                                 "(no zombie)");
 
@@ -331,6 +421,7 @@ START_TEST(test_missing_program)
     errno = 0;
     rc = runcmd_run(on_path, 0, &r);
     err = errno;
+    WB_PROMISE("exec-fails");
     WB_EXPECT(rc == -1 && err == ENOENT,
               "a program name found nowhere on PATH: expected -1 with "
               "ENOENT; got %d (errno %s)",
@@ -343,16 +434,22 @@ END_TEST
 START_TEST(test_not_executable)
 {
     char *argv[] = {"/dev/null", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     errno = 0;
     int rc = runcmd_run(argv, 0, &r);
     int err = errno;
+    WB_PROMISE("exec-fails");
     WB_EXPECT(rc == -1 && err == EACCES,
               "/dev/null is not a program: expected -1 with EACCES; got %d "
               "(errno %s)",
               rc, wb_errname(err));
     WB_EXPECT(wb_no_children(), "the child that failed to exec must be reaped "
                                 "(no zombie)");
+    WB_PROMISE("failed-result");
+    WB_EXPECT(is_failed_result(&r),
+              "after a failed call the result must be {code -1, signo 0, "
+              "timed_out 0, out NULL, out_len 0}; got {%d, %d, %d, %s, %zu}",
+              r.code, r.signo, r.timed_out, out_note(&r), r.out_len);
 }
 END_TEST
 
@@ -390,10 +487,11 @@ START_TEST(test_stdin_is_dev_null)
     int saved = replace_fd(STDIN_FILENO, in[0]);
     close(in[0]);
     char *argv[] = {"cat", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int rc = runcmd_run(argv, 500, &r);
     restore_fd(STDIN_FILENO, saved);
     close(in[1]);
+    WB_PROMISE("stdin");
     WB_EXPECT(rc == 0 && r.timed_out == 0 && r.code == 0,
               "cat with /dev/null as its input ends at once: expected 0 and "
               "{timed_out 0, code 0}; got %d%s and {timed_out %d, code %d}%s",
@@ -409,7 +507,7 @@ START_TEST(test_stdin_is_dev_null)
                   ? ", what the caller's standard input held: the "
                     "command's must be /dev/null"
                   : "");
-    runcmd_free(&r);
+    free_result(&r);
 }
 END_TEST
 
@@ -423,7 +521,7 @@ START_TEST(test_stderr_is_callers)
     int saved = replace_fd(STDERR_FILENO, err[1]);
     close(err[1]);
     char *argv[] = {"sh", "-c", "echo to-out; echo to-err >&2", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int rc = runcmd_run(argv, 1000, &r);
     restore_fd(STDERR_FILENO, saved);
     char got[64];
@@ -439,6 +537,7 @@ START_TEST(test_stderr_is_callers)
     }
     got[len] = '\0';
     close(err[0]);
+    WB_PROMISE("stderr");
     WB_EXPECT(rc == 0 && r.code == 0,
               "sh -c 'echo to-out; echo to-err >&2': expected 0 and code 0; "
               "got %d%s and code %d",
@@ -452,7 +551,7 @@ START_TEST(test_stderr_is_callers)
               "\"to-err\\n\" there; got \"%s\" (dup2() the pipe onto "
               "descriptor 1 only)",
               shown(got));
-    runcmd_free(&r);
+    free_result(&r);
 }
 END_TEST
 
@@ -521,7 +620,7 @@ START_TEST(test_pipe_ends_do_not_reach_command)
     WB_EXPECT(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "prctl() failed: %s",
               strerror(errno));
     char *argv[] = {"sh", "-c", "sleep 1 >/dev/null 2>&1 & echo $!", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int64_t start = wb_now_ns();
     int rc = runcmd_run(argv, 1500, &r);
     int64_t ms = (wb_now_ns() - start) / 1000000;
@@ -534,6 +633,7 @@ START_TEST(test_pipe_ends_do_not_reach_command)
         while (waitpid((pid_t)bg, NULL, 0) == -1 && errno == EINTR)
             continue;
     }
+    WB_PROMISE("own-pipes");
     WB_EXPECT(rc == 0 && r.code == 0 && bg > 0,
               "sh -c 'sleep 1 >/dev/null 2>&1 & echo $!': expected 0, code 0 "
               "and a pid as output; got %d%s, code %d, \"%s\"",
@@ -550,7 +650,7 @@ START_TEST(test_pipe_ends_do_not_reach_command)
               "pipes runcmd_run() makes must never reach the command (close "
               "them in the child after dup2(), or make them close-on-exec)",
               leaked);
-    runcmd_free(&r);
+    free_result(&r);
 }
 END_TEST
 
@@ -559,13 +659,14 @@ END_TEST
 START_TEST(test_fork_fails)
 {
     char *argv[] = {"echo", "never", NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     wb_wrap_reset(WB_FORK, 1);
     errno = 0;
     int rc = runcmd_run(argv, 1000, &r);
     int err = errno;
     int forks = wb_wrap_calls(WB_FORK);
     wb_wrap_reset(WB_FORK, 0);
+    WB_PROMISE("fork-fails");
     WB_EXPECT(rc == -1 && err == EAGAIN,
               "fork() failed with EAGAIN: expected runcmd_run() to return "
               "-1 with errno EAGAIN; got %d (errno %s)",
@@ -574,13 +675,12 @@ START_TEST(test_fork_fails)
               "runcmd_run() should call fork() once and give up when it "
               "fails; it called fork() %d times",
               forks);
-    WB_EXPECT(r.code == -1 && r.signo == 0 && r.timed_out == 0 &&
-                  r.out == NULL && r.out_len == 0,
+    WB_PROMISE("failed-result");
+    WB_EXPECT(is_failed_result(&r),
               "after a failed call the result must be {code -1, signo 0, "
               "timed_out 0, out NULL, out_len 0}; got {code %d, signo %d, "
               "timed_out %d, out %s, out_len %zu}",
-              r.code, r.signo, r.timed_out, r.out == NULL ? "NULL" : "set",
-              r.out_len);
+              r.code, r.signo, r.timed_out, out_note(&r), r.out_len);
     /* The fixture checks that the pipes made before fork() were closed. */
 }
 END_TEST
@@ -589,9 +689,10 @@ START_TEST(test_invalid_arguments)
 {
     char *argv[] = {"echo", NULL};
     char *empty[] = {NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     errno = 0;
     int rc = runcmd_run(NULL, 0, &r);
+    WB_PROMISE("einval");
     WB_EXPECT(rc == -1 && errno == EINVAL,
               "runcmd_run(NULL, ...): expected -1 with EINVAL; got %d%s", rc,
               wb_errno_note(rc));
@@ -601,6 +702,13 @@ START_TEST(test_invalid_arguments)
               "an argv whose argv[0] is NULL: expected -1 with EINVAL; got "
               "%d%s",
               rc, wb_errno_note(rc));
+    WB_PROMISE("failed-result");
+    WB_EXPECT(is_failed_result(&r),
+              "after a failed call (EINVAL too) the result must be {code -1, "
+              "signo 0, timed_out 0, out NULL, out_len 0}; got {%d, %d, %d, "
+              "%s, %zu}",
+              r.code, r.signo, r.timed_out, out_note(&r), r.out_len);
+    WB_PROMISE("einval");
     errno = 0;
     rc = runcmd_run(argv, 0, NULL);
     WB_EXPECT(rc == -1 && errno == EINVAL,
@@ -611,6 +719,39 @@ START_TEST(test_invalid_arguments)
 }
 END_TEST
 
+/* --- No limit ------------------------------------------------------- */
+
+START_TEST(test_no_limit)
+{
+    /* A negative limit, the most negative one, and one too far away for
+     * the clock to reach: none of them limits the command. */
+    char *argv[] = {"sh", "-c", "sleep 0.1; echo hi", NULL};
+    long limits[] = {-1, LONG_MIN, LONG_MAX};
+    const char *names[] = {"-1", "LONG_MIN", "LONG_MAX"};
+    WB_PROMISE("no-limit");
+    for (int k = 0; k < 3; k++) {
+        runcmd_result r = junk;
+        int rc = runcmd_run(argv, limits[k], &r);
+        WB_EXPECT(rc == 0 && r.timed_out == 0 && r.code == 0 && r.signo == 0 &&
+                      r.out != NULL && r.out != junk_out &&
+                      strcmp(r.out, "hi\n") == 0,
+                  "sh -c 'sleep 0.1; echo hi' with timeout_ms %s, which "
+                  "means no limit: expected 0 and {code 0, signo 0, "
+                  "timed_out 0, out \"hi\\n\"}; got %d%s and {code %d, signo "
+                  "%d, timed_out %d, out \"%s\"}%s",
+                  names[k], rc, wb_errno_note(rc), r.code, r.signo, r.timed_out,
+                  r.out == junk_out ? "never set" : shown(r.out),
+                  k == 2 ? ": now + LONG_MAX overflows; a limit the clock "
+                           "cannot reach is no limit"
+                         : ": a limit of 0 or less is no limit, not a "
+                           "deadline in the past");
+        free_result(&r);
+    }
+}
+END_TEST
+
+/* --- Signals ------------------------------------------------------------ */
+
 static volatile sig_atomic_t usr1_seen;
 
 static void on_usr1(int sig)
@@ -618,6 +759,188 @@ static void on_usr1(int sig)
     (void)sig;
     usr1_seen = 1;
 }
+
+START_TEST(test_wait_interrupted_after_eof)
+{
+    /* The command closes its output at once (end-of-file), then signals
+     * the caller while the caller waits for it to end. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: waitpid() fails with EINTR */
+    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    char *argv[] = {"sh", "-c",
+                    "exec >/dev/null; sleep 0.05; kill -USR1 $PPID; "
+                    "sleep 0.05; exit 4",
+                    NULL};
+    long limits[] = {0, 1500};
+    WB_PROMISE("eintr");
+    for (int k = 0; k < 2; k++) {
+        usr1_seen = 0;
+        runcmd_result r = junk;
+        int rc = runcmd_run(argv, limits[k], &r);
+        WB_EXPECT(rc == 0 && r.code == 4 && r.signo == 0 && r.timed_out == 0,
+                  "the command closed its output, then a signal handler "
+                  "interrupted the wait for its end (EINTR), timeout_ms %ld: "
+                  "expected the wait to be resumed, 0 and {code 4, signo 0, "
+                  "timed_out 0}; got %d%s and {code %d, signo %d, timed_out "
+                  "%d}",
+                  limits[k], rc, wb_errno_note(rc), r.code, r.signo,
+                  r.timed_out);
+        WB_EXPECT(usr1_seen, "the command's signal never reached the caller");
+        free_result(&r);
+    }
+}
+END_TEST
+
+/* SIGALRM every period_ms, to a handler installed WITHOUT SA_RESTART:
+ * whatever the caller is blocked in returns early with EINTR. */
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int signo)
+{
+    (void)signo;
+    alarms++;
+}
+
+static timer_t ticker_start(long period_ms)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART */
+    WB_EXPECT(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction() failed: %s",
+              strerror(errno));
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGALRM;
+    timer_t id;
+    WB_EXPECT(timer_create(CLOCK_MONOTONIC, &sev, &id) == 0,
+              "timer_create() failed: %s", strerror(errno));
+    struct itimerspec its = {{0, period_ms * 1000000L},
+                             {0, period_ms * 1000000L}};
+    WB_EXPECT(timer_settime(id, 0, &its, NULL) == 0,
+              "timer_settime() failed: %s", strerror(errno));
+    alarms = 0;
+    return id;
+}
+
+static void ticker_stop(timer_t id)
+{
+    WB_EXPECT(timer_delete(id) == 0, "timer_delete() failed: %s",
+              strerror(errno));
+    /* Ignoring also discards a signal the timer sent just before. */
+    signal(SIGALRM, SIG_IGN);
+}
+
+START_TEST(test_interruptions_keep_time_left)
+{
+    /* A signal every 40 ms while a silent command runs for 1.5 s with a
+     * limit of 300 ms: a wait that starts over with the whole limit after
+     * each interruption never reaches its end. */
+    char *argv[] = {"sleep", "1.5", NULL};
+    runcmd_result r = junk;
+    timer_t ticker = ticker_start(40);
+    int64_t start = wb_now_ns();
+    int rc = runcmd_run(argv, 300, &r);
+    int64_t ms = (wb_now_ns() - start) / 1000000;
+    ticker_stop(ticker);
+    WB_PROMISE("eintr-time-left");
+    WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && ms < 1200,
+              "sleep 1.5 with a limit of 300 ms while SIGALRM interrupts the "
+              "caller every 40 ms: expected 0 and {timed_out 1, signo "
+              "SIGKILL} soon after 300 ms; got %d%s and {timed_out %d, "
+              "signo %d} after %lld ms (%d signals). After EINTR, wait again "
+              "with the time left until the deadline, not the whole limit",
+              rc, wb_errno_note(rc), r.timed_out, r.signo, (long long)ms,
+              (int)alarms);
+    free_result(&r);
+}
+END_TEST
+
+/* --- fflush() and waitpid() fail ------------------------------------- */
+
+/* A stream on /dev/full with text in its buffer: every write to it fails
+ * with ENOSPC, so fflush(NULL) fails until it is closed. */
+static FILE *full_stream(void)
+{
+    FILE *f = fopen("/dev/full", "w");
+    WB_EXPECT(f != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
+    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
+    WB_EXPECT(fputs("never written\n", f) != EOF, "fputs() failed");
+    return f;
+}
+
+START_TEST(test_flush_fails)
+{
+    FILE *full = full_stream();
+    char *argv[] = {"echo", "never", NULL};
+    runcmd_result r = junk;
+    wb_wrap_reset(WB_FORK, 0);
+    errno = 0;
+    int rc = runcmd_run(argv, 1000, &r);
+    int err = errno;
+    int forks = wb_wrap_calls(WB_FORK);
+    fclose(full); /* fails too (ENOSPC), and closes the stream */
+    WB_PROMISE("flush-fails");
+    WB_EXPECT(rc == -1 && err == ENOSPC,
+              "a stdio stream on /dev/full held unwritten text, so "
+              "fflush(NULL) failed with ENOSPC: expected runcmd_run() to "
+              "return -1 with errno ENOSPC; got %d (errno %s)%s",
+              rc, wb_errname(err),
+              rc == 0 ? ": call fflush(NULL) before fork(), and give up "
+                        "when it returns EOF"
+                      : "");
+    WB_EXPECT(forks == 0,
+              "fflush() failed, so no command may be started; fork() was "
+              "called %d times",
+              forks);
+    WB_PROMISE("failed-result");
+    WB_EXPECT(is_failed_result(&r),
+              "after a failed call the result must be {code -1, signo 0, "
+              "timed_out 0, out NULL, out_len 0}; got {%d, %d, %d, %s, %zu}",
+              r.code, r.signo, r.timed_out, out_note(&r), r.out_len);
+    free_result(&r);
+    /* The fixture checks that the pipes made before fflush() were closed. */
+}
+END_TEST
+
+START_TEST(test_wait_fails)
+{
+    /* With SIGCHLD ignored, the kernel reaps the command as it ends: the
+     * caller's waitpid() fails with ECHILD, and there is no status. */
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    char *argv[] = {"sh", "-c", "echo lost; sleep 0.05", NULL};
+    long limits[] = {0, 1500};
+    for (int k = 0; k < 2; k++) {
+        runcmd_result r = junk;
+        errno = 0;
+        int rc = runcmd_run(argv, limits[k], &r);
+        int err = errno;
+        WB_PROMISE("wait-fails");
+        WB_EXPECT(rc == -1 && err == ECHILD,
+                  "SIGCHLD was set to SIG_IGN, so the kernel reaped the "
+                  "command and waitpid() failed with ECHILD (timeout_ms "
+                  "%ld): expected -1 with errno ECHILD; got %d (errno %s)",
+                  limits[k], rc, wb_errname(err));
+        WB_PROMISE("failed-result");
+        WB_EXPECT(is_failed_result(&r),
+                  "after a failed call the result must be {code -1, signo "
+                  "0, timed_out 0, out NULL, out_len 0} (free the output "
+                  "read so far); got {%d, %d, %d, %s, %zu}",
+                  r.code, r.signo, r.timed_out, out_note(&r), r.out_len);
+        free_result(&r);
+    }
+    sigaction(SIGCHLD, &old, NULL);
+}
+END_TEST
 
 START_TEST(test_interrupted_by_signal)
 {
@@ -630,8 +953,9 @@ START_TEST(test_interrupted_by_signal)
     char *argv[] = {"sh", "-c",
                     "sleep 0.03; kill -USR1 $PPID; sleep 0.03; echo done",
                     NULL};
-    runcmd_result r = {0};
+    runcmd_result r = junk;
     int rc = runcmd_run(argv, 1500, &r);
+    WB_PROMISE("eintr");
     WB_EXPECT(rc == 0 && r.code == 0 && r.timed_out == 0 && r.out != NULL &&
                   strcmp(r.out, "done\n") == 0,
               "a signal handler interrupted the wait (EINTR): expected it to "
@@ -639,7 +963,7 @@ START_TEST(test_interrupted_by_signal)
               "timed_out %d, \"%s\"",
               rc, wb_errno_note(rc), r.code, r.timed_out, shown(r.out));
     WB_EXPECT(usr1_seen, "the command's signal never reached the caller");
-    runcmd_free(&r);
+    free_result(&r);
 }
 END_TEST
 
@@ -669,5 +993,14 @@ Suite *wb_suite(void)
     WB_ADD(s, test_invalid_arguments, "exec: running another program");
     WB_ADD(s, test_fork_fails, "fork() returns twice");
     WB_ADD(s, test_interrupted_by_signal, "Pipes");
+    WB_ADD(s, test_wait_interrupted_after_eof,
+           "Reading with a time limit: poll()");
+    WB_ADD_TIMEOUT(s, test_interruptions_keep_time_left,
+                   "Reading with a time limit: poll()", 3.0);
+    WB_ADD(s, test_no_limit, "Reading with a time limit: poll()");
+    WB_ADD(s, test_output_is_nul_terminated, "Pipes");
+    WB_ADD(s, test_flush_fails,
+           "exit() and _exit(), and flushing before fork()");
+    WB_ADD(s, test_wait_fails, "Pitfalls");
     return s;
 }
