@@ -1,0 +1,1329 @@
+/*
+ * Tests of chat (exercises/04-select/chat.h): a chat server for many
+ * clients on the event loop.
+ *
+ * Each test starts a real server: a listening TCP socket on 127.0.0.1
+ * (port 0: the kernel picks a free one, read back with getsockname()),
+ * a loop (the reference solution of exercise 3), chat_start(), and a
+ * thread that runs loop_run(). The test thread plays the clients with
+ * ordinary blocking sockets and reads with poll() and a deadline, so a
+ * server that stalls fails a check instead of hanging the test. To stop,
+ * the test writes a byte to a pipe the loop watches; its callback calls
+ * chat_stop(), and loop_run() must then return by itself.
+ *
+ * Orderings are forced, not hoped for: a client waits for its
+ * "welcome N" before the next step, so the server has accepted it; a
+ * pipe on the same loop can stall the server's thread in a callback
+ * while the test makes several clients ready at once, so they are
+ * served in one iteration; "the server closed that socket" is seen as
+ * the process's count of open descriptors going down.
+ *
+ * "The server does not spin" is counted, not timed: the test defines
+ * select() itself, counting the calls before it calls the C library's,
+ * so a server that goes round its loop again and again shows as
+ * thousands of select() calls however loaded the machine is; the server
+ * thread's CPU time (/proc/self/task/TID/schedstat) is checked too.
+ *
+ * `make check CHAPTER=4 EXERCISE=chat TRACE=1` draws the server's
+ * callbacks (the reference loop records them when WB_TRACE_LOOP is set,
+ * which wb_suite() does).
+ *
+ * Linux-only: /proc, SO_LINGER resets, the kernel's thread ids, and
+ * dlsym(RTLD_NEXT) to find the real select().
+ */
+#define _GNU_SOURCE
+#include "wb.h"
+#include "chat.h"
+#include "loop.h"
+#include "trace.h"
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define MS 1000000LL /* nanoseconds */
+
+static chat_config config(size_t max_clients, size_t max_line, size_t max_queue,
+                          long idle_ms)
+{
+    return (chat_config){max_clients, max_line, max_queue, idle_ms};
+}
+
+/* Most tests: 16 clients, lines of 256 bytes, 4 KiB queues, and an idle
+ * limit long enough never to matter. */
+static chat_config usual(void)
+{
+    return config(16, 256, 4096, 10000);
+}
+
+/* A line for messages: printable, quoted, cut at 60 bytes. */
+static const char *show(const char *s, size_t len)
+{
+    static _Thread_local char buf[4][160];
+    static _Thread_local int next;
+    char *out = buf[next++ % 4];
+    size_t o = 0;
+    out[o++] = '"';
+    for (size_t i = 0; i < len && o < 140; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (i == 60) {
+            o += (size_t)snprintf(out + o, 160 - o, "...(%zu bytes)", len);
+            break;
+        }
+        if (c >= 32 && c < 127 && c != '"' && c != '\\')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, 160 - o, "\\x%02x", c);
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return out;
+}
+
+/* printf() into one of 8 rotating buffers of the calling thread: the
+ * helpers below build parts of messages with it (wb_format()'s single
+ * buffer would be overwritten by WB_EXPECT() while it reads them). */
+static const char *fmt(const char *f, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static const char *fmt(const char *f, ...)
+{
+    static _Thread_local char buf[8][256];
+    static _Thread_local int next;
+    char *out = buf[next++ % 8];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(out, sizeof buf[0], f, ap);
+    va_end(ap);
+    return out;
+}
+
+/* --- The server under test ------------------------------------------------ */
+
+struct server {
+    loop *l;
+    chat *c;
+    int lfd, port;
+    int stop[2];    /* a byte: the loop thread calls chat_stop() */
+    int done[2];    /* the loop thread's byte: loop_run() returned */
+    int stall[2];   /* a byte: the loop thread blocks in a callback ... */
+    int stalled[2]; /* ... says so on this pipe ... */
+    int release[2]; /* ... and reads a byte from this one to go on */
+    pthread_t thread;
+    atomic_int tid;
+    int run_rc, run_err;
+    int stat_fd; /* the server thread's /proc schedstat */
+};
+
+static void on_stop(loop *l, int fd, int events, void *ctx)
+{
+    (void)events;
+    struct server *s = ctx;
+    char b;
+    (void)read(fd, &b, 1);
+    chat_stop(s->c);
+    s->c = NULL;
+    (void)loop_unwatch(l, s->stop[0]);
+    (void)loop_unwatch(l, s->stall[0]);
+}
+
+static void on_stall(loop *l, int fd, int events, void *ctx)
+{
+    (void)l;
+    (void)events;
+    struct server *s = ctx;
+    int64_t t0 = trace_now();
+    char b;
+    (void)read(fd, &b, 1);
+    (void)write(s->stalled[1], "s", 1);
+    (void)read(s->release[0], &b, 1); /* blocks: the whole server waits */
+    trace_span("test stalls the loop", t0, trace_now());
+}
+
+static void *server_main(void *arg)
+{
+    struct server *s = arg;
+    atomic_store(&s->tid, (int)syscall(SYS_gettid));
+    s->run_rc = loop_run(s->l);
+    s->run_err = errno;
+    (void)write(s->done[1], "d", 1);
+    return NULL;
+}
+
+/* A listening socket on 127.0.0.1, port chosen by the kernel. */
+static int listen_socket(int sndbuf, int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    WB_EXPECT(fd >= 0, "socket() failed%s", wb_errno_note(fd));
+    /* Accepted sockets inherit the send buffer size. */
+    if (sndbuf > 0)
+        ck_assert_int_eq(
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
+    WB_EXPECT(rc == 0, "bind(127.0.0.1:0) failed%s", wb_errno_note(rc));
+    rc = listen(fd, 256);
+    WB_EXPECT(rc == 0, "listen() failed%s", wb_errno_note(rc));
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    if (port != NULL)
+        *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void server_start(struct server *s, chat_config cfg, int sndbuf)
+{
+    memset(s, 0, sizeof *s);
+    s->stat_fd = -1;
+    s->lfd = listen_socket(sndbuf, &s->port);
+    s->l = loop_new();
+    ck_assert_msg(s->l != NULL, "loop_new() failed");
+    s->c = chat_start(s->l, s->lfd, &cfg);
+    WB_EXPECT(s->c != NULL,
+              "chat_start() with a valid configuration should return a "
+              "server; got NULL%s",
+              wb_errno_note(-1));
+    wb_pipe(s->stop);
+    wb_pipe(s->done);
+    wb_pipe(s->stall);
+    wb_pipe(s->stalled);
+    wb_pipe(s->release);
+    ck_assert_int_eq(loop_watch(s->l, s->stop[0], LOOP_READ, on_stop, s), 0);
+    ck_assert_int_eq(loop_watch(s->l, s->stall[0], LOOP_READ, on_stall, s), 0);
+    ck_assert_int_eq(pthread_create(&s->thread, NULL, server_main, s), 0);
+    for (int i = 0; i < 1000 && atomic_load(&s->tid) == 0; i++)
+        wb_sleep_ms(1);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/schedstat",
+             atomic_load(&s->tid));
+    s->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Wait up to @p ms for @p fd to be readable. */
+static int readable_within(int fd, long ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    int n;
+    do
+        n = poll(&p, 1, (int)ms);
+    while (n == -1 && errno == EINTR);
+    return n == 1;
+}
+
+static void server_stop(struct server *s)
+{
+    ck_assert_int_eq(write(s->stop[1], "q", 1), 1);
+    WB_PROMISE("stop");
+    WB_EXPECT(readable_within(s->done[0], 1500),
+              "after chat_stop(), loop_run() should return: nothing "
+              "of the server may stay on the loop. It was still running "
+              "1.5 s later: is a client, the listening socket or a timer "
+              "still there?");
+    pthread_join(s->thread, NULL);
+    WB_EXPECT(s->run_rc == 0, "loop_run() should return 0; got %d (%s)",
+              s->run_rc, wb_errname(s->run_err));
+    loop_free(s->l);
+    int *pipes[] = {s->stop, s->done, s->stall, s->stalled, s->release};
+    for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++) {
+        close(pipes[i][0]);
+        close(pipes[i][1]);
+    }
+    close(s->lfd);
+    if (s->stat_fd >= 0)
+        close(s->stat_fd);
+}
+
+/* Block the server's thread inside a callback of its loop, until
+ * server_release(). Whatever clients do meanwhile is served together, in
+ * the next iteration. */
+static void server_stall(struct server *s)
+{
+    ck_assert_int_eq(write(s->stall[1], "s", 1), 1);
+    WB_EXPECT(readable_within(s->stalled[0], 1000),
+              "the test could not stall the server's loop within 1 s: is "
+              "it blocked somewhere?");
+    char b;
+    ck_assert_int_eq(read(s->stalled[0], &b, 1), 1);
+}
+
+static void server_release(struct server *s)
+{
+    ck_assert_int_eq(write(s->release[1], "r", 1), 1);
+}
+
+/* --- What the server's thread spent --------------------------------------- */
+
+static int64_t process_cpu_ns(void)
+{
+    struct rusage ru;
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+    return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 * MS +
+           ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
+/* Every select() of the process goes through this definition, which
+ * the linker prefers to the C library's: it counts the calls, then calls
+ * the real select() (the next definition, found with dlsym()). An idle
+ * server sleeps in one select() call; a server that spins calls it
+ * thousands of times, however loaded the machine. */
+static atomic_long select_calls;
+static int (*real_select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+
+static void find_real_select(void)
+{
+    void *sym = dlsym(RTLD_NEXT, "select");
+    memcpy(&real_select, &sym, sizeof real_select);
+}
+
+int select(int nfds, fd_set *restrict rd, fd_set *restrict wr,
+           fd_set *restrict ex, struct timeval *restrict timeout)
+{
+    atomic_fetch_add(&select_calls, 1);
+    if (real_select == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real_select(nfds, rd, wr, ex, timeout);
+}
+
+struct effort {
+    int64_t wall, cpu;
+    long selects;
+};
+
+/* The server thread's CPU time, from its /proc schedstat (already open:
+ * the EMFILE test measures with no descriptor left), or the process's. */
+static struct effort effort_now(const struct server *s)
+{
+    struct effort e = {wb_now_ns(), -1, atomic_load(&select_calls)};
+    char buf[128];
+    ssize_t n =
+        s->stat_fd >= 0 ? pread(s->stat_fd, buf, sizeof buf - 1, 0) : -1;
+    long long on_cpu;
+    if (n > 0) {
+        buf[n] = '\0';
+        if (sscanf(buf, "%lld", &on_cpu) == 1)
+            e.cpu = on_cpu;
+    }
+    if (e.cpu < 0)
+        e.cpu = process_cpu_ns();
+    return e;
+}
+
+static struct effort effort_since(const struct server *s, struct effort e0)
+{
+    struct effort e = effort_now(s);
+    return (struct effort){e.wall - e0.wall, e.cpu - e0.cpu,
+                           e.selects - e0.selects};
+}
+
+/* Spinning: select() called again and again, or 10 ms of CPU time. */
+static int spun(struct effort e)
+{
+    return e.selects >= 20 || e.cpu >= 10 * MS;
+}
+
+/* --- Clients -------------------------------------------------------------- */
+
+struct client {
+    int fd;
+    long id;
+    size_t len;
+    char buf[65536];
+};
+
+enum { GOT_LINE = 1, GOT_NOTHING = 0, GOT_EOF = -1, GOT_ERROR = -2 };
+
+static struct client *client_connect(const struct server *s, int rcvbuf)
+{
+    struct client *c = calloc(1, sizeof *c);
+    ck_assert_msg(c != NULL, "out of memory");
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    WB_EXPECT(c->fd >= 0, "socket() failed%s", wb_errno_note(c->fd));
+    if (rcvbuf > 0)
+        ck_assert_int_eq(
+            setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf),
+            0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)s->port);
+    int rc = connect(c->fd, (struct sockaddr *)&a, sizeof a);
+    WB_EXPECT(rc == 0, "connect() to the server failed%s", wb_errno_note(rc));
+    return c;
+}
+
+/* The next line, without its '\n', NUL-terminated, in @p line (of @p cap
+ * bytes); *len its length. GOT_NOTHING after @p ms without a whole line,
+ * GOT_EOF or GOT_ERROR (errno in *err) when the connection ended. */
+static int client_read(struct client *c, char *line, size_t cap, size_t *len,
+                       long ms, int *err)
+{
+    int64_t end = wb_now_ns() + ms * MS;
+    for (;;) {
+        char *nl = memchr(c->buf, '\n', c->len);
+        if (nl != NULL) {
+            size_t n = (size_t)(nl - c->buf);
+            size_t keep = n < cap - 1 ? n : cap - 1;
+            memcpy(line, c->buf, keep);
+            line[keep] = '\0';
+            *len = n;
+            c->len -= n + 1;
+            memmove(c->buf, nl + 1, c->len);
+            return GOT_LINE;
+        }
+        int64_t left = (end - wb_now_ns()) / MS;
+        if (left < 0 || !readable_within(c->fd, left))
+            return GOT_NOTHING;
+        if (c->len == sizeof c->buf)
+            c->len = 0; /* a line longer than the buffer: not ours */
+        ssize_t n = recv(c->fd, c->buf + c->len, sizeof c->buf - c->len, 0);
+        if (n == 0)
+            return GOT_EOF;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            *err = errno;
+            return GOT_ERROR;
+        }
+        c->len += (size_t)n;
+    }
+}
+
+static const char *outcome(int r, int err, const char *line, size_t len)
+{
+    switch (r) {
+    case GOT_LINE:
+        return fmt("the line %s", show(line, len));
+    case GOT_NOTHING:
+        return "nothing";
+    case GOT_EOF:
+        return "end of file (the server closed the connection)";
+    default:
+        return fmt("an error, %s", wb_errname(err));
+    }
+}
+
+/* Read the next line; fail unless it is @p want. @p why ends the
+ * message. */
+static void expect_line_n(struct client *c, const char *want, size_t wlen,
+                          long ms, const char *why)
+{
+    char line[512];
+    size_t len = 0;
+    int err = 0;
+    int r = client_read(c, line, sizeof line, &len, ms, &err);
+    WB_EXPECT(r == GOT_LINE && len == wlen && memcmp(line, want, wlen) == 0,
+              "client %ld should get the line %s within %ld ms; got %s%s",
+              c->id, show(want, wlen), ms, outcome(r, err, line, len), why);
+}
+
+static void expect_line(struct client *c, const char *want, long ms,
+                        const char *why)
+{
+    expect_line_n(c, want, strlen(want), ms, why);
+}
+
+/* Read past the lines other clients said ("N: ..."); fail unless the
+ * next other line is the notice @p notice (a CHAT_* string, '\n'
+ * included). */
+static void expect_notice(struct client *c, const char *notice, long ms,
+                          const char *why)
+{
+    char line[512];
+    size_t len = 0;
+    int err = 0, r;
+    long from;
+    char colon;
+    size_t want = strlen(notice) - 1;
+    while ((r = client_read(c, line, sizeof line, &len, ms, &err)) ==
+               GOT_LINE &&
+           sscanf(line, "%ld%c", &from, &colon) == 2 && colon == ':')
+        continue;
+    WB_EXPECT(r == GOT_LINE && len == want && memcmp(line, notice, want) == 0,
+              "client %ld should get the line %s within %ld ms; got %s%s",
+              c->id, show(notice, want), ms, outcome(r, err, line, len), why);
+}
+
+/* Read past the lines other clients said ("N: ..."); fail unless the
+ * server then ends the connection (end of file or a reset) within
+ * @p ms. */
+static void expect_closed(struct client *c, long ms, const char *why)
+{
+    char line[512];
+    size_t len = 0;
+    int err = 0, r;
+    long from;
+    char colon;
+    while ((r = client_read(c, line, sizeof line, &len, ms, &err)) ==
+               GOT_LINE &&
+           sscanf(line, "%ld%c", &from, &colon) == 2 && colon == ':')
+        continue;
+    WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
+              "client %ld should be disconnected within %ld ms; got %s%s",
+              c->id, ms, outcome(r, err, line, len), why);
+}
+
+/* Fail if anything arrives within @p ms. */
+static void expect_quiet(struct client *c, long ms, const char *why)
+{
+    char line[512];
+    size_t len = 0;
+    int err = 0;
+    int r = client_read(c, line, sizeof line, &len, ms, &err);
+    WB_EXPECT(r == GOT_NOTHING, "client %ld should get nothing; got %s%s",
+              c->id, outcome(r, err, line, len), why);
+}
+
+static void client_welcome(struct client *c, long ms)
+{
+    char line[512];
+    size_t len = 0;
+    int err = 0;
+    int r = client_read(c, line, sizeof line, &len, ms, &err);
+    long id = 0;
+    char extra;
+    WB_EXPECT(r == GOT_LINE &&
+                  sscanf(line, "welcome %ld%c", &id, &extra) == 1 && id > 0,
+              "a new client should first get \"welcome N\" (N > 0) within "
+              "%ld ms; got %s",
+              ms, outcome(r, err, line, len));
+    c->id = id;
+}
+
+static struct client *client_join(const struct server *s)
+{
+    struct client *c = client_connect(s, 0);
+    client_welcome(c, 1000);
+    return c;
+}
+
+static void client_send(struct client *c, const char *data, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = send(c->fd, data + done, len - done, MSG_NOSIGNAL);
+        if (n == -1 && errno == EINTR)
+            continue;
+        WB_EXPECT(n > 0, "client %ld could not send to the server%s", c->id,
+                  wb_errno_note(n));
+        done += (size_t)n;
+    }
+}
+
+static void client_say(struct client *c, const char *text)
+{
+    client_send(c, text, strlen(text));
+}
+
+static void client_free(struct client *c)
+{
+    if (c == NULL)
+        return;
+    close(c->fd);
+    free(c);
+}
+
+/* Close with a reset (RST) instead of the usual end of file. */
+static void client_reset(struct client *c)
+{
+    struct linger lg = {1, 0};
+    ck_assert_int_eq(setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg),
+                     0);
+    client_free(c);
+}
+
+static const char *said(long id, const char *text)
+{
+    return fmt("%ld: %s", id, text);
+}
+
+/* Wait up to @p ms until the process has at most @p want descriptors
+ * open; returns the last count. */
+static int fds_down_to(int want, long ms)
+{
+    int64_t end = wb_now_ns() + ms * MS;
+    int n = wb_count_fds();
+    while (n > want && wb_now_ns() < end) {
+        wb_sleep_ms(5);
+        n = wb_count_fds();
+    }
+    return n;
+}
+
+/* --- Tests ---------------------------------------------------------------- */
+
+static void expect_refused(loop *l, int fd, const chat_config *cfg,
+                           const char *what)
+{
+    errno = 0;
+    chat *c = chat_start(l, fd, cfg);
+    int err = errno;
+    WB_EXPECT(c == NULL && err == EINVAL,
+              "chat_start() with %s should return NULL with EINVAL; got %s",
+              what, c != NULL ? "a server" : fmt("NULL (%s)", wb_errname(err)));
+}
+
+START_TEST(test_bad_config)
+{
+    WB_PROMISE("config");
+    loop *l = loop_new();
+    ck_assert_msg(l != NULL, "loop_new() failed");
+    int lfd = listen_socket(0, NULL);
+    chat_config ok = usual();
+    expect_refused(NULL, lfd, &ok, "a NULL loop");
+    expect_refused(l, lfd, NULL, "a NULL configuration");
+    expect_refused(l, -1, &ok, "listening descriptor -1");
+    expect_refused(l, FD_SETSIZE, &ok, "a descriptor of FD_SETSIZE");
+    chat_config bad = ok;
+    bad.max_clients = 0;
+    expect_refused(l, lfd, &bad, "max_clients 0");
+    bad = ok;
+    bad.max_line = 0;
+    expect_refused(l, lfd, &bad, "max_line 0");
+    bad = ok;
+    bad.max_queue = bad.max_line + CHAT_OVERHEAD - 1;
+    expect_refused(l, lfd, &bad,
+                   "max_queue one byte short of max_line + CHAT_OVERHEAD");
+    bad = ok;
+    bad.idle_ms = 0;
+    expect_refused(l, lfd, &bad, "idle_ms 0");
+    bad = ok;
+    bad.idle_ms = -5;
+    expect_refused(l, lfd, &bad, "idle_ms -5");
+
+    int closed = listen_socket(0, NULL);
+    close(closed);
+    errno = 0;
+    chat *none = chat_start(l, closed, &ok);
+    int err = errno;
+    WB_EXPECT(none == NULL && err == EBADF,
+              "chat_start() with a closed descriptor should return NULL "
+              "with EBADF (from fcntl()); got %s",
+              none != NULL ? "a server" : fmt("NULL (%s)", wb_errname(err)));
+
+    /* A good configuration works; stopped before any loop_run(), it
+     * leaves nothing on the loop, and the listening socket open. */
+    chat *c = chat_start(l, lfd, &ok);
+    WB_EXPECT(c != NULL,
+              "chat_start() with a valid configuration should "
+              "return a server; got NULL%s",
+              wb_errno_note(-1));
+    WB_EXPECT(chat_clients(c) == 0,
+              "a new server should have 0 clients; chat_clients() says %zu",
+              chat_clients(c));
+    chat_stop(c);
+    chat_stop(NULL);
+    WB_PROMISE("stop");
+    int64_t t0 = wb_now_ns();
+    int rc = loop_run(l);
+    WB_EXPECT(rc == 0 && wb_now_ns() - t0 < 500 * MS,
+              "after the refused chat_start() calls and a chat_stop(), "
+              "nothing should be left on the loop, so loop_run() returns 0 "
+              "at once; it returned %d after %lld ms",
+              rc, (long long)((wb_now_ns() - t0) / MS));
+    WB_EXPECT(fcntl(lfd, F_GETFD) != -1,
+              "chat_stop() closed the listening socket; it is the "
+              "caller's");
+    loop_free(l);
+    close(lfd);
+}
+END_TEST
+
+START_TEST(test_welcome_and_relay)
+{
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    struct client *c = client_join(&s);
+    WB_PROMISE("welcome");
+    WB_EXPECT(a->id == 1 && b->id == 2 && c->id == 3,
+              "the first three clients should be welcomed as 1, 2 and 3; "
+              "got %ld, %ld and %ld",
+              a->id, b->id, c->id);
+    WB_PROMISE("broadcast");
+    client_say(a, "hello\n");
+    expect_line(b, said(a->id, "hello"), 1000, "");
+    expect_line(c, said(a->id, "hello"), 1000, "");
+    client_say(b, "hi there\n");
+    expect_line(a, said(b->id, "hi there"), 1000,
+                " (a client never gets its own lines back: its next line "
+                "is the next one of another client)");
+    expect_line(c, said(b->id, "hi there"), 1000, "");
+    expect_quiet(b, 50, " (a client never gets its own lines back)");
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+    client_free(c);
+}
+END_TEST
+
+START_TEST(test_lines_in_pieces)
+{
+    WB_PROMISE("framing");
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    struct client *c = client_join(&s);
+    /* One line in three pieces, then three lines in one piece. */
+    client_say(a, "spl");
+    wb_sleep_ms(20);
+    client_say(a, "it li");
+    wb_sleep_ms(20);
+    client_say(a, "ne\nsecond\nthird\n");
+    expect_line(b, said(a->id, "split line"), 1000,
+                " (a line sent in pieces is relayed whole, once its '\\n' "
+                "has arrived)");
+    expect_line(b, said(a->id, "second"), 1000,
+                " (lines that arrive together are relayed one by one)");
+    expect_line(b, said(a->id, "third"), 1000, "");
+    /* Two clients' pieces, interleaved: each client has its own buffer. */
+    client_say(a, "aaa");
+    wb_sleep_ms(20);
+    client_say(c, "ccc\n");
+    expect_line(b, said(c->id, "ccc"), 1000,
+                " (client 1's unfinished line must not hold up or mix with "
+                "client 3's)");
+    client_say(a, "bbb\n");
+    expect_line(b, said(a->id, "aaabbb"), 1000, "");
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+    client_free(c);
+}
+END_TEST
+
+START_TEST(test_bytes_unchanged)
+{
+    WB_PROMISE("bytes");
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    const char raw[] = "nul\0 cr\r tab\t high\x80\xfe\xff end";
+    size_t n = sizeof raw - 1;
+    char sent[64];
+    memcpy(sent, raw, n);
+    sent[n] = '\n';
+    client_send(a, sent, n + 1);
+    char want[80];
+    int head = snprintf(want, sizeof want, "%ld: ", a->id);
+    memcpy(want + head, raw, n);
+    expect_line_n(b, want, (size_t)head + n, 1000,
+                  " (every byte of the line, NUL and '\\r' included, is "
+                  "relayed as it came: use the length, not strlen())");
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+/* Make sure the process may open @p n descriptors (all below
+ * FD_SETSIZE: the server waits for them with select()). */
+static void allow_fds(rlim_t n)
+{
+    struct rlimit r;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &r), 0);
+    if (r.rlim_cur < n && (r.rlim_max == RLIM_INFINITY || r.rlim_max >= n)) {
+        r.rlim_cur = n;
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &r), 0);
+    }
+}
+
+START_TEST(test_two_hundred_clients)
+{
+    WB_PROMISE("broadcast");
+    enum { N = 200 };
+    allow_fds(FD_SETSIZE);
+    struct server s;
+    server_start(&s, config(N + 10, 64, 65536, 10000), 0);
+    struct client *cl[N];
+    /* Connect them all, then read the welcomes. */
+    for (int i = 0; i < N; i++)
+        cl[i] = client_connect(&s, 0);
+    for (int i = 0; i < N; i++)
+        client_welcome(cl[i], 2000);
+    for (int i = 0; i < N; i++)
+        client_say(cl[i], fmt("line of %ld\n", cl[i]->id));
+    /* Each client gets the line of each of the 199 others, once. */
+    static unsigned char got[N + 1][N + 1];
+    memset(got, 0, sizeof got);
+    for (int i = 0; i < N; i++) {
+        for (int k = 0; k < N - 1; k++) {
+            char line[128];
+            size_t len = 0;
+            int err = 0;
+            int r = client_read(cl[i], line, sizeof line, &len, 2000, &err);
+            long from = 0, of = 0;
+            int ok = r == GOT_LINE &&
+                     sscanf(line, "%ld: line of %ld", &from, &of) == 2 &&
+                     from == of && from >= 1 && from <= N &&
+                     from != cl[i]->id && !got[cl[i]->id][from];
+            WB_EXPECT(ok,
+                      "200 clients each sent one line: client %ld should "
+                      "get 199 lines, one from each other client; its line "
+                      "%d was %s",
+                      cl[i]->id, k + 1,
+                      r == GOT_LINE && from == cl[i]->id ? "its own"
+                      : r == GOT_LINE && from >= 1 && from <= N &&
+                              got[cl[i]->id][from]
+                          ? fmt("a second one from client %ld", from)
+                          : outcome(r, err, line, len));
+            got[cl[i]->id][from] = 1;
+        }
+    }
+    server_stop(&s);
+    for (int i = 0; i < N; i++)
+        client_free(cl[i]);
+}
+END_TEST
+
+START_TEST(test_slow_reader_does_not_stall_others)
+{
+    WB_PROMISE("slow-reader");
+    enum { LINES = 400 };
+    /* Small socket buffers, so the reader that never reads fills its
+     * share quickly: 4 KiB for the server's sends, 4 KiB for the slow
+     * client's receives, 4 KiB of queue. */
+    struct server s;
+    server_start(&s, config(16, 256, 4096, 10000), 4096);
+    struct client *slow = client_connect(&s, 4096);
+    client_welcome(slow, 1000);
+    struct client *from = client_join(&s);
+    struct client *b = client_join(&s);
+    struct client *c = client_join(&s);
+    char text[128];
+    int64_t worst = 0;
+    for (int i = 0; i < LINES; i++) {
+        snprintf(text, sizeof text,
+                 "line %03d ......................................."
+                 ".................................................\n",
+                 i);
+        int64_t t0 = wb_now_ns();
+        client_say(from, text);
+        text[strlen(text) - 1] = '\0';
+        const char *why =
+            fmt(" (line %d of %d; client %ld never reads: the server must "
+                "not wait for it, and must not block in send())",
+                i + 1, LINES, slow->id);
+        expect_line(b, said(from->id, text), 1000, why);
+        expect_line(c, said(from->id, text), 1000, why);
+        if (wb_now_ns() - t0 > worst)
+            worst = wb_now_ns() - t0;
+    }
+    /* The slow client gets what fitted, then the end of the connection. */
+    int lines = 0, r;
+    char line[512];
+    size_t len = 0;
+    int err = 0;
+    while ((r = client_read(slow, line, sizeof line, &len, 1000, &err)) ==
+           GOT_LINE)
+        lines++;
+    WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
+              "client %ld never read while %d lines of 100 bytes were "
+              "relayed to it, with a queue of 4096 bytes: it should have "
+              "been disconnected. It got %d lines, then %s",
+              slow->id, LINES, lines, outcome(r, err, line, len));
+    WB_EXPECT(lines < LINES,
+              "the slow client got all %d lines; its queue "
+              "should have overflowed",
+              LINES);
+    server_stop(&s);
+    client_free(slow);
+    client_free(from);
+    client_free(b);
+    client_free(c);
+}
+END_TEST
+
+START_TEST(test_line_too_long)
+{
+    WB_PROMISE("too-long");
+    struct server s;
+    server_start(&s, config(16, 64, 4096, 10000), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    struct client *t = client_join(&s);
+    char line[200];
+    memset(line, 'x', sizeof line);
+    /* Exactly max_line bytes: fine. */
+    line[64] = '\n';
+    client_send(t, line, 65);
+    char want[128];
+    int head = snprintf(want, sizeof want, "%ld: ", t->id);
+    memset(want + head, 'x', 64);
+    expect_line_n(b, want, (size_t)head + 64, 1000,
+                  " (a line of exactly max_line bytes is accepted)");
+    /* One byte more: refused. */
+    line[64] = 'x';
+    line[65] = '\n';
+    client_send(t, line, 66);
+    expect_notice(t, CHAT_TOO_LONG, 1000,
+                  " (a line of max_line + 1 bytes is too long)");
+    expect_closed(t, 1000, " (after a line too long, the server closes)");
+    /* 150 bytes and no newline at all: too long as well. */
+    struct client *u = client_join(&s);
+    client_send(u, line, 150);
+    expect_notice(u, CHAT_TOO_LONG, 1000,
+                  " (150 bytes without a newline are already more than "
+                  "max_line)");
+    expect_closed(u, 1000, "");
+    /* Nothing of them was relayed. */
+    client_say(a, "after\n");
+    expect_line(b, said(a->id, "after"), 1000,
+                " (no part of a line too long is relayed)");
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+    client_free(t);
+    client_free(u);
+}
+END_TEST
+
+START_TEST(test_megabyte_line)
+{
+    WB_PROMISE("too-long");
+    struct server s;
+    server_start(&s, config(16, 256, 4096, 10000), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    struct client *m = client_join(&s);
+    size_t size = 1 << 20;
+    char *big = malloc(size + 1);
+    ck_assert_msg(big != NULL, "out of memory");
+    memset(big, 'm', size);
+    big[size] = '\n';
+    /* Send until all is sent or the server hangs up. */
+    ck_assert_int_eq(fcntl(m->fd, F_SETFL, O_NONBLOCK), 0);
+    size_t sent = 0;
+    int64_t end = wb_now_ns() + 2000 * MS;
+    while (sent <= size && wb_now_ns() < end) {
+        ssize_t n = send(m->fd, big + sent, size + 1 - sent, MSG_NOSIGNAL);
+        if (n > 0) {
+            sent += (size_t)n;
+            continue;
+        }
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            struct pollfd p = {m->fd, POLLOUT, 0};
+            (void)poll(&p, 1, 50);
+            continue;
+        }
+        if (n == -1 && errno == EINTR)
+            continue;
+        break; /* EPIPE, ECONNRESET: the server closed */
+    }
+    free(big);
+    ck_assert_int_eq(fcntl(m->fd, F_SETFL, 0), 0);
+    expect_notice(m, CHAT_TOO_LONG, 1000,
+                  " (a 1 MiB line: the server should say it is too long as "
+                  "soon as max_line bytes have come without a newline)");
+    expect_closed(m, 1000, "");
+    client_say(a, "still fine\n");
+    expect_line(b, said(a->id, "still fine"), 1000,
+                " (the others go on after a 1 MiB line)");
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+    client_free(m);
+}
+END_TEST
+
+START_TEST(test_idle_client_dropped)
+{
+    WB_PROMISE("idle");
+    struct server s;
+    server_start(&s, config(16, 256, 4096, 150), 0);
+    struct client *idle = client_join(&s);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    expect_quiet(idle, 60,
+                 " (a client is dropped when it has been idle for idle_ms = "
+                 "150 ms, not before)");
+    /* a and b speak every 50 ms for 300 ms; idle says nothing. */
+    const char *why = " (a client that sends a line every 50 ms, with an "
+                      "idle limit of 150 ms, must never be dropped: each "
+                      "line starts its idle time again)";
+    for (int i = 0; i < 6; i++) {
+        client_say(a, fmt("tick %d\n", i));
+        client_say(b, fmt("tock %d\n", i));
+        expect_line(b, said(a->id, fmt("tick %d", i)), 1000, why);
+        expect_line(a, said(b->id, fmt("tock %d", i)), 1000, why);
+        wb_sleep_ms(50);
+    }
+    expect_notice(idle, CHAT_IDLE, 1000,
+                  " (a client silent for more than idle_ms = 150 ms)");
+    expect_closed(idle, 1000, " (then the server closes it)");
+    client_say(a, "still here\n");
+    expect_line(b, said(a->id, "still here"), 1000, "");
+    server_stop(&s);
+    client_free(idle);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+START_TEST(test_half_line_then_silence)
+{
+    WB_PROMISE("idle");
+    struct server s;
+    server_start(&s, config(16, 256, 4096, 200), 0);
+    struct client *h = client_join(&s);
+    client_say(h, "partial");
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    const char *why = " (a client that sent half a line and stopped must "
+                      "not hold up the others)";
+    for (int i = 0; i < 5; i++) {
+        client_say(a, fmt("meanwhile %d\n", i));
+        client_say(b, fmt("answer %d\n", i));
+        expect_line(b, said(a->id, fmt("meanwhile %d", i)), 500, why);
+        expect_line(a, said(b->id, fmt("answer %d", i)), 500, why);
+        wb_sleep_ms(40);
+    }
+    WB_PROMISE("framing");
+    client_say(a, "done\n");
+    expect_line(b, said(a->id, "done"), 500,
+                " (half a line is never relayed as a line)");
+    WB_PROMISE("idle");
+    expect_notice(h, CHAT_IDLE, 1000,
+                  " (half a line is not a complete line: after 200 ms the "
+                  "client is idle)");
+    expect_closed(h, 1000, "");
+    server_stop(&s);
+    client_free(h);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+START_TEST(test_server_full)
+{
+    WB_PROMISE("full");
+    struct server s;
+    server_start(&s, config(3, 256, 4096, 10000), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    struct client *c = client_join(&s);
+    struct client *d = client_connect(&s, 0);
+    expect_notice(d, CHAT_FULL, 1000, " (max_clients = 3 are connected)");
+    expect_closed(d, 1000, " (a refused connection is closed)");
+    client_free(d);
+    int before = wb_count_fds();
+    client_free(a);
+    int now = fds_down_to(before - 2, 1000);
+    WB_PROMISE("gone");
+    WB_EXPECT(now <= before - 2,
+              "a client closed its connection; the server should close "
+              "its socket too (%d descriptors open, expected %d)",
+              now, before - 2);
+    WB_PROMISE("full");
+    struct client *e = client_join(&s);
+    WB_EXPECT(e->id == 4,
+              "after clients 1, 2, 3 and a refused connection, the next "
+              "client should be welcomed as 4; got %ld",
+              e->id);
+    client_say(e, "in\n");
+    expect_line(b, said(e->id, "in"), 1000, "");
+    server_stop(&s);
+    client_free(b);
+    client_free(c);
+    client_free(e);
+}
+END_TEST
+
+START_TEST(test_clients_that_vanish)
+{
+    WB_PROMISE("gone");
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    int base = wb_count_fds();
+    long gone[8];
+    int ngone = 0;
+    /* Resets right after the welcome, and after half a line. */
+    for (int i = 0; i < 4; i++) {
+        struct client *x = client_join(&s);
+        gone[ngone++] = x->id;
+        if (i % 2)
+            client_say(x, "half a li");
+        client_reset(x);
+    }
+    /* A plain close. */
+    struct client *x = client_join(&s);
+    gone[ngone++] = x->id;
+    client_free(x);
+    /* Half-closes: the server reads end of file and closes. */
+    for (int i = 0; i < 2; i++) {
+        x = client_join(&s);
+        gone[ngone++] = x->id;
+        ck_assert_int_eq(shutdown(x->fd, SHUT_WR), 0);
+        expect_closed(x, 1000,
+                      " (it half-closed: end of file means it has left)");
+        client_free(x);
+    }
+    /* A last line without a newline, then end of file. */
+    x = client_join(&s);
+    long bye_id = x->id;
+    client_say(x, "bye");
+    ck_assert_int_eq(shutdown(x->fd, SHUT_WR), 0);
+    expect_closed(x, 1000, "");
+    client_free(x);
+
+    int now = fds_down_to(base, 1500);
+    WB_EXPECT(now <= base,
+              "8 clients left (resets, a close, half-closes): the server "
+              "should close each one's socket; %d descriptors more than "
+              "before they came are still open",
+              now - base);
+    /* b gets "bye" (lines of the reset ones may come before it). */
+    char line[512];
+    size_t len = 0;
+    int err = 0, r, found = 0;
+    const char *want = said(bye_id, "bye");
+    while (!found && (r = client_read(b, line, sizeof line, &len, 1000,
+                                      &err)) == GOT_LINE) {
+        long from = 0;
+        found = strcmp(line, want) == 0;
+        int known = sscanf(line, "%ld:", &from) == 1;
+        for (int i = 0; !found && known && i < ngone; i++)
+            known = from != gone[i] ? known : 2;
+        WB_EXPECT(found || known == 2, "client %ld got the unexpected line %s",
+                  b->id, show(line, len));
+    }
+    WB_EXPECT(found,
+              "client %ld should get %s: a last line without a newline, "
+              "before end of file, is relayed; got %s",
+              b->id, show(want, strlen(want)), outcome(r, err, line, len));
+    client_say(a, "still here\n");
+    expect_line(b, said(a->id, "still here"), 1000, "");
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+START_TEST(test_no_sigpipe)
+{
+    WB_PROMISE("sigpipe");
+    /* SIGPIPE with its default action: if it is raised, the test (server
+     * included) dies of it. */
+    struct sigaction dfl, old;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    ck_assert_int_eq(sigaction(SIGPIPE, &dfl, &old), 0);
+    struct server s;
+    server_start(&s, usual(), 0);
+    /* x is accepted first, so the loop serves it first in an iteration. */
+    struct client *x = client_join(&s);
+    struct client *y = client_join(&s);
+    long x_id = x->id;
+    /* While the server is stalled: x sends a line and resets its
+     * connection, y sends a line. In the next iteration the server reads
+     * x's line (the reset is consumed by that read), then y's, which it
+     * relays to x: a send() to a reset connection. */
+    server_stall(&s);
+    client_say(x, "hello\n");
+    client_reset(x);
+    client_say(y, "are you there?\n");
+    wb_sleep_ms(10);
+    server_release(&s);
+    expect_line(y, said(x_id, "hello"), 1000, "");
+    struct client *z = client_join(&s);
+    client_say(z, "after\n");
+    expect_line(y, said(z->id, "after"), 1000,
+                " (the server should survive sending to a reset "
+                "connection: send() with MSG_NOSIGNAL)");
+    server_stop(&s);
+    sigaction(SIGPIPE, &old, NULL);
+    client_free(y);
+    client_free(z);
+}
+END_TEST
+
+START_TEST(test_idle_server_sleeps)
+{
+    WB_PROMISE("no-spin");
+    struct server s;
+    server_start(&s, usual(), 0);
+    enum { N = 5 };
+    struct client *cl[N];
+    for (int i = 0; i < N; i++)
+        cl[i] = client_join(&s);
+    /* Some traffic first, so that queues fill and empty. */
+    for (int k = 0; k < 20; k++)
+        for (int i = 0; i < N; i++)
+            client_say(cl[i], fmt("message %d\n", k));
+    for (int i = 0; i < N; i++)
+        for (int k = 0; k < 20 * (N - 1); k++) {
+            char line[128];
+            size_t len = 0;
+            int err = 0;
+            int r = client_read(cl[i], line, sizeof line, &len, 1000, &err);
+            WB_EXPECT(r == GOT_LINE,
+                      "client %ld should get %d lines; line "
+                      "%d was %s",
+                      cl[i]->id, 20 * (N - 1), k + 1,
+                      outcome(r, err, line, len));
+        }
+    wb_sleep_ms(20);
+    struct effort e = effort_now(&s);
+    wb_sleep_ms(200);
+    e = effort_since(&s, e);
+    WB_EXPECT(!spun(e),
+              "with 5 clients connected and silent for %lld ms, the "
+              "server called select() %ld times and used %.1f ms of CPU "
+              "time; expected a call or two and under 10 ms. Watch a "
+              "client for LOOP_WRITE only while bytes wait in its queue",
+              (long long)(e.wall / MS), e.selects, (double)e.cpu / MS);
+    server_stop(&s);
+    for (int i = 0; i < N; i++)
+        client_free(cl[i]);
+}
+END_TEST
+
+START_TEST(test_accept_without_descriptors)
+{
+    WB_PROMISE("accept-fail");
+    struct server s;
+    server_start(&s, usual(), 0);
+    enum { N = 3 };
+    struct client *cl[N];
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fds[i], 0);
+    }
+    /* No descriptor left: the lowest free number becomes the limit. */
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int lowest = dup(0);
+    ck_assert_int_ge(lowest, 0);
+    close(lowest);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)s.port);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(connect(fds[i], (struct sockaddr *)&a, sizeof a), 0);
+    /* The listening socket is readable and accept() fails with EMFILE. */
+    wb_sleep_ms(30);
+    struct effort e = effort_now(&s);
+    wb_sleep_ms(200);
+    e = effort_since(&s, e);
+    setrlimit(RLIMIT_NOFILE, &old);
+    WB_EXPECT(!spun(e),
+              "with connections waiting and accept() failing with EMFILE "
+              "(no descriptor left) for %lld ms, the server called "
+              "select() %ld times and used %.1f ms of CPU time: it spins "
+              "on the listening socket, which stays readable. Stop "
+              "watching it, and try again 100 ms later",
+              (long long)(e.wall / MS), e.selects, (double)e.cpu / MS);
+    /* With descriptors again, the waiting clients get in. */
+    for (int i = 0; i < N; i++) {
+        cl[i] = calloc(1, sizeof *cl[i]);
+        ck_assert_msg(cl[i] != NULL, "out of memory");
+        cl[i]->fd = fds[i];
+        client_welcome(cl[i], 1500);
+    }
+    server_stop(&s);
+    for (int i = 0; i < N; i++)
+        client_free(cl[i]);
+}
+END_TEST
+
+START_TEST(test_stop_closes_clients)
+{
+    WB_PROMISE("stop");
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    client_say(a, "last words\n");
+    expect_line(b, said(a->id, "last words"), 1000, "");
+    server_stop(&s); /* fails unless loop_run() returned by itself */
+    expect_closed(a, 1000, " (chat_stop() closes every client)");
+    expect_closed(b, 1000, " (chat_stop() closes every client)");
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+/* make check CHAPTER=4 EXERCISE=chat TRACE=1 draws the server's
+ * callbacks during this test: short reads and writes, one client's
+ * queue filling, never a long bar (unless the server blocks). */
+const char *const wb_trace_test = "test_slow_reader_does_not_stall_others";
+
+/* ThreadSanitizer starts a helper thread of its own at the first
+ * pthread_create() of a process. Starting and joining one thread in
+ * wb_suite(), before the tests are forked, keeps that helper out of the
+ * fixture's count of threads left running. */
+static void *do_nothing(void *arg)
+{
+    return arg;
+}
+
+Suite *wb_suite(void)
+{
+    find_real_select();
+    pthread_t t;
+    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
+        pthread_join(t, NULL);
+    /* The reference loop records the server's callbacks for TRACE=1. */
+    setenv("WB_TRACE_LOOP", "1", 1);
+    Suite *s = wb_begin("chat", "chapters/04-select/chapter.md");
+    WB_ADD(s, test_bad_config, "Serving many clients in one thread");
+    WB_ADD_TIMEOUT(s, test_welcome_and_relay,
+                   "Serving many clients in one thread", 5.0);
+    WB_ADD_TIMEOUT(s, test_lines_in_pieces, "Framing lines on a byte stream",
+                   5.0);
+    WB_ADD_TIMEOUT(s, test_bytes_unchanged, "Framing lines on a byte stream",
+                   5.0);
+    WB_ADD_TIMEOUT(s, test_two_hundred_clients,
+                   "Serving many clients in one thread", 10.0);
+    WB_ADD_TIMEOUT(s, test_slow_reader_does_not_stall_others,
+                   "Backpressure and clients that never read", 10.0);
+    WB_ADD_TIMEOUT(s, test_line_too_long, "Framing lines on a byte stream",
+                   5.0);
+    WB_ADD_TIMEOUT(s, test_megabyte_line, "Framing lines on a byte stream",
+                   5.0);
+    WB_ADD_TIMEOUT(s, test_idle_client_dropped, "Timers in the loop", 5.0);
+    WB_ADD_TIMEOUT(s, test_half_line_then_silence, "Timers in the loop", 5.0);
+    WB_ADD_TIMEOUT(s, test_server_full, "Serving many clients in one thread",
+                   5.0);
+    WB_ADD_TIMEOUT(s, test_clients_that_vanish,
+                   "Serving many clients in one thread", 5.0);
+    WB_ADD_TIMEOUT(s, test_no_sigpipe, "SIGPIPE on a closed peer", 5.0);
+    WB_ADD_TIMEOUT(s, test_idle_server_sleeps,
+                   "Asking for write readiness all the time", 5.0);
+    WB_ADD_TIMEOUT(s, test_accept_without_descriptors, "accept can fail", 5.0);
+    WB_ADD_TIMEOUT(s, test_stop_closes_clients,
+                   "Serving many clients in one thread", 5.0);
+    return s;
+}
