@@ -220,7 +220,8 @@ demos: $(DEMO_BINS)
 # CHAPTER=N limits examples to that chapter's folder.
 EXAMPLES_FOLDER = $(if $(CHAPTER),$(notdir $(wildcard chapters/$(shell printf '%02d' '$(CHAPTER)' 2>/dev/null)-*)))
 
-examples: demos $(if $(wildcard book/timeline.c),$(TIMELINE))
+examples: $(if $(EXAMPLES_FOLDER),$(filter $(B)/demos/$(EXAMPLES_FOLDER)/%,$(DEMO_BINS)),demos) \
+          $(if $(wildcard book/timeline.c),$(TIMELINE))
 	@if [ -n '$(CHAPTER)' ] && [ -z '$(EXAMPLES_FOLDER)' ]; then \
 	    echo "examples: no chapter $(CHAPTER); chapters are: $(notdir $(wildcard chapters/[0-9][0-9]-*))"; exit 2; fi
 	@TIMELINE=$(TIMELINE) book/run-demos.sh $(B)/demos build/runs $(EXAMPLES_FOLDER)

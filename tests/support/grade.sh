@@ -144,6 +144,10 @@ for ex in "${selected[@]}"; do
     done
 done
 selected=("${with_deps[@]}" "${selected[@]}")
+# Graded because another exercise uses them, not because they were asked
+# for: shown, not counted in the summary (unless the chapter was asked for).
+implicit=" "
+[ -n "$exercise_arg" ] && implicit=" ${with_deps[*]} "
 
 variant=${B#build/}
 impl_tag=$(printf '%s' "$impl" | tr / _)
@@ -248,7 +252,11 @@ for i in "${!selected[@]}"; do
         done
     done
     read -r p f < <(counts "$dir")
-    total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
+    if [[ $implicit == *" $ex "* ]]; then
+        printf '      (graded because another exercise uses it; not counted below)\n'
+    else
+        total_pass=$((total_pass + p)) total_fail=$((total_fail + f))
+    fi
 
     if [ -s "$dir/warnings" ]; then
         nwarn=$(wc -l <"$dir/warnings")
