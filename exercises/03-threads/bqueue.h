@@ -16,19 +16,49 @@
  *   every thread blocked in either call wakes up.
  *
  * Built from one mutex and two condition variables ("not full" and "not
- * empty"). Three rules make it correct, and the tests check each one:
+ * empty").
  *
- * - a waiting thread re-tests its condition in a `while` loop around
- *   `pthread_cond_wait()`: when it wakes, another thread may already
- *   have taken the item (or the room) it was woken for, and wake-ups may
- *   also come for no reason at all;
- * - every change to what a waiter tests (the items, the closed flag) is
- *   made with the mutex held, or a waiter can test, miss the change and
- *   sleep through the only wake-up it would get;
- * - close wakes every waiter (`pthread_cond_broadcast()`), not one.
+ * Promises (each checked by the tests that name its tag):
  *
- * The queue stores the pointers, never what they point to: it does not
- * read, copy or free the items. NULL is a valid item.
+ * - [fifo] Items come out in the order they went in, across any number
+ *   of wrap-arounds of the slots. The queue stores the pointers, never
+ *   what they point to, and NULL is a valid item.
+ * - [push-blocks] bqueue_push() blocks while the queue is full and open,
+ *   and returns as soon as a pop makes room: with two producers asleep
+ *   on a full queue, two pops let both of them push.
+ * - [pop-blocks] bqueue_pop() blocks while the queue is empty and open,
+ *   and returns the oldest item as soon as there is one: with two
+ *   consumers asleep on an empty queue, two pushes wake both of them.
+ * - [while-loop] A waiting thread re-tests its condition in a `while`
+ *   loop around `pthread_cond_wait()`: when it wakes, another thread may
+ *   already have taken the item (or the room) it was woken for, and
+ *   wake-ups may also come for no reason at all.
+ * - [locked-changes] Every change to what a waiter tests (the items, the
+ *   closed flag) is made with the mutex held, or a waiter can test, miss
+ *   the change and sleep through the only wake-up it would get.
+ * - [close-wakes-all] bqueue_close() wakes every thread blocked in
+ *   bqueue_push() (they fail with `EPIPE`) and every thread blocked in
+ *   bqueue_pop(): a `pthread_cond_broadcast()` on both condition
+ *   variables, not a signal.
+ * - [close-drains] After bqueue_close(), pops still return the items
+ *   left, oldest first; then `EPIPE` at once, every time, without
+ *   writing `*item`. Closing again does nothing and returns 0.
+ * - [push-closed] A push to a closed queue fails with `EPIPE` and adds
+ *   nothing, even when there is room.
+ * - [exactly-once] With many producers and consumers at once, every item
+ *   pushed is popped exactly once, and each producer's items come out
+ *   in the order it pushed them.
+ * - [einval] A NULL queue, a NULL `item` pointer in bqueue_pop(), a NULL
+ *   `out` or a capacity of 0 gives `EINVAL`, and the queue is left as
+ *   it was.
+ * - [create-fails] When bqueue_create() fails (no memory for the queue
+ *   or its slots, or a `pthread_mutex_init()` or `pthread_cond_init()`
+ *   that fails: the tests make each one fail), it returns the error
+ *   number, leaves `*out` as it was and keeps nothing allocated.
+ * - [destroy] bqueue_destroy() frees everything bqueue_create()
+ *   allocated, and nothing else: the items still in the queue are not
+ *   freed (they belong to whoever pushed them). bqueue_destroy(NULL)
+ *   does nothing.
  *
  * Error handling follows the pthread convention: functions return 0 on
  * success and an error number on failure, and do not use `errno`.

@@ -10,19 +10,37 @@
  * largest and their sum. counter_snapshot() copies those four numbers
  * out.
  *
- * Two promises make it thread-safe, and the tests check both:
+ * Promises (each checked by the tests that name its tag). The first
+ * two make it thread-safe:
  *
- * - **No update is lost.** When T threads each add K values, the count
- *   is exactly T * K and the sum exactly the sum of what they added.
- *   `count++` from two threads at once is a read, an add and a write
- *   that can interleave, so one of the two increments can vanish: every
- *   read and every write of the counter's fields happens with its mutex
- *   held.
- * - **A snapshot is one moment.** The four numbers a snapshot returns
- *   were all true at the same instant, between two whole counter_add()
- *   calls: never the count from before an add together with the sum from
- *   after it. One lock around all four fields, held for the whole update
- *   and for the whole copy, gives that.
+ * - [no-lost-update] When T threads each add K values at once, the
+ *   count is exactly T * K, and the sum, min and max are exactly those
+ *   of the values added. `count++` from two threads at once is a read,
+ *   an add and a write that can interleave, so one of the two increments
+ *   can vanish: every read and every write of the counter's fields
+ *   happens with its mutex held.
+ * - [one-moment] The four numbers a snapshot returns were all true at
+ *   the same instant, between two whole counter_add() calls: never the
+ *   count from before an add together with the sum from after it. One
+ *   lock around all four fields, held for the whole update and for the
+ *   whole copy, gives that.
+ * - [empty] A new counter has count, min, max and sum all 0.
+ * - [stats] After values are added, the count is how many, the sum their
+ *   sum, min the smallest and max the largest (the first value is both);
+ *   each counter has statistics of its own.
+ * - [erange] An add that would take the sum above `LLONG_MAX` or below
+ *   `LLONG_MIN` returns `ERANGE` and changes nothing (count, sum, min
+ *   and max stay as they were); a sum of exactly `LLONG_MAX` or
+ *   `LLONG_MIN` fits. The counter stays usable: later values that keep
+ *   the sum in range are added as usual.
+ * - [einval] A NULL counter, or a NULL `out`, gives `EINVAL`, and nothing
+ *   is recorded or written.
+ * - [create-fails] When counter_create() fails (no memory, or
+ *   `pthread_mutex_init()` fails: the tests make it), it returns the
+ *   error number, leaves `*out` as it was and keeps nothing allocated.
+ * - [destroy-frees] counter_destroy() frees everything counter_create()
+ *   allocated: creating and destroying counters leaks nothing.
+ *   counter_destroy(NULL) does nothing.
  *
  * Error handling follows the pthread convention: functions return 0 on
  * success and an error number on failure, and do not use `errno`.
@@ -79,7 +97,8 @@ typedef struct counter_stats {
 int counter_create(counter **out);
 
 /**
- * @brief Free a counter and its mutex.
+ * @brief Free a counter and its mutex: everything counter_create()
+ *        allocated.
  *
  * Call it once, from the owner, when no other thread uses the counter
  * any more (after joining them) and none ever will: a thread still in
@@ -103,8 +122,10 @@ void counter_destroy(counter *c);
  *         - `EINVAL`: @p c is NULL;
  *         - `ERANGE`: the new sum would be greater than `LLONG_MAX` or
  *           less than `LLONG_MIN`, so it would not fit in the `long long`
- *           sum. Nothing is changed, not even the count, so later values
- *           that keep the sum in range can still be added. Where
+ *           sum. Nothing is changed, neither the count nor the sum, min
+ *           or max, and the mutex is released as on every other return,
+ *           so later values that keep the sum in range can still be
+ *           added. Where
  *           `long long` is no wider than `long` (as on 64-bit Linux,
  *           where both have 64 bits), adding `LONG_MAX` twice to an
  *           empty counter gives `ERANGE` the second time; where

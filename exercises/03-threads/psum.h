@@ -20,6 +20,38 @@
  * on success and an error number (`EINVAL`, `ENOMEM`, `EAGAIN`, ...) on
  * failure; it does not use `errno`.
  *
+ * Promises (each checked by the tests that name its tag), with m the
+ * smaller of `nthreads` and `n`:
+ *
+ * - [args-first] The arguments are checked before anything else, even
+ *   for an empty array: a NULL `sum`, an `nthreads` of 0, or a NULL
+ *   `values` with n > 0 gives `EINVAL`; nothing starts and `*sum` is
+ *   not written (so `psum_sum(NULL, 0, 0, ...)` is `EINVAL`, not 0).
+ * - [empty] An empty array (n == 0; `values` may then be NULL) starts
+ *   no thread, calls no callback, and its sum is 0.
+ * - [slices] The array is cut into m contiguous slices whose lengths
+ *   differ by at most one; every value belongs to exactly one slice, the
+ *   remainder n % m included (10 values over 4 threads: 3, 3, 2, 2).
+ * - [m-threads] Exactly m threads are started with `pthread_create()`,
+ *   one per slice; the calling thread adds no element itself: it only
+ *   starts, joins and combines.
+ * - [at-once] The m threads run at the same time: the caller starts them
+ *   all before it joins the first.
+ * - [own-partial] Each thread adds up its slice into a partial sum that
+ *   no other thread touches; after the joins the caller adds the m
+ *   partial sums. No data race, no term lost.
+ * - [callback] `on_value`, when not NULL, is called exactly once for
+ *   every element, by the thread that adds it, with `ctx` unchanged,
+ *   and what it returns is added instead of the element.
+ * - [any-nthreads] `nthreads` may be any value from 1 up, even
+ *   `SIZE_MAX`: threads and memory are sized by m, never by nthreads.
+ * - [enomem] When there is no memory for the threads' bookkeeping,
+ *   psum_sum() returns `ENOMEM` with nothing started, `*sum` left as it
+ *   was, and whatever it had allocated freed again.
+ * - [create-fails] When a `pthread_create()` fails, its error number is
+ *   returned, no further thread is started, the threads already started
+ *   are joined before psum_sum() returns, and `*sum` is left as it was.
+ *
  * psum_sum() keeps no state between calls, so any thread may call it,
  * several threads at once.
  */
@@ -48,25 +80,22 @@ typedef long (*psum_on_value_fn)(long value, void *ctx);
  * @brief Add up @p n values with up to @p nthreads threads.
  *
  * First checks the arguments; if one is wrong, nothing starts and
- * @p sum is not written.
+ * @p sum is not written (even when @p n is 0).
  *
  * Then, with m = the smaller of @p nthreads and @p n, it cuts the array
  * into m contiguous slices whose lengths differ by at most one (10
- * values over 3 threads: 4, 3 and 3; every value belongs to exactly one
- * slice, the remainder included), starts exactly m threads with
- * `pthread_create()`, one per slice, and joins all of them with
- * `pthread_join()`. Each thread adds up its own slice (calling
- * @p on_value on every element when it is not NULL) into a partial sum
- * that no other thread touches. After the joins the calling thread adds
- * the m partial sums and stores the total in `*sum`.
+ * values over 3 threads: 4, 3 and 3), starts exactly m threads with
+ * `pthread_create()`, one per slice, all of them before joining any, and
+ * joins all of them with `pthread_join()`. Each thread adds up its own
+ * slice (calling @p on_value on every element when it is not NULL) into
+ * a partial sum of its own. After the joins the calling thread adds the
+ * m partial sums and stores the total in `*sum`.
  *
  * So a call with more threads than values (`nthreads > n`) starts only
  * @p n threads, one value each; a call with `nthreads == 1` starts one
  * thread for the whole array; an empty array (`n == 0`) starts no thread
- * at all and its sum is 0. The calling thread adds no element itself: it
- * only starts, joins and combines. The m threads run at the same time
- * (the caller starts them all before joining the first), and none of
- * them is still running when psum_sum() returns.
+ * at all and its sum is 0. None of the threads is still running when
+ * psum_sum() returns, whatever it returns.
  *
  * The caller must choose values whose partial sums and total fit in a
  * `long`: a signed overflow is undefined behaviour in C.
@@ -89,11 +118,12 @@ typedef long (*psum_on_value_fn)(long value, void *ctx);
  * @param sum       where the total is stored, owned by the caller;
  *                  written only on success.
  * @return 0 on success, with the total in `*sum`; otherwise an error
- *         number, and `*sum` is left as it was:
+ *         number, `*sum` is left as it was, and nothing is left
+ *         allocated or running:
  *         - `EINVAL`: @p sum is NULL, @p nthreads is 0, or @p values is
  *           NULL while @p n > 0 (nothing was started);
  *         - `ENOMEM`: no memory for the threads' bookkeeping (nothing was
- *           started);
+ *           started, and what was allocated is freed);
  *         - the error number of `pthread_create()` (`EAGAIN`: the system
  *           would not start another thread): the threads already started
  *           are joined before returning, so none is left behind;

@@ -12,16 +12,53 @@
  * tpool_destroy() lets the workers finish every task already submitted,
  * joins them all and frees the pool.
  *
- * The promises the tests check:
+ * Promises (each checked by the tests that name its tag), for a pool of
+ * N workers:
  *
- * - at most N tasks run at once (there are N workers and no others), and
- *   when N tasks are waiting to run, N run at once (each worker takes a
- *   task as soon as it is free);
- * - every submitted task runs exactly once: none is lost, none runs
- *   twice, even when many threads submit at once;
- * - tpool_wait() returns only when no task is queued or running;
- * - tpool_destroy() returns only when every submitted task has finished
- *   and every worker thread has been joined.
+ * - [at-most-n] At most N tasks run at once: they run on the N workers
+ *   that tpool_create() started, never on the thread that submits them
+ *   and never on a thread started for one task.
+ * - [n-at-once] When N tasks are waiting to run, N run at once: each
+ *   worker takes a task as soon as it is free.
+ * - [once] Every submitted task runs exactly once: none is lost, none
+ *   runs twice, even when many threads submit at once.
+ * - [submit-blocks] tpool_submit() blocks while the queue is full, until
+ *   a worker takes a task.
+ * - [wait-idle] tpool_wait() returns only at a moment when no task is
+ *   queued and none is running. So every task submitted before the call,
+ *   and every task those tasks submitted, has returned; and a task that
+ *   another thread submits while it waits is waited for too (under a
+ *   steady stream of submissions it may never return).
+ * - [pending-from-submit] tpool_submit() counts a task as pending
+ *   before it queues it, and the count drops only once the task has
+ *   returned: a tpool_wait() in progress never misses it, however slow
+ *   the submitting thread.
+ * - [locked-count] The count of pending tasks is changed only with the
+ *   pool's mutex held: tasks that finish at the same moment on two
+ *   workers are both counted.
+ * - [wait-wakes-all] Several threads may wait at once, and all of them
+ *   return when the pool becomes idle.
+ * - [idle-sleeps] Workers with nothing to do sleep on a condition
+ *   variable: an idle pool uses no CPU time.
+ * - [edeadlk] tpool_wait() or tpool_destroy() called from one of this
+ *   pool's own tasks, on any of its workers, returns `EDEADLK` at once;
+ *   nothing is done and the pool stays usable. A task of another pool is
+ *   not one of this pool's tasks: it may call tpool_wait() on this pool
+ *   like any other thread.
+ * - [destroy-finishes] tpool_destroy() runs every task already queued,
+ *   waits for the running ones, joins every worker and frees the pool:
+ *   when it returns, no task of the pool is running and no thread of the
+ *   pool is left.
+ * - [destroy-refuses] From the moment tpool_destroy() is called, a
+ *   tpool_submit() (from a task still running) returns `EPIPE`, and its
+ *   task never runs; so does a submit that was blocked on a full queue
+ *   when destroy began.
+ * - [create-fails] When tpool_create() fails (a worker cannot be
+ *   started, or the queue, a mutex or a condition variable cannot be set
+ *   up: the tests make each of these fail), it returns the error number,
+ *   leaves `*out` as it was, and leaves nothing allocated or running.
+ * - [einval] A NULL pool, `out` or `on_run`, or 0 workers or capacity,
+ *   gives `EINVAL`; tpool_destroy(NULL) does nothing and returns 0.
  *
  * The queue may be the ::bqueue of exercise 3 (bqueue.h; the tests link
  * the reference solution of it): workers pop until the queue reports it
@@ -55,7 +92,8 @@ typedef struct tpool tpool;
  * workers: anything it shares needs a lock or an atomic. It may block
  * (the tests make tasks wait on a gate), but a blocked task keeps its
  * worker busy. It may call tpool_submit(); it must not call tpool_wait()
- * or tpool_destroy() of its own pool (they return `EDEADLK`).
+ * or tpool_destroy() of its own pool, that is of the pool whose worker
+ * runs it (they return `EDEADLK`). It may wait on another pool.
  *
  * @param ctx  the context given to tpool_submit() with this task,
  *             unchanged.
@@ -107,8 +145,9 @@ int tpool_create(tpool **out, size_t nworkers, size_t capacity);
  *         task will not run:
  *         - `EINVAL`: @p p or @p on_run is NULL;
  *         - `ENOMEM`: no memory to queue the task;
- *         - `EPIPE`: the pool is being destroyed (a task submitted
- *           during tpool_destroy());
+ *         - `EPIPE`: the pool is being destroyed: a task submitted
+ *           during tpool_destroy(), or a submit that was blocked on a
+ *           full queue when tpool_destroy() began;
  *         - the error number of a pthread mutex or condition variable
  *           call.
  */
@@ -117,17 +156,20 @@ int tpool_submit(tpool *p, tpool_task_fn on_run, void *ctx);
 /**
  * @brief Wait until every submitted task has finished.
  *
- * Blocks until no task is queued and none is running: every task
- * submitted before this call, and every task those tasks submitted, has
- * returned. Returns at once when nothing is pending. The pool stays
- * usable: submit more and wait again. Any thread except the pool's own
- * workers may call it, several at once.
+ * Blocks until a moment when no task is queued and none is running:
+ * then every task submitted before this call, and every task those tasks
+ * submitted, has returned. Tasks that other threads submit while it
+ * waits keep it waiting too, so under a steady stream of submissions it
+ * may never return; stop submitting first. Returns at once when nothing
+ * is pending. The pool stays usable: submit more and wait again. Any
+ * thread except the pool's own workers may call it, several at once,
+ * tasks of other pools included.
  *
  * @param p  the pool; must not be NULL.
  * @return 0 once nothing is pending; otherwise an error number:
  *         - `EINVAL`: @p p is NULL;
- *         - `EDEADLK`: called from one of the pool's tasks, which would
- *           wait for itself forever;
+ *         - `EDEADLK`: called from one of this pool's own tasks (on
+ *           any of its workers), which would wait for itself forever;
  *         - the error number of a pthread mutex or condition variable
  *           call.
  */
@@ -147,10 +189,12 @@ int tpool_wait(tpool *p);
  *
  * @param p  the pool; NULL does nothing and returns 0.
  * @return 0 on success; otherwise an error number:
- *         - `EDEADLK`: called from one of the pool's tasks, which would
- *           join itself; nothing is done and the pool stays usable;
+ *         - `EDEADLK`: called from one of this pool's own tasks, which
+ *           would join itself; nothing is done and the pool stays
+ *           usable;
  *         - the error number of `pthread_join()` or of closing the
- *           queue.
+ *           queue. The pool has still been torn down and freed as far
+ *           as it could be: do not use it again.
  */
 int tpool_destroy(tpool *p);
 

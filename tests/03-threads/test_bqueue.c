@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "bqueue.h"
+#include "heap.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -61,8 +62,8 @@ static bqueue *new_queue(size_t capacity)
 static void push_ok(bqueue *q, void *item)
 {
     int rc = bqueue_push(q, item);
-    WB_EXPECT(rc == 0, "bqueue_push(%lu) should return 0; got %s", NUM(item),
-              wb_errname(rc));
+    WB_EXPECT(rc == 0, "bqueue_push(%lu) should return 0%s; got %s", NUM(item),
+              item == NULL ? " (NULL is a valid item)" : "", wb_errname(rc));
 }
 
 static void *pop_ok(bqueue *q)
@@ -178,6 +179,7 @@ static int wait_count(atomic_int *n, int want, long ms)
 
 START_TEST(test_fifo_one_thread)
 {
+    WB_PROMISE("fifo");
     bqueue *q = new_queue(3);
     /* Several rounds, so that head and tail wrap around the slots. */
     unsigned long next_in = 1, next_out = 1;
@@ -210,6 +212,7 @@ END_TEST
 
 START_TEST(test_bad_arguments)
 {
+    WB_PROMISE("einval");
     bqueue *q = NULL;
     int rc = bqueue_create(NULL, 4);
     WB_EXPECT(rc == EINVAL,
@@ -251,6 +254,7 @@ END_TEST
 
 START_TEST(test_close_drains_then_reports_closed)
 {
+    WB_PROMISE("close-drains");
     bqueue *q = new_queue(4);
     push_ok(q, ITEM(1));
     push_ok(q, ITEM(2));
@@ -271,8 +275,10 @@ START_TEST(test_close_drains_then_reports_closed)
         rc = bqueue_pop(q, &item);
         WB_EXPECT(rc == EPIPE && item == UNTOUCHED,
                   "a closed, empty queue should make pop return EPIPE at "
-                  "once (every time) without writing *item; got %s",
-                  wb_errname(rc));
+                  "once (every time) without writing *item; got %s, and "
+                  "*item was %s",
+                  wb_errname(rc),
+                  item == UNTOUCHED ? "left alone" : "overwritten");
     }
     rc = bqueue_close(q);
     WB_EXPECT(rc == 0,
@@ -285,6 +291,7 @@ END_TEST
 
 START_TEST(test_push_after_close_fails)
 {
+    WB_PROMISE("push-closed");
     bqueue *q = new_queue(4);
     push_ok(q, ITEM(1));
     WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
@@ -311,6 +318,7 @@ END_TEST
 
 START_TEST(test_push_blocks_while_full)
 {
+    WB_PROMISE("push-blocks");
     bqueue *q = new_queue(1);
     push_ok(q, ITEM(1));
     struct caller c = {.q = q, .item = ITEM(2)};
@@ -342,6 +350,7 @@ END_TEST
 
 START_TEST(test_pop_blocks_while_empty)
 {
+    WB_PROMISE("pop-blocks");
     bqueue *q = new_queue(2);
     struct caller c = {.q = q};
     pthread_t t;
@@ -370,6 +379,7 @@ enum { WAITERS = 4 };
 
 START_TEST(test_close_wakes_every_consumer)
 {
+    WB_PROMISE("close-wakes-all");
     bqueue *q = new_queue(2);
     struct caller c[WAITERS];
     pthread_t t[WAITERS];
@@ -403,6 +413,7 @@ END_TEST
 
 START_TEST(test_close_wakes_every_producer)
 {
+    WB_PROMISE("close-wakes-all");
     bqueue *q = new_queue(2);
     push_ok(q, ITEM(1));
     push_ok(q, ITEM(2));
@@ -467,11 +478,11 @@ static void on_park(int sig)
 {
     (void)sig;
     int saved = errno;
-    atomic_store(&parked, 1);
+    atomic_fetch_add(&parked, 1);
     char byte;
     while (read(park_fds[0], &byte, 1) == -1 && errno == EINTR)
         continue;
-    atomic_store(&unparked, 1);
+    atomic_fetch_add(&unparked, 1);
     errno = saved;
 }
 
@@ -492,24 +503,33 @@ static void park_prepare(void)
 /* Freeze thread @p t (which is asleep in a wait) in the handler. */
 static void park(pthread_t t)
 {
+    int before = atomic_load(&parked);
     ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
     int64_t end = wb_now_ns() + 2000 * 1000000LL;
-    while (!atomic_load(&parked) && wb_now_ns() < end)
+    while (atomic_load(&parked) == before && wb_now_ns() < end)
         wb_sleep_ms(1);
-    ck_assert_msg(atomic_load(&parked), "the test could not pause a thread "
-                                        "with SIGUSR1 within 2 s");
+    ck_assert_msg(atomic_load(&parked) > before,
+                  "the test could not pause a thread with SIGUSR1 within 2 s");
+}
+
+/* Let every frozen thread go on; return once all have left the handler. */
+static void unpark_all(void)
+{
+    int n = atomic_load(&parked) - atomic_load(&unparked);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(write(park_fds[1], "x", 1), 1);
+    int64_t end = wb_now_ns() + 2000 * 1000000LL;
+    while (atomic_load(&unparked) < atomic_load(&parked) && wb_now_ns() < end)
+        wb_sleep_ms(1);
+    ck_assert_msg(atomic_load(&unparked) == atomic_load(&parked),
+                  "a paused thread did not resume within 2 s");
 }
 
 /* Let the frozen thread go on; return once it has left the handler and
  * either gone back to sleep (1) or finished its call (0). */
 static int unpark(struct caller *c)
 {
-    ck_assert_int_eq(write(park_fds[1], "x", 1), 1);
-    int64_t end = wb_now_ns() + 2000 * 1000000LL;
-    while (!atomic_load(&unparked) && wb_now_ns() < end)
-        wb_sleep_ms(1);
-    ck_assert_msg(atomic_load(&unparked), "a paused thread did not resume "
-                                          "within 2 s");
+    unpark_all();
     return blocked_in_call(c);
 }
 
@@ -537,6 +557,7 @@ static void *pop_then_push_back(void *arg)
 
 START_TEST(test_pop_rechecks_after_wakeup)
 {
+    WB_PROMISE("while-loop");
     for (int round = 0; round < STEAL_ROUNDS; round++) {
         bqueue *q = new_queue(4);
         struct caller c = {.q = q};
@@ -599,6 +620,7 @@ static void *push_then_pop(void *arg)
 
 START_TEST(test_push_rechecks_after_wakeup)
 {
+    WB_PROMISE("while-loop");
     for (int round = 0; round < STEAL_ROUNDS; round++) {
         bqueue *q = new_queue(1);
         push_ok(q, ITEM(1));
@@ -677,8 +699,12 @@ END_TEST
 #endif
 
 static _Thread_local int hook_armed; /* stop at this thread's next wait */
-static atomic_int hook_reached;      /* a thread stopped at the hook */
-static atomic_int hook_release;      /* the test made its move */
+/* Waits of this thread still to return at once, without waiting: a
+ * spurious wake-up, which POSIX allows at any time. */
+static _Thread_local int spurious_left;
+static atomic_int spurious_given; /* spurious wake-ups handed out */
+static atomic_int hook_reached;   /* a thread stopped at the hook */
+static atomic_int hook_release;   /* the test made its move */
 
 #ifndef NO_WAIT_HOOK
 #include <dlfcn.h>
@@ -708,9 +734,22 @@ static void hook_stop(void)
         wb_sleep_ms(1);
 }
 
+/* A spurious wake-up: return at once, the mutex still held, as if the
+ * wait had begun and ended. */
+static int spurious(void)
+{
+    if (spurious_left <= 0)
+        return 0;
+    spurious_left--;
+    atomic_fetch_add(&spurious_given, 1);
+    return 1;
+}
+
 int pthread_cond_wait(pthread_cond_t *cond, pthread_mutex_t *mutex)
 {
     pthread_once(&hook_once, hook_init);
+    if (spurious())
+        return 0;
     hook_stop();
     return real_cond_wait(cond, mutex);
 }
@@ -719,6 +758,8 @@ int pthread_cond_timedwait(pthread_cond_t *cond, pthread_mutex_t *mutex,
                            const struct timespec *abstime)
 {
     pthread_once(&hook_once, hook_init);
+    if (spurious())
+        return 0;
     hook_stop();
     return real_cond_timedwait(cond, mutex, abstime);
 }
@@ -738,6 +779,7 @@ static void *pop_with_hook(void *arg)
 
 START_TEST(test_close_never_lost)
 {
+    WB_PROMISE("locked-changes");
     for (int round = 0; round < 2; round++) {
         bqueue *q = new_queue(1);
         struct caller c = {.q = q};
@@ -786,6 +828,313 @@ START_TEST(test_close_never_lost)
                   wb_errname(c.rc));
         bqueue_destroy(q);
     }
+}
+END_TEST
+
+/* --- Spurious wake-ups: `while`, not `if`, again ------------------------ */
+
+enum { SPURIOUS = 3 };
+
+/* Pop (or push) with the first SPURIOUS waits of this thread returning at
+ * once, as a spurious wake-up does. */
+static void *pop_spuriously(void *arg)
+{
+    spurious_left = SPURIOUS;
+    return do_pop(arg);
+}
+
+static void *push_spuriously(void *arg)
+{
+    spurious_left = SPURIOUS;
+    return do_push(arg);
+}
+
+/* Under SANITIZE=thread there is no hook (see above), so no spurious
+ * wake-up: the test then checks only that the calls block and finish. */
+START_TEST(test_spurious_wakeups)
+{
+    WB_PROMISE("while-loop");
+    bqueue *q = new_queue(1);
+    struct caller c = {.q = q};
+    pthread_t t;
+    atomic_store(&spurious_given, 0);
+    start(&t, &c, pop_spuriously);
+    int blocked = blocked_in_call(&c);
+    if (!blocked) {
+        pthread_join(t, NULL);
+        WB_EXPECT(0,
+                  "a consumer in pop on an empty, open queue had %d "
+                  "wake-ups for no reason (spurious, which POSIX allows); it "
+                  "must test the queue again after each one and sleep on "
+                  "(`while`, not `if`, around pthread_cond_wait), but pop "
+                  "returned %s (%s) from the empty queue",
+                  atomic_load(&spurious_given), wb_errname(c.rc),
+                  item_text(c.item));
+    }
+    push_ok(q, ITEM(5));
+    pthread_join(t, NULL);
+    WB_EXPECT(c.rc == 0 && NUM(c.item) == 5,
+              "after %d spurious wake-ups, the consumer should pop item 5 "
+              "once it was pushed; got %s (%s)",
+              atomic_load(&spurious_given), wb_errname(c.rc),
+              item_text(c.item));
+
+    /* The same for a producer on a full queue. */
+    push_ok(q, ITEM(6));
+    struct caller p = {.q = q, .item = ITEM(7)};
+    atomic_store(&spurious_given, 0);
+    start(&t, &p, push_spuriously);
+    blocked = blocked_in_call(&p);
+    if (!blocked) {
+        pthread_join(t, NULL);
+        WB_EXPECT(0,
+                  "a producer in push on a full queue (capacity 1) had %d "
+                  "spurious wake-ups; it must test again and sleep on "
+                  "(`while`, not `if`), but push returned %s into the full "
+                  "queue",
+                  atomic_load(&spurious_given), wb_errname(p.rc));
+    }
+    void *first = pop_ok(q);
+    pthread_join(t, NULL);
+    void *second = pop_ok(q);
+    WB_EXPECT(p.rc == 0 && NUM(first) == 6 && NUM(second) == 7,
+              "after spurious wake-ups, the producer's push should succeed "
+              "once there is room, and the items come out 6, 7; got %s, "
+              "then %lu, %lu",
+              wb_errname(p.rc), NUM(first), NUM(second));
+    bqueue_destroy(q);
+}
+END_TEST
+
+/* --- Two waiters asleep at once: every change wakes one ------------------ */
+
+/* Two consumers asleep in pop are frozen inside their waits (park()); the
+ * test pushes two items, then lets both go on. Each push must have woken
+ * one of them: a push that signals only when the queue was empty wakes
+ * one consumer for the two items, and the other sleeps beside an item. */
+START_TEST(test_two_consumers_asleep)
+{
+    WB_PROMISE("pop-blocks");
+    bqueue *q = new_queue(4);
+    struct caller c[2];
+    pthread_t t[2];
+    atomic_int returned = 0;
+    park_prepare();
+    for (int i = 0; i < 2; i++) {
+        c[i] = (struct caller){.q = q, .nreturned = &returned};
+        start(&t[i], &c[i], do_pop);
+    }
+    for (int i = 0; i < 2; i++)
+        WB_EXPECT(blocked_in_call(&c[i]),
+                  "a pop on an empty, open queue returned %s instead of "
+                  "blocking",
+                  wb_errname(c[i].rc));
+    park(t[0]);
+    park(t[1]);
+    push_ok(q, ITEM(1));
+    push_ok(q, ITEM(2));
+    unpark_all();
+    int n = wait_count(&returned, 2, 1000);
+    WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    park_done();
+    WB_EXPECT(n == 2,
+              "two consumers were asleep in pop on an empty queue, and two "
+              "items were pushed; 1 s later only %d consumer had returned, "
+              "the other still asleep beside an item. Every push must wake "
+              "a waiting consumer (signal on every push, not only when the "
+              "queue was empty)",
+              n);
+    WB_EXPECT(c[0].rc == 0 && c[1].rc == 0 &&
+                  NUM(c[0].item) + NUM(c[1].item) == 3,
+              "the two consumers should have popped items 1 and 2; they got "
+              "%s (%s) and %s (%s)",
+              wb_errname(c[0].rc), item_text(c[0].item), wb_errname(c[1].rc),
+              item_text(c[1].item));
+    bqueue_destroy(q);
+}
+END_TEST
+
+/* The same for producers: two asleep on a full queue, two pops. */
+START_TEST(test_two_producers_asleep)
+{
+    WB_PROMISE("push-blocks");
+    bqueue *q = new_queue(2);
+    push_ok(q, ITEM(1));
+    push_ok(q, ITEM(2));
+    struct caller c[2];
+    pthread_t t[2];
+    atomic_int returned = 0;
+    park_prepare();
+    for (int i = 0; i < 2; i++) {
+        c[i] = (struct caller){
+            .q = q, .item = ITEM(3 + i), .nreturned = &returned};
+        start(&t[i], &c[i], do_push);
+    }
+    for (int i = 0; i < 2; i++)
+        WB_EXPECT(blocked_in_call(&c[i]),
+                  "a push on a full queue returned %s instead of blocking",
+                  wb_errname(c[i].rc));
+    park(t[0]);
+    park(t[1]);
+    void *a = pop_ok(q);
+    void *b = pop_ok(q);
+    unpark_all();
+    int n = wait_count(&returned, 2, 1000);
+    WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    park_done();
+    void *rest[2] = {UNTOUCHED, UNTOUCHED};
+    for (int i = 0; i < 2; i++)
+        (void)bqueue_pop(q, &rest[i]);
+    WB_EXPECT(NUM(a) == 1 && NUM(b) == 2,
+              "the test should have popped items 1 and 2; got %lu and %lu",
+              NUM(a), NUM(b));
+    WB_EXPECT(n == 2,
+              "two producers were asleep in push on a full queue "
+              "(capacity 2), and two items were popped; 1 s later only %d "
+              "producer had returned, the other still asleep beside a free "
+              "slot. Every pop must wake a waiting producer (signal on "
+              "every pop, not only when the queue was full)",
+              n);
+    WB_EXPECT(c[0].rc == 0 && c[1].rc == 0 && NUM(rest[0]) + NUM(rest[1]) == 7,
+              "both producers should have pushed (items 3 and 4); they "
+              "returned %s and %s, and the queue then held %s and %s",
+              wb_errname(c[0].rc), wb_errname(c[1].rc), item_text(rest[0]),
+              item_text(rest[1]));
+    bqueue_destroy(q);
+}
+END_TEST
+
+/* --- Creating and destroying: nothing leaked, nothing freed twice -------- */
+
+enum { CYCLES = 64 };
+
+START_TEST(test_create_fails_cleanly)
+{
+    WB_PROMISE("create-fails");
+    bqueue *untouched = (bqueue *)&untouched, *q = untouched;
+    /* Capacities whose slots do not fit in memory, the last one such that
+     * capacity * sizeof(void *) wraps around to 8 bytes. */
+    static const size_t huge[] = {SIZE_MAX, SIZE_MAX / 4,
+                                  SIZE_MAX / sizeof(void *) + 2};
+    size_t before = heap_in_use();
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        int rc = bqueue_create(&q, huge[i]);
+        WB_EXPECT(rc == ENOMEM && q == untouched,
+                  "bqueue_create(&q, %zu): no memory holds that many slots "
+                  "(or their size overflows a size_t); expected ENOMEM and "
+                  "q left as it was; got %s and q %s",
+                  huge[i], wb_errname(rc),
+                  q == untouched ? "unchanged" : "changed");
+    }
+    size_t after = heap_in_use();
+    WB_EXPECT(after <= before + 1024,
+              "bqueue_create() failed with ENOMEM and left %ld bytes "
+              "allocated: free the queue when its slots cannot be "
+              "allocated",
+              (long)(after - before));
+
+    /* Make the k-th pthread_mutex_init() or pthread_cond_init() of
+     * bqueue_create() fail, for every k, many times over. */
+    static const struct {
+        enum wb_wrapped f;
+        const char *name;
+    } inits[] = {{WB_PTHREAD_MUTEX_INIT, "pthread_mutex_init"},
+                 {WB_PTHREAD_COND_INIT, "pthread_cond_init"}};
+    for (size_t f = 0; f < 2; f++) {
+        int done = 0;
+        for (int k = 1; !done && k <= 8; k++) {
+            for (int round = 0; round < HEAP_WARMUP + CYCLES; round++) {
+                if (round == HEAP_WARMUP)
+                    before = heap_in_use();
+                wb_wrap_reset(inits[f].f, k);
+                int rc = bqueue_create(&q, 8);
+                int calls = wb_wrap_calls(inits[f].f);
+                wb_wrap_reset(inits[f].f, 0);
+                if (calls < k) {
+                    /* No k-th call: create succeeded, and every failure
+                     * of this function has been tried. */
+                    WB_EXPECT(rc == 0,
+                              "bqueue_create(&q, 8) should return 0; got %s",
+                              wb_errname(rc));
+                    bqueue_destroy(q);
+                    q = untouched;
+                    done = 1;
+                    break;
+                }
+                WB_EXPECT(rc == ENOMEM && q == untouched,
+                          "call %d of %s() in bqueue_create() failed with "
+                          "ENOMEM: expected that error and q left as it "
+                          "was; got %s and q %s",
+                          k, inits[f].name, wb_errname(rc),
+                          q == untouched ? "unchanged" : "changed");
+            }
+            if (done)
+                break;
+            after = heap_in_use();
+            long left = after > before ? (long)(after - before) : 0;
+            WB_EXPECT(left < CYCLES * 16,
+                      "%d times, call %d of %s() in bqueue_create() failed, "
+                      "and %ld bytes were left allocated: on that error "
+                      "path, destroy what was initialised and free what "
+                      "was allocated",
+                      CYCLES, k, inits[f].name, left);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_destroy_leaves_items)
+{
+    WB_PROMISE("destroy");
+    /* The items belong to the test: two big blocks, so that the queue
+     * freeing them would show in the memory in use. */
+    enum { BIG = 1 << 20 };
+    char *items[2];
+    for (int i = 0; i < 2; i++) {
+        items[i] = malloc(BIG);
+        ck_assert_msg(items[i] != NULL, "out of memory");
+        memset(items[i], 'a' + i, BIG);
+    }
+    bqueue *q = new_queue(4);
+    push_ok(q, items[0]);
+    push_ok(q, items[1]);
+    size_t before = heap_in_use();
+    bqueue_destroy(q);
+    size_t after = heap_in_use();
+    WB_EXPECT(after + BIG > before,
+              "bqueue_destroy() of a queue that still held 2 items of 1 MiB "
+              "freed %ld bytes: it freed the items, which belong to whoever "
+              "pushed them; free only the queue's own memory",
+              (long)(before - after));
+    WB_EXPECT(items[0][BIG - 1] == 'a' && items[1][BIG - 1] == 'b',
+              "the items pushed must be left as they were");
+    free(items[0]);
+    free(items[1]);
+
+    /* And everything the queue allocated is freed. */
+    before = 0;
+    for (int i = 0; i < HEAP_WARMUP + 4 * CYCLES; i++) {
+        if (i == HEAP_WARMUP)
+            before = heap_in_use();
+        q = new_queue(3);
+        push_ok(q, ITEM(i + 1));
+        void *item = pop_ok(q);
+        WB_EXPECT(NUM(item) == (unsigned long)i + 1,
+                  "expected item %d back; got %lu", i + 1, NUM(item));
+        bqueue_destroy(q);
+    }
+    after = heap_in_use();
+    long left = after > before ? (long)(after - before) : 0;
+    WB_EXPECT(left < 4 * CYCLES * 16,
+              "%d queues were created and destroyed, and %ld bytes are "
+              "still allocated: bqueue_destroy() must free the slots and "
+              "the queue (and destroy the mutex and condition variables)",
+              4 * CYCLES, left);
+    bqueue_destroy(NULL); /* does nothing */
 }
 END_TEST
 
@@ -952,6 +1301,7 @@ static void many_through(size_t capacity, const char *hint)
 
 START_TEST(test_many_producers_and_consumers)
 {
+    WB_PROMISE("exactly-once");
     many_through(SMALL_CAP, "");
 }
 END_TEST
@@ -961,6 +1311,7 @@ END_TEST
  * thread of the wrong kind is lost for the right one. */
 START_TEST(test_many_through_one_slot)
 {
+    WB_PROMISE("exactly-once");
     many_through(1, ". With one slot both kinds wait all the time: a "
                     "wake-up that reaches a thread of the wrong kind (one "
                     "condition variable for both, and "
@@ -1003,7 +1354,14 @@ Suite *wb_suite(void)
                    6.0);
     WB_ADD_TIMEOUT(s, test_push_rechecks_after_wakeup, "Condition variables",
                    6.0);
-    WB_ADD_TIMEOUT(s, test_close_never_lost, "Condition variables", 6.0);
+    WB_ADD_TIMEOUT(s, test_close_never_lost, "The lost wake-up", 6.0);
+    WB_ADD_TIMEOUT(s, test_spurious_wakeups, "Why `while` and not `if`", 4.0);
+    WB_ADD_TIMEOUT(s, test_two_consumers_asleep, "`signal` or `broadcast`",
+                   4.0);
+    WB_ADD_TIMEOUT(s, test_two_producers_asleep, "`signal` or `broadcast`",
+                   4.0);
+    WB_ADD(s, test_create_fails_cleanly, "A bounded blocking queue with close");
+    WB_ADD(s, test_destroy_leaves_items, "A bounded blocking queue with close");
     WB_ADD_TIMEOUT(s, test_many_producers_and_consumers, "A bounded queue",
                    8.0);
     WB_ADD_TIMEOUT(s, test_many_through_one_slot, "`signal` or `broadcast`",

@@ -11,6 +11,7 @@
  */
 #include "wb.h"
 #include "counter.h"
+#include "heap.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -40,6 +41,7 @@ static counter_stats snapshot(counter *c)
 
 START_TEST(test_new_counter_is_empty)
 {
+    WB_PROMISE("empty");
     counter *c = new_counter();
     counter_stats s = snapshot(c);
     WB_EXPECT(s.count == 0 && s.min == 0 && s.max == 0 && s.sum == 0,
@@ -53,6 +55,7 @@ END_TEST
 
 START_TEST(test_stats_one_thread)
 {
+    WB_PROMISE("stats");
     counter *c = new_counter();
     long values[] = {5, -3, 10, 0, 7};
     for (size_t i = 0; i < 5; i++) {
@@ -81,6 +84,7 @@ END_TEST
 
 START_TEST(test_bad_arguments)
 {
+    WB_PROMISE("einval");
     int rc = counter_create(NULL);
     WB_EXPECT(rc == EINVAL, "counter_create(NULL) should give EINVAL; got %s",
               wb_errname(rc));
@@ -99,31 +103,90 @@ START_TEST(test_bad_arguments)
               "counter_snapshot(c, NULL) should give EINVAL; "
               "got %s",
               wb_errname(rc));
+    s = snapshot(c);
+    WB_EXPECT(s.count == 0,
+              "calls refused with EINVAL must record nothing; the counter "
+              "has count %llu",
+              s.count);
     counter_destroy(c);
 }
 END_TEST
 
+/* A snapshot taken on another thread, given 1 s: a counter_add() that
+ * returned ERANGE with the mutex still locked makes it wait for ever. */
+struct late_snapshot {
+    counter *c;
+    counter_stats s;
+    int rc;
+    atomic_int done;
+};
+
+static void *take_snapshot(void *arg)
+{
+    struct late_snapshot *l = arg;
+    l->rc = counter_snapshot(l->c, &l->s);
+    atomic_store(&l->done, 1);
+    return NULL;
+}
+
+static counter_stats snapshot_after_erange(counter *c)
+{
+    struct late_snapshot l = {.c = c};
+    atomic_init(&l.done, 0);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, take_snapshot, &l), 0);
+    int64_t end = wb_now_ns() + 1000 * 1000000LL;
+    while (!atomic_load(&l.done) && wb_now_ns() < end)
+        wb_sleep_ms(1);
+    WB_EXPECT(atomic_load(&l.done),
+              "after counter_add() returned ERANGE, counter_snapshot() "
+              "waited 1 s for the mutex: the ERANGE path must unlock it, "
+              "like every other return");
+    pthread_join(t, NULL);
+    WB_EXPECT(l.rc == 0, "counter_snapshot() should return 0; got %s",
+              wb_errname(l.rc));
+    return l.s;
+}
+
 START_TEST(test_sum_out_of_range)
 {
+    WB_PROMISE("erange");
     counter *c = new_counter();
-    WB_EXPECT(counter_add(c, LONG_MAX) == 0, "counter_add(LONG_MAX) on an "
-                                             "empty counter should return 0");
-    int wide = LONG_MAX < LLONG_MAX; /* 0 where long is as wide as long long */
     int rc = counter_add(c, LONG_MAX);
+    WB_EXPECT(rc == 0,
+              "counter_add(LONG_MAX) on an empty counter should return 0 (a "
+              "sum of LLONG_MAX or less fits); got %s",
+              wb_errname(rc));
+    int wide = LONG_MAX < LLONG_MAX; /* 0 where long is as wide as long long */
+    rc = counter_add(c, LONG_MAX);
     WB_EXPECT(rc == (wide ? 0 : ERANGE),
               "adding LONG_MAX to a sum of LONG_MAX: expected %s; got %s",
               wide ? "0" : "ERANGE (the sum would pass LLONG_MAX)",
               wb_errname(rc));
     if (!wide) {
-        counter_stats s = snapshot(c);
+        counter_stats s = snapshot_after_erange(c);
         WB_EXPECT(s.count == 1 && s.sum == LONG_MAX,
                   "a value refused with ERANGE must leave the counter as it "
                   "was (count 1, sum LONG_MAX); got count %llu, sum %lld",
                   s.count, s.sum);
+        /* A refused value below the minimum must not become the min. */
+        rc = counter_add(c, 1);
+        WB_EXPECT(rc == ERANGE,
+                  "adding 1 to a sum of LLONG_MAX: expected ERANGE; got %s",
+                  wb_errname(rc));
+        s = snapshot(c);
+        WB_EXPECT(s.count == 1 && s.min == LONG_MAX && s.max == LONG_MAX &&
+                      s.sum == LONG_MAX,
+                  "after LONG_MAX, then 1 refused with ERANGE: expected "
+                  "count 1, min and max LONG_MAX, sum LONG_MAX; got count "
+                  "%llu, min %ld, max %ld, sum %lld. Test the range before "
+                  "you change any field, min and max included",
+                  s.count, s.min, s.max, s.sum);
         rc = counter_add(c, LONG_MIN);
         WB_EXPECT(rc == 0,
                   "LONG_MAX + LONG_MIN = -1 fits: expected 0; got "
-                  "%s",
+                  "%s (after an ERANGE the counter must still be usable, "
+                  "its mutex unlocked)",
                   wb_errname(rc));
         rc = counter_add(c, LONG_MIN);
         WB_EXPECT(rc == ERANGE,
@@ -133,17 +196,110 @@ START_TEST(test_sum_out_of_range)
         s = snapshot(c);
         WB_EXPECT(s.count == 2 && s.min == LONG_MIN && s.max == LONG_MAX &&
                       s.sum == -1,
-                  "after LONG_MAX, LONG_MIN (and two values refused with "
+                  "after LONG_MAX, LONG_MIN (and three values refused with "
                   "ERANGE): expected count 2, min LONG_MIN, max LONG_MAX, "
                   "sum -1; got count %llu, min %ld, max %ld, sum %lld",
+                  s.count, s.min, s.max, s.sum);
+        counter_destroy(c);
+
+        /* Both edges fit exactly; a refused value above the maximum must
+         * not become the max. */
+        c = new_counter();
+        rc = counter_add(c, LONG_MIN);
+        WB_EXPECT(rc == 0,
+                  "a sum of exactly LLONG_MIN fits: adding LONG_MIN to an "
+                  "empty counter should return 0; got %s",
+                  wb_errname(rc));
+        rc = counter_add(c, -1);
+        WB_EXPECT(rc == ERANGE,
+                  "adding -1 to a sum of LLONG_MIN: expected ERANGE; got %s",
+                  wb_errname(rc));
+        rc = counter_add(c, LONG_MAX);
+        WB_EXPECT(rc == 0, "LONG_MIN + LONG_MAX = -1 fits: expected 0; got %s",
+                  wb_errname(rc));
+        s = snapshot(c);
+        WB_EXPECT(s.count == 2 && s.min == LONG_MIN && s.max == LONG_MAX &&
+                      s.sum == -1,
+                  "after LONG_MIN, -1 (refused with ERANGE), LONG_MAX: "
+                  "expected count 2, min LONG_MIN, max LONG_MAX, sum -1; got "
+                  "count %llu, min %ld, max %ld, sum %lld",
                   s.count, s.min, s.max, s.sum);
     }
     counter_destroy(c);
 }
 END_TEST
 
+/* --- Memory: nothing leaked, on success or failure ----------------------- */
+
+enum { CYCLES = 256 };
+
+START_TEST(test_create_fails_cleanly)
+{
+    WB_PROMISE("create-fails");
+    counter *untouched = (counter *)&untouched, *c = untouched;
+    size_t before = 0;
+    for (int i = 0; i < HEAP_WARMUP + CYCLES; i++) {
+        if (i == HEAP_WARMUP)
+            before = heap_in_use();
+        wb_wrap_reset(WB_PTHREAD_MUTEX_INIT, 1);
+        int rc = counter_create(&c);
+        int inits = wb_wrap_calls(WB_PTHREAD_MUTEX_INIT);
+        wb_wrap_reset(WB_PTHREAD_MUTEX_INIT, 0);
+        if (inits == 0) {
+            /* A mutex set up without pthread_mutex_init(): this failure
+             * cannot happen, and there is nothing more to check. */
+            WB_EXPECT(rc == 0 && c != untouched,
+                      "counter_create() should return 0 and a counter; got "
+                      "%s",
+                      wb_errname(rc));
+            counter_destroy(c);
+            return;
+        }
+        WB_EXPECT(rc == ENOMEM,
+                  "pthread_mutex_init() failed with ENOMEM: counter_create() "
+                  "should return that error; got %s",
+                  wb_errname(rc));
+        WB_EXPECT(c == untouched,
+                  "counter_create() failed, and must leave *out as it was; "
+                  "it changed it to %p. Store the counter in *out only once "
+                  "nothing can fail any more",
+                  (void *)c);
+    }
+    size_t after = heap_in_use();
+    long left = after > before ? (long)(after - before) : 0;
+    WB_EXPECT(left < CYCLES * 16,
+              "%d calls of counter_create() failed (pthread_mutex_init() "
+              "returned ENOMEM) and left %ld bytes allocated: free the "
+              "counter before you return the error",
+              CYCLES, left);
+}
+END_TEST
+
+START_TEST(test_destroy_frees_everything)
+{
+    WB_PROMISE("destroy-frees");
+    size_t before = 0;
+    for (int i = 0; i < HEAP_WARMUP + CYCLES; i++) {
+        if (i == HEAP_WARMUP)
+            before = heap_in_use();
+        counter *c = new_counter();
+        WB_EXPECT(counter_add(c, i) == 0, "counter_add() should return 0");
+        counter_destroy(c);
+    }
+    size_t after = heap_in_use();
+    long left = after > before ? (long)(after - before) : 0;
+    WB_EXPECT(left < CYCLES * 16,
+              "%d counters were created and destroyed, and %ld bytes are "
+              "still allocated: counter_destroy() must free what "
+              "counter_create() allocated (and destroy the mutex)",
+              CYCLES, left);
+    counter_destroy(NULL); /* does nothing */
+}
+END_TEST
+
 START_TEST(test_counters_are_separate)
 {
+    WB_PROMISE("stats");
     counter *a = new_counter();
     counter *b = new_counter();
     WB_EXPECT(counter_add(a, 1) == 0 && counter_add(a, 2) == 0 &&
@@ -204,6 +360,7 @@ static void *adder_main(void *arg)
 
 START_TEST(test_many_threads_exact)
 {
+    WB_PROMISE("no-lost-update");
     counter *c = new_counter();
     pthread_barrier_t start;
     ck_assert_int_eq(pthread_barrier_init(&start, NULL, ADDERS + 1), 0);
@@ -277,6 +434,7 @@ static void *writer_main(void *arg)
 
 START_TEST(test_snapshot_is_one_moment)
 {
+    WB_PROMISE("one-moment");
     counter *c = new_counter();
     atomic_int stop = 0;
     struct writer writers[WRITERS];
@@ -289,18 +447,20 @@ START_TEST(test_snapshot_is_one_moment)
     /* Every value added is VALUE, so in a snapshot of one moment
      * sum == VALUE * count and min == max == VALUE (once count > 0). */
     counter_stats bad = {0, 0, 0, 0};
-    int torn = 0, rc = 0;
+    int torn = 0, wrong_minmax = 0, rc = 0;
     unsigned long long last = 0, backwards = 0, snapshots = 0;
     int64_t end = wb_now_ns() + wb_scaled(SNAP_MS, 20) * 1000000LL;
-    while (!torn && wb_now_ns() < end) {
+    while (!torn && !wrong_minmax && wb_now_ns() < end) {
         counter_stats s;
         rc = counter_snapshot(c, &s);
         if (rc != 0)
             break;
         snapshots++;
-        if (s.sum != (long long)VALUE * (long long)s.count ||
-            (s.count > 0 && (s.min != VALUE || s.max != VALUE))) {
+        if (s.sum != (long long)VALUE * (long long)s.count) {
             torn = 1;
+            bad = s;
+        } else if (s.count > 0 && (s.min != VALUE || s.max != VALUE)) {
+            wrong_minmax = 1;
             bad = s;
         }
         if (s.count < last)
@@ -318,13 +478,19 @@ START_TEST(test_snapshot_is_one_moment)
                   wb_errname(writers[t].rc));
     WB_EXPECT(!torn,
               "every value added was %d, so a snapshot must have sum == %d "
-              "* count and min == max == %d; snapshot %llu had count %llu, "
-              "sum %lld (%d * count = %lld), min %ld, max %ld. The four "
-              "fields must change together and be read together: update "
-              "all of them in one critical section in counter_add(), and "
-              "copy all of them in one in counter_snapshot()",
-              VALUE, VALUE, VALUE, snapshots, bad.count, bad.sum, VALUE,
-              (long long)VALUE * (long long)bad.count, bad.min, bad.max);
+              "* count; snapshot %llu had count %llu and sum %lld (%d * "
+              "count = %lld). The four fields must change together and be "
+              "read together: update all of them in one critical section "
+              "in counter_add(), and copy all of them in one in "
+              "counter_snapshot()",
+              VALUE, VALUE, snapshots, bad.count, bad.sum, VALUE,
+              (long long)VALUE * (long long)bad.count);
+    WB_PROMISE("stats");
+    WB_EXPECT(!wrong_minmax,
+              "every value added was %d, so min and max must both be %d "
+              "once anything was added; a snapshot had count %llu, min %ld "
+              "and max %ld",
+              VALUE, VALUE, bad.count, bad.min, bad.max);
     WB_EXPECT(backwards == 0,
               "snapshots went backwards: count %llu, then %llu later",
               backwards, last);
@@ -364,6 +530,7 @@ static void *alternating_writer(void *arg)
 
 START_TEST(test_snapshot_min_max_of_that_moment)
 {
+    WB_PROMISE("one-moment");
     counter *c = new_counter();
     atomic_int stop = 0;
     struct writer w = {c, &stop, 0};
@@ -429,6 +596,10 @@ Suite *wb_suite(void)
     WB_ADD(s, test_bad_arguments, "Mutexes");
     WB_ADD(s, test_sum_out_of_range, "A thread-safe counter with statistics");
     WB_ADD(s, test_counters_are_separate, "Mutexes");
+    WB_ADD(s, test_create_fails_cleanly,
+           "A thread-safe counter with statistics");
+    WB_ADD(s, test_destroy_frees_everything,
+           "A thread-safe counter with statistics");
     WB_ADD_TIMEOUT(s, test_many_threads_exact, "Data races", 5.0);
     WB_ADD_TIMEOUT(s, test_snapshot_is_one_moment, "Mutexes", 5.0);
     WB_ADD_TIMEOUT(s, test_snapshot_min_max_of_that_moment, "Mutexes", 5.0);

@@ -9,6 +9,7 @@
  */
 #include "wb.h"
 #include "psum.h"
+#include "heap.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -169,6 +170,7 @@ START_TEST(test_sum_with_remainder)
         long sum = -1;
         wb_wrap_reset(WB_PTHREAD_CREATE, 0);
         int rc = psum_sum(values, 10, t, NULL, NULL, &sum);
+        WB_PROMISE("slices");
         WB_EXPECT(rc == 0,
                   "psum_sum(1..10, %zu threads) should return 0; "
                   "got %s",
@@ -181,6 +183,7 @@ START_TEST(test_sum_with_remainder)
         char how[64];
         snprintf(how, sizeof how, "10 values with %zu thread%s", t,
                  t == 1 ? "" : "s");
+        WB_PROMISE("m-threads");
         expect_creates(t < 10 ? (int)t : 10, how);
     }
 }
@@ -200,6 +203,7 @@ START_TEST(test_large_array)
         want += values[i];
     }
     size_t threads[] = {1, 2, 3, 4, 7, 16};
+    WB_PROMISE("slices");
     for (size_t k = 0; k < sizeof threads / sizeof threads[0]; k++) {
         long sum = 0;
         int rc = psum_sum(values, n, threads[k], NULL, NULL, &sum);
@@ -220,6 +224,7 @@ START_TEST(test_more_threads_than_values)
     long sum = -1;
     wb_wrap_reset(WB_PTHREAD_CREATE, 0);
     int rc = psum_sum(values, 5, 64, watch_value, &w, &sum);
+    WB_PROMISE("m-threads");
     WB_EXPECT(rc == 0 && sum == 10,
               "5 values (0..4) with 64 threads: expected 0 and sum 10; got "
               "%s and sum %ld",
@@ -234,6 +239,7 @@ START_TEST(test_more_threads_than_values)
     expect_creates(5, "5 values with 64 threads asked for");
 
     /* No allocation or thread per requested thread: SIZE_MAX is fine. */
+    WB_PROMISE("any-nthreads");
     sum = -1;
     wb_wrap_reset(WB_PTHREAD_CREATE, 0);
     rc = psum_sum(values, 3, SIZE_MAX, NULL, NULL, &sum);
@@ -255,6 +261,7 @@ START_TEST(test_one_thread)
     watch_init(&w, 100, 0);
     long sum = -1;
     int rc = psum_sum(values, 100, 1, watch_value, &w, &sum);
+    WB_PROMISE("m-threads");
     WB_EXPECT(
         rc == 0 && sum == 4950,
         "0 + 1 + ... + 99 with 1 thread: expected 0 and 4950; got %s and %ld",
@@ -279,6 +286,7 @@ START_TEST(test_empty_array)
     long sum = -1;
     wb_wrap_reset(WB_PTHREAD_CREATE, 0);
     int rc = psum_sum(NULL, 0, 4, watch_value, &w, &sum);
+    WB_PROMISE("empty");
     WB_EXPECT(rc == 0 && sum == 0,
               "an empty array (values NULL, n 0) should sum to 0 and return "
               "0; got %s and sum %ld",
@@ -301,22 +309,124 @@ END_TEST
 
 START_TEST(test_bad_arguments)
 {
+    WB_PROMISE("args-first");
     long values[3] = {1, 2, 3};
-    long sum = 99;
-    int rc = psum_sum(values, 3, 2, NULL, NULL, NULL);
-    WB_EXPECT(rc == EINVAL, "a NULL sum pointer should give EINVAL; got %s",
-              wb_errname(rc));
-    rc = psum_sum(values, 3, 0, NULL, NULL, &sum);
-    WB_EXPECT(rc == EINVAL, "nthreads = 0 should give EINVAL; got %s",
-              wb_errname(rc));
-    rc = psum_sum(NULL, 3, 2, NULL, NULL, &sum);
-    WB_EXPECT(rc == EINVAL,
-              "a NULL array with n = 3 should give EINVAL; got %s",
-              wb_errname(rc));
-    WB_EXPECT(sum == 99,
-              "*sum must stay unchanged when psum_sum() fails; "
-              "it went from 99 to %ld",
-              sum);
+    struct {
+        const long *values;
+        size_t n, nthreads;
+        int null_sum;
+        const char *what;
+    } bad[] = {
+        {values, 3, 2, 1, "psum_sum(values, 3, 2, ..., sum = NULL)"},
+        {values, 3, 0, 0, "psum_sum(values, 3, nthreads = 0, ...)"},
+        {NULL, 3, 2, 0, "psum_sum(values = NULL, n = 3, 2, ...)"},
+        /* The arguments come first, even for an empty array. */
+        {NULL, 0, 0, 0,
+         "psum_sum(NULL, 0, nthreads = 0, ...), an empty "
+         "array with a bad nthreads,"},
+        {NULL, 0, 4, 1,
+         "psum_sum(NULL, 0, 4, ..., sum = NULL), an empty "
+         "array with nowhere to store its sum,"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        long sum = 99;
+        wb_wrap_reset(WB_PTHREAD_CREATE, 0);
+        int rc = psum_sum(bad[i].values, bad[i].n, bad[i].nthreads, NULL, NULL,
+                          bad[i].null_sum ? NULL : &sum);
+        int creates = wb_wrap_calls(WB_PTHREAD_CREATE);
+        WB_EXPECT(rc == EINVAL,
+                  "%s should give EINVAL: the arguments are checked before "
+                  "anything else, the empty array included; got %s",
+                  bad[i].what, wb_errname(rc));
+        WB_EXPECT(sum == 99 && creates == 0,
+                  "%s must start nothing and leave *sum unchanged; it "
+                  "started %d thread%s and *sum went from 99 to %ld",
+                  bad[i].what, creates, creates == 1 ? "" : "s", sum);
+    }
+}
+END_TEST
+
+/* Array lengths whose remainder over the thread count is more than one:
+ * a split that gives the whole remainder to one slice is no longer
+ * within one of the others, although the sum is right. */
+START_TEST(test_uneven_slices)
+{
+    WB_PROMISE("slices");
+    static const struct {
+        size_t n, threads;
+    } cases[] = {{10, 4}, {11, 4}, {7, 5}, {23, 8}, {4003, 4}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        size_t n = cases[k].n, t = cases[k].threads;
+        long *values = iota(n);
+        struct watch w;
+        watch_init(&w, n, 0);
+        long sum = -1;
+        int rc = psum_sum(values, n, t, watch_value, &w, &sum);
+        WB_EXPECT(rc == 0 && sum == (long)(n * (n - 1) / 2),
+                  "0 + 1 + ... + %zu over %zu threads: expected 0 and %ld; "
+                  "got %s and %ld",
+                  n - 1, t, (long)(n * (n - 1) / 2), wb_errname(rc), sum);
+        WB_EXPECT(w.nthreads + w.too_many == t,
+                  "%zu values over %zu threads: on_value should be called "
+                  "from exactly %zu different threads; it was called from "
+                  "%zu",
+                  n, t, t, w.nthreads + w.too_many);
+        expect_slices(&w, n, t);
+        watch_free(&w);
+        free(values);
+    }
+}
+END_TEST
+
+/* --- No memory: nothing left allocated ---------------------------------- */
+
+/* 4 Mi values, one thread each: a per-thread array of pointers takes
+ * 32 MiB, one of five-word structs (the reference's slices) 160 MiB.
+ * With the address space allowed to grow by 4 MiB, no per-thread array
+ * fits; with 48 MiB, an array of pointers does and the next array does
+ * not, so a psum_sum() that returns ENOMEM at its second allocation
+ * without freeing its first leaves 32 MiB behind. */
+enum { BIG_N = 4 << 20 };
+
+START_TEST(test_no_memory_leaves_nothing)
+{
+    WB_PROMISE("enomem");
+    long *values = calloc(BIG_N, sizeof *values);
+    ck_assert_msg(values != NULL, "out of memory");
+    static const struct {
+        size_t room;
+        const char *what;
+    } rounds[] = {
+        {4 << 20, "no array of one entry per thread"},
+        {48 << 20, "an array of 4194304 pointers but not of 4194304 "
+                   "larger structs"},
+    };
+    for (size_t r = 0; r < sizeof rounds / sizeof rounds[0]; r++) {
+        long sum = -1;
+        size_t before = heap_in_use();
+        wb_wrap_reset(WB_PTHREAD_CREATE, 0);
+        if (!heap_limit_begin(rounds[r].room))
+            break; /* under Valgrind: nothing to check */
+        int rc = psum_sum(values, BIG_N, BIG_N, NULL, NULL, &sum);
+        heap_limit_end();
+        int creates = wb_wrap_calls(WB_PTHREAD_CREATE);
+        size_t after = heap_in_use();
+        long left = after > before ? (long)(after - before) : 0;
+        WB_EXPECT(rc == ENOMEM || (rc == EAGAIN && creates > 0),
+                  "psum_sum() of %d values over as many threads, with room "
+                  "for %s, should fail with ENOMEM; got %s",
+                  BIG_N, rounds[r].what, wb_errname(rc));
+        WB_EXPECT(sum == -1,
+                  "psum_sum() failed with %s: *sum must be left as it was "
+                  "(-1); it became %ld",
+                  wb_errname(rc), sum);
+        WB_EXPECT(left < (1 << 20),
+                  "with room for %s, psum_sum() returned %s and left %ld "
+                  "bytes allocated: when an allocation fails, free the "
+                  "ones that succeeded before you return",
+                  rounds[r].what, wb_errname(rc), left);
+    }
+    free(values);
 }
 END_TEST
 
@@ -347,6 +457,7 @@ START_TEST(test_create_fails_halfway)
     size_t done = atomic_load(&calls);
     int creates = wb_wrap_calls(WB_PTHREAD_CREATE);
     wb_wrap_reset(WB_PTHREAD_CREATE, 0);
+    WB_PROMISE("create-fails");
     WB_EXPECT(rc == EAGAIN,
               "the third pthread_create() of four failed with EAGAIN: "
               "psum_sum() should return that error; got %s",
@@ -374,6 +485,7 @@ START_TEST(test_callback_terms)
     long values[] = {1, -2, 3, -4, 5, -6, 7};
     long want = 1 + 4 + 9 + 16 + 25 + 36 + 49;
     long scale = 1;
+    WB_PROMISE("callback");
     for (size_t t = 1; t <= 8; t++) {
         long sum = 0;
         int rc = psum_sum(values, 7, t, square_term, &scale, &sum);
@@ -412,6 +524,7 @@ START_TEST(test_threads_run_at_once)
     watch_init(&w, N, T);
     long sum = -1;
     int rc = psum_sum(values, N, T, watch_value, &w, &sum);
+    WB_PROMISE("at-once");
     WB_EXPECT(
         rc == 0 && sum == (long)N * (N - 1) / 2,
         "0 + ... + %d over %d threads: expected 0 and %ld; got %s and %ld",
@@ -425,10 +538,12 @@ START_TEST(test_threads_run_at_once)
               "%d values over %d threads: on_value should be called from "
               "exactly %d different threads; it was called from %zu",
               N, T, T, w.nthreads + w.too_many);
+    WB_PROMISE("m-threads");
     for (size_t t = 0; t < w.nthreads; t++)
         WB_EXPECT(!pthread_equal(w.threads[t], pthread_self()),
                   "on_value ran on the calling thread: the caller should "
                   "only start, join and combine");
+    WB_PROMISE("slices");
     expect_slices(&w, N, T);
     watch_free(&w);
     free(values);
@@ -480,6 +595,7 @@ START_TEST(test_results_combined_without_race)
         values[i] = 1L << (8 * i); /* a lost term shows in the total */
         want += values[i];
     }
+    WB_PROMISE("own-partial");
     long rounds = wb_scaled(MEET_ROUNDS, 20), lost_in = -1, got = 0;
     int64_t end = wb_now_ns() + 1500 * 1000000LL;
     long r;
@@ -535,7 +651,9 @@ Suite *wb_suite(void)
     WB_ADD(s, test_one_thread, "Creating and joining threads");
     WB_ADD(s, test_empty_array, "Parallel sum");
     WB_ADD(s, test_create_fails_halfway, "Parallel sum");
-    WB_ADD(s, test_bad_arguments, "Arguments, results and lifetimes");
+    WB_ADD(s, test_bad_arguments, "Parallel sum");
+    WB_ADD(s, test_uneven_slices, "Parallel sum");
+    WB_ADD(s, test_no_memory_leaves_nothing, "Parallel sum");
     WB_ADD(s, test_callback_terms, "Arguments, results and lifetimes");
     WB_ADD_TIMEOUT(s, test_threads_run_at_once, "Creating and joining threads",
                    4.0);
