@@ -269,10 +269,14 @@ static int cancel_noted(struct board *b, offload *o, long id, int *err)
 /* Check what a job's on_done got. */
 static void expect_done(const struct job *j, int want_status, int want_ran)
 {
+    char tag[64] = "";
+    (void)sscanf(wb_promise_prefix(), "[%63[a-z0-9-]]", tag);
+    WB_PROMISE("exactly-once");
     WB_EXPECT(j->done_runs == 1,
               "request %d: its on_done should run exactly once; it ran %d "
               "times",
               j->id, j->done_runs);
+    wb_promise(tag);
     WB_EXPECT(j->done_status == want_status,
               "request %d: on_done should get status %s; got %s", j->id,
               wb_errname(want_status), wb_errname(j->done_status));
