@@ -1338,7 +1338,11 @@ START_TEST(test_idle_workers_sleep)
             wb_sleep_ms(IDLE_MS / IDLE_LOOKS);
         }
         long used_ms = (long)((others_cpu_ns() - cpu) / 1000000);
-        WB_EXPECT(used_ms < IDLE_MS / 10 && busy_looks < IDLE_LOOKS / 4,
+        /* A thread seen "running" that used no CPU time at all was only
+         * being woken (a loaded machine, a sanitizer's runtime): spinning
+         * takes some CPU time, however busy the machine. */
+        WB_EXPECT(used_ms < IDLE_MS / 10 &&
+                      (busy_looks < IDLE_LOOKS / 4 || used_ms < 2),
                   "a pool of %d workers with nothing to do%s used %ld ms of "
                   "CPU time in %d ms, and a worker was running in %d of %d "
                   "looks at its threads: idle workers must sleep on a "
