@@ -59,9 +59,17 @@
  *   not (no part of it): its sender gets ::CHAT_TOO_LONG and is
  *   disconnected, however long the line (a 1 MiB line included).
  * - [slow-reader] The server never blocks on a client: while one client
- *   reads nothing, the others get every line at once; that client is
- *   disconnected when a line does not fit in its queue of `max_queue`
- *   bytes.
+ *   reads nothing, the others get every line at once. A client that
+ *   reads late gets every line whole and in order, as long as they fit
+ *   in its queue; it is disconnected when a line does not fit in its
+ *   queue of `max_queue` bytes. (The queue is the server's own: the
+ *   kernel's socket buffers, often megabytes on loopback, fill first and
+ *   do not count.)
+ * - [endless-line] A client that streams one endless line (no newline)
+ *   as fast as it can does not hold up the others: their lines are
+ *   relayed at once meanwhile, and it is disconnected as [too-long]
+ *   says (linebuf_fill() returns after dropping a bounded part of a
+ *   too-long line).
  * - [idle] A client that sends no complete line for `idle_ms`
  *   milliseconds (counted from its arrival, then from its last complete
  *   line) gets ::CHAT_IDLE and is disconnected.

@@ -49,7 +49,9 @@ ssize_t linebuf_fill(linebuf *lb, int fd)
      * unused bytes to the front when the end is reached) until read()
      * says EAGAIN/EWOULDBLOCK or 0, or the buffer is full of complete
      * lines. Retry EINTR. When the buffer is full and holds no '\n', the
-     * line is too long: drop it and skip the rest of it as it arrives.
+     * line is too long: drop it and skip the rest of it as it arrives,
+     * but return once this call has dropped 4 * max_line bytes (the
+     * descriptor stays readable; the next call goes on skipping).
      * Return the bytes read, 0 at end of file, or -1 with errno.
      * Read: chapter 4, "Non-blocking descriptors", "The timeout and
      * EINTR" and "Framing lines on a byte stream". */

@@ -28,9 +28,19 @@
  *   hands them out one per call, in order, without their `\n`.
  * - [split] A line split across reads, at any byte, comes out whole: the
  *   bytes of an unfinished line are kept from one fill to the next.
- * - [drain] One linebuf_fill() reads until read() reports `EAGAIN` (or
- *   end of file, or a full buffer holds a line not yet taken): it takes
- *   in everything available, even when that is more than one read().
+ * - [drain] One linebuf_fill() reads until read() reports `EAGAIN`, end
+ *   of file, a full buffer holds a line not yet taken, or [skip-bounded]
+ *   stops it: it takes in everything available, even when that is more
+ *   than one read().
+ * - [skip-bounded] A too-long line does not keep one linebuf_fill()
+ *   busy: once the call has dropped 4 × `max_line` bytes or more of
+ *   too-long lines, it returns the count read (at most 8 × (`max_line` +
+ *   1) bytes) even when more is available. The descriptor is still
+ *   readable, so the caller's loop serves its other descriptors and
+ *   comes back: the next fill goes on skipping.
+ * - [enobufs] When the buffer is full of complete lines not taken yet,
+ *   linebuf_fill() reads nothing and returns -1 with `ENOBUFS` (never 0,
+ *   which means end of file).
  * - [eagain] With nothing to read on a non-blocking descriptor,
  *   linebuf_fill() returns -1 with errno `EAGAIN` and changes nothing.
  * - [eof-rest] At end of file linebuf_fill() returns 0, and
@@ -44,7 +54,9 @@
  * - [eintr] A read() interrupted by a signal (`EINTR`) is retried, never
  *   reported.
  * - [read-error] Any other error of read() is reported with its errno.
- * - [bad-args] NULL arguments and a `max_line` of 0 fail with `EINVAL`.
+ * - [bad-args] NULL arguments and a `max_line` of 0 fail with `EINVAL`;
+ *   a `max_line` so large that the buffer's size overflows (`SIZE_MAX`)
+ *   fails with `ENOMEM`.
  *
  * Errors are reported the system-call way: -1 (or NULL) with `errno` set.
  *
@@ -98,7 +110,12 @@ void linebuf_free(linebuf *lb);
  * is full and holds a complete line not yet taken with linebuf_next()
  * (so take every line after each fill). A read() interrupted by a signal
  * (`EINTR`) is retried. The bytes of a line too long for the buffer are
- * dropped as they arrive, so they never fill it.
+ * dropped as they arrive, so they never fill it; once one call has
+ * dropped 4 × `max_line` bytes or more, it returns what it read so far
+ * (at most 8 × (`max_line` + 1) bytes), even when more is waiting: an
+ * event loop must not spend all its time on one client that streams an
+ * endless line. The descriptor stays readable, and the next call goes
+ * on skipping.
  *
  * @p fd should be non-blocking (`O_NONBLOCK`): on a blocking descriptor
  * the call waits for more data after the available bytes, until end of
@@ -150,7 +167,10 @@ int linebuf_next(linebuf *lb, const char **line, size_t *len);
 /**
  * @brief At end of file, hand out the unterminated rest as a last line.
  *
- * Call it after linebuf_fill() returned 0 and linebuf_next() returned 0.
+ * Call it once linebuf_fill() has seen end of file: after a fill that
+ * returned 0, or after one that returned bytes and then met end of
+ * file in the same call (read() returned 0; the next fill returns 0).
+ * Call linebuf_next() first until it returns 0.
  * When bytes arrived after the last `\n` (and they are not part of a
  * line being skipped as too long), they are handed out once as a last
  * line, as linebuf_next() would (no `\n` to remove); the next call
@@ -165,8 +185,8 @@ int linebuf_next(linebuf *lb, const char **line, size_t *len);
  * @return 1 when a line was handed out; 0 when nothing is left; -1 with
  *         errno set:
  *         - `EMSGSIZE`: as linebuf_next();
- *         - `EINVAL`: an argument is NULL, or linebuf_fill() has not
- *           seen end of file yet.
+ *         - `EINVAL`: an argument is NULL, or no linebuf_fill() has
+ *           met end of file yet.
  */
 int linebuf_rest(linebuf *lb, const char **line, size_t *len);
 

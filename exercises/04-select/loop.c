@@ -109,9 +109,10 @@ int loop_run(loop *l)
      * build the read and write fd_sets (the write set only for
      * descriptors watched for LOOP_WRITE), turn timerq_until_next() into
      * select()'s timeout (NULL when no timer), call select() (EINTR:
-     * go round again), then, for each descriptor still in the ready
+     * go round again, calling nothing), read the clock once (the
+     * iteration's "now"), then, for each descriptor still in the ready
      * sets, call its callback with the ready events it is still watched
-     * for (none: no call), then timerq_run_due().
+     * for (none: no call), then timerq_run_due() with that "now".
      * Read: chapter 4, "The event loop" and "The timeout and EINTR". */
     (void)l;
     errno = ENOSYS;

@@ -23,7 +23,9 @@
  * wait for, or when a callback calls loop_stop().
  *
  * An iteration is one select() call and the callbacks that follow it,
- * first for descriptors, then for due timers.
+ * first for descriptors, then for due timers. Each iteration reads the
+ * clock once, right after select() returns: "now" for that iteration.
+ * The timers due then are the ones that run in it.
  *
  * Promises (each checked by the tests that name its tag):
  *
@@ -51,24 +53,29 @@
  *   loop with `EBUSY`, as each function says; a failed call changes
  *   nothing.
  * - [eintr] A signal that interrupts select() (`EINTR`) is not an error:
- *   the loop waits again, for the time left until the next timer.
+ *   the loop calls no callback for that select() (its sets say nothing)
+ *   and waits again, for the time left until the next timer.
  * - [ebadf] A watched descriptor that was closed without loop_unwatch()
  *   makes loop_run() return -1 with `EBADF`.
  * - [timers] A timer's callback runs once, no earlier than its delay
- *   after loop_add_timer(), on `CLOCK_MONOTONIC`; timers run in the
- *   order of their deadlines.
+ *   after loop_add_timer(), on `CLOCK_MONOTONIC`: setting the date
+ *   (`CLOCK_REALTIME`) makes no timer run early or late. Timers run in
+ *   the order of their deadlines.
  * - [cancel] A cancelled timer never runs.
  * - [timer-callbacks] A timer's callback may add and cancel timers and
- *   watch and unwatch descriptors; a timer added by a callback runs in a
- *   later iteration.
+ *   watch and unwatch descriptors. A timer added by any callback (of a
+ *   descriptor or of a timer), even with a delay of 0, runs in a later
+ *   iteration, never the current one: its deadline is after the
+ *   iteration's "now", read right after select() returned.
  * - [timers-and-io] Timers run whether or not descriptors are ready:
  *   a descriptor that is always ready does not keep a due timer from
  *   running, and a timer does not keep ready descriptors waiting.
  * - [run-ends] loop_run() returns 0 once no descriptor is watched and no
  *   timer is pending, and not before.
  * - [stop] A callback that calls loop_stop() makes loop_run() return 0
- *   at the end of the current iteration; what is watched and pending
- *   stays, and a later loop_run() goes on with it.
+ *   at the end of the current iteration: the callbacks of that iteration
+ *   that remain (descriptors and due timers) still run. What is watched
+ *   and pending stays, and a later loop_run() goes on with it.
  * - [no-spin] The loop does not spin: while it waits (for a timer 200 ms
  *   away, or for a descriptor that is writable but watched only for
  *   reading) it sleeps in select() and uses almost no CPU time.
@@ -199,10 +206,14 @@ int loop_unwatch(loop *l, int fd);
 /**
  * @brief Run @p on_timer once, @p delay_ms milliseconds from now.
  *
- * The deadline is taken on `CLOCK_MONOTONIC`, which does not jump when
- * someone sets the date. The callback runs in the first iteration that
- * ends after the deadline, never before; a delay of 0 runs it in the
- * next iteration. Timers run in the order of their deadlines (equal
+ * The deadline is now plus @p delay_ms, on `CLOCK_MONOTONIC`, which
+ * does not jump when someone sets the date. Each iteration reads the
+ * clock once, right after select() returns, and runs the timers whose
+ * deadline is at or before that reading: so the callback never runs
+ * before its deadline, and a timer added by a callback (an I/O callback
+ * or a timer's, even with a delay of 0) runs in a later iteration, not
+ * the current one. Called outside loop_run(), a delay of 0 runs it in
+ * the first iteration. Timers run in the order of their deadlines (equal
  * deadlines in the order they were added).
  *
  * @param l         the loop; must not be NULL.

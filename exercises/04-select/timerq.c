@@ -16,8 +16,11 @@
 
 /* TODO: the fields: a binary min-heap of timers ordered by (deadline,
  * id), each timer knowing its index in the heap; a way to find a timer
- * from its id (ids only grow, so an array sorted by id works); the next
- * id; whether run_due is running, and the timers added meanwhile. */
+ * from its id in O(log n) (ids only grow, so an array of (id, timer)
+ * appended in order is sorted: binary search finds an id; mark a removed
+ * entry instead of shifting the rest down, and compact the array when
+ * most entries are marked, as hint 3 says); the next id; whether run_due
+ * is running, and the timers added meanwhile. */
 struct timerq {
     int unused;
 };

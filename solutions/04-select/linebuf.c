@@ -12,7 +12,9 @@
  * The buffer never grows. When it is full and holds no '\n', the line in
  * it is longer than max_line: its bytes are dropped, and so are the next
  * ones up to and including the next '\n' (skipping), and linebuf_next()
- * reports EMSGSIZE once.
+ * reports EMSGSIZE once. One fill drops at most about 4 * max_line bytes
+ * of such a line before it returns, even when more is there to read: the
+ * descriptor stays readable, and the next fill goes on skipping.
  */
 #include "linebuf.h"
 
@@ -22,6 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* While skipping a too-long line, one linebuf_fill() drops at most about
+ * this many times max_line bytes, then returns: a peer that streams an
+ * endless line must not keep the caller (an event loop) from the others. */
+enum { LINEBUF_SKIP_LINES = 4 };
 
 struct linebuf {
     char *buf;      /* cap + 1 bytes */
@@ -97,8 +104,11 @@ ssize_t linebuf_fill(linebuf *lb, int fd)
         errno = EINVAL;
         return -1;
     }
-    size_t total = 0;
+    size_t total = 0, dropped = 0;
     for (;;) {
+        if (lb->skipping && dropped >= LINEBUF_SKIP_LINES * (lb->cap - 1))
+            break; /* enough for one call: let the caller serve others */
+        size_t had = lb->end - lb->start;
         if (!make_room(lb)) {
             if (total == 0) {
                 errno = ENOBUFS;
@@ -106,6 +116,8 @@ ssize_t linebuf_fill(linebuf *lb, int fd)
             }
             break;
         }
+        if (lb->skipping && lb->end == 0)
+            dropped += had; /* make_room() dropped a too-long line */
         ssize_t n = read(fd, lb->buf + lb->end, lb->cap - lb->end);
         if (n < 0) {
             if (errno == EINTR)
@@ -123,8 +135,11 @@ ssize_t linebuf_fill(linebuf *lb, int fd)
         if (lb->skipping) {
             /* While skipping, the buffer is empty and end is 0. */
             char *nl = memchr(lb->buf, '\n', (size_t)n);
-            if (nl == NULL)
-                continue; /* all of it belongs to the long line: drop */
+            if (nl == NULL) {
+                dropped += (size_t)n; /* all of it is the long line's */
+                continue;
+            }
+            dropped += (size_t)(nl + 1 - lb->buf);
             lb->skipping = false;
             lb->start = lb->scanned = (size_t)(nl + 1 - lb->buf);
         }

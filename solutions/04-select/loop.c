@@ -350,16 +350,19 @@ int loop_run(loop *l)
             rc = -1;      /* EBADF: a watched descriptor was closed */
             break;
         }
-        if (n > 0)
-            loop_dispatch(l, nfds);
-
-        /* Whether or not select() timed out: a descriptor that is always
-         * ready must not keep due timers from running. */
+        /* The time of this iteration, read once, right after select()
+         * returns: a timer a callback adds now (even with a delay of 0)
+         * has a later deadline, so it runs in a later iteration. */
         now = loop_now();
         if (now < 0) {
             rc = -1;
             break;
         }
+        if (n > 0)
+            loop_dispatch(l, nfds);
+
+        /* Whether or not select() timed out: a descriptor that is always
+         * ready must not keep due timers from running. */
         (void)timerq_run_due(l->timers, now);
     }
     l->running = 0;

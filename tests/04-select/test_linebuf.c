@@ -108,6 +108,21 @@ static const char *shown(const char *s, size_t n)
     return out;
 }
 
+/* Name @p tag for a helper's own checks; returns the caller's tag (in
+ * one of four buffers), to give back with wb_promise() afterwards. */
+static const char *swap_promise(const char *tag)
+{
+    static char saved[4][64];
+    static int which;
+    char *out = saved[which++ % 4];
+    const char *prefix = wb_promise_prefix(); /* "[tag] " or "" */
+    size_t n = strlen(prefix);
+    snprintf(out, sizeof saved[0], "%.*s", n >= 3 ? (int)(n - 3) : 0,
+             n >= 3 ? prefix + 1 : "");
+    wb_promise(tag);
+    return out;
+}
+
 /* fill must take in exactly @p n bytes. */
 static void fill_expect(linebuf *lb, int fd, ssize_t n)
 {
@@ -122,6 +137,7 @@ static void fill_expect(linebuf *lb, int fd, ssize_t n)
 /* fill must say EAGAIN: nothing is left in the pipe. */
 static void fill_expect_eagain(linebuf *lb, int fd, const char *when)
 {
+    const char *caller = swap_promise("eagain");
     errno = 0;
     ssize_t got = linebuf_fill(lb, fd);
     int err = errno;
@@ -129,6 +145,7 @@ static void fill_expect_eagain(linebuf *lb, int fd, const char *when)
               "linebuf_fill() on an empty non-blocking pipe (%s) should "
               "return -1 with errno EAGAIN; got %zd%s",
               when, got, wb_errno_note(got));
+    wb_promise(caller);
 }
 
 /* The next line must be @p want (of @p n bytes). */
@@ -176,6 +193,7 @@ static void next_expect_none(linebuf *lb, const char *when)
 
 static void next_expect_emsgsize(linebuf *lb, const char *what)
 {
+    const char *caller = swap_promise("too-long");
     const char *line = JUNK_LINE;
     size_t len = JUNK_LEN;
     errno = 0;
@@ -186,6 +204,7 @@ static void next_expect_emsgsize(linebuf *lb, const char *what)
               "got %d%s%s",
               what, r, wb_errno_note(r),
               r == 1 ? wb_format(" and the line %s", shown(line, len)) : "");
+    wb_promise(caller);
 }
 
 /* --- Lines and reads ----------------------------------------------------- */
@@ -431,23 +450,120 @@ START_TEST(test_partial_line_kept_across_fills)
 }
 END_TEST
 
-/* 60 KB in the pipe, more than one read() into a 4 KiB buffer can take:
- * one fill must take it all. */
+/* 12 KB in the pipe, more than one read() into a 4 KiB buffer can take
+ * (but less than the 4 x max_line a fill may drop): one fill must take it
+ * all. The same with a line of 48 bytes and max_line 16. */
 START_TEST(test_fill_reads_until_eagain)
 {
     WB_PROMISE("drain");
-    int p[2];
-    nb_pipe(p);
-    linebuf *lb = new_lb(4096);
+    static const struct {
+        size_t max_line, line;
+    } cases[] = {{4096, 12000}, {16, 48}};
+    static char big[12000];
+    memset(big, 'x', sizeof big);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int p[2];
+        nb_pipe(p);
+        linebuf *lb = new_lb(cases[i].max_line);
+        put_n(p[1], big, cases[i].line);
+        put(p[1], "\nok\n");
+        errno = 0;
+        ssize_t got = linebuf_fill(lb, p[0]);
+        WB_EXPECT(got == (ssize_t)(cases[i].line + 4),
+                  "a line of %zu bytes (max_line %zu) and \"ok\\n\" wait in "
+                  "the pipe, more than one read() into the buffer can take: "
+                  "one linebuf_fill() should take in all %zu bytes (it reads "
+                  "until EAGAIN); got %zd%s",
+                  cases[i].line, cases[i].max_line, cases[i].line + 4, got,
+                  wb_errno_note(got));
+        fill_expect_eagain(lb, p[0], "everything was taken in by one fill");
+        linebuf_free(lb);
+        close(p[0]);
+        close(p[1]);
+    }
+}
+END_TEST
+
+/* A line far longer than 4 x max_line waits in the pipe: one fill drops a
+ * bounded part of it and returns, and the fills after it go on. */
+START_TEST(test_skipping_is_bounded)
+{
+    WB_PROMISE("skip-bounded");
+    static const struct {
+        size_t max_line, line;
+    } cases[] = {{4096, 60000}, {8, 2000}, {2, 500}};
     static char big[60000];
     memset(big, 'x', sizeof big);
-    put_n(p[1], big, sizeof big);
-    put(p[1], "\nok\n");
-    fill_expect(lb, p[0], (ssize_t)(sizeof big + 4));
-    next_expect_emsgsize(lb, "the line of 60000 bytes (max_line 4096)");
-    next_expect(lb, "ok");
-    next_expect_none(lb, "after the last line");
-    fill_expect_eagain(lb, p[0], "everything was taken in by the first fill");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t max_line = cases[i].max_line, n = cases[i].line;
+        int p[2];
+        nb_pipe(p);
+        linebuf *lb = new_lb(max_line);
+        put_n(p[1], big, n);
+        put(p[1], "\nok\n");
+        errno = 0;
+        ssize_t got = linebuf_fill(lb, p[0]);
+        WB_EXPECT(got > 0 && (size_t)got <= 8 * (max_line + 1),
+                  "a line of %zu bytes (max_line %zu) then \"ok\\n\" wait in "
+                  "the pipe: one linebuf_fill() should drop at most about 4 x "
+                  "max_line bytes of it and return, having read between 1 "
+                  "and %zu bytes (the other clients of a loop are waiting); "
+                  "got %zd%s",
+                  n, max_line, 8 * (max_line + 1), got, wb_errno_note(got));
+        WB_PROMISE("too-long"); /* the skip goes on, the next line is kept */
+        char out[512];
+        size_t nout = 0;
+        take_all(lb, p[0], out, &nout, sizeof out);
+        const char *want = "<EMSGSIZE>|ok|";
+        WB_EXPECT(nout == strlen(want) && memcmp(out, want, nout) == 0,
+                  "after that, filling again and again until EAGAIN should "
+                  "give %s ('|' ends each line); got %s",
+                  shown(want, strlen(want)), shown(out, nout));
+        linebuf_free(lb);
+        close(p[0]);
+        close(p[1]);
+        WB_PROMISE("skip-bounded");
+    }
+}
+END_TEST
+
+/* The buffer is full of complete lines the caller has not taken: fill
+ * reads nothing and says ENOBUFS, never 0 (end of file). */
+START_TEST(test_full_of_lines_is_enobufs)
+{
+    WB_PROMISE("enobufs");
+    int p[2];
+    nb_pipe(p);
+    linebuf *lb = new_lb(4);
+    put(p[1], "ab\ncd\nef\n");
+    errno = 0;
+    ssize_t first = linebuf_fill(lb, p[0]);
+    WB_EXPECT(first > 0 && first < 9,
+              "with max_line 4 and \"ab\\ncd\\nef\\n\" in the pipe, "
+              "linebuf_fill() should take in some bytes, fewer than 9 (the "
+              "buffer holds a 4-byte line and its newline); got %zd%s",
+              first, wb_errno_note(first));
+    for (int i = 0; i < 3; i++) {
+        errno = 0;
+        ssize_t got = linebuf_fill(lb, p[0]);
+        int err = errno;
+        if (got > 0)
+            continue; /* it still had room: fill until it is full */
+        WB_EXPECT(got == -1 && err == ENOBUFS,
+                  "linebuf_fill() with its buffer full of lines not taken "
+                  "yet should return -1 with errno ENOBUFS (0 would say end "
+                  "of file); got %zd%s",
+                  got, wb_errno_note(got));
+        break;
+    }
+    next_expect(lb, "ab");
+    char out[64];
+    size_t nout = 0;
+    take_all(lb, p[0], out, &nout, sizeof out);
+    WB_EXPECT(nout == 6 && memcmp(out, "cd|ef|", 6) == 0,
+              "after ENOBUFS and taking \"ab\", the other lines should "
+              "come out: expected \"cd|ef|\"; got %s",
+              shown(out, nout));
     linebuf_free(lb);
     close(p[0]);
     close(p[1]);
@@ -531,6 +647,27 @@ START_TEST(test_eof_with_partial_line)
     next_expect_none(lb, "at end of file: \"two\" is for linebuf_rest()");
     rest_expect(lb, "two");
     rest_expect_none(lb, "once the last line was handed out");
+    linebuf_free(lb);
+    close(p[0]);
+}
+END_TEST
+
+/* The fill that takes in the last bytes meets end of file too: rest
+ * works at once, and the next fill returns 0. */
+START_TEST(test_rest_after_fill_that_met_eof)
+{
+    WB_PROMISE("eof-rest");
+    int p[2];
+    nb_pipe(p);
+    linebuf *lb = new_lb(100);
+    put(p[1], "one\ntwo");
+    close(p[1]);
+    fill_expect(lb, p[0], 7); /* read() then returned 0 */
+    next_expect(lb, "one");
+    next_expect_none(lb, "with \"two\" and no newline");
+    rest_expect(lb, "two");
+    rest_expect_none(lb, "once the last line was handed out");
+    fill_expect_eof(lb, p[0]);
     linebuf_free(lb);
     close(p[0]);
 }
@@ -723,16 +860,25 @@ START_TEST(test_long_line_memory_bounded)
     int reported = 0;
     for (long sent = 0; sent < LINE; sent += CHUNK) {
         put_n(p[1], chunk, CHUNK);
-        fill_expect(lb, p[0], CHUNK);
-        const char *line = JUNK_LINE;
-        size_t len = JUNK_LEN;
-        int r = linebuf_next(lb, &line, &len);
-        WB_EXPECT(r == 0 || (r == -1 && errno == EMSGSIZE),
-                  "while an 8 MiB line arrives (max_line 4096), "
-                  "linebuf_next() should return -1 (EMSGSIZE) once and "
-                  "otherwise 0; got %d%s",
-                  r, wb_errno_note(r));
-        reported += r == -1;
+        /* Fill (a fill may stop early while skipping) until EAGAIN. */
+        ssize_t took = 0, n;
+        while ((n = linebuf_fill(lb, p[0])) > 0) {
+            took += n;
+            const char *line = JUNK_LINE;
+            size_t len = JUNK_LEN;
+            int r = linebuf_next(lb, &line, &len);
+            WB_EXPECT(r == 0 || (r == -1 && errno == EMSGSIZE),
+                      "while an 8 MiB line arrives (max_line 4096), "
+                      "linebuf_next() should return -1 (EMSGSIZE) once and "
+                      "otherwise 0; got %d%s",
+                      r, wb_errno_note(r));
+            reported += r == -1;
+        }
+        WB_EXPECT(took == CHUNK && (errno == EAGAIN || errno == EWOULDBLOCK),
+                  "linebuf_fill() again and again should take in the %d "
+                  "bytes written, then report EAGAIN; took %zd, then got "
+                  "%zd%s",
+                  CHUNK, took, n, wb_errno_note(n));
         long now = resident_bytes();
         if (now > peak)
             peak = now;
@@ -908,6 +1054,15 @@ START_TEST(test_bad_arguments)
               none == NULL ? "NULL" : "a framer", wb_errname(err));
     linebuf_free(none);
     linebuf_free(NULL); /* does nothing */
+    errno = 0;
+    none = linebuf_new(SIZE_MAX);
+    err = errno;
+    WB_EXPECT(none == NULL && err == ENOMEM,
+              "linebuf_new(SIZE_MAX) should return NULL with errno ENOMEM "
+              "(the buffer's size, max_line + 1 or more, overflows); got %s "
+              "with errno %s",
+              none == NULL ? "NULL" : "a framer", wb_errname(err));
+    linebuf_free(none);
 
     int p[2];
     nb_pipe(p);
@@ -974,7 +1129,10 @@ Suite *wb_suite(void)
     WB_ADD(s, test_partial_line_kept_across_fills, SECTION);
     WB_ADD(s, test_fill_reads_until_eagain, "Non-blocking descriptors");
     WB_ADD(s, test_eagain_when_nothing_to_read, "Non-blocking descriptors");
+    WB_ADD(s, test_skipping_is_bounded, SECTION);
+    WB_ADD(s, test_full_of_lines_is_enobufs, SECTION);
     WB_ADD(s, test_eof_with_partial_line, SECTION);
+    WB_ADD(s, test_rest_after_fill_that_met_eof, SECTION);
     WB_ADD(s, test_eof_after_newline, SECTION);
     WB_ADD(s, test_eof_at_once, SECTION);
     WB_ADD(s, test_cr_kept, SECTION);

@@ -10,7 +10,9 @@
  * counting the calls before it calls the C library's, so a loop that
  * goes round again and again shows as thousands of select() calls
  * however loaded the machine is; its CPU time (getrusage) is checked
- * too.
+ * too. clock_gettime() is defined by the test as well, so that a test
+ * can set the date (CLOCK_REALTIME) forward and back while the loop's
+ * timers run on CLOCK_MONOTONIC.
  *
  * Every callback records a span for the timeline that
  * `make check CHAPTER=4 EXERCISE=loop TRACE=1` draws (chapters/trace.h):
@@ -36,7 +38,9 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MS 1000000LL /* nanoseconds */
@@ -142,6 +146,25 @@ int select(int nfds, fd_set *restrict rd, fd_set *restrict wr,
         return -1;
     }
     return real_select(nfds, rd, wr, ex, timeout);
+}
+
+/* clock_gettime() goes through this definition too, for the same
+ * reason: a test can make CLOCK_REALTIME jump (someone sets the date)
+ * while CLOCK_MONOTONIC goes on, and see which one the loop reads. It
+ * asks the kernel directly, so it needs nothing set up first. */
+static atomic_llong realtime_shift_ns;
+
+int clock_gettime(clockid_t clock, struct timespec *ts)
+{
+    int rc = (int)syscall(SYS_clock_gettime, clock, ts);
+    long long shift = atomic_load(&realtime_shift_ns);
+    if (rc == 0 && clock == CLOCK_REALTIME && shift != 0) {
+        long long ns =
+            (long long)ts->tv_sec * 1000000000LL + ts->tv_nsec + shift;
+        ts->tv_sec = (time_t)(ns / 1000000000LL);
+        ts->tv_nsec = (long)(ns % 1000000000LL);
+    }
+    return rc;
 }
 
 /* What a stretch of loop_run() cost. */
@@ -761,6 +784,12 @@ START_TEST(test_eintr_is_not_an_error)
     sigaction(SIGALRM, &old, NULL);
 
     WB_EXPECT(alarms >= 1, "the test's signal was never delivered");
+    WB_EXPECT(calls == 0,
+              "a signal interrupted select() (EINTR) while the loop waited "
+              "on an empty pipe: the pipe's callback should not be called "
+              "(a failed select() reports nothing ready); it was called %d "
+              "times",
+              calls);
     WB_EXPECT(rc == 0,
               "a signal interrupted select() (EINTR) while the loop waited "
               "for a timer: loop_run() should wait again and return 0 "
@@ -1107,6 +1136,104 @@ START_TEST(test_timer_callbacks_change_the_loop)
 }
 END_TEST
 
+/* The date jumps (CLOCK_REALTIME) after a timer was added: the timer
+ * neither runs early nor waits for the date to catch up. */
+START_TEST(test_timers_ignore_date_changes)
+{
+    WB_PROMISE("timers");
+    struct {
+        long long shift_ns;
+        const char *how;
+    } jumps[] = {{10000 * MS, "forward by 10 s"}, {-1000 * MS, "back by 1 s"}};
+    for (int i = 0; i < 2; i++) {
+        loop *l = new_loop();
+        struct timed t = {0, 0, -1};
+        int64_t start = wb_now_ns();
+        timer_ok(l, 60, on_timed, &t);
+        atomic_store(&realtime_shift_ns, jumps[i].shift_ns);
+        run_ok(l);
+        atomic_store(&realtime_shift_ns, 0);
+        int64_t took = t.at - start;
+        WB_EXPECT(t.calls == 1 && took >= 60 * MS && took < 600 * MS,
+                  "the date (CLOCK_REALTIME) was set %s just after a 60 ms "
+                  "timer was added: it should still run once, 60 ms later "
+                  "on CLOCK_MONOTONIC; it ran %d times, %lld ms after it "
+                  "was added",
+                  jumps[i].how, t.calls, (long long)(took / MS));
+        loop_free(l);
+    }
+}
+END_TEST
+
+/* A timer added with a delay of 0 by a callback (of a descriptor, or of
+ * a timer) runs in a later iteration: the iteration's "now" is read once,
+ * right after select() returns. A pipe that stays readable counts the
+ * iterations. */
+struct zero_add {
+    int io_calls;
+    int fd;
+    int t_at, b_at; /* io_calls when timer T (added by the descriptor's
+                       callback) and B (added by timer A) ran */
+};
+
+static void on_zero_t(loop *l, void *ctx)
+{
+    (void)l;
+    struct zero_add *z = ctx;
+    z->t_at = z->io_calls;
+}
+
+static void on_zero_b(loop *l, void *ctx)
+{
+    (void)l;
+    struct zero_add *z = ctx;
+    z->b_at = z->io_calls;
+}
+
+static void on_zero_a(loop *l, void *ctx)
+{
+    (void)loop_add_timer(l, 0, on_zero_b, ctx);
+}
+
+static void on_zero_io(loop *l, int fd, int events, void *ctx)
+{
+    (void)events;
+    struct zero_add *z = ctx;
+    if (++z->io_calls == 1)
+        (void)loop_add_timer(l, 0, on_zero_t, z);
+    if (z->io_calls == 4)
+        (void)loop_unwatch(l, fd);
+}
+
+START_TEST(test_zero_timer_from_callback_waits)
+{
+    WB_PROMISE("timer-callbacks");
+    loop *l = new_loop();
+    int p[2];
+    ready_pipe(p);
+    struct zero_add z = {0, p[0], -1, -1};
+    watch_ok(l, p[0], LOOP_READ, on_zero_io, &z);
+    timer_ok(l, 0, on_zero_a, &z);
+    run_ok(l);
+    WB_EXPECT(z.t_at == 2,
+              "a pipe's callback added a 0 ms timer in iteration 1: it "
+              "should run in iteration 2 (after the pipe's second "
+              "callback), because the loop reads the clock once, right "
+              "after select() returns; it ran after callback %d%s",
+              z.t_at,
+              z.t_at == 1 ? " (the same iteration: was the clock read "
+                            "again after the descriptors' callbacks?)"
+                          : "");
+    WB_EXPECT(z.b_at == 2,
+              "a timer's callback added a 0 ms timer in iteration 1: it "
+              "should run in iteration 2, after the pipe's second "
+              "callback; it ran after callback %d",
+              z.b_at);
+    loop_free(l);
+    close_pair(p);
+}
+END_TEST
+
 /* --- When loop_run() returns ---------------------------------------------- */
 
 START_TEST(test_run_ends_when_nothing_is_left)
@@ -1194,6 +1321,51 @@ START_TEST(test_stop_from_callback)
               "timer ran");
     loop_free(l);
     close_pair(p);
+}
+END_TEST
+
+/* loop_stop() from the first of two callbacks of one iteration: the
+ * second still runs, and so does the timer due in that iteration. */
+struct stop_rest {
+    int calls[2];
+    int fds[2];
+    int stopped;
+};
+
+static void on_stop_rest(loop *l, int fd, int events, void *ctx)
+{
+    (void)events;
+    struct stop_rest *r = ctx;
+    r->calls[fd == r->fds[0] ? 0 : 1]++;
+    if (!r->stopped) {
+        r->stopped = 1;
+        loop_stop(l);
+    }
+}
+
+START_TEST(test_stop_lets_the_iteration_finish)
+{
+    WB_PROMISE("stop");
+    loop *l = new_loop();
+    int a[2], b[2];
+    ready_pipe(a);
+    ready_pipe(b);
+    struct stop_rest r = {{0, 0}, {a[0], b[0]}, 0};
+    watch_ok(l, a[0], LOOP_READ, on_stop_rest, &r);
+    watch_ok(l, b[0], LOOP_READ, on_stop_rest, &r);
+    struct timed t = {0, 0, -1};
+    timer_ok(l, 0, on_timed, &t);
+    run_ok(l);
+    WB_EXPECT(r.calls[0] == 1 && r.calls[1] == 1 && t.calls == 1,
+              "two pipes were readable and a 0 ms timer due in the first "
+              "iteration; the first callback called loop_stop(). The rest "
+              "of the iteration should still run, then loop_run() return: "
+              "expected 1 callback per pipe and the timer run once; got "
+              "%d and %d callbacks, the timer %d times",
+              r.calls[0], r.calls[1], t.calls);
+    loop_free(l);
+    close_pair(a);
+    close_pair(b);
 }
 END_TEST
 
@@ -1390,9 +1562,9 @@ Suite *wb_suite(void)
     WB_ADD(s, test_unwatched_in_same_iteration,
            "Changing the watch list from a callback");
     WB_ADD(s, test_closed_and_reused_in_same_iteration,
-           "Closing a descriptor the loop still holds");
+           "Changing the watch list from a callback");
     WB_ADD(s, test_rewatched_in_same_iteration,
-           "Closing a descriptor the loop still holds");
+           "Changing the watch list from a callback");
     WB_ADD(s, test_callback_closes_and_watches,
            "Changing the watch list from a callback");
     WB_ADD(s, test_eintr_is_not_an_error, "The timeout and EINTR");
@@ -1402,8 +1574,11 @@ Suite *wb_suite(void)
     WB_ADD(s, test_timer_runs_while_fd_always_ready, "Timers in the loop");
     WB_ADD(s, test_timer_and_io_both_dispatched, "Timers in the loop");
     WB_ADD(s, test_timer_callbacks_change_the_loop, "Timers in the loop");
+    WB_ADD(s, test_timers_ignore_date_changes, "The timeout and EINTR");
+    WB_ADD(s, test_zero_timer_from_callback_waits, "Timers in the loop");
     WB_ADD(s, test_run_ends_when_nothing_is_left, "The event loop");
     WB_ADD(s, test_stop_from_callback, "The event loop");
+    WB_ADD(s, test_stop_lets_the_iteration_finish, "The event loop");
     WB_ADD(s, test_idle_timer_does_not_spin, "The timeout and EINTR");
     WB_ADD(s, test_writable_socket_read_only_does_not_spin,
            "Asking for write readiness all the time");

@@ -445,6 +445,96 @@ START_TEST(test_added_during_run_waits)
 }
 END_TEST
 
+/* One callback adds 60 timers in one run (and cancels one of them): they
+ * all wait for the next call, then run in deadline order. A queue that
+ * grows its heap by one slot per add during the run, and moves the
+ * timers kept aside into it at the end, writes past the heap here (the
+ * sanitizers catch it). */
+static timerq *burst_q;
+static int burst_cancel_rc = 99;
+
+static void on_burst(void *ctx)
+{
+    on_record(ctx);
+    long cancel_id = 0;
+    for (long i = 0; i < 60; i++) {
+        /* Deadlines 0, 59, 58, ..., 1, the first 0: all due already. */
+        long id =
+            timerq_add(burst_q, i == 0 ? 0 : 60 - i, on_record, TAG(100 + i));
+        if (i == 30)
+            cancel_id = id;
+    }
+    burst_cancel_rc = timerq_cancel(burst_q, cancel_id);
+}
+
+START_TEST(test_callback_adds_many)
+{
+    WB_PROMISE("callbacks");
+    timerq *q = new_q();
+    burst_q = q;
+    for (long i = 1; i <= 3; i++)
+        add_ok(q, i, i); /* a small heap before the burst */
+    timerq_add(q, 0, on_burst, TAG(99));
+    run_expect(q, 1, 2); /* the burst, then timer 1 */
+    WB_EXPECT(burst_cancel_rc == 0,
+              "a callback that added 60 timers should be able to cancel "
+              "one of them; timerq_cancel() returned %d",
+              burst_cancel_rc);
+    pending_expect(q, 2 + 59, "after a callback added 60 and cancelled 1");
+    log_reset();
+    run_expect(q, 100, 2 + 59);
+    long want[61];
+    size_t n = 0;
+    want[n++] = 100; /* deadline 0 */
+    for (long d = 1; d <= 59; d++) {
+        if (d == 2 || d == 3)
+            want[n++] = d; /* timers 2 and 3 were added before the burst */
+        if (d != 30)       /* 60 - i == 30: i == 30 was cancelled */
+            want[n++] = 100 + 60 - d;
+    }
+    log_expect(want, n,
+               "60 timers added by one callback (one of them cancelled), "
+               "run by the next call");
+    timerq_free(q);
+    log_free();
+}
+END_TEST
+
+/* timerq_run_due() from a callback of the same queue: EBUSY, nothing
+ * runs there. */
+static int busy_rc = 99, busy_err;
+
+static void on_run_again(void *ctx)
+{
+    on_record(ctx);
+    errno = 0;
+    busy_rc = timerq_run_due(burst_q, 1000);
+    busy_err = errno;
+}
+
+START_TEST(test_run_due_from_callback_is_ebusy)
+{
+    WB_PROMISE("ebusy");
+    timerq *q = new_q();
+    burst_q = q;
+    timerq_add(q, 1, on_run_again, TAG(1));
+    add_ok(q, 2, 2);
+    add_ok(q, 500, 3);
+    run_expect(q, 10, 2);
+    WB_EXPECT(busy_rc == -1 && busy_err == EBUSY,
+              "timerq_run_due() called from a callback of the same queue "
+              "should return -1 with errno EBUSY; got %d (%s)",
+              busy_rc, wb_errname(busy_err));
+    long want[] = {1, 2};
+    log_expect(want, 2,
+               "timer 1's callback called timerq_run_due(q, 1000): the "
+               "timer due at 500 must not run");
+    pending_expect(q, 1, "after the call");
+    timerq_free(q);
+    log_free();
+}
+END_TEST
+
 /* --- Many timers --------------------------------------------------------- */
 
 /* How much slower the sanitizer this test was built with makes it. */
@@ -725,6 +815,8 @@ Suite *wb_suite(void)
     WB_ADD(s, test_until_next, SECTION);
     WB_ADD(s, test_callback_adds_and_cancels, SECTION);
     WB_ADD(s, test_added_during_run_waits, SECTION);
+    WB_ADD(s, test_callback_adds_many, SECTION);
+    WB_ADD(s, test_run_due_from_callback_is_ebusy, SECTION);
     WB_ADD_TIMEOUT(s, test_many_timers_fast, SECTION, 5.0);
     WB_ADD_TIMEOUT(s, test_random_against_model, SECTION, 5.0);
     WB_ADD(s, test_free_drops_pending, SECTION);
