@@ -548,7 +548,9 @@ static const char *wb_signal_cause(int sig)
         return "; killed from outside, usually for running past the "
                "grader's time limit";
     case SIGPIPE:
-        return "; it wrote to a pipe whose read end was closed";
+        return "; it wrote to a pipe or socket whose other end was closed "
+               "(or reset): on a socket, send() with MSG_NOSIGNAL reports "
+               "EPIPE instead";
     default:
         return "";
     }
