@@ -266,12 +266,12 @@ compile-commands:
 BOOK := build/book
 CHAPTER_MDS := $(foreach c,$(CHAPTERS),chapters/$(c)/chapter.md)
 BOOK_INPUTS := book/metadata.yaml book/preface.md $(CHAPTER_MDS)
-BOOK_DEPS := $(BOOK_INPUTS) book/filters/include.lua book/style.css \
-             $(wildcard chapters/*/*.c chapters/*/runs) \
+BOOK_DEPS := $(BOOK_INPUTS) book/filters/include.lua book/filters/manpages.lua \
+             book/style.css $(wildcard chapters/*/*.c chapters/*/runs) \
              $(wildcard exercises/*/*.h) build/runs/.stamp
 PANDOC := pandoc --fail-if-warnings --lua-filter=book/filters/include.lua \
-          --number-sections --toc --toc-depth=2 --highlight-style=tango \
-          --resource-path=.:book
+          --lua-filter=book/filters/manpages.lua --number-sections --toc \
+          --toc-depth=2 --highlight-style=tango --resource-path=.:book
 
 FIGURE_SRCS := $(wildcard chapters/*/*.dot)
 FIGURES_SVG := $(patsubst chapters/%.dot,build/figures/%.svg,$(FIGURE_SRCS))
@@ -289,18 +289,27 @@ build/figures/%.svg: chapters/%.dot
 build/figures/%.pdf: build/figures/%.svg
 	@rsvg-convert -f pdf -o $@ $<
 
-book: deps docs $(BOOK)/workbook.html $(BOOK)/workbook.pdf $(BOOK)/workbook.epub
-	@echo "book: $(BOOK)/workbook.html, $(BOOK)/workbook.pdf, $(BOOK)/workbook.epub"
+# The site: a page per chapter, written by book/filters/site.lua in the run
+# that writes the one-page book (pictures and the listings' sources copied
+# beside the pages).
+SITE := $(BOOK)/html
+SITE_FILES := book/filters/site.lua book/site/page.html book/site/site.css book/site/site.js
+
+book: deps docs $(BOOK)/workbook.html $(SITE)/index.html $(BOOK)/workbook.pdf $(BOOK)/workbook.epub
+	@echo "book: $(BOOK)/workbook.html, $(SITE)/index.html, $(BOOK)/workbook.pdf, $(BOOK)/workbook.epub"
 
 build/runs/.stamp: $(DEMO_BINS) $(wildcard chapters/*/runs) $(if $(wildcard book/timeline.c),$(TIMELINE))
 	@TIMELINE=$(TIMELINE) book/run-demos.sh $(B)/demos build/runs
 	@touch $@
 
-$(BOOK)/workbook.html: $(BOOK_DEPS) $(FIGURES_SVG)
-	@mkdir -p $(@D)
-	@echo "book: HTML"
+$(BOOK)/workbook.html $(SITE)/index.html &: $(BOOK_DEPS) $(FIGURES_SVG) $(SITE_FILES)
+	@rm -rf $(SITE)
+	@mkdir -p $(SITE)
+	@echo "book: HTML, on one page and as a site"
 	@$(PANDOC) --standalone --self-contained --css=book/style.css \
-	    -M book-format=html -o $@ $(BOOK_INPUTS)
+	    --lua-filter=book/filters/site.lua -M site-dir=$(SITE) \
+	    -M book-format=html -o $(BOOK)/workbook.html $(BOOK_INPUTS)
+	@cp book/style.css book/site/site.css book/site/site.js $(SITE)/
 
 $(BOOK)/workbook.pdf: $(BOOK_DEPS) book/pdf-header.tex $(FIGURES_PDF)
 	@mkdir -p $(@D)
@@ -313,7 +322,7 @@ $(BOOK)/workbook.epub: $(BOOK_DEPS) $(FIGURES_SVG)
 	@echo "book: EPUB"
 	@$(PANDOC) --css=book/style.css -M book-format=epub -o $@ $(BOOK_INPUTS)
 
-docs: $(wildcard exercises/*/*.h) book/Doxyfile
+docs: $(wildcard exercises/*/*.h) book/Doxyfile book/api-backlinks.awk $(CHAPTER_MDS)
 	@mkdir -p build/docs
 	@echo "docs: Doxygen reference of every contract"
 	@doxygen book/Doxyfile > build/docs/doxygen.log

@@ -11,6 +11,9 @@
 -- shows "$ " and the run's command, then the output captured when the book
 -- was built (build/runs/01-sync/sumnums.{cmd,txt}, made by run-demos.sh).
 --
+-- Above every listing a line says where it comes from: the file (a link to
+-- it in the HTML books), the region and its lines.
+--
 --   [runner.h](api:runner.h)
 -- links to the Doxygen page of that contract.
 --
@@ -57,10 +60,22 @@ local function dedent(lines)
   return out
 end
 
+-- The region's text, and where it sits: "12-30" (or "12-30, 41-52" for a
+-- region opened twice), counting the file's lines from 1.
 local function extract(path, region)
   local text = read_file(path, "named by include=")
   local lines, inside, found = {}, region == nil, false
+  local spans, number = {}, 0
+  local function shown(n)
+    local last = spans[#spans]
+    if last ~= nil and last[2] == n - 1 then
+      last[2] = n
+    else
+      table.insert(spans, { n, n })
+    end
+  end
   for line in (text .. "\n"):gmatch("(.-)\r?\n") do
+    number = number + 1
     local name = line:match("^%s*//%s*%[([%w_%-]+)%]%s*$")
     if region ~= nil and name == region then
       if inside then
@@ -70,6 +85,7 @@ local function extract(path, region)
       end
     elseif inside and not is_marker(line) then
       table.insert(lines, line)
+      shown(number)
     end
   end
   if region ~= nil and not found then
@@ -82,10 +98,48 @@ local function extract(path, region)
   while #lines > 0 and not lines[#lines]:match("%S") do
     table.remove(lines)
   end
-  return table.concat(dedent(lines), "\n")
+  local where = {}
+  for _, span in ipairs(spans) do
+    table.insert(where, span[1] == span[2] and tostring(span[1])
+                        or (span[1] .. "\u{2013}" .. span[2]))
+  end
+  return table.concat(dedent(lines), "\n"), table.concat(where, ", ")
 end
 
 local format = "html"
+
+-- The HTML book sits in build/book/ (site.lua gives the site's pages a
+-- copy of the file instead). A PDF or an EPUB travels alone: it names the
+-- file.
+local function tree_link(path)
+  if format == "html" then
+    return "../../" .. path
+  end
+end
+
+-- "chapters/01-sync/steps.c [loop], lines 12-30", above the listing.
+local function source_line(path, region, where)
+  local name = pandoc.Code(path)
+  local target = tree_link(path)
+  local inlines = { target and pandoc.Link({ name }, target, "the whole file",
+                                           pandoc.Attr("", { "source-file" })) or name }
+  if region ~= nil then
+    table.insert(inlines, pandoc.Space())
+    table.insert(inlines, pandoc.Str("[" .. region .. "],"))
+  end
+  if where ~= "" then
+    table.insert(inlines, pandoc.Space())
+    table.insert(inlines, pandoc.Str((where:find("[,\u{2013}]") and "lines " or "line ") .. where))
+  end
+  if format == "pdf" then
+    -- Keep the line with the first lines of its listing (needspace, in
+    -- pdf-header.tex).
+    table.insert(inlines, 1, pandoc.RawInline("latex", "\\noindent{\\footnotesize "))
+    table.insert(inlines, pandoc.RawInline("latex", "}\\par\\nopagebreak"))
+    return { pandoc.RawBlock("latex", "\\Needspace{6\\baselineskip}"), pandoc.Plain(inlines) }
+  end
+  return pandoc.Div({ pandoc.Plain(inlines) }, pandoc.Attr("", { "listing-source" }))
+end
 
 function Meta(meta)
   if meta["book-format"] then
@@ -97,10 +151,15 @@ function CodeBlock(block)
   local include = block.attributes["include"]
   local run = block.attributes["run"]
   if include ~= nil then
-    block.text = extract(include, block.attributes["region"])
+    local region = block.attributes["region"]
+    local text, where = extract(include, region)
+    block.text = text
     block.attributes["include"] = nil
     block.attributes["region"] = nil
-    return block
+    local line = source_line(include, region, where)
+    if line.t ~= nil then line = { line } end
+    table.insert(line, block)
+    return line
   end
   if run ~= nil then
     local cmd = read_file(RUNS .. run .. ".cmd",

@@ -271,6 +271,9 @@ step "docs: Doxygen reference, no warning" $MAKE_S docs
 step "book: HTML, PDF, EPUB, no warning" $MAKE_S book
 step "book: the HTML in headless Chromium (pictures, links, console, phone, dark)" \
     book/browser-check.sh build/book/workbook.html build/book
+step "book: the filters on a tiny book (pages, links, man pages)" book/filters-test.sh
+step "book: the site in Chromium (links, sidebar, copy, search)" \
+    book/site-check.sh build/book/html build/docs/html build/book
 
 echo "test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
