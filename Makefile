@@ -143,7 +143,7 @@ help:
 	@echo 'Async C Workbook'
 	@echo
 	@echo 'Start here:'
-	@echo '  make book                       build the book: build/book/workbook.{html,pdf,epub}'
+	@echo '  make book                       build the book: build/book/html/ (a site), workbook.{html,pdf,epub}'
 	@echo '  make check CHAPTER=1            grade your exercises of chapter 1'
 	@echo
 	@echo 'Grading:'
@@ -154,18 +154,20 @@ help:
 	@echo '                                  re-grade whenever you save a file of that chapter'
 	@echo '  make compile-commands           compile_commands.json for your editor (clangd)'
 	@echo
-	@echo 'Instructors:'
-	@echo '  make gradebook SUBMISSIONS=DIR [CHAPTER=N]'
-	@echo '                                  grade a class: a folder or archive per learner in DIR;'
-	@echo '                                  build/gradebook/gradebook.csv, JSON, Gradescope results.json'
-	@echo '  make handout DEST=DIR           the learners'"'"' copy: everything but the solutions'
-	@echo
 	@echo '  make check [CHAPTER=N] [EXERCISE=name] [IMPL=exercises|solutions] [SANITIZE=...]'
 	@echo '                                  run the tests; last line "chapter-N: P passed, F failed"'
 	@echo '                                  IMPL=solutions grades the reference solutions'
 	@echo '                                  SANITIZE=address|undefined|thread builds with a sanitizer'
 	@echo '                                  TRACE=1 (with EXERCISE) draws the timeline of your run'
 	@echo '                                  ALL_TESTS=1 runs every test even after tests hang'
+	@echo '                                  (chapters 3 and 5 build with ThreadSanitizer by default;'
+	@echo '                                  SANITIZE=none grades a plain build)'
+	@echo
+	@echo 'Instructors:'
+	@echo '  make gradebook SUBMISSIONS=DIR [CHAPTER=N]'
+	@echo '                                  grade a class: a folder or archive per learner in DIR;'
+	@echo '                                  build/gradebook/gradebook.csv, JSON, Gradescope results.json'
+	@echo '  make handout DEST=DIR           the learners'"'"' copy: everything but the solutions'
 	@echo
 	@echo 'Book and reference:'
 	@echo '  make book                       HTML, PDF and EPUB in build/book/ (and the API reference)'
