@@ -62,15 +62,9 @@ const char *__tsan_default_options(void)
     return "allocator_may_return_null=1";
 }
 
-/* Provided by every sanitizer runtime; NULL in a plain build. */
-size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
-
 static inline size_t heap_in_use(void)
 {
-    if (__sanitizer_get_current_allocated_bytes != NULL)
-        return __sanitizer_get_current_allocated_bytes();
-    struct mallinfo2 m = mallinfo2();
-    return m.uordblks + m.hblkhd;
+    return wb_heap_in_use();
 }
 
 /* The process's virtual memory size in bytes, from /proc/self/status. */

@@ -29,7 +29,7 @@
  * which wb_suite() does).
  *
  * Linux-only: /proc, SO_LINGER resets, the kernel's thread ids, and
- * dlsym(RTLD_NEXT) to find the real select().
+ * select() calls counted by tests/support/selects.c.
  */
 #define _GNU_SOURCE
 #include "wb.h"
@@ -279,30 +279,7 @@ static int64_t process_cpu_ns(void)
            ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 }
 
-/* Every select() of the process goes through this definition, which
- * the linker prefers to the C library's: it counts the calls, then calls
- * the real select() (the next definition, found with dlsym()). An idle
- * server sleeps in one select() call; a server that spins calls it
- * thousands of times, however loaded the machine. */
-static atomic_long select_calls;
-static int (*real_select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
-
-static void find_real_select(void)
-{
-    void *sym = dlsym(RTLD_NEXT, "select");
-    memcpy(&real_select, &sym, sizeof real_select);
-}
-
-int select(int nfds, fd_set *restrict rd, fd_set *restrict wr,
-           fd_set *restrict ex, struct timeval *restrict timeout)
-{
-    atomic_fetch_add(&select_calls, 1);
-    if (real_select == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
-    return real_select(nfds, rd, wr, ex, timeout);
-}
+/* Every select() is counted (tests/support/selects.c, in chat.links). */
 
 struct effort {
     int64_t wall, cpu;
@@ -313,7 +290,7 @@ struct effort {
  * the EMFILE test measures with no descriptor left), or the process's. */
 static struct effort effort_now(const struct server *s)
 {
-    struct effort e = {wb_now_ns(), -1, atomic_load(&select_calls)};
+    struct effort e = {wb_now_ns(), -1, wb_select_calls()};
     char buf[128];
     ssize_t n =
         s->stat_fd >= 0 ? pread(s->stat_fd, buf, sizeof buf - 1, 0) : -1;
@@ -1527,7 +1504,6 @@ static void *do_nothing(void *arg)
 
 Suite *wb_suite(void)
 {
-    find_real_select();
     pthread_t t;
     if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
         pthread_join(t, NULL);

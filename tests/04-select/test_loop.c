@@ -19,7 +19,7 @@
  * "read fd 5", "timer 2".
  *
  * Linux-only: getrusage() of the whole process, dup2() above the
- * descriptor limit, and dlsym(RTLD_NEXT) to find the real select().
+ * descriptor limit; select() calls counted by tests/support/selects.c.
  */
 #define _GNU_SOURCE
 #include "wb.h"
@@ -123,30 +123,7 @@ static int64_t cpu_ns(void)
            ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 }
 
-/* Every select() of the process goes through this definition, which
- * the linker prefers to the C library's: it counts the calls, then calls
- * the real select() (the next definition, found with dlsym()). A loop
- * that sleeps in select() while it waits calls it once or twice; a loop
- * that spins calls it thousands of times, however loaded the machine. */
-static atomic_long select_calls;
-static int (*real_select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
-
-static void find_real_select(void)
-{
-    void *sym = dlsym(RTLD_NEXT, "select");
-    memcpy(&real_select, &sym, sizeof real_select);
-}
-
-int select(int nfds, fd_set *restrict rd, fd_set *restrict wr,
-           fd_set *restrict ex, struct timeval *restrict timeout)
-{
-    atomic_fetch_add(&select_calls, 1);
-    if (real_select == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
-    return real_select(nfds, rd, wr, ex, timeout);
-}
+/* Every select() is counted (tests/support/selects.c, in loop.links). */
 
 /* clock_gettime() goes through this definition too, for the same
  * reason: a test can make CLOCK_REALTIME jump (someone sets the date)
@@ -175,13 +152,13 @@ struct effort {
 
 static struct effort effort_start(void)
 {
-    return (struct effort){wb_now_ns(), cpu_ns(), atomic_load(&select_calls)};
+    return (struct effort){wb_now_ns(), cpu_ns(), wb_select_calls()};
 }
 
 static struct effort effort_since(struct effort e)
 {
     return (struct effort){wb_now_ns() - e.wall, cpu_ns() - e.cpu,
-                           atomic_load(&select_calls) - e.selects};
+                           wb_select_calls() - e.selects};
 }
 
 /* Spinning: select() called again and again, or 10 ms of CPU time. */
@@ -1549,7 +1526,6 @@ const char *const wb_trace_test = "test_blocking_callback_delays_everything";
 
 Suite *wb_suite(void)
 {
-    find_real_select();
     Suite *s = wb_begin("loop", "chapters/04-select/chapter.md");
     WB_ADD(s, test_bad_arguments, "The event loop");
     WB_ADD(s, test_run_from_callback_is_ebusy, "The event loop");

@@ -14,10 +14,10 @@
  * one is linked in, glibc's otherwise, so a record that is never freed
  * shows as bytes left behind in every build.
  *
- * "The loop does not spin" is counted, not timed: the test defines
- * select() itself and counts the calls before calling the C library's.
+ * "The loop does not spin" is counted, not timed: the suite links
+ * tests/support/selects.c, which counts the select() calls.
  *
- * Linux and glibc: mallinfo2(), dlsym(RTLD_NEXT).
+ * Linux and glibc (wb_heap_in_use(), selects.c).
  */
 #define _GNU_SOURCE
 #include "wb.h"
@@ -50,16 +50,10 @@ const char *__tsan_default_options(void)
     return "atexit_sleep_ms=0";
 }
 
-/* Provided by every sanitizer runtime; NULL in a plain build. */
-size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
-
 /* Bytes allocated and not yet freed by the whole process. */
 static long heap_in_use(void)
 {
-    if (__sanitizer_get_current_allocated_bytes != NULL)
-        return (long)__sanitizer_get_current_allocated_bytes();
-    struct mallinfo2 m = mallinfo2();
-    return (long)(m.uordblks + m.hblkhd);
+    return (long)wb_heap_in_use();
 }
 
 /* CPU time of the calling thread, in nanoseconds. */
@@ -70,26 +64,7 @@ static int64_t thread_cpu_ns(void)
     return (int64_t)ts.tv_sec * 1000 * MS + ts.tv_nsec;
 }
 
-/* Every select() of the process goes through this definition, which the
- * linker prefers to the C library's: it counts the calls, then calls the
- * real select() (the next definition, found with dlsym()). */
-static atomic_long select_calls;
-static int (*real_select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
-
-int select(int nfds, fd_set *restrict rd, fd_set *restrict wr,
-           fd_set *restrict ex, struct timeval *restrict timeout)
-{
-    atomic_fetch_add(&select_calls, 1);
-    if (real_select == NULL) {
-        void *sym = dlsym(RTLD_NEXT, "select");
-        memcpy(&real_select, &sym, sizeof real_select);
-    }
-    if (real_select == NULL) {
-        errno = ENOSYS;
-        return -1;
-    }
-    return real_select(nfds, rd, wr, ex, timeout);
-}
+/* Every select() is counted (tests/support/selects.c, in deadline.links). */
 
 /* --- A gate that work waits at ------------------------------------------ */
 
@@ -783,13 +758,13 @@ START_TEST(test_loop_does_not_spin)
      * times out at 50 ms and completes late at 250 ms. */
     struct work w1 = {.sleep_us = 100000}, w2 = {.sleep_us = 250000};
     struct done d1 = {0}, d2 = {0};
-    long selects = atomic_load(&select_calls);
+    long selects = wb_select_calls();
     int64_t cpu = thread_cpu_ns();
     submit(o, l, 400, &w1, &d1);
     submit(o, l, 50, &w2, &d2);
     int64_t took = run(l);
     cpu = thread_cpu_ns() - cpu;
-    selects = atomic_load(&select_calls) - selects;
+    selects = wb_select_calls() - selects;
     expect_done(&d1, &w1, 0, "a request whose work won at 100 ms");
     expect_done(&d2, &w2, ETIMEDOUT, "a request that timed out at 50 ms");
     WB_PROMISE("no-spin");

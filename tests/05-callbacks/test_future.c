@@ -34,16 +34,10 @@
 
 /* --- Memory ------------------------------------------------------------- */
 
-/* Provided by every sanitizer runtime; NULL in a plain build. */
-size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
-
 /* Bytes allocated and not yet freed by the whole process. */
 static long heap_in_use(void)
 {
-    if (__sanitizer_get_current_allocated_bytes != NULL)
-        return (long)__sanitizer_get_current_allocated_bytes();
-    struct mallinfo2 m = mallinfo2();
-    return (long)(m.uordblks + m.hblkhd);
+    return (long)wb_heap_in_use();
 }
 
 /* --- What a continuation saw -------------------------------------------- */

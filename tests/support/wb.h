@@ -201,6 +201,26 @@ void wb_wrap_write_limit(size_t max);
 void wb_wrap_clock_shift(int64_t ns);
 
 /**
+ * @brief How many select() calls the process has made, from any thread.
+ *
+ * Only in suites that list tests/support/selects.c in their NAME.links:
+ * it counts every call, then passes it on to the C library's select().
+ * @return the count since the process started.
+ */
+long wb_select_calls(void);
+
+/**
+ * @brief Bytes the process has allocated and not yet freed.
+ *
+ * The sanitizer's own count when one is linked in (exact under
+ * AddressSanitizer and ThreadSanitizer; LeakSanitizer leaves small blocks
+ * out), glibc's mallinfo2() otherwise (which counts freed small blocks its
+ * cache keeps): compare big allocations, or many rounds, to see a leak.
+ * @return the bytes in use.
+ */
+size_t wb_heap_in_use(void);
+
+/**
  * @brief Whether the calling process has no child left, running or
  *        unreaped. Reaps nothing.
  * @return 1 when waitpid() reports ECHILD, 0 otherwise.
