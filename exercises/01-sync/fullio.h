@@ -14,8 +14,8 @@
  * so the caller sees only three outcomes: everything, end of file, or a
  * real error.
  *
- * Later chapters use these two functions wherever they move data through
- * pipes and sockets (they link this chapter's reference solution).
+ * Later chapters come back to these two functions where they move data
+ * through pipes; no later exercise links them.
  *
  * Both functions block the calling thread until they return (unless the
  * descriptor is non-blocking, see below). They keep no state: any thread

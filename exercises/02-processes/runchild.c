@@ -17,11 +17,8 @@
 
 int runchild_decode(int wstatus, runchild_status *out)
 {
-    /* TODO: check out; then tell "exited" from "killed by a signal" with
-     * the W... macros of <sys/wait.h> and fill in *out (code -1 when
-     * there is no exit code, signo 0 when there is no signal, pid 0).
-     * Anything else is EINVAL.
-     * Read: chapter 2, "Waiting for children: wait() and waitpid()". */
+    /* TODO: see runchild.h. Read: chapter 2, "Waiting for children: wait()
+     * and waitpid()". */
     (void)wstatus;
     (void)out;
     errno = ENOSYS;
@@ -30,13 +27,9 @@ int runchild_decode(int wstatus, runchild_status *out)
 
 int runchild_run(runchild_fn fn, void *ctx, runchild_status *out)
 {
-    /* TODO: check the arguments; flush stdio; fork(). In the child, call
-     * fn(ctx) and end with _exit() (never exit(): why?). In the parent,
-     * waitpid() for that pid, again if a signal interrupted it (EINTR),
-     * then decode the status with runchild_decode().
-     * Read: chapter 2, "fork() returns twice", "exit() and _exit(), and
-     * flushing before fork()" and "Waiting for children: wait() and
-     * waitpid()". */
+    /* TODO: see runchild.h. Read: chapter 2, "fork() returns twice", "exit()
+     * and _exit(), and flushing before fork()" and "Waiting for children:
+     * wait() and waitpid()". */
     (void)fn;
     (void)ctx;
     (void)out;

@@ -22,19 +22,9 @@
 
 int runcmd_run(char *const argv[], long timeout_ms, runcmd_result *res)
 {
-    /* TODO: check the arguments. Make a pipe for the output and a second
-     * one, closed on exec, on which the child reports a failed execvp()
-     * (its errno). fork(); the child redirects stdin from /dev/null and
-     * stdout into the pipe (dup2), closes what it does not need and
-     * calls execvp(). The parent closes the write ends, learns from the
-     * second pipe whether the exec worked, then poll()s and read()s the
-     * output until end-of-file or the deadline, kills the command
-     * (SIGKILL) if time ran out, and always waitpid()s it. End-of-file
-     * does not mean the command has ended: wait with WNOHANG and short
-     * sleeps until it ends or the deadline passes.
-     * Read: chapter 2, "exec: running another program", "A child's
-     * standard output into a pipe: dup2()", "Reading with a time limit:
-     * poll()" and "The full pipe". */
+    /* TODO: see runcmd.h. Read: chapter 2, "exec: running another program",
+     * "A child's standard output into a pipe: dup2()", "Reading with a time
+     * limit: poll()" and "The full pipe". */
     (void)argv;
     (void)timeout_ms;
     (void)res;
@@ -44,7 +34,6 @@ int runcmd_run(char *const argv[], long timeout_ms, runcmd_result *res)
 
 void runcmd_free(runcmd_result *res)
 {
-    /* TODO: free res->out and set it to NULL (and out_len to 0).
-     * Read: chapter 2, "Pipes". */
+    /* TODO: see runcmd.h. Read: chapter 2, "Pipes". */
     (void)res;
 }

@@ -124,8 +124,7 @@ typedef struct runcmd_result {
  * exec.)
  *
  * The parent reads the pipe while the command runs, until end-of-file,
- * never waiting longer than the time left (the reference waits with
- * `poll()`; anything that keeps to the limit will do), then reaps the
+ * never waiting longer than the time left, then reaps the
  * command with `waitpid()`. End-of-file only means that no write end of
  * the pipe is open any more: a command can close its standard output and
  * go on running (`sh -c 'exec >/dev/null; sleep 10'`), so the wait after
@@ -159,10 +158,9 @@ typedef struct runcmd_result {
  *           is not executable, ...); the child has been reaped, so it
  *           leaves no zombie;
  *         - `EMFILE`, `ENFILE`: from `pipe()`, or from opening
- *           `/dev/null`. The reference opens it in the child, which then
- *           reports the failure like a failed `execvp()`; opening it in
- *           the parent before `fork()` (and closing it there afterwards)
- *           is just as good, and the tests accept either;
+ *           `/dev/null` (in the parent or in the child: the tests accept
+ *           either, as long as the call fails with this errno and the
+ *           child, if one was started, has been reaped);
  *         - `EAGAIN`, `ENOMEM`: from `fork()`, or the output did not fit
  *           in memory (the command is then killed and reaped);
  *         - any `errno` of `fflush()`, `poll()`, `read()` or `waitpid()`

@@ -21,9 +21,7 @@
  *   happens with its mutex held.
  * - [one-moment] The four numbers a snapshot returns were all true at
  *   the same instant, between two whole counter_add() calls: never the
- *   count from before an add together with the sum from after it. One
- *   lock around all four fields, held for the whole update and for the
- *   whole copy, gives that.
+ *   count from before an add together with the sum from after it.
  * - [empty] A new counter has count, min, max and sum all 0.
  * - [stats] After values are added, the count is how many, the sum their
  *   sum, min the smallest and max the largest (the first value is both);

@@ -17,16 +17,8 @@
 int psum_sum(const long *values, size_t n, size_t nthreads,
              psum_on_value_fn on_value, void *ctx, long *sum)
 {
-    /* TODO: check the arguments first (EINVAL), and give an empty array
-     * the sum 0 without starting a thread. Then use m = min(nthreads, n)
-     * threads: give each one a struct of its own (its slice, the
-     * callback, and a field for its partial sum), cut the array into m
-     * contiguous slices whose lengths differ by at most one (do not drop
-     * the n % m values left over), start every thread with
-     * pthread_create() before joining any, join them all (even after a
-     * pthread_create() failure), then add the partial sums.
-     * Read: chapter 3, "Creating and joining threads" and "Arguments,
-     * results and lifetimes". */
+    /* TODO: see psum.h. Read: chapter 3, "Creating and joining threads" and
+     * "Arguments, results and lifetimes". */
     (void)values;
     (void)n;
     (void)nthreads;

@@ -29,17 +29,16 @@
  *   and every task those tasks submitted, has returned; and a task that
  *   another thread submits while it waits is waited for too (under a
  *   steady stream of submissions it may never return).
- * - [pending-from-submit] tpool_submit() counts a task as pending
- *   before it queues it, and the count drops only once the task has
- *   returned: a tpool_wait() in progress never misses it, however slow
- *   the submitting thread.
- * - [locked-count] The count of pending tasks is changed only with the
- *   pool's mutex held: tasks that finish at the same moment on two
- *   workers are both counted.
+ * - [pending-from-submit] A task is pending from the moment
+ *   tpool_submit() accepts it until it has returned: a tpool_wait() in
+ *   progress never misses it, however slow the submitting thread.
+ * - [locked-count] Tasks that finish at the same moment on two workers
+ *   are both counted as finished: tpool_wait() never returns early, and
+ *   never waits for ever, because two counts raced.
  * - [wait-wakes-all] Several threads may wait at once, and all of them
  *   return when the pool becomes idle.
- * - [idle-sleeps] Workers with nothing to do sleep on a condition
- *   variable: an idle pool uses no CPU time.
+ * - [idle-sleeps] An idle pool uses no CPU time: workers with nothing
+ *   to do sleep until there is.
  * - [edeadlk] tpool_wait() or tpool_destroy() called from one of this
  *   pool's own tasks, on any of its workers, returns `EDEADLK` at once;
  *   nothing is done and the pool stays usable. A task of another pool is
@@ -60,9 +59,9 @@
  * - [einval] A NULL pool, `out` or `on_run`, or 0 workers or capacity,
  *   gives `EINVAL`; tpool_destroy(NULL) does nothing and returns 0.
  *
- * The queue may be the ::bqueue of exercise 3 (bqueue.h; the tests link
- * the reference solution of it): workers pop until the queue reports it
- * is closed, and destroy closes it.
+ * The queue may be the ::bqueue of exercise 3 (bqueue.h), which the
+ * tests link: in the workbook the reference solution, in a handout
+ * yours, graded first.
  *
  * Error handling follows the pthread convention: functions return 0 on
  * success and an error number on failure, and do not use `errno`.

@@ -11,7 +11,8 @@
  * sender's id. One thread serves them all: the server is a set of
  * callbacks on a ::loop (loop.h), reading with a ::linebuf each
  * (linebuf.h) and dropping idle clients with the loop's timers. The
- * tests link the reference solutions of all three.
+ * tests link all three: in the workbook the reference solutions, in a
+ * handout yours, graded first.
  *
  * The protocol, every line ending with a newline:
  *

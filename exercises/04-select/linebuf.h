@@ -34,10 +34,11 @@
  *   than one read().
  * - [skip-bounded] A too-long line does not keep one linebuf_fill()
  *   busy: once the call has dropped 4 × `max_line` bytes or more of
- *   too-long lines, it returns the count read (at most 8 × (`max_line` +
- *   1) bytes) even when more is available. The descriptor is still
- *   readable, so the caller's loop serves its other descriptors and
- *   comes back: the next fill goes on skipping.
+ *   too-long lines, it returns the count read, even when more is
+ *   available. That count is at most 8 × (`max_line` + 1) bytes
+ *   (linebuf_fill() says where the 8 comes from). The descriptor is
+ *   still readable, so the caller's loop serves its other descriptors
+ *   and comes back: the next fill goes on skipping.
  * - [enobufs] When the buffer is full of complete lines not taken yet,
  *   linebuf_fill() reads nothing and returns -1 with `ENOBUFS` (never 0,
  *   which means end of file).
@@ -111,11 +112,19 @@ void linebuf_free(linebuf *lb);
  * (so take every line after each fill). A read() interrupted by a signal
  * (`EINTR`) is retried. The bytes of a line too long for the buffer are
  * dropped as they arrive, so they never fill it; once one call has
- * dropped 4 × `max_line` bytes or more, it returns what it read so far
- * (at most 8 × (`max_line` + 1) bytes), even when more is waiting: an
- * event loop must not spend all its time on one client that streams an
- * endless line. The descriptor stays readable, and the next call goes
- * on skipping.
+ * dropped 4 × `max_line` bytes or more, it returns what it read so far,
+ * even when more is waiting: an event loop must not spend all its time
+ * on one client that streams an endless line. The descriptor stays
+ * readable, and the next call goes on skipping.
+ *
+ * So one call reads at most 8 × (`max_line` + 1) bytes while it skips.
+ * Where that comes from: a read() never asks for more than the buffer's
+ * free room, `max_line` + 1 bytes at most. The call reads the
+ * 4 × `max_line` bytes it drops, at most one buffer more in the read()
+ * that crosses that mark, and at most one buffer of the lines after the
+ * too-long one, which it keeps: under 6 × (`max_line` + 1). The promise
+ * leaves room for two reads more, for a fill that looks at its count
+ * of dropped bytes a little later than right before each read().
  *
  * @p fd should be non-blocking (`O_NONBLOCK`): on a blocking descriptor
  * the call waits for more data after the available bytes, until end of

@@ -19,9 +19,8 @@
  * chapter uses `CLOCK_MONOTONIC`; the tests use made-up times.
  *
  * Adding, cancelling and running a timer each take O(log n) time for n
- * pending timers: a binary min-heap ordered by (deadline, order of
- * adding), with each timer knowing its place in the heap so that cancel
- * can take it out of the middle.
+ * pending timers, a cancel from the middle of the queue included: the
+ * queue is a binary min-heap ordered by (deadline, order of adding).
  *
  * Promises (each checked by the tests that name its tag):
  *

@@ -8,11 +8,9 @@
  * The loop of chapter 4 (loop.h) sleeps in select(), so a thread that
  * wants to hand it something cannot just put it in a list: nobody would
  * look at the list until some descriptor happened to be ready. A channel
- * pairs a locked queue of items with a wake-up descriptor that the loop
- * watches (the self-pipe of chapter 4; an eventfd does the same on
- * Linux only). cchan_post() appends an item and, when the loop is not
- * already due to look, writes one byte; the loop wakes, the channel's
- * callback reads the byte and calls `on_item` for every queued item.
+ * is the way in: cchan_post() queues an item, from any thread, and wakes
+ * the loop through a descriptor of the channel's own that the loop
+ * watches; the loop's thread then calls `on_item` with the item.
  *
  * Promises (each checked by the tests that name its tag):
  *
@@ -27,9 +25,9 @@
  *   is delivered after the items already queued, in a later call of the
  *   loop's callback, so a callback that always posts again does not keep
  *   the loop from serving its other descriptors and timers.
- * - [coalesce] Wake-ups are coalesced: a post writes to the wake-up
- *   descriptor only when no wake-up is already on its way, so 100,000
- *   quick posts cost far fewer than 100,000 write() calls.
+ * - [coalesce] Posting stays cheap while the loop is busy: 100,000
+ *   quick posts cost far fewer than 100,000 write() calls on the
+ *   wake-up descriptor.
  * - [no-lost-wakeup] No item waits for the next post: one posted while
  *   the loop is between taking the queue and going back to sleep is
  *   still delivered without another post.
@@ -114,8 +112,7 @@ cchan *cchan_new(loop *l, cchan_cb on_item, void *ctx);
  * @brief Queue @p item for delivery on the loop's thread.
  *
  * Returns at once: it never waits for the loop, and `on_item` is never
- * called inside it. Writes a byte to the wake-up descriptor only when no
- * wake-up is pending already. Any thread may call it, several at once.
+ * called inside it. Any thread may call it, several at once.
  *
  * @param c     the channel; must not be NULL, and must not be freed
  *              while a call is in progress: stop (join) the posting

@@ -14,10 +14,6 @@
  * be kept from reaching the caller: the timer is cancelled when the work
  * wins, and the work's late completion is swallowed when the timer wins.
  *
- * Both outcomes arrive on the loop's thread, one callback at a time, so
- * the race is decided without a lock: the first of the two callbacks to
- * run wins, and the second sees that it lost.
- *
  * Promises (each checked by the tests that name its tag):
  *
  * - [work-wins] When the work finishes before the limit, `on_done` runs

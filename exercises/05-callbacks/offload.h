@@ -8,9 +8,9 @@
  * A loop callback must not block, yet some work does: a hash of a large
  * file, a DNS lookup, a compression. offload_submit() hands such work to
  * one of the offload's worker threads and returns at once. The worker
- * calls `work(req)`; when it returns, the request goes onto a completion
- * queue, the worker wakes the loop through a descriptor the loop
- * watches, and the loop's thread calls `on_done(o, req, status, ctx)`.
+ * calls `work(req)`; once it has returned, the loop's thread calls
+ * `on_done(o, req, status, ctx)`, woken through a descriptor of the
+ * offload's own that the loop watches.
  * The work runs where blocking is harmless; the result comes back where
  * the program's state lives, so `on_done` needs no lock.
  *
@@ -37,9 +37,8 @@
  *   whose `on_done` has been called (from inside that `on_done`
  *   too), with `ENOENT`.
  * - [keeps-running] loop_run() does not return while a submission's
- *   `on_done` has not run; the offload watches its descriptor only
- *   while something is pending, so loop_run() can return once nothing
- *   is.
+ *   `on_done` has not run, and an offload with nothing pending does not
+ *   keep loop_run() running.
  * - [no-spin] While work runs, the loop sleeps in select() between
  *   completions and uses almost no CPU time.
  * - [free] offload_free() ends every worker thread, closes every
