@@ -402,6 +402,8 @@ static void on_closed_unwatch(loop *l, void *ctx)
     errno = 0;
     c->unwatch_rc = loop_unwatch(l, c->fd);
     c->unwatch_err = errno;
+    if (c->unwatch_rc != 0)
+        loop_stop(l); /* still watched: loop_run() would not return */
 }
 
 START_TEST(test_closed_while_watched)
@@ -464,6 +466,66 @@ START_TEST(test_closed_while_watched)
     close(num);
     close_pair(q);
     close(r[1]);
+}
+END_TEST
+
+/* --- End of file and a broken pipe --------------------------------------- */
+
+/* A pipe whose write end is closed: epoll says EPOLLHUP, not EPOLLIN,
+ * yet read() returns 0 at once, so the loop calls back with LOOP_READ.
+ * A write end whose read end is closed: EPOLLERR, and write() fails at
+ * once (EPIPE): LOOP_WRITE. */
+struct ended {
+    struct seen rd, wr;
+    int guard_ran;
+    int fds[2];
+};
+
+static void on_ended_guard(loop *l, void *ctx)
+{
+    struct ended *e = ctx;
+    e->guard_ran = 1;
+    (void)loop_unwatch(l, e->fds[0]);
+    (void)loop_unwatch(l, e->fds[1]);
+}
+
+START_TEST(test_hang_up_is_ready)
+{
+    WB_PROMISE("watch");
+    loop *l = new_loop();
+    int p[2], q[2];
+    wb_pipe(p);
+    wb_pipe(q);
+    close(p[1]); /* p[0]: end of file */
+    close(q[0]); /* q[1]: a broken pipe */
+    struct ended e = {.rd = {.unwatch_after = 1},
+                      .wr = {.unwatch_after = 1},
+                      .fds = {p[0], q[1]}};
+    watch_ok(l, p[0], LOOP_READ, on_seen, &e.rd);
+    watch_ok(l, q[1], LOOP_WRITE, on_seen, &e.wr);
+    long guard = timer_ok(l, 300, on_ended_guard, &e);
+    struct effort eff = effort_start();
+    run_ok(l);
+    eff = effort_since(eff);
+    if (!e.guard_ran)
+        (void)loop_cancel_timer(l, guard);
+    WB_EXPECT(e.rd.calls == 1 && e.rd.events == LOOP_READ,
+              "a pipe whose writer closed (read() returns 0 at once) should "
+              "get a LOOP_READ callback; it got %d, the first with %s. "
+              "epoll reports it as EPOLLHUP, without EPOLLIN",
+              e.rd.calls, events_text(e.rd.events));
+    WB_EXPECT(e.wr.calls == 1 && e.wr.events == LOOP_WRITE,
+              "a pipe whose reader closed (write() fails at once) should "
+              "get a LOOP_WRITE callback; it got %d, the first with %s. "
+              "epoll reports it as EPOLLERR",
+              e.wr.calls, events_text(e.wr.events));
+    WB_EXPECT(eff.selects < 20,
+              "the loop called epoll_wait() %ld times in %lld ms: a hang-up "
+              "it does not pass on is reported again by every wait",
+              eff.selects, (long long)(eff.wall / MS));
+    loop_free(l);
+    close(p[0]);
+    close(q[1]);
 }
 END_TEST
 
@@ -551,6 +613,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_blocking_callback_delays_everything, "The loop on epoll");
     /* What epoll changes. */
     WB_ADD(s, test_level_triggered, "Level-triggered and edge-triggered");
+    WB_ADD(s, test_hang_up_is_ready, "The loop on epoll");
     WB_ADD(s, test_descriptors_above_2000, "The loop on epoll");
     WB_ADD_TIMEOUT(s, test_idle_descriptors_cost_nothing,
                    "Measured: select, poll and epoll", 4.0);

@@ -502,6 +502,25 @@ START_TEST(test_remove_in_round_and_carried)
               "added again, the descriptor should deliver the 2000 bytes "
               "it still held, in order; %zu of 3000 in all%s",
               c.bytes, c.pattern_broken ? ", some out of order" : "");
+
+    /* A callback that removes its own descriptor in the middle of a
+     * turn: no more callbacks, though more data waits. */
+    etfair *big = new_etfair(1 << 20);
+    struct client d;
+    make_client(&d);
+    write_pattern(&d, 48 * 1024, &from);
+    d.remove_other = d.fd;
+    add_ok(big, &d, on_lines);
+    round_ok(big, 100);
+    round_ok(big, 20);
+    WB_EXPECT(d.calls == 1 && d.remove_other_rc == 0,
+              "a callback removed its own descriptor while 48 KiB waited "
+              "(more than one read() takes): etfair_remove() should return "
+              "0 and no other callback run; it returned %d, and the "
+              "callback ran %d times",
+              d.remove_other_rc, d.calls);
+    etfair_free(big);
+    close_client(&d);
     etfair_free(r);
     close_client(&a);
     close_client(&b);
