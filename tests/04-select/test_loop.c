@@ -20,10 +20,22 @@
  *
  * Linux-only: getrusage() of the whole process, dup2() above the
  * descriptor limit; select() calls counted by tests/support/selects.c.
+ *
+ * Chapter 6 runs these same tests on its epoll back end:
+ * tests/06-beyond/test_eloop.c includes eloop.h, defines
+ * LOOP_BACKEND_EPOLL and the three names below, then includes this
+ * file. The two tests of what only select() does ([fd-setsize],
+ * [ebadf]) and this file's wb_suite() are then left out, and the
+ * messages name the back end's wait.
  */
 #define _GNU_SOURCE
 #include "wb.h"
+#ifndef LOOP_BACKEND_EPOLL
 #include "loop.h"
+#define LOOP_WAIT "select()" /* the back end's wait, in messages */
+#define LOOP_WAIT_CALLS() wb_select_calls()
+#define LOOP_WRITE_SET "select()'s write set"
+#endif
 #include "trace.h"
 
 #include <dlfcn.h>
@@ -123,7 +135,8 @@ static int64_t cpu_ns(void)
            ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
 }
 
-/* Every select() is counted (tests/support/selects.c, in loop.links). */
+/* Every select() is counted (tests/support/selects.c, in loop.links);
+ * on epoll, every epoll_wait() (tests/06-beyond/test_eloop.c). */
 
 /* clock_gettime() goes through this definition too, for the same
  * reason: a test can make CLOCK_REALTIME jump (someone sets the date)
@@ -152,13 +165,13 @@ struct effort {
 
 static struct effort effort_start(void)
 {
-    return (struct effort){wb_now_ns(), cpu_ns(), wb_select_calls()};
+    return (struct effort){wb_now_ns(), cpu_ns(), LOOP_WAIT_CALLS()};
 }
 
 static struct effort effort_since(struct effort e)
 {
     return (struct effort){wb_now_ns() - e.wall, cpu_ns() - e.cpu,
-                           wb_select_calls() - e.selects};
+                           LOOP_WAIT_CALLS() - e.selects};
 }
 
 /* Spinning: select() called again and again, or 10 ms of CPU time. */
@@ -331,6 +344,7 @@ START_TEST(test_run_from_callback_is_ebusy)
 }
 END_TEST
 
+#ifndef LOOP_BACKEND_EPOLL /* what only select() does */
 START_TEST(test_fd_setsize_refused)
 {
     WB_PROMISE("fd-setsize");
@@ -379,6 +393,7 @@ START_TEST(test_fd_setsize_refused)
     close_pair(p);
 }
 END_TEST
+#endif
 
 /* --- Descriptors ---------------------------------------------------------- */
 
@@ -762,14 +777,14 @@ START_TEST(test_eintr_is_not_an_error)
 
     WB_EXPECT(alarms >= 1, "the test's signal was never delivered");
     WB_EXPECT(calls == 0,
-              "a signal interrupted select() (EINTR) while the loop waited "
-              "on an empty pipe: the pipe's callback should not be called "
-              "(a failed select() reports nothing ready); it was called %d "
-              "times",
+              "a signal interrupted " LOOP_WAIT " (EINTR) while the loop "
+              "waited on an empty pipe: the pipe's callback should not be "
+              "called (a failed " LOOP_WAIT " reports nothing ready); it was "
+              "called %d times",
               calls);
     WB_EXPECT(rc == 0,
-              "a signal interrupted select() (EINTR) while the loop waited "
-              "for a timer: loop_run() should wait again and return 0 "
+              "a signal interrupted " LOOP_WAIT " (EINTR) while the loop "
+              "waited for a timer: loop_run() should wait again and return 0 "
               "after the timer; it returned %d (%s) after %lld ms",
               rc, rc == -1 ? wb_errname(err) : "no error",
               (long long)((wb_now_ns() - start) / MS));
@@ -783,6 +798,7 @@ START_TEST(test_eintr_is_not_an_error)
 }
 END_TEST
 
+#ifndef LOOP_BACKEND_EPOLL /* what only select() does */
 START_TEST(test_closed_watched_fd_is_ebadf)
 {
     WB_PROMISE("ebadf");
@@ -809,6 +825,7 @@ START_TEST(test_closed_watched_fd_is_ebadf)
     close(p[1]);
 }
 END_TEST
+#endif
 
 /* --- Timers --------------------------------------------------------------- */
 
@@ -962,8 +979,8 @@ START_TEST(test_timer_runs_while_fd_always_ready)
     WB_EXPECT(b.timer_ran && !b.starved,
               "a 20 ms timer should run while a pipe is readable in every "
               "iteration; after 500 ms and %d callbacks for the pipe, the "
-              "timer had not run. Run due timers after every select(), not "
-              "only when it times out",
+              "timer had not run. Run due timers after every " LOOP_WAIT
+              ", not only when it times out",
               b.calls);
     loop_free(l);
     close_pair(p);
@@ -1196,7 +1213,7 @@ START_TEST(test_zero_timer_from_callback_waits)
               "a pipe's callback added a 0 ms timer in iteration 1: it "
               "should run in iteration 2 (after the pipe's second "
               "callback), because the loop reads the clock once, right "
-              "after select() returns; it ran after callback %d%s",
+              "after " LOOP_WAIT " returns; it ran after callback %d%s",
               z.t_at,
               z.t_at == 1 ? " (the same iteration: was the clock read "
                             "again after the descriptors' callbacks?)"
@@ -1362,11 +1379,11 @@ START_TEST(test_idle_timer_does_not_spin)
               "times, loop_run() returned after %lld ms",
               t.calls, (long long)(e.wall / MS));
     WB_EXPECT(!spun(e),
-              "waiting %lld ms for a timer, the loop called select() %ld "
-              "times and used %.1f ms of CPU time; expected a call or two "
-              "and under 10 ms. It should sleep in select() with the time "
-              "left as its timeout (rounded up, not down to 0), not call "
-              "select() again and again",
+              "waiting %lld ms for a timer, the loop called " LOOP_WAIT
+              " %ld times and used %.1f ms of CPU time; expected a call or "
+              "two and under 10 ms. It should sleep in " LOOP_WAIT " with "
+              "the time left as its timeout (rounded up, not down to 0), "
+              "not call " LOOP_WAIT " again and again",
               (long long)(e.wall / MS), e.selects, (double)e.cpu / MS);
     loop_free(l);
 }
@@ -1392,9 +1409,9 @@ START_TEST(test_writable_socket_read_only_does_not_spin)
               calls);
     WB_EXPECT(!spun(e),
               "a writable socket watched for LOOP_READ only, %lld ms: the "
-              "loop called select() %ld times and used %.1f ms of CPU "
+              "loop called " LOOP_WAIT " %ld times and used %.1f ms of CPU "
               "time; expected a call or two and under 10 ms. Put a "
-              "descriptor in select()'s write set only when it is watched "
+              "descriptor in " LOOP_WRITE_SET " only when it is watched "
               "for LOOP_WRITE",
               (long long)(e.wall / MS), e.selects, (double)e.cpu / MS);
     loop_free(l);
@@ -1520,6 +1537,7 @@ START_TEST(test_blocking_callback_delays_everything)
 }
 END_TEST
 
+#ifndef LOOP_BACKEND_EPOLL
 /* make check CHAPTER=4 EXERCISE=loop TRACE=1 draws this test's callbacks:
  * short spans, one 60 ms bar, and the timers it held up. */
 const char *const wb_trace_test = "test_blocking_callback_delays_everything";
@@ -1563,3 +1581,4 @@ Suite *wb_suite(void)
            "A blocking call in a callback");
     return s;
 }
+#endif
