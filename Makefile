@@ -88,6 +88,9 @@ WRAPPED := fork pthread_create write fflush waitpid pthread_mutex_init \
            pthread_cond_init clock_gettime
 WRAP_LDFLAGS := $(foreach f,$(WRAPPED),-Wl,--wrap=$(f))
 ldflags_of = $(if $(filter $(B)/obj/tests/support/wrap.o,$(call links_of,$(1))),$(WRAP_LDFLAGS))
+# Libraries (and other linker flags) a suite needs, one line in
+# tests/NN-topic/NAME.libs: "-luring". The grader reads the same file.
+libs_of = $(if $(wildcard tests/$(1).libs),$(strip $(file <tests/$(1).libs)))
 
 # Folders of implementations laid out like exercises/: the stubs, the
 # reference solutions, and the hostile implementations that test the grader.
@@ -99,7 +102,7 @@ $(foreach d,$(IMPL_DIRS),$(call bin_of,$(d)/$(1).c)): $(B)/bin/%/$(1): \
     $(B)/obj/%/$(1).o $(B)/obj/tests/$(dir $(1))test_$(notdir $(1)).o \
     $(SUPPORT_OBJS) $(call links_of,$(1))
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) $(call ldflags_of,$(1)) -o $$@ $$^ $$(CHECK_LIBS)
+	$$(CC) $$(LDFLAGS) $(call ldflags_of,$(1)) -o $$@ $$^ $(call libs_of,$(1)) $$(CHECK_LIBS)
 endef
 $(foreach e,$(EXERCISES),$(eval $(call exercise_rules,$(e))))
 
@@ -118,7 +121,7 @@ $(call bin_of,$(1)): $(B)/obj/build/wrong/$(1:.c=.o) \
     $(B)/obj/tests/$(dir $(call wrong_exercise,$(1)))test_$(notdir $(call wrong_exercise,$(1))).o \
     $(SUPPORT_OBJS) $(call links_of,$(call wrong_exercise,$(1)))
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) $(call ldflags_of,$(call wrong_exercise,$(1))) -o $$@ $$^ $$(CHECK_LIBS)
+	$$(CC) $$(LDFLAGS) $(call ldflags_of,$(call wrong_exercise,$(1))) -o $$@ $$^ $(call libs_of,$(call wrong_exercise,$(1))) $$(CHECK_LIBS)
 endef
 $(foreach w,$(WRONG_SRCS),$(eval $(call wrong_rules,$(w))))
 

@@ -26,6 +26,7 @@ inputs() {
         tests/support/wb.c tests/support/wb.h tests/support/grade.sh tests/support/grader/*.sh \
         exercises/stubs.sha256
     [ -f "tests/$c/$name.links" ] && printf '%s\n' "tests/$c/$name.links" && cat "tests/$c/$name.links"
+    [ -f "tests/$c/$name.libs" ] && printf '%s\n' "tests/$c/$name.libs"
     return 0
 }
 

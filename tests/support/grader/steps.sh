@@ -50,6 +50,9 @@ trusted_objects() {
     done
 }
 
+# suite_libs NN-topic NAME: the libraries its suite links (NAME.libs).
+suite_libs() { [ ! -f "tests/$1/$2.libs" ] || tr '\n' ' ' <"tests/$1/$2.libs"; }
+
 links_wrap() { grep -qx 'tests/support/wrap.c' "tests/$1/$2.links" 2>/dev/null; }
 
 # first_error LOG: the compiler's (or linker's) own first error, with the
@@ -66,7 +69,7 @@ build_step() {
     local slot=$1 dir=$2 c=$3 name=$4
     local src=$impl/$c/$name.c header=exercises/$c/$name.h
     local bin=$B/grader/$impl/$c/$name status line
-    local -a objs=() learner=("$src" "$header") deps=("$src" "$header" tests/support/grader/compile.sh)
+    local -a objs=() learner=("$src" "$header") deps=("$src" "$header" tests/support/grader/compile.sh "tests/$c/$name.libs")
     while read -r line; do
         case $line in
         learner\ *)
@@ -92,7 +95,7 @@ build_step() {
     OUTPUT_LIMIT_KB=$COMPILE_OUTPUT_KB sandboxed "$slot" "$dir/build" "$COMPILE_LIMIT" "$COMPILE_MEMORY_KB" \
         env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/nonexistent LC_ALL=C \
         CC="$CC" CFLAGS="$CFLAGS -I exercises/$c" PLAIN_CFLAGS="$PLAIN_CFLAGS -I exercises/$c" \
-        LDFLAGS="$LDFLAGS ${ldflags[*]}" LIBS="$LIBS" \
+        LDFLAGS="$LDFLAGS ${ldflags[*]}" LIBS="$(suite_libs "$c" "$name") $LIBS" \
         sh tests/support/grader/compile.sh "$dir/build" "${learner[@]}" -- "${objs[@]}" \
         >"$dir/build.out" 2>&1 </dev/null &
     local pid=$!

@@ -1,0 +1,570 @@
+/*
+ * Tests of childloop (exercises/06-beyond/childloop.h): programs started
+ * from the event loop of chapter 4, their end reported on the loop.
+ *
+ * The loop is the reference loop (solutions/04-select/loop.c, through
+ * childloop.links). Each test records every on_exit in a board: the
+ * pid, code, signal, context, whether loop_run() was running, and
+ * whether the child was still a zombie then.
+ *
+ * Linux-only: it reads /proc/PID/stat and /proc/self/status.
+ */
+#define _GNU_SOURCE
+#include "wb.h"
+#include "childloop.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAXKIDS 80
+
+struct board {
+    int n;
+    pid_t pid[MAXKIDS];
+    int code[MAXKIDS], signo[MAXKIDS];
+    void *ctx[MAXKIDS];
+    int in_run[MAXKIDS]; /* loop_run() was running */
+    int zombie[MAXKIDS]; /* kill(pid, 0) still found the process */
+    int stop_after;      /* stop the loop after this many; 0 never */
+    long stop_timer;     /* a timer to cancel when stop_after is met */
+};
+
+static struct board *board_of; /* the board the callbacks fill */
+static int in_run;
+
+static void on_exit_note(childloop *c, pid_t pid, int code, int signo,
+                         void *ctx)
+{
+    (void)c;
+    struct board *b = board_of;
+    if (b->n < MAXKIDS) {
+        int i = b->n;
+        b->pid[i] = pid;
+        b->code[i] = code;
+        b->signo[i] = signo;
+        b->ctx[i] = ctx;
+        b->in_run[i] = in_run;
+        b->zombie[i] = kill(pid, 0) == 0 || errno != ESRCH;
+    }
+    b->n++;
+}
+
+static void on_stop_timer(loop *l, void *ctx)
+{
+    (void)ctx;
+    loop_stop(l);
+}
+
+static loop *new_loop(void)
+{
+    loop *l = loop_new();
+    ck_assert_msg(l != NULL, "loop_new() failed: out of memory?");
+    return l;
+}
+
+static childloop *new_childloop(loop *l)
+{
+    childloop *c = childloop_new(l);
+    ck_assert_msg(c != NULL, "childloop_new() failed%s", wb_errno_note(-1));
+    return c;
+}
+
+/* Run the loop for at most @p limit_ms (0: no limit; the loop must end
+ * by itself, or the test times out); the time it took, in ms. The limit
+ * is a timer, cancelled by on_exit_count() once stop_after children are
+ * in: a pending timer would keep loop_run() from returning. */
+static long run_for(loop *l, long limit_ms)
+{
+    long id = 0;
+    if (limit_ms > 0) {
+        id = loop_add_timer(l, limit_ms, on_stop_timer, NULL);
+        ck_assert(id > 0);
+    }
+    board_of->stop_timer = id;
+    int64_t t0 = wb_now_ns();
+    in_run = 1;
+    int rc = loop_run(l);
+    in_run = 0;
+    ck_assert_msg(rc == 0, "loop_run() failed%s", wb_errno_note(rc));
+    if (id > 0)
+        loop_cancel_timer(l, id); /* ENOENT when it ran or was cancelled */
+    return (long)((wb_now_ns() - t0) / 1000000);
+}
+
+/* on_exit that also cancels the limit once all are in. */
+static loop *the_loop;
+static void on_exit_count(childloop *c, pid_t pid, int code, int signo,
+                          void *ctx)
+{
+    on_exit_note(c, pid, code, signo, ctx);
+    if (board_of->stop_after > 0 && board_of->n == board_of->stop_after)
+        loop_cancel_timer(the_loop, board_of->stop_timer);
+}
+
+static int find(const struct board *b, pid_t pid)
+{
+    for (int i = 0; i < b->n && i < MAXKIDS; i++)
+        if (b->pid[i] == pid)
+            return i;
+    return -1;
+}
+
+static pid_t spawn_ok(childloop *c, char *const argv[], void *ctx)
+{
+    errno = 0;
+    pid_t pid = childloop_spawn(c, argv, on_exit_count, ctx);
+    WB_EXPECT(pid > 0, "childloop_spawn(\"%s\", ...) should start it; got %d%s",
+              argv[0], (int)pid, wb_errno_note(pid));
+    return pid;
+}
+
+/* Whether process @p pid is a zombie (ended, not reaped). */
+static int is_zombie(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *paren = strrchr(buf, ')');
+    return paren != NULL && paren[1] == ' ' && paren[2] == 'Z';
+}
+
+START_TEST(test_exit_codes)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    char *t[] = {"true", NULL};
+    char *seven[] = {"sh", "-c", "exit 7", NULL};
+    char *max[] = {"/bin/sh", "-c", "exit 255", NULL};
+    pid_t p0 = spawn_ok(c, t, &b.n);
+    pid_t p7 = spawn_ok(c, seven, &b.code);
+    pid_t p255 = spawn_ok(c, max, NULL);
+    wb_sleep_ms(50); /* they have all ended, most likely */
+    WB_PROMISE("loop-thread");
+    WB_EXPECT(b.n == 0,
+              "on_exit should run from loop_run(), never inside "
+              "childloop_spawn(); %d ran before loop_run()",
+              b.n);
+    b.stop_after = 3;
+    run_for(l, 1500);
+    WB_PROMISE("exactly-once");
+    WB_EXPECT(b.n == 3,
+              "3 children ended; on_exit should run 3 times, "
+              "it ran %d times",
+              b.n);
+    pid_t pids[] = {p0, p7, p255};
+    int codes[] = {0, 7, 255};
+    void *ctxs[] = {&b.n, &b.code, NULL};
+    for (int k = 0; k < 3; k++) {
+        int i = find(&b, pids[k]);
+        WB_PROMISE("exactly-once");
+        WB_EXPECT(i >= 0, "no on_exit for child %d (exit %d)", (int)pids[k],
+                  codes[k]);
+        WB_EXPECT(b.ctx[i] == ctxs[k],
+                  "on_exit should get the ctx given to childloop_spawn()");
+        WB_PROMISE("status");
+        WB_EXPECT(b.code[i] == codes[k] && b.signo[i] == 0,
+                  "a child that exits with %d should give code %d and signo "
+                  "0; got code %d, signo %d",
+                  codes[k], codes[k], b.code[i], b.signo[i]);
+        WB_PROMISE("loop-thread");
+        WB_EXPECT(b.in_run[i], "on_exit should run from loop_run()");
+    }
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_killed_by_a_signal)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    char *sleeper[] = {"sleep", "10", NULL};
+    char *self[] = {"sh", "-c", "kill -USR1 $$", NULL};
+    pid_t a = spawn_ok(c, sleeper, NULL);
+    pid_t u = spawn_ok(c, self, NULL);
+    kill(a, SIGKILL);
+    b.stop_after = 2;
+    run_for(l, 1500);
+    WB_PROMISE("status");
+    int i = find(&b, a), j = find(&b, u);
+    WB_EXPECT(i >= 0 && b.code[i] == -1 && b.signo[i] == SIGKILL,
+              "a child killed with SIGKILL should give code -1 and signo %d; "
+              "got %s",
+              SIGKILL,
+              i < 0 ? "no on_exit"
+                    : wb_format("code %d, signo %d", b.code[i], b.signo[i]));
+    WB_EXPECT(j >= 0 && b.code[j] == -1 && b.signo[j] == SIGUSR1,
+              "a child killed by SIGUSR1 should give code -1 and signo %d; "
+              "got %s",
+              SIGUSR1,
+              j < 0 ? "no on_exit"
+                    : wb_format("code %d, signo %d", b.code[j], b.signo[j]));
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_many_children)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    enum { N = 64 };
+    pid_t pids[N];
+    char cmd[N][32];
+    for (int k = 0; k < N; k++) {
+        snprintf(cmd[k], sizeof cmd[k], "exit %d", k);
+        char *argv[] = {"sh", "-c", cmd[k], NULL};
+        pids[k] = spawn_ok(c, argv, cmd[k]);
+    }
+    WB_EXPECT(childloop_running(c) == N,
+              "%d children started: childloop_running() should say %d, "
+              "it says %u",
+              N, N, childloop_running(c));
+    b.stop_after = N;
+    run_for(l, 3000);
+    WB_PROMISE("exactly-once");
+    WB_EXPECT(b.n == N,
+              "%d children ended; on_exit should run %d times, "
+              "it ran %d times",
+              N, N, b.n);
+    for (int k = 0; k < N; k++) {
+        int i = find(&b, pids[k]);
+        WB_EXPECT(i >= 0 && b.code[i] == k && b.ctx[i] == cmd[k],
+                  "child %d (exit %d) should get one on_exit with code %d and "
+                  "its ctx; %s",
+                  k, k, k, i < 0 ? "it got none" : "its code or ctx differ");
+    }
+    WB_PROMISE("reaped");
+    WB_EXPECT(wb_no_children(), "every child should be reaped after its "
+                                "on_exit; some are still there");
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_children_that_end_together)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    enum { N = 20 };
+    pid_t pids[N];
+    char *sleeper[] = {"sleep", "10", NULL};
+    for (int k = 0; k < N; k++)
+        pids[k] = spawn_ok(c, sleeper, NULL);
+    /* All end before the loop runs: their SIGCHLDs merge into one. */
+    for (int k = 0; k < N; k++)
+        kill(pids[k], SIGKILL);
+    for (int k = 0; k < N; k++)
+        for (int w = 0; w < 500 && !is_zombie(pids[k]); w++)
+            wb_sleep_ms(2);
+    b.stop_after = N;
+    long ms = run_for(l, 1000);
+    WB_PROMISE("together");
+    WB_EXPECT(b.n == N,
+              "%d children ended together (one SIGCHLD for all): all "
+              "should be reported, ask every child with waitpid(WNOHANG) "
+              "on each signal; %d were reported in %ld ms",
+              N, b.n, ms);
+    WB_PROMISE("run-ends");
+    WB_EXPECT(ms < 900,
+              "once every child is reported loop_run() should return; it "
+              "ran %ld ms, until the test's limit",
+              ms);
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_reaped_before_on_exit)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    char *f[] = {"false", NULL};
+    for (int k = 0; k < 5; k++)
+        spawn_ok(c, f, NULL);
+    b.stop_after = 5;
+    run_for(l, 1500);
+    WB_PROMISE("reaped");
+    WB_EXPECT(b.n == 5, "5 children should be reported; %d were", b.n);
+    for (int i = 0; i < b.n && i < MAXKIDS; i++)
+        WB_EXPECT(!b.zombie[i] && b.code[i] == 1,
+                  "when on_exit runs the child should be reaped (kill(pid, "
+                  "0) fails with ESRCH) and `false` gives code 1; child %d: "
+                  "%s, code %d",
+                  (int)b.pid[i], b.zombie[i] ? "still there" : "reaped",
+                  b.code[i]);
+    WB_EXPECT(wb_no_children(), "no child should be left after loop_run()");
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_program_not_started)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    struct {
+        char *prog;
+        int err;
+    } cases[] = {{"/nonexistent/program", ENOENT},
+                 {"wb-no-such-program", ENOENT},
+                 {"/dev/null", EACCES}};
+    for (int k = 0; k < 3; k++) {
+        char *argv[] = {cases[k].prog, NULL};
+        errno = 0;
+        int64_t t0 = wb_now_ns();
+        pid_t pid = childloop_spawn(c, argv, on_exit_count, NULL);
+        int err = errno;
+        long ms = (long)((wb_now_ns() - t0) / 1000000);
+        WB_PROMISE("not-started");
+        const char *want = wb_format("%s", wb_errname(cases[k].err));
+        WB_EXPECT(pid == -1 && err == cases[k].err,
+                  "childloop_spawn(\"%s\") cannot start it: it should "
+                  "return -1 with errno %s (execvp()'s, from the child); "
+                  "got %d with errno %s",
+                  cases[k].prog, want, (int)pid, wb_errname(err));
+        WB_EXPECT(ms < 1000,
+                  "a failed start should be reported at once; it "
+                  "took %ld ms",
+                  ms);
+        WB_EXPECT(wb_no_children(),
+                  "the child that could not exec \"%s\" should be reaped "
+                  "before childloop_spawn() returns: it is left as a zombie",
+                  cases[k].prog);
+    }
+    WB_EXPECT(childloop_running(c) == 0,
+              "no child runs: childloop_running() should say 0, not %u",
+              childloop_running(c));
+    long ms = run_for(l, 0);
+    WB_EXPECT(b.n == 0,
+              "a program that was not started gets no on_exit; "
+              "%d ran",
+              b.n);
+    WB_PROMISE("run-ends");
+    WB_EXPECT(ms < 900,
+              "with no child running loop_run() should return at "
+              "once; it ran %ld ms",
+              ms);
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_other_children_left_alone)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    fflush(NULL);
+    pid_t mine = fork();
+    ck_assert(mine >= 0);
+    if (mine == 0)
+        _exit(3);
+    char *t[] = {"true", NULL};
+    spawn_ok(c, t, NULL);
+    wb_sleep_ms(20);
+    b.stop_after = 1;
+    run_for(l, 1000);
+    WB_PROMISE("others");
+    int st = 0;
+    pid_t r = waitpid(mine, &st, 0);
+    WB_EXPECT(r == mine && WIFEXITED(st) && WEXITSTATUS(st) == 3,
+              "a child the test forked itself should be left to the test "
+              "(the childloop waits only for its own pids); waitpid() on it "
+              "gave %d%s",
+              (int)r, wb_errno_note(r));
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+static int sigchld_blocked(void)
+{
+    sigset_t now;
+    pthread_sigmask(SIG_BLOCK, NULL, &now);
+    return sigismember(&now, SIGCHLD);
+}
+
+START_TEST(test_child_signal_mask)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    /* Exit 0 when SIGCHLD (bit 17, 0x10000) is not blocked in the shell. */
+    char *argv[] = {"sh", "-c",
+                    "m=$(sed -n 's/^SigBlk:[[:space:]]*//p' "
+                    "/proc/self/status); [ $((0x$m & 0x10000)) -eq 0 ]",
+                    NULL};
+    spawn_ok(c, argv, NULL);
+    b.stop_after = 1;
+    run_for(l, 1500);
+    WB_PROMISE("mask");
+    WB_EXPECT(b.n == 1 && b.code[0] == 0,
+              "the program should start with SIGCHLD unblocked (the "
+              "caller's mask before childloop_new(), not the blocked one: "
+              "a mask survives exec); %s",
+              b.n == 1 ? "it was blocked" : "it was not reported");
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+static void on_exit_chain(childloop *c, pid_t pid, int code, int signo,
+                          void *ctx)
+{
+    on_exit_count(c, pid, code, signo, ctx);
+    if (board_of->n < 5) {
+        char *t[] = {"true", NULL};
+        WB_EXPECT(childloop_spawn(c, t, on_exit_chain, NULL) > 0,
+                  "childloop_spawn() from an on_exit should work");
+    }
+}
+
+START_TEST(test_spawn_from_on_exit)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    char *t[] = {"true", NULL};
+    ck_assert(childloop_spawn(c, t, on_exit_chain, NULL) > 0);
+    b.stop_after = 5;
+    long ms = run_for(l, 1500);
+    WB_PROMISE("exactly-once");
+    WB_EXPECT(b.n == 5,
+              "a chain of 5 children, each started from the "
+              "last one's on_exit, should give 5 on_exit; got %d",
+              b.n);
+    WB_PROMISE("run-ends");
+    WB_EXPECT(ms < 1400,
+              "after the last child loop_run() should return; "
+              "it ran %ld ms",
+              ms);
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_free_kills_and_reaps)
+{
+    struct board b = {0};
+    board_of = &b;
+    int fds = wb_count_fds();
+    WB_EXPECT(!sigchld_blocked(), "the test starts with SIGCHLD unblocked");
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    WB_PROMISE("free");
+    WB_EXPECT(sigchld_blocked(), "childloop_new() should block SIGCHLD in "
+                                 "the calling thread (read \"Children in "
+                                 "the loop\")");
+    char *sleeper[] = {"sleep", "10", NULL};
+    for (int k = 0; k < 3; k++)
+        spawn_ok(c, sleeper, NULL);
+    int64_t t0 = wb_now_ns();
+    childloop_free(c);
+    long ms = (long)((wb_now_ns() - t0) / 1000000);
+    WB_EXPECT(ms < 1000,
+              "childloop_free() should kill its children with "
+              "SIGKILL; it took %ld ms",
+              ms);
+    WB_EXPECT(wb_no_children(), "childloop_free() should reap every child "
+                                "it killed; some are left");
+    WB_EXPECT(b.n == 0, "childloop_free() calls no on_exit; %d ran", b.n);
+    WB_EXPECT(wb_count_fds() == fds,
+              "childloop_free() should close its descriptor: %d open before "
+              "childloop_new(), %d after childloop_free()",
+              fds, wb_count_fds());
+    WB_EXPECT(!sigchld_blocked(), "childloop_free() should unblock SIGCHLD "
+                                  "again");
+    long ms2 = run_for(l, 0);
+    WB_EXPECT(ms2 < 900,
+              "after childloop_free() the loop should watch "
+              "nothing of it; loop_run() ran %ld ms",
+              ms2);
+    loop_free(l);
+}
+END_TEST
+
+static void on_exit_unused(childloop *c, pid_t pid, int code, int signo,
+                           void *ctx)
+{
+    (void)c, (void)pid, (void)code, (void)signo, (void)ctx;
+}
+
+START_TEST(test_bad_arguments)
+{
+    WB_PROMISE("bad-args");
+    errno = 0;
+    WB_EXPECT(childloop_new(NULL) == NULL && errno == EINVAL,
+              "childloop_new(NULL) should fail with EINVAL");
+    loop *l = new_loop();
+    childloop *c = new_childloop(l);
+    char *t[] = {"true", NULL};
+    char *empty[] = {NULL};
+    struct {
+        childloop *c;
+        char *const *argv;
+        childloop_exit_fn fn;
+        const char *what;
+    } cases[] = {{NULL, t, on_exit_unused, "a NULL childloop"},
+                 {c, NULL, on_exit_unused, "a NULL argv"},
+                 {c, empty, on_exit_unused, "argv[0] NULL"},
+                 {c, t, NULL, "a NULL on_exit"}};
+    for (int k = 0; k < 4; k++) {
+        errno = 0;
+        pid_t pid =
+            childloop_spawn(cases[k].c, cases[k].argv, cases[k].fn, NULL);
+        int err = errno;
+        WB_EXPECT(pid == -1 && err == EINVAL,
+                  "childloop_spawn() with %s should fail with EINVAL; got "
+                  "%d with errno %s",
+                  cases[k].what, (int)pid, wb_errname(err));
+    }
+    WB_EXPECT(wb_no_children(), "a refused call starts nothing");
+    WB_EXPECT(childloop_running(NULL) == 0, "childloop_running(NULL) is 0");
+    childloop_free(NULL);
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+Suite *wb_suite(void)
+{
+    Suite *s = wb_begin("childloop", "chapters/06-beyond/chapter.md");
+    WB_ADD(s, test_exit_codes, "Children in the loop");
+    WB_ADD(s, test_killed_by_a_signal, "Children in the loop");
+    WB_ADD_TIMEOUT(s, test_many_children, "Children in the loop", 4.0);
+    WB_ADD(s, test_children_that_end_together, "Children in the loop");
+    WB_ADD(s, test_reaped_before_on_exit, "Children in the loop");
+    WB_ADD(s, test_program_not_started, "Children in the loop");
+    WB_ADD(s, test_other_children_left_alone, "Children in the loop");
+    WB_ADD(s, test_child_signal_mask, "Signals in the loop");
+    WB_ADD(s, test_spawn_from_on_exit, "Children in the loop");
+    WB_ADD(s, test_free_kills_and_reaps, "Children in the loop");
+    WB_ADD(s, test_bad_arguments, "Children in the loop");
+    return s;
+}

@@ -1,0 +1,816 @@
+/*
+ * Tests of sigloop (exercises/06-beyond/sigloop.h): signals as loop
+ * callbacks, and a server that shuts down gracefully on SIGTERM.
+ *
+ * The loop is the reference loop (solutions/04-select/loop.c, through
+ * sigloop.links). The tests send real signals: raise(), kill() to the
+ * process, pthread_kill() to the loop's thread. Every test first gives
+ * SIGTERM, SIGINT, SIGUSR1 and SIGUSR2 a handler of its own that only
+ * counts: a signal that reaches a handler was not blocked, and the test
+ * says so instead of dying.
+ *
+ * The server tests run the loop on the test's thread and a client in a
+ * second thread, started after the signals were watched (so it inherits
+ * the blocked mask). The client tells the shutdown has begun by a
+ * connect() that is refused.
+ *
+ * Linux-only: signalfd.
+ */
+#define _GNU_SOURCE
+#include "wb.h"
+#include "sigloop.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t handled; /* signals that reached a handler */
+
+static void count_handled(int signo)
+{
+    (void)signo;
+    handled++;
+}
+
+static void install_catchers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_handled;
+    sigemptyset(&sa.sa_mask);
+    int sigs[] = {SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
+    for (int i = 0; i < 4; i++)
+        ck_assert(sigaction(sigs[i], &sa, NULL) == 0);
+    handled = 0;
+}
+
+/* --- The signal callbacks --------------------------------------------------
+ */
+
+struct seen {
+    int n;
+    int signo[16];
+    void *ctx[16];
+    int in_run[16];
+    int on_main[16];
+    int unwatch_after; /* unwatch the signal after this many; 0 never */
+    int raise_again;   /* raise it again from the callback, this many times */
+};
+
+static pthread_t main_thread;
+static int in_run;
+static long limit_timer;
+static loop *the_loop;
+static atomic_int callbacks; /* for the client thread */
+
+static void on_signal_note(sigloop *s, int signo, void *ctx)
+{
+    struct seen *w = ctx;
+    if (w->n < 16) {
+        w->signo[w->n] = signo;
+        w->ctx[w->n] = ctx;
+        w->in_run[w->n] = in_run;
+        w->on_main[w->n] = pthread_equal(pthread_self(), main_thread);
+    }
+    w->n++;
+    atomic_fetch_add(&callbacks, 1);
+    if (w->raise_again > 0) {
+        w->raise_again--;
+        raise(signo);
+    }
+    if (w->unwatch_after > 0 && w->n == w->unwatch_after) {
+        sigloop_unwatch(s, signo);
+    }
+}
+
+static void on_limit(loop *l, void *ctx)
+{
+    (void)ctx;
+    limit_timer = 0;
+    loop_stop(l);
+}
+
+/* Run the loop, stopped after @p limit_ms at the latest (0: no limit);
+ * the milliseconds it ran. */
+static long run_loop(loop *l, long limit_ms)
+{
+    limit_timer = 0;
+    if (limit_ms > 0) {
+        limit_timer = loop_add_timer(l, limit_ms, on_limit, NULL);
+        ck_assert(limit_timer > 0);
+    }
+    int64_t t0 = wb_now_ns();
+    in_run = 1;
+    int rc = loop_run(l);
+    in_run = 0;
+    ck_assert_msg(rc == 0, "loop_run() failed%s", wb_errno_note(rc));
+    if (limit_timer > 0)
+        loop_cancel_timer(l, limit_timer);
+    return (long)((wb_now_ns() - t0) / 1000000);
+}
+
+/* A sigloop callback that also cancels the limit once it has seen
+ * enough, so that loop_run() can return by itself. */
+static int cancel_at;
+static void on_signal_count(sigloop *s, int signo, void *ctx)
+{
+    on_signal_note(s, signo, ctx);
+    if (atomic_load(&callbacks) == cancel_at && limit_timer > 0) {
+        loop_cancel_timer(the_loop, limit_timer);
+        limit_timer = 0;
+    }
+}
+
+static void setup(loop **l, sigloop **s)
+{
+    install_catchers();
+    main_thread = pthread_self();
+    atomic_store(&callbacks, 0);
+    *l = the_loop = loop_new();
+    ck_assert_msg(*l != NULL, "loop_new() failed");
+    *s = sigloop_new(*l);
+    ck_assert_msg(*s != NULL, "sigloop_new() failed%s", wb_errno_note(-1));
+}
+
+static void watch_ok(sigloop *s, int signo, struct seen *w)
+{
+    int rc = sigloop_watch(s, signo, on_signal_count, w);
+    ck_assert_msg(rc == 0, "sigloop_watch(%d) failed%s", signo,
+                  wb_errno_note(rc));
+}
+
+static void expect_not_handled(const char *when)
+{
+    WB_EXPECT(handled == 0,
+              "%s: %d signal%s reached a signal handler: a watched signal "
+              "must be blocked, so that only the signalfd sees it",
+              when, (int)handled, handled == 1 ? "" : "s");
+}
+
+START_TEST(test_signal_before_run)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct seen w = {.unwatch_after = 1};
+    watch_ok(s, SIGUSR1, &w);
+    cancel_at = 1;
+    raise(SIGUSR1);
+    WB_PROMISE("callback");
+    expect_not_handled("raise(SIGUSR1) after sigloop_watch()");
+    WB_EXPECT(w.n == 0,
+              "the callback should run from loop_run(), not from "
+              "raise(); it ran %d times before loop_run()",
+              w.n);
+    long ms = run_loop(l, 1000);
+    WB_PROMISE("before-run");
+    WB_EXPECT(w.n == 1,
+              "a SIGUSR1 raised after sigloop_watch() and before loop_run() "
+              "should give one callback in the first iteration; got %d",
+              w.n);
+    WB_PROMISE("callback");
+    WB_EXPECT(w.signo[0] == SIGUSR1 && w.ctx[0] == &w,
+              "the callback should get the signal's number (%d) and its "
+              "ctx; got %d and %s ctx",
+              SIGUSR1, w.signo[0], w.ctx[0] == &w ? "the right" : "another");
+    WB_EXPECT(w.in_run[0] && w.on_main[0],
+              "the callback should run from loop_run() on the loop's thread");
+    WB_PROMISE("run-ends");
+    WB_EXPECT(ms < 900,
+              "once its only signal is unwatched the sigloop watches "
+              "nothing: loop_run() should return; it ran %ld ms",
+              ms);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_term_and_int)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct seen term = {.unwatch_after = 1}, intr = {.unwatch_after = 1};
+    watch_ok(s, SIGTERM, &term);
+    watch_ok(s, SIGINT, &intr);
+    cancel_at = 2;
+    kill(getpid(), SIGTERM);
+    kill(getpid(), SIGINT);
+    WB_PROMISE("callback");
+    expect_not_handled("kill() of SIGTERM and SIGINT after sigloop_watch()");
+    run_loop(l, 1000);
+    WB_PROMISE("each");
+    WB_EXPECT(term.n == 1 && term.signo[0] == SIGTERM,
+              "SIGTERM's callback should run once with %d; it ran %d times "
+              "(signo %d)",
+              SIGTERM, term.n, term.n > 0 ? term.signo[0] : 0);
+    WB_EXPECT(intr.n == 1 && intr.signo[0] == SIGINT,
+              "SIGINT's callback should run once with %d; it ran %d times "
+              "(signo %d)",
+              SIGINT, intr.n, intr.n > 0 ? intr.signo[0] : 0);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+static void *send_twice(void *arg)
+{
+    (void)arg;
+    wb_sleep_ms(30);
+    kill(getpid(), SIGUSR2); /* to the process */
+    for (int i = 0; i < 1000 && atomic_load(&callbacks) < 1; i++)
+        wb_sleep_ms(2);
+    pthread_kill(main_thread, SIGUSR2); /* to the loop's thread */
+    return NULL;
+}
+
+START_TEST(test_from_another_thread)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct seen w = {.unwatch_after = 2};
+    watch_ok(s, SIGUSR2, &w);
+    cancel_at = 2;
+    pthread_t t;
+    ck_assert(pthread_create(&t, NULL, send_twice, NULL) == 0);
+    run_loop(l, 1500);
+    pthread_join(t, NULL);
+    WB_PROMISE("other-thread");
+    expect_not_handled("SIGUSR2 sent by another thread");
+    WB_EXPECT(w.n == 2,
+              "SIGUSR2 sent by another thread (kill() to the process, then, "
+              "after the first callback, pthread_kill() to the loop's "
+              "thread) should give 2 callbacks; got %d",
+              w.n);
+    for (int i = 0; i < w.n && i < 2; i++)
+        WB_EXPECT(w.on_main[i] && w.in_run[i],
+                  "callback %d should run on the loop's thread, from "
+                  "loop_run()",
+                  i + 1);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_again_after_callback)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct seen w = {.unwatch_after = 3, .raise_again = 2};
+    watch_ok(s, SIGUSR1, &w);
+    cancel_at = 3;
+    raise(SIGUSR1);
+    run_loop(l, 1000);
+    WB_PROMISE("again");
+    expect_not_handled("SIGUSR1 raised from its callback");
+    WB_EXPECT(w.n == 3,
+              "a signal raised again from its own callback (twice) should "
+              "give a callback each time: 3 in all; got %d",
+              w.n);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+static int sig_blocked(int signo)
+{
+    sigset_t now;
+    pthread_sigmask(SIG_BLOCK, NULL, &now);
+    return sigismember(&now, signo);
+}
+
+START_TEST(test_unwatch_keeps_it_blocked)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct seen w = {0};
+    watch_ok(s, SIGUSR1, &w);
+    raise(SIGUSR1);
+    WB_PROMISE("unwatch");
+    int rc = sigloop_unwatch(s, SIGUSR1);
+    WB_EXPECT(rc == 0,
+              "sigloop_unwatch() of a watched signal should return "
+              "0; got %d%s",
+              rc, wb_errno_note(rc));
+    WB_EXPECT(sig_blocked(SIGUSR1), "an unwatched signal stays blocked until "
+                                    "sigloop_free()");
+    long ms = run_loop(l, 0);
+    WB_EXPECT(w.n == 0,
+              "after sigloop_unwatch() the callback should never "
+              "run, not even for a signal already pending; it "
+              "ran %d times",
+              w.n);
+    expect_not_handled("SIGUSR1 pending while unwatched");
+    WB_PROMISE("run-ends");
+    WB_EXPECT(ms < 500,
+              "with nothing watched loop_run() should return at "
+              "once; it ran %ld ms",
+              ms);
+    errno = 0;
+    rc = sigloop_unwatch(s, SIGUSR1);
+    WB_PROMISE("bad-args");
+    WB_EXPECT(rc == -1 && errno == ENOENT,
+              "sigloop_unwatch() of a signal not watched should fail with "
+              "ENOENT; got %d%s",
+              rc, wb_errno_note(rc));
+    sigloop_free(s);
+    WB_PROMISE("free");
+    expect_not_handled("sigloop_free() with a SIGUSR1 pending");
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_rewatch_replaces)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct seen first = {0}, second = {.unwatch_after = 1};
+    watch_ok(s, SIGUSR1, &first);
+    watch_ok(s, SIGUSR1, &second);
+    cancel_at = 1;
+    raise(SIGUSR1);
+    run_loop(l, 1000);
+    WB_PROMISE("rewatch");
+    WB_EXPECT(first.n == 0 && second.n == 1,
+              "a second sigloop_watch() of SIGUSR1 should replace the "
+              "first's callback and ctx: expected 0 and 1 calls, got %d and "
+              "%d",
+              first.n, second.n);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_free_restores_the_mask)
+{
+    install_catchers();
+    sigset_t usr2, before, after;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &usr2, NULL); /* blocked by the caller */
+    pthread_sigmask(SIG_BLOCK, NULL, &before);
+    int fds = wb_count_fds();
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct seen w = {0};
+    watch_ok(s, SIGUSR1, &w);
+    watch_ok(s, SIGTERM, &w);
+    watch_ok(s, SIGUSR2, &w);
+    raise(SIGUSR1);
+    raise(SIGTERM);
+    sigloop_free(s);
+    WB_PROMISE("free");
+    expect_not_handled("sigloop_free() with SIGUSR1 and SIGTERM pending "
+                       "(pending ones are thrown away, not delivered)");
+    pthread_sigmask(SIG_BLOCK, NULL, &after);
+    int same = 1;
+    for (int signo = 1; signo < NSIG; signo++)
+        if (sigismember(&before, signo) != sigismember(&after, signo))
+            same = 0;
+    WB_EXPECT(same,
+              "after sigloop_free() the thread's mask should be what it was "
+              "before: SIGUSR1 and SIGTERM unblocked, SIGUSR2 (blocked by "
+              "the caller) still blocked; SIGUSR1 %s, SIGTERM %s, SIGUSR2 %s",
+              sig_blocked(SIGUSR1) ? "blocked" : "unblocked",
+              sig_blocked(SIGTERM) ? "blocked" : "unblocked",
+              sig_blocked(SIGUSR2) ? "blocked" : "unblocked");
+    WB_EXPECT(wb_count_fds() == fds,
+              "sigloop_free() should close the signalfd: %d descriptors "
+              "before sigloop_new(), %d after sigloop_free()",
+              fds, wb_count_fds());
+    pthread_sigmask(SIG_UNBLOCK, &usr2, NULL);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    WB_PROMISE("bad-args");
+    errno = 0;
+    WB_EXPECT(sigloop_new(NULL) == NULL && errno == EINVAL,
+              "sigloop_new(NULL) should fail with EINVAL");
+    struct seen w = {0};
+    struct {
+        sigloop *s;
+        int signo;
+        sigloop_fn fn;
+        const char *what;
+    } cases[] = {{NULL, SIGUSR1, on_signal_note, "a NULL sigloop"},
+                 {s, SIGUSR1, NULL, "a NULL callback"},
+                 {s, 0, on_signal_note, "signal 0"},
+                 {s, NSIG, on_signal_note, "signal NSIG"},
+                 {s, -3, on_signal_note, "signal -3"},
+                 {s, SIGKILL, on_signal_note, "SIGKILL"},
+                 {s, SIGSTOP, on_signal_note, "SIGSTOP"}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        errno = 0;
+        int rc = sigloop_watch(cases[i].s, cases[i].signo, cases[i].fn, &w);
+        int err = errno;
+        WB_EXPECT(rc == -1 && err == EINVAL,
+                  "sigloop_watch() with %s should fail with EINVAL; got %d "
+                  "with errno %s",
+                  cases[i].what, rc, wb_errname(err));
+    }
+    errno = 0;
+    WB_EXPECT(sigloop_unwatch(NULL, SIGUSR1) == -1 && errno == EINVAL,
+              "sigloop_unwatch(NULL, ...) should fail with EINVAL");
+    long ms = run_loop(l, 0);
+    WB_EXPECT(ms < 500,
+              "after refused calls nothing is watched: loop_run() "
+              "should return at once; it ran %ld ms",
+              ms);
+    sigloop_free(NULL);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* --- The server ------------------------------------------------------------
+ */
+
+static int listener(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    ck_assert(listen(fd, 16) == 0);
+    socklen_t len = sizeof a;
+    ck_assert(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* A blocking client socket with a 3 s receive limit; -1 with errno when
+ * connect() fails. */
+static int client(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)port);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == -1) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+static void send_text(int fd, const char *text)
+{
+    send(fd, text, strlen(text), MSG_NOSIGNAL);
+}
+
+/* One line without its newline; "" at end of file, "<reset>" when the
+ * server closed with bytes of ours unread (TCP then resets the
+ * connection: a close as well), "?" on a timeout or another error. */
+static void read_line(int fd, char *line, size_t cap)
+{
+    size_t n = 0;
+    for (;;) {
+        char ch;
+        ssize_t r = read(fd, &ch, 1);
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(line, cap, "%s", errno == ECONNRESET ? "<reset>" : "?");
+            return;
+        }
+        if (r == 0 || ch == '\n')
+            break;
+        if (n + 1 < cap)
+            line[n++] = ch;
+    }
+    line[n] = '\0';
+}
+
+/* Wait until a connect() is refused: the listening socket is closed. */
+static long until_refused(int port)
+{
+    int64_t t0 = wb_now_ns();
+    for (int i = 0; i < 1000; i++) {
+        int fd = client(port);
+        if (fd == -1)
+            return (long)((wb_now_ns() - t0) / 1000000);
+        close(fd);
+        wb_sleep_ms(2);
+    }
+    return -1;
+}
+
+struct script {
+    int port;
+    int (*run)(struct script *);
+    char lines[12][32]; /* what the client read, in order */
+    int nlines;
+    long ms[12];       /* when, from the signal */
+    int64_t signal_at; /* when the client sent the signal */
+    long refused_ms;   /* how long until a connect() was refused */
+    int fail;          /* the client could not do its part */
+};
+
+static void note_line(struct script *sc, int fd)
+{
+    if (sc->nlines < 12) {
+        read_line(fd, sc->lines[sc->nlines], sizeof sc->lines[0]);
+        sc->ms[sc->nlines] =
+            sc->signal_at > 0 ? (long)((wb_now_ns() - sc->signal_at) / 1000000)
+                              : 0;
+        sc->nlines++;
+    }
+}
+
+/* The server closed the connection: end of file, or a reset. */
+static int closed(const struct script *sc, int i)
+{
+    return i < sc->nlines && (strcmp(sc->lines[i], "") == 0 ||
+                              strcmp(sc->lines[i], "<reset>") == 0);
+}
+
+static void *run_script(void *arg)
+{
+    struct script *sc = arg;
+    sc->fail = sc->run(sc);
+    return NULL;
+}
+
+struct server_run {
+    loop *l;
+    sigloop *s;
+    sigloop_server *srv;
+    int lfd;
+    struct script sc;
+    long loop_ms;     /* how long loop_run() ran */
+    long returned_ms; /* from the signal to loop_run()'s return */
+};
+
+static void server_setup(struct server_run *r, long grace_ms)
+{
+    setup(&r->l, &r->s);
+    r->lfd = listener(&r->sc.port);
+    r->srv = sigloop_server_new(r->l, r->s, r->lfd, grace_ms);
+    ck_assert_msg(r->srv != NULL, "sigloop_server_new() failed%s",
+                  wb_errno_note(-1));
+}
+
+static void server_run(struct server_run *r, int (*script)(struct script *))
+{
+    r->sc.run = script;
+    pthread_t t;
+    ck_assert(pthread_create(&t, NULL, run_script, &r->sc) == 0);
+    r->loop_ms = run_loop(r->l, 0);
+    int64_t end = wb_now_ns();
+    pthread_join(t, NULL);
+    r->returned_ms =
+        r->sc.signal_at > 0 ? (long)((end - r->sc.signal_at) / 1000000) : -1;
+    ck_assert_msg(r->sc.fail == 0,
+                  "the test's client could not connect or "
+                  "send (step %d)",
+                  r->sc.fail);
+}
+
+static void server_done(struct server_run *r)
+{
+    sigloop_server_free(r->srv);
+    sigloop_free(r->s);
+    loop_free(r->l);
+}
+
+static int script_serve(struct script *sc)
+{
+    int fd = client(sc->port);
+    if (fd < 0)
+        return 1;
+    send_text(fd, "60\n20\n");
+    for (int i = 0; i < 4; i++)
+        note_line(sc, fd);
+    send_text(fd, "abc\n99999\n0\n");
+    for (int i = 0; i < 4; i++)
+        note_line(sc, fd);
+    close(fd);
+    sc->signal_at = wb_now_ns();
+    kill(getpid(), SIGTERM);
+    return 0;
+}
+
+START_TEST(test_serve)
+{
+    struct server_run r = {0};
+    server_setup(&r, 1000);
+    server_run(&r, script_serve);
+    const char *want[] = {"start 60", "start 20", "done 20", "done 60",
+                          "error",    "error",    "start 0", "done 0"};
+    WB_PROMISE("serve");
+    for (int i = 0; i < 8; i++)
+        WB_EXPECT(i < r.sc.nlines && strcmp(r.sc.lines[i], want[i]) == 0,
+                  "after \"60\\n20\\n\", then \"abc\\n99999\\n0\\n\", line "
+                  "%d from the server should be \"%s\"; got \"%s\"",
+                  i + 1, want[i], i < r.sc.nlines ? r.sc.lines[i] : "");
+    WB_PROMISE("bound");
+    WB_EXPECT(r.returned_ms >= 0 && r.returned_ms < 1000,
+              "with no connection left, loop_run() should return soon after "
+              "SIGTERM; it returned %ld ms after",
+              r.returned_ms);
+    server_done(&r);
+}
+END_TEST
+
+static int script_in_flight(struct script *sc)
+{
+    int busy = client(sc->port), idle = client(sc->port);
+    if (busy < 0 || idle < 0)
+        return 1;
+    send_text(idle, "0\n"); /* accepted and served: now idle */
+    note_line(sc, idle);
+    note_line(sc, idle);
+    send_text(busy, "400\n");
+    note_line(sc, busy); /* start 400: it is in flight */
+    sc->signal_at = wb_now_ns();
+    kill(getpid(), SIGTERM);
+    sc->refused_ms = until_refused(sc->port);
+    send_text(busy, "10\n"); /* after the shutdown began: not read */
+    note_line(sc, idle);     /* end of file, at once */
+    note_line(sc, busy);     /* done 400 */
+    note_line(sc, busy);     /* end of file */
+    close(busy);
+    close(idle);
+    return 0;
+}
+
+START_TEST(test_shutdown_finishes_in_flight)
+{
+    struct server_run r = {0};
+    server_setup(&r, 3000);
+    server_run(&r, script_in_flight);
+    expect_not_handled("SIGTERM to a server");
+    WB_PROMISE("stop-accepting");
+    WB_EXPECT(r.sc.refused_ms >= 0 && r.sc.refused_ms < 300,
+              "at SIGTERM the server should close its listening socket, so "
+              "a new connect() is refused; %s",
+              r.sc.refused_ms < 0
+                  ? "connections were still accepted 2 s later"
+                  : wb_format("it took %ld ms", r.sc.refused_ms));
+    WB_PROMISE("close-idle");
+    WB_EXPECT(closed(&r.sc, 3) && r.sc.ms[3] < 300,
+              "a connection with nothing in flight should be closed when "
+              "the shutdown begins; the idle client read \"%s\" %ld ms "
+              "after SIGTERM",
+              r.sc.nlines >= 4 ? r.sc.lines[3] : "", r.sc.ms[3]);
+    WB_PROMISE("finish-in-flight");
+    WB_EXPECT(r.sc.nlines >= 5 && strcmp(r.sc.lines[4], "done 400") == 0,
+              "a request in flight when SIGTERM came (400 ms) should still "
+              "get its answer, \"done 400\"; the client read \"%s\"",
+              r.sc.nlines >= 5 ? r.sc.lines[4] : "");
+    WB_EXPECT(closed(&r.sc, 5),
+              "after its last answer the connection should be closed, and "
+              "the request sent after SIGTERM (\"10\") never read; after "
+              "\"done 400\" the client read \"%s\" instead of the end",
+              r.sc.nlines >= 6 ? r.sc.lines[5] : "");
+    WB_PROMISE("bound");
+    WB_EXPECT(r.returned_ms >= 300 && r.returned_ms < 2500,
+              "loop_run() should return once the last request is answered "
+              "(400 ms after it began), within the grace of 3 s; it "
+              "returned %ld ms after SIGTERM",
+              r.returned_ms);
+    server_done(&r);
+}
+END_TEST
+
+static int script_grace(struct script *sc)
+{
+    int busy = client(sc->port);
+    if (busy < 0)
+        return 1;
+    send_text(busy, "5000\n");
+    note_line(sc, busy); /* start 5000 */
+    sc->signal_at = wb_now_ns();
+    kill(getpid(), SIGINT);
+    note_line(sc, busy); /* end of file at the end of the grace */
+    close(busy);
+    return 0;
+}
+
+START_TEST(test_grace_is_a_bound)
+{
+    struct server_run r = {0};
+    server_setup(&r, 200);
+    server_run(&r, script_grace);
+    expect_not_handled("SIGINT to a server");
+    WB_PROMISE("bound");
+    WB_EXPECT(closed(&r.sc, 1) && r.sc.ms[1] >= 150 && r.sc.ms[1] < 1200,
+              "a request of 5 s still in flight when the grace of 200 ms "
+              "is over should have its connection closed then, without "
+              "its answer; the client read \"%s\" %ld ms after SIGINT",
+              r.sc.nlines == 2 ? r.sc.lines[1] : "", r.sc.ms[1]);
+    WB_EXPECT(r.returned_ms >= 0 && r.returned_ms < 1500,
+              "loop_run() should return at the end of the grace (200 ms); "
+              "it returned %ld ms after SIGINT",
+              r.returned_ms);
+    server_done(&r);
+}
+END_TEST
+
+static int script_second(struct script *sc)
+{
+    int busy = client(sc->port);
+    if (busy < 0)
+        return 1;
+    send_text(busy, "5000\n");
+    note_line(sc, busy);
+    kill(getpid(), SIGTERM);
+    sc->refused_ms = until_refused(sc->port);
+    sc->signal_at = wb_now_ns();
+    kill(getpid(), SIGINT); /* the second: now */
+    note_line(sc, busy);
+    close(busy);
+    return 0;
+}
+
+START_TEST(test_second_signal_closes_now)
+{
+    struct server_run r = {0};
+    server_setup(&r, 5000);
+    server_run(&r, script_second);
+    expect_not_handled("SIGTERM then SIGINT to a server");
+    WB_PROMISE("second-signal");
+    WB_EXPECT(closed(&r.sc, 1) && r.sc.ms[1] < 500,
+              "a second signal during the shutdown should close every "
+              "connection at once; the client with a request in flight "
+              "read \"%s\" %ld ms after it",
+              r.sc.nlines == 2 ? r.sc.lines[1] : "", r.sc.ms[1]);
+    WB_EXPECT(r.returned_ms >= 0 && r.returned_ms < 800,
+              "after the second signal loop_run() should return at once; "
+              "it returned %ld ms after",
+              r.returned_ms);
+    server_done(&r);
+}
+END_TEST
+
+START_TEST(test_signal_before_the_loop_runs)
+{
+    struct server_run r = {0};
+    server_setup(&r, 1000);
+    raise(SIGTERM);
+    expect_not_handled("SIGTERM before loop_run()");
+    long ms = run_loop(r.l, 0);
+    WB_PROMISE("signal-early");
+    WB_EXPECT(ms < 500,
+              "a SIGTERM that came before loop_run() should begin the "
+              "shutdown in the first iteration, and with no client "
+              "loop_run() returns; it ran %ld ms",
+              ms);
+    errno = 0;
+    int gone = fcntl(r.lfd, F_GETFD) == -1 && errno == EBADF;
+    WB_PROMISE("stop-accepting");
+    WB_EXPECT(gone,
+              "after the shutdown the listening socket should be "
+              "closed; descriptor %d is still open",
+              r.lfd);
+    server_done(&r);
+}
+END_TEST
+
+Suite *wb_suite(void)
+{
+    Suite *s = wb_begin("sigloop", "chapters/06-beyond/chapter.md");
+    WB_ADD(s, test_signal_before_run, "Signals in the loop");
+    WB_ADD(s, test_term_and_int, "Signals in the loop");
+    WB_ADD(s, test_from_another_thread, "Signals in the loop");
+    WB_ADD(s, test_again_after_callback, "Signals in the loop");
+    WB_ADD(s, test_unwatch_keeps_it_blocked, "Signals in the loop");
+    WB_ADD(s, test_rewatch_replaces, "Signals in the loop");
+    WB_ADD(s, test_free_restores_the_mask, "Signals in the loop");
+    WB_ADD(s, test_bad_arguments, "Signals in the loop");
+    WB_ADD(s, test_serve, "A graceful shutdown");
+    WB_ADD_TIMEOUT(s, test_shutdown_finishes_in_flight, "A graceful shutdown",
+                   4.0);
+    WB_ADD(s, test_grace_is_a_bound, "A graceful shutdown");
+    WB_ADD(s, test_second_signal_closes_now, "A graceful shutdown");
+    WB_ADD(s, test_signal_before_the_loop_runs, "A graceful shutdown");
+    return s;
+}
