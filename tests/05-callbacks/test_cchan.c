@@ -684,8 +684,8 @@ END_TEST
 
 /* --- No lost wake-up under a flood ------------------------------------
  *
- * Two threads post, with pauses of a few microseconds, for FLOOD_MS while
- * the loop delivers: thousands of small batches. The first post after
+ * Four threads post, with pauses of a few microseconds, for FLOOD_MS
+ * while the loop delivers: thousands of small batches. The first post after
  * each take of the queue finds the flag clear and writes a byte, often
  * while the loop is still in its callback: a loop that empties the pipe
  * after taking the queue (with the lock released) sooner or later reads
@@ -695,7 +695,7 @@ END_TEST
  * channel, so that loop_run() can return.
  */
 
-enum { FLOODERS = 2, FLOOD_MS = 1200, WATCH_MS = 50, STALL_MS = 300 };
+enum { FLOODERS = 4, FLOOD_MS = 2000, WATCH_MS = 50, STALL_MS = 300 };
 
 struct flood {
     loop *l;
@@ -723,8 +723,8 @@ static void *flooder_main(void *arg)
             break;
         }
         atomic_fetch_add(&f->posted, 1);
-        /* 0 to 4 us: the loop takes small batches, many times over. */
-        int64_t until = wb_now_ns() + (i * 7919 % 5) * 1000;
+        /* 0 to 6 us: the loop takes small batches, many times over. */
+        int64_t until = wb_now_ns() + (i * 7919 % 7) * 1000;
         while (wb_now_ns() < until)
             continue;
     }
@@ -786,13 +786,13 @@ START_TEST(test_no_lost_wakeup_flood)
         ck_assert_int_eq(pthread_create(&f->t[i], NULL, flooder_main, f), 0);
     run_ok(f->l);
     WB_EXPECT(f->stuck == 0,
-              "2 threads posted for %d ms; after %ld items were delivered, "
+              "%d threads posted for %d ms; after %ld items were delivered, "
               "%ld more stayed queued for %d ms with no delivery: a "
               "wake-up was lost, and every later post saw one pending and "
               "wrote nothing. Was the byte of a post read away by a drain "
               "that came after the queue was taken? Empty the pipe before "
               "taking the queue, in the same critical section",
-              FLOOD_MS, f->delivered, f->stuck, STALL_MS);
+              FLOODERS, FLOOD_MS, f->delivered, f->stuck, STALL_MS);
     WB_EXPECT(atomic_load(&f->rc) == 0, "cchan_post() returned %s",
               wb_errname(atomic_load(&f->rc)));
     if (f->c != NULL)
@@ -1013,7 +1013,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_bad_arguments, "A completion channel");
     WB_ADD(s, test_errors_are_reported, "The self-pipe and eventfd");
     WB_ADD(s, test_items_in_post_order, "The completion queue");
-    WB_ADD_TIMEOUT(s, test_no_lost_wakeup_flood, "Coalescing wake-ups", 5.0);
+    WB_ADD_TIMEOUT(s, test_no_lost_wakeup_flood, "Coalescing wake-ups", 6.0);
     WB_ADD_TIMEOUT(s, test_items_in_order_from_many_threads,
                    "The completion queue", 5.0);
     WB_ADD_TIMEOUT(s, test_post_from_callback, "The completion queue", 3.0);
