@@ -4,10 +4,11 @@
  * sits in a struct right before one word of "sentinel" bits, all ones.
  * Descriptors FD_SETSIZE and up are copies of an empty pipe's read end,
  * so they are open and not readable (and they must exist: Linux uses no
- * more bits than the process has descriptor slots). select(), told to look at one word
- * more than the set holds, takes the sentinel for 64 more descriptors to
- * watch, finds none of them ready, and clears every one of those bits:
- * the variable after the set changes though the program never wrote it.
+ * more bits than the process has descriptor slots). select(), told to
+ * look at one word more than the set holds, takes the sentinel for 64
+ * more descriptors to watch, finds none of them ready, and clears every
+ * one of those bits: the variable after the set changes though the
+ * program never wrote it.
  *
  * Run: select_overrun
  */
