@@ -130,10 +130,11 @@ $(B)/obj/%.o: %.c
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
 
 DEMO_BINS := $(patsubst chapters/%.c,$(B)/demos/%,$(DEMO_SRCS))
-# A demo that needs a library names it in a line "// link: -luv".
+# A demo that needs a library names it in a line "// link: -luv"; one
+# that needs a compiler flag more, in a line "// cflags: -DX=1".
 $(B)/demos/%: chapters/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -o $@ $< $(LDFLAGS) -lm $$(sed -n 's|^// link: ||p' $<)
+	$(CC) $(CFLAGS) $$(sed -n 's|^// cflags: ||p' $<) $(INCLUDES) -MMD -MP -o $@ $< $(LDFLAGS) -lm $$(sed -n 's|^// link: ||p' $<)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

@@ -682,6 +682,126 @@ START_TEST(test_no_lost_wakeup)
 }
 END_TEST
 
+/* --- No lost wake-up under a flood ------------------------------------
+ *
+ * Four threads post, with pauses of a few microseconds, for FLOOD_MS
+ * while the loop delivers: thousands of small batches. The first post after
+ * each take of the queue finds the flag clear and writes a byte, often
+ * while the loop is still in its callback: a loop that empties the pipe
+ * after taking the queue (with the lock released) sooner or later reads
+ * that byte away; the flag then stays set with the pipe empty, and no
+ * post ever writes again. A watchdog timer on the loop notices items
+ * posted and not delivered for STALL_MS, stops the posters and frees the
+ * channel, so that loop_run() can return.
+ */
+
+enum { FLOODERS = 4, FLOOD_MS = 2000, WATCH_MS = 50, STALL_MS = 300 };
+
+struct flood {
+    loop *l;
+    cchan *c;
+    pthread_t t[FLOODERS];
+    int64_t end_ns;      /* the posters stop at this time */
+    atomic_long posted;  /* cchan_post() calls that returned 0 */
+    atomic_int stop;     /* the posters stop posting */
+    atomic_int finished; /* posters that have stopped */
+    atomic_int rc;       /* the first error of a post; 0: none */
+    long delivered;      /* loop thread from here on */
+    long seen;           /* delivered at the last watchdog round */
+    long still_ms;       /* how long delivered has not moved */
+    long stuck;          /* items queued when the channel stalled */
+};
+
+static void *flooder_main(void *arg)
+{
+    struct flood *f = arg;
+    for (long i = 0; i < 2000000 && !atomic_load(&f->stop); i++) {
+        int rc = cchan_post(f->c, as_item(1));
+        if (rc != 0) {
+            int none = 0;
+            atomic_compare_exchange_strong(&f->rc, &none, rc);
+            break;
+        }
+        atomic_fetch_add(&f->posted, 1);
+        /* 0 to 6 us: the loop takes small batches, many times over. */
+        int64_t until = wb_now_ns() + (i * 7919 % 7) * 1000;
+        while (wb_now_ns() < until)
+            continue;
+    }
+    atomic_fetch_add(&f->finished, 1);
+    return NULL;
+}
+
+static void on_flood(cchan *c, void *item, void *ctx)
+{
+    struct flood *f = ctx;
+    (void)c;
+    (void)item;
+    f->delivered++;
+}
+
+static void join_flooders(struct flood *f)
+{
+    atomic_store(&f->stop, 1);
+    for (int i = 0; i < FLOODERS; i++)
+        pthread_join(f->t[i], NULL);
+}
+
+static void on_flood_watch(loop *l, void *ctx)
+{
+    struct flood *f = ctx;
+    long posted = atomic_load(&f->posted);
+    if (wb_now_ns() >= f->end_ns)
+        atomic_store(&f->stop, 1);
+    if (atomic_load(&f->finished) == FLOODERS && posted == f->delivered) {
+        join_flooders(f);
+        cchan_close(f->c); /* loop_run() returns */
+        return;
+    }
+    if (f->delivered != f->seen || posted == f->delivered) {
+        f->seen = f->delivered;
+        f->still_ms = 0;
+    } else if ((f->still_ms += WATCH_MS) >= STALL_MS) {
+        join_flooders(f);
+        f->stuck = atomic_load(&f->posted) - f->delivered;
+        cchan_free(f->c); /* stops watching: loop_run() returns */
+        f->c = NULL;
+        return;
+    }
+    ck_assert_msg(loop_add_timer(l, WATCH_MS, on_flood_watch, f) > 0,
+                  "loop_add_timer() failed");
+}
+
+START_TEST(test_no_lost_wakeup_flood)
+{
+    WB_PROMISE("no-lost-wakeup");
+    struct flood *f = calloc(1, sizeof *f);
+    ck_assert_msg(f != NULL, "out of memory");
+    f->l = new_loop();
+    f->c = new_chan(f->l, on_flood, f);
+    f->end_ns = wb_now_ns() + (int64_t)FLOOD_MS * 1000000;
+    ck_assert_msg(loop_add_timer(f->l, WATCH_MS, on_flood_watch, f) > 0,
+                  "loop_add_timer() failed");
+    for (int i = 0; i < FLOODERS; i++)
+        ck_assert_int_eq(pthread_create(&f->t[i], NULL, flooder_main, f), 0);
+    run_ok(f->l);
+    WB_EXPECT(f->stuck == 0,
+              "%d threads posted for %d ms; after %ld items were delivered, "
+              "%ld more stayed queued for %d ms with no delivery: a "
+              "wake-up was lost, and every later post saw one pending and "
+              "wrote nothing. Was the byte of a post read away by a drain "
+              "that came after the queue was taken? Empty the pipe before "
+              "taking the queue, in the same critical section",
+              FLOODERS, FLOOD_MS, f->delivered, f->stuck, STALL_MS);
+    WB_EXPECT(atomic_load(&f->rc) == 0, "cchan_post() returned %s",
+              wb_errname(atomic_load(&f->rc)));
+    if (f->c != NULL)
+        cchan_free(f->c);
+    loop_free(f->l);
+    free(f);
+}
+END_TEST
+
 /* --- No spinning ----------------------------------------------------------
  */
 
@@ -893,6 +1013,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_bad_arguments, "A completion channel");
     WB_ADD(s, test_errors_are_reported, "The self-pipe and eventfd");
     WB_ADD(s, test_items_in_post_order, "The completion queue");
+    WB_ADD_TIMEOUT(s, test_no_lost_wakeup_flood, "Coalescing wake-ups", 6.0);
     WB_ADD_TIMEOUT(s, test_items_in_order_from_many_threads,
                    "The completion queue", 5.0);
     WB_ADD_TIMEOUT(s, test_post_from_callback, "The completion queue", 3.0);
