@@ -5,7 +5,8 @@
  * dup2(), then execs the command; the parent reads the pipe to the end
  * and counts what arrived, then reaps the child. A second pipe, marked
  * close-on-exec, tells the parent whether the exec worked: a successful
- * exec closes it with nothing written, a failed one writes errno there.
+ * exec closes it with nothing written; if the exec, or any step of the
+ * child before it, fails, the child writes errno there.
  *
  *     capture seq 1000            counts seq's lines and bytes
  *     capture no-such-program     a clear error, not an exit code to guess
@@ -39,14 +40,13 @@ int main(int argc, char *argv[])
     if (pid == -1)
         die("fork");
     if (pid == 0) {
-        /* Make descriptor 1, standard output, the pipe's write end. */
-        if (dup2(out[1], STDOUT_FILENO) == -1)
-            _exit(127);
-        /* Close the copies the command must not inherit. */
-        if (close(out[0]) == -1 || close(out[1]) == -1 || close(err[0]) == -1)
-            _exit(127);
-        execvp(argv[1], argv + 1);
-        int e = errno; /* exec failed: tell the parent why */
+        /* Make descriptor 1, standard output, the pipe's write end; close
+           the copies the command must not inherit; run the command. */
+        if (dup2(out[1], STDOUT_FILENO) != -1 && close(out[0]) != -1 &&
+            close(out[1]) != -1 && close(err[0]) != -1)
+            execvp(argv[1], argv + 1);
+        /* Any failure above, the exec's included: tell the parent why. */
+        int e = errno;
         ssize_t put = write(err[1], &e, sizeof e);
         (void)put; /* nothing better to do if even this fails */
         _exit(127);

@@ -5,10 +5,11 @@
  * The child prints a line every 200 ms, `lines` times; then, if after_ms
  * is given, it closes its end of the pipe and runs on for after_ms. The
  * parent reads the pipe with poll(), which waits for data or for the time
- * left, whichever comes first. End of file only says that no write end is
- * open, so the parent then waits for the child with WNOHANG and short
- * sleeps, still not past the limit. When the limit passes it kills the
- * child with SIGKILL; either way it reaps it.
+ * left, whichever comes first; it reads on POLLIN or POLLHUP, since at
+ * end of file Linux reports POLLHUP alone. End of file only says that no
+ * write end is open, so the parent then waits for the child with WNOHANG
+ * and short sleeps, still not past the limit. When the limit passes it
+ * kills the child with SIGKILL; either way it reaps it.
  *
  *     deadline [limit_ms [lines [after_ms]]]   defaults: 500 ms, 10 lines, 0
  *     deadline 2000 3                the child finishes in time
@@ -103,6 +104,12 @@ int main(int argc, char *argv[])
             die("poll");
         if (ready == 0)
             continue; /* no data before the time ran out */
+        /* POLLIN: data. POLLHUP alone: no write end, nothing left to read
+           (Linux). Either way read() does not block, and says which. */
+        if ((p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+            errno = EBADF; /* POLLNVAL: fds[0] is not an open descriptor */
+            die("poll");
+        }
         char buf[256];
         ssize_t got = read(fds[0], buf, sizeof buf);
         if (got == -1 && errno == EINTR)

@@ -5,7 +5,9 @@
  * so every thread gets a fair share of big and small numbers. It prints the
  * wall time and the CPU time of the whole process: with T threads on T free
  * cores the wall time shrinks, while the CPU time stays about the same; more
- * threads than cores gain nothing.
+ * threads than cores gain nothing. Each thread counts in a local variable
+ * and stores its total once: the structs of all the threads lie side by
+ * side, in one or two cache lines (see false_sharing.c).
  *
  *   cpu_bound [threads [limit]]   (default 1 2000000)
  */
@@ -49,9 +51,11 @@ struct share {
 static void *on_count(void *arg)
 {
     struct share *s = arg;
+    long found = 0; /* a local: on this thread's stack, or in a register */
     for (long b = (long)s->k * BLOCK; b < limit; b += (long)nthreads * BLOCK)
         for (long n = b; n < b + BLOCK && n < limit; n++)
-            s->found += is_prime(n); /* its own counter: no lock needed */
+            found += is_prime(n);
+    s->found = found; /* one store into the shared array, at the end */
     return NULL;
 }
 // [work]
