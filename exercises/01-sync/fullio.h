@@ -102,11 +102,11 @@ ssize_t fullio_read(int fd, void *buf, size_t n);
  *   descriptor that means: as many bytes as fitted now, or -1 with
  *   `EAGAIN` when none did.
  * - [epipe] Writing to a pipe whose read ends are all closed, with
- *   `SIGPIPE` ignored or handled, gives -1 with `errno` `EPIPE`.
+ *   `SIGPIPE` ignored, handled or blocked, gives -1 with `errno` `EPIPE`.
  * - [sigpipe] fullio_write() changes no signal disposition and no signal
  *   mask. Writing to a pipe whose read ends are all closed raises
- *   `SIGPIPE`, which ends the process unless the caller ignores or
- *   handles it: that choice is the caller's.
+ *   `SIGPIPE`, which ends the process unless the caller ignores,
+ *   handles or blocks it: that choice is the caller's.
  *
  * @param fd   a descriptor open for writing.
  * @param buf  the bytes to write: at least @p n bytes owned by the
@@ -123,7 +123,7 @@ ssize_t fullio_read(int fd, void *buf, size_t n);
  *         - `EBADF`: @p fd is not an open descriptor, or not open for
  *           writing;
  *         - `EPIPE`: nobody can ever read what is written (the pipe's
- *           read ends are closed; `SIGPIPE` ignored or handled);
+ *           read ends are closed; `SIGPIPE` ignored, handled or blocked);
  *         - any other error of `write()` (`EAGAIN` on a full
  *           non-blocking descriptor, `ENOSPC`, `EIO`, ...), except
  *           `EINTR`, which is retried.
