@@ -132,6 +132,12 @@ $(B)/demos/%: chapters/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -o $@ $< $(LDFLAGS) -lm $$(sed -n 's|^// link: ||p' $<)
 
+# A demo may link exercise code: its "// link:" lines may name sources
+# (chat_server links the reference chat of chapter 4 and what it builds
+# on), which must then rebuild it when they change.
+$(B)/demos/04-select/chat_server: \
+    $(addprefix solutions/04-select/,chat.c loop.c linebuf.c timerq.c)
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # --- Commands ---------------------------------------------------------------
