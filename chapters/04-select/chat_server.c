@@ -58,6 +58,7 @@ static int listen_on(int port)
     return fd;
 }
 
+// [main]
 int main(int argc, char *argv[])
 {
     int port = argc > 1 ? atoi(argv[1]) : -1;
@@ -85,3 +86,4 @@ int main(int argc, char *argv[])
     printf("chat_server: stopped after %ld s\n", seconds);
     return 0;
 }
+// [main]
