@@ -130,13 +130,16 @@ DEMO_BINS := $(patsubst chapters/%.c,$(B)/demos/%,$(DEMO_SRCS))
 # A demo that needs a library names it in a line "// link: -luv".
 $(B)/demos/%: chapters/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -o $@ $< $(LDFLAGS) -lm $$(sed -n 's|^// link: ||p' $<)
+	$(CC) $(CFLAGS) $(INCLUDES) -MMD -MP -o $@ $< $(DEMO_LINK) $(LDFLAGS) -lm $$(sed -n 's|^// link: ||p' $<)
 
-# A demo may link exercise code: its "// link:" lines may name sources
-# (chat_server links the reference chat of chapter 4 and what it builds
-# on), which must then rebuild it when they change.
-$(B)/demos/04-select/chat_server: \
-    $(addprefix solutions/04-select/,chat.c loop.c linebuf.c timerq.c)
+# A demo may link exercise code, named here (DEMO_LINK, and as
+# prerequisites so that it is rebuilt when they change). chat_server runs
+# the chat exercise of chapter 4: the reference solutions, or in the
+# learners' copy (make handout, no solutions/) the learner's own files.
+CHAT_IMPL := $(if $(wildcard solutions/04-select/chat.c),solutions,exercises)
+CHAT_SRCS := $(addprefix $(CHAT_IMPL)/04-select/,chat.c loop.c linebuf.c timerq.c)
+$(B)/demos/04-select/chat_server: $(CHAT_SRCS)
+$(B)/demos/04-select/chat_server: DEMO_LINK = $(CHAT_SRCS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

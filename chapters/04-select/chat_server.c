@@ -2,10 +2,11 @@
  * chat_server.c: the chat server of exercise 4 as a program you can
  * talk to. It listens on 127.0.0.1, port PORT (0: the kernel picks one),
  * prints the port, and runs the chat (chat.h) on the loop of exercise 3
- * until SECONDS have passed (or forever without SECONDS). It is built
- * with the reference solutions of chat, loop, linebuf and timerq (the
- * "link:" line below); build it with yours by naming your files
- * instead. Then, from two terminals:
+ * until SECONDS have passed (or forever without SECONDS). The Makefile
+ * links it with the reference solutions of chat, loop, linebuf and
+ * timerq (with yours in the learners' copy, which has no solutions);
+ * build it with yours by naming your files instead. Then, from two
+ * terminals:
  *
  *     nc 127.0.0.1 PORT
  *
@@ -14,8 +15,6 @@
  *
  * Run: chat_server PORT [SECONDS]
  */
-// link: solutions/04-select/chat.c solutions/04-select/loop.c
-// link: solutions/04-select/linebuf.c solutions/04-select/timerq.c
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
