@@ -134,7 +134,16 @@ DEMO_BINS := $(patsubst chapters/%.c,$(B)/demos/%,$(DEMO_SRCS))
 # that needs a compiler flag more, in a line "// cflags: -DX=1".
 $(B)/demos/%: chapters/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $$(sed -n 's|^// cflags: ||p' $<) $(INCLUDES) -MMD -MP -o $@ $< $(LDFLAGS) -lm $$(sed -n 's|^// link: ||p' $<)
+	$(CC) $(CFLAGS) $$(sed -n 's|^// cflags: ||p' $<) $(INCLUDES) -MMD -MP -o $@ $< $(DEMO_LINK) $(LDFLAGS) -lm $$(sed -n 's|^// link: ||p' $<)
+
+# A demo may link exercise code, named here (DEMO_LINK, and as
+# prerequisites so that it is rebuilt when they change). chat_server runs
+# the chat exercise of chapter 4: the reference solutions, or in the
+# learners' copy (make handout, no solutions/) the learner's own files.
+CHAT_IMPL := $(if $(wildcard solutions/04-select/chat.c),solutions,exercises)
+CHAT_SRCS := $(addprefix $(CHAT_IMPL)/04-select/,chat.c loop.c linebuf.c timerq.c)
+$(B)/demos/04-select/chat_server: $(CHAT_SRCS)
+$(B)/demos/04-select/chat_server: DEMO_LINK = $(CHAT_SRCS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
@@ -192,7 +201,7 @@ help:
 PKGS := gcc clang make pkg-config check pandoc doxygen graphviz \
         poppler-utils clang-format fonts-dejavu-core procps inotify-tools \
         librsvg2-bin valgrind bubblewrap jq binutils patch \
-        libuv1-dev liburing-dev python3
+        libuv1-dev liburing-dev python3 netcat-openbsd
 PKGS_NOREC := texlive-xetex texlive-latex-recommended texlive-latex-extra \
               texlive-fonts-recommended lmodern chromium
 

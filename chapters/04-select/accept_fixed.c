@@ -4,7 +4,11 @@
  * gone stale costs nothing. When accept() fails with EMFILE (no
  * descriptor left), the server frees a spare descriptor it keeps for the
  * purpose, accepts the connection, tells the client "server full", closes
- * it, and takes the spare back: the queue drains and the loop sleeps.
+ * it, and takes the spare back: the queue drains and the loop sleeps. If
+ * another process takes the freed slot first, the server goes on without
+ * a spare, leaves the listener alone and tries again 100 ms later. The
+ * network errors accept(2) lists mean that one connection has gone: the
+ * server goes on accepting.
  * Here the server's limit leaves room for the listener, the spare and two
  * clients; five clients come.
  *
@@ -60,36 +64,44 @@ static void clients(struct sockaddr_in *addr)
 static int spare = -1, refused = 0;
 
 // [accept]
+/* Errors of accept() that belong to that one connection (accept(2): the
+   network errors of the protocol, to be treated like EAGAIN): retry. */
+static int conn_gone(int e)
+{
+    return e == ECONNABORTED || e == EINTR || e == EPROTO || e == ENETDOWN ||
+           e == ENOPROTOOPT || e == EHOSTDOWN || e == ENONET ||
+           e == EHOSTUNREACH || e == EOPNOTSUPP || e == ENETUNREACH;
+}
+
 /* Accept every queued connection; returns the new ones in conns. */
 static void on_listener(int lfd, int *conns, int *count)
 {
     for (;;) {
         int fd = accept(lfd, NULL, NULL);
         if (fd == -1 && (errno == EMFILE || errno == ENFILE)) {
-            if (close(spare) == -1) /* make room for one */
-                die("close");
+            if (spare == -1) /* no spare: main() waits, then tries again */
+                return;
+            (void)close(spare); /* make room for one */
             fd = accept(lfd, NULL, NULL);
             if (fd != -1) {
-                if (write(fd, "server full\n", 12) == -1 && errno != EPIPE)
-                    die("write");
-                if (close(fd) == -1)
-                    die("close");
+                (void)send(fd, "server full\n", 12, MSG_NOSIGNAL);
+                (void)close(fd);
                 refused++;
             }
-            if ((spare = open("/dev/null", O_RDONLY)) == -1)
-                die("open spare");
-            if (fd == -1) /* EMFILE came first: nobody was waiting */
+            /* -1 when another process took the slot: main() retries. */
+            spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+            if (fd == -1 || spare == -1)
                 return;
             continue;
         }
-        if (fd == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-                         errno == ECONNABORTED || errno == EINTR))
-            return; /* nothing left to accept: back to the loop */
-        if (fd == -1)
-            die("accept");
-        if (write(fd, "welcome\n", 8) == -1 && errno != EPIPE)
-            die("write");
-        conns[(*count)++] = fd;
+        if (fd == -1 && conn_gone(errno))
+            continue; /* that one is gone: the next */
+        if (fd == -1) /* EAGAIN: no more (ENOBUFS, ENOMEM: later) */
+            return;
+        if (send(fd, "welcome\n", 8, MSG_NOSIGNAL) == -1)
+            (void)close(fd); /* gone already */
+        else
+            conns[(*count)++] = fd;
     }
 }
 // [accept]
@@ -121,30 +133,36 @@ int main(void)
     rl.rlim_cur = (rlim_t)lfd + 4; /* the spare, two clients, no more */
     if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
         die("setrlimit");
-    if ((spare = open("/dev/null", O_RDONLY)) == -1)
+    if ((spare = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
         die("open spare");
-
     int conns[CLIENTS], count = 0, closed = 0;
     while (count + refused < CLIENTS || closed < count) {
         fd_set rd;
         int maxfd = lfd;
+        struct timeval retry = {0, 100 * 1000};
+        if (spare == -1) /* take the spare back before accepting more */
+            spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
         FD_ZERO(&rd);
-        FD_SET(lfd, &rd);
+        if (spare != -1)
+            FD_SET(lfd, &rd);
         for (int i = 0; i < count; i++)
             if (conns[i] != -1) {
                 FD_SET(conns[i], &rd);
                 maxfd = conns[i] > maxfd ? conns[i] : maxfd;
             }
-        if (select(maxfd + 1, &rd, NULL, NULL, NULL) == -1)
+        int ready =
+            select(maxfd + 1, &rd, NULL, NULL, spare == -1 ? &retry : NULL);
+        if (ready == -1 && errno != EINTR)
             die("select");
+        if (ready == -1)
+            continue;
         for (int i = 0; i < count; i++) { /* a client left: close it */
             char buf[16];
             if (conns[i] == -1 || !FD_ISSET(conns[i], &rd))
                 continue;
             if (read(conns[i], buf, sizeof buf) > 0)
                 continue;
-            if (close(conns[i]) == -1)
-                die("close");
+            (void)close(conns[i]);
             conns[i] = -1;
             closed++;
         }

@@ -1,9 +1,10 @@
 /*
  * echo_fork.c: an echo server with a process per connection, under load.
- * It starts echo_load (which must be on PATH), accepts CONNS connections
- * and forks a child for each, which echoes with blocking read() and
- * write() until its client leaves. echo_load measures the server and its
- * children and prints the results.
+ * It starts echo_load (which must be on PATH), accepts connections and
+ * forks a child for each, which echoes with blocking read() and send()
+ * until its client leaves or fails. At most CONNS at once (one more is
+ * refused), any number over its life, until echo_load has exited.
+ * echo_load measures the server and its children and prints the results.
  *
  * Run: echo_fork CONNS [ROUNDS]   (ROUNDS default: 20000 / CONNS, >= 10)
  */
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,19 +21,22 @@
 #include "die.h"
 
 /* Raise the limit on descriptors, listen on 127.0.0.1 on a port the
-   kernel picks, and start `echo_load PORT conns rounds`. */
-static pid_t start_load(int conns, int rounds, int *lfd)
+   kernel picks, and start `echo_load PORT conns rounds`. The listening
+   socket is close-on-exec: echo_load does not inherit it. *done reads end
+   of file once echo_load has exited: it holds the pipe's only write end. */
+static pid_t start_load(int conns, int rounds, int *lfd, int *done)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET};
     socklen_t alen = sizeof addr;
     struct rlimit rl; /* a descriptor per connection */
     char args[3][16];
+    int pipefd[2];
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
         die("getrlimit");
     rl.rlim_cur = rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) == -1 ||
-        (*lfd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+    if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || pipe(pipefd) == -1 ||
+        (*lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
         bind(*lfd, (struct sockaddr *)&addr, sizeof addr) == -1 ||
         listen(*lfd, conns) == -1 ||
         getsockname(*lfd, (struct sockaddr *)&addr, &alen) == -1 ||
@@ -48,7 +53,38 @@ static pid_t start_load(int conns, int rounds, int *lfd)
                (char *)NULL);
         die("exec echo_load");
     }
+    if (close(pipefd[1]) == -1)
+        die("close");
+    *done = pipefd[0];
     return pid;
+}
+
+/* Wait until a client connects (1) or echo_load has exited (0). */
+static int wait_for_client(int lfd, int done)
+{
+    for (;;) {
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(lfd, &rd);
+        FD_SET(done, &rd);
+        if (select((lfd > done ? lfd : done) + 1, &rd, NULL, NULL, NULL) >= 0)
+            return !FD_ISSET(done, &rd);
+        if (errno != EINTR)
+            die("select");
+    }
+}
+
+/* Send all of buf; -1 when the client has gone (no SIGPIPE). */
+static int send_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n == -1 && errno != EINTR)
+            return -1;
+        buf += n > 0 ? n : 0;
+        len -= n > 0 ? (size_t)n : 0;
+    }
+    return 0;
 }
 
 /* CONNS and ROUNDS from the command line, or the usage message. */
@@ -65,49 +101,47 @@ static void parse(int argc, char *argv[], int max, int *conns, int *rounds)
 }
 
 // [child]
-static void on_client(int fd) /* echo until the client closes */
+static void on_client(int fd) /* echo until the client leaves */
 {
     char buf[4096];
     ssize_t n;
     while ((n = read(fd, buf, sizeof buf)) != 0) {
         if (n == -1 && errno == EINTR)
             continue;
-        if (n == -1 || write(fd, buf, (size_t)n) != n) /* it fits */
-            die("read, write");
+        if (n == -1 || send_all(fd, buf, (size_t)n) == -1)
+            break; /* a reset, say: this child's client only is over */
     }
-    if (close(fd) == -1)
-        die("close");
+    (void)close(fd);
 }
 // [child]
 
 int main(int argc, char *argv[])
 {
-    int conns, rounds, lfd;
+    int conns, rounds, lfd, done, live = 0; /* children serving now */
     parse(argc, argv, 10000, &conns, &rounds);
-    pid_t load = start_load(conns, rounds, &lfd);
+    pid_t load = start_load(conns, rounds, &lfd, &done), pid;
     // [accept]
-    for (int i = 0; i < conns; i++) {
+    while (wait_for_client(lfd, done)) {
+        while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+            live -= pid != load; /* a child has finished */
         int fd = accept(lfd, NULL, NULL);
         if (fd == -1)
-            die("accept");
-        pid_t pid = fork();
-        if (pid == -1)
-            die("fork");
+            continue; /* that connection has gone */
+        pid = live < conns ? fork() : -1;
         if (pid == 0) { /* the child serves this client only */
-            if (close(lfd) == -1)
-                die("close");
+            (void)close(lfd);
             on_client(fd);
             _exit(0);
         }
-        if (close(fd) == -1) /* the parent keeps no copy */
-            die("close");
+        if (pid == -1) /* conns at once (or no fork): no more */
+            (void)send(fd, "server full\n", 12, MSG_NOSIGNAL);
+        live += pid > 0;
+        (void)close(fd); /* the parent keeps no copy */
     }
+    while (wait(NULL) != -1) /* the children and echo_load */
+        continue;
     // [accept]
-    for (int i = 0; i <= conns; i++) /* the children and echo_load */
-        if (wait(NULL) == -1)
-            die("wait");
-    (void)load;
-    if (close(lfd) == -1)
+    if (close(lfd) == -1 || close(done) == -1)
         die("close");
     return 0;
 }

@@ -3,7 +3,8 @@
  * It starts echo_load (which must be on PATH) and serves its CONNS
  * connections from one loop until every client has left. echo_load
  * measures it and prints the results. CONNS must leave every descriptor
- * below FD_SETSIZE.
+ * below FD_SETSIZE. It serves CONNS clients at once (one more is refused),
+ * any number over its life, until echo_load has exited.
  *
  * Run: echo_select CONNS [ROUNDS]   (ROUNDS default: 20000 / CONNS, >= 10)
  */
@@ -21,19 +22,22 @@
 #include "die.h"
 
 /* Raise the limit on descriptors, listen on 127.0.0.1 on a port the
-   kernel picks, and start `echo_load PORT conns rounds`. */
-static pid_t start_load(int conns, int rounds, int *lfd)
+   kernel picks, and start `echo_load PORT conns rounds`. The listening
+   socket is close-on-exec: echo_load does not inherit it. *done reads end
+   of file once echo_load has exited: it holds the pipe's only write end. */
+static pid_t start_load(int conns, int rounds, int *lfd, int *done)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET};
     socklen_t alen = sizeof addr;
     struct rlimit rl; /* a descriptor per connection */
     char args[3][16];
+    int pipefd[2];
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
         die("getrlimit");
     rl.rlim_cur = rl.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &rl) == -1 ||
-        (*lfd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+    if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || pipe(pipefd) == -1 ||
+        (*lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
         bind(*lfd, (struct sockaddr *)&addr, sizeof addr) == -1 ||
         listen(*lfd, conns) == -1 ||
         getsockname(*lfd, (struct sockaddr *)&addr, &alen) == -1 ||
@@ -50,6 +54,9 @@ static pid_t start_load(int conns, int rounds, int *lfd)
                (char *)NULL);
         die("exec echo_load");
     }
+    if (close(pipefd[1]) == -1)
+        die("close");
+    *done = pipefd[0];
     return pid;
 }
 
@@ -67,48 +74,61 @@ static void parse(int argc, char *argv[], int max, int *conns, int *rounds)
 }
 
 // [serve]
-static void serve(int lfd, int *fds, int conns)
+/* Serve until echo_load has exited and every connection has closed. At
+   most conns clients at once: one more is told so and closed. Whatever
+   goes wrong with one client (a reset, an echo it does not read) ends
+   that client, never the server. */
+static void serve(int lfd, int done, int *fds, int conns)
 {
     char buf[4096];
-    int accepted = 0, live = 0; /* connections so far, and still open */
-    while (live > 0 || accepted < conns) {
+    int listening = 1, live = 0; /* accepting; connections open */
+    while (listening || live > 0) {
         fd_set rd;
-        int maxfd = lfd;
+        int maxfd = lfd > done ? lfd : done;
         FD_ZERO(&rd);
-        if (accepted < conns)
+        if (listening) {
             FD_SET(lfd, &rd);
-        for (int i = 0; i < accepted; i++)
+            FD_SET(done, &rd);
+        }
+        for (int i = 0; i < conns; i++)
             if (fds[i] != -1) {
                 FD_SET(fds[i], &rd);
                 maxfd = fds[i] > maxfd ? fds[i] : maxfd;
             }
-        if (select(maxfd + 1, &rd, NULL, NULL, NULL) == -1)
+        if (select(maxfd + 1, &rd, NULL, NULL, NULL) == -1) {
+            if (errno == EINTR)
+                continue;
             die("select");
-        while (FD_ISSET(lfd, &rd) && accepted < conns) { /* all queued */
-            int fd = accept(lfd, NULL, NULL);
-            if (fd == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-                break;
-            if (fd == -1 || fd >= FD_SETSIZE)
-                die("accept, or a descriptor past FD_SETSIZE");
-            int flags = fcntl(fd, F_GETFL);
-            if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
-                die("fcntl");
-            fds[accepted++] = fd;
+        }
+        listening = listening && !FD_ISSET(done, &rd);
+        while (listening && FD_ISSET(lfd, &rd)) { /* all queued */
+            int fd = accept(lfd, NULL, NULL), i = 0;
+            if (fd == -1)
+                break; /* EAGAIN: none left (other errors: accept_fixed) */
+            while (i < conns && fds[i] != -1)
+                i++;
+            if (i == conns || fd >= FD_SETSIZE ||
+                fcntl(fd, F_SETFL, O_NONBLOCK) == -1) {
+                (void)send(fd, "server full\n", 12, MSG_NOSIGNAL);
+                (void)close(fd);
+                continue;
+            }
+            fds[i] = fd;
             live++;
         }
-        for (int i = 0; i < accepted; i++) {
+        for (int i = 0; i < conns; i++) {
             if (fds[i] == -1 || !FD_ISSET(fds[i], &rd))
                 continue;
             ssize_t n = read(fds[i], buf, sizeof buf);
-            if (n > 0 && write(fds[i], buf, (size_t)n) != n)
-                die("write"); /* one message in flight: it fits */
-            if (n == -1 && errno != EINTR && errno != EAGAIN &&
-                errno != EWOULDBLOCK)
-                die("read");
-            if (n == 0 && close(fds[i]) == -1)
-                die("close");
-            fds[i] = n == 0 ? -1 : fds[i];
-            live -= n == 0;
+            if (n == -1 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            /* End of file, an error, or an echo the socket does not take
+               whole (a client that sends without reading): it is over. */
+            if (n <= 0 || send(fds[i], buf, (size_t)n, MSG_NOSIGNAL) != n) {
+                (void)close(fds[i]);
+                fds[i] = -1;
+                live--;
+            }
         }
     }
 }
@@ -116,17 +136,19 @@ static void serve(int lfd, int *fds, int conns)
 
 int main(int argc, char *argv[])
 {
-    int conns, rounds, lfd;
+    int conns, rounds, lfd, done;
     parse(argc, argv, FD_SETSIZE - 16, &conns, &rounds);
     int *fds = malloc((size_t)conns * sizeof *fds);
     if (fds == NULL)
         die("malloc");
-    pid_t load = start_load(conns, rounds, &lfd);
+    for (int i = 0; i < conns; i++)
+        fds[i] = -1; /* a free slot */
+    pid_t load = start_load(conns, rounds, &lfd, &done);
     int flags = fcntl(lfd, F_GETFL); /* accept() until EAGAIN */
     if (flags == -1 || fcntl(lfd, F_SETFL, flags | O_NONBLOCK) == -1)
         die("fcntl");
-    serve(lfd, fds, conns);
-    if (waitpid(load, NULL, 0) == -1 || close(lfd) == -1)
+    serve(lfd, done, fds, conns);
+    if (waitpid(load, NULL, 0) == -1 || close(lfd) == -1 || close(done) == -1)
         die("waitpid, close");
     free(fds);
     return 0;

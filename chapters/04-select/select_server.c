@@ -6,7 +6,10 @@
  * readiness only for connections with output waiting. It starts the
  * program `clients` (which must be on PATH) for three clients: the two of
  * blocking_server, and a third that sends three lines in one write().
- * Nobody waits for anybody else. The server stops after three clients.
+ * Nobody waits for anybody else. Three clients at once (one more is
+ * refused), any number in all, until `clients` has exited. A failure
+ * ends that client only; send() with MSG_NOSIGNAL fails with EPIPE
+ * instead of raising SIGPIPE when a client has gone.
  *
  * Run: select_server
  */
@@ -35,11 +38,10 @@ struct conn {
 };
 // [conn]
 
-static void set_nonblocking(int fd)
+static int set_nonblocking(int fd)
 {
     int flags = fcntl(fd, F_GETFL);
-    if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
-        die("fcntl");
+    return flags == -1 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
 // [readable]
@@ -68,7 +70,7 @@ static int on_readable(struct conn *c)
 // [writable]
 static int on_writable(struct conn *c)
 {
-    ssize_t n = write(c->fd, c->out, c->out_len);
+    ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
     if (n == -1)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
     memmove(c->out, c->out + n, c->out_len - (size_t)n);
@@ -77,48 +79,55 @@ static int on_writable(struct conn *c)
 }
 // [writable]
 
-/* Listen on 127.0.0.1, then start `clients PORT n`. */
-static pid_t listen_and_start_clients(int *lfd, int n)
+/* Listen on 127.0.0.1 (close-on-exec), then start `clients PORT n`.
+ *done reads end of file once it has exited (it holds the write end). */
+static pid_t listen_and_start_clients(int *lfd, int n, int *done)
 {
     struct sockaddr_in addr = {.sin_family = AF_INET};
     socklen_t len = sizeof addr;
     char port[8], count[8];
+    int pipefd[2];
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if ((*lfd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+    if (pipe(pipefd) == -1 ||
+        (*lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
         bind(*lfd, (struct sockaddr *)&addr, sizeof addr) == -1 ||
         listen(*lfd, 16) == -1 ||
-        getsockname(*lfd, (struct sockaddr *)&addr, &len) == -1)
+        getsockname(*lfd, (struct sockaddr *)&addr, &len) == -1 ||
+        fflush(stdout) == EOF)
         die("socket, bind, listen");
     snprintf(port, sizeof port, "%d", ntohs(addr.sin_port));
     snprintf(count, sizeof count, "%d", n);
-    if (fflush(stdout) == EOF)
-        die("fflush");
     pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
     if (pid == 0) {
         execlp("clients", "clients", port, count, (char *)NULL);
         die("exec clients");
     }
+    if (pid == -1 || close(pipefd[1]) == -1) /* only `clients` has it */
+        die("fork, close");
+    *done = pipefd[0];
     return pid;
 }
 
 int main(void)
 {
-    int lfd;
-    pid_t pid = listen_and_start_clients(&lfd, CLIENTS);
-    set_nonblocking(lfd);
+    int lfd, done, listening = 1, live = 0;
+    pid_t pid = listen_and_start_clients(&lfd, CLIENTS, &done);
+    if (set_nonblocking(lfd) == -1)
+        die("fcntl");
     // [loop]
     struct conn conns[CLIENTS];
-    int accepted = 0, live = 0;
-    while (accepted < CLIENTS || live > 0) {
+    for (int i = 0; i < CLIENTS; i++)
+        conns[i].fd = -1;
+    while (listening || live > 0) {
         fd_set rd, wr;
-        int maxfd = lfd;
+        int maxfd = lfd > done ? lfd : done;
         FD_ZERO(&rd);
         FD_ZERO(&wr);
-        if (accepted < CLIENTS)
+        if (listening) { /* until `clients` has exited */
             FD_SET(lfd, &rd);
-        for (int i = 0; i < accepted; i++) {
+            FD_SET(done, &rd);
+        }
+        for (int i = 0; i < CLIENTS; i++) {
             if (conns[i].fd == -1)
                 continue;
             FD_SET(conns[i].fd, &rd);
@@ -131,17 +140,20 @@ int main(void)
                 continue;
             die("select");
         }
-        if (FD_ISSET(lfd, &rd)) {
-            int fd = accept(lfd, NULL, NULL);
-            if (fd == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
-                die("accept");
-            if (fd != -1) {
-                set_nonblocking(fd);
-                conns[accepted++] = (struct conn){.fd = fd};
+        listening = listening && !FD_ISSET(done, &rd);
+        if (listening && FD_ISSET(lfd, &rd)) {
+            int fd = accept(lfd, NULL, NULL), i = 0;
+            while (fd != -1 && i < CLIENTS && conns[i].fd != -1)
+                i++;
+            if (fd != -1 && (i == CLIENTS || set_nonblocking(fd) == -1)) {
+                (void)send(fd, "server full\n", 12, MSG_NOSIGNAL);
+                (void)close(fd); /* refused: no slot free */
+            } else if (fd != -1) {
+                conns[i] = (struct conn){.fd = fd};
                 live++;
-            }
+            } /* fd == -1: that connection has gone, or none is left */
         }
-        for (int i = 0; i < accepted; i++) {
+        for (int i = 0; i < CLIENTS; i++) {
             struct conn *c = &conns[i];
             int alive = 1;
             if (c->fd != -1 && FD_ISSET(c->fd, &rd))
@@ -149,15 +161,14 @@ int main(void)
             if (alive && c->fd != -1 && FD_ISSET(c->fd, &wr))
                 alive = on_writable(c);
             if (!alive) {
-                if (close(c->fd) == -1)
-                    die("close");
-                c->fd = -1; /* the slot is skipped from now on */
+                (void)close(c->fd); /* this client only is over */
+                c->fd = -1;         /* the slot is free again */
                 live--;
             }
         }
     }
     // [loop]
-    if (waitpid(pid, NULL, 0) == -1)
-        die("waitpid");
+    if (waitpid(pid, NULL, 0) == -1 || close(lfd) == -1 || close(done) == -1)
+        die("waitpid, close");
     return 0;
 }

@@ -88,6 +88,12 @@
  * - [accept-fail] When accept() fails for lack of descriptors
  *   (`EMFILE`), the server does not spin on the listening socket that
  *   stays readable: it stops accepting, and tries again 100 ms later.
+ * - [no-delay] A relayed line reaches the other clients without waiting
+ *   for the network's timers (Nagle's algorithm holding a small write
+ *   until the one before is acknowledged, while the client delays its
+ *   acknowledgement): three clients that talk in rounds (each says a
+ *   line, then reads the other two) get through 100 rounds well within
+ *   a second on loopback.
  * - [stop] chat_stop() closes every client, stops watching the listening
  *   socket (it does not close it) and cancels the server's timers: with
  *   nothing else on the loop, loop_run() returns.

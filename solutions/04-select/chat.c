@@ -29,6 +29,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +280,12 @@ static void chat_admit(chat *c, int fd)
         (void)close(fd);
         return;
     }
+    /* Lines are small writes: send each at once, not when the client
+     * acknowledges the last one (Nagle's algorithm against its delayed
+     * acknowledgements would hold each for tens of milliseconds). Only
+     * speed depends on it, so a failure is not fatal. */
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct client *cl = calloc(1, sizeof *cl);
     if (cl == NULL || set_nonblocking(fd) == -1 ||
         (cl->in = linebuf_new(c->cfg.max_line)) == NULL) {

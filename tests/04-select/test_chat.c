@@ -42,6 +42,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1497,6 +1498,69 @@ const char *const wb_trace_test = "test_slow_reader_does_not_stall_others";
  * pthread_create() of a process. Starting and joining one thread in
  * wb_suite(), before the tests are forked, keeps that helper out of the
  * fixture's count of threads left running. */
+/* A client that sends at once: Nagle's algorithm off on its side, so
+ * any wait left is the server's. */
+static struct client *client_join_nodelay(const struct server *s)
+{
+    struct client *c = client_join(s);
+    int one = 1;
+    ck_assert_int_eq(
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), 0);
+    return c;
+}
+
+START_TEST(test_relay_without_delay)
+{
+    WB_PROMISE("no-delay");
+    enum { ROUNDS = 100, TALKERS = 3 };
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *c[TALKERS];
+    for (int i = 0; i < TALKERS; i++)
+        c[i] = client_join_nodelay(&s);
+    /* A conversation: in each round every client says a line, then reads
+     * the other two. The server sends each client two small writes in a
+     * row, and the clients, which talk as well as listen, delay their
+     * acknowledgements: Nagle's algorithm would hold the second write
+     * until the first is acknowledged. */
+    int64_t t0 = wb_now_ns(), limit = 1500 * MS;
+    int rounds = 0;
+    while (rounds < ROUNDS && wb_now_ns() - t0 < limit) {
+        for (int i = 0; i < TALKERS; i++)
+            client_say(c[i], fmt("round %d\n", rounds));
+        for (int i = 0; i < TALKERS; i++)
+            for (int k = 0; k < TALKERS - 1; k++) {
+                char line[512];
+                size_t len = 0;
+                int err = 0, r;
+                long from = 0;
+                int n = -1;
+                r = client_read(c[i], line, sizeof line, &len, 1000, &err);
+                WB_EXPECT(r == GOT_LINE &&
+                              sscanf(line, "%ld: round %d", &from, &n) == 2 &&
+                              n == rounds && from != c[i]->id,
+                          "in round %d, client %ld should get the line "
+                          "\"N: round %d\" of another client within "
+                          "1000 ms; got %s",
+                          rounds, c[i]->id, rounds, outcome(r, err, line, len));
+            }
+        rounds++;
+    }
+    double ms = (double)(wb_now_ns() - t0) / 1e6;
+    WB_EXPECT(rounds == ROUNDS,
+              "%d rounds of %d clients talking (each says a line, then "
+              "reads the others') should take well under a second (a "
+              "fraction of a millisecond each on loopback); only %d were "
+              "done in %.0f ms (%.1f ms each): is every second small write "
+              "to a client waiting for its delayed acknowledgement? Set "
+              "TCP_NODELAY on the client sockets",
+              ROUNDS, TALKERS, rounds, ms, ms / (rounds > 0 ? rounds : 1));
+    server_stop(&s);
+    for (int i = 0; i < TALKERS; i++)
+        client_free(c[i]);
+}
+END_TEST
+
 static void *do_nothing(void *arg)
 {
     return arg;
@@ -1546,5 +1610,7 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_stop_while_accept_paused, "accept can fail", 5.0);
     WB_ADD_TIMEOUT(s, test_stop_closes_clients,
                    "Serving many clients in one thread", 5.0);
+    WB_ADD_TIMEOUT(s, test_relay_without_delay,
+                   "Small writes and Nagle's algorithm", 5.0);
     return s;
 }

@@ -266,6 +266,7 @@ for t in "01-sync/runner 3" "02-processes/procpool 6" "03-threads/tpool 12" "04-
     step "make check TRACE=1 draws a timeline: ${t% *}" traced_run ${t}
 done
 step "demos run; deterministic ones print what the book says" $MAKE_S examples
+step "demo servers and chat_server survive hostile clients" tests/support/hostile.py build/plain/demos/04-select
 step "make bench runs (the small version)" $MAKE_S bench QUICK=1
 step "docs: Doxygen reference, no warning" $MAKE_S docs
 step "book: HTML, PDF, EPUB, no warning" $MAKE_S book
