@@ -156,8 +156,8 @@ future *future_new(loop *l);
  *         - `EALREADY`: @p f had settled already;
  *         - `EINVAL`: @p f is NULL;
  *         - `ENOMEM`: the loop could not schedule its continuations
- *           (loop_add_timer() failed, for want of memory or of a
- *           clock); it stays pending, and the call may be repeated.
+ *           (for want of memory, or because the loop could not read
+ *           its clock); it stays pending, and the call may be repeated.
  */
 int future_resolve(future *f, void *value);
 
