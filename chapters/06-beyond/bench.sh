@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# bench.sh: chapter 6's measurements, the numbers quoted in "Measured:
+# select, poll and epoll" and "io_uring".
+#
+#   chapters/06-beyond/bench.sh [--quick] [--reps N] [--demos DIR] [--out DIR]
+#
+# 1. wait_cost: one wait with 10, 100, 1,000 and 10,000 idle descriptors
+#    and one active, for select() (up to FD_SETSIZE), poll() and epoll;
+#    N runs (default 5), the median of each cell.
+# 2. copy_cost: a 64 MiB file copied by a read()/write() loop, by four
+#    threads doing pread()/pwrite(), and by io_uring with 16 requests in
+#    flight; time taken and system calls made (strace -c -f, when strace
+#    is installed). The copies read a file that is in the page cache.
+#
+# --quick: one run of each, short budgets, a 4 MiB copy (for make bench
+#    QUICK=1 in make test). --demos DIR: where the built demos are (default
+#    build/plain/demos/06-beyond). --out DIR: where the results go (default
+#    build/bench/06-beyond): raw.txt, table.md and machine.txt.
+# Exit status: 0, or 1 when a program failed (its output is in raw.txt).
+set -u
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root" || exit 2
+demos=build/plain/demos/06-beyond out=build/bench/06-beyond reps=5 ms=100 mib=64
+while [ $# -gt 0 ]; do
+    case $1 in
+    --quick) reps=1 ms=10 mib=4 ;;
+    --reps) reps=$2; shift ;;
+    --demos) demos=$2; shift ;;
+    --out) out=$2; shift ;;
+    *) echo "usage: $0 [--quick] [--reps N] [--demos DIR] [--out DIR]" >&2; exit 2 ;;
+    esac
+    shift
+done
+for p in wait_cost copy_cost; do
+    if [ ! -x "$demos/$p" ]; then
+        echo "bench.sh: $demos/$p is missing: run make demos first" >&2
+        exit 2
+    fi
+done
+mkdir -p "$out"
+raw=$out/raw.txt
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "kernel: $(uname -sr)"
+    echo "cores: $(nproc)"
+    echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "command: chapters/06-beyond/bench.sh --reps $reps (budget $ms ms, copy $mib MiB)"
+} >"$out/machine.txt"
+: >"$raw"
+failed=0
+echo "bench: wait_cost, $reps run(s)"
+for _ in $(seq 1 "$reps"); do
+    if ! "$demos/wait_cost" "$ms" >>"$raw" 2>&1; then
+        echo "FAIL wait_cost" | tee -a "$raw"
+        failed=1
+    fi
+done
+echo "bench: copy_cost, $mib MiB, $reps run(s)"
+src=$(mktemp /tmp/copy_cost.XXXXXX) dst=$(mktemp /tmp/copy_cost.XXXXXX)
+trap 'rm -f "$src" "$dst"' EXIT
+head -c $((mib * 1024 * 1024)) /dev/urandom >"$src"
+for _ in $(seq 1 "$reps"); do
+    for how in rw pool uring; do
+        if ! "$demos/copy_cost" "$how" "$src" "$dst" >>"$raw" 2>&1 || ! cmp -s "$src" "$dst"; then
+            echo "FAIL copy_cost $how" | tee -a "$raw"
+            failed=1
+        fi
+    done
+done
+if command -v strace >/dev/null; then
+    for how in rw pool uring; do
+        calls=$(strace -f -c -o /dev/stdout "$demos/copy_cost" "$how" "$src" "$dst" 2>/dev/null |
+            awk '$NF == "total" { print $(NF - 2) }')
+        echo "syscalls $how ${calls:-?}" >>"$raw"
+    done
+fi
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
+
+# wait_cost prints "  idle   select(us)   poll(us)   epoll(us)" and rows
+# like "   100        21.45      21.06        1.12" (select "-" past its limit);
+# copy_cost prints "rw      64 MiB  0.051 s  ..." ; the strace loop
+# "syscalls rw 4100".
+awk '
+function median(key,    n, i, j, t, v) {
+    n = split(vals[key], v, " ")
+    for (i = 2; i <= n; i++)
+        for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
+            t = v[j]; v[j] = v[j - 1]; v[j - 1] = t
+        }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
+function add(key, x) { vals[key] = vals[key] " " x }
+/^ *[0-9]+ +([0-9.]+|-) +[0-9.]+ +[0-9.]+ *$/ {
+    if (!($1 in seen)) { seen[$1] = 1; ns[++nn] = $1 }
+    if ($2 != "-") add("select" SUBSEP $1, $2)
+    add("poll" SUBSEP $1, $3); add("epoll" SUBSEP $1, $4)
+}
+/^(rw|pool|uring) +[0-9]+ MiB/ { add("copy" SUBSEP $1, $4) }
+/^syscalls / { calls[$2] = $3 }
+END {
+    print "One wait, one descriptor ready (median of the runs, microseconds):"
+    print ""
+    print "| idle descriptors | select | poll | epoll |"
+    print "|---:|---:|---:|---:|"
+    for (i = 1; i <= nn; i++) {
+        s = ("select" SUBSEP ns[i]) in vals ? sprintf("%.1f", median("select" SUBSEP ns[i])) : "-"
+        printf "| %d | %s | %.1f | %.1f |\n", ns[i], s, median("poll" SUBSEP ns[i]), median("epoll" SUBSEP ns[i])
+    }
+    print ""
+    print "Copying a file (median of the runs):"
+    print ""
+    print "| how | seconds | system calls |"
+    print "|---|---:|---:|"
+    split("rw pool uring", hows, " ")
+    for (h = 1; h <= 3; h++)
+        if (("copy" SUBSEP hows[h]) in vals)
+            printf "| %s | %.3f | %s |\n", hows[h], median("copy" SUBSEP hows[h]), (hows[h] in calls) ? calls[hows[h]] : "-"
+}' "$raw" >"$out/table.md"
+cat "$out/table.md"
+echo "bench: $out/table.md, $out/raw.txt, $out/machine.txt"
+exit "$failed"
