@@ -70,7 +70,7 @@ done
 if command -v strace >/dev/null; then
     for how in rw pool uring; do
         calls=$(strace -f -c -o /dev/stdout "$demos/copy_cost" "$how" "$src" "$dst" 2>/dev/null |
-            awk '$NF == "total" { print $(NF - 2) }')
+            awk '$NF == "total" { print $4 }')
         echo "syscalls $how ${calls:-?}" >>"$raw"
     done
 fi

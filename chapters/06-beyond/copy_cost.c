@@ -116,35 +116,37 @@ static void copy_uring(void)
         submit(&slots[i]);
     }
     while (busy > 0) {
-        if (io_uring_submit(&ring) < 0) /* hand over what is queued */
-            die("io_uring_submit");
-        struct io_uring_cqe *cqe;
-        int en = io_uring_wait_cqe(&ring, &cqe);
+        int en =
+            io_uring_submit_and_wait(&ring, 1); /* hand over, sleep for one */
         if (en < 0)
-            die_en(-en, "io_uring_wait_cqe");
-        struct slot *s = io_uring_cqe_get_data(cqe);
-        int res = cqe->res;            /* read it before... */
-        io_uring_cqe_seen(&ring, cqe); /* ...giving the entry back */
-        if (res < 0)
-            die_en(-res, s->writing ? "write" : "read");
-        if (res == 0 && !s->writing)
-            die_en(EIO, "read: the file shrank");
-        s->got += (unsigned)res;
-        if (s->got < s->len) { /* short: continue where it stopped */
-            submit(s);
-            continue;
-        }
-        if (!s->writing) {
-            s->writing = 1, s->got = 0;
-            submit(s);
-        } else if (next < size) { /* block done: the slot takes the next one */
-            *s = (struct slot){
-                .off = next,
-                .len = size - next < BLOCK ? (unsigned)(size - next) : BLOCK};
-            next += BLOCK;
-            submit(s);
-        } else {
-            busy--;
+            die_en(-en, "io_uring_submit_and_wait");
+        struct io_uring_cqe *cqe;
+        while (io_uring_peek_cqe(&ring, &cqe) ==
+               0) { /* every completion there is */
+            struct slot *s = io_uring_cqe_get_data(cqe);
+            int res = cqe->res;            /* read it before... */
+            io_uring_cqe_seen(&ring, cqe); /* ...giving the entry back */
+            if (res < 0)
+                die_en(-res, s->writing ? "write" : "read");
+            if (res == 0 && !s->writing)
+                die_en(EIO, "read: the file shrank");
+            s->got += (unsigned)res;
+            if (s->got < s->len) { /* short: continue where it stopped */
+                submit(s);
+            } else if (!s->writing) {
+                s->writing = 1, s->got = 0;
+                submit(s);
+            } else if (next <
+                       size) { /* block done: the slot takes the next one */
+                *s = (struct slot){.off = next,
+                                   .len = size - next < BLOCK
+                                              ? (unsigned)(size - next)
+                                              : BLOCK};
+                next += BLOCK;
+                submit(s);
+            } else {
+                busy--;
+            }
         }
     }
 }
