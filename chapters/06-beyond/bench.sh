@@ -12,6 +12,10 @@
 #    flight; time taken and system calls made (strace -c -f, when strace
 #    is installed). The copies read a file that is in the page cache.
 #
+# 3. idle_rtt: one active client's round trip on an echo server with 0
+#    and 1,000 idle clients, select() and epoll back ends; N runs, the
+#    median of each run's median.
+#
 # --quick: one run of each, short budgets, a 4 MiB copy (for make bench
 #    QUICK=1 in make test). --demos DIR: where the built demos are (default
 #    build/plain/demos/06-beyond). --out DIR: where the results go (default
@@ -31,7 +35,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-for p in wait_cost copy_cost; do
+for p in wait_cost copy_cost idle_rtt; do
     if [ ! -x "$demos/$p" ]; then
         echo "bench.sh: $demos/$p is missing: run make demos first" >&2
         exit 2
@@ -54,6 +58,17 @@ for _ in $(seq 1 "$reps"); do
         echo "FAIL wait_cost" | tee -a "$raw"
         failed=1
     fi
+done
+echo "bench: idle_rtt, $reps run(s)"
+for _ in $(seq 1 "$reps"); do
+    for n in 0 1000; do
+        for how in select epoll; do
+            if ! "$demos/idle_rtt" "$how" "$n" >>"$raw" 2>&1; then
+                echo "FAIL idle_rtt $how $n" | tee -a "$raw"
+                failed=1
+            fi
+        done
+    done
 done
 echo "bench: copy_cost, $mib MiB, $reps run(s)"
 src=$(mktemp /tmp/copy_cost.XXXXXX) dst=$(mktemp /tmp/copy_cost.XXXXXX)
@@ -97,6 +112,9 @@ function add(key, x) { vals[key] = vals[key] " " x }
 }
 /^(rw|pool|uring) +[0-9]+ MiB/ { add("copy" SUBSEP $1, $4) }
 /^syscalls / { calls[$2] = $3 }
+/ idle clients: round trip median / {
+    add("rtt" SUBSEP $1 SUBSEP $2, $8); add("p90" SUBSEP $1 SUBSEP $2, $12)
+}
 END {
     print "One wait, one descriptor ready (median of the runs, microseconds):"
     print ""
@@ -106,6 +124,16 @@ END {
         s = ("select" SUBSEP ns[i]) in vals ? sprintf("%.1f", median("select" SUBSEP ns[i])) : "-"
         printf "| %d | %s | %.1f | %.1f |\n", ns[i], s, median("poll" SUBSEP ns[i]), median("epoll" SUBSEP ns[i])
     }
+    print ""
+    print "One active client on an echo server (median of the runs, microseconds):"
+    print ""
+    print "| back end | idle clients | round trip, median | 90th percentile |"
+    print "|---|---:|---:|---:|"
+    split("select epoll", ms, " ")
+    for (m = 1; m <= 2; m++)
+        for (k = 0; k <= 1000; k += 1000)
+            if (("rtt" SUBSEP ms[m] SUBSEP k) in vals)
+                printf "| %s | %d | %.1f | %.1f |\n", ms[m], k, median("rtt" SUBSEP ms[m] SUBSEP k), median("p90" SUBSEP ms[m] SUBSEP k)
     print ""
     print "Copying a file (median of the runs):"
     print ""
