@@ -1,9 +1,9 @@
 /*
  * uring_basics.c: io_uring's two queues, user data and cqe->res (Linux
- * 5.1 and later; Linux only, hence _GNU_SOURCE; needs liburing). Three
- * requests go into the submission queue: read 11 bytes of a file at
- * offset 0, read 5 at offset 6, and read from a descriptor open only for
- * writing. One io_uring_submit() hands all three to the kernel; each comes
+ * 5.6 and later, for IORING_OP_READ; Linux only, hence _GNU_SOURCE; needs
+ * liburing). Three requests go into the submission queue: read 11 bytes of a
+ * file at offset 0, read 5 at offset 6, and read from a descriptor open only
+ * for writing. One io_uring_submit() hands all three to the kernel; each comes
  * back as a completion carrying the user data we attached (here a name)
  * and res: the byte count, or a negative error number (-EBADF).
  *

@@ -1,10 +1,10 @@
 /*
- * uring_link.c: linked io_uring requests (Linux 5.3 and later; Linux
- * only, hence _GNU_SOURCE; needs liburing). IOSQE_IO_LINK makes the next
- * request wait for this one, and cancels it if this one fails (or is
- * short). Chain 1 writes a line to a file and then reads it back: the
- * read starts only after the write completed. Chain 2 starts with a read
- * from a descriptor that is open only for writing: it fails with -EBADF,
+ * uring_link.c: linked io_uring requests (Linux 5.6 and later, for
+ * IORING_OP_READ and _WRITE; Linux only, hence _GNU_SOURCE; needs liburing).
+ * IOSQE_IO_LINK makes the next request wait for this one, and cancels it if
+ * this one fails (or is short). Chain 1 writes a line to a file and then reads
+ * it back: the read starts only after the write completed. Chain 2 starts with
+ * a read from a descriptor that is open only for writing: it fails with -EBADF,
  * and the write linked behind it never runs: its res is -ECANCELED.
  *
  * Run: uring_link
