@@ -1,8 +1,8 @@
 /*
  * copy_cost.c: one file copied three ways, timed (Linux only for io_uring,
  * hence _GNU_SOURCE; needs liburing). "rw" is the plain loop: read() a
- * 128 KiB block, write() it, again. "pool" gives the blocks to four
- * threads that pread() and pwrite() them, the way chapter 5 sends blocking
+ * 128 KiB block, write() it, again. "pool" gives the blocks to
+ * four threads that pread() and pwrite() them, the way chapter 5 sends blocking
  * work to a thread pool. "uring" keeps 16 blocks in flight through
  * io_uring: each slot reads a block, and when that read completes, writes
  * it; short reads and writes are continued, and a negative cqe->res is an
@@ -28,40 +28,38 @@ enum { BLOCK = 128 * 1024, DEPTH = 16, THREADS = 4 };
 static int in, out;
 static off_t size;
 
-static void copy_rw(void)
+static void put(const char *b, ssize_t n, off_t off) /* all n bytes at off */
+{
+    for (ssize_t w; n > 0; b += w, n -= w, off += w)
+        if ((w = pwrite(out, b, (size_t)n, off)) == -1)
+            die("pwrite");
+}
+
+static void copy_rw(void) /* read() a block, write() all of it, again */
 {
     static char buf[BLOCK];
-    for (;;) {
-        ssize_t n = read(in, buf, BLOCK);
+    for (ssize_t n, w; (n = read(in, buf, BLOCK)) != 0;) {
         if (n == -1)
             die("read");
-        if (n == 0)
-            return;
-        for (ssize_t done = 0; done < n;) {
-            ssize_t w = write(out, buf + done, (size_t)(n - done));
-            if (w == -1)
+        for (char *b = buf; n > 0; b += w, n -= w)
+            if ((w = write(out, b, (size_t)n)) == -1)
                 die("write");
-            done += w;
-        }
     }
 }
 
 static atomic_long next_block;
-static void *pool_worker(void *arg)
+static void *
+pool_worker(void *arg) /* takes the next block until none is left */
 {
     static _Thread_local char buf[BLOCK];
     (void)arg;
     for (off_t off;
          (off = (off_t)atomic_fetch_add(&next_block, 1) * BLOCK) < size;) {
-        ssize_t n = pread(in, buf, BLOCK, off), done = 0;
+        ssize_t n =
+            pread(in, buf, BLOCK, off); /* (a short pread mid-file: a loop) */
         if (n == -1)
-            die("pread"); /* (a short pread mid-file would need a loop too) */
-        while (done < n) {
-            ssize_t w = pwrite(out, buf + done, (size_t)(n - done), off + done);
-            if (w == -1)
-                die("pwrite");
-            done += w;
-        }
+            die("pread");
+        put(buf, n, off);
     }
     return NULL;
 }
@@ -69,16 +67,13 @@ static void *pool_worker(void *arg)
 static void copy_pool(void)
 {
     pthread_t t[THREADS];
-    for (int i = 0; i < THREADS; i++) {
-        int en = pthread_create(&t[i], NULL, pool_worker, NULL);
-        if (en != 0)
-            die_en(en, "pthread_create");
-    }
-    for (int i = 0; i < THREADS; i++) {
-        int en = pthread_join(t[i], NULL);
-        if (en != 0)
-            die_en(en, "pthread_join");
-    }
+    int en = 0;
+    for (int i = 0; i < THREADS && en == 0; i++)
+        en = pthread_create(&t[i], NULL, pool_worker, NULL);
+    for (int i = 0; i < THREADS && en == 0; i++)
+        en = pthread_join(t[i], NULL);
+    if (en != 0)
+        die_en(en, "pthread");
 }
 
 // [uring]
