@@ -74,6 +74,8 @@ int main(void)
     while (running > 0) {
         struct epoll_event ev[4];
         int n = epoll_wait(ep, ev, 4, 5000);
+        if (n == -1 && errno == EINTR) /* a stop and continue: see signal(7) */
+            continue;
         if (n <= 0)
             die("epoll_wait (or 5 s with nothing)");
         for (int i = 0; i < n; i++) {

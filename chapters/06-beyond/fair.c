@@ -92,8 +92,9 @@ int main(int argc, char **argv)
         struct epoll_event ev[2];
         int n =
             epoll_wait(ep, ev, 2, npending > 0 ? 0 : 1000); /* 0: work left */
-        if (n == -1)
+        if (n == -1 && errno != EINTR)
             die("epoll_wait");
+        n = n < 0 ? 0 : n; /* EINTR after a stop and continue: nothing ready */
         int ready[4], nready = 0;
         for (int i = 0; i < npending; i++) /* unfinished ones first */
             ready[nready++] = pending[i];

@@ -76,6 +76,8 @@ static void serve(void)
         if (use_epoll) {
             struct epoll_event ev[64];
             int n = epoll_wait(ep, ev, 64, 10000);
+            if (n == -1 && errno == EINTR)
+                continue;
             if (n <= 0)
                 exit(n == 0 ? 0 : 1); /* 10 s of nothing: stop */
             for (int i = 0; i < n; i++)
@@ -90,6 +92,8 @@ static void serve(void)
                     FD_SET(fd, &r), hi = fd > hi ? fd : hi;
             struct timeval tv = {10, 0};
             int n = select(hi + 1, &r, NULL, NULL, &tv);
+            if (n == -1 && errno == EINTR)
+                continue;
             if (n <= 0)
                 exit(n == 0 ? 0 : 1);
             for (int fd = 0; fd <= hi && n > 0; fd++) /* find the ready ones */

@@ -93,8 +93,11 @@ int main(void)
     // [loop]
     while (src != -1 || in_flight > 0) { /* accepting, or finishing */
         struct epoll_event ev;
-        if (epoll_wait(ep, &ev, 1, -1) == -1)
+        if (epoll_wait(ep, &ev, 1, -1) == -1) {
+            if (errno == EINTR) /* a stop and continue: see signal(7) */
+                continue;
             die("epoll_wait");
+        }
         int fd = ev.data.fd;
         if (fd == sfd) {
             struct signalfd_siginfo si;

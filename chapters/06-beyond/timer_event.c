@@ -60,7 +60,10 @@ int main(void)
     // [loop]
     while (ticks < 8) {
         struct epoll_event ev;
-        if (epoll_wait(ep, &ev, 1, 2000) != 1)
+        int n = epoll_wait(ep, &ev, 1, 2000);
+        if (n == -1 && errno == EINTR) /* a stop and continue: see signal(7) */
+            continue;
+        if (n != 1)
             die("epoll_wait");
         uint64_t count;
         if (read(ev.data.fd, &count, sizeof count) !=
