@@ -6,7 +6,9 @@
  * sends a job every 100 ms; each job takes 300 ms (a timerfd of its own).
  * At 450 ms the feeder sends SIGTERM: the loop stops taking jobs, lets the
  * ones in flight finish, and exits; if they took longer than 1 s, it
- * would give up on them. A second SIGTERM would end it at once.
+ * would give up on them. A second SIGTERM would end it at once. With
+ * WB_TRACE set, it records each job, the signal and the shutdown for the
+ * timeline (chapters/trace.h).
  *
  * Run: shutdown
  */
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "die.h"
+#include "trace.h"
 
 static int ep;
 static double t0;
@@ -52,6 +55,27 @@ static int timer_in(long msec)
     return watch(fd);
 }
 
+static int64_t began[64]; /* for the timeline: a job's start and number, */
+static int number[64];    /* by its timer's descriptor */
+
+static int job_start(int n)
+{
+    int fd = timer_in(300);
+    if (fd < 64)
+        began[fd] = trace_now(), number[fd] = n;
+    return fd;
+}
+
+static void job_end(int fd)
+{
+    char label[16];
+    snprintf(label, sizeof label, "job %d", fd < 64 ? number[fd] : 0);
+    if (fd < 64)
+        trace_span(label, began[fd], trace_now());
+    if (epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL) == -1 || close(fd) == -1)
+        die("close");
+}
+
 int main(void)
 {
     t0 = 0, t0 = ms();
@@ -78,9 +102,12 @@ int main(void)
         if (close(jobs[0]) == -1)
             _exit(1);
         for (int i = 1; i <= 20; i++) {
-            if (i == 5)
-                nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL),
-                    kill(getppid(), SIGTERM);
+            if (i == 5) {
+                nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
+                int64_t t = trace_now();
+                kill(getppid(), SIGTERM);
+                trace_span("SIGTERM", t, t + 3000000); /* a 3 ms mark */
+            }
             if (write(jobs[1], "j", 1) != 1)
                 _exit(0); /* the loop stopped reading: we are done */
             nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
@@ -90,6 +117,7 @@ int main(void)
     if (close(jobs[1]) == -1)
         die("close");
     int src = watch(jobs[0]), in_flight = 0, started = 0, deadline = -1;
+    int64_t stop_at = trace_now();
     // [loop]
     while (src != -1 || in_flight > 0) { /* accepting, or finishing */
         struct epoll_event ev;
@@ -116,24 +144,25 @@ int main(void)
                 die("unwatch"); /* DEL first: see "A closed descriptor..." */
             src = -1;
             deadline = timer_in(1000); /* the bound on finishing */
+            stop_at = trace_now();
         } else if (fd == src) {
             char c;
             if (read(src, &c, 1) != 1)
                 die("read job");
-            timer_in(300), in_flight++, started++;
+            job_start(++started), in_flight++;
             printf("%4.0f ms  job %d started\n", ms(), started);
         } else if (fd == deadline) {
             printf("%4.0f ms  1 s bound passed: giving up on %d jobs\n", ms(),
                    in_flight);
             break;
         } else { /* a job's timer: the job is done */
-            if (epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL) == -1 || close(fd) == -1)
-                die("close");
+            job_end(fd);
             printf("%4.0f ms  a job finished, %d in flight\n", ms(),
                    --in_flight);
         }
     }
     // [loop]
+    trace_span("finishing", stop_at, trace_now());
     int st;
     if (waitpid(feeder, &st, 0) == -1)
         die("waitpid");
