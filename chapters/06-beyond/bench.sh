@@ -144,6 +144,43 @@ END {
         if (("copy" SUBSEP hows[h]) in vals)
             printf "| %s | %.3f | %s |\n", hows[h], median("copy" SUBSEP hows[h]), (hows[h] in calls) ? calls[hows[h]] : "-"
 }' "$raw" >"$out/table.md"
+# The wait table as a bar chart on a log scale, a Graphviz file (neato,
+# positions pinned, in inches): chapters/06-beyond/wait_cost.dot is a copy.
+awk -v when="$(date -u '+%Y-%m-%d')" '
+function node(name, x, y, attrs) {
+    printf "  %s [pos=\"%.2f,%.2f!\", %s];\n", name, x, y, attrs
+}
+function bar(x, v, color, name,    h) {
+    if (v == "-") {
+        node(name "v", x, 0.25, "shape=plaintext, fontsize=8, label=\"(no\\nselect)\"")
+        return
+    }
+    h = 0.7 * log(v / 0.3) / log(10)           # 0.7 inch a decade; 0.3 us at 0
+    node(name, x, h / 2, sprintf("width=0.3, height=%.3f, style=filled, fillcolor=\"%s\", label=\"\"", h, color))
+    node(name "v", x, h + 0.12, "shape=plaintext, fontsize=8, label=\"" v "\"")
+}
+BEGIN {
+    n = 0
+    print "// One wait with one descriptor ready: median microseconds, log scale."
+    print "// Drawn by chapters/06-beyond/bench.sh from its table.md (" when ")."
+    print "graph wait_cost {"
+    print "  layout=neato; node [shape=box, fontname=\"DejaVu Sans\", penwidth=0.5];"
+    split("select poll epoll", names, " "); split("#d95f02 #7570b3 #1b9e77", colors, " ")
+    for (k = 1; k <= 3; k++) {
+        node("key" k, 1.6 + 1.1 * k, 3.6, "width=0.15, height=0.15, style=filled, fillcolor=\"" colors[k] "\", label=\"\"")
+        node("keyt" k, 1.6 + 1.1 * k + 0.4, 3.6, "shape=plaintext, fontsize=10, label=\"" names[k] "\"")
+    }
+    node("unit", 1.2, 3.6, "shape=plaintext, fontsize=10, label=\"microseconds per wait,\\nlog scale\"")
+}
+/^\| [0-9]+ \| / && n < 4 {
+    split($0, f, "|")
+    for (i = 2; i <= 5; i++) gsub(/ /, "", f[i])
+    x0 = 1 + n * 1.5
+    node("g" n, x0 + 0.35, -0.25, "shape=plaintext, fontsize=10, label=\"" f[2] " idle\"")
+    bar(x0, f[3], colors[1], "s" n); bar(x0 + 0.35, f[4], colors[2], "p" n); bar(x0 + 0.7, f[5], colors[3], "e" n)
+    n++
+}
+END { print "}" }' "$out/table.md" >"$out/wait_cost.dot"
 cat "$out/table.md"
-echo "bench: $out/table.md, $out/raw.txt, $out/machine.txt"
+echo "bench: $out/table.md, $out/wait_cost.dot, $out/raw.txt, $out/machine.txt"
 exit "$failed"
