@@ -38,11 +38,12 @@
  * when another line arrives for it is not reading: it is disconnected.
  *
  * How many descriptors the server can serve is the loop's business, not
- * the server's: it serves every client whose socket the loop agrees to
- * watch, and refuses the others like one client too many. On the
- * select() loop of exercise 3 that stops at `FD_SETSIZE` (1,024 with
- * glibc); linked with a loop on epoll (chapter 6's `chat_epoll`), the
- * same server serves 2,000 clients at once.
+ * the server's: it sets no limit of its own on descriptor numbers (it
+ * never tests `FD_SETSIZE`), serves every client whose socket the loop
+ * agrees to watch, and refuses the others like one client too many. On
+ * the select() loop of exercise 3 that stops at `FD_SETSIZE` (1,024
+ * with glibc); linked with a loop on epoll (chapter 6's `chat_epoll`),
+ * the same server serves 2,000 clients at once.
  *
  * A client that has gone away makes send() fail with `EPIPE`, which
  * would also raise `SIGPIPE` and kill the whole server. The server sends
@@ -91,9 +92,7 @@
  * - [loop-limit] A connection whose descriptor the loop refuses to
  *   watch (loop_watch() fails: on the loop of exercise 3, a descriptor
  *   at or above `FD_SETSIZE`) gets ::CHAT_FULL and is closed, with no
- *   id; the server goes on serving the others. The server sets no limit
- *   of its own on descriptor numbers: on a loop that watches any
- *   descriptor (epoll, chapter 6), it serves clients above 1,023.
+ *   id; the server goes on serving the others.
  * - [gone] A client that closes its connection, half-closes it
  *   (shutdown(`SHUT_WR`)) or resets it is cleaned up: its socket is
  *   closed and its place freed. An unfinished last line before the end
