@@ -144,6 +144,14 @@ CHAT_IMPL := $(if $(wildcard solutions/04-select/chat.c),solutions,exercises)
 CHAT_SRCS := $(addprefix $(CHAT_IMPL)/04-select/,chat.c loop.c linebuf.c timerq.c)
 $(B)/demos/04-select/chat_server: $(CHAT_SRCS)
 $(B)/demos/04-select/chat_server: DEMO_LINK = $(CHAT_SRCS)
+# chat_epoll runs the same chat on the epoll loop of chapter 6 (eloop.c
+# instead of loop.c); chat.c and the others include their headers by
+# their bare names, so it also needs chapter 4's contracts on the path.
+ELOOP_IMPL := $(if $(wildcard solutions/06-beyond/eloop.c),solutions,exercises)
+CHAT_EPOLL_SRCS := $(addprefix $(CHAT_IMPL)/04-select/,chat.c linebuf.c timerq.c) \
+    $(ELOOP_IMPL)/06-beyond/eloop.c
+$(B)/demos/06-beyond/chat_epoll: $(CHAT_EPOLL_SRCS)
+$(B)/demos/06-beyond/chat_epoll: DEMO_LINK = -Iexercises/04-select $(CHAT_EPOLL_SRCS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

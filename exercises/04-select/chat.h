@@ -24,6 +24,8 @@
  * | client N is idle for `idle_ms`      | ::CHAT_IDLE, then closes N     |
  * | `max_clients` are connected and     | ::CHAT_FULL, then closes the   |
  * | one more connects                   | new connection                 |
+ * | the loop refuses to watch a new     | ::CHAT_FULL, then closes it    |
+ * | connection (loop_watch() fails)     |                                |
  *
  * Ids are 1, 2, 3, ... in the order clients are accepted; a refused
  * connection gets none. A line is relayed byte for byte, NUL bytes,
@@ -35,6 +37,14 @@
  * sent as the socket becomes writable. A client whose queue is full
  * when another line arrives for it is not reading: it is disconnected.
  *
+ * How many descriptors the server can serve is the loop's business, not
+ * the server's: it sets no limit of its own on descriptor numbers (it
+ * never tests `FD_SETSIZE`), serves every client whose socket the loop
+ * agrees to watch, and refuses the others like one client too many. On
+ * the select() loop of exercise 3 that stops at `FD_SETSIZE` (1,024
+ * with glibc); linked with a loop on epoll (chapter 6's `chat_epoll`),
+ * the same server serves 2,000 clients at once.
+ *
  * A client that has gone away makes send() fail with `EPIPE`, which
  * would also raise `SIGPIPE` and kill the whole server. The server sends
  * with `send(..., MSG_NOSIGNAL)` (POSIX.1-2008) and never write(), and
@@ -43,8 +53,10 @@
  * Promises (each checked by the tests that name its tag):
  *
  * - [config] chat_start() refuses a NULL loop or configuration, a
- *   listening descriptor the loop cannot watch, and a configuration
- *   that breaks a rule of ::chat_config, with `EINVAL`.
+ *   negative listening descriptor and a configuration that breaks a
+ *   rule of ::chat_config with `EINVAL`, and a listening descriptor the
+ *   loop refuses to watch with loop_watch()'s error (the loop of
+ *   exercise 3: `EINVAL` for one at or above `FD_SETSIZE`).
  * - [welcome] An accepted client first gets `welcome N`, with N its id:
  *   1, 2, 3, ... in the order of acceptance.
  * - [broadcast] Every line a client sends reaches every other client
@@ -77,6 +89,10 @@
  * - [full] With `max_clients` clients connected, the next connection
  *   gets ::CHAT_FULL and is closed; once a client has left, a new one is
  *   welcome again.
+ * - [loop-limit] A connection whose descriptor the loop refuses to
+ *   watch (loop_watch() fails: on the loop of exercise 3, a descriptor
+ *   at or above `FD_SETSIZE`) gets ::CHAT_FULL and is closed, with no
+ *   id; the server goes on serving the others.
  * - [gone] A client that closes its connection, half-closes it
  *   (shutdown(`SHUT_WR`)) or resets it is cleaned up: its socket is
  *   closed and its place freed. An unfinished last line before the end
@@ -121,7 +137,7 @@
 #define CHAT_IDLE "error: idle too long\n"
 
 /** @brief Sent to a connection refused because `max_clients` are
- *         connected. */
+ *         connected, or because the loop refuses to watch it. */
 #define CHAT_FULL "server full\n"
 
 /**
@@ -168,11 +184,14 @@ typedef struct chat chat;
  *                   call.
  * @return the server, to be stopped and freed with chat_stop(); NULL
  *         with errno set:
- *         - `EINVAL`: @p l or @p cfg is NULL, a field of @p cfg breaks
- *           its rule (see ::chat_config), or the loop cannot watch
- *           @p listen_fd (negative, or at least `FD_SETSIZE`);
+ *         - `EINVAL`: @p l or @p cfg is NULL, @p listen_fd is
+ *           negative, or a field of @p cfg breaks its rule (see
+ *           ::chat_config);
  *         - `ENOMEM`: no memory;
- *         - the errno of fcntl() on @p listen_fd (`EBADF`).
+ *         - the errno of fcntl() on @p listen_fd (`EBADF`);
+ *         - the errno of loop_watch() when the loop refuses to watch
+ *           @p listen_fd (the loop of exercise 3: `EINVAL` for a
+ *           descriptor at or above `FD_SETSIZE`).
  */
 chat *chat_start(loop *l, int listen_fd, const chat_config *cfg);
 

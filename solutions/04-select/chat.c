@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -267,17 +266,22 @@ static void on_idle(loop *l, void *ctx)
     }
 }
 
+/* Refuse a new connection: a last word, then close. The socket is new
+ * and empty: this short send does not block. */
+static void chat_refuse(int fd)
+{
+    (void)send(fd, CHAT_FULL, strlen(CHAT_FULL), MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)close(fd);
+}
+
 /* A new connection: welcome it as a client, or refuse it. */
 static void chat_admit(chat *c, int fd)
 {
     size_t slot = 0;
     while (slot < c->cfg.max_clients && c->clients[slot] != NULL)
         slot++;
-    if (slot == c->cfg.max_clients || fd >= FD_SETSIZE) {
-        /* The socket is new and empty: this short send does not block. */
-        (void)send(fd, CHAT_FULL, strlen(CHAT_FULL),
-                   MSG_NOSIGNAL | MSG_DONTWAIT);
-        (void)close(fd);
+    if (slot == c->cfg.max_clients) {
+        chat_refuse(fd);
         return;
     }
     /* Lines are small writes: send each at once, not when the client
@@ -290,7 +294,7 @@ static void chat_admit(chat *c, int fd)
     if (cl == NULL || set_nonblocking(fd) == -1 ||
         (cl->in = linebuf_new(c->cfg.max_line)) == NULL) {
         free(cl);
-        (void)close(fd);
+        chat_refuse(fd);
         return;
     }
     cl->c = c;
@@ -298,13 +302,16 @@ static void chat_admit(chat *c, int fd)
     cl->slot = slot;
     cl->last_line = chat_now();
     cl->idle_timer = loop_add_timer(c->l, c->cfg.idle_ms, on_idle, cl);
+    /* The limit on descriptors is the loop's, not the server's: the
+     * select() loop refuses FD_SETSIZE and above, a loop on epoll only
+     * what epoll refuses. Whatever it refuses, the client is told. */
     if (cl->idle_timer == -1 ||
         loop_watch(c->l, fd, LOOP_READ, on_client, cl) == -1) {
         if (cl->idle_timer > 0)
             (void)loop_cancel_timer(c->l, cl->idle_timer);
         linebuf_free(cl->in);
         free(cl);
-        (void)close(fd);
+        chat_refuse(fd);
         return;
     }
     c->clients[slot] = cl;
@@ -359,8 +366,8 @@ static void on_listen(loop *l, int fd, int events, void *ctx)
 
 chat *chat_start(loop *l, int listen_fd, const chat_config *cfg)
 {
-    if (l == NULL || cfg == NULL || listen_fd < 0 || listen_fd >= FD_SETSIZE ||
-        cfg->max_clients == 0 || cfg->max_line == 0 || cfg->idle_ms <= 0 ||
+    if (l == NULL || cfg == NULL || listen_fd < 0 || cfg->max_clients == 0 ||
+        cfg->max_line == 0 || cfg->idle_ms <= 0 ||
         cfg->max_line > SIZE_MAX - CHAT_OVERHEAD ||
         cfg->max_queue < cfg->max_line + CHAT_OVERHEAD) {
         errno = EINVAL;

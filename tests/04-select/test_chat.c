@@ -548,6 +548,18 @@ static int fds_down_to(int want, long ms)
     return n;
 }
 
+/* Make sure the process may open @p n descriptors, when its hard limit
+ * allows it. */
+static void allow_fds(rlim_t n)
+{
+    struct rlimit r;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &r), 0);
+    if (r.rlim_cur < n && (r.rlim_max == RLIM_INFINITY || r.rlim_max >= n)) {
+        r.rlim_cur = n;
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &r), 0);
+    }
+}
+
 /* --- Tests ---------------------------------------------------------------- */
 
 static void expect_refused(loop *l, int fd, const chat_config *cfg,
@@ -571,7 +583,17 @@ START_TEST(test_bad_config)
     expect_refused(NULL, lfd, &ok, "a NULL loop");
     expect_refused(l, lfd, NULL, "a NULL configuration");
     expect_refused(l, -1, &ok, "listening descriptor -1");
-    expect_refused(l, FD_SETSIZE, &ok, "a descriptor of FD_SETSIZE");
+    /* A listening socket the loop refuses to watch: the select() loop
+     * of exercise 3 cannot wait for descriptor FD_SETSIZE. */
+    allow_fds(FD_SETSIZE + 1);
+    int high = dup2(lfd, FD_SETSIZE);
+    ck_assert_msg(high == FD_SETSIZE,
+                  "the test could not open descriptor FD_SETSIZE (%d)%s",
+                  FD_SETSIZE, wb_errno_note(high));
+    expect_refused(l, high, &ok,
+                   "a listening socket on descriptor FD_SETSIZE, which the "
+                   "loop refuses to watch (loop_watch() fails with EINVAL)");
+    close(high);
     chat_config bad = ok;
     bad.max_clients = 0;
     expect_refused(l, lfd, &bad, "max_clients 0");
@@ -716,18 +738,6 @@ START_TEST(test_bytes_unchanged)
     client_free(b);
 }
 END_TEST
-
-/* Make sure the process may open @p n descriptors (all below
- * FD_SETSIZE: the server waits for them with select()). */
-static void allow_fds(rlim_t n)
-{
-    struct rlimit r;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &r), 0);
-    if (r.rlim_cur < n && (r.rlim_max == RLIM_INFINITY || r.rlim_max >= n)) {
-        r.rlim_cur = n;
-        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &r), 0);
-    }
-}
 
 START_TEST(test_two_hundred_clients)
 {
@@ -1028,6 +1038,56 @@ START_TEST(test_server_full)
     server_stop(&s);
     client_free(b);
     client_free(c);
+    client_free(e);
+}
+END_TEST
+
+START_TEST(test_loop_refuses_client)
+{
+    WB_PROMISE("loop-limit");
+    allow_fds(FD_SETSIZE + 16);
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = client_join(&s);
+    /* Take every free descriptor below FD_SETSIZE (a new descriptor gets
+     * the lowest free number): the next connection's socket on the
+     * server's side is then above FD_SETSIZE, and the loop of exercise 3
+     * refuses to watch it. */
+    static int fill[FD_SETSIZE];
+    int nfill = 0;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_msg(null >= 0, "open(/dev/null) failed%s", wb_errno_note(null));
+    while (nfill < FD_SETSIZE) {
+        int fd = fcntl(null, F_DUPFD_CLOEXEC, 0);
+        ck_assert_msg(fd >= 0,
+                      "the test could not fill the descriptors below "
+                      "FD_SETSIZE%s",
+                      wb_errno_note(fd));
+        fill[nfill++] = fd;
+        if (fd >= FD_SETSIZE - 1)
+            break;
+    }
+    struct client *d = client_connect(&s, 0);
+    expect_notice(d, CHAT_FULL, 1000,
+                  " (the server's socket for this connection was above "
+                  "FD_SETSIZE: loop_watch() refused it, so the server "
+                  "cannot serve it and must say so)");
+    expect_closed(d, 1000, " (a refused connection is closed)");
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    close(null);
+    client_free(d);
+    /* The server goes on, and the refused connection had no id. */
+    struct client *e = client_join(&s);
+    WB_EXPECT(e->id == 2,
+              "after client 1 and a connection the loop refused, the next "
+              "client should be welcomed as 2; got %ld",
+              e->id);
+    client_say(e, "after\n");
+    expect_line(a, said(e->id, "after"), 1000,
+                " (the server goes on after refusing a connection)");
+    server_stop(&s);
+    client_free(a);
     client_free(e);
 }
 END_TEST
@@ -1592,6 +1652,8 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_idle_client_dropped, "Timers in the loop", 5.0);
     WB_ADD_TIMEOUT(s, test_half_line_then_silence, "Timers in the loop", 5.0);
     WB_ADD_TIMEOUT(s, test_server_full, "Serving many clients in one thread",
+                   5.0);
+    WB_ADD_TIMEOUT(s, test_loop_refuses_client, "Descriptors past FD_SETSIZE",
                    5.0);
     WB_ADD_TIMEOUT(s, test_clients_that_vanish,
                    "Serving many clients in one thread", 5.0);
