@@ -33,6 +33,9 @@ def sample_mutants() -> list[mutants.Mutant]:
 
 
 class FindMutants(unittest.TestCase):
+    found: list[mutants.Mutant]
+    keys: set[str]
+
     @classmethod
     def setUpClass(cls) -> None:
         cls.found = sample_mutants()
