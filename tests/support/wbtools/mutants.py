@@ -295,9 +295,7 @@ def compile_and_link(src: Path, build: Build, out: Path) -> str:
     return ""
 
 
-def grade_mutant(m: Mutant, source: bytes, build: Build, work: Path, timeout: float) -> Outcome:
-    name = re.sub(r"[^A-Za-z0-9]+", "_", m.key)
-    folder = work / name
+def grade_mutant(m: Mutant, source: bytes, build: Build, folder: Path, timeout: float) -> Outcome:
     folder.mkdir(parents=True, exist_ok=True)
     src = folder / (build.exercise.split("/")[1] + ".c")
     src.write_bytes(m.apply(source))
@@ -419,7 +417,12 @@ def run(argv: Sequence[str] | None = None) -> int:
                 return 2
             print(f"mutants: {ex}: {len(todo)} mutants to grade ({len(mutants)} found)", flush=True)
             with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-                results = list(pool.map(lambda m: grade_mutant(m, source, build, work, 60 * scale), todo))
+                results = list(
+                    pool.map(
+                        lambda im: grade_mutant(im[1], source, build, work / f"m{im[0]:04d}", 60 * scale),
+                        enumerate(todo),
+                    )
+                )
         for r in results:
             if r.verdict == "killed":
                 tally.killed += 1
@@ -434,6 +437,7 @@ def run(argv: Sequence[str] | None = None) -> int:
                 )
         tallies.append(tally)
         print(f"{tally.line()}  ({time.monotonic() - started:.0f} s)", flush=True)
+        survivors_file.write_text("".join(s + "\n" for s in survivors))
     survivors_file.write_text("".join(s + "\n" for s in survivors))
     killed = sum(t.killed + t.timeout for t in tallies)
     counted = killed + sum(t.survived for t in tallies)
