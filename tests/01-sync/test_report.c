@@ -311,8 +311,59 @@ START_TEST(test_malformed_records_exact_messages)
 }
 END_TEST
 
+/* An input stream that hands over its text in reads of at most 256
+ * bytes and, at each read, allocates blocks of a few sizes filled with a
+ * pattern: heap memory that is not report_run()'s, next to what it
+ * allocates meanwhile. A table written past its end (without
+ * AddressSanitizer, nothing else notices) changes some of them. */
+enum { CANARY_BLOCKS = 240, CANARY_BYTE = 0x5a };
+
+struct canary_input {
+    const char *text;
+    size_t pos, len;
+    unsigned char *blocks[CANARY_BLOCKS];
+    size_t sizes[CANARY_BLOCKS];
+    int nblocks;
+};
+
+static ssize_t canary_read(void *cookie, char *buf, size_t size)
+{
+    static const size_t sizes[] = {192, 256, 384, 512, 768};
+    struct canary_input *c = cookie;
+    for (int k = 0; k < 10 && c->nblocks < CANARY_BLOCKS; k++) {
+        size_t n = sizes[c->nblocks % 5];
+        unsigned char *b = malloc(n);
+        WB_EXPECT(b != NULL, "out of memory");
+        memset(b, CANARY_BYTE, n);
+        c->sizes[c->nblocks] = n;
+        c->blocks[c->nblocks++] = b;
+    }
+    size_t n = c->len - c->pos;
+    if (n > 256)
+        n = 256;
+    if (n > size)
+        n = size;
+    memcpy(buf, c->text + c->pos, n);
+    c->pos += n;
+    return (ssize_t)n;
+}
+
+/* How many canary blocks were changed; frees them all. */
+static int canaries_changed(struct canary_input *c)
+{
+    int changed = 0;
+    for (int i = 0; i < c->nblocks; i++) {
+        size_t k = 0;
+        while (k < c->sizes[i] && c->blocks[i][k] == CANARY_BYTE)
+            k++;
+        changed += k < c->sizes[i];
+        free(c->blocks[i]);
+    }
+    return changed;
+}
+
 /* More items than any first guess of a table's size: every one is kept,
- * in order. */
+ * in order, and no memory but report_run()'s own is written. */
 START_TEST(test_a_thousand_items)
 {
     WB_PROMISE("output");
@@ -325,8 +376,38 @@ START_TEST(test_a_thousand_items)
             text_add(&in, "item%04d,%d,%d\n", i, round + 1, i);
     for (int i = 0; i < ITEMS; i++)
         text_add(&want, "item%04d,%d\n", i, 3 * i);
-    struct result r = run_report(in.s);
+    struct canary_input *canary = calloc(1, sizeof *canary);
+    WB_EXPECT(canary != NULL, "out of memory");
+    canary->text = in.s;
+    canary->len = in.len;
+    cookie_io_functions_t io = {canary_read, NULL, NULL, NULL};
+    FILE *input = fopencookie(canary, "r", io);
+    FILE *out = tmpfile();
+    FILE *err = tmpfile();
+    WB_EXPECT(input != NULL && out != NULL && err != NULL,
+              "fopencookie() or tmpfile() failed");
+    struct result r;
+    r.sum = (struct report_summary){777, 777, 777};
+    errno = 0;
+    r.ret = report_run(input, out, err, &r.sum);
+    r.err_no = errno;
+    int changed = canaries_changed(canary);
+    int blocks = canary->nblocks;
+    free(canary);
+    fclose(input);
+    rewind(out);
+    rewind(err);
+    r.out = wb_slurp(out);
+    r.err = wb_slurp(err);
+    fclose(out);
+    fclose(err);
     EXPECT_OK(r);
+    WB_EXPECT(changed == 0,
+              "while report_run() read 1000 items, %d of %d blocks of "
+              "memory the test allocated meanwhile were changed: something "
+              "wrote past the end of its own memory (a table that does "
+              "not grow when full?)",
+              changed, blocks);
     EXPECT_TEXT(r.out, want.s,
                 "1000 items, each in two records: one line per item, in "
                 "the order they first appear, with both records added");
