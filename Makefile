@@ -158,7 +158,7 @@ $(B)/demos/06-beyond/chat_epoll: DEMO_LINK = -Iexercises/04-select $(CHAT_EPOLL_
 # --- Commands ---------------------------------------------------------------
 .PHONY: help deps check test book docs examples format format-check clean \
         hint progress watch compile-commands \
-        print-build-dir grader-env all-binaries demos stubs-manifest gradebook handout bench
+        print-build-dir grader-env mutant-env mutants all-binaries demos stubs-manifest gradebook handout bench
 
 help:
 	@echo 'Async C Workbook'
@@ -209,7 +209,7 @@ help:
 PKGS := gcc clang make pkg-config check pandoc doxygen graphviz \
         poppler-utils clang-format fonts-dejavu-core procps inotify-tools \
         librsvg2-bin valgrind bubblewrap jq binutils patch \
-        libuv1-dev liburing-dev python3 netcat-openbsd strace
+        libuv1-dev liburing-dev python3 netcat-openbsd strace python3-clang-14
 PKGS_NOREC := texlive-xetex texlive-latex-recommended texlive-latex-extra \
               texlive-fonts-recommended lmodern chromium
 
@@ -231,6 +231,22 @@ grader-env:
 check:
 	@CC='$(CC)' SANITIZE='$(SANITIZE_ASKED)' TRACE='$(TRACE)' WB_ALL_TESTS='$(ALL_TESTS)' tests/support/grade.sh \
 	    '$(CHAPTER)' '$(EXERCISE)' '$(IMPL)'
+
+# make mutants: single-point mutations of the reference solutions, each
+# graded by its exercise's suite (tests/support/wbtools/mutants.py).
+# LIMIT=K grades at most K mutants per exercise (a smoke test).
+PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
+mutants:
+	@PYTHONPATH=tests/support $(PYTHON) -m wbtools.mutants --chapter='$(CHAPTER)' \
+	    --exercise='$(EXERCISE)' $(if $(LIMIT),--limit=$(LIMIT))
+
+# What make mutants needs to build the suite of exercise EX (NN-topic/name)
+# around a mutated source: the flags, and the trusted objects (built here).
+MUTANT_OBJS = $(B)/obj/tests/$(dir $(EX))test_$(notdir $(EX)).o $(SUPPORT_OBJS) $(call links_of,$(EX))
+mutant-env: $(if $(EX),$(MUTANT_OBJS))
+	@printf '%s\n' 'CC=$(CC)' \
+	    'CFLAGS=$(CFLAGS) $(CHECK_CFLAGS) -Iexercises/$(firstword $(subst /, ,$(EX))) -Iexercises -Itests/support -Ichapters' \
+	    'LDFLAGS=$(LDFLAGS)' 'WRAP=$(call ldflags_of,$(EX))' 'OBJECTS=$(MUTANT_OBJS)' 'LIBS=$(CHECK_LIBS)'
 
 # Every object, test binary and demo of the current variant.
 ALL_BINS := $(foreach e,$(EXERCISES),$(call bin_of,exercises/$(e).c) \

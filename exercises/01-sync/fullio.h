@@ -50,8 +50,10 @@
  * of file: for a pipe, every write end has been closed).
  *
  * - [read-all] A short `read()` is followed by another for the rest,
- *   into the rest of the buffer: however the bytes come in, the first
- *   @p n of them end up in @p buf, in order, and the count is @p n.
+ *   into the rest of the buffer: however the bytes come in (one at a
+ *   time included), the first @p n of them end up in @p buf, in order,
+ *   and the count is @p n. Nothing is stored past `buf[n-1]`, and no
+ *   byte after the n-th is taken from @p fd.
  * - [read-eof] At end of file fullio_read() returns the bytes it got,
  *   fewer than @p n: 0 when the input was already at its end.
  * - [read-eintr] A `read()` interrupted by a signal handler (`EINTR`) is
@@ -101,6 +103,10 @@ ssize_t fullio_read(int fd, void *buf, size_t n);
  *   went out, and the next call reports the error. On a non-blocking
  *   descriptor that means: as many bytes as fitted now, or -1 with
  *   `EAGAIN` when none did.
+ * - [write-zero] A `write()` that returns 0 for a non-empty request
+ *   moved nothing and reported no error; calling it again might do the
+ *   same for ever. fullio_write() stops there: it returns the count
+ *   written before, or -1 with `errno` `EIO` when that is 0.
  * - [epipe] Writing to a pipe whose read ends are all closed, with
  *   `SIGPIPE` ignored, handled or blocked, gives -1 with `errno` `EPIPE`.
  * - [sigpipe] fullio_write() changes no signal disposition and no signal
@@ -124,6 +130,8 @@ ssize_t fullio_read(int fd, void *buf, size_t n);
  *           writing;
  *         - `EPIPE`: nobody can ever read what is written (the pipe's
  *           read ends are closed; `SIGPIPE` ignored, handled or blocked);
+ *         - `EIO`: `write()` returned 0, taking nothing (see
+ *           [write-zero]);
  *         - any other error of `write()` (`EAGAIN` on a full
  *           non-blocking descriptor, `ENOSPC`, `EIO`, ...), except
  *           `EINTR`, which is retried.

@@ -122,7 +122,10 @@ struct report_summary {
  * - [flush] Both streams are flushed before report_run() returns, so
  *   that everything it wrote has been handed to the system and a write
  *   error is seen and reported here: -1 with the `errno` the failing
- *   write or flush left (`ENOSPC`, `EPIPE`, ...).
+ *   write or flush left (`ENOSPC`, `EPIPE`, ...), or `EIO` if it left
+ *   none. A stream whose error indicator is set once it is flushed
+ *   (`ferror()`, even when it was set before the call) also gives -1,
+ *   with `EIO`: what reached it cannot be trusted to be whole.
  * - [read-error] When reading @p in fails, report_run() returns -1 with
  *   the `errno` the failing read left (`EISDIR` for a directory opened
  *   as a stream, `EIO`, ...), or `EIO` if it left none. Nothing is
@@ -134,10 +137,10 @@ struct report_summary {
  * - [err-fail] A message that cannot be written is an error of the run,
  *   not a detail: reading stops at that record (which still counts as
  *   rejected), nothing is written to @p out, and report_run() returns -1
- *   with the `errno` the failing write left. When @p err is buffered, a
- *   failing write may only show when @p err is flushed at the end, and
- *   the report may then already have gone to @p out; report_run() still
- *   returns -1.
+ *   with the `errno` the failing write left (`EIO` if it left none).
+ *   When @p err is buffered, a failing write may only show when @p err
+ *   is flushed at the end, and the report may then already have gone to
+ *   @p out; report_run() still returns -1.
  * - [einval] @p in, @p out or @p sum NULL gives -1 with `errno`
  *   `EINVAL`: nothing is read or written, and @p sum is not touched.
  * - [streams] The streams stay open and belong to the caller:

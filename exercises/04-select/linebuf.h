@@ -33,9 +33,10 @@
  *   stops it: it takes in everything available, even when that is more
  *   than one read().
  * - [skip-bounded] A too-long line does not keep one linebuf_fill()
- *   busy: once the call has dropped 4 × `max_line` bytes or more of
- *   too-long lines, it returns the count read, even when more is
- *   available. That count is at most 8 × (`max_line` + 1) bytes
+ *   busy, nor do many: once the call has dropped 4 × `max_line` bytes or
+ *   more of too-long lines (of one endless line, or of many that each
+ *   end soon after `max_line`), it returns the count read, even when
+ *   more is available. That count is at most 8 × (`max_line` + 1) bytes
  *   (linebuf_fill() says where the 8 comes from). The descriptor is
  *   still readable, so the caller's loop serves its other descriptors
  *   and comes back: the next fill goes on skipping.
@@ -51,6 +52,8 @@
  * - [max-line] A line of exactly `max_line` bytes is handed out.
  * - [too-long] A longer line is reported once by linebuf_next() (-1,
  *   `EMSGSIZE`) and skipped whole; the line after it comes out intact.
+ *   Several too-long lines taken in by one fill are reported once each,
+ *   in their places among the other lines.
  * - [bounded] Memory stays O(`max_line`), however long a line is.
  * - [eintr] A read() interrupted by a signal (`EINTR`) is retried, never
  *   reported.

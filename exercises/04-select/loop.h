@@ -79,6 +79,11 @@
  * - [no-spin] The loop does not spin: while it waits (for a timer 200 ms
  *   away, or for a descriptor that is writable but watched only for
  *   reading) it sleeps in select() and uses almost no CPU time.
+ * - [clock-fails] When the clock cannot be read (clock_gettime()
+ *   fails), loop_add_timer() returns -1 with the errno of
+ *   clock_gettime() and adds no timer, and loop_run() returns -1 with it
+ *   and runs no timer it cannot tell is due; what is watched and pending
+ *   stays, and a later loop_run() goes on with it.
  * - [free] loop_free() drops what is watched and pending without calling
  *   any callback, and closes no descriptor.
  *
@@ -225,7 +230,10 @@ int loop_unwatch(loop *l, int fd);
  *         set:
  *         - `EINVAL`: @p l or @p on_timer is NULL, or @p delay_ms is
  *           negative;
- *         - `ENOMEM`: no memory (no timer was added).
+ *         - `ENOMEM`: no memory (no timer was added);
+ *         - any errno of clock_gettime(): the clock could not be read,
+ *           so there is no "now" to count the delay from (no timer was
+ *           added).
  */
 long loop_add_timer(loop *l, long delay_ms, loop_timer_cb on_timer, void *ctx);
 
@@ -263,7 +271,8 @@ int loop_cancel_timer(loop *l, long id);
  *         - `EINVAL`: @p l is NULL;
  *         - `EBUSY`: called from a callback of this loop (it is already
  *           running);
- *         - another errno of select() or clock_gettime().
+ *         - another errno of select() or clock_gettime(); what is
+ *           watched and pending stays, as for `EBADF`.
  */
 int loop_run(loop *l);
 

@@ -12,9 +12,11 @@
  * The buffer never grows. When it is full and holds no '\n', the line in
  * it is longer than max_line: its bytes are dropped, and so are the next
  * ones up to and including the next '\n' (skipping), and linebuf_next()
- * reports EMSGSIZE once. One fill drops at most about 4 * max_line bytes
- * of such a line before it returns, even when more is there to read: the
- * descriptor stays readable, and the next fill goes on skipping.
+ * reports EMSGSIZE once for each such line. One fill drops at most about
+ * 4 * max_line bytes of too-long lines before it returns, even when more
+ * is there to read, whether it is in the middle of one endless line or
+ * between many short too-long ones: the descriptor stays readable, and
+ * the next fill goes on.
  */
 #include "linebuf.h"
 
@@ -31,14 +33,14 @@
 enum { LINEBUF_SKIP_LINES = 4 };
 
 struct linebuf {
-    char *buf;      /* cap + 1 bytes */
-    size_t cap;     /* max_line + 1: a longest line and its '\n' */
-    size_t start;   /* the first byte not handed out yet */
-    size_t end;     /* one past the last byte read */
-    size_t scanned; /* buf[start..scanned) holds no '\n' */
-    bool skipping;  /* dropping the rest of a too-long line */
-    bool too_long;  /* a skipped line linebuf_next() has not reported */
-    bool eof;       /* the last read() returned 0 */
+    char *buf;       /* cap + 1 bytes */
+    size_t cap;      /* max_line + 1: a longest line and its '\n' */
+    size_t start;    /* the first byte not handed out yet */
+    size_t end;      /* one past the last byte read */
+    size_t scanned;  /* buf[start..scanned) holds no '\n' */
+    bool skipping;   /* dropping the rest of a too-long line */
+    size_t too_long; /* skipped lines linebuf_next() has not reported */
+    bool eof;        /* the last read() returned 0 */
 };
 
 linebuf *linebuf_new(size_t max_line)
@@ -94,7 +96,9 @@ static bool make_room(linebuf *lb)
     /* cap bytes and no '\n': longer than max_line. */
     forget_all(lb);
     lb->skipping = true;
-    lb->too_long = true;
+    /* The buffer held no complete line, so this report comes before every
+     * line kept after it: a count keeps the order. */
+    lb->too_long++;
     return true;
 }
 
@@ -106,7 +110,9 @@ ssize_t linebuf_fill(linebuf *lb, int fd)
     }
     size_t total = 0, dropped = 0;
     for (;;) {
-        if (lb->skipping && dropped >= LINEBUF_SKIP_LINES * (lb->cap - 1))
+        /* Whether still skipping or not: a stream of too-long lines that
+         * each end soon after the buffer overflowed is as endless. */
+        if (dropped >= LINEBUF_SKIP_LINES * (lb->cap - 1))
             break; /* enough for one call: let the caller serve others */
         size_t had = lb->end - lb->start;
         if (!make_room(lb)) {
@@ -154,8 +160,8 @@ int linebuf_next(linebuf *lb, const char **line, size_t *len)
         errno = EINVAL;
         return -1;
     }
-    if (lb->too_long) {
-        lb->too_long = false;
+    if (lb->too_long > 0) {
+        lb->too_long--;
         errno = EMSGSIZE;
         return -1;
     }

@@ -10,7 +10,12 @@
  * The suite links tests/support/wrap.c (fullio.links): for write(), a
  * test can also force the rare cases exactly, a write() cut short after
  * a few bytes, one that fails with EINTR, one that fails with EIO after
- * some bytes went out.
+ * some bytes went out, or one that returns 0.
+ *
+ * Where a read() must get exactly one piece, a "dripping" child writes
+ * the next piece only once the pipe is empty again (FIONREAD), so the
+ * reader has taken the one before: the cut is where the test put it,
+ * however loaded the machine.
  */
 #include "wb.h"
 #include "fullio.h"
@@ -22,6 +27,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -254,6 +261,37 @@ static void ticker_stop(timer_t id)
     signal(SIGALRM, SIG_IGN);
 }
 
+/* A child that writes the @p npieces pieces of @p data (of the lengths in
+ * @p lens) into the pipe, each once the pipe is empty again, then closes
+ * its end and exits. So every read() of the parent gets exactly one
+ * piece. The parent's copy of the write end is closed here. */
+static pid_t start_dripper(int fds[2], const unsigned char *data,
+                           const size_t *lens, size_t npieces)
+{
+    pid_t pid = start_child();
+    if (pid == 0) {
+        close(fds[0]);
+        for (size_t i = 0; i < npieces; i++) {
+            for (int waited = 0; waited < 2000; waited++) {
+                int left = -1;
+                if (ioctl(fds[1], FIONREAD, &left) == -1)
+                    _exit(2);
+                if (left == 0)
+                    break;
+                wb_sleep_ms(1);
+            }
+            if (raw_write_all(fds[1], data, lens[i]) == -1)
+                _exit(1);
+            data += lens[i];
+        }
+        close(fds[1]);
+        _exit(0);
+    }
+    close(fds[1]);
+    fds[1] = -1;
+    return pid;
+}
+
 /* --- Reading -------------------------------------------------------------- */
 
 START_TEST(test_read_collects_partial_chunks)
@@ -457,6 +495,116 @@ START_TEST(test_read_nonblocking_keeps_count)
               "the next call, with nothing to read, must report the error: "
               "expected -1 with errno EAGAIN, got %zd (errno %s: %s)",
               next, wb_errname(next_errno), strerror(next_errno));
+}
+END_TEST
+
+/* Every read() returns a single byte: each is a short read like any
+ * other, to be followed by a read for the rest. */
+START_TEST(test_read_one_byte_at_a_time)
+{
+    WB_PROMISE("read-all");
+    int fds[2];
+    wb_pipe(fds);
+    unsigned char *data = pattern(6, 9);
+    static const size_t ones[] = {1, 1, 1, 1, 1, 1};
+    pid_t pid = start_dripper(fds, data, ones, 6);
+    unsigned char buf[6];
+    errno = 0;
+    ssize_t got = fullio_read(fds[0], buf, 6);
+    int saved = errno;
+    close(fds[0]);
+    int code = reap(pid);
+    WB_EXPECT(got == 6,
+              "a child writes 6 bytes one at a time, each once the one "
+              "before was read, so every read() returns 1 byte: expected "
+              "fullio_read(fd, buf, 6) to return 6, got %zd%s%s (a read() "
+              "of 1 byte is a short read like any other: read again for "
+              "the rest)",
+              got, got == -1 ? " with errno " : "",
+              got == -1 ? wb_errname(saved) : "");
+    WB_EXPECT(got != 6 || first_diff(buf, data, 6) == 6,
+              "the 6 bytes read one at a time must arrive in order; byte "
+              "%zu differs",
+              first_diff(buf, data, 6));
+    WB_EXPECT(code == 0, "the writing child failed (exit %d)", code);
+    free(data);
+}
+END_TEST
+
+/* After a short read, the next read() asks for the rest only: the pipe
+ * then holds more than the rest, and a read() that asks for more would
+ * store bytes past the buffer and take bytes that belong to the next
+ * call. */
+START_TEST(test_read_asks_only_for_the_rest)
+{
+    WB_PROMISE("read-all");
+    enum { N = 10, CANARY = 16, SENT = 64 };
+    int fds[2];
+    wb_pipe(fds);
+    unsigned char *data = pattern(SENT, 10);
+    static const size_t pieces[] = {4, SENT - 4};
+    pid_t pid = start_dripper(fds, data, pieces, 2);
+    unsigned char buf[N + CANARY];
+    memset(buf, 0xA5, sizeof buf);
+    errno = 0;
+    ssize_t got = fullio_read(fds[0], buf, N);
+    int saved = errno;
+    int code = reap(pid);
+    unsigned char rest[SENT];
+    size_t have = 0;
+    ssize_t r;
+    while (have < sizeof rest &&
+           (r = read(fds[0], rest + have, sizeof rest - have)) > 0)
+        have += (size_t)r;
+    close(fds[0]);
+    size_t canary_ok = 0;
+    while (canary_ok < CANARY && buf[N + canary_ok] == 0xA5)
+        canary_ok++;
+    WB_EXPECT(got == N,
+              "a child writes 4 bytes, then (once they were read) 60 "
+              "more: expected fullio_read(fd, buf, %d) to return %d, got "
+              "%zd%s%s (after a short read of 4 bytes, ask for the n - "
+              "done = 6 bytes left, no more)",
+              N, N, got, got == -1 ? " with errno " : "",
+              got == -1 ? wb_errname(saved) : "");
+    WB_EXPECT(canary_ok == CANARY,
+              "fullio_read(fd, buf, %d) stored bytes past buf[%d]: byte "
+              "%zu after the buffer was changed (after a short read, ask "
+              "for n - done bytes, at buf + done)",
+              N, N - 1, canary_ok);
+    WB_EXPECT(first_diff(buf, data, N) == N,
+              "the first %d bytes must arrive in order; byte %zu differs", N,
+              first_diff(buf, data, N));
+    WB_EXPECT(have == SENT - N && first_diff(rest, data + N, have) == have,
+              "the %d bytes after the first %d must be left in the pipe for "
+              "the next reader; it holds %zu of them%s",
+              SENT - N, N, have, have == SENT - N ? ", not those" : "");
+    WB_EXPECT(code == 0, "the writing child failed (exit %d)", code);
+    free(data);
+}
+END_TEST
+
+/* A read() error after exactly one byte: that byte is not lost. */
+START_TEST(test_read_error_after_one_byte)
+{
+    WB_PROMISE("read-error");
+    int fds[2];
+    wb_pipe(fds);
+    set_nonblocking(fds[0], 1);
+    WB_EXPECT(write(fds[1], "z", 1) == 1, "write() failed");
+    unsigned char buf[10];
+    errno = 0;
+    ssize_t got = fullio_read(fds[0], buf, 10);
+    int saved = errno;
+    close(fds[0]);
+    close(fds[1]);
+    WB_EXPECT(got == 1 && buf[0] == 'z',
+              "a non-blocking pipe holds 1 byte: read() gives it, then "
+              "fails with EAGAIN. Expected fullio_read(fd, buf, 10) to "
+              "return 1 (the byte it has), got %zd%s%s (an error after "
+              "some bytes, even one, returns their count)",
+              got, got == -1 ? " with errno " : "",
+              got == -1 ? wb_errname(saved) : "");
 }
 END_TEST
 
@@ -889,6 +1037,185 @@ START_TEST(test_write_forced_error_after_some_bytes)
 }
 END_TEST
 
+START_TEST(test_write_one_byte_at_a_time)
+{
+    WB_PROMISE("write-all");
+    int fds[2];
+    wb_pipe(fds);
+    enum { N = 50 };
+    unsigned char *data = pattern(N, 11);
+    wb_wrap_reset(WB_WRITE, 0);
+    wb_wrap_write_limit(1);
+    errno = 0;
+    ssize_t put = fullio_write(fds[1], data, N);
+    int saved = errno;
+    /* One byte goes out, then write() fails with EIO. */
+    wb_wrap_fail(WB_WRITE, 2, EIO, 1);
+    errno = 0;
+    ssize_t one = fullio_write(fds[1], data, N);
+    int one_errno = errno;
+    wb_wrap_write_limit(0);
+    wb_wrap_reset(WB_WRITE, 0);
+    unsigned char got[2 * N];
+    size_t have = drain_now(fds[0], got, sizeof got);
+    close(fds[0]);
+    close(fds[1]);
+    WB_EXPECT(put == N,
+              "every write() takes 1 byte: expected fullio_write() of %d "
+              "bytes to return %d, got %zd%s%s (a write() of 1 byte is a "
+              "short write like any other: write the rest)",
+              N, N, put, put == -1 ? " with errno " : "",
+              put == -1 ? wb_errname(saved) : "");
+    WB_PROMISE("write-error");
+    WB_EXPECT(one == 1,
+              "one write() of 1 byte succeeds, then write() fails with EIO: "
+              "expected fullio_write() to return 1 (the byte that went "
+              "out), got %zd%s%s",
+              one, one == -1 ? " with errno " : "",
+              one == -1 ? wb_errname(one_errno) : "");
+    WB_PROMISE("write-all");
+    WB_EXPECT(have == N + 1 && first_diff(got, data, N) == N &&
+                  got[N] == data[0],
+              "the pipe must hold the %d bytes, then the 1 byte of the "
+              "failed call; it holds %zu bytes%s",
+              N, have, have == N + 1 ? ", not those" : "");
+    free(data);
+}
+END_TEST
+
+/* write() returns 0 for a non-empty request: nothing moved, and no error
+ * says why. */
+START_TEST(test_write_returning_zero_stops)
+{
+    WB_PROMISE("write-zero");
+    int fds[2];
+    wb_pipe(fds);
+    enum { N = 40 };
+    unsigned char *data = pattern(N, 12);
+    static const struct {
+        size_t limit;
+        int zero_at;
+        ssize_t want;
+    } cases[] = {{0, 1, -1}, {1, 2, 1}, {7, 3, 14}};
+    ssize_t put[3];
+    int errs[3];
+    for (int i = 0; i < 3; i++) {
+        wb_wrap_reset(WB_WRITE, 0);
+        wb_wrap_write_limit(cases[i].limit);
+        wb_wrap_write_zero(cases[i].zero_at);
+        errno = 0;
+        put[i] = fullio_write(fds[1], data, N);
+        errs[i] = errno;
+        wb_wrap_write_zero(0);
+        wb_wrap_write_limit(0);
+    }
+    wb_wrap_reset(WB_WRITE, 0);
+    unsigned char got[3 * N];
+    size_t have = drain_now(fds[0], got, sizeof got);
+    close(fds[0]);
+    close(fds[1]);
+    WB_EXPECT(put[0] == -1 && errs[0] == EIO,
+              "the first write() returns 0 (it took nothing, and set no "
+              "errno): calling it again may do the same for ever, so "
+              "expected fullio_write() to stop and return -1 with errno "
+              "EIO, got %zd%s%s",
+              put[0], put[0] == -1 ? " with errno " : "",
+              put[0] == -1 ? wb_errname(errs[0]) : "");
+    for (int i = 1; i < 3; i++)
+        WB_EXPECT(put[i] == cases[i].want,
+                  "every write() takes at most %zu bytes and write() number "
+                  "%d returns 0: expected fullio_write() to stop and return "
+                  "the %zd bytes written before, got %zd%s%s",
+                  cases[i].limit, cases[i].zero_at, cases[i].want, put[i],
+                  put[i] == -1 ? " with errno " : "",
+                  put[i] == -1 ? wb_errname(errs[i]) : "");
+    WB_EXPECT(have == 15 && got[0] == data[0] &&
+                  first_diff(got + 1, data, 14) == 14,
+              "the pipe must hold the 1 and then the 14 bytes that went "
+              "out; it holds %zu bytes%s",
+              have, have == 15 ? ", not those" : "");
+    free(data);
+}
+END_TEST
+
+/* On a datagram socket every write() is a message, even an empty one:
+ * "nothing after the n bytes" means no write() after them. */
+START_TEST(test_write_nothing_after_the_bytes)
+{
+    WB_PROMISE("write-all");
+    int sv[2];
+    WB_EXPECT(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0,
+              "socketpair() failed: %s", strerror(errno));
+    errno = 0;
+    ssize_t put = fullio_write(sv[0], "abc", 3);
+    int saved = errno;
+    set_nonblocking(sv[1], 1);
+    char buf[16];
+    ssize_t first = read(sv[1], buf, sizeof buf);
+    errno = 0;
+    ssize_t second = read(sv[1], buf + 8, sizeof buf - 8);
+    int second_errno = errno;
+    close(sv[0]);
+    close(sv[1]);
+    WB_EXPECT(put == 3,
+              "fullio_write() of 3 bytes to a datagram socket: expected 3, "
+              "got %zd%s%s",
+              put, put == -1 ? " with errno " : "",
+              put == -1 ? wb_errname(saved) : "");
+    WB_EXPECT(first == 3 && memcmp(buf, "abc", 3) == 0,
+              "the socket must receive one message \"abc\"; the first "
+              "read() got %zd bytes",
+              first);
+    WB_EXPECT(second == -1 && second_errno == EAGAIN,
+              "after the 3 bytes nothing more may be written, yet the "
+              "socket received a %zd-byte message after them (a write() "
+              "of 0 bytes sends an empty datagram: stop once done == n)",
+              second);
+}
+END_TEST
+
+/* n = SSIZE_MAX is allowed; only larger counts are refused. */
+START_TEST(test_count_ssize_max_allowed)
+{
+    WB_PROMISE("einval");
+    int fds[2];
+    wb_pipe(fds);
+    WB_EXPECT(write(fds[1], "xyz", 3) == 3, "write() failed");
+    unsigned char buf[16];
+    errno = 0;
+    ssize_t r = fullio_read(fds[0], buf, (size_t)SSIZE_MAX);
+    int r_errno = errno;
+    /* Each write() takes 3 bytes, and the second one fails. */
+    wb_wrap_reset(WB_WRITE, 0);
+    wb_wrap_write_limit(3);
+    wb_wrap_fail(WB_WRITE, 2, EIO, 1);
+    errno = 0;
+    ssize_t w = fullio_write(fds[1], "abcdef", (size_t)SSIZE_MAX);
+    int w_errno = errno;
+    wb_wrap_write_limit(0);
+    wb_wrap_reset(WB_WRITE, 0);
+    unsigned char got[16];
+    size_t have = drain_now(fds[0], got, sizeof got);
+    close(fds[0]);
+    close(fds[1]);
+    WB_EXPECT((r == -1 && r_errno == EFAULT) || r == 3,
+              "fullio_read(fd, buf, SSIZE_MAX): only counts greater than "
+              "SSIZE_MAX are refused, so expected read() to be called "
+              "(Linux then fails it with EFAULT, the count reaching past "
+              "the process's memory), got %zd%s%s",
+              r, r == -1 ? " with errno " : "",
+              r == -1 ? wb_errname(r_errno) : "");
+    WB_EXPECT(w == 3,
+              "fullio_write(fd, buf, SSIZE_MAX), where write() takes 3 "
+              "bytes and then fails with EIO: only counts greater than "
+              "SSIZE_MAX are refused, so expected 3, got %zd%s%s",
+              w, w == -1 ? " with errno " : "",
+              w == -1 ? wb_errname(w_errno) : "");
+    WB_EXPECT(w != 3 || (have >= 3 && memcmp(got + have - 3, "abc", 3) == 0),
+              "the pipe must end with the 3 bytes written, \"abc\"");
+}
+END_TEST
+
 /* --- Arguments, before anything else -------------------------------------- */
 
 /* One call's outcome, for the tests that try several. */
@@ -1073,6 +1400,13 @@ Suite *wb_suite(void)
     WB_ADD(s, test_write_forced_eintr, "Partial reads and writes");
     WB_ADD(s, test_write_forced_error_after_some_bytes,
            "Partial reads and writes");
+    WB_ADD(s, test_read_one_byte_at_a_time, "Partial reads and writes");
+    WB_ADD(s, test_read_asks_only_for_the_rest, "Partial reads and writes");
+    WB_ADD(s, test_read_error_after_one_byte, "Partial reads and writes");
+    WB_ADD(s, test_write_one_byte_at_a_time, "Partial reads and writes");
+    WB_ADD(s, test_write_returning_zero_stops, "Partial reads and writes");
+    WB_ADD(s, test_write_nothing_after_the_bytes, "Partial reads and writes");
+    WB_ADD(s, test_count_ssize_max_allowed, "Exit codes and errors");
     WB_ADD(s, test_zero_bytes_even_on_bad_descriptor,
            "Reading and writing everything");
     WB_ADD(s, test_bad_descriptor_ebadf, "Exit codes and errors");

@@ -238,6 +238,21 @@ START_TEST(test_last_line_without_newline)
     EXPECT_OK(r);
     EXPECT_TEXT(r.out, "z,25\n", "an input of one line without newline");
     result_free(&r);
+
+    /* The last line ends where its bytes end, even when a longer line
+     * before it had commas further on. */
+    r = run_report("abcdef,1,2\na,1,2");
+    EXPECT_OK(r);
+    EXPECT_TEXT(r.out, "abcdef,2\na,2\n",
+                "the last line \"a,1,2\" (no newline) after the longer "
+                "\"abcdef,1,2\" has exactly three fields");
+    result_free(&r);
+    r = run_report("abcd,1,2\nb,1");
+    EXPECT_OK(r);
+    EXPECT_TEXT(r.err, "line 2: missing field\n",
+                "the last line \"b,1\" (no newline) after the longer "
+                "\"abcd,1,2\" has two fields, not more");
+    result_free(&r);
 }
 END_TEST
 
@@ -285,6 +300,123 @@ START_TEST(test_malformed_records_exact_messages)
     WB_PROMISE("summary");
     EXPECT_SUM(r, 3, 10, 135 + 20 + 6);
     result_free(&r);
+
+    WB_PROMISE("fields");
+    r = run_report("pear,1,,\n");
+    EXPECT_OK(r);
+    EXPECT_TEXT(r.err, "line 1: extra field\n",
+                "\"pear,1,,\" has a third comma right after the second: an "
+                "extra field (empty fields count)");
+    result_free(&r);
+}
+END_TEST
+
+/* An input stream that hands over its text in reads of at most 256
+ * bytes and, at each read, allocates blocks of a few sizes filled with a
+ * pattern: heap memory that is not report_run()'s, next to what it
+ * allocates meanwhile. A table written past its end (without
+ * AddressSanitizer, nothing else notices) changes some of them. */
+enum { CANARY_BLOCKS = 240, CANARY_BYTE = 0x5a };
+
+struct canary_input {
+    const char *text;
+    size_t pos, len;
+    unsigned char *blocks[CANARY_BLOCKS];
+    size_t sizes[CANARY_BLOCKS];
+    int nblocks;
+};
+
+static ssize_t canary_read(void *cookie, char *buf, size_t size)
+{
+    static const size_t sizes[] = {192, 256, 384, 512, 768};
+    struct canary_input *c = cookie;
+    for (int k = 0; k < 10 && c->nblocks < CANARY_BLOCKS; k++) {
+        size_t n = sizes[c->nblocks % 5];
+        unsigned char *b = malloc(n);
+        WB_EXPECT(b != NULL, "out of memory");
+        memset(b, CANARY_BYTE, n);
+        c->sizes[c->nblocks] = n;
+        c->blocks[c->nblocks++] = b;
+    }
+    size_t n = c->len - c->pos;
+    if (n > 256)
+        n = 256;
+    if (n > size)
+        n = size;
+    memcpy(buf, c->text + c->pos, n);
+    c->pos += n;
+    return (ssize_t)n;
+}
+
+/* How many canary blocks were changed; frees them all. */
+static int canaries_changed(struct canary_input *c)
+{
+    int changed = 0;
+    for (int i = 0; i < c->nblocks; i++) {
+        size_t k = 0;
+        while (k < c->sizes[i] && c->blocks[i][k] == CANARY_BYTE)
+            k++;
+        changed += k < c->sizes[i];
+        free(c->blocks[i]);
+    }
+    return changed;
+}
+
+/* More items than any first guess of a table's size: every one is kept,
+ * in order, and no memory but report_run()'s own is written. */
+START_TEST(test_a_thousand_items)
+{
+    WB_PROMISE("output");
+    struct text in = {NULL, 0, 0}, want = {NULL, 0, 0};
+    text_add(&in, "%s", "");
+    text_add(&want, "%s", "");
+    enum { ITEMS = 1000 };
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < ITEMS; i++)
+            text_add(&in, "item%04d,%d,%d\n", i, round + 1, i);
+    for (int i = 0; i < ITEMS; i++)
+        text_add(&want, "item%04d,%d\n", i, 3 * i);
+    struct canary_input *canary = calloc(1, sizeof *canary);
+    WB_EXPECT(canary != NULL, "out of memory");
+    canary->text = in.s;
+    canary->len = in.len;
+    cookie_io_functions_t io = {canary_read, NULL, NULL, NULL};
+    FILE *input = fopencookie(canary, "r", io);
+    FILE *out = tmpfile();
+    FILE *err = tmpfile();
+    WB_EXPECT(input != NULL && out != NULL && err != NULL,
+              "fopencookie() or tmpfile() failed");
+    struct result r;
+    r.sum = (struct report_summary){777, 777, 777};
+    errno = 0;
+    r.ret = report_run(input, out, err, &r.sum);
+    r.err_no = errno;
+    int changed = canaries_changed(canary);
+    int blocks = canary->nblocks;
+    free(canary);
+    fclose(input);
+    rewind(out);
+    rewind(err);
+    r.out = wb_slurp(out);
+    r.err = wb_slurp(err);
+    fclose(out);
+    fclose(err);
+    EXPECT_OK(r);
+    WB_EXPECT(changed == 0,
+              "while report_run() read 1000 items, %d of %d blocks of "
+              "memory the test allocated meanwhile were changed: something "
+              "wrote past the end of its own memory (a table that does "
+              "not grow when full?)",
+              changed, blocks);
+    EXPECT_TEXT(r.out, want.s,
+                "1000 items, each in two records: one line per item, in "
+                "the order they first appear, with both records added");
+    EXPECT_TEXT(r.err, "", "no record is malformed");
+    WB_PROMISE("summary");
+    EXPECT_SUM(r, 2 * ITEMS, 0, (int64_t)3 * (ITEMS - 1) * ITEMS / 2);
+    result_free(&r);
+    free(in.s);
+    free(want.s);
 }
 END_TEST
 
@@ -628,8 +760,8 @@ START_TEST(test_read_error_reported)
 END_TEST
 
 /* A stream whose first read() hands over @p text and whose later ones
- * fail with @p errno_after (0: with no errno at all), like a disk that
- * breaks in the middle of a file. */
+ * fail with @p errno_after (0: with no errno at all, leaving errno as it
+ * was), like a disk that breaks in the middle of a file. */
 struct breaking_input {
     const char *text;
     int errno_after;
@@ -640,7 +772,8 @@ static ssize_t breaking_read(void *cookie, char *buf, size_t size)
 {
     struct breaking_input *in = cookie;
     if (in->reads++ > 0) {
-        errno = in->errno_after;
+        if (in->errno_after != 0)
+            errno = in->errno_after;
         return -1;
     }
     size_t len = strlen(in->text);
@@ -1126,6 +1259,120 @@ START_TEST(test_read_error_without_errno_is_eio)
 }
 END_TEST
 
+/* An output stream whose every write fails and sets no errno, as a
+ * stream of a library might. */
+static ssize_t failing_write(void *cookie, const char *buf, size_t size)
+{
+    (void)cookie;
+    (void)buf;
+    (void)size;
+    return -1;
+}
+
+static FILE *failing_stream(int buffered)
+{
+    cookie_io_functions_t io = {NULL, failing_write, NULL, NULL};
+    FILE *f = fopencookie(NULL, "w", io);
+    WB_EXPECT(f != NULL, "fopencookie() failed: %s", strerror(errno));
+    if (!buffered)
+        WB_EXPECT(setvbuf(f, NULL, _IONBF, 0) == 0, "setvbuf() failed");
+    return f;
+}
+
+/* Run report_run() on @p input with these streams (errno set to ENOTTY
+ * before, a leftover); returns what it returned, errno in *err_no. */
+static int run_with(const char *input, FILE *out, FILE *err, int *err_no,
+                    struct report_summary *sum)
+{
+    FILE *in = wb_tmpfile_with(input);
+    errno = ENOTTY;
+    int ret = report_run(in, out, err, sum);
+    *err_no = errno;
+    fclose(in);
+    return ret;
+}
+
+START_TEST(test_write_error_without_errno_is_eio)
+{
+    WB_PROMISE("flush");
+    struct report_summary sum;
+    int err_no;
+    FILE *out = failing_stream(1);
+    int ret = run_with("a,1,1\n", out, NULL, &err_no, &sum);
+    fclose(out); /* fails too: its buffer cannot go out */
+    WB_EXPECT(ret == -1 && err_no == EIO,
+              "out fails when it is flushed, without setting errno: "
+              "expected -1 with errno EIO, got %d%s%s (set errno to 0 "
+              "before writing, and use EIO when the failure left it at 0)",
+              ret, ret == -1 ? " with errno " : "",
+              ret == -1 ? wb_errname(err_no) : "");
+
+    WB_PROMISE("err-fail");
+    FILE *ok = tmpfile();
+    WB_EXPECT(ok != NULL, "tmpfile() failed");
+    FILE *err = failing_stream(0);
+    ret = run_with("a,1,1\nbad\n", ok, err, &err_no, &sum);
+    fclose(err);
+    WB_EXPECT(ret == -1 && err_no == EIO,
+              "err is unbuffered and its write fails without setting "
+              "errno: expected -1 with errno EIO, got %d%s%s",
+              ret, ret == -1 ? " with errno " : "",
+              ret == -1 ? wb_errname(err_no) : "");
+    err = failing_stream(1);
+    ret = run_with("a,1,1\nbad\n", ok, err, &err_no, &sum);
+    fclose(err);
+    fclose(ok);
+    WB_EXPECT(ret == -1 && err_no == EIO,
+              "err is buffered and fails when it is flushed at the end, "
+              "without setting errno: expected -1 with errno EIO, got "
+              "%d%s%s",
+              ret, ret == -1 ? " with errno " : "",
+              ret == -1 ? wb_errname(err_no) : "");
+}
+END_TEST
+
+/* A stream whose error indicator is already set (a read from a stream
+ * open only for writing sets it). */
+static FILE *stream_in_error(void)
+{
+    FILE *f = fopen("/dev/null", "w");
+    WB_EXPECT(f != NULL, "fopen(\"/dev/null\") failed: %s", strerror(errno));
+    WB_EXPECT(fgetc(f) == EOF && ferror(f),
+              "test setup: reading a stream open for writing should set "
+              "its error indicator");
+    return f;
+}
+
+START_TEST(test_stream_in_error_fails_the_run)
+{
+    WB_PROMISE("flush");
+    struct report_summary sum;
+    int err_no;
+    FILE *out = stream_in_error();
+    int ret = run_with("a,1,1\n", out, NULL, &err_no, &sum);
+    fclose(out);
+    WB_EXPECT(ret == -1 && err_no == EIO,
+              "out's error indicator is set (ferror()), so what it got "
+              "cannot be trusted to be whole: expected -1 with errno EIO, "
+              "got %d%s%s (fflush() can succeed on such a stream: check "
+              "ferror() too)",
+              ret, ret == -1 ? " with errno " : "",
+              ret == -1 ? wb_errname(err_no) : "");
+    FILE *ok = tmpfile();
+    WB_EXPECT(ok != NULL, "tmpfile() failed");
+    FILE *err = stream_in_error();
+    ret = run_with("a,1,1\nbad\n", ok, err, &err_no, &sum);
+    fclose(err);
+    fclose(ok);
+    WB_EXPECT(ret == -1 && err_no == EIO,
+              "err's error indicator is set (ferror()): expected -1 with "
+              "errno EIO, got %d%s%s (fflush() can succeed on such a "
+              "stream: check ferror() too)",
+              ret, ret == -1 ? " with errno " : "",
+              ret == -1 ? wb_errname(err_no) : "");
+}
+END_TEST
+
 START_TEST(test_error_paths_free_memory)
 {
     WB_PROMISE("memory");
@@ -1214,5 +1461,8 @@ Suite *wb_suite(void)
     WB_ADD(s, test_flushed_before_returning, "Exit codes and errors");
     WB_ADD(s, test_streams_stay_open, "A batch report");
     WB_ADD(s, test_error_paths_free_memory, "A batch report");
+    WB_ADD(s, test_a_thousand_items, "Batch programs: input, process, output");
+    WB_ADD(s, test_write_error_without_errno_is_eio, "Exit codes and errors");
+    WB_ADD(s, test_stream_in_error_fails_the_run, "Exit codes and errors");
     return s;
 }

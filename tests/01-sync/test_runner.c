@@ -285,6 +285,19 @@ START_TEST(test_null_arrays_rejected)
     WB_EXPECT(untouched(&s.records[0]) && untouched(&s.records[1]),
               "on EINVAL the records must not be written; they were "
               "changed");
+    /* The same with one task: n > 0 is enough to need both arrays. */
+    errno = 0;
+    got = runner_run(NULL, 1, s.records);
+    WB_EXPECT(got == -1 && errno == EINVAL,
+              "tasks = NULL with n = 1: expected -1 with errno EINVAL, got "
+              "%d with errno %s",
+              got, wb_errname(errno));
+    errno = 0;
+    got = runner_run(s.tasks, 1, NULL);
+    WB_EXPECT(got == -1 && errno == EINVAL,
+              "records = NULL with n = 1: expected -1 with errno EINVAL, "
+              "got %d with errno %s (task 0 was called %d times)",
+              got, wb_errname(errno), s.probes[0].calls);
     WB_PROMISE("span");
     errno = 0;
     int64_t span = runner_span_ns(NULL, 3);
@@ -298,25 +311,31 @@ END_TEST
 START_TEST(test_null_fn_rejected_before_anything_runs)
 {
     WB_PROMISE("einval");
-    struct setup s;
-    setup_init(&s, 4, NULL, NULL);
-    s.tasks[3].fn = NULL; /* only the last one is bad */
-    errno = 0;
-    int got = runner_run(s.tasks, 4, s.records);
-    WB_EXPECT(got == -1 && errno == EINVAL,
-              "task 3 has fn = NULL: expected -1 with errno EINVAL, got %d "
-              "with errno %s",
-              got, wb_errname(errno));
-    WB_EXPECT(total_calls(&s, 4) == 0,
-              "every task must be checked before the first one runs; "
-              "tasks 0-2 were called %d, %d and %d times before the bad "
-              "task 3 was noticed",
-              s.probes[0].calls, s.probes[1].calls, s.probes[2].calls);
-    for (int i = 0; i < 4; i++)
-        WB_EXPECT(untouched(&s.records[i]),
-                  "on EINVAL the records must not be written; record %d "
-                  "was changed",
-                  i);
+    /* Only the last task is bad, then only the first. */
+    static const int bad_ones[] = {3, 0};
+    for (int k = 0; k < 2; k++) {
+        int bad = bad_ones[k];
+        struct setup s;
+        setup_init(&s, 4, NULL, NULL);
+        s.tasks[bad].fn = NULL;
+        errno = 0;
+        int got = runner_run(s.tasks, 4, s.records);
+        WB_EXPECT(got == -1 && errno == EINVAL,
+                  "task %d has fn = NULL: expected -1 with errno EINVAL, "
+                  "got %d with errno %s",
+                  bad, got, wb_errname(errno));
+        WB_EXPECT(total_calls(&s, 4) == 0,
+                  "every task must be checked before the first one runs; "
+                  "with task %d bad, tasks 0-3 were called %d, %d, %d and "
+                  "%d times",
+                  bad, s.probes[0].calls, s.probes[1].calls, s.probes[2].calls,
+                  s.probes[3].calls);
+        for (int i = 0; i < 4; i++)
+            WB_EXPECT(untouched(&s.records[i]),
+                      "on EINVAL the records must not be written; record %d "
+                      "was changed (task %d was the bad one)",
+                      i, bad);
+    }
 }
 END_TEST
 

@@ -527,6 +527,105 @@ START_TEST(test_skipping_is_bounded)
 }
 END_TEST
 
+/* A stream of too-long lines, each ending soon after it overflowed the
+ * buffer: a fill that checks its count of dropped bytes only while it is
+ * in the middle of a line never stops, since every line ends before the
+ * check. Every fill must stay within the bound, and every line is
+ * reported once. */
+START_TEST(test_skipping_many_long_lines_is_bounded)
+{
+    WB_PROMISE("skip-bounded");
+    enum { MAX_LINE = 4, LINES = 222 }; /* 222 lines of 9 bytes: 1998 bytes */
+    static const char line[] = "xxxxxxxx\n";
+    static char text[LINES * (sizeof line - 1) + 4];
+    for (size_t i = 0; i < LINES; i++)
+        memcpy(text + i * (sizeof line - 1), line, sizeof line - 1);
+    memcpy(text + LINES * (sizeof line - 1), "ok\n", 4);
+    size_t bound = 8 * (MAX_LINE + 1);
+    int p[2];
+    nb_pipe(p);
+    linebuf *lb = new_lb(MAX_LINE);
+    put_n(p[1], text, strlen(text));
+    size_t fills = 0, reported = 0, oks = 0, others = 0;
+    ssize_t n = 1;
+    while (n > 0 && fills < 10000) {
+        errno = 0;
+        n = linebuf_fill(lb, p[0]);
+        int err = errno;
+        fills++;
+        WB_EXPECT(n <= (ssize_t)bound,
+                  "%d lines of 8 bytes each (max_line %d) wait in the pipe, "
+                  "then \"ok\\n\": every linebuf_fill() should return once it "
+                  "has dropped 4 x max_line bytes of too-long lines, having "
+                  "read at most %zu bytes (the other clients of a loop are "
+                  "waiting); fill %zu read %zd",
+                  LINES, MAX_LINE, bound, fills, n);
+        WB_EXPECT(n > 0 || err == EAGAIN || err == EWOULDBLOCK,
+                  "linebuf_fill() should take bytes in or return -1 with "
+                  "EAGAIN; got %zd%s",
+                  n, wb_errno_note(n));
+        for (;;) {
+            const char *got = JUNK_LINE;
+            size_t len = JUNK_LEN;
+            errno = 0;
+            int r = linebuf_next(lb, &got, &len);
+            if (r == 0)
+                break;
+            if (r == -1 && errno == EMSGSIZE)
+                reported++;
+            else if (r == 1 && len == 2 && memcmp(got, "ok", 2) == 0)
+                oks++;
+            else
+                others++;
+        }
+    }
+    WB_PROMISE("too-long");
+    WB_EXPECT(reported == LINES && oks == 1 && others == 0,
+              "%d too-long lines then \"ok\\n\" (max_line %d), filled until "
+              "EAGAIN, should give EMSGSIZE %d times (once per line), then "
+              "the line \"ok\"; got %zu EMSGSIZE, %zu \"ok\" and %zu other "
+              "results",
+              LINES, MAX_LINE, LINES, reported, oks, others);
+    linebuf_free(lb);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+/* Several too-long lines taken in by one fill (or by the fills until
+ * EAGAIN): each is reported on its own, in its place among the others. */
+START_TEST(test_several_long_lines_each_reported)
+{
+    WB_PROMISE("too-long");
+    static const struct {
+        size_t max_line;
+        const char *sent, *shown, *want;
+    } cases[] = {
+        {4, "xxxxxxx\nyyyyyyy\nzzzzzzz\nok\n",
+         "\"xxxxxxx\\nyyyyyyy\\nzzzzzzz\\nok\\n\"",
+         "<EMSGSIZE>|<EMSGSIZE>|<EMSGSIZE>|ok|"},
+        {4, "xxxxxxx\nab\nyyyyy\n\nzzzzzz\nend\n",
+         "\"xxxxxxx\\nab\\nyyyyy\\n\\nzzzzzz\\nend\\n\"",
+         "<EMSGSIZE>|ab|<EMSGSIZE>||<EMSGSIZE>|end|"},
+        {8, "123456789\nabcdefghij\n", "\"123456789\\nabcdefghij\\n\"",
+         "<EMSGSIZE>|<EMSGSIZE>|"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int p[2];
+        nb_pipe(p);
+        linebuf *lb = new_lb(cases[i].max_line);
+        put(p[1], cases[i].sent);
+        char what[160];
+        snprintf(what, sizeof what, "%s with max_line %zu", cases[i].shown,
+                 cases[i].max_line);
+        take_all_expect(lb, p[0], what, cases[i].want);
+        linebuf_free(lb);
+        close(p[0]);
+        close(p[1]);
+    }
+}
+END_TEST
+
 /* The buffer is full of complete lines the caller has not taken: fill
  * reads nothing and says ENOBUFS, never 0 (end of file). */
 START_TEST(test_full_of_lines_is_enobufs)
@@ -1130,6 +1229,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_fill_reads_until_eagain, "Non-blocking descriptors");
     WB_ADD(s, test_eagain_when_nothing_to_read, "Non-blocking descriptors");
     WB_ADD(s, test_skipping_is_bounded, SECTION);
+    WB_ADD(s, test_skipping_many_long_lines_is_bounded, SECTION);
     WB_ADD(s, test_full_of_lines_is_enobufs, SECTION);
     WB_ADD(s, test_eof_with_partial_line, SECTION);
     WB_ADD(s, test_rest_after_fill_that_met_eof, SECTION);
@@ -1138,6 +1238,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_cr_kept, SECTION);
     WB_ADD(s, test_line_of_exactly_max_line, SECTION);
     WB_ADD(s, test_line_one_too_long_is_skipped, SECTION);
+    WB_ADD(s, test_several_long_lines_each_reported, SECTION);
     WB_ADD(s, test_long_line_in_pieces_is_skipped, SECTION);
     WB_ADD(s, test_long_line_at_eof, SECTION);
     WB_ADD(s, test_long_line_memory_bounded, SECTION);

@@ -12,7 +12,8 @@
  * however loaded the machine is; its CPU time (getrusage) is checked
  * too. clock_gettime() is defined by the test as well, so that a test
  * can set the date (CLOCK_REALTIME) forward and back while the loop's
- * timers run on CLOCK_MONOTONIC.
+ * timers run on CLOCK_MONOTONIC. tests/support/wrap.c (in loop.links)
+ * wraps that clock_gettime() in turn, so a test can make it fail.
  *
  * Every callback records a span for the timeline that
  * `make check CHAPTER=4 EXERCISE=loop TRACE=1` draws (chapters/trace.h):
@@ -1444,6 +1445,72 @@ START_TEST(test_free_drops_everything)
 }
 END_TEST
 
+/* --- A clock that fails ----------------------------------------------------
+ */
+
+/* The clock fails once (the wrap of tests/support/wrap.c, in loop.links),
+ * with an error the test chose: the loop's next clock_gettime(). */
+static const int clock_err = EINVAL;
+
+START_TEST(test_clock_failure_is_reported)
+{
+    WB_PROMISE("clock-fails");
+    loop *l = new_loop();
+    struct timed t = {0, 0, -1};
+    wb_wrap_fail(WB_CLOCK_GETTIME, 1, clock_err, 0);
+    errno = 0;
+    long id = loop_add_timer(l, 0, on_timed, &t);
+    int err = errno;
+    int reads = wb_wrap_calls(WB_CLOCK_GETTIME);
+    wb_wrap_reset(WB_CLOCK_GETTIME, 0);
+    WB_EXPECT(id == -1 && err == clock_err,
+              "when clock_gettime() fails (here with %s, forced by the "
+              "test), loop_add_timer(l, 0, ...) has no \"now\" to count the "
+              "delay from: it should return -1 with errno %s and add no "
+              "timer; got %ld%s (it read the clock %d times)",
+              wb_errname(clock_err), wb_errname(clock_err), id,
+              id == -1 ? fmt(" (%s)", wb_errname(err)) : "", reads);
+    run_ok(l);
+    WB_EXPECT(t.calls == 0,
+              "a loop_add_timer() that failed should add no timer; its "
+              "callback ran %d times",
+              t.calls);
+
+    /* A watched pipe and a due timer: loop_run() cannot tell that the
+     * timer is due, and keeps both for the next run. */
+    int p[2];
+    ready_pipe(p);
+    struct seen s = {0};
+    s.unwatch_after = 1;
+    watch_ok(l, p[0], LOOP_READ, on_seen, &s);
+    timer_ok(l, 0, on_timed, &t);
+    wb_wrap_fail(WB_CLOCK_GETTIME, 1, clock_err, 0);
+    errno = 0;
+    int rc = loop_run(l);
+    err = errno;
+    int timer_calls = t.calls;
+    wb_wrap_reset(WB_CLOCK_GETTIME, 0);
+    WB_EXPECT(rc == -1 && err == clock_err && timer_calls == 0,
+              "with a timer of 0 ms pending and clock_gettime() failing once "
+              "(with %s, forced by the test), loop_run() should return -1 "
+              "with errno %s and run no timer; got %d%s, and the timer ran "
+              "%d times",
+              wb_errname(clock_err), wb_errname(clock_err), rc,
+              rc == -1 ? fmt(" (%s)", wb_errname(err)) : "", timer_calls);
+    int io_calls = s.calls;
+    run_ok(l);
+    WB_EXPECT(t.calls == 1 && s.calls >= 1,
+              "once the clock works again, loop_run() should go on with "
+              "what is watched and pending: the timer should run once and "
+              "the ready pipe's callback be called; the timer ran %d times "
+              "and the callback was called %d times (%d of them in the "
+              "failed run)",
+              t.calls, s.calls, io_calls);
+    loop_free(l);
+    close_pair(p);
+}
+END_TEST
+
 /* --- A blocking callback, for the timeline -------------------------------- */
 
 /* Timers 1 to 6, 10 ms apart, each write a byte to one of two pipes. The
@@ -1577,6 +1644,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_writable_socket_read_only_does_not_spin,
            "Asking for write readiness all the time");
     WB_ADD(s, test_free_drops_everything, "The event loop");
+    WB_ADD(s, test_clock_failure_is_reported, "An event loop on select");
     WB_ADD(s, test_blocking_callback_delays_everything,
            "A blocking call in a callback");
     return s;

@@ -194,6 +194,14 @@ int wb_wrap_calls(enum wb_wrapped f);
 void wb_wrap_write_limit(size_t max);
 
 /**
+ * @brief Make one write() return 0 for a non-empty request, writing
+ *        nothing and setting no errno (a device may do that).
+ * @param call the write() (counting from 1 after the last wb_wrap_reset()
+ *             of ::WB_WRITE) that returns 0; 0: none.
+ */
+void wb_wrap_write_zero(int call);
+
+/**
  * @brief Add @p ns to every clock_gettime() reading from now on (a clock
  *        that jumps); 0 puts the clock back.
  * @param ns the shift in nanoseconds, negative for backwards.

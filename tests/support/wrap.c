@@ -63,6 +63,7 @@ static struct {
 } wrapped[WB_WRAPPED_COUNT];
 
 static atomic_long write_limit;     /* largest write() passed on; 0: any */
+static atomic_int write_zero_at;    /* the write() (from 1) that returns 0 */
 static atomic_llong clock_shift_ns; /* added to every clock reading */
 
 /* Count a call; 0 when it goes through, else the error it fails with. */
@@ -101,6 +102,9 @@ ssize_t __wrap_write(int fd, const void *buf, size_t n)
         errno = err;
         return -1;
     }
+    int zero = atomic_load(&write_zero_at);
+    if (zero != 0 && atomic_load(&wrapped[WB_WRITE].calls) == zero && n > 0)
+        return 0; /* moved nothing, and no error either */
     long limit = atomic_load(&write_limit);
     if (limit > 0 && n > (size_t)limit)
         n = (size_t)limit;
@@ -181,6 +185,11 @@ void wb_wrap_fail(enum wb_wrapped f, int fail, int err, int and_later)
 int wb_wrap_calls(enum wb_wrapped f)
 {
     return atomic_load(&wrapped[f].calls);
+}
+
+void wb_wrap_write_zero(int call)
+{
+    atomic_store(&write_zero_at, call);
 }
 
 void wb_wrap_write_limit(size_t max)
