@@ -111,6 +111,11 @@
  * - [no-spin] The loop does not spin: while it waits (for a timer 200 ms
  *   away, or for a descriptor that is writable but watched only for
  *   reading) it sleeps in epoll_wait() and uses almost no CPU time.
+ * - [clock-fails] When the clock cannot be read (clock_gettime()
+ *   fails), loop_add_timer() returns -1 with the errno of
+ *   clock_gettime() and adds no timer, and loop_run() returns -1 with it
+ *   and runs no timer it cannot tell is due; what is watched and pending
+ *   stays, and a later loop_run() goes on with it.
  * - [free] loop_free() drops what is watched and pending without calling
  *   any callback, closes the epoll instance, and closes no watched
  *   descriptor.

@@ -577,6 +577,7 @@ END_TEST
  *   WB_PROMISE("run-ends")        test_run_ends_when_nothing_is_left, ...
  *   WB_PROMISE("stop")            test_stop_from_callback, ...
  *   WB_PROMISE("no-spin")         test_idle_timer_does_not_spin, ...
+ *   WB_PROMISE("clock-fails")     test_clock_failure_is_reported
  *   WB_PROMISE("free")            test_free_drops_everything
  */
 
@@ -608,6 +609,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_run_ends_when_nothing_is_left, "The loop on epoll");
     WB_ADD(s, test_stop_from_callback, "The loop on epoll");
     WB_ADD(s, test_stop_lets_the_iteration_finish, "The loop on epoll");
+    WB_ADD(s, test_clock_failure_is_reported, "The loop on epoll");
     WB_ADD(s, test_idle_timer_does_not_spin, "The loop on epoll");
     WB_ADD(s, test_writable_socket_read_only_does_not_spin,
            "The loop on epoll");
