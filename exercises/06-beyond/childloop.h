@@ -57,7 +57,8 @@
  * - [free] childloop_free() kills every child still running with
  *   `SIGKILL` and reaps it, without calling its `on_exit`; it closes the
  *   descriptor and unblocks `SIGCHLD` again if childloop_new() blocked
- *   it.
+ *   it (the `SIGCHLD` still pending is then delivered at once: see
+ *   childloop_free()).
  * - [bad-args] Invalid arguments fail with `EINVAL` and start nothing.
  *
  * Errors are reported the system-call way: -1 (or NULL) with `errno` set.
@@ -155,6 +156,15 @@ unsigned childloop_running(const childloop *c);
  * descriptor is unwatched and closed, and `SIGCHLD` is unblocked again
  * in the calling thread when childloop_new() blocked it. Not from a
  * callback of the loop.
+ *
+ * The `SIGCHLD` those children raised (and any the loop had not read
+ * yet) is not thrown away: it is pending when `SIGCHLD` is unblocked,
+ * so it is delivered before childloop_free() returns. With the default
+ * action nothing happens. A caller that installed a `SIGCHLD` handler
+ * sees it run once, for children that are already reaped: a
+ * `waitpid(-1, ..., WNOHANG)` in it finds none of them. When `SIGCHLD`
+ * was blocked before childloop_new(), it stays blocked and the signal
+ * stays pending.
  *
  * @param c  the childloop; NULL does nothing.
  */

@@ -50,7 +50,13 @@
  * - [watch] A watched descriptor's callback is called when epoll_wait()
  *   reports it ready for an event it is watched for, with those events
  *   in `events`, once per iteration, with the context given to
- *   loop_watch().
+ *   loop_watch(). A hang-up or an error (epoll's `EPOLLHUP` and
+ *   `EPOLLERR`, which it reports whatever the descriptor is watched for:
+ *   a pipe whose writer or reader is closed) counts as ready for both
+ *   `LOOP_READ` and `LOOP_WRITE`, as select() would say it: the
+ *   callback gets whichever of the two it is watched for, and the
+ *   read() or write() it then makes does not block (it returns 0 or
+ *   fails).
  * - [level] A descriptor that stays ready (its callback read part of
  *   what was there) gets a callback in the next iteration too: the loop
  *   is level-triggered, like select().

@@ -27,18 +27,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* TODO: the fields: the loop; a signalfd; the set of watched signals
- * and the set of those sigloop_watch() blocked itself; a callback and a
- * context per signal number (NSIG of them); whether the descriptor is
- * watched. */
+/* TODO: the fields you need. */
 struct sigloop {
     int unused;
 };
 
 sigloop *sigloop_new(loop *l)
 {
-    /* TODO: EINVAL for NULL; signalfd(-1, empty set, SFD_NONBLOCK |
-     * SFD_CLOEXEC). Read: chapter 6, "Signals in the loop". */
+    /* TODO: see sigloop.h. Read: chapter 6, "Signals in the loop". */
     (void)l;
     errno = ENOSYS;
     return NULL;
@@ -46,13 +42,7 @@ sigloop *sigloop_new(loop *l)
 
 int sigloop_watch(sigloop *s, int signo, sigloop_fn on_signal, void *ctx)
 {
-    /* TODO: check the arguments; block the signal with pthread_sigmask()
-     * (remember whether it was blocked before), add it to the
-     * signalfd's set (signalfd(fd, &set, 0) changes it), watch the
-     * descriptor if it is not watched; store callback and ctx. The
-     * callback of the descriptor reads one signalfd_siginfo at a time
-     * until EAGAIN and calls the callback of ssi_signo if it is still
-     * watched. Read: chapter 6, "Signals in the loop". */
+    /* TODO: see sigloop.h. Read: chapter 6, "Signals in the loop". */
     (void)s;
     (void)signo;
     (void)on_signal;
@@ -63,8 +53,7 @@ int sigloop_watch(sigloop *s, int signo, sigloop_fn on_signal, void *ctx)
 
 int sigloop_unwatch(sigloop *s, int signo)
 {
-    /* TODO: ENOENT when not watched; take it out of the signalfd's set
-     * (it stays blocked); unwatch the descriptor after the last one. */
+    /* TODO: see sigloop.h. Read: chapter 6, "Signals in the loop". */
     (void)s;
     (void)signo;
     errno = ENOSYS;
@@ -73,16 +62,11 @@ int sigloop_unwatch(sigloop *s, int signo)
 
 void sigloop_free(sigloop *s)
 {
-    /* TODO: unwatch and close the descriptor; throw away the pending
-     * signals it blocked (sigtimedwait() with a zero timeout), then
-     * unblock them; free. */
+    /* TODO: see sigloop.h. Read: chapter 6, "Signals in the loop". */
     (void)s;
 }
 
-/* TODO: the server's fields: the loop and the sigloop; the listening
- * socket; the grace; a state (serving, draining, done); the grace
- * timer; the connections, each with its descriptor, a line buffer, an
- * output buffer and its requests in flight (each a loop timer). */
+/* TODO: the fields you need. */
 struct sigloop_server {
     int unused;
 };
@@ -90,11 +74,7 @@ struct sigloop_server {
 sigloop_server *sigloop_server_new(loop *l, sigloop *s, int listen_fd,
                                    long grace_ms)
 {
-    /* TODO: check the arguments; make the listening socket non-blocking
-     * and watch it (accept4() with SOCK_NONBLOCK | SOCK_CLOEXEC); watch
-     * SIGTERM and SIGINT on s with a callback that calls
-     * sigloop_server_shutdown(). Read: chapter 6, "A graceful
-     * shutdown". */
+    /* TODO: see sigloop.h. Read: chapter 6, "A graceful shutdown". */
     (void)l;
     (void)s;
     (void)listen_fd;
@@ -105,19 +85,12 @@ sigloop_server *sigloop_server_new(loop *l, sigloop *s, int listen_fd,
 
 void sigloop_server_shutdown(sigloop_server *srv)
 {
-    /* TODO: the first time: unwatch and close the listening socket,
-     * stop reading every connection, close those with nothing in flight
-     * and nothing to send, and start the grace timer. A second time, or
-     * when the grace is over: close every connection. Once none is
-     * left: cancel the grace timer and unwatch SIGTERM and SIGINT, so
-     * loop_run() can return. Read: chapter 6, "A graceful shutdown". */
+    /* TODO: see sigloop.h. Read: chapter 6, "A graceful shutdown". */
     (void)srv;
 }
 
 void sigloop_server_free(sigloop_server *srv)
 {
-    /* TODO: close every connection (cancelling its timers) and the
-     * listening socket if open; cancel the grace timer; unwatch the
-     * signals if still watched; free. */
+    /* TODO: see sigloop.h. Read: chapter 6, "A graceful shutdown". */
     (void)srv;
 }

@@ -177,6 +177,16 @@ typedef struct sigloop_server sigloop_server;
  * client that sends a line longer than 63 bytes, or lets 4 KiB of
  * answers pile up unread, is disconnected, and never ends the server.
  *
+ * A client that shuts down its sending side (`shutdown(SHUT_WR)`, the
+ * end of its stream) or resets the connection while the server is
+ * serving is disconnected as soon as the server reads that: its
+ * requests in flight are dropped and get no `done` line, answers not
+ * yet sent are lost, and a last line without its newline is ignored. A
+ * client that wants every answer keeps its sending side open until its
+ * last `done` line has come. Once the shutdown has begun nothing is
+ * read, so an end of stream goes unnoticed then: the requests in flight
+ * still get their `done` lines, as [finish-in-flight] says.
+ *
  * @param l          the loop; must not be NULL.
  * @param s          a sigloop on @p l; must not be NULL; must outlive
  *                   the server.

