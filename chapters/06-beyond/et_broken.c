@@ -1,0 +1,76 @@
+/*
+ * et_broken.c: an edge-triggered reader that reads ONCE per event stalls (Linux
+ * only, hence _GNU_SOURCE). The peer of a socket pair sends "one\ntwo\nthree\n"
+ * in one write; the reader, registered with EPOLLET, reads at most 4 bytes
+ * per read(). Edge-triggered epoll reports a descriptor when new data
+ * arrives, not while data is waiting, so a reader that reads once
+ * leaves the rest in the socket and is not told again until the peer sends
+ * something new, and then it is one message behind.
+ *
+ * Run: et_broken
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "die.h"
+
+static void show(const char *buf, ssize_t n)
+{
+    printf("  read %zd bytes: \"", n);
+    for (ssize_t i = 0; i < n; i++)
+        fputs(buf[i] == '\n' ? "\\n" : (char[]){buf[i], 0}, stdout);
+    printf("\"\n");
+}
+
+int main(void)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
+        die("socketpair");
+    int fl = fcntl(sv[0], F_GETFL);
+    if (fl == -1 || fcntl(sv[0], F_SETFL, fl | O_NONBLOCK) == -1)
+        die("fcntl");
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.fd = sv[0]};
+    if (ep == -1 || epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev) == -1)
+        die("epoll");
+    const char *later[] = {"one\ntwo\nthree\n", "four\n", NULL};
+    int sent = 0;
+    for (int round = 0; round < 4; round++) {
+        if (later[sent] != NULL) {
+            printf("peer sends %zu bytes\n", strlen(later[sent]));
+            if (write(sv[1], later[sent], strlen(later[sent])) == -1)
+                die("write");
+            sent++;
+        }
+        int n = epoll_wait(ep, &ev, 1, 200);
+        if (n == -1)
+            die("epoll_wait");
+        if (n == 0) {
+            int left;
+            if (ioctl(sv[0], FIONREAD, &left) == -1)
+                die("ioctl");
+            printf("epoll_wait: nothing for 200 ms, %d bytes still waiting in "
+                   "the socket\n",
+                   left);
+            continue;
+        }
+        printf("epoll_wait: descriptor ready\n");
+        // [once]
+        char buf[4];
+        ssize_t got = read(ev.data.fd, buf, sizeof buf); /* once: the bug */
+        if (got == -1)
+            die("read");
+        show(buf, got);
+        // [once]
+    }
+    if (close(sv[0]) == -1 || close(sv[1]) == -1 || close(ep) == -1)
+        die("close");
+    return 0;
+}
