@@ -94,7 +94,7 @@ static void submit(struct slot *s) /* the next step of a slot */
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
     if (sqe == NULL)
-        die("io_uring_get_sqe");
+        die_en(EAGAIN, "io_uring_get_sqe: the submission queue is full");
     if (s->writing)
         io_uring_prep_write(sqe, out, s->buf + s->got, s->len - s->got,
                             (__u64)(s->off + s->got));

@@ -39,7 +39,7 @@ static void queue(int fd, int is_send) /* a receive, or the answer */
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
     if (sqe == NULL)
-        die("io_uring_get_sqe");
+        die_en(EAGAIN, "io_uring_get_sqe: the submission queue is full");
     if (is_send)
         io_uring_prep_send(sqe, fd, "ok\n", 3, MSG_NOSIGNAL);
     else
@@ -52,7 +52,7 @@ static void arm_accept(int after_ms) /* one request, many connections */
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
     if (sqe == NULL)
-        die("io_uring_get_sqe");
+        die_en(EAGAIN, "io_uring_get_sqe: the submission queue is full");
     if (after_ms > 0) { /* wait first, then come back here */
         static struct __kernel_timespec later;
         later = (struct __kernel_timespec){0, after_ms * 1000000LL};
