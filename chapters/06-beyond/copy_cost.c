@@ -55,11 +55,15 @@ pool_worker(void *arg) /* takes the next block until none is left */
     (void)arg;
     for (off_t off;
          (off = (off_t)atomic_fetch_add(&next_block, 1) * BLOCK) < size;) {
-        ssize_t n =
-            pread(in, buf, BLOCK, off); /* (a short pread mid-file: a loop) */
-        if (n == -1)
-            die("pread");
-        put(buf, n, off);
+        ssize_t want = size - off < BLOCK ? (ssize_t)(size - off) : BLOCK;
+        for (ssize_t got = 0, n; got < want; got += n) { /* short: go on */
+            if ((n = pread(in, buf + got, (size_t)(want - got), off + got)) ==
+                -1)
+                die("pread");
+            if (n == 0)
+                die_en(EIO, "pread: the file shrank");
+        }
+        put(buf, want, off);
     }
     return NULL;
 }
@@ -90,7 +94,7 @@ static void submit(struct slot *s) /* the next step of a slot */
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
     if (sqe == NULL)
-        die("io_uring_get_sqe");
+        die_en(EAGAIN, "io_uring_get_sqe: the submission queue is full");
     if (s->writing)
         io_uring_prep_write(sqe, out, s->buf + s->got, s->len - s->got,
                             (__u64)(s->off + s->got));

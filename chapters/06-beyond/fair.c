@@ -85,6 +85,7 @@ int main(int argc, char **argv)
     nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL); /* the flood is on */
     if (write(quiet_w, "hello\n", 6) != 6)
         die("write");
+    double sent = ms(); /* 5 ms in, or later on a busy machine */
     // [turn]
     int pending[2], npending = 0, open = 2;
     long flooded = 0;
@@ -98,9 +99,13 @@ int main(int argc, char **argv)
         int ready[4], nready = 0;
         for (int i = 0; i < npending; i++) /* unfinished ones first */
             ready[nready++] = pending[i];
-        for (int i = 0; i < n; i++)
-            if (nready == 0 || ready[0] != ev[i].data.fd)
+        for (int i = 0; i < n; i++) { /* new edges, unless already there */
+            int j = 0;
+            while (j < nready && ready[j] != ev[i].data.fd)
+                j++;
+            if (j == nready)
                 ready[nready++] = ev[i].data.fd;
+        }
         npending = 0;
         for (int i = 0; i < nready; i++) {
             int fd = ready[i];
@@ -111,11 +116,15 @@ int main(int argc, char **argv)
                    (r = read(fd, buf, sizeof buf)) > 0)
                 got += r, work();
             if (fd == qu && got > 0)
-                printf("%s: the quiet client's message handled at %.1f ms\n",
-                       argv[1], ms());
+                printf("%s: the quiet client's message, sent at %.1f ms, "
+                       "handled %.1f ms later\n",
+                       argv[1], sent, ms() - sent);
             if (fd == fl)
                 flooded += got;
-            if (r == 0 || (fd == qu && got > 0)) { /* end of stream, or done */
+            if (r == -1 && errno != EAGAIN) /* a reset, say: that one ends */
+                printf("%s: read: %s\n", argv[1], strerror(errno));
+            if (r == 0 || (r == -1 && errno != EAGAIN) ||
+                (fd == qu && got > 0)) {
                 if (epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL) == -1)
                     die("epoll_ctl DEL");
                 open--;

@@ -59,7 +59,8 @@ static void *worker(void *arg)
         }
         atomic_fetch_sub(&inside, 1);
         if (oneshot) { /* done with it: let the next event through */
-            struct epoll_event again = {.events = EPOLLIN | EPOLLONESHOT};
+            struct epoll_event again = {.events = EPOLLIN | EPOLLONESHOT,
+                                        .data = ev.data}; /* MOD sets both */
             if (epoll_ctl(ep, EPOLL_CTL_MOD, sock, &again) == -1)
                 die("epoll_ctl MOD");
         }
@@ -80,7 +81,8 @@ int main(int argc, char **argv)
         die("socketpair");
     sock = sv[0];
     ep = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event ev = {.events = EPOLLIN | (oneshot ? EPOLLONESHOT : 0)};
+    struct epoll_event ev = {.events = EPOLLIN | (oneshot ? EPOLLONESHOT : 0),
+                             .data.fd = sock};
     if (ep == -1 || epoll_ctl(ep, EPOLL_CTL_ADD, sock, &ev) == -1)
         die("epoll");
     char all[4 * MSGS + 1];

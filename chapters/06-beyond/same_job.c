@@ -64,6 +64,8 @@ int main(int argc, char **argv)
         if (en < 0)
             die_en(-en, "io_uring_queue_init");
         struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+        if (sqe == NULL)
+            die_en(EAGAIN, "io_uring_get_sqe");
         io_uring_prep_read(sqe, p[0], buf, sizeof buf - 1,
                            0); /* 2: "read this" */
         if ((en = io_uring_submit(&ring)) < 0)

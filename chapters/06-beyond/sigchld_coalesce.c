@@ -2,7 +2,8 @@
  * sigchld_coalesce.c: two children exit, one SIGCHLD. A standard signal
  * is a flag, not a queue: while it is pending (here: blocked), more of the
  * same signal add nothing. The program blocks SIGCHLD, starts two
- * children that exit at once, waits until both are zombies, and unblocks:
+ * children that exit at once, waits until both are zombies (waitid() with
+ * WNOWAIT, which reaps nothing), and unblocks:
  * the handler runs once. "once" reaps one child per signal, as a careless
  * handler does, and leaves a zombie; "loop" reaps with waitpid(WNOHANG)
  * until there is nobody left, and gets both.
@@ -52,25 +53,20 @@ int main(int argc, char **argv)
     if (sigaction(SIGCHLD, &sa, NULL) == -1 ||
         sigprocmask(SIG_BLOCK, &chld, &old) == -1)
         die("signals");
-    int gone[2]; /* end of file once both children have exited */
-    if (pipe(gone) == -1)
-        die("pipe");
     fflush(stdout);
     // [children]
+    pid_t kid[2];
     for (int i = 0; i < 2; i++) {
-        pid_t p = fork();
-        if (p == -1)
+        if ((kid[i] = fork()) == -1)
             die("fork");
-        if (p == 0)
-            _exit(0); /* closes its copy of gone[1] */
+        if (kid[i] == 0)
+            _exit(0);
     }
-    if (close(gone[1]) == -1)
-        die("close");
-    char c;
-    if (read(gone[0], &c, 1) != 0) /* both exited... */
-        die("read");
-    nanosleep(&(struct timespec){0, 50 * 1000000L},
-              NULL); /* ...and are zombies */
+    for (int i = 0; i < 2; i++) { /* until each is a zombie, reaping none */
+        siginfo_t si;
+        if (waitid(P_PID, (id_t)kid[i], &si, WEXITED | WNOWAIT) == -1)
+            die("waitid");
+    }
     // [children]
     if (sigprocmask(SIG_SETMASK, &old, NULL) == -1) /* the handler runs here */
         die("sigprocmask");

@@ -43,6 +43,8 @@ int main(void)
     unsigned lens[3] = {11, 5, 4}, offs[3] = {0, 6, 0};
     for (int i = 0; i < 3; i++) {
         struct io_uring_sqe *sqe = io_uring_get_sqe(&ring); /* a free entry */
+        if (sqe == NULL) /* the submission queue is full */
+            die_en(EAGAIN, "io_uring_get_sqe");
         io_uring_prep_read(sqe, fds[i], reqs[i].buf, lens[i], offs[i]);
         io_uring_sqe_set_data(sqe, &reqs[i]); /* comes back in the completion */
     }

@@ -47,10 +47,12 @@ int main(void)
     static char line[] = "linked\n", back[16];
     // [chain]
     struct io_uring_sqe *w = io_uring_get_sqe(&ring);
+    struct io_uring_sqe *r = io_uring_get_sqe(&ring); /* 2 of the 8 */
+    if (w == NULL || r == NULL)
+        die_en(EAGAIN, "io_uring_get_sqe");
     io_uring_prep_write(w, fileno(f), line, 7, 0);
     io_uring_sqe_set_data(w, "write 7 bytes");
     w->flags |= IOSQE_IO_LINK; /* the next request waits for this one */
-    struct io_uring_sqe *r = io_uring_get_sqe(&ring);
     io_uring_prep_read(r, fileno(f), back, sizeof back, 0);
     io_uring_sqe_set_data(r, "then read them back");
     // [chain]
@@ -61,10 +63,12 @@ int main(void)
     printf("  read back: %.6s\n", back);
     // [broken]
     struct io_uring_sqe *bad = io_uring_get_sqe(&ring);
+    struct io_uring_sqe *next = io_uring_get_sqe(&ring);
+    if (bad == NULL || next == NULL)
+        die_en(EAGAIN, "io_uring_get_sqe");
     io_uring_prep_read(bad, wo, back, sizeof back, 0); /* fails: EBADF */
     io_uring_sqe_set_data(bad, "read a write-only fd");
     bad->flags |= IOSQE_IO_LINK;
-    struct io_uring_sqe *next = io_uring_get_sqe(&ring);
     io_uring_prep_write(next, fileno(f), line, 7, 7);
     io_uring_sqe_set_data(next, "then write");
     // [broken]

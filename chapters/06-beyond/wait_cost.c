@@ -9,7 +9,11 @@
  * 100; at least 21, at most 20,000), in microseconds. select() stops where the
  * descriptors pass FD_SETSIZE.
  *
- * Run: wait_cost [MS]          (bench.sh runs it; 10,000 needs a limit
+ * "first" puts the ready descriptor first, numbered below every idle one:
+ * select() and poll() stop setting up a wait on each descriptor once they
+ * have found a ready one, so that case costs them less (see the text).
+ *
+ * Run: wait_cost [MS [first]]  (bench.sh runs it; 10,000 needs a limit
  *                               on open files above 10,100)
  */
 #define _GNU_SOURCE
@@ -17,6 +21,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -34,7 +39,7 @@ static double now_us(void)
     return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
-static int fds[10001], nfds; /* idle ones first, the active one last */
+static int fds[10001], nfds, ai, hi; /* ai: the active one; hi: top fd */
 static struct pollfd pfd[10001];
 static double budget_us;
 
@@ -45,8 +50,8 @@ static int one_select(void)
     FD_ZERO(&r);
     for (int i = 0; i < nfds; i++) /* rebuilt every time, as a loop must */
         FD_SET(fds[i], &r);
-    int n = select(fds[nfds - 1] + 1, &r, NULL, NULL, NULL);
-    return n == 1 && FD_ISSET(fds[nfds - 1], &r) ? 0 : -1;
+    int n = select(hi + 1, &r, NULL, NULL, NULL);
+    return n == 1 && FD_ISSET(fds[ai], &r) ? 0 : -1;
 }
 // [select]
 
@@ -54,7 +59,7 @@ static int one_select(void)
 static int one_poll(void)
 {
     int n = poll(pfd, (nfds_t)nfds, -1); /* the kernel looks at every entry */
-    return n == 1 && (pfd[nfds - 1].revents & POLLIN) ? 0 : -1;
+    return n == 1 && (pfd[ai].revents & POLLIN) ? 0 : -1;
 }
 // [poll]
 
@@ -64,7 +69,7 @@ static int one_epoll(void)
 {
     struct epoll_event ev[8];
     int n = epoll_wait(ep, ev, 8, -1); /* only the ready list */
-    return n == 1 && ev[0].data.fd == fds[nfds - 1] ? 0 : -1;
+    return n == 1 && ev[0].data.fd == fds[ai] ? 0 : -1;
 }
 // [epoll]
 
@@ -93,6 +98,7 @@ static double median_us(int (*one)(void)) /* the machine is shared: a median */
 int main(int argc, char **argv)
 {
     budget_us = 1000.0 * (argc > 1 ? atof(argv[1]) : 100.0);
+    int first = argc > 2 && strcmp(argv[2], "first") == 0;
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
         die("getrlimit");
@@ -104,21 +110,29 @@ int main(int argc, char **argv)
     int active[2];
     if (pipe2(active, O_CLOEXEC) == -1 || write(active[1], "x", 1) != 1)
         die("pipe2");
-    printf("  idle   select(us)   poll(us)   epoll(us)\n");
+    printf("  idle   select(us)   poll(us)   epoll(us)   (ready one %s)\n",
+           first ? "first, lowest number" : "last, highest number");
+    static int idlefd[10000];
     int idle = 0, act = -1;
     for (int want = 10; want <= 10000 && want + 100 <= (int)rl.rlim_cur;
          want *= 10) {
         if (act != -1 && close(act) == -1)
             die("close");
         while (idle < want)
-            if ((fds[idle++] = eventfd(0, EFD_CLOEXEC)) == -1)
+            if ((idlefd[idle++] = eventfd(0, EFD_CLOEXEC)) == -1)
                 die("eventfd");
         /* a copy of the active pipe's read end, numbered above every idle one
          */
         if ((act = fcntl(active[0], F_DUPFD_CLOEXEC, 0)) == -1)
             die("fcntl");
-        fds[idle] = act;
-        nfds = idle + 1;
+        nfds = 0;
+        if (first) /* the pipe itself, made before every idle descriptor */
+            ai = nfds, fds[nfds++] = active[0];
+        for (int i = 0; i < idle; i++)
+            fds[nfds++] = idlefd[i];
+        if (!first)
+            ai = nfds, fds[nfds++] = act;
+        hi = first ? idlefd[idle - 1] : act;
         if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
             die("epoll_create1");
         for (int i = 0; i < nfds; i++) {
@@ -128,7 +142,7 @@ int main(int argc, char **argv)
                 die("epoll_ctl");
         }
         printf("%6d", want);
-        if (act < FD_SETSIZE)
+        if (hi < FD_SETSIZE)
             printf("  %11.2f", median_us(one_select));
         else
             printf("  %11s", "-");

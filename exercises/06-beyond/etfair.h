@@ -22,9 +22,10 @@
  * turn of at most `budget` bytes. A descriptor whose turn ended with
  * `EAGAIN` is drained: it waits for its next edge. One whose budget ran
  * out first still has data, and no edge will come for it: the etfair
- * keeps it on its own ready list and serves it in the next round, after
- * the others. The flooder is the one slowed down, to `budget` bytes per
- * round, while every other descriptor still gets its turn in each round.
+ * keeps it on its own ready list, behind every other descriptor of this
+ * round, and serves it again in the next round. The flooder is the one
+ * slowed down, to `budget` bytes per round, while every other descriptor
+ * still gets its turn in each round.
  *
  *     etfair *r = etfair_new(16384);
  *     etfair_add(r, client_fd, on_data, client);   // O_NONBLOCK

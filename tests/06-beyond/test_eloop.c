@@ -473,8 +473,8 @@ END_TEST
 
 /* A pipe whose write end is closed: epoll says EPOLLHUP, not EPOLLIN,
  * yet read() returns 0 at once, so the loop calls back with LOOP_READ.
- * A write end whose read end is closed: EPOLLERR, and write() fails at
- * once (EPIPE): LOOP_WRITE. */
+ * A full pipe whose read end is closed: EPOLLERR, not EPOLLOUT (an empty
+ * one would say both), and write() fails at once (EPIPE): LOOP_WRITE. */
 struct ended {
     struct seen rd, wr;
     int guard_ran;
@@ -497,6 +497,12 @@ START_TEST(test_hang_up_is_ready)
     wb_pipe(p);
     wb_pipe(q);
     close(p[1]); /* p[0]: end of file */
+    int fl = fcntl(q[1], F_GETFL);
+    ck_assert_msg(fl != -1 && fcntl(q[1], F_SETFL, fl | O_NONBLOCK) != -1,
+                  "fcntl: %s", strerror(errno));
+    static char fill[4096];
+    while (write(q[1], fill, sizeof fill) > 0) /* full: no room, no EPOLLOUT */
+        continue;
     close(q[0]); /* q[1]: a broken pipe */
     struct ended e = {.rd = {.unwatch_after = 1, .stop = 1},
                       .wr = {.unwatch_after = 1, .stop = 1},
@@ -519,7 +525,7 @@ START_TEST(test_hang_up_is_ready)
     WB_EXPECT(e.wr.calls == 1 && e.wr.events == LOOP_WRITE,
               "a pipe whose reader closed (write() fails at once) should "
               "get a LOOP_WRITE callback; it got %d, the first with %s. "
-              "epoll reports it as EPOLLERR",
+              "epoll reports it as EPOLLERR, without EPOLLOUT when it is full",
               e.wr.calls, events_text(e.wr.events));
     WB_EXPECT(eff.selects < 20,
               "the loop called epoll_wait() %ld times in %lld ms: a hang-up "
