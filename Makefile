@@ -188,7 +188,7 @@ help:
 PKGS := gcc clang make pkg-config check pandoc doxygen graphviz \
         poppler-utils clang-format fonts-dejavu-core procps inotify-tools \
         librsvg2-bin valgrind bubblewrap jq binutils patch \
-        libuv1-dev liburing-dev python3
+        libuv1-dev liburing-dev python3 mypy
 PKGS_NOREC := texlive-xetex texlive-latex-recommended texlive-latex-extra \
               texlive-fonts-recommended lmodern chromium
 
@@ -207,8 +207,12 @@ grader-env:
 	    PLAIN_CFLAGS '$(filter-out $(SAN_FLAGS),$(CFLAGS)) $(CHECK_CFLAGS) -Iexercises -Itests/support -Ichapters' \
 	    LDFLAGS '$(LDFLAGS)' LIBS '$(CHECK_LIBS)' WRAP_LDFLAGS '$(WRAP_LDFLAGS)'
 
+# The learner's and instructor's tools: tests/support/wbtools/, a Python
+# package (standard library only), a module per command.
+WBTOOLS := PYTHONPATH=tests/support PYTHONPYCACHEPREFIX=$(CURDIR)/build/pycache python3 -m wbtools
+
 check:
-	@CC='$(CC)' SANITIZE='$(SANITIZE_ASKED)' TRACE='$(TRACE)' WB_ALL_TESTS='$(ALL_TESTS)' tests/support/grade.sh \
+	@CC='$(CC)' SANITIZE='$(SANITIZE_ASKED)' TRACE='$(TRACE)' WB_ALL_TESTS='$(ALL_TESTS)' $(WBTOOLS) check \
 	    '$(CHAPTER)' '$(EXERCISE)' '$(IMPL)'
 
 # Every object, test binary and demo of the current variant.
@@ -229,10 +233,10 @@ examples: $(if $(EXAMPLES_FOLDER),$(filter $(B)/demos/$(EXAMPLES_FOLDER)/%,$(DEM
 	@TIMELINE=$(TIMELINE) book/run-demos.sh $(B)/demos build/runs $(EXAMPLES_FOLDER)
 
 test:
-	@tests/support/make-test.sh
+	@$(WBTOOLS) test
 
 gradebook:
-	@tests/support/gradebook.sh '$(SUBMISSIONS)' '$(CHAPTER)'
+	@$(WBTOOLS) gradebook '$(SUBMISSIONS)' '$(CHAPTER)'
 
 # Every chapter's measurements (chapters/NN-topic/bench.sh), results under
 # build/bench/; QUICK=1 runs the small version make test uses.
@@ -243,16 +247,16 @@ bench: demos
 	@echo "bench: results in build/bench/"
 
 handout:
-	@tests/support/handout.sh '$(DEST)'
+	@$(WBTOOLS) handout '$(DEST)'
 
 hint:
-	@tests/support/hint.sh '$(CHAPTER)' '$(EXERCISE)' '$(RESET)'
+	@$(WBTOOLS) hint '$(CHAPTER)' '$(EXERCISE)' '$(RESET)'
 
 progress:
-	@CC='$(CC)' tests/support/progress.sh
+	@CC='$(CC)' $(WBTOOLS) progress
 
 watch:
-	@CC='$(CC)' tests/support/watch.sh '$(CHAPTER)' '$(EXERCISE)'
+	@CC='$(CC)' $(WBTOOLS) watch '$(CHAPTER)' '$(EXERCISE)'
 
 # compile_commands.json for editors (clangd): the flags the Makefile uses,
 # for every C file, so the contract headers resolve.
