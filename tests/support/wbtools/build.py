@@ -50,9 +50,12 @@ def build(sandbox: Sandbox, slot: int, work: Path, env: BuildEnv, ex: Exercise) 
         learner += [b.source, b.header]
     objs = trusted.objects(env, ex)
     ldflags = env.LDFLAGS.split() + (env.WRAP_LDFLAGS.split() if workbook.links_wrap(ex.chapter, ex.name) else [])
+    if not env.SANITIZE:
+        # A plain build is linked with LeakSanitizer, so a leak fails the grade.
+        ldflags.append("-fsanitize=leak")
     binary = Path(binary_of(env, ex))
     kept = Path(f"{binary}.warnings")
-    inputs = learner + objs + [BUILDBOX]
+    inputs = learner + objs + [BUILDBOX, "tests/support/wbtools/build.py"]
     if binary.is_file() and kept.is_file():
         made = binary.stat().st_mtime
         if all(not Path(d).exists() or Path(d).stat().st_mtime <= made for d in inputs):

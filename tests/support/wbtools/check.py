@@ -25,7 +25,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,7 +33,7 @@ from types import FrameType
 from typing import Any
 
 from wbtools import build, outputs, report, results, run, trusted, workbook
-from wbtools.choose import Exercise, Selection, choose, choose_chapters, learner_blocks
+from wbtools.choose import Exercise, Selection, choose, learner_blocks
 from wbtools.sandbox import Sandbox, SandboxError, copy_out
 from wbtools.state import Graded, not_run
 from wbtools.trusted import BuildEnv, TrustedBuildError

@@ -56,15 +56,15 @@ def result(chapter: str, name: str) -> tuple[str, int, int]:
     key = workbook.files_digest(inputs(chapter, name), os.environ.get("CC", ""))
     entry = CACHE / f"{chapter}-{name}.{key}"
     try:
-        state, p, t = entry.read_text().rstrip("\n").split("\t")
-        return state, int(p), int(t)
+        state, passed, total = entry.read_text().rstrip("\n").split("\t")
+        return state, int(passed), int(total)
     except (OSError, ValueError):
         pass
     for old in CACHE.glob(f"{chapter}-{name}.*"):
         old.unlink()
-    state, p, t = grade(workbook.chapter_number(chapter), name)
-    entry.write_text(f"{state}\t{p}\t{t}\n")
-    return state, p, t
+    found = grade(workbook.chapter_number(chapter), name)
+    entry.write_text("\t".join(map(str, found)) + "\n")
+    return found
 
 
 def main(argv: list[str]) -> int:
