@@ -156,7 +156,7 @@ class Grader:
     def one(self, i: int, ex: Exercise) -> Graded:
         block = ex.key in self.sel.blocks
         trace = self.opts.trace and not block
-        key = cache_key(ex, self.env) if not self.opts.trace else ""
+        key = cache_key(ex, self.env) if not trace else ""
         cached = self.cache_file(ex)
         if block and key and cached.is_file():
             head, _, body = cached.read_text().partition("\n")
@@ -265,8 +265,11 @@ def show(sel: Selection, chapter_arg: str, opts: Options, env: BuildEnv, folder:
                     print("      " + msg)
                     lines.append("  " + msg)
         if block:
-            kept = ", kept from its last grade: unchanged since" if g.cached else ""
-            print(f"      (graded because another exercise uses it{kept}; not counted below)")
+            if g.cached:
+                print("      (another exercise uses it; unchanged since its last grade, which is "
+                      "kept; not counted below)")
+            else:
+                print("      (graded because another exercise uses it; not counted below)")
         else:
             total_p, total_f = total_p + g.passed, total_f + g.failed
         warnings += report.warnings_block(ex, g)
