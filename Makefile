@@ -208,8 +208,11 @@ grader-env:
 	    LDFLAGS '$(LDFLAGS)' LIBS '$(CHECK_LIBS)' WRAP_LDFLAGS '$(WRAP_LDFLAGS)'
 
 # The learner's and instructor's tools: tests/support/wbtools/, a Python
-# package (standard library only), a module per command.
-WBTOOLS := PYTHONPATH=tests/support PYTHONPYCACHEPREFIX=$(CURDIR)/build/pycache python3 -m wbtools
+# package (standard library only), a module per command, run by Debian's
+# python3 (a python3 earlier on PATH may be a shim that costs a second).
+PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
+WBTOOLS := PYTHONPATH=tests/support PYTHONPYCACHEPREFIX=$(CURDIR)/build/pycache PYTHONDONTWRITEBYTECODE= \
+           $(PYTHON) -m wbtools
 
 check:
 	@CC='$(CC)' SANITIZE='$(SANITIZE_ASKED)' TRACE='$(TRACE)' WB_ALL_TESTS='$(ALL_TESTS)' $(WBTOOLS) check \

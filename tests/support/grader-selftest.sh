@@ -14,7 +14,7 @@ while read -r kind sanitize pattern; do
     start=$(date +%s)
     rm -f /tmp/wb-hostile-leftover /dev/shm/wb-hostile-leftover
     out=$(SANITIZE=$sanitize CK_TIMEOUT_MULTIPLIER=0.25 COMPILE_LIMIT=5 PYTHONPATH=tests/support \
-        timeout -k 5 "$((BOUND + 20))" python3 -m wbtools check 1 runner "tests/grader/$kind" 2>&1)
+        timeout -k 5 "$((BOUND + 20))" "${PYTHON:-$(command -v /usr/bin/python3 || echo python3)}" -m wbtools check 1 runner "tests/grader/$kind" 2>&1)
     status=$?
     took=$(($(date +%s) - start))
     left=$(pgrep -f "build/.*/tests/grader/$kind/" | tr '\n' ' ')

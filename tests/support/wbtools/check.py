@@ -202,12 +202,16 @@ def stop_on_signals() -> None:
 
 def grade(sel: Selection, chapter_arg: str, opts: Options) -> tuple[int, int, int]:
     """Grade a selection and print the report: (status, passed, failed)."""
-    env = trusted.build_env(opts.sanitize, opts.cc)
-    parts = [o for ex in sel.exercises for o in trusted.objects(env, ex)]
+    # The trusted parts and the flags, from one run of make.
+    guess = trusted.BuildEnv(trusted.build_folder(opts.sanitize, opts.cc), "", "", "", "", "", "")
+    parts = [o for ex in sel.exercises for o in trusted.objects(guess, ex)]
     if opts.trace:
         parts.append(TIMELINE)
     try:
-        trusted.build(env, parts, opts.jobs)
+        env = trusted.build_env(opts.sanitize, opts.cc, parts, opts.jobs)
+        if env.B != guess.B:  # the Makefile named another folder: build there
+            trusted.build(env, [o for ex in sel.exercises for o in trusted.objects(env, ex)]
+                          + ([TIMELINE] if opts.trace else []), opts.jobs)
     except TrustedBuildError as e:
         print("check: the test suites do not build (a problem of the workbook, not of your code):",
               file=sys.stderr)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -247,7 +248,7 @@ def steps() -> list[Step]:
         Step("packages installed (make deps)", ["make", "--no-print-directory", "deps"]),
         Step("format: every C file follows .clang-format", MAKE + ["format-check"]),
         Step("tools: unit tests of tests/support/wbtools",
-             ["python3", "-m", "unittest", "discover", "-s", "tests/support", "-t", "tests/support",
+             [sys.executable, "-m", "unittest", "discover", "-s", "tests/support", "-t", "tests/support",
               "-p", "test_*.py"]),
         Step("tools: mypy --strict on tests/support/wbtools",
              ["mypy", "--strict", "--cache-dir", "build/mypy", "tests/support/wbtools"]),
