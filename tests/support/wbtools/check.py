@@ -102,8 +102,8 @@ def by_chapter(sel: Selection, exercise_arg: str, impl: str) -> int:
 
 
 def check_trace(sel: Selection, exercise_arg: str) -> None:
-    traced = " ".join(sorted(
-        p.name[5:-2] for p in Path("tests").glob("*/test_*.c") if "wb_trace_test = " in workbook.read(p)))
+    traced = " ".join(p.name[5:-2] for p in sorted(Path("tests").glob("*/test_*.c"))
+                      if "wb_trace_test = " in workbook.read(p))
     asked = [e for e in sel.exercises if e.key not in sel.blocks]
     if not exercise_arg or len(asked) != 1:
         raise UsageError("check", f"TRACE=1 draws one exercise's run: add EXERCISE=name (one of: {traced} )")
@@ -187,9 +187,13 @@ class Grader:
         return g
 
     def all(self) -> list[Graded]:
-        with ThreadPoolExecutor(max_workers=self.opts.jobs) as pool:
+        pool = ThreadPoolExecutor(max_workers=self.opts.jobs)
+        try:
             futures = [pool.submit(self.one, i, ex) for i, ex in enumerate(self.sel.exercises)]
             return [f.result() for f in futures]
+        finally:
+            # On a stop, what has not started never starts.
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def stop_on_signals() -> None:

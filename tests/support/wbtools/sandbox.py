@@ -62,6 +62,7 @@ class Sandbox:
         self._stage: Path | None = None
         self._running: set[subprocess.Popen[bytes]] = set()
         self._guard = threading.Lock()
+        self._stopped = False
         self.claim_uids()
         if is_root() and not self._readable(self.top):
             self.root = self.stage_folder()
@@ -199,12 +200,13 @@ class Sandbox:
         else:
             inner = ["setsid"] + self.user(slot) + envcmd + cmd
         full = ["prlimit", *limits, "--", "timeout", "--kill-after=2", str(seconds)] + inner
-        with open(log, "wb") as out:
+        with self._guard, open(log, "wb") as out:
+            if self._stopped:  # the grader is stopping: start nothing more
+                return 137
             p = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=out,
                                  stderr=subprocess.STDOUT, close_fds=True,
                                  pass_fds=() if pass_fd is None else (pass_fd,),
                                  cwd=root)
-        with self._guard:
             self._running.add(p)
         timer = None
         if on_slow is not None and sys.stderr.isatty():
@@ -231,6 +233,7 @@ class Sandbox:
     def stop(self, slots: int) -> None:
         """Kill everything still running, and remove the readable copy."""
         with self._guard:
+            self._stopped = True
             running = list(self._running)
         for p in running:
             try:

@@ -50,8 +50,15 @@ def main(argv: list[str]) -> int:
     child: list[subprocess.Popen[bytes]] = []
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        # Once: a second signal must not re-enter. The grader cleans up
-        # after its tests when it is told to stop.
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return loop(chapter, exercise, folder, env, child)
+    except KeyboardInterrupt:
+        # Once: a second signal must not interrupt the cleanup. The grader
+        # cleans up after its tests when it is told to stop.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for p in child:
@@ -60,10 +67,11 @@ def main(argv: list[str]) -> int:
         for p in child:
             p.wait()
         print("\nwatch: stopped", flush=True)
-        raise SystemExit(0)
+        return 0
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+
+def loop(chapter: str, exercise: str, folder: Path, env: dict[str, str],
+         child: list[subprocess.Popen[bytes]]) -> int:
     while True:
         print("\033[H\033[2J", end="")
         print(f"watch: chapter {chapter}{', ' + exercise if exercise else ''}; "
