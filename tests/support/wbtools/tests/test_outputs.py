@@ -139,3 +139,26 @@ class TestCacheKeys(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestSandboxMessages(unittest.TestCase):
+    def test_blocked_names_the_folder_and_the_fix(self) -> None:
+        from wbtools import sandbox
+        with TemporaryDirectory() as d:
+            private = Path(d, "private")
+            (private / "handout").mkdir(parents=True)
+            Path(d).chmod(0o755)
+            private.chmod(0o700)
+            msg = sandbox.blocked_message(private / "handout", 64000, "no /tmp")
+        self.assertEqual(msg.count("\n"), 0)
+        self.assertIn(f"cannot read {private},", msg)
+        self.assertIn(f"chmod a+rx {private}", msg)
+
+    def test_copy_out_refuses_links(self) -> None:
+        from wbtools import sandbox
+        with TemporaryDirectory() as d:
+            Path(d, "link").symlink_to("/etc/passwd")
+            self.assertFalse(sandbox.copy_out(Path(d, "link"), Path(d, "copy")))
+            self.assertFalse(Path(d, "copy").exists())
+            Path(d, "file").write_text("x")
+            self.assertTrue(sandbox.copy_out(Path(d, "file"), Path(d, "copy")))
