@@ -87,7 +87,7 @@ def traced_run(ex: str, want: int) -> Check:
         trace = re.search(r"trace: (\S+)$", out, re.M)
         if not svg or not trace:
             return False
-        if not workbook.read(svg.group(1)).startswith("<svg"):
+        if not re.search(r"^<svg", workbook.read(svg.group(1)), re.M):
             log.write(f"{svg.group(1)} is not an SVG picture\n")
             return False
         spans = sum(1 for l in workbook.read(trace.group(1)).splitlines() if not l.startswith("#"))
