@@ -209,7 +209,7 @@ help:
 PKGS := gcc clang make pkg-config check pandoc doxygen graphviz \
         poppler-utils clang-format fonts-dejavu-core procps inotify-tools \
         librsvg2-bin valgrind bubblewrap jq binutils patch \
-        libuv1-dev liburing-dev python3 netcat-openbsd strace python3-clang-14
+        libuv1-dev liburing-dev python3 netcat-openbsd strace python3-clang-14 mypy
 PKGS_NOREC := texlive-xetex texlive-latex-recommended texlive-latex-extra \
               texlive-fonts-recommended lmodern chromium
 
@@ -228,16 +228,22 @@ grader-env:
 	    PLAIN_CFLAGS '$(filter-out $(SAN_FLAGS),$(CFLAGS)) $(CHECK_CFLAGS) -Iexercises -Itests/support -Ichapters' \
 	    LDFLAGS '$(LDFLAGS)' LIBS '$(CHECK_LIBS)' WRAP_LDFLAGS '$(WRAP_LDFLAGS)'
 
+# The learner's and instructor's tools: tests/support/wbtools/, a Python
+# package (standard library only), a module per command, run by Debian's
+# python3 (a python3 earlier on PATH may be a shim that costs a second).
+PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
+WBTOOLS := PYTHONPATH=tests/support PYTHONPYCACHEPREFIX=$(CURDIR)/build/pycache PYTHONDONTWRITEBYTECODE= \
+           $(PYTHON) -m wbtools
+
 check:
-	@CC='$(CC)' SANITIZE='$(SANITIZE_ASKED)' TRACE='$(TRACE)' WB_ALL_TESTS='$(ALL_TESTS)' tests/support/grade.sh \
+	@CC='$(CC)' SANITIZE='$(SANITIZE_ASKED)' TRACE='$(TRACE)' WB_ALL_TESTS='$(ALL_TESTS)' $(WBTOOLS) check \
 	    '$(CHAPTER)' '$(EXERCISE)' '$(IMPL)'
 
 # make mutants: single-point mutations of the reference solutions, each
 # graded by its exercise's suite (tests/support/wbtools/mutants.py).
 # LIMIT=K grades at most K mutants per exercise (a smoke test).
-PYTHON := $(firstword $(wildcard /usr/bin/python3) python3)
 mutants:
-	@PYTHONPATH=tests/support $(PYTHON) -m wbtools.mutants --chapter='$(CHAPTER)' \
+	@$(WBTOOLS) mutants --chapter='$(CHAPTER)' \
 	    --exercise='$(EXERCISE)' $(if $(LIMIT),--limit=$(LIMIT))
 
 # What make mutants needs to build the suite of exercise EX (NN-topic/name)
@@ -246,7 +252,7 @@ MUTANT_OBJS = $(B)/obj/tests/$(dir $(EX))test_$(notdir $(EX)).o $(SUPPORT_OBJS) 
 mutant-env: $(if $(EX),$(MUTANT_OBJS))
 	@printf '%s\n' 'CC=$(CC)' \
 	    'CFLAGS=$(CFLAGS) $(CHECK_CFLAGS) -Iexercises/$(firstword $(subst /, ,$(EX))) -Iexercises -Itests/support -Ichapters' \
-	    'LDFLAGS=$(LDFLAGS)' 'WRAP=$(call ldflags_of,$(EX))' 'OBJECTS=$(MUTANT_OBJS)' 'LIBS=$(CHECK_LIBS)'
+	    'LDFLAGS=$(LDFLAGS)' 'WRAP=$(call ldflags_of,$(EX))' 'OBJECTS=$(MUTANT_OBJS)' 'LIBS=$(call libs_of,$(EX)) $(CHECK_LIBS)'
 
 # Every object, test binary and demo of the current variant.
 ALL_BINS := $(foreach e,$(EXERCISES),$(call bin_of,exercises/$(e).c) \
@@ -266,10 +272,10 @@ examples: $(if $(EXAMPLES_FOLDER),$(filter $(B)/demos/$(EXAMPLES_FOLDER)/%,$(DEM
 	@TIMELINE=$(TIMELINE) book/run-demos.sh $(B)/demos build/runs $(EXAMPLES_FOLDER)
 
 test:
-	@tests/support/make-test.sh
+	@$(WBTOOLS) test
 
 gradebook:
-	@tests/support/gradebook.sh '$(SUBMISSIONS)' '$(CHAPTER)'
+	@$(WBTOOLS) gradebook '$(SUBMISSIONS)' '$(CHAPTER)'
 
 # Every chapter's measurements (chapters/NN-topic/bench.sh), results under
 # build/bench/; QUICK=1 runs the small version make test uses.
@@ -280,16 +286,16 @@ bench: demos
 	@echo "bench: results in build/bench/"
 
 handout:
-	@tests/support/handout.sh '$(DEST)'
+	@$(WBTOOLS) handout '$(DEST)'
 
 hint:
-	@tests/support/hint.sh '$(CHAPTER)' '$(EXERCISE)' '$(RESET)'
+	@$(WBTOOLS) hint '$(CHAPTER)' '$(EXERCISE)' '$(RESET)'
 
 progress:
-	@CC='$(CC)' tests/support/progress.sh
+	@CC='$(CC)' $(WBTOOLS) progress
 
 watch:
-	@CC='$(CC)' tests/support/watch.sh '$(CHAPTER)' '$(EXERCISE)'
+	@CC='$(CC)' $(WBTOOLS) watch '$(CHAPTER)' '$(EXERCISE)'
 
 # compile_commands.json for editors (clangd): the flags the Makefile uses,
 # for every C file, so the contract headers resolve.

@@ -44,7 +44,9 @@ python3 -c 'import shutil,sys; shutil.make_archive(sys.argv[1], "zip", sys.argv[
     "$class/packed_zip" "$class/packed_zip" && rm -rf "$class/packed_zip"
 
 start=$(date +%s)
-out=$(tests/support/gradebook.sh "$class" 1 2>&1) || { echo "$out"; exit 1; }
+out=$(make --no-print-directory -s gradebook SUBMISSIONS="$class" CHAPTER=1 2>&1) || { echo "$out"; exit 1; }
+grep -q "^gradebook: $(find "$class" -mindepth 1 -maxdepth 1 | wc -l) submissions in $class, chapter 1, " <<<"$out" ||
+    fail "the first line does not name chapter 1: $(head -n 1 <<<"$out")"
 echo "$out" | tail -n 3
 took=$(($(date +%s) - start))
 csv=build/gradebook/gradebook.csv

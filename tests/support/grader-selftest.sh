@@ -2,7 +2,7 @@
 # Tests the grader itself: grades each hostile implementation under
 # tests/grader/KIND/ and checks that the run fails with the message listed
 # in tests/grader/expect, ends within its bound, and leaves no process
-# behind. Used by `make test`.
+# behind. Used by `make test`. The grader is tests/support/wbtools/.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 BOUND=${BOUND:-40}
@@ -13,8 +13,8 @@ while read -r kind sanitize pattern; do
     case $kind in '' | '#'*) continue ;; esac
     start=$(date +%s)
     rm -f /tmp/wb-hostile-leftover /dev/shm/wb-hostile-leftover
-    out=$(SANITIZE=$sanitize CK_TIMEOUT_MULTIPLIER=0.25 COMPILE_LIMIT=5 timeout -k 5 "$((BOUND + 20))" \
-        tests/support/grade.sh 1 runner "tests/grader/$kind" 2>&1)
+    out=$(SANITIZE=$sanitize CK_TIMEOUT_MULTIPLIER=0.25 COMPILE_LIMIT=5 PYTHONPATH=tests/support \
+        timeout -k 5 "$((BOUND + 20))" "${PYTHON:-$(command -v /usr/bin/python3 || echo python3)}" -m wbtools check 1 runner "tests/grader/$kind" 2>&1)
     status=$?
     took=$(($(date +%s) - start))
     left=$(pgrep -f "build/.*/tests/grader/$kind/" | tr '\n' ' ')
@@ -44,36 +44,8 @@ while read -r kind sanitize pattern; do
     fi
 done <tests/grader/expect
 
-# Results the suite's own process could not have written are refused;
-# missing ones count as failed: collect_step on made-up results.
-(
-    . tests/support/grader/steps.sh
-    trace= impl=exercises
-    dir=$(mktemp -d)
-    trap 'rm -rf "$dir"' EXIT
-    : >"$dir/run.log"
-    mapfile -t names < <(declared_tests 01-sync runner)
-    line() { printf 'pass\t%s\tx.c:1\tsection\t\t0.001\n' "$1"; }
-    check() { # what raw.tsv holds, the state it must get
-        echo 1 >"$dir/status"
-        collect_step "$dir" 01-sync runner
-        if [ "$(cat "$dir/state")" != "$2" ]; then
-            echo "FAIL results $1: state '$(cat "$dir/state")', expected '$2'"
-            exit 1
-        fi
-        echo "ok   results $1: $2"
-    }
-    for n in "${names[@]}"; do line "$n"; done >"$dir/raw.tsv"
-    line "${names[0]}" >>"$dir/raw.tsv"
-    check "with a test reported twice" refused
-    { for n in "${names[@]}"; do line "$n"; done; line test_not_in_the_suite; } >"$dir/raw.tsv"
-    check "with a test the suite does not have" refused
-    { for n in "${names[@]}"; do line "$n"; done; echo "pass broken"; } >"$dir/raw.tsv"
-    check "with a malformed line" refused
-    for n in "${names[@]:1}"; do line "$n"; done >"$dir/raw.tsv"
-    check "with a test missing" "stopped early"
-    grep -q "^error	${names[0]}	" "$dir/results.tsv" || { echo "FAIL the missing test is not an error"; exit 1; }
-    : >"$dir/raw.tsv"
-    check "empty (0 of 0)" "stopped early"
-) || bad=1
+# Results the suite's own process could not have written (a test reported
+# twice, an unknown test, a malformed line) are refused, and missing ones
+# count as failed: the unit tests of wbtools/results.py
+# (tests/support/wbtools/tests/test_results.py) check each case.
 exit $bad

@@ -446,9 +446,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def main() -> None:
-    sys.exit(run())
+def main(argv: Sequence[str]) -> int:
+    """`make mutants`: python3 -m wbtools mutants [--chapter N] ..."""
+    return run(argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,112 @@
+"""Step 6: what the learner reads. One line per exercise, then the
+compiler's warnings, then the first failures, each with file:line, the
+message, the broken promise and the section to read, then the summary."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from wbtools import workbook
+from wbtools.choose import Exercise
+from wbtools.state import Graded
+
+MAX_FAILURES_SHOWN = int(os.environ.get("MAX_FAILURES_SHOWN", "5"))
+MACHINERY = re.compile(r"srunner|__libc|_start|wb\.c|check_run|__interceptor|_interceptors|sanitizer_common")
+ACCESS = re.compile(r"^ *(Previous )?(read|write|atomic|Read|Write|Atomic)[^#]* of size")
+
+
+def exercise_line(ex: Exercise, g: Graded) -> str:
+    edit = f"   (edit {ex.source})" if g.state == "not started" else ""
+    return f"  {ex.name:<16} {g.state:<20} {g.passed}/{len(g.tests)} checks{edit}"
+
+
+def block_failure(ex: Exercise, block: Exercise, b: Graded) -> str | None:
+    """The line that says an exercise uses a building block that fails."""
+    if b.failed == 0:
+        return None
+    return (f"{ex.name} uses your {block.name}, which fails {b.failed} of its "
+            f"{len(b.tests)} checks: fix {block.name} first")
+
+
+def sanitizer_excerpt(report: str) -> list[str]:
+    """The error, the first frames that are not the test machinery, and the
+    summary of a sanitizer's report."""
+    out: list[str] = []
+    head = False
+    blocks = frames = 0
+    for line in report.split("\n"):
+        if not head:
+            if re.search(r"ERROR:|WARNING:|runtime error:", line):
+                out.append(line)
+                head = True
+            continue
+        if line.startswith("SUMMARY:"):
+            out.append(line)
+            break
+        if ACCESS.match(line) and blocks < 2:
+            out.append(line)
+            blocks += 1
+            frames = 0
+            continue
+        if re.match(r"^ *#[0-9]+ ", line) and frames < 3:
+            if MACHINERY.search(line):
+                continue
+            out.append(line)
+            frames += 1
+    return ["        | " + l[:160] for l in out]
+
+
+def failures(ex: Exercise, g: Graded, reports: Path | None, limit: int) -> tuple[list[str], int]:
+    """The failures of one exercise, at most limit of them: the lines, and
+    how many it showed."""
+    lines: list[str] = []
+    shown = 0
+    if g.state == "not started":
+        return lines, 0
+    if g.state in ("does not compile", "refused", "stopped early"):
+        if limit <= 0:
+            return lines, 0
+        lines.append(f"  {ex.name} {g.state}:")
+        lines += ["      " + l for l in g.note.split("\n")]
+        shown = 1
+        if g.state != "stopped early":
+            return lines, shown
+    for t in g.tests:
+        if t.passed:
+            continue
+        if shown >= limit:
+            break
+        if t.message.startswith(("did not report:", "not run:")) and shown > 0:
+            continue
+        shown += 1
+        lines.append(f"  {ex.name}: {t.name}")
+        if t.where.startswith("tests/support/"):
+            lines.append(f"      after the test ended: {t.message}")
+        else:
+            lines.append(f"      {t.where}: {t.message}")
+        m = re.match(r"^\[([a-z0-9-]+)\] ", t.message)
+        if m:
+            text = workbook.promise_text(ex.header, m.group(1))
+            if text:
+                lines.append(f"      broken promise [{m.group(1)}]: {text}")
+        if reports is not None and reports.is_dir():
+            for r in sorted(reports.glob(f"{t.name}.*")):
+                if r.is_file():
+                    lines += sanitizer_excerpt(r.read_text(errors="replace"))
+        if t.section:
+            lines.append(f'      read: chapters/{ex.chapter}/chapter.md, section "{t.section}"')
+    return lines, shown
+
+
+def warnings_block(ex: Exercise, g: Graded) -> list[str]:
+    if not g.warnings:
+        return []
+    n = len(g.warnings)
+    return [f"  {ex.name}: {n} compiler warning{'' if n == 1 else 's'} in {ex.source}; "
+            "they often point at the bug:"] + ["      " + w[:200] for w in g.warnings[:5]]
+
+
+def summary(label: str, passed: int, failed: int) -> str:
+    return f"{label}: {passed} passed, {failed} failed"

@@ -1,0 +1,367 @@
+"""`make test`: everything a maintainer must prove (DESIGN.md, "What make
+test proves"). One line per step, "ok   DESCRIPTION  TIME" or "FAIL ...";
+the logs of failed steps are shown and kept in build/test-logs/. The last
+lines are the time of each step, slowest first, and "test: N passed, N
+failed".
+
+The steps are the list in steps(): a description and either a command or
+a check written here. To add one, add one line there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TextIO, Union
+
+from wbtools import workbook
+
+LOGS = Path("build/test-logs")
+JOBS = os.environ.get("JOBS") or str(os.cpu_count() or 2)
+MAKE = ["make", "--no-print-directory", "-s"]
+Check = Callable[[TextIO], bool]
+
+
+@dataclass
+class Step:
+    desc: str
+    what: Union[list[str], Check]  # a command, or a check that writes to its log
+
+
+def sh(log: TextIO, cmd: list[str], env: dict[str, str] | None = None,
+       cwd: str | None = None) -> tuple[int, str]:
+    """Run a command; its output goes to the log and is returned."""
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       stdin=subprocess.DEVNULL, env=None if env is None else dict(os.environ, **env),
+                       cwd=cwd)
+    log.write(r.stdout)
+    return r.returncode, r.stdout
+
+
+def exercises() -> list[str]:
+    """chapter/name of every exercise."""
+    return [f"{c}/{n}" for c in workbook.chapters_with_exercises()
+            for n in sorted(p.name[5:-2] for p in Path(f"tests/{c}").glob("test_*.c"))]
+
+
+def must_fail(binary: str) -> Check:
+    """A test binary must fail (exit 1: some checks failed), not pass (0)
+    and not break (2 or a signal: the suite did not run to its end)."""
+    def check(log: TextIO) -> bool:
+        status, _ = sh(log, [binary])
+        log.write(f"exit status {status}\n")
+        return status == 1
+    return check
+
+
+def declared_matches_registered(ex: str, binary: str) -> Check:
+    """The grader counts a suite that does not compile by its WB_ADD lines;
+    that count must be what the suite really registers."""
+    def check(log: TextIO) -> bool:
+        c, name = ex.split("/")
+        text = workbook.read(workbook.suite_source(c, name))
+        declared = len(re.findall(r"^[ \t]*WB_ADD(?:_TIMEOUT)?\(", text, re.M))
+        _, out = sh(log, [binary, "--list"])
+        registered = len(out.splitlines())
+        log.write(f"declared {declared}, registered {registered}\n")
+        return declared == registered >= 5
+    return check
+
+
+def traced_run(ex: str, want: int) -> Check:
+    """make check TRACE=1 with the reference solution: the test passes, the
+    picture is an SVG, and the trace holds at least `want` spans."""
+    def check(log: TextIO) -> bool:
+        c, name = ex.split("/")
+        status, out = sh(log, MAKE + ["check", f"CHAPTER={workbook.chapter_number(c)}",
+                                      f"EXERCISE={name}", "IMPL=solutions", "TRACE=1"])
+        if status != 0:
+            return False
+        svg = re.search(r"picture: (\S+) ", out)
+        trace = re.search(r"trace: (\S+)$", out, re.M)
+        if not svg or not trace:
+            return False
+        if not re.search(r"^<svg", workbook.read(svg.group(1)), re.M):
+            log.write(f"{svg.group(1)} is not an SVG picture\n")
+            return False
+        spans = sum(1 for l in workbook.read(trace.group(1)).splitlines() if not l.startswith("#"))
+        log.write(f"{spans} spans in {trace.group(1)}\n")
+        return spans >= want
+    return check
+
+
+def helgrind_clean(chapter: str) -> Check:
+    """Every solution test binary of a chapter under helgrind, all at once. A
+    helgrind report makes the test's process exit with 89, which the suite
+    reports as that test's failure."""
+    def check(log: TextIO) -> bool:
+        names = [e for e in exercises() if e.startswith(chapter + "/")]
+        env = dict(os.environ, CK_TIMEOUT_MULTIPLIER="20", WB_STRESS="0.05")
+        with tempfile.TemporaryDirectory() as d:
+            runs = []
+            for ex in names:
+                f = open(Path(d) / ex.replace("/", "_"), "w+")
+                runs.append((ex, f, subprocess.Popen(
+                    ["valgrind", "--tool=helgrind", "-q", "--fair-sched=yes", "--error-exitcode=89",
+                     f"build/plain/bin/solutions/{ex}"], stdout=f, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, env=env)))
+            ok = True
+            for ex, f, p in runs:
+                ok = p.wait() == 0 and ok
+                f.seek(0)
+                log.write(f"== solutions/{ex} under helgrind\n{f.read()}")
+                f.close()
+        return ok
+    return check
+
+
+def hints_ok(log: TextIO) -> bool:
+    """Every exercise has a hints file with at least two hints."""
+    bad = False
+    for ex in exercises():
+        n = len(re.findall(r"^## Hint [0-9]", workbook.read(f"exercises/{ex}.hints.md"), re.M))
+        if n < 2:
+            log.write(f"exercises/{ex}.hints.md: {n} hints, need at least 2\n")
+            bad = True
+    return not bad
+
+
+def sections_ok(log: TextIO) -> bool:
+    """Every section a test names is a heading of its chapter."""
+    bad = False
+    for ex in exercises():
+        c, name = ex.split("/")
+        headings = {re.sub(r" \{[^}]*\}$", "", m).replace("\\", "")
+                    for m in re.findall(r"^#{1,6} (.*)$", workbook.read(f"chapters/{c}/chapter.md"), re.M)}
+        text = workbook.read(workbook.suite_source(c, name)).replace("\n", " ")
+        for section in sorted(set(re.findall(r'WB_ADD(?:_TIMEOUT)?\([^"]*"([^"]*)"', text))):
+            if section not in headings:
+                log.write(f'tests/{c}/test_{name}.c names section "{section}", '
+                          f"which chapters/{c}/chapter.md does not have\n")
+                bad = True
+    return not bad
+
+
+def promises_tested(log: TextIO) -> bool:
+    """Every promise of every contract is named by a test, and only those."""
+    bad = False
+    for ex in exercises():
+        c, name = ex.split("/")
+        tags = re.findall(r"^ *\* *- \[([a-z0-9-]+)\]", workbook.read(f"exercises/{ex}.h"), re.M)
+        named = set(re.findall(r'WB_PROMISE\("([a-z0-9-]+)"\)', workbook.read(workbook.suite_source(c, name))))
+        if not tags:
+            log.write(f"exercises/{ex}.h lists no promise (bullets starting with [tag])\n")
+            bad = True
+        twice = sorted({t for t in tags if tags.count(t) > 1})
+        if twice:
+            log.write(f"exercises/{ex}.h: tags used twice: {' '.join(twice)}\n")
+            bad = True
+        for t in sorted(set(tags) - named):
+            log.write(f"exercises/{ex}.h: promise [{t}] is named by no test in tests/{c}/test_{name}.c\n")
+            bad = True
+        for t in sorted(named - set(tags)):
+            log.write(f'tests/{c}/test_{name}.c names promise "{t}", which exercises/{ex}.h does not list\n')
+            bad = True
+    return not bad
+
+
+def stubs_recorded(log: TextIO) -> bool:
+    """The manifest lists every stub, unchanged."""
+    if sh(log, ["sha256sum", "--quiet", "-c", "exercises/stubs.sha256"])[0] != 0:
+        return False
+    manifest = workbook.read("exercises/stubs.sha256")
+    for ex in exercises():
+        if f"  exercises/{ex}.c\n" not in manifest:
+            log.write(f"exercises/{ex}.c is not in exercises/stubs.sha256: run make stubs-manifest\n")
+            return False
+    return True
+
+
+def hint_works(log: TextIO) -> bool:
+    hint = MAKE + ["hint", "CHAPTER=1", "EXERCISE=runner"]
+    subprocess.run(["rm", "-rf", "build/hints"])
+    for want in ("Hint 1 of", "Hint 2 of"):
+        status, out = sh(log, hint)
+        if status != 0 or not out.startswith(want):
+            return False
+    if sh(log, hint + ["RESET=1"])[0] != 0:
+        return False
+    status, out = sh(log, hint)
+    subprocess.run(["rm", "-rf", "build/hints"])
+    return status == 0 and out.startswith("Hint 1 of")
+
+
+def grader_rejects_bad_names(log: TextIO) -> bool:
+    status, out = sh(log, MAKE + ["check", "CHAPTER=99"])
+    if status == 0 or "CHAPTER=1" not in out:
+        return False
+    status, out = sh(log, MAKE + ["check", "CHAPTER=1", "EXERCISE=no_such_exercise"])
+    return status != 0 and "EXERCISE=" in out
+
+
+def handout_grades(log: TextIO) -> bool:
+    """The learners' copy (make handout) grades every exercise without
+    solutions/: untouched, tpool waits for the learner's bqueue; with the
+    reference solutions copied in as the learner's files, everything
+    passes. Made inside a folder of mode 0700, as `mktemp -d` makes."""
+    with tempfile.TemporaryDirectory(prefix="wb-handout-") as private:
+        os.chmod(private, 0o700)
+        dest = os.path.join(private, "handout")
+        if sh(log, MAKE + ["handout", f"DEST={dest}"])[0] != 0:
+            return False
+        if os.path.exists(os.path.join(dest, "solutions")):
+            log.write("the handout has solutions/\n")
+            return False
+        status, out = sh(log, MAKE + ["check", "CHAPTER=3", "EXERCISE=tpool"], cwd=dest)
+        if "tpool uses your bqueue, which fails" not in out or "does not compile" in out:
+            return False
+        for f in Path("solutions").rglob("*.c"):
+            target = Path(dest) / "exercises" / f.relative_to("solutions")
+            target.write_bytes(f.read_bytes())
+        for c in workbook.chapters_with_exercises():
+            n = workbook.chapter_number(c)
+            own = sum(len(workbook.declared_tests(c, e)) for e in workbook.exercises_of(c))
+            status, out = sh(log, MAKE + ["check", f"CHAPTER={n}"], cwd=dest)
+            if status != 0 or "refused" in out or f"chapter-{n}: {own} passed, 0 failed" not in out:
+                log.write(f"chapter {n}: want {own} passed, the chapter's own checks, nothing refused\n")
+                return False
+        # TRACE=1 of an exercise built on the learner's blocks: the blocks
+        # pass (never "refused"), and the exercise's timeline is drawn.
+        status, out = sh(log, MAKE + ["check", "CHAPTER=5", "EXERCISE=offload", "TRACE=1"], cwd=dest)
+        if status != 0 or "refused" in out or "offload: the timeline of your run" not in out:
+            return False
+        status, out = sh(log, MAKE + ["progress"], cwd=dest)
+        chapters = len(workbook.chapters_with_exercises())
+        if status != 0 or len(re.findall(r"^chapter [0-9]+ ", out, re.M)) != chapters:
+            log.write(f"make progress does not show the {chapters} chapters\n")
+            return False
+        return "next: every exercise passes" in out
+
+
+def steps() -> list[Step]:
+    make_j = MAKE + [f"-j{JOBS}"]
+    s = [
+        Step("packages installed (make deps)", ["make", "--no-print-directory", "deps"]),
+        Step("format: every C file follows .clang-format", MAKE + ["format-check"]),
+        Step("tools: unit tests of tests/support/wbtools",
+             [sys.executable, "-m", "unittest", "discover", "-s", "tests/support", "-t", "tests/support",
+              "-p", "test_*.py"]),
+        Step("tools: mypy --strict on tests/support/wbtools",
+             ["mypy", "--strict", "--cache-dir", "build/mypy", "tests/support/wbtools"]),
+        Step("build: every file, gcc -Wall -Wextra -Wpedantic -Werror",
+             make_j + ["all-binaries", "CC=gcc", "WERROR=1"]),
+        Step("build: every file, clang -Wall -Wextra -Wpedantic -Werror",
+             make_j + ["all-binaries", "CC=clang", "WERROR=1"]),
+        Step("build: the plain test binaries", make_j + ["all-binaries"]),
+    ]
+    for c in workbook.chapters_with_exercises():
+        n = workbook.chapter_number(c)
+        default = workbook.default_sanitize(c)
+        check = MAKE + ["check", f"CHAPTER={n}", "IMPL=solutions"]
+        s.append(Step(f"solutions pass: chapter {n}" + (f" (its default build: {default})" if default else ""), check))
+        if default:
+            s.append(Step(f"solutions pass: chapter {n}, plain build", check + ["SANITIZE=none"]))
+        s.append(Step(f"solutions pass: chapter {n}, AddressSanitizer",
+                      ["env", "CK_TIMEOUT_MULTIPLIER=2"] + check + ["SANITIZE=address"]))
+        s.append(Step(f"solutions pass: chapter {n}, UndefinedBehaviorSanitizer",
+                      ["env", "CK_TIMEOUT_MULTIPLIER=2"] + check + ["SANITIZE=undefined"]))
+        if n >= 3 and default != "thread":
+            s.append(Step(f"solutions pass: chapter {n}, ThreadSanitizer",
+                          ["env", "CK_TIMEOUT_MULTIPLIER=4"] + check + ["SANITIZE=thread"]))
+        if n >= 3 and default == "thread":
+            # helgrind for the chapters whose exercises run threads.
+            s.append(Step(f"solutions pass: chapter {n}, helgrind", helgrind_clean(c)))
+    for ex in exercises():
+        binary = f"build/plain/bin/exercises/{ex}"
+        s.append(Step(f"stub fails: exercises/{ex}.c", must_fail(binary)))
+        s.append(Step(f"suite registers every test it declares: {ex}", declared_matches_registered(ex, binary)))
+    for w in sorted(Path("tests").glob("[0-9][0-9]-*/*.wrong_*.patch")):
+        s.append(Step(f"known-wrong variant fails: {w.relative_to('tests')}",
+                      must_fail(f"build/plain/bin/{str(w)[:-len('.patch')]}")))
+    s += [
+        Step("every exercise has at least 2 hints", hints_ok),
+        Step("every section a test names exists in its chapter", sections_ok),
+        Step("every stub is recorded in exercises/stubs.sha256", stubs_recorded),
+        Step("every promise of every contract is named by a test", promises_tested),
+        Step("grader: a wrong CHAPTER or EXERCISE is a clear error", grader_rejects_bad_names),
+        Step("grader: hostile code fails with the right message, nothing left running",
+             ["tests/support/grader-selftest.sh"]),
+        Step("make hint shows hints one at a time", hint_works),
+        Step("make gradebook: a class of 24 (solved, stubs, wrong, hostile, archives)",
+             ["tests/support/gradebook-selftest.sh"]),
+        Step("make handout: in a private folder, graded without solutions/, totals, progress",
+             handout_grades),
+        Step("trace.h and the timeline renderer (whole lines, speed, errors)",
+             ["bash", "-c", "make --no-print-directory -s build/tools/timeline && "
+              "tests/support/timeline-selftest.sh build/tools/timeline build/timeline-selftest"]),
+    ]
+    for ex, spans in (("01-sync/runner", 3), ("02-processes/procpool", 6), ("03-threads/tpool", 12),
+                      ("04-select/loop", 8), ("04-select/chat", 4), ("05-callbacks/offload", 6)):
+        s.append(Step(f"make check TRACE=1 draws a timeline: {ex}", traced_run(ex, spans)))
+    s += [
+        Step("demos run; deterministic ones print what the book says", MAKE + ["examples"]),
+        Step("demo servers and chat_server survive hostile clients",
+             ["tests/support/hostile.py", "build/plain/demos/04-select"]),
+        Step("make mutants runs (a few mutants of one exercise)",
+             MAKE + ["mutants", "CHAPTER=1", "EXERCISE=runner", "LIMIT=6"]),
+        Step("make bench runs (the small version)", MAKE + ["bench", "QUICK=1"]),
+        Step("docs: Doxygen reference, no warning", MAKE + ["docs"]),
+        Step("book: HTML, PDF, EPUB, no warning", MAKE + ["book"]),
+        Step("book: the HTML in headless Chromium (pictures, links, console, phone, dark)",
+             ["book/browser-check.sh", "build/book/workbook.html", "build/book"]),
+        Step("book: the filters on a tiny book (pages, links, man pages)", ["book/filters-test.sh"]),
+        Step("book: the site in Chromium (links, sidebar, copy, search)",
+             ["book/site-check.sh", "build/book/html", "build/docs/html", "build/book"]),
+    ]
+    return s
+
+
+def run_step(number: int, step: Step) -> tuple[bool, float, Path]:
+    log_path = LOGS / f"{number:03d}.log"
+    start = time.monotonic()
+    with open(log_path, "w") as log:
+        if callable(step.what):
+            try:
+                ok = step.what(log)
+            except Exception as e:  # a check that breaks is a failed step
+                log.write(f"{type(e).__name__}: {e}\n")
+                ok = False
+        else:
+            log.flush()
+            ok = subprocess.run(step.what, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL).returncode == 0
+    return ok, time.monotonic() - start, log_path
+
+
+def main(argv: list[str]) -> int:
+    only = argv[0] if argv else ""  # a part of the descriptions: run those steps only
+    subprocess.run(["rm", "-rf", str(LOGS)])
+    LOGS.mkdir(parents=True)
+    print(f"make test: proving the workbook (logs in {LOGS})", flush=True)
+    passed = failed = 0
+    times: list[tuple[float, str]] = []
+    for number, step in enumerate(steps(), 1):
+        if only and only not in step.desc:
+            continue
+        ok, seconds, log = run_step(number, step)
+        times.append((seconds, step.desc))
+        if ok:
+            passed += 1
+            print(f"ok   {step.desc:<62} {int(seconds):4d}.{int(seconds * 10) % 10}s", flush=True)
+        else:
+            failed += 1
+            print(f"FAIL {step.desc:<62} (log: {log})")
+            tail = log.read_text(errors="replace").splitlines()[-25:]
+            print("\n".join("     | " + l for l in tail), flush=True)
+    print("\nslowest steps:")
+    for seconds, desc in sorted(times, reverse=True)[:10]:
+        print(f"  {seconds:7.1f}s  {desc}")
+    print(f"total {sum(t for t, _ in times):.0f} s")
+    print(f"test: {passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
