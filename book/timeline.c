@@ -869,7 +869,7 @@ static int draw_lane(const struct trace *t, const struct lane *l, int64_t range,
     enum { COLS = TEXT_COLUMNS + TEXT_EXTRA };
     long owner[COLS];
     int occupied[TEXT_COLUMNS] = {0}; /* spans whose time falls in a column */
-    int cursor = 0, used = 0, flip = 0;
+    int cursor = 0, used = 0, flip = 0, last_start = -1;
     int64_t busy_until = INT64_MIN;
     char prev = 0;
 
@@ -910,8 +910,8 @@ static int draw_lane(const struct trace *t, const struct lane *l, int64_t range,
                                                   : occupied[cursor] == 0;
                 if (free)
                     s = e = cursor;
-            } else if (s < cursor) {
-                s = cursor; /* a long span gives up a column to a short one */
+            } else if (s < cursor && last_start >= s) {
+                s = cursor; /* its first column shows the short one before */
             }
             if (s != c0)
                 *moved = 1;
@@ -928,6 +928,7 @@ static int draw_lane(const struct trace *t, const struct lane *l, int64_t range,
         }
         if (e + 1 > cursor)
             cursor = e + 1;
+        last_start = s;
         if (e + 1 > used)
             used = e + 1;
         if (sp->end > busy_until)
