@@ -39,7 +39,7 @@
 #define TEXT_COLUMNS 60   /* width of the text timeline's bar area */
 #define TEXT_NAME_MAX 32  /* widest lane name in the text timeline */
 #define KEY_MAX 8         /* letters explained under the text timeline */
-#define TEXT_EXTRA 12     /* columns past the end for short spans moved there */
+#define TEXT_EXTRA 6      /* columns past the end for short spans moved there */
 #define MAX_ROWS 6        /* stacked rows in one SVG lane for overlaps */
 #define DEFAULT_WIDTH 960 /* pixels */
 #define MAX_RANGE_NS 1000000000000000 /* 10^15 ns, about 11.6 days */
@@ -222,7 +222,8 @@ static void read_trace(const char *path, struct trace *t)
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
         if ((size_t)len != strlen(line)) {
-            fprintf(stderr, "%s: %s:%zu: malformed line: it contains a NUL byte\n",
+            fprintf(stderr,
+                    "%s: %s:%zu: malformed line: it contains a NUL byte\n",
                     program, shown, number);
             exit(1);
         }
@@ -289,8 +290,14 @@ static void read_trace(const char *path, struct trace *t)
 
 /* ---- Lanes ------------------------------------------------------------ */
 
-static int cmp_u64(uint64_t a, uint64_t b) { return (a > b) - (a < b); }
-static int cmp_i64(int64_t a, int64_t b) { return (a > b) - (a < b); }
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+    return (a > b) - (a < b);
+}
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return (a > b) - (a < b);
+}
 
 /* Spans by lane, then start, longer first (so an enclosing span takes
    the top row), then line: a total order, so the result never depends
@@ -419,9 +426,11 @@ static void build_lanes(struct trace *t)
                 cap = cap == 0 ? 16 : cap * 2;
                 t->lanes = xrealloc(t->lanes, cap * sizeof *t->lanes);
             }
-            t->lanes[t->lane_count++] = (struct lane){
-                .pid = sp->pid, .thread = sp->thread, .first = sp->start,
-                .begin = i, .end = i + 1};
+            t->lanes[t->lane_count++] = (struct lane){.pid = sp->pid,
+                                                      .thread = sp->thread,
+                                                      .first = sp->start,
+                                                      .begin = i,
+                                                      .end = i + 1};
         } else {
             t->lanes[t->lane_count - 1].end = i + 1;
         }
@@ -435,8 +444,8 @@ static void build_lanes(struct trace *t)
     }
     qsort(by_process, t->lane_count, sizeof *by_process, cmp_lane_in_process);
     for (size_t i = 0, j; i < t->lane_count; i = j) {
-        for (j = i; j < t->lane_count && by_process[j]->pid == by_process[i]->pid;
-             j++)
+        for (j = i;
+             j < t->lane_count && by_process[j]->pid == by_process[i]->pid; j++)
             by_process[j]->number = (int)(j - i + 1);
         for (size_t k = i; k < j; k++)
             by_process[k]->threads = (int)(j - i);
@@ -568,12 +577,23 @@ static void put_escaped(FILE *out, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&apos;", out); break;
-        default: putc(*s, out);
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&apos;", out);
+            break;
+        default:
+            putc(*s, out);
         }
     }
 }
@@ -584,8 +604,10 @@ static void put_escaped(FILE *out, const char *s)
 #define ROW_GAP 4.0
 #define LANE_PAD 6.0
 #define AXIS_H 46.0
-#define MIN_BAR_W 5.0  /* narrowest bar: shorter spans are drawn this wide */
-#define MAX_NUDGE 30.0 /* farthest a short bar moves to clear the one before */
+#define MIN_BAR_W 5.0 /* narrowest bar: shorter spans are drawn this wide */
+#define MAX_NUDGE                                                              \
+    30.0 /* farthest a short bar moves to clear the one before                 \
+          */
 
 /* One bar with its tooltip: the span's own times, wherever it is drawn. */
 static void draw_bar(FILE *out, const struct trace *t, const struct lane *l,
@@ -661,12 +683,13 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
                   (t->lanes[i].rows - 1) * ROW_GAP;
     height = axis_y + AXIS_H + PAD / 2;
 
-    fprintf(out,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-            "height=\"%.0f\" viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\" "
-            "font-size=\"12\">\n",
-            width, height, width, height);
+    fprintf(
+        out,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+        "height=\"%.0f\" viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\" "
+        "font-size=\"12\">\n",
+        width, height, width, height);
     fputs("<title>", out);
     put_escaped(out, title != NULL ? title : "timeline");
     fputs("</title>\n", out);
@@ -676,7 +699,8 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
             width, height);
 
     /* Title and summary. */
-    format_ms(total, sizeof total, t->t1 - t->t0, total_decimals(t->t1 - t->t0));
+    format_ms(total, sizeof total, t->t1 - t->t0,
+              total_decimals(t->t1 - t->t0));
     if (title != NULL) {
         fprintf(out,
                 "<text x=\"%.1f\" y=\"%.1f\" font-size=\"16\" "
@@ -691,8 +715,7 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
             "%s ms from the first start to the last end%s</text>\n",
             PAD, y + 11, t->lane_count, t->lane_count == 1 ? "lane" : "lanes",
             t->count, t->count == 1 ? "span" : "spans", total,
-            widened ? "; shorter spans are drawn 5 px wide, side by side"
-                    : "");
+            widened ? "; shorter spans are drawn 5 px wide, side by side" : "");
 
     /* Lanes: stripes and names. */
     y = top;
@@ -703,8 +726,7 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                 "fill=\"%s\"/>\n",
                 PAD, y, width - 2 * PAD, h, i % 2 == 0 ? "#f1f3f6" : "#ffffff");
-        fprintf(out,
-                "<text x=\"%.1f\" y=\"%.1f\" fill=\"#1a1a1a\">%s</text>\n",
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#1a1a1a\">%s</text>\n",
                 PAD + 8, y + LANE_PAD + BAR_H / 2 + 4, l->name);
         y += h;
     }
@@ -713,8 +735,9 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
     fprintf(out, "<g stroke=\"#d5d9df\" stroke-width=\"1\">\n");
     for (int64_t v = 0; v <= axis_ns; v += step) {
         double x = plot_x + (double)v * plot_w / (double)axis_ns;
-        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-                x, top, x, axis_y);
+        fprintf(out,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x,
+                top, x, axis_y);
     }
     fputs("</g>\n", out);
     fprintf(out,
@@ -723,11 +746,13 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
             plot_x, axis_y + 0.5, plot_x + plot_w, axis_y + 0.5);
     for (int64_t v = 0; v <= axis_ns; v += step) {
         double x = plot_x + (double)v * plot_w / (double)axis_ns;
-        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-                x, axis_y, x, axis_y + 5);
+        fprintf(out,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x,
+                axis_y, x, axis_y + 5);
     }
-    fputs("</g>\n<g fill=\"#333333\" font-size=\"11\" text-anchor=\"middle\">\n",
-          out);
+    fputs(
+        "</g>\n<g fill=\"#333333\" font-size=\"11\" text-anchor=\"middle\">\n",
+        out);
     for (int64_t v = 0; v <= axis_ns; v += step) {
         double x = plot_x + (double)v * plot_w / (double)axis_ns;
         format_ms(a, sizeof a, v, v == 0 ? 0 : decimals);
@@ -751,7 +776,8 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
                 const struct span *sp = &t->spans[k];
                 double x = plot_x + (double)(sp->start - t->t0) * plot_w /
                                         (double)axis_ns;
-                double w = (double)(sp->end - sp->start) * plot_w / (double)axis_ns;
+                double w =
+                    (double)(sp->end - sp->start) * plot_w / (double)axis_ns;
                 if ((w < MIN_BAR_W) != (pass == 1))
                     continue;
                 if (w < MIN_BAR_W) {
@@ -794,8 +820,8 @@ static char text_mark(const char *label)
    do. At most KEY_MAX letters are listed, in the order the lanes show
    them. @p flipped: some letters were drawn in the other case; @p moved:
    some spans were drawn next to their own column. */
-static void write_key(FILE *out, const struct trace *t, int indent,
-                      int flipped, int moved)
+static void write_key(FILE *out, const struct trace *t, int indent, int flipped,
+                      int moved)
 {
     char seen[128] = {0};
     int listed = 0;
@@ -832,8 +858,7 @@ static void write_key(FILE *out, const struct trace *t, int indent,
         listed++;
     }
     if (listed > 0 && flipped)
-        fputs("; a letter switches case where one span follows another",
-              out);
+        fputs("; a letter switches case where one span follows another", out);
     if (listed > 0 && moved)
         fputs("; spans too short for a column of their own sit side by side",
               out);
@@ -857,14 +882,16 @@ static int last_column(int c0, int64_t end_ns, int64_t range)
    in time order. A span whose only column an earlier span already drew
    in would vanish (a 5 us timer next to a read, timers bunched after a
    long callback), so it goes to the next column if no span's time falls
-   there, or past the end of the bar area for at most TEXT_EXTRA columns;
+   there, or past the end of the bar area for at most extra columns
+   (returns -1 if they do not fit there: draw again with extra 0, since
+   a long tail of moved spans would look like time that never passed);
    a one-column span whose successor starts in the same column takes the
    empty column before it instead, so a long span keeps its first column.
    Spans that overlap in time still show as '#'. *moved is set when a
    span was drawn away from its own column, *flipped when a letter
    switched case. */
 static int draw_lane(const struct trace *t, const struct lane *l, int64_t range,
-                     char *cells, int *moved, int *flipped)
+                     int extra, char *cells, int *moved, int *flipped)
 {
     enum { COLS = TEXT_COLUMNS + TEXT_EXTRA };
     long owner[COLS];
@@ -906,10 +933,13 @@ static int draw_lane(const struct trace *t, const struct lane *l, int64_t range,
                 occupied[s - 1] == 0) {
                 s = e = s - 1;
             } else if (e < cursor) {
-                int free = cursor >= TEXT_COLUMNS ? cursor < COLS
-                                                  : occupied[cursor] == 0;
+                int free = cursor >= TEXT_COLUMNS
+                               ? cursor < TEXT_COLUMNS + extra
+                               : occupied[cursor] == 0;
                 if (free)
                     s = e = cursor;
+                else if (cursor >= TEXT_COLUMNS && extra > 0)
+                    return -1; /* too many for the room past the end */
             } else if (s < cursor && last_start >= s) {
                 s = cursor; /* its first column shows the short one before */
             }
@@ -955,7 +985,8 @@ static void write_text(FILE *out, const struct trace *t, const char *title)
     }
     if (name_w > TEXT_NAME_MAX)
         name_w = TEXT_NAME_MAX;
-    format_ms(total, sizeof total, t->t1 - t->t0, total_decimals(t->t1 - t->t0));
+    format_ms(total, sizeof total, t->t1 - t->t0,
+              total_decimals(t->t1 - t->t0));
     if (title != NULL)
         fprintf(out, "%s\n", title);
     fprintf(out, "total %s ms: %zu %s, %zu %s\n", total, t->lane_count,
@@ -965,7 +996,11 @@ static void write_text(FILE *out, const struct trace *t, const char *title)
     /* Every lane first: spans moved past the end widen all of them. */
     for (size_t i = 0; i < t->lane_count; i++) {
         char *cells = rows + i * (TEXT_COLUMNS + TEXT_EXTRA + 1);
-        int used = draw_lane(t, &t->lanes[i], range, cells, &moved, &flipped);
+        int used = draw_lane(t, &t->lanes[i], range, TEXT_EXTRA, cells, &moved,
+                             &flipped);
+        if (used < 0)
+            used =
+                draw_lane(t, &t->lanes[i], range, 0, cells, &moved, &flipped);
         if (used > width)
             width = used;
     }
@@ -980,7 +1015,8 @@ static void write_text(FILE *out, const struct trace *t, const char *title)
        round tick after it, labels start under their mark. Columns past
        TEXT_COLUMNS go on at the same scale. */
     step = tick_step(range, 6, &decimals);
-    limit = range + (int64_t)((double)range * (width - TEXT_COLUMNS) / TEXT_COLUMNS);
+    limit = range +
+            (int64_t)((double)range * (width - TEXT_COLUMNS) / TEXT_COLUMNS);
     memset(axis, '-', sizeof axis);
     axis[0] = '+';
     axis[width + 1] = '+';
@@ -988,11 +1024,12 @@ static void write_text(FILE *out, const struct trace *t, const char *title)
     memset(label, ' ', sizeof label);
     next_free = 0;
     for (int64_t v = 0; v <= limit; v += step) {
-        int c = v == 0       ? 0
-                : v >= range ? TEXT_COLUMNS + 1 +
-                                   (int)((double)(v - range) * TEXT_COLUMNS /
-                                         (double)range)
-                             : column_of(v, range) + 1;
+        int c =
+            v == 0 ? 0
+            : v >= range
+                ? TEXT_COLUMNS + 1 +
+                      (int)((double)(v - range) * TEXT_COLUMNS / (double)range)
+                : column_of(v, range) + 1;
         char num[32];
         int n;
         if (c > width + 1)
@@ -1023,7 +1060,8 @@ static void free_trace(struct trace *t)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: %s [--svg FILE] [--text] [--title TEXT] [--width PX] [--slots] TRACE\n"
+            "usage: %s [--svg FILE] [--text] [--title TEXT] [--width PX] "
+            "[--slots] TRACE\n"
             "  TRACE lines: <pid> <thread> <start_ns> <end_ns> <label>"
             " (- reads stdin)\n",
             program);
@@ -1061,8 +1099,8 @@ int main(int argc, char **argv)
         } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             usage();
         } else if (arg[0] == '-' && arg[1] != '\0') {
-            fprintf(stderr, "%s: unknown option or missing value: %s\n", program,
-                    arg);
+            fprintf(stderr, "%s: unknown option or missing value: %s\n",
+                    program, arg);
             usage();
         } else if (path == NULL) {
             path = arg;

@@ -348,6 +348,16 @@ if "$timeline" --text "$scratch/short.trace" >"$scratch/short.txt" &&
 else
     fail "timeline: could not draw the trace with short spans"
 fi
+# Twenty spans bunched in the last column are too many to set side by
+# side past the end: the bar keeps its 60 columns.
+awk 'BEGIN { print "7 1 0 60000000 long"; for (i = 0; i < 20; i++) print "7 1", 60000000 + i * 1000, 60000000 + i * 1000 + 500, "short", i }' \
+    >"$scratch/bunch.trace"
+if "$timeline" --text "$scratch/bunch.trace" >"$scratch/bunch.txt" &&
+    bar=$(sed -n 's/^process 7 |\(.*\)|$/\1/p' "$scratch/bunch.txt") && [ "${#bar}" -eq 60 ]; then
+    ok "timeline: twenty short spans at the end keep the bar at 60 columns"
+else
+    fail "timeline: twenty short spans at the end: bar [${bar:-}] (${#bar} columns, expected 60)"
+fi
 # ---- speed -------------------------------------------------------------
 awk 'BEGIN {
     split("One Two Three Four", w, " ")
