@@ -23,7 +23,10 @@
  * earliest start. A span's colour depends on its label only (with digits
  * ignored, so "One 3" and "One 4" match), so a label keeps its colour
  * from one picture to the next. The same trace always gives the same
- * bytes.
+ * bytes. A span too short to be seen at the picture's scale (a callback
+ * of a few microseconds in a run of 80 ms) is still drawn: 5 px wide in
+ * the SVG, side by side with the short ones before it, and in the text in
+ * the nearest free column (see draw_lane()).
  *
  * Exit status: 0 drawn, 1 the trace is malformed, empty or unreadable or
  * the output cannot be written, 2 wrong usage.
