@@ -23,7 +23,10 @@
  * earliest start. A span's colour depends on its label only (with digits
  * ignored, so "One 3" and "One 4" match), so a label keeps its colour
  * from one picture to the next. The same trace always gives the same
- * bytes.
+ * bytes. A span too short to be seen at the picture's scale (a callback
+ * of a few microseconds in a run of 80 ms) is still drawn: 5 px wide in
+ * the SVG, side by side with the short ones before it, and in the text in
+ * the nearest free column (see draw_lane()).
  *
  * Exit status: 0 drawn, 1 the trace is malformed, empty or unreadable or
  * the output cannot be written, 2 wrong usage.
@@ -39,6 +42,7 @@
 #define TEXT_COLUMNS 60   /* width of the text timeline's bar area */
 #define TEXT_NAME_MAX 32  /* widest lane name in the text timeline */
 #define KEY_MAX 8         /* letters explained under the text timeline */
+#define TEXT_EXTRA 6      /* columns past the end for short spans moved there */
 #define MAX_ROWS 6        /* stacked rows in one SVG lane for overlaps */
 #define DEFAULT_WIDTH 960 /* pixels */
 #define MAX_RANGE_NS 1000000000000000 /* 10^15 ns, about 11.6 days */
@@ -221,7 +225,8 @@ static void read_trace(const char *path, struct trace *t)
         if (len > 0 && line[len - 1] == '\n')
             line[--len] = '\0';
         if ((size_t)len != strlen(line)) {
-            fprintf(stderr, "%s: %s:%zu: malformed line: it contains a NUL byte\n",
+            fprintf(stderr,
+                    "%s: %s:%zu: malformed line: it contains a NUL byte\n",
                     program, shown, number);
             exit(1);
         }
@@ -288,8 +293,14 @@ static void read_trace(const char *path, struct trace *t)
 
 /* ---- Lanes ------------------------------------------------------------ */
 
-static int cmp_u64(uint64_t a, uint64_t b) { return (a > b) - (a < b); }
-static int cmp_i64(int64_t a, int64_t b) { return (a > b) - (a < b); }
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+    return (a > b) - (a < b);
+}
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return (a > b) - (a < b);
+}
 
 /* Spans by lane, then start, longer first (so an enclosing span takes
    the top row), then line: a total order, so the result never depends
@@ -418,9 +429,11 @@ static void build_lanes(struct trace *t)
                 cap = cap == 0 ? 16 : cap * 2;
                 t->lanes = xrealloc(t->lanes, cap * sizeof *t->lanes);
             }
-            t->lanes[t->lane_count++] = (struct lane){
-                .pid = sp->pid, .thread = sp->thread, .first = sp->start,
-                .begin = i, .end = i + 1};
+            t->lanes[t->lane_count++] = (struct lane){.pid = sp->pid,
+                                                      .thread = sp->thread,
+                                                      .first = sp->start,
+                                                      .begin = i,
+                                                      .end = i + 1};
         } else {
             t->lanes[t->lane_count - 1].end = i + 1;
         }
@@ -434,8 +447,8 @@ static void build_lanes(struct trace *t)
     }
     qsort(by_process, t->lane_count, sizeof *by_process, cmp_lane_in_process);
     for (size_t i = 0, j; i < t->lane_count; i = j) {
-        for (j = i; j < t->lane_count && by_process[j]->pid == by_process[i]->pid;
-             j++)
+        for (j = i;
+             j < t->lane_count && by_process[j]->pid == by_process[i]->pid; j++)
             by_process[j]->number = (int)(j - i + 1);
         for (size_t k = i; k < j; k++)
             by_process[k]->threads = (int)(j - i);
@@ -567,12 +580,23 @@ static void put_escaped(FILE *out, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&apos;", out); break;
-        default: putc(*s, out);
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&apos;", out);
+            break;
+        default:
+            putc(*s, out);
         }
     }
 }
@@ -583,6 +607,44 @@ static void put_escaped(FILE *out, const char *s)
 #define ROW_GAP 4.0
 #define LANE_PAD 6.0
 #define AXIS_H 46.0
+#define MIN_BAR_W 5.0 /* narrowest bar: shorter spans are drawn this wide */
+#define MAX_NUDGE                                                              \
+    30.0 /* farthest a short bar moves to clear the one before                 \
+          */
+
+/* One bar with its tooltip: the span's own times, wherever it is drawn. */
+static void draw_bar(FILE *out, const struct trace *t, const struct lane *l,
+                     const struct span *sp, double x, double w, double y,
+                     int decimals)
+{
+    size_t c = colour_of(sp->label);
+    double by = y + LANE_PAD + sp->row * (BAR_H + ROW_GAP);
+    char a[32], b[32], d[32];
+
+    format_ms(a, sizeof a, sp->start - t->t0, decimals);
+    format_ms(b, sizeof b, sp->end - t->t0, decimals);
+    format_ms(d, sizeof d, sp->end - sp->start, decimals);
+    fputs("<g><title>", out);
+    put_escaped(out, sp->label);
+    if (by_slot)
+        fprintf(out, " (%s, process %llu): %s to %s ms, %s ms</title>", l->name,
+                (unsigned long long)sp->process, a, b, d);
+    else
+        fprintf(out, " (%s): %s to %s ms, %s ms</title>", l->name, a, b, d);
+    fprintf(out,
+            "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
+            "rx=\"%.1f\" fill=\"%s\" stroke=\"%s\" stroke-width=\"%s\"/>",
+            x, by, w, BAR_H, w >= 6 ? 3.0 : 0.0, palette[c].fill,
+            palette[c].edge, w >= 3 ? "1" : "0");
+    if (sp->label[0] != '\0' && text_width(sp->label, 11) + 10 <= w) {
+        fprintf(out,
+                "<text x=\"%.2f\" y=\"%.1f\" font-size=\"11\" fill=\"%s\">",
+                x + 5, by + BAR_H / 2 + 4, palette[c].ink);
+        put_escaped(out, sp->label);
+        fputs("</text>", out);
+    }
+    fputs("</g>\n", out);
+}
 
 static void write_svg(FILE *out, const struct trace *t, const char *title,
                       int width)
@@ -591,7 +653,8 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
     double name_w = 0, plot_x, plot_w, y, top, axis_y, height;
     int64_t step, axis_ns;
     int decimals, span_decimals = total_decimals(range) > 3 ? 6 : 3;
-    char total[32], a[32], b[32], d[32];
+    char total[32], a[32];
+    int widened = 0;
 
     for (size_t i = 0; i < t->lane_count; i++) {
         double w = text_width(t->lanes[i].name, 12);
@@ -610,6 +673,10 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
     axis_ns = (range + step - 1) / step * step;
     if ((double)axis_ns > (double)range * 1.08)
         axis_ns = range + range / 50 + 1;
+    for (size_t k = 0; k < t->count && !widened; k++)
+        widened = (double)(t->spans[k].end - t->spans[k].start) * plot_w /
+                      (double)axis_ns <
+                  MIN_BAR_W;
 
     y = PAD;
     top = y + (title != NULL ? 24 : 0) + 22;
@@ -619,12 +686,13 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
                   (t->lanes[i].rows - 1) * ROW_GAP;
     height = axis_y + AXIS_H + PAD / 2;
 
-    fprintf(out,
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-            "height=\"%.0f\" viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\" "
-            "font-size=\"12\">\n",
-            width, height, width, height);
+    fprintf(
+        out,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+        "height=\"%.0f\" viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\" "
+        "font-size=\"12\">\n",
+        width, height, width, height);
     fputs("<title>", out);
     put_escaped(out, title != NULL ? title : "timeline");
     fputs("</title>\n", out);
@@ -634,7 +702,8 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
             width, height);
 
     /* Title and summary. */
-    format_ms(total, sizeof total, t->t1 - t->t0, total_decimals(t->t1 - t->t0));
+    format_ms(total, sizeof total, t->t1 - t->t0,
+              total_decimals(t->t1 - t->t0));
     if (title != NULL) {
         fprintf(out,
                 "<text x=\"%.1f\" y=\"%.1f\" font-size=\"16\" "
@@ -646,9 +715,10 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
     }
     fprintf(out,
             "<text x=\"%.1f\" y=\"%.1f\" fill=\"#555555\">%zu %s, %zu %s, "
-            "%s ms from the first start to the last end</text>\n",
+            "%s ms from the first start to the last end%s</text>\n",
             PAD, y + 11, t->lane_count, t->lane_count == 1 ? "lane" : "lanes",
-            t->count, t->count == 1 ? "span" : "spans", total);
+            t->count, t->count == 1 ? "span" : "spans", total,
+            widened ? "; shorter spans are drawn 5 px wide, side by side" : "");
 
     /* Lanes: stripes and names. */
     y = top;
@@ -659,8 +729,7 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                 "fill=\"%s\"/>\n",
                 PAD, y, width - 2 * PAD, h, i % 2 == 0 ? "#f1f3f6" : "#ffffff");
-        fprintf(out,
-                "<text x=\"%.1f\" y=\"%.1f\" fill=\"#1a1a1a\">%s</text>\n",
+        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#1a1a1a\">%s</text>\n",
                 PAD + 8, y + LANE_PAD + BAR_H / 2 + 4, l->name);
         y += h;
     }
@@ -669,8 +738,9 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
     fprintf(out, "<g stroke=\"#d5d9df\" stroke-width=\"1\">\n");
     for (int64_t v = 0; v <= axis_ns; v += step) {
         double x = plot_x + (double)v * plot_w / (double)axis_ns;
-        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-                x, top, x, axis_y);
+        fprintf(out,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x,
+                top, x, axis_y);
     }
     fputs("</g>\n", out);
     fprintf(out,
@@ -679,11 +749,13 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
             plot_x, axis_y + 0.5, plot_x + plot_w, axis_y + 0.5);
     for (int64_t v = 0; v <= axis_ns; v += step) {
         double x = plot_x + (double)v * plot_w / (double)axis_ns;
-        fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-                x, axis_y, x, axis_y + 5);
+        fprintf(out,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x,
+                axis_y, x, axis_y + 5);
     }
-    fputs("</g>\n<g fill=\"#333333\" font-size=\"11\" text-anchor=\"middle\">\n",
-          out);
+    fputs(
+        "</g>\n<g fill=\"#333333\" font-size=\"11\" text-anchor=\"middle\">\n",
+        out);
     for (int64_t v = 0; v <= axis_ns; v += step) {
         double x = plot_x + (double)v * plot_w / (double)axis_ns;
         format_ms(a, sizeof a, v, v == 0 ? 0 : decimals);
@@ -695,43 +767,33 @@ static void write_svg(FILE *out, const struct trace *t, const char *title,
             "time (ms)</text>\n</g>\n",
             plot_x + plot_w / 2, axis_y + 37);
 
-    /* Bars. */
+    /* Bars: the long ones first, then the short ones on top of them. */
     y = top;
     for (size_t i = 0; i < t->lane_count; i++) {
         const struct lane *l = &t->lanes[i];
-        for (size_t k = l->begin; k < l->end; k++) {
-            const struct span *sp = &t->spans[k];
-            size_t c = colour_of(sp->label);
-            double x = plot_x + (double)(sp->start - t->t0) * plot_w / (double)axis_ns;
-            double w = (double)(sp->end - sp->start) * plot_w / (double)axis_ns;
-            double by = y + LANE_PAD + sp->row * (BAR_H + ROW_GAP);
-            if (w < 1)
-                w = 1;
-            format_ms(a, sizeof a, sp->start - t->t0, span_decimals);
-            format_ms(b, sizeof b, sp->end - t->t0, span_decimals);
-            format_ms(d, sizeof d, sp->end - sp->start, span_decimals);
-            fputs("<g><title>", out);
-            put_escaped(out, sp->label);
-            if (by_slot)
-                fprintf(out, " (%s, process %llu): %s to %s ms, %s ms</title>",
-                        l->name, (unsigned long long)sp->process, a, b, d);
-            else
-                fprintf(out, " (%s): %s to %s ms, %s ms</title>", l->name, a,
-                        b, d);
-            fprintf(out,
-                    "<rect x=\"%.2f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" "
-                    "rx=\"%.1f\" fill=\"%s\" stroke=\"%s\" stroke-width=\"%s\"/>",
-                    x, by, w, BAR_H, w >= 6 ? 3.0 : 0.0, palette[c].fill,
-                    palette[c].edge, w >= 3 ? "1" : "0");
-            if (sp->label[0] != '\0' && text_width(sp->label, 11) + 10 <= w) {
-                fprintf(out,
-                        "<text x=\"%.2f\" y=\"%.1f\" font-size=\"11\" "
-                        "fill=\"%s\">",
-                        x + 5, by + BAR_H / 2 + 4, palette[c].ink);
-                put_escaped(out, sp->label);
-                fputs("</text>", out);
+        for (int pass = 0; pass < 2; pass++) {
+            double row_end[MAX_ROWS];
+            for (int r = 0; r < MAX_ROWS; r++)
+                row_end[r] = 0;
+            for (size_t k = l->begin; k < l->end; k++) {
+                const struct span *sp = &t->spans[k];
+                double x = plot_x + (double)(sp->start - t->t0) * plot_w /
+                                        (double)axis_ns;
+                double w =
+                    (double)(sp->end - sp->start) * plot_w / (double)axis_ns;
+                if ((w < MIN_BAR_W) != (pass == 1))
+                    continue;
+                if (w < MIN_BAR_W) {
+                    /* Side by side with the short one before, unless that
+                       would carry it far from where it starts. */
+                    w = MIN_BAR_W;
+                    if (x < row_end[sp->row] + 1 &&
+                        row_end[sp->row] + 1 - x <= MAX_NUDGE)
+                        x = row_end[sp->row] + 1;
+                    row_end[sp->row] = x + w;
+                }
+                draw_bar(out, t, l, sp, x, w, y, span_decimals);
             }
-            fputs("</g>\n", out);
         }
         y += 2 * LANE_PAD + l->rows * BAR_H + (l->rows - 1) * ROW_GAP;
     }
@@ -759,9 +821,10 @@ static char text_mark(const char *label)
 /* Under the text timeline, which labels each letter stands for: the
    earliest label (by start time) that begins with it, and how many more
    do. At most KEY_MAX letters are listed, in the order the lanes show
-   them. @p flipped: some letters were drawn in the other case. */
-static void write_key(FILE *out, const struct trace *t, int indent,
-                      int flipped)
+   them. @p flipped: some letters were drawn in the other case; @p moved:
+   some spans were drawn next to their own column. */
+static void write_key(FILE *out, const struct trace *t, int indent, int flipped,
+                      int moved)
 {
     char seen[128] = {0};
     int listed = 0;
@@ -798,20 +861,125 @@ static void write_key(FILE *out, const struct trace *t, int indent,
         listed++;
     }
     if (listed > 0 && flipped)
-        fputs("; a letter switches case where one span follows another",
+        fputs("; a letter switches case where one span follows another", out);
+    if (listed > 0 && moved)
+        fputs("; spans too short for a column of their own sit side by side",
               out);
     if (listed > 0)
         fputc('\n', out);
 }
 
+/* The last column of a span that starts in column c0 and ends at end_ns
+   (from t0): a span that ends exactly on a column's left edge does not
+   reach into that column. */
+static int last_column(int c0, int64_t end_ns, int64_t range)
+{
+    int c1 = column_of(end_ns, range);
+    if (c1 > c0 && (double)end_ns * TEXT_COLUMNS / (double)range == (double)c1)
+        c1--;
+    return c1;
+}
+
+/* Draw lane l into cells (TEXT_COLUMNS + TEXT_EXTRA wide, spaces) and
+   return how many columns it used. Spans are drawn over their columns
+   in time order. A span whose only column an earlier span already drew
+   in would vanish (a 5 us timer next to a read, timers bunched after a
+   long callback), so it goes to the next column if no span's time falls
+   there, or past the end of the bar area for at most extra columns
+   (returns -1 if they do not fit there: draw again with extra 0, since
+   a long tail of moved spans would look like time that never passed);
+   a one-column span whose successor starts in the same column takes the
+   empty column before it instead, so a long span keeps its first column.
+   Spans that overlap in time still show as '#'. *moved is set when a
+   span was drawn away from its own column, *flipped when a letter
+   switched case. */
+static int draw_lane(const struct trace *t, const struct lane *l, int64_t range,
+                     int extra, char *cells, int *moved, int *flipped)
+{
+    enum { COLS = TEXT_COLUMNS + TEXT_EXTRA };
+    long owner[COLS];
+    int occupied[TEXT_COLUMNS] = {0}; /* spans whose time falls in a column */
+    int cursor = 0, used = 0, flip = 0, last_start = -1;
+    int64_t busy_until = INT64_MIN;
+    char prev = 0;
+
+    for (int c = 0; c < COLS; c++) {
+        owner[c] = -1;
+        cells[c] = ' ';
+    }
+    for (size_t k = l->begin; k < l->end; k++) {
+        const struct span *sp = &t->spans[k];
+        int c0 = column_of(sp->start - t->t0, range);
+        for (int c = c0; c <= last_column(c0, sp->end - t->t0, range); c++)
+            occupied[c]++;
+    }
+    for (size_t k = l->begin; k < l->end; k++) {
+        const struct span *sp = &t->spans[k];
+        char mark = text_mark(sp->label);
+        int c0 = column_of(sp->start - t->t0, range);
+        int c1 = last_column(c0, sp->end - t->t0, range);
+        int s = c0, e = c1;
+
+        /* Back-to-back spans with one letter ("task 1", "task 2")
+           alternate its case, so the border between them shows. */
+        flip = mark == prev && isalpha((unsigned char)mark) ? !flip : 0;
+        prev = mark;
+        *flipped |= flip;
+        if (flip)
+            mark = (char)(islower((unsigned char)mark)
+                              ? toupper((unsigned char)mark)
+                              : tolower((unsigned char)mark));
+        if (sp->start >= busy_until) { /* after every earlier span */
+            const struct span *next = k + 1 < l->end ? &t->spans[k + 1] : NULL;
+            if (s == e && next != NULL && next->start >= sp->end &&
+                column_of(next->start - t->t0, range) == s && s - 1 >= cursor &&
+                occupied[s - 1] == 0) {
+                s = e = s - 1;
+            } else if (e < cursor) {
+                int free = cursor >= TEXT_COLUMNS
+                               ? cursor < TEXT_COLUMNS + extra
+                               : occupied[cursor] == 0;
+                if (free)
+                    s = e = cursor;
+                else if (cursor >= TEXT_COLUMNS && extra > 0)
+                    return -1; /* too many for the room past the end */
+            } else if (s < cursor && last_start >= s) {
+                s = cursor; /* its first column shows the short one before */
+            }
+            if (s != c0)
+                *moved = 1;
+        }
+        for (int c = s; c <= e; c++) {
+            if (cells[c] == '#')
+                continue;
+            if (owner[c] >= 0 && t->spans[owner[c]].end > sp->start)
+                cells[c] = '#';
+            else
+                cells[c] = mark;
+            if (owner[c] < 0 || sp->end > t->spans[owner[c]].end)
+                owner[c] = (long)k;
+        }
+        if (e + 1 > cursor)
+            cursor = e + 1;
+        last_start = s;
+        if (e + 1 > used)
+            used = e + 1;
+        if (sp->end > busy_until)
+            busy_until = sp->end;
+    }
+    return used;
+}
+
 static void write_text(FILE *out, const struct trace *t, const char *title)
 {
-    int64_t range = t->t1 - t->t0 > 0 ? t->t1 - t->t0 : 1;
-    int name_w = 0, decimals, next_free, flipped = 0;
+    int64_t range = t->t1 - t->t0 > 0 ? t->t1 - t->t0 : 1, limit;
+    int name_w = 0, decimals, next_free, flipped = 0, moved = 0;
+    int width = TEXT_COLUMNS;
     int64_t step;
-    char total[32], label[TEXT_COLUMNS + 64];
-    char cells[TEXT_COLUMNS + 1], axis[TEXT_COLUMNS + 3];
-    long owner[TEXT_COLUMNS];
+    char total[32], label[TEXT_COLUMNS + TEXT_EXTRA + 64];
+    char axis[TEXT_COLUMNS + TEXT_EXTRA + 3];
+    char *rows = xrealloc(NULL, (t->lane_count > 0 ? t->lane_count : 1) *
+                                    (TEXT_COLUMNS + TEXT_EXTRA + 1));
 
     for (size_t i = 0; i < t->lane_count; i++) {
         int n = (int)strlen(t->lanes[i].name);
@@ -820,68 +988,55 @@ static void write_text(FILE *out, const struct trace *t, const char *title)
     }
     if (name_w > TEXT_NAME_MAX)
         name_w = TEXT_NAME_MAX;
-    format_ms(total, sizeof total, t->t1 - t->t0, total_decimals(t->t1 - t->t0));
+    format_ms(total, sizeof total, t->t1 - t->t0,
+              total_decimals(t->t1 - t->t0));
     if (title != NULL)
         fprintf(out, "%s\n", title);
     fprintf(out, "total %s ms: %zu %s, %zu %s\n", total, t->lane_count,
             t->lane_count == 1 ? "lane" : "lanes", t->count,
             t->count == 1 ? "span" : "spans");
 
+    /* Every lane first: spans moved past the end widen all of them. */
     for (size_t i = 0; i < t->lane_count; i++) {
-        const struct lane *l = &t->lanes[i];
-        memset(cells, ' ', TEXT_COLUMNS);
-        cells[TEXT_COLUMNS] = '\0';
-        for (int c = 0; c < TEXT_COLUMNS; c++)
-            owner[c] = -1;
-        char prev = 0;
-        int flip = 0;
-        for (size_t k = l->begin; k < l->end; k++) {
-            const struct span *sp = &t->spans[k];
-            char mark = text_mark(sp->label);
-            /* Back-to-back spans with one letter ("task 1", "task 2")
-               alternate its case, so the border between them shows. */
-            flip = mark == prev && isalpha((unsigned char)mark) ? !flip : 0;
-            prev = mark;
-            flipped |= flip;
-            if (flip)
-                mark = (char)(islower((unsigned char)mark)
-                                  ? toupper((unsigned char)mark)
-                                  : tolower((unsigned char)mark));
-            int c0 = column_of(sp->start - t->t0, range);
-            int c1 = column_of(sp->end - t->t0, range);
-            /* A span that ends exactly on a column's left edge does not
-               reach into that column. */
-            if (c1 > c0 && (double)(sp->end - t->t0) * TEXT_COLUMNS / (double)range ==
-                               (double)c1)
-                c1--;
-            for (int c = c0; c <= c1; c++) {
-                if (cells[c] == '#')
-                    continue;
-                if (owner[c] >= 0 && t->spans[owner[c]].end > sp->start)
-                    cells[c] = '#';
-                else
-                    cells[c] = mark;
-                if (owner[c] < 0 || sp->end > t->spans[owner[c]].end)
-                    owner[c] = (long)k;
-            }
-        }
-        fprintf(out, "%-*.*s |%s|\n", name_w, name_w, l->name, cells);
+        char *cells = rows + i * (TEXT_COLUMNS + TEXT_EXTRA + 1);
+        int used = draw_lane(t, &t->lanes[i], range, TEXT_EXTRA, cells, &moved,
+                             &flipped);
+        if (used < 0)
+            used =
+                draw_lane(t, &t->lanes[i], range, 0, cells, &moved, &flipped);
+        if (used > width)
+            width = used;
     }
+    for (size_t i = 0; i < t->lane_count; i++) {
+        char *cells = rows + i * (TEXT_COLUMNS + TEXT_EXTRA + 1);
+        cells[width] = '\0';
+        fprintf(out, "%-*.*s |%s|\n", name_w, name_w, t->lanes[i].name, cells);
+    }
+    free(rows);
 
     /* Axis: the corner stands for 0, a '+' marks the column of each
-       round tick after it, labels start under their mark. */
+       round tick after it, labels start under their mark. Columns past
+       TEXT_COLUMNS go on at the same scale. */
     step = tick_step(range, 6, &decimals);
+    limit = range +
+            (int64_t)((double)range * (width - TEXT_COLUMNS) / TEXT_COLUMNS);
     memset(axis, '-', sizeof axis);
     axis[0] = '+';
-    axis[TEXT_COLUMNS + 1] = '+';
-    axis[TEXT_COLUMNS + 2] = '\0';
+    axis[width + 1] = '+';
+    axis[width + 2] = '\0';
     memset(label, ' ', sizeof label);
     next_free = 0;
-    for (int64_t v = 0; v <= range; v += step) {
-        int c = v == 0 ? 0 : v >= range ? TEXT_COLUMNS + 1
-                                        : column_of(v, range) + 1;
+    for (int64_t v = 0; v <= limit; v += step) {
+        int c =
+            v == 0 ? 0
+            : v >= range
+                ? TEXT_COLUMNS + 1 +
+                      (int)((double)(v - range) * TEXT_COLUMNS / (double)range)
+                : column_of(v, range) + 1;
         char num[32];
         int n;
+        if (c > width + 1)
+            break;
         axis[c] = '+';
         format_ms(num, sizeof num, v, v == 0 ? 0 : decimals);
         n = (int)strlen(num);
@@ -892,7 +1047,7 @@ static void write_text(FILE *out, const struct trace *t, const char *title)
     }
     memcpy(label + next_free, "ms", 3);
     fprintf(out, "%*s %s\n%*s %s\n", name_w, "", axis, name_w, "", label);
-    write_key(out, t, name_w, flipped);
+    write_key(out, t, name_w, flipped, moved);
 }
 
 /* ---- Main ------------------------------------------------------------- */
@@ -908,7 +1063,8 @@ static void free_trace(struct trace *t)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: %s [--svg FILE] [--text] [--title TEXT] [--width PX] [--slots] TRACE\n"
+            "usage: %s [--svg FILE] [--text] [--title TEXT] [--width PX] "
+            "[--slots] TRACE\n"
             "  TRACE lines: <pid> <thread> <start_ns> <end_ns> <label>"
             " (- reads stdin)\n",
             program);
@@ -946,8 +1102,8 @@ int main(int argc, char **argv)
         } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             usage();
         } else if (arg[0] == '-' && arg[1] != '\0') {
-            fprintf(stderr, "%s: unknown option or missing value: %s\n", program,
-                    arg);
+            fprintf(stderr, "%s: unknown option or missing value: %s\n",
+                    program, arg);
             usage();
         } else if (path == NULL) {
             path = arg;

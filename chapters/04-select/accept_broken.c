@@ -10,7 +10,6 @@
  * Run: accept_broken
  */
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,18 +41,15 @@ static void clients(struct sockaddr_in *addr)
         FD_ZERO(&rd);
         FD_SET(fds[i], &rd);
         int ready = select(fds[i] + 1, &rd, NULL, NULL, &tv);
-        if (ready == 1 && (n = read(fds[i], line, sizeof line)) == -1)
-            die("client: read");
-        if (ready == -1)
-            die("client: select");
+        if (ready == -1 ||
+            (ready == 1 && (n = read(fds[i], line, sizeof line)) == -1))
+            die("client: select, read");
         if (ready == 0)
             printf("client %d: no answer in 300 ms\n", i + 1);
         else
             printf("client %d: %.*s", i + 1, (int)n, line);
     }
-    if (fflush(stdout) == EOF)
-        die("fflush");
-    _exit(0); /* closes all five */
+    _exit(fflush(stdout) == EOF); /* closes all five */
 }
 
 static long failures = 0;
@@ -66,8 +62,8 @@ static void on_listener(int lfd, int *conns, int *count)
         failures++;
         return;
     }
-    if (write(fd, "welcome\n", 8) == -1 && errno != EPIPE)
-        die("write");
+    (void)send(fd, "welcome\n", 8,
+               MSG_NOSIGNAL); /* read() tells if it failed */
     conns[(*count)++] = fd;
 }
 // [accept]
@@ -76,16 +72,13 @@ int main(void)
 {
     struct sockaddr_in addr = {0};
     socklen_t alen = sizeof addr;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (lfd == -1 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) == -1 ||
         listen(lfd, CLIENTS) == -1 ||
         getsockname(lfd, (struct sockaddr *)&addr, &alen) == -1)
         die("socket, bind, listen");
-    int flags = fcntl(lfd, F_GETFL);
-    if (flags == -1 || fcntl(lfd, F_SETFL, flags | O_NONBLOCK) == -1)
-        die("fcntl");
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || fflush(stdout) == EOF)
         die("signal, fflush");
     pid_t pid = fork();
@@ -120,8 +113,7 @@ int main(void)
                 continue;
             if (read(conns[i], buf, sizeof buf) > 0)
                 continue;
-            if (close(conns[i]) == -1)
-                die("close");
+            (void)close(conns[i]);
             conns[i] = -1;
             closed++;
         }

@@ -1,15 +1,11 @@
 /*
  * accept_fixed.c: accept() in an event loop, done right. The listener is
- * non-blocking and the loop accepts until EAGAIN, so a readiness that has
- * gone stale costs nothing. When accept() fails with EMFILE (no
- * descriptor left), the server frees a spare descriptor it keeps for the
- * purpose, accepts the connection, tells the client "server full", closes
- * it, and takes the spare back: the queue drains and the loop sleeps. If
- * another process takes the freed slot first, the server goes on without
- * a spare, leaves the listener alone and tries again 100 ms later. The
- * network errors accept(2) lists mean that one connection has gone: the
- * server goes on accepting.
- * Here the server's limit leaves room for the listener, the spare and two
+ * non-blocking and the loop accepts until EAGAIN. On EMFILE (no descriptor
+ * left) the server frees a spare descriptor kept for the purpose, accepts
+ * the connection into it, says "server full", closes it and takes the
+ * spare back; if another process took the slot, it waits 100 ms without
+ * the spare (and the listener). The network errors of accept(2) mean that
+ * one connection has gone. Room here: the listener, the spare and two
  * clients; five clients come.
  *
  * Run: accept_fixed
@@ -47,18 +43,15 @@ static void clients(struct sockaddr_in *addr)
         FD_ZERO(&rd);
         FD_SET(fds[i], &rd);
         int ready = select(fds[i] + 1, &rd, NULL, NULL, &tv);
-        if (ready == 1 && (n = read(fds[i], line, sizeof line)) == -1)
-            die("client: read");
-        if (ready == -1)
-            die("client: select");
+        if (ready == -1 ||
+            (ready == 1 && (n = read(fds[i], line, sizeof line)) == -1))
+            die("client: select, read");
         if (ready == 0)
             printf("client %d: no answer in 300 ms\n", i + 1);
         else
             printf("client %d: %.*s", i + 1, (int)n, line);
     }
-    if (fflush(stdout) == EOF)
-        die("fflush");
-    _exit(0); /* closes all five */
+    _exit(fflush(stdout) == EOF); /* closes all five */
 }
 
 static int spare = -1, refused = 0;
@@ -110,16 +103,13 @@ int main(void)
 {
     struct sockaddr_in addr = {0};
     socklen_t alen = sizeof addr;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (lfd == -1 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) == -1 ||
         listen(lfd, CLIENTS) == -1 ||
         getsockname(lfd, (struct sockaddr *)&addr, &alen) == -1)
         die("socket, bind, listen");
-    int flags = fcntl(lfd, F_GETFL);
-    if (flags == -1 || fcntl(lfd, F_SETFL, flags | O_NONBLOCK) == -1)
-        die("fcntl");
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR || fflush(stdout) == EOF)
         die("signal, fflush");
     pid_t pid = fork();

@@ -82,16 +82,21 @@ struct conn {
 };
 // [conn]
 
+static void hang_up(struct conn *c) /* ends one client, never the server */
+{
+    if (close(c->fd) == -1)
+        perror("server: close");
+    c->fd = -1;
+}
+
 static void on_readable(struct conn *c) /* called only below OUT_MAX */
 {
     char req[4];
     ssize_t n = read(c->fd, req, sizeof req); /* one "get\n" at a time */
     if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return;
-    if (n <= 0) {
-        if (close(c->fd) == -1)
-            die("close");
-        c->fd = -1;
+    if (n <= 0) { /* gone, or failed */
+        hang_up(c);
         return;
     }
     if (c->out_len == 0)
@@ -107,7 +112,7 @@ static void on_writable(struct conn *c)
 {
     ssize_t n = write(c->fd, c->out, c->out_len);
     if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
-        die("write");
+        hang_up(c); /* a reset, say: that client's loss */
     if (n > 0) {
         memmove(c->out, c->out + n, c->out_len - (size_t)n);
         c->out_len -= (size_t)n;
@@ -120,7 +125,7 @@ int main(void)
     static struct conn conns[2];
     struct sockaddr_in addr = {0};
     socklen_t alen = sizeof addr;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (lfd == -1 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) == -1 ||
@@ -173,9 +178,7 @@ int main(void)
                 trace_now() - c->progress > STUCK_MS * 1000000LL) {
                 printf("%6.0f ms  %s: no progress for %d ms: closed\n",
                        ms(trace_now()), c->name, STUCK_MS);
-                if (close(c->fd) == -1)
-                    die("close");
-                c->fd = -1;
+                hang_up(c);
             }
             // [stuck]
         }

@@ -1,9 +1,8 @@
 /*
  * echo_select.c: an echo server in one thread with select(), under load.
- * It starts echo_load (which must be on PATH) and serves its CONNS
- * connections from one loop until every client has left. echo_load
- * measures it and prints the results. CONNS must leave every descriptor
- * below FD_SETSIZE. It serves CONNS clients at once (one more is refused),
+ * It starts echo_load (which must be on PATH), which measures it and
+ * prints the results, and serves CONNS clients at once from one loop (one
+ * more is refused; CONNS must keep every descriptor below FD_SETSIZE),
  * any number over its life, until echo_load has exited.
  *
  * Run: echo_select CONNS [ROUNDS]   (ROUNDS default: 20000 / CONNS, >= 10)
@@ -47,15 +46,13 @@ static pid_t start_load(int conns, int rounds, int *lfd, int *done)
     snprintf(args[1], 16, "%d", conns);
     snprintf(args[2], 16, "%d", rounds);
     pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
     if (pid == 0) {
         execlp("echo_load", "echo_load", args[0], args[1], args[2],
                (char *)NULL);
         die("exec echo_load");
     }
-    if (close(pipefd[1]) == -1)
-        die("close");
+    if (pid == -1 || close(pipefd[1]) == -1) /* only echo_load has it */
+        die("fork, close");
     *done = pipefd[0];
     return pid;
 }

@@ -1,10 +1,9 @@
 /*
  * echo_threads.c: an echo server with a thread per connection, under
- * load. It starts echo_load (which must be on PATH), accepts connections
- * and starts a thread for each, which echoes with blocking read() and
- * send() until its client leaves or fails. At most CONNS at once (one
- * more is refused), any number over its life, until echo_load has exited.
- * echo_load measures it and prints the results.
+ * load. It starts echo_load (which must be on PATH, and measures it), and
+ * a thread per connection that echoes with blocking read() and send()
+ * until its client leaves or fails: CONNS at once (one more is refused),
+ * any number over its life, until echo_load has exited.
  *
  * Run: echo_threads CONNS [ROUNDS]   (ROUNDS default: 20000 / CONNS, >= 10)
  */
@@ -49,15 +48,13 @@ static pid_t start_load(int conns, int rounds, int *lfd, int *done)
     snprintf(args[1], 16, "%d", conns);
     snprintf(args[2], 16, "%d", rounds);
     pid_t pid = fork();
-    if (pid == -1)
-        die("fork");
     if (pid == 0) {
         execlp("echo_load", "echo_load", args[0], args[1], args[2],
                (char *)NULL);
         die("exec echo_load");
     }
-    if (close(pipefd[1]) == -1)
-        die("close");
+    if (pid == -1 || close(pipefd[1]) == -1) /* only echo_load has it */
+        die("fork, close");
     *done = pipefd[0];
     return pid;
 }

@@ -37,7 +37,7 @@ int main(void)
     static char data[BIG];
     struct sockaddr_in addr = {0};
     socklen_t len = sizeof addr;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0), client, conn;
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), client, conn;
     if (lfd == -1)
         die("socket");
     addr.sin_family = AF_INET;

@@ -59,7 +59,7 @@ int main(void)
 {
     struct sockaddr_in addr = {0};
     socklen_t alen = sizeof addr;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (lfd == -1 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) == -1 ||
@@ -95,20 +95,20 @@ int main(void)
         if (FD_ISSET(fd, &rd)) {
             char in[64];
             ssize_t n = read(fd, in, sizeof in);
-            if (n == -1)
-                die("read");
-            if (n == 0)
-                open = 0; /* the client left */
+            if (n <= 0)
+                open = 0; /* the client left or failed: end it, not us */
             else if ((size_t)n + 10 <= sizeof out - out_len)
                 out_len += (size_t)snprintf(out + out_len, sizeof out - out_len,
                                             "you said: %.*s", (int)n, in);
         }
         if (open && FD_ISSET(fd, &wr)) {
-            ssize_t n = write(fd, out, out_len); /* out_len may be 0 */
-            if (n == -1)
-                die("write");
-            memmove(out, out + n, out_len - (size_t)n);
-            out_len -= (size_t)n;
+            ssize_t n = send(fd, out, out_len, MSG_NOSIGNAL); /* may be 0 */
+            if (n == -1) {
+                open = 0; /* a reset, say: end that client */
+            } else {
+                memmove(out, out + n, out_len - (size_t)n);
+                out_len -= (size_t)n;
+            }
         }
     }
     printf("%ld select() calls in %.0f ms of wall time, %.0f ms of CPU "

@@ -56,20 +56,26 @@ static void client(const char *name, long delay_ms, struct sockaddr_in *addr)
     trace_span(request, sent, trace_now());
     printf("client %s: waited %5.1f ms for: %.*s", name,
            (double)(trace_now() - sent) / 1e6, (int)n, answer);
-    if (fflush(stdout) == EOF)
-        die("fflush");
-    _exit(0);
+    _exit(fflush(stdout) == EOF);
+}
+
+static int done; /* clients served or gone */
+
+static void hang_up(struct conn *c) /* ends one client, never the server */
+{
+    if (close(c->fd) == -1)
+        perror("server: close");
+    c->fd = -1;
+    done++;
 }
 
 static void reply(struct conn *c)
 {
     char answer[64];
     int len = snprintf(answer, sizeof answer, "done: %s", c->in);
-    if (write(c->fd, answer, (size_t)len) != len) /* small: fits at once */
-        die("write");
-    if (close(c->fd) == -1)
-        die("close");
-    c->fd = -1;
+    if (send(c->fd, answer, (size_t)len, MSG_NOSIGNAL) != len) /* fits */
+        perror("server: send"); /* that client's loss, not the server's */
+    hang_up(c);
 }
 
 // [handle]
@@ -85,7 +91,7 @@ int main(void)
 {
     struct sockaddr_in addr = {0};
     socklen_t alen = sizeof addr;
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (lfd == -1 || bind(lfd, (struct sockaddr *)&addr, sizeof addr) == -1 ||
@@ -102,7 +108,7 @@ int main(void)
             client(i == 0 ? "A" : "B", i * 50, &addr); /* B 50 ms later */
     }
     struct conn conns[2];
-    int accepted = 0, done = 0;
+    int accepted = 0;
     while (done < 2) {
         fd_set rd;
         int maxfd = lfd;
@@ -118,35 +124,32 @@ int main(void)
                        (next == 0 || conns[i].reply_at < next)) {
                 next = conns[i].reply_at;
             }
-        int64_t wait_us = next == 0 ? -1 : (next - trace_now() + 999) / 1000;
-        struct timeval tv = {0, 0};
-        if (wait_us > 0)
-            tv = (struct timeval){wait_us / 1000000, wait_us % 1000000};
+        int64_t us = next == 0 ? 0 : (next - trace_now() + 999) / 1000;
+        struct timeval tv = {0, us > 0 ? us : 0}; /* under SLOW_MS */
         if (select(maxfd + 1, &rd, NULL, NULL, next == 0 ? NULL : &tv) == -1)
             die("select");
         if (FD_ISSET(lfd, &rd)) {
             int fd = accept(lfd, NULL, NULL);
-            if (fd == -1)
-                die("accept");
-            conns[accepted++] = (struct conn){fd, {0}, 0, 0};
+            if (fd != -1) /* else it went before we took it */
+                conns[accepted++] = (struct conn){fd, {0}, 0, 0};
         }
         for (int i = 0; i < accepted; i++) {
             struct conn *c = &conns[i];
             if (c->fd != -1 && c->reply_at != 0 && c->reply_at <= trace_now()) {
                 reply(c); /* its timer is due */
-                done++;
             } else if (c->fd != -1 && FD_ISSET(c->fd, &rd)) {
                 ssize_t n =
                     read(c->fd, c->in + c->len, sizeof c->in - 1 - c->len);
-                if (n <= 0)
-                    die("read");
+                if (n <= 0) { /* gone, failed, or a line too long */
+                    hang_up(c);
+                    continue;
+                }
                 c->len += (size_t)n;
                 if (c->in[c->len - 1] != '\n')
                     continue; /* not the whole line yet */
                 int64_t began = trace_now();
                 on_request(c);
                 trace_span("server callback", began, trace_now());
-                done += c->fd == -1;
             }
         }
     }

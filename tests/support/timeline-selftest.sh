@@ -321,6 +321,43 @@ else
     fail "timeline: could not draw the pool trace with --slots"
 fi
 
+# ---- short spans after a long one -------------------------------------
+# A loop's trace: a 60 ms read, then three timers of 5 us and a read,
+# bunched within 0.1 ms, and two short spans in one column before it.
+# Each must keep a letter in the text (after the long run of r, which
+# stays at least 45 columns long) and get a bar at least 5 px wide of its
+# own in the SVG.
+printf '%s\n' '7 1 0 20000 timer 1' '7 1 40000 45000 read fd 3' \
+    '7 1 10000000 10010000 timer 2' '7 1 10020000 70000000 read fd 3 (blocks)' \
+    '7 1 70050000 70055000 timer 3' '7 1 70060000 70065000 timer 4' \
+    '7 1 70070000 70075000 timer 5' '7 1 70080000 70082000 read fd 3' \
+    >"$scratch/short.trace"
+if "$timeline" --text "$scratch/short.trace" >"$scratch/short.txt" &&
+    "$timeline" --svg "$scratch/short.svg" "$scratch/short.trace"; then
+    bar=$(sed -n 's/^process 7 |\(.*\)|$/\1/p' "$scratch/short.txt")
+    narrow=$(grep -o '<title>[^<]*</title><rect x="[0-9.]*" y="[0-9.]*" width="[0-9.]*"' "$scratch/short.svg" |
+        sed 's/.*x="\([0-9.]*\)" y="[0-9.]*" width="\([0-9.]*\)"/\1 \2/' |
+        awk '$2 < 5 { bad++ } { if (seen[$1]++) bad++ } END { print bad + 0 }')
+    if [[ $bar =~ ^tr\ +tr{45,}tTtr$ ]] && [ "$narrow" -eq 0 ] &&
+        grep -q 'side by side' "$scratch/short.txt"; then
+        ok "timeline: short spans after a long one get letters ($bar) and bars of 5 px, side by side"
+    else
+        fail "timeline: short spans after a long one are hidden (text bar [$bar], $narrow SVG bars narrower than 5 px or on top of another):"
+        sed 's/^/    /' "$scratch/short.txt"
+    fi
+else
+    fail "timeline: could not draw the trace with short spans"
+fi
+# Twenty spans bunched in the last column are too many to set side by
+# side past the end: the bar keeps its 60 columns.
+awk 'BEGIN { print "7 1 0 60000000 long"; for (i = 0; i < 20; i++) print "7 1", 60000000 + i * 1000, 60000000 + i * 1000 + 500, "short", i }' \
+    >"$scratch/bunch.trace"
+if "$timeline" --text "$scratch/bunch.trace" >"$scratch/bunch.txt" &&
+    bar=$(sed -n 's/^process 7 |\(.*\)|$/\1/p' "$scratch/bunch.txt") && [ "${#bar}" -eq 60 ]; then
+    ok "timeline: twenty short spans at the end keep the bar at 60 columns"
+else
+    fail "timeline: twenty short spans at the end: bar [${bar:-}] (${#bar} columns, expected 60)"
+fi
 # ---- speed -------------------------------------------------------------
 awk 'BEGIN {
     split("One Two Three Four", w, " ")
