@@ -188,7 +188,7 @@ help:
 PKGS := gcc clang make pkg-config check pandoc doxygen graphviz \
         poppler-utils clang-format fonts-dejavu-core procps inotify-tools \
         librsvg2-bin valgrind bubblewrap jq binutils patch \
-        libuv1-dev liburing-dev python3 redis-server redis-tools
+        libuv1-dev liburing-dev python3 redis-server redis-tools gnuplot-nox
 PKGS_NOREC := texlive-xetex texlive-latex-recommended texlive-latex-extra \
               texlive-fonts-recommended lmodern chromium
 

@@ -72,7 +72,7 @@ done
 if [ "$quick" = 1 ]; then
     sizes="1 10" rb_sizes="10" budget=400 rb_n=4000 limit=10 wait_sizes="10"
 else
-    sizes="1 10 100 1000" rb_sizes="1 10 100 1000" budget=20000 rb_n=50000
+    sizes="1 10 100 1000" rb_sizes="1 10 100 1000" budget=20000 rb_n=20000
     limit=20 wait_sizes="10 100 1000"
 fi
 mkdir -p "$out"
@@ -153,6 +153,7 @@ echo "bench: $total steps, $(echo $servers | wc -w) servers, connections $sizes"
 run_load() { # server mix conns depth
     local s=$1 mix=$2 c=$3 d=$4 n line
     n=$((budget / c))
+    [ "$mix" = wait ] && n=$((budget / 4 / c)) # 1 in 10 waits 10 ms
     [ "$n" -lt $((2 * d)) ] && n=$((2 * d))
     [ "$mix" != getset ] && n=$(((n + 9) / 10 * 10))
     if [ "$s" = redis-server ]; then
