@@ -228,7 +228,8 @@ for line in open(raw):
     r = dict(kv.split("=", 1) for kv in line.split())
     for k in r:
         if k not in ("client", "server", "mix"):
-            r[k] = float(r[k])
+            v = float(r[k])
+            r[k] = int(v) if v.is_integer() else v
     rows.append(r)
 groups = {}
 for r in rows:

@@ -61,6 +61,7 @@ typedef struct {
     size_t sent;     /* bytes of out already written */
     int closing;     /* close once out is sent */
     int64_t wake_ns; /* a deferred SLEEP ends at this time; 0: none */
+    int stuck;       /* requests wait behind unsent replies: read no more */
 } resp_conn;
 
 static inline int64_t resp_now_ns(void)
@@ -391,6 +392,10 @@ static inline long resp_run(resp_conn *c, int defer)
     }
     if (c->sent == c->out.len)
         c->sent = c->out.len = 0;
+    /* A client that sends faster than it reads: what it sent stays in
+       the kernel's buffers (and then its own) until it reads. */
+    c->stuck = !c->closing && c->wake_ns == 0 && c->in.len > 0 &&
+               c->out.len - c->sent >= RESP_OUT_HIGH;
     return ms > 0 ? ms : 0;
 }
 
@@ -398,7 +403,7 @@ static inline long resp_run(resp_conn *c, int defer)
    while a SLEEP waits, while replies pile up, or when closing. */
 static inline int resp_wants_read(const resp_conn *c)
 {
-    return !c->closing && c->wake_ns == 0 &&
+    return !c->closing && c->wake_ns == 0 && !c->stuck &&
            c->out.len - c->sent < RESP_OUT_HIGH;
 }
 
@@ -467,6 +472,7 @@ static inline int resp_step(int fd, resp_conn *c, int readable)
     int got = 0;
     if (c->wake_ns != 0 && resp_now_ns() >= c->wake_ns)
         resp_wake(c);
+    resp_run(c, 1); /* what waited for room among the replies */
     if (readable && resp_wants_read(c) && (got = resp_read_nb(fd, c)) == -1)
         return -1;
     resp_run(c, 1);
@@ -549,6 +555,8 @@ static inline void resp_serve_blocking(int fd)
         c.sent = c.out.len = 0;
         if (c.closing)
             break;
+        if (c.stuck)
+            continue; /* run the requests that wait before reading more */
         if (resp_room(&c, 16384) == -1)
             continue; /* its error reply goes out, then it closes */
         ssize_t n = read(fd, c.in.p + c.in.len, c.in.cap - c.in.len);

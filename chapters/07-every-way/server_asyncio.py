@@ -88,8 +88,6 @@ async def request(reader):
     """The next request's words ([] for an empty inline line)."""
     line = await reader.readuntil(b"\n")
     if line[:1] != b"*":
-        if len(line) > MAX_INLINE:
-            raise Bad(b"too big inline request")
         return line.split()
     args = []
     for _ in range(number(line, b"*", 1, MAX_ARGS)):
@@ -115,7 +113,7 @@ async def serve(reader, writer):
             except (asyncio.IncompleteReadError, ConnectionError):
                 return
             except (Bad, asyncio.LimitOverrunError) as e:
-                why = e.args[0] if isinstance(e, Bad) else b"too big request"
+                why = e.args[0] if isinstance(e, Bad) else b"too big line"
                 writer.write(b"-ERR Protocol error: " + why + b"\r\n")
                 await writer.drain()
                 return
@@ -141,8 +139,9 @@ async def main(seconds):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # close-on-exec
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind(("127.0.0.1", 0))
+    # limit: the longest line (readexactly() reads bulk strings, unbound)
     server = await asyncio.start_server(serve, sock=ls, backlog=4096,
-                                        limit=MAX_BULK + 4096)
+                                        limit=MAX_INLINE)
     print("port", ls.getsockname()[1], flush=True)
     stop = asyncio.get_running_loop().create_future()
     loop = asyncio.get_running_loop()
