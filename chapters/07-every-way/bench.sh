@@ -16,7 +16,9 @@
 #    connection sending its requests one at a time (depth 1) and 16 at a
 #    time (depth 16), mix getset (SET and GET in turn); then mix wait
 #    (every 10th request SLEEP 10: waiting, as on a disk) and mix cpu
-#    (every 10th request BURN 1: CPU work) at depth 1. It measures
+#    (every 10th request BURN 1: CPU work) at depth 1 (not redis-server:
+#    it has no SLEEP or BURN, and would answer them with an error at
+#    once). It measures
 #    throughput, latency (p50, p99, max), the server's CPU time and peak
 #    memory, and its own CPU share (load_cpu: near 100 would mean the
 #    client was the limit).
@@ -139,8 +141,10 @@ for s in $servers; do
     for c in $sizes; do
         for d in 1 16; do echo "$s load getset $c $d" >>"$plan"; done
     done
-    for c in $wait_sizes; do echo "$s load wait $c 1" >>"$plan"; done
-    echo "$s load cpu 10 1" >>"$plan"
+    if [ "$s" != redis-server ]; then # it has no SLEEP or BURN
+        for c in $wait_sizes; do echo "$s load wait $c 1" >>"$plan"; done
+        echo "$s load cpu 10 1" >>"$plan"
+    fi
     for c in $rb_sizes; do
         case $s in server_seq) [ "$c" -gt 1 ] && continue ;; esac
         case $s in server_pool) [ "$c" -gt 16 ] && continue ;; esac
