@@ -31,7 +31,7 @@
 # second over redis-server's and over the best server's, in the same
 # group (same client, mix, connections, depth) of the same run.
 #
-# --quick: 1 and 10 connections, fewer requests, redis-benchmark at 10
+# --quick: 10 connections only, fewer requests, redis-benchmark at 10
 #    (for `make bench QUICK=1`, which `make test` runs: under 60 s). It
 #    fails when a server does not answer every getset request rightly.
 # --demos DIR: the built demos (default build/plain/demos/07-every-way).
@@ -72,7 +72,7 @@ for p in redis-server redis-benchmark "$PY"; do
         { echo "bench.sh: $p is missing: run make deps" >&2; exit 2; }
 done
 if [ "$quick" = 1 ]; then
-    sizes="1 10" rb_sizes="10" budget=400 rb_n=4000 limit=10 wait_sizes="10"
+    sizes="10" rb_sizes="10" budget=400 rb_n=4000 limit=10 wait_sizes="10"
 else
     sizes="1 10 100 1000" rb_sizes="1 10 100 1000" budget=20000 rb_n=20000
     limit=20 wait_sizes="10 100 1000"
