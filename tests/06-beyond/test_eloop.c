@@ -535,12 +535,12 @@ END_TEST
 /* --- The table moves while a callback runs ------------------------------- */
 
 struct grower {
-    int first;           /* the descriptor whose callback ran first */
-    int old_calls;       /* calls of on_grow_first, either descriptor */
-    int new_calls;       /* calls of on_grow_new */
-    int new_fd;          /* the descriptor on_grow_new was called for */
-    int other[2];        /* the two ready pipes' read ends */
-    struct seen high;    /* descriptor HIGH_C, watched from a callback */
+    int first;        /* the descriptor whose callback ran first */
+    int old_calls;    /* calls of on_grow_first, either descriptor */
+    int new_calls;    /* calls of on_grow_new */
+    int new_fd;       /* the descriptor on_grow_new was called for */
+    int other[2];     /* the two ready pipes' read ends */
+    struct seen high; /* descriptor HIGH_C, watched from a callback */
 };
 
 static void on_grow_new(loop *l, int fd, int events, void *ctx)
@@ -584,8 +584,8 @@ START_TEST(test_table_grows_during_an_iteration)
     ready_pipe(p);
     ready_pipe(q);
     ready_pipe(r);
-    WB_EXPECT(dup2(r[0], HIGH_C) == HIGH_C, "dup2() onto descriptor %d failed%s",
-              HIGH_C, wb_errno_note(-1));
+    WB_EXPECT(dup2(r[0], HIGH_C) == HIGH_C,
+              "dup2() onto descriptor %d failed%s", HIGH_C, wb_errno_note(-1));
     loop *l = new_loop();
     struct grower g = {.first = -1,
                        .new_fd = -1,

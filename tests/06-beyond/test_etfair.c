@@ -691,8 +691,7 @@ END_TEST
 /* --- Removed and added again within a turn ------------------------------ */
 
 /* On its first call, removes its own descriptor and adds it again. */
-static void on_readd(etfair *r, int fd, const char *data, ssize_t n,
-                     void *ctx)
+static void on_readd(etfair *r, int fd, const char *data, ssize_t n, void *ctx)
 {
     struct client *c = ctx;
     on_pattern(r, fd, data, n, ctx);
