@@ -553,7 +553,7 @@ START_TEST(test_fork_and_pipe_failures)
     loop *l = the_loop = new_loop();
     childloop *c = new_childloop(l);
     char *t[] = {"true", NULL};
-    WB_PROMISE("run-ends");
+    WB_PROMISE("failed-spawn");
     /* fork() fails. */
     wb_wrap_fail(WB_FORK, 1, EAGAIN, 0);
     errno = 0;

@@ -580,9 +580,9 @@ static void *fail_twice(void *arg)
     wb_sleep_ms(30);
     (void)!write(te->sock, buf, sizeof buf); /* read, then written: the
                                                 full pipe holds the write */
-    wb_sleep_ms(200);
+    wb_sleep_ms(150);
     close(te->sock); /* unread bytes in its queue: the read fails first */
-    wb_sleep_ms(200);
+    wb_sleep_ms(150);
     close(te->pipe_r); /* then the waiting write fails with EPIPE */
     return NULL;
 }
