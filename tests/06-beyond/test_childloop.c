@@ -14,6 +14,7 @@
 #include "childloop.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -578,7 +579,8 @@ START_TEST(test_fork_and_pipe_failures)
     low.rlim_cur = 64;
     ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
     int fill[64], nfill = 0;
-    while (nfill < 64 && (fill[nfill] = dup(0)) >= 0)
+    while (nfill < 64 &&
+           (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
         nfill++;
     size_t heap0 = wb_heap_in_use();
     int refused = 0, errs = 0;

@@ -672,6 +672,38 @@ START_TEST(test_eintr_keeps_the_deadline)
 }
 END_TEST
 
+/* --- Timeouts round up ---------------------------------------------------- */
+
+enum { CHAIN = 30 };
+
+/* Each run adds the next 5 ms timer, CHAIN in all. */
+static void on_chain(loop *l, void *ctx)
+{
+    int *left = ctx;
+    if (--*left > 0)
+        (void)loop_add_timer(l, 5, on_chain, ctx);
+}
+
+START_TEST(test_timeouts_round_up)
+{
+    WB_PROMISE("no-spin");
+    loop *l = new_loop();
+    int left = CHAIN;
+    timer_ok(l, 5, on_chain, &left);
+    long waits = eloop_wait_calls();
+    run_ok(l);
+    waits = eloop_wait_calls() - waits;
+    WB_EXPECT(left == 0 && waits <= 3 * CHAIN,
+              "%d timers of 5 ms, one after the other: expected about one "
+              "epoll_wait() per timer (at most %d in all); counted %ld. "
+              "epoll_wait() takes whole milliseconds: a timeout rounded "
+              "down wakes the loop before the deadline, and it then spins "
+              "with a timeout of 0 until the deadline passes. Round up",
+              CHAIN, 3 * CHAIN, waits);
+    loop_free(l);
+}
+END_TEST
+
 /* --- What epoll refuses --------------------------------------------------- */
 
 START_TEST(test_epoll_refusals)
@@ -760,6 +792,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_descriptors_above_2000, "The loop on epoll");
     WB_ADD(s, test_table_grows_during_an_iteration, "The loop on epoll");
     WB_ADD(s, test_eintr_keeps_the_deadline, "The loop on epoll");
+    WB_ADD(s, test_timeouts_round_up, "The loop on epoll");
     WB_ADD_TIMEOUT(s, test_idle_descriptors_cost_nothing,
                    "Measured: select, poll and epoll", 4.0);
     WB_ADD(s, test_unwatched_copy_stays_quiet,

@@ -54,10 +54,41 @@ static void note_in_flight(struct io_uring *ring)
     submits++;
 }
 
+/* Short reads and writes of regular files, injected: before a submit,
+ * every read of cut_read_fd (every write of cut_write_fd) still on the
+ * submission queue asks for half of what it asked, rounded up. The
+ * kernel then returns fewer bytes than the copy asked for, as it may
+ * at any time; a regular file alone would do so only at its end. */
+static int cut_read_fd = -1, cut_write_fd = -1;
+static int cuts; /* requests cut */
+
+static void cut_requests(struct io_uring *ring)
+{
+    if (cut_read_fd < 0 && cut_write_fd < 0)
+        return;
+    unsigned shift = (ring->flags & IORING_SETUP_SQE128) ? 1 : 0;
+    for (unsigned i = ring->sq.sqe_head; i != ring->sq.sqe_tail; i++) {
+        struct io_uring_sqe *sqe =
+            &ring->sq.sqes[(i & ring->sq.ring_mask) << shift];
+        int reads = sqe->opcode == IORING_OP_READ ||
+                    sqe->opcode == IORING_OP_READ_FIXED;
+        int writes = sqe->opcode == IORING_OP_WRITE ||
+                     sqe->opcode == IORING_OP_WRITE_FIXED;
+        if ((sqe->flags & IOSQE_FIXED_FILE) || sqe->len < 2)
+            continue;
+        if ((reads && sqe->fd == cut_read_fd) ||
+            (writes && sqe->fd == cut_write_fd)) {
+            sqe->len = (sqe->len + 1) / 2;
+            cuts++;
+        }
+    }
+}
+
 int __real_io_uring_submit(struct io_uring *ring);
 int __wrap_io_uring_submit(struct io_uring *ring);
 int __wrap_io_uring_submit(struct io_uring *ring)
 {
+    cut_requests(ring);
     int rc = __real_io_uring_submit(ring);
     note_in_flight(ring);
     return rc;
@@ -67,6 +98,7 @@ int __real_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
 int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
 int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr)
 {
+    cut_requests(ring);
     int rc = __real_io_uring_submit_and_wait(ring, wait_nr);
     note_in_flight(ring);
     return rc;
@@ -676,6 +708,45 @@ START_TEST(test_signals_during_the_copy)
 }
 END_TEST
 
+/* Short reads and writes of regular files, injected by the wraps. */
+START_TEST(test_short_reads_and_writes_of_files)
+{
+    need_uring();
+    unsigned long long size = (1 << 20) + 1234;
+    for (int writes = 0; writes < 2; writes++) {
+        int src = file_of(size), dst = tmp_fd();
+        cut_read_fd = writes ? -1 : src;
+        cut_write_fd = writes ? dst : -1;
+        cuts = 0;
+        errno = 0;
+        int rc = uringcopy(src, dst, 4, 64 << 10);
+        int err = errno;
+        cut_read_fd = cut_write_fd = -1;
+        WB_PROMISE(writes ? "short-write" : "short-read");
+        const char *what = writes ? "write" : "read";
+        WB_EXPECT(cuts > 0,
+                  "the test cuts each %s of the file short by halving its "
+                  "length on the submission queue (IORING_OP_%s); it found "
+                  "none to cut",
+                  what, writes ? "WRITE" : "READ");
+        long long d = first_difference(dst, size);
+        WB_EXPECT(rc == 0 && d < 0,
+                  "copying %llu bytes of a regular file while every %s "
+                  "came back short (half of what was asked): expected 0 and "
+                  "the same bytes; got %d (%s), the copy differing from byte "
+                  "%lld on. %s",
+                  size, what, rc, rc == -1 ? wb_errname(err) : "no error", d,
+                  writes ? "A short write is followed by a write of the rest, "
+                           "at the offset plus what was written"
+                         : "A short read is not the end of the file: read the "
+                           "rest at the offset plus what came; only a read of "
+                           "0 is the end");
+        close(src);
+        close(dst);
+    }
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
     need_uring();
@@ -743,6 +814,8 @@ Suite *wb_suite(void)
     WB_ADD(s, test_first_error_is_reported,
            "io_uring: do it, and tell me when it is done");
     WB_ADD(s, test_signals_during_the_copy, "Copying a file with io_uring");
+    WB_ADD(s, test_short_reads_and_writes_of_files,
+           "Copying a file with io_uring");
     WB_ADD(s, test_bad_arguments, "Copying a file with io_uring");
     return s;
 }
