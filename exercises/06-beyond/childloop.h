@@ -46,6 +46,10 @@
  *   it is not executable) makes childloop_spawn() return -1 with the
  *   `errno` of execvp() in the child (`ENOENT`, `EACCES`), at once; that
  *   child has been reaped, and gets no `on_exit`.
+ * - [failed-spawn] A spawn that fails for want of a resource (fork(),
+ *   pipe(), memory) returns -1 with that call's errno, starts nothing and
+ *   keeps nothing: no memory, no descriptor, and no watch on the loop
+ *   when no other child of it runs.
  * - [others] Children the program started otherwise (fork(),
  *   posix_spawn()) are never reaped by the childloop: it waits only for
  *   the pids it started.

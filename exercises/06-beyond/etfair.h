@@ -58,7 +58,9 @@
  *   even when it was ready in the current round or waiting on the ready
  *   list; it can be added again.
  * - [wait] With nothing ready, etfair_round() sleeps in epoll_wait() for
- *   up to `timeout_ms` and returns 0; it does not spin.
+ *   up to `timeout_ms` and returns 0; it does not spin. A signal that
+ *   interrupts the wait (`EINTR`) is no error: the round ends early and
+ *   returns as it would have (0 with nothing left over).
  * - [bad-args] Invalid arguments fail with `EINVAL` (a blocking
  *   descriptor included: a drained read would block instead of saying
  *   `EAGAIN`), a descriptor already added with `EEXIST`, an unknown one

@@ -81,6 +81,10 @@
  *   closes every connection at once, without waiting.
  * - [signal-early] A SIGTERM that arrives after sigloop_server_new() and
  *   before loop_run() begins the shutdown in the first iteration.
+ * - [server-free] sigloop_server_free(), whenever it is called (during
+ *   the shutdown too), leaves nothing of the server on the loop: no
+ *   watched descriptor, no pending timer (the grace timer is cancelled),
+ *   no signal watched by it.
  *
  * Errors are reported the system-call way: -1 (or NULL) with `errno` set.
  *

@@ -56,6 +56,9 @@
  *   been consumed (io_uring_cqe_seen()), and then frees the ring
  *   (io_uring_queue_exit()) and its buffers: the kernel never writes
  *   into memory that was freed, and no descriptor is left open.
+ * - [signals] A signal caught by a handler while the copy waits (the
+ *   wait for completions then fails with `EINTR`) does not end the copy:
+ *   it waits again, and the result is as without the signal.
  * - [bad-args] A negative descriptor gives -1 with `EBADF`; `depth` of 0
  *   or above 64, or `block` of 0 or above 16 MiB, give -1 with `EINVAL`;
  *   nothing is read or written then.

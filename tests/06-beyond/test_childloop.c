@@ -14,10 +14,12 @@
 #include "childloop.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -509,6 +511,111 @@ START_TEST(test_free_kills_and_reaps)
 }
 END_TEST
 
+START_TEST(test_failed_start_keeps_the_others)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    char *nap[] = {"sleep", "0.2", NULL};
+    pid_t p = spawn_ok(c, nap, &b);
+    char *none[] = {"/nonexistent/program", NULL};
+    errno = 0;
+    pid_t bad = childloop_spawn(c, none, on_exit_count, NULL);
+    int err = errno;
+    WB_PROMISE("not-started");
+    WB_EXPECT(bad == -1 && err == ENOENT,
+              "childloop_spawn(\"/nonexistent/program\") should return -1 "
+              "with ENOENT; got %d with errno %s",
+              (int)bad, wb_errname(err));
+    b.stop_after = 1;
+    long ms = run_for(l, 1500);
+    WB_PROMISE("exactly-once");
+    WB_EXPECT(b.n == 1 && b.pid[0] == p && b.code[0] == 0,
+              "a child (sleep 0.2) was running when another program failed "
+              "to start: the running one should still get its on_exit, "
+              "with code 0; %s after %ld ms. A failed start must leave the "
+              "signalfd watched while other children run",
+              b.n == 0 ? "it got none"
+                       : wb_format("%d on_exit ran, the first code %d", b.n,
+                                   b.code[0]),
+              ms);
+    WB_PROMISE("reaped");
+    WB_EXPECT(wb_no_children(), "no child should be left after loop_run()");
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_fork_and_pipe_failures)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    char *t[] = {"true", NULL};
+    WB_PROMISE("failed-spawn");
+    /* fork() fails. */
+    wb_wrap_fail(WB_FORK, 1, EAGAIN, 0);
+    errno = 0;
+    pid_t pid = childloop_spawn(c, t, on_exit_count, NULL);
+    int err = errno;
+    wb_wrap_reset(WB_FORK, 0);
+    WB_EXPECT(pid == -1 && err == EAGAIN,
+              "when fork() fails with EAGAIN, childloop_spawn() should "
+              "return -1 with EAGAIN; got %d with errno %s",
+              (int)pid, wb_errname(err));
+    /* No limit: a loop that still watches the signalfd never returns,
+     * and the test times out. */
+    long ms = run_for(l, 0);
+    WB_EXPECT(ms < 900 && b.n == 0,
+              "after a spawn whose fork() failed no child runs: loop_run() "
+              "should return at once, with no on_exit; it ran %ld ms",
+              ms);
+    /* pipe() fails: every descriptor below a lowered limit is taken. */
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fill[64], nfill = 0;
+    while (nfill < 64 &&
+           (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        nfill++;
+    size_t heap0 = wb_heap_in_use();
+    int refused = 0, errs = 0;
+    for (int k = 0; k < 200; k++) {
+        errno = 0;
+        pid = childloop_spawn(c, t, on_exit_count, NULL);
+        refused += pid == -1;
+        errs += pid == -1 && errno == EMFILE;
+        if (pid > 0)
+            break;
+    }
+    size_t heap1 = wb_heap_in_use();
+    for (int k = 0; k < nfill; k++)
+        close(fill[k]);
+    setrlimit(RLIMIT_NOFILE, &old);
+    WB_EXPECT(refused == 200 && errs == 200,
+              "with no descriptor left (RLIMIT_NOFILE), 200 spawns should "
+              "each return -1 with EMFILE (pipe()'s error); %d returned -1, "
+              "%d with EMFILE",
+              refused, errs);
+    WB_EXPECT(heap1 <= heap0 + 1024,
+              "200 spawns that failed (pipe() could not be made) should "
+              "leave no memory behind; the heap grew by %zu bytes",
+              heap1 - heap0);
+    ms = run_for(l, 0);
+    WB_EXPECT(ms < 900 && b.n == 0,
+              "after spawns whose pipe() failed no child runs: loop_run() "
+              "should return at once, with no on_exit; it ran %ld ms",
+              ms);
+    WB_EXPECT(wb_no_children(), "a spawn that failed should start nothing");
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
 static void on_exit_unused(childloop *c, pid_t pid, int code, int signo,
                            void *ctx)
 {
@@ -561,6 +668,8 @@ Suite *wb_suite(void)
     WB_ADD(s, test_children_that_end_together, "Children in the loop");
     WB_ADD(s, test_reaped_before_on_exit, "Children in the loop");
     WB_ADD(s, test_program_not_started, "Children in the loop");
+    WB_ADD(s, test_failed_start_keeps_the_others, "Children in the loop");
+    WB_ADD(s, test_fork_and_pipe_failures, "Children in the loop");
     WB_ADD(s, test_other_children_left_alone, "Children in the loop");
     WB_ADD(s, test_child_signal_mask, "Signals in the loop");
     WB_ADD(s, test_spawn_from_on_exit, "Children in the loop");

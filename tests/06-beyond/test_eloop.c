@@ -31,6 +31,7 @@ static long eloop_wait_calls(void);
 
 #include "../04-select/test_loop.c"
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 
@@ -537,6 +538,178 @@ START_TEST(test_hang_up_is_ready)
 }
 END_TEST
 
+/* --- The table moves while a callback runs ------------------------------- */
+
+struct grower {
+    int first;        /* the descriptor whose callback ran first */
+    int old_calls;    /* calls of on_grow_first, either descriptor */
+    int new_calls;    /* calls of on_grow_new */
+    int new_fd;       /* the descriptor on_grow_new was called for */
+    int other[2];     /* the two ready pipes' read ends */
+    struct seen high; /* descriptor HIGH_C, watched from a callback */
+};
+
+static void on_grow_new(loop *l, int fd, int events, void *ctx)
+{
+    (void)events;
+    struct grower *g = ctx;
+    if (g->new_calls++ == 0)
+        g->new_fd = fd;
+    (void)loop_unwatch(l, fd);
+}
+
+/* The first of the two ready pipes to run: grows the loop's table (a
+ * watch on HIGH_C), then rewatches the other pipe with a new callback,
+ * in the same iteration, before the loop dispatches it. */
+static void on_grow_first(loop *l, int fd, int events, void *ctx)
+{
+    (void)events;
+    struct grower *g = ctx;
+    if (g->old_calls++ == 0) {
+        g->first = fd;
+        int rc = loop_watch(l, HIGH_C, LOOP_READ, on_seen, &g->high);
+        WB_EXPECT(rc == 0,
+                  "loop_watch() of descriptor %d from a callback should "
+                  "return 0; got %d%s",
+                  HIGH_C, rc, wb_errno_note(rc));
+        int other = fd == g->other[0] ? g->other[1] : g->other[0];
+        rc = loop_watch(l, other, LOOP_READ, on_grow_new, g);
+        WB_EXPECT(rc == 0,
+                  "loop_watch() again of descriptor %d should return 0; got "
+                  "%d%s",
+                  other, rc, wb_errno_note(rc));
+    }
+    (void)loop_unwatch(l, fd);
+}
+
+START_TEST(test_table_grows_during_an_iteration)
+{
+    struct rlimit old;
+    raise_nofile(HIGH_C + 1, &old);
+    int p[2], q[2], r[2];
+    ready_pipe(p);
+    ready_pipe(q);
+    ready_pipe(r);
+    WB_EXPECT(dup2(r[0], HIGH_C) == HIGH_C,
+              "dup2() onto descriptor %d failed%s", HIGH_C, wb_errno_note(-1));
+    loop *l = new_loop();
+    struct grower g = {.first = -1,
+                       .new_fd = -1,
+                       .other = {p[0], q[0]},
+                       .high = {.unwatch_after = 1}};
+    watch_ok(l, p[0], LOOP_READ, on_grow_first, &g);
+    watch_ok(l, q[0], LOOP_READ, on_grow_first, &g);
+    run_ok(l);
+    int other = g.first == p[0] ? q[0] : p[0];
+    WB_PROMISE("rewatch");
+    WB_EXPECT(g.old_calls == 1 && g.new_calls == 1 && g.new_fd == other,
+              "two pipes were ready in one iteration; the first callback "
+              "watched descriptor %d (the loop's table grows, and may move) "
+              "and then watched the other pipe, %d, again with a new "
+              "callback. Expected the old callback once and the new one "
+              "once, for %d, in the same iteration; got the old one %d "
+              "times and the new one %d times. Look the watch up in the "
+              "table again for each ready entry, after the callbacks "
+              "before it ran: a pointer into the table taken before them "
+              "points at freed memory once it grew",
+              HIGH_C, other, other, g.old_calls, g.new_calls);
+    WB_PROMISE("any-fd");
+    WB_EXPECT(g.high.calls == 1 && g.high.fd == HIGH_C,
+              "descriptor %d, watched from a callback, should get one "
+              "callback; it got %d",
+              HIGH_C, g.high.calls);
+    loop_free(l);
+    close(HIGH_C);
+    close_pair(p);
+    close_pair(q);
+    close_pair(r);
+    setrlimit(RLIMIT_NOFILE, &old);
+}
+END_TEST
+
+/* --- EINTR again and again ------------------------------------------------ */
+
+/* Sends SIGALRM to the loop's thread every 20 ms, 30 times (600 ms). */
+static void *signal_train(void *arg)
+{
+    pthread_t *target = arg;
+    for (int k = 0; k < 30; k++) {
+        wb_sleep_ms(20);
+        pthread_kill(*target, SIGALRM);
+    }
+    return NULL;
+}
+
+START_TEST(test_eintr_keeps_the_deadline)
+{
+    WB_PROMISE("eintr");
+    loop *l = new_loop();
+    struct timed t = {0, 0, -1};
+    /* A handler without SA_RESTART: each signal interrupts epoll_wait()
+     * before the timer is due. */
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGALRM, &sa, &old), 0);
+    alarms = 0;
+    int64_t start = wb_now_ns();
+    timer_ok(l, 100, on_timed, &t);
+    pthread_t self = pthread_self(), train;
+    ck_assert_int_eq(pthread_create(&train, NULL, signal_train, &self), 0);
+    int rc = loop_run(l);
+    int err = errno;
+    int got = (int)alarms;
+    pthread_join(train, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    WB_EXPECT(rc == 0, "loop_run() should return 0; got %d (%s)", rc,
+              rc == -1 ? wb_errname(err) : "no error");
+    long ms = (long)((t.at - start) / MS);
+    WB_EXPECT(t.calls == 1 && ms >= 100 && ms < 400,
+              "a 100 ms timer, while a signal interrupted epoll_wait() every "
+              "20 ms for 600 ms: expected it to run once, 100 ms after it "
+              "was added (under 400 ms on a loaded machine); it ran %d "
+              "times, after %ld ms (%d signals by then). After EINTR the "
+              "loop should wait again for the time left until the timer, "
+              "computed anew: retrying with the same timeout starts the "
+              "whole wait over at each signal",
+              t.calls, ms, got);
+    loop_free(l);
+}
+END_TEST
+
+/* --- Timeouts round up ---------------------------------------------------- */
+
+enum { CHAIN = 30 };
+
+/* Each run adds the next 5 ms timer, CHAIN in all. */
+static void on_chain(loop *l, void *ctx)
+{
+    int *left = ctx;
+    if (--*left > 0)
+        (void)loop_add_timer(l, 5, on_chain, ctx);
+}
+
+START_TEST(test_timeouts_round_up)
+{
+    WB_PROMISE("no-spin");
+    loop *l = new_loop();
+    int left = CHAIN;
+    timer_ok(l, 5, on_chain, &left);
+    long waits = eloop_wait_calls();
+    run_ok(l);
+    waits = eloop_wait_calls() - waits;
+    WB_EXPECT(left == 0 && waits <= 3 * CHAIN,
+              "%d timers of 5 ms, one after the other: expected about one "
+              "epoll_wait() per timer (at most %d in all); counted %ld. "
+              "epoll_wait() takes whole milliseconds: a timeout rounded "
+              "down wakes the loop before the deadline, and it then spins "
+              "with a timeout of 0 until the deadline passes. Round up",
+              CHAIN, 3 * CHAIN, waits);
+    loop_free(l);
+}
+END_TEST
+
 /* --- What epoll refuses --------------------------------------------------- */
 
 START_TEST(test_epoll_refusals)
@@ -625,6 +798,9 @@ Suite *wb_suite(void)
     WB_ADD(s, test_level_triggered, "Level-triggered and edge-triggered");
     WB_ADD(s, test_hang_up_is_ready, "The loop on epoll");
     WB_ADD(s, test_descriptors_above_2000, "The loop on epoll");
+    WB_ADD(s, test_table_grows_during_an_iteration, "The loop on epoll");
+    WB_ADD(s, test_eintr_keeps_the_deadline, "The loop on epoll");
+    WB_ADD(s, test_timeouts_round_up, "The loop on epoll");
     WB_ADD_TIMEOUT(s, test_idle_descriptors_cost_nothing,
                    "Measured: select, poll and epoll", 4.0);
     WB_ADD(s, test_unwatched_copy_stays_quiet,

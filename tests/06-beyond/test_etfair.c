@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define MS 1000000LL /* nanoseconds */
@@ -687,6 +688,98 @@ START_TEST(test_free_closes_nothing_of_the_caller)
 }
 END_TEST
 
+/* --- Removed and added again within a turn ------------------------------ */
+
+/* On its first call, removes its own descriptor and adds it again. */
+static void on_readd(etfair *r, int fd, const char *data, ssize_t n, void *ctx)
+{
+    struct client *c = ctx;
+    on_pattern(r, fd, data, n, ctx);
+    if (c->calls == 1) {
+        c->remove_other_rc = etfair_remove(r, fd);
+        if (c->remove_other_rc == 0 && etfair_add(r, fd, on_readd, c) != 0)
+            c->remove_other_rc = -2;
+    }
+}
+
+START_TEST(test_removed_and_added_again_in_a_callback)
+{
+    WB_PROMISE("remove");
+    enum { SIZE = 48 * 1024 };
+    etfair *r = new_etfair(1 << 20);
+    struct client c;
+    make_client(&c);
+    unsigned char from = 0;
+    write_pattern(&c, SIZE, &from);
+    add_ok(r, &c, on_readd);
+    round_ok(r, 100);
+    int first_round = c.calls;
+    WB_EXPECT(c.remove_other_rc == 0 && first_round == 1,
+              "a callback removed its own descriptor while 48 KiB waited and "
+              "added it again at once: expected 1 callback in that round "
+              "(the removed addition gets no more; the new one is read from "
+              "the next round on), got %d (remove and add gave %d). After "
+              "each callback, check that the descriptor is still the same "
+              "addition, not only that it is added",
+              first_round, c.remove_other_rc);
+    WB_PROMISE("drain");
+    for (int i = 0; i < 10 && c.bytes < SIZE; i++)
+        round_ok(r, 100);
+    WB_EXPECT(c.bytes == SIZE && !c.pattern_broken,
+              "added again, the descriptor should deliver the rest of its "
+              "48 KiB in later rounds, in order; %zu of %d were%s",
+              c.bytes, SIZE, c.pattern_broken ? ", some out of order" : "");
+    etfair_free(r);
+    close_client(&c);
+}
+END_TEST
+
+/* --- A signal during the wait --------------------------------------------- */
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+START_TEST(test_signal_ends_the_wait_without_error)
+{
+    WB_PROMISE("wait");
+    etfair *r = new_etfair(100);
+    struct client c;
+    make_client(&c);
+    add_ok(r, &c, on_pattern);
+    /* A handler without SA_RESTART: the signal interrupts epoll_wait(). */
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGALRM, &sa, &old), 0);
+    alarms = 0;
+    struct itimerval it = {{0, 0}, {0, 30000}}; /* once, in 30 ms */
+    ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+    int64_t t0 = wb_now_ns();
+    errno = 0;
+    int rc = etfair_round(r, 1000);
+    int err = errno;
+    long ms = (long)((wb_now_ns() - t0) / MS);
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    WB_EXPECT(alarms == 1, "the test's signal was never delivered");
+    WB_EXPECT(rc == 0 && ms < 900,
+              "a signal interrupted the wait of etfair_round(r, 1000) after "
+              "30 ms (EINTR), with nothing ready: expected the round to end "
+              "early and return 0, with no error; it returned %d (%s) after "
+              "%ld ms",
+              rc, rc == -1 ? wb_errname(err) : "no error", ms);
+    etfair_free(r);
+    close_client(&c);
+}
+END_TEST
+
 Suite *wb_suite(void)
 {
     Suite *s = wb_begin("etfair", "chapters/06-beyond/chapter.md");
@@ -698,6 +791,10 @@ Suite *wb_suite(void)
     WB_ADD(s, test_remove_in_round_and_carried,
            "Fair reading: drain, but share");
     WB_ADD(s, test_one_turn_per_round, "Fair reading: drain, but share");
+    WB_ADD(s, test_removed_and_added_again_in_a_callback,
+           "Fair reading: drain, but share");
+    WB_ADD(s, test_signal_ends_the_wait_without_error,
+           "Fair reading: drain, but share");
     WB_ADD(s, test_bad_arguments, "Fair reading: drain, but share");
     WB_ADD(s, test_free_closes_nothing_of_the_caller,
            "Fair reading: drain, but share");

@@ -771,6 +771,125 @@ START_TEST(test_second_signal_closes_now)
 }
 END_TEST
 
+/* The limits of a request line: 10000 ms is the largest, a line of 63
+ * bytes is served, one longer is not. */
+static int script_limits(struct script *sc)
+{
+    int fd = client(sc->port);
+    if (fd < 0)
+        return 1;
+    char line63[80];
+    memset(line63, '0', 62);
+    strcpy(line63 + 62, "5\n"); /* 63 bytes and the newline: "0...05" */
+    send_text(fd, "10000\n10001\n");
+    send_text(fd, line63);
+    for (int i = 0; i < 4; i++)
+        note_line(sc, fd);
+    char line70[80];
+    memset(line70, '7', 70);
+    line70[70] = '\0'; /* 70 bytes and no newline yet: too long */
+    send_text(fd, line70);
+    note_line(sc, fd);
+    close(fd);
+    sc->signal_at = wb_now_ns();
+    kill(getpid(), SIGTERM);
+    return 0;
+}
+
+START_TEST(test_serve_limits)
+{
+    struct server_run r = {0};
+    server_setup(&r, 1000);
+    server_run(&r, script_limits);
+    const char *want[] = {"start 10000", "error", "start 5", "done 5"};
+    const char *why[] = {"10000 is the largest request allowed",
+                         "10001 is one too many",
+                         "a line of 63 bytes is "
+                         "not too long (only longer ones are)",
+                         "its 5 ms are over"};
+    WB_PROMISE("serve");
+    for (int i = 0; i < 4; i++)
+        WB_EXPECT(i < r.sc.nlines && strcmp(r.sc.lines[i], want[i]) == 0,
+                  "after \"10000\\n10001\\n\" and a line of 63 bytes "
+                  "(\"000...05\"), line %d from the server should be "
+                  "\"%s\" (%s); got \"%s\"",
+                  i + 1, want[i], why[i], i < r.sc.nlines ? r.sc.lines[i] : "");
+    WB_EXPECT(closed(&r.sc, 4),
+              "a line longer than 63 bytes should get the client "
+              "disconnected; after 70 bytes with no newline it read \"%s\"",
+              r.sc.nlines >= 5 ? r.sc.lines[4] : "");
+    server_done(&r);
+}
+END_TEST
+
+/* Freed during its shutdown: the grace timer must go with it. */
+struct stopper {
+    int port;
+    int pipe_w; /* a byte here stops the loop */
+    int fail;
+};
+
+static void *stop_mid_shutdown(void *arg)
+{
+    struct stopper *st = arg;
+    int fd = client(st->port);
+    if (fd < 0) {
+        st->fail = 1;
+        return NULL;
+    }
+    char line[32];
+    send_text(fd, "5000\n");
+    read_line(fd, line, sizeof line); /* start 5000: in flight */
+    kill(getpid(), SIGTERM);
+    if (until_refused(st->port) < 0)
+        st->fail = 2; /* the shutdown never began */
+    if (write(st->pipe_w, "x", 1) != 1)
+        st->fail = 3;
+    read_line(fd, line, sizeof line); /* the end, at sigloop_server_free() */
+    close(fd);
+    return NULL;
+}
+
+static void on_stop_pipe(loop *l, int fd, int events, void *ctx)
+{
+    (void)events;
+    (void)ctx;
+    (void)loop_unwatch(l, fd);
+    loop_stop(l);
+}
+
+START_TEST(test_free_during_shutdown)
+{
+    struct server_run r = {0};
+    server_setup(&r, 600);
+    int p[2];
+    wb_pipe(p);
+    ck_assert_int_eq(loop_watch(r.l, p[0], LOOP_READ, on_stop_pipe, NULL), 0);
+    struct stopper st = {r.sc.port, p[1], 0};
+    pthread_t t;
+    ck_assert(pthread_create(&t, NULL, stop_mid_shutdown, &st) == 0);
+    run_loop(r.l, 3000); /* until the shutdown began, with 5 s in flight */
+    sigloop_server_free(r.srv);
+    pthread_join(t, NULL);
+    ck_assert_msg(st.fail == 0,
+                  "the test's client could not do its part "
+                  "(step %d)",
+                  st.fail);
+    long ms = run_loop(r.l, 0);
+    WB_PROMISE("server-free");
+    WB_EXPECT(ms < 300,
+              "sigloop_server_free() during the shutdown (a grace of 600 ms "
+              "running) should cancel the server's timers: the loop should "
+              "have nothing left and loop_run() return at once; it ran %ld "
+              "ms (the grace timer still pending, on a freed server?)",
+              ms);
+    sigloop_free(r.s);
+    loop_free(r.l);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
 START_TEST(test_signal_before_the_loop_runs)
 {
     struct server_run r = {0};
@@ -807,6 +926,8 @@ Suite *wb_suite(void)
     WB_ADD(s, test_free_restores_the_mask, "Signals in the loop");
     WB_ADD(s, test_bad_arguments, "Signals in the loop");
     WB_ADD(s, test_serve, "A graceful shutdown");
+    WB_ADD(s, test_serve_limits, "A graceful shutdown");
+    WB_ADD(s, test_free_during_shutdown, "A graceful shutdown");
     WB_ADD_TIMEOUT(s, test_shutdown_finishes_in_flight, "A graceful shutdown",
                    4.0);
     WB_ADD(s, test_grace_is_a_bound, "A graceful shutdown");

@@ -28,8 +28,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -52,10 +54,41 @@ static void note_in_flight(struct io_uring *ring)
     submits++;
 }
 
+/* Short reads and writes of regular files, injected: before a submit,
+ * every read of cut_read_fd (every write of cut_write_fd) still on the
+ * submission queue asks for half of what it asked, rounded up. The
+ * kernel then returns fewer bytes than the copy asked for, as it may
+ * at any time; a regular file alone would do so only at its end. */
+static int cut_read_fd = -1, cut_write_fd = -1;
+static int cuts; /* requests cut */
+
+static void cut_requests(struct io_uring *ring)
+{
+    if (cut_read_fd < 0 && cut_write_fd < 0)
+        return;
+    unsigned shift = (ring->flags & IORING_SETUP_SQE128) ? 1 : 0;
+    for (unsigned i = ring->sq.sqe_head; i != ring->sq.sqe_tail; i++) {
+        struct io_uring_sqe *sqe =
+            &ring->sq.sqes[(i & ring->sq.ring_mask) << shift];
+        int reads = sqe->opcode == IORING_OP_READ ||
+                    sqe->opcode == IORING_OP_READ_FIXED;
+        int writes = sqe->opcode == IORING_OP_WRITE ||
+                     sqe->opcode == IORING_OP_WRITE_FIXED;
+        if ((sqe->flags & IOSQE_FIXED_FILE) || sqe->len < 2)
+            continue;
+        if ((reads && sqe->fd == cut_read_fd) ||
+            (writes && sqe->fd == cut_write_fd)) {
+            sqe->len = (sqe->len + 1) / 2;
+            cuts++;
+        }
+    }
+}
+
 int __real_io_uring_submit(struct io_uring *ring);
 int __wrap_io_uring_submit(struct io_uring *ring);
 int __wrap_io_uring_submit(struct io_uring *ring)
 {
+    cut_requests(ring);
     int rc = __real_io_uring_submit(ring);
     note_in_flight(ring);
     return rc;
@@ -65,6 +98,7 @@ int __real_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
 int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
 int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr)
 {
+    cut_requests(ring);
     int rc = __real_io_uring_submit_and_wait(ring, wait_nr);
     note_in_flight(ring);
     return rc;
@@ -525,6 +559,194 @@ START_TEST(test_drain_on_success)
 }
 END_TEST
 
+/* Many small blocks into a pipe whose reader is a little slow: slots
+ * are refilled out of order, and each write must still wait its turn. */
+START_TEST(test_small_blocks_to_a_pipe)
+{
+    need_uring();
+    WB_PROMISE("streams");
+    unsigned long long size = 4 << 20;
+    int src = file_of(size);
+    int p[2];
+    wb_pipe(p);
+    struct drainer d = {p[0], malloc(size + 1), size + 1, 0};
+    ck_assert(d.got != NULL);
+    pthread_t t;
+    ck_assert(pthread_create(&t, NULL, drain, &d) == 0);
+    int rc = uringcopy(src, p[1], 16, 4096);
+    close(p[1]);
+    pthread_join(t, NULL);
+    WB_EXPECT(rc == 0, "copying 4 MiB into a pipe should return 0; got %d%s",
+              rc, wb_errno_note(rc));
+    size_t bad = d.len;
+    for (size_t i = 0; i < d.len; i++)
+        if (d.got[i] != pattern(i)) {
+            bad = i;
+            break;
+        }
+    WB_EXPECT(d.len == size && bad == d.len,
+              "4 MiB from a regular file into a pipe, depth 16, blocks of 4 "
+              "KiB: a pipe has no offsets, so it must get one write at a "
+              "time, in the order of the file (the reads may finish in any "
+              "order); the reader got %zu bytes of %llu, the first wrong at "
+              "byte %zu",
+              d.len, size, bad);
+    free(d.got);
+    close(p[0]);
+    close(src);
+}
+END_TEST
+
+/* Two requests fail, one after the other: a read (the socket is reset)
+ * and then a write (the pipe's reader goes away). */
+struct two_errors {
+    int sock; /* the peer of the copy's source */
+    int pipe_r;
+};
+
+static void *fail_twice(void *arg)
+{
+    struct two_errors *te = arg;
+    char buf[1000];
+    memset(buf, 'x', sizeof buf);
+    wb_sleep_ms(30);
+    (void)!write(te->sock, buf, sizeof buf); /* read, then written: the
+                                                full pipe holds the write */
+    wb_sleep_ms(150);
+    close(te->sock); /* unread bytes in its queue: the read fails first */
+    wb_sleep_ms(150);
+    close(te->pipe_r); /* then the waiting write fails with EPIPE */
+    return NULL;
+}
+
+START_TEST(test_first_error_is_reported)
+{
+    need_uring();
+    int sv[2], p[2];
+    ck_assert(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+    /* Bytes the peer never reads: closing it then resets the source. */
+    ck_assert(write(sv[0], "unread", 6) == 6);
+    wb_pipe(p);
+    /* Fill the pipe, so the copy's write waits with nothing written. */
+    ck_assert(fcntl(p[1], F_SETFL, O_NONBLOCK) == 0);
+    char buf[4096] = {0};
+    while (write(p[1], buf, sizeof buf) > 0)
+        ;
+    ck_assert(fcntl(p[1], F_SETFL, 0) == 0);
+    struct two_errors te = {sv[1], p[0]};
+    pthread_t t;
+    ck_assert(pthread_create(&t, NULL, fail_twice, &te) == 0);
+    copy_fails(sv[0], p[1], 4, ECONNRESET,
+               "a socket source reset while the write of its first bytes "
+               "waited on a full pipe, whose reader then went away (EPIPE, "
+               "second): the first error is the one reported");
+    pthread_join(t, NULL);
+    close(sv[0]);
+    close(p[1]);
+}
+END_TEST
+
+/* Signals to the copying thread, every 5 ms, caught by a handler. */
+static volatile sig_atomic_t alarms;
+static atomic_int stop_alarms;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    alarms++;
+}
+
+static void *alarm_train(void *arg)
+{
+    pthread_t *target = arg;
+    while (!atomic_load(&stop_alarms)) {
+        wb_sleep_ms(5);
+        pthread_kill(*target, SIGALRM);
+    }
+    return NULL;
+}
+
+START_TEST(test_signals_during_the_copy)
+{
+    need_uring();
+    WB_PROMISE("signals");
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm; /* no SA_RESTART: a wait is interrupted */
+    sigemptyset(&sa.sa_mask);
+    ck_assert(sigaction(SIGALRM, &sa, &old) == 0);
+    int p[2];
+    wb_pipe(p);
+    /* The feeder pauses 150 ms after its first piece: the copy waits. */
+    struct feeder f = {p[1], 100000, 1000, 150};
+    pthread_t feeder, train, self = pthread_self();
+    alarms = 0;
+    atomic_store(&stop_alarms, 0);
+    ck_assert(pthread_create(&feeder, NULL, feed, &f) == 0);
+    ck_assert(pthread_create(&train, NULL, alarm_train, &self) == 0);
+    int dst = tmp_fd();
+    errno = 0;
+    int rc = uringcopy(p[0], dst, 4, 64 << 10);
+    int err = errno;
+    atomic_store(&stop_alarms, 1);
+    pthread_join(train, NULL);
+    close(p[0]);
+    pthread_join(feeder, NULL);
+    sigaction(SIGALRM, &old, NULL);
+    WB_EXPECT(rc == 0,
+              "a signal caught by a handler (no SA_RESTART) every 5 ms while "
+              "the copy waited for a pipe: uringcopy() should wait again and "
+              "return 0; it returned %d (%s) after %d signals. "
+              "io_uring_submit_and_wait() returns -EINTR then: not an error",
+              rc, rc == -1 ? wb_errname(err) : "no error", (int)alarms);
+    long long d = first_difference(dst, 100000);
+    WB_EXPECT(d < 0,
+              "despite the signals the copy should hold the 100000 bytes "
+              "the pipe was fed; it differs from byte %lld on",
+              d);
+    close(dst);
+}
+END_TEST
+
+/* Short reads and writes of regular files, injected by the wraps. */
+START_TEST(test_short_reads_and_writes_of_files)
+{
+    need_uring();
+    unsigned long long size = (1 << 20) + 1234;
+    for (int writes = 0; writes < 2; writes++) {
+        int src = file_of(size), dst = tmp_fd();
+        cut_read_fd = writes ? -1 : src;
+        cut_write_fd = writes ? dst : -1;
+        cuts = 0;
+        errno = 0;
+        int rc = uringcopy(src, dst, 4, 64 << 10);
+        int err = errno;
+        cut_read_fd = cut_write_fd = -1;
+        WB_PROMISE(writes ? "short-write" : "short-read");
+        const char *what = writes ? "write" : "read";
+        WB_EXPECT(cuts > 0,
+                  "the test cuts each %s of the file short by halving its "
+                  "length on the submission queue (IORING_OP_%s); it found "
+                  "none to cut",
+                  what, writes ? "WRITE" : "READ");
+        long long d = first_difference(dst, size);
+        WB_EXPECT(rc == 0 && d < 0,
+                  "copying %llu bytes of a regular file while every %s "
+                  "came back short (half of what was asked): expected 0 and "
+                  "the same bytes; got %d (%s), the copy differing from byte "
+                  "%lld on. %s",
+                  size, what, rc, rc == -1 ? wb_errname(err) : "no error", d,
+                  writes ? "A short write is followed by a write of the rest, "
+                           "at the offset plus what was written"
+                         : "A short read is not the end of the file: read the "
+                           "rest at the offset plus what came; only a read of "
+                           "0 is the end");
+        close(src);
+        close(dst);
+    }
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
     need_uring();
@@ -557,6 +779,13 @@ START_TEST(test_bad_arguments)
               "a call refused for its arguments should write nothing; the "
               "destination has %lld bytes",
               (long long)st.st_size);
+    errno = 0;
+    int rc = uringcopy(src, dst, 2, 16 << 20);
+    WB_EXPECT(rc == 0 && first_difference(dst, 1000) < 0,
+              "the largest block, 16 MiB (16777216), and depth 2 are allowed: "
+              "copying 1000 bytes with them should return 0 and copy them; "
+              "got %d%s",
+              rc, wb_errno_note(rc));
     close(src);
     close(dst);
 }
@@ -581,6 +810,12 @@ Suite *wb_suite(void)
     WB_ADD(s, test_bad_descriptors,
            "io_uring: do it, and tell me when it is done");
     WB_ADD(s, test_drain_on_success, "Copying a file with io_uring");
+    WB_ADD(s, test_small_blocks_to_a_pipe, "Copying a file with io_uring");
+    WB_ADD(s, test_first_error_is_reported,
+           "io_uring: do it, and tell me when it is done");
+    WB_ADD(s, test_signals_during_the_copy, "Copying a file with io_uring");
+    WB_ADD(s, test_short_reads_and_writes_of_files,
+           "Copying a file with io_uring");
     WB_ADD(s, test_bad_arguments, "Copying a file with io_uring");
     return s;
 }
