@@ -209,7 +209,8 @@ help:
 PKGS := gcc clang make pkg-config check pandoc doxygen graphviz \
         poppler-utils clang-format fonts-dejavu-core procps inotify-tools \
         librsvg2-bin valgrind bubblewrap jq binutils patch \
-        libuv1-dev liburing-dev python3 netcat-openbsd strace python3-clang-14 mypy
+        libuv1-dev liburing-dev python3 netcat-openbsd strace python3-clang-14 mypy \
+        libxml2-utils python3-yaml
 PKGS_NOREC := texlive-xetex texlive-latex-recommended texlive-latex-extra \
               texlive-fonts-recommended lmodern chromium
 
