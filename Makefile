@@ -289,6 +289,16 @@ bench: demos
 handout:
 	@$(WBTOOLS) handout '$(DEST)'
 
+# make autograder [CHAPTER=N] [EXERCISE=NAME] [POINTS=NAME=P,...]: the
+# Gradescope autograder, build/autograder/autograder.zip; make
+# autograder-try SUBMISSION=DIR runs it here as Gradescope would
+# (tests/support/wbtools/autograder.py).
+autograder:
+	@$(WBTOOLS) autograder zip '$(CHAPTER)' '$(EXERCISE)' '$(POINTS)'
+
+autograder-try:
+	@$(WBTOOLS) autograder try '$(SUBMISSION)' '$(ZIP)'
+
 hint:
 	@$(WBTOOLS) hint '$(CHAPTER)' '$(EXERCISE)' '$(RESET)'
 
