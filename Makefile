@@ -287,7 +287,7 @@ bench: demos
 	@echo "bench: results in build/bench/"
 
 handout:
-	@$(WBTOOLS) handout '$(DEST)'
+	@$(WBTOOLS) handout '$(DEST)' '$(CHAPTER)'
 
 # make autograder [CHAPTER=N] [EXERCISE=NAME] [POINTS=NAME=P,...]: the
 # Gradescope autograder, build/autograder/autograder.zip; make

@@ -542,3 +542,115 @@ def selftest(log: Any) -> bool:
             log.write(summary(data) + "\n")
             ok = False
     return ok
+
+
+# --- make test: the GitHub Classroom workflow ------------------------------------
+def run_workflow(steps: list[dict[str, Any]], cwd: Path, summary_file: Path,
+                 log: Any) -> tuple[bool, dict[str, bool]]:
+    """Each step's command run as a runner runs it (bash -eo pipefail, the
+    next step only after a success unless `if: always()`); `uses:` steps
+    of actions/ and apt-get lines are left out (the runner's business).
+    Returns whether the job passed, and each step's result by name."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "PYTHONPATH")}
+    env.update(CI="true", GITHUB_ACTIONS="true", GITHUB_WORKSPACE=str(cwd.resolve()),
+               GITHUB_STEP_SUMMARY=str(summary_file.resolve()))
+    ok = True
+    done: dict[str, bool] = {}
+    for i, step in enumerate(steps):
+        name = str(step.get("name") or step.get("uses") or f"step {i + 1}")
+        if "uses" in step:
+            if not str(step["uses"]).startswith("actions/"):
+                log.write(f"workflow: step {name} uses {step['uses']}, not an actions/ action\n")
+                return False, done
+            log.write(f"workflow: {name}: left out (an action of the runner's)\n")
+            continue
+        command = str(step["run"])
+        if "apt-get" in command:
+            log.write(f"workflow: {name}: left out (apt-get)\n")
+            continue
+        if not ok and step.get("if") != "always()":
+            log.write(f"workflow: {name}: not run (an earlier step failed)\n")
+            continue
+        log.write(f"workflow: {name}: {command!r}\n")
+        log.flush()
+        r = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", command],
+                           cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=900)
+        log.write(r.stdout.decode(errors="replace")[-3000:])
+        done[name] = r.returncode == 0
+        ok = ok and done[name]
+    return ok, done
+
+
+def classroom_selftest(log: Any) -> bool:
+    """make handout CHAPTER=1: grade.yml parses, its steps run in the handout
+    as a runner runs them (untouched: the job fails, the summary and the
+    results are there; solved: the job passes), and autograding.json names
+    the same command, per exercise, worth its checks."""
+    import yaml  # python3-yaml (make deps)
+
+    work = OUT / "classroom"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    dest = work / "handout"
+    r = subprocess.run(["make", "--no-print-directory", "handout", f"DEST={dest}", "CHAPTER=1"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log.write(r.stdout.decode(errors="replace"))
+    if r.returncode != 0:
+        return False
+    data = yaml.safe_load((dest / ".github/workflows/grade.yml").read_text())
+    on = data.get("on", data.get(True))  # YAML 1.1 reads a bare `on` as true
+    steps = data["jobs"]["grade"]["steps"]
+    problems = []
+    if not isinstance(on, dict) or "push" not in on:
+        problems.append("grade.yml does not run on push")
+    if not any(str(s.get("uses", "")).startswith("actions/upload-artifact") and
+               s.get("with", {}).get("path") == "build/results/" and s.get("if") == "always()"
+               for s in steps):
+        problems.append("grade.yml does not upload build/results/ always")
+    if not any("GITHUB_STEP_SUMMARY" in str(s.get("run", "")) and s.get("if") == "always()" for s in steps):
+        problems.append("grade.yml does not write the job summary always")
+    if not any("make deps" in str(s.get("run", "")) or "deps PKGS_NOREC=" in str(s.get("run", ""))
+               for s in steps):
+        problems.append("grade.yml does not run make deps")
+    classroom = json.loads((dest / ".github/classroom/autograding.json").read_text())
+    names = workbook.exercises_of("01-sync")
+    if [t["run"] for t in classroom["tests"]] != [
+            f"make --no-print-directory check CHAPTER=1 EXERCISE={n}" for n in names]:
+        problems.append("autograding.json does not run make check for each exercise of chapter 1")
+    if [t["points"] for t in classroom["tests"]] != [len(workbook.declared_tests("01-sync", n)) for n in names]:
+        problems.append("autograding.json's points are not each exercise's checks")
+    # Untouched: the job fails, the summary and the results are written.
+    summary_file = work / "summary.md"
+    passed, done = run_workflow(steps, dest, summary_file, log)
+    text = summary_file.read_text() if summary_file.is_file() else ""
+    if passed or done.get("Grade (make check)") is not False:
+        problems.append("untouched: the job did not fail at the grading step")
+    if "chapter-1: 0 passed" not in text:
+        problems.append("untouched: the job summary has no report")
+    for out in ("chapter-1.json", "chapter-1.xml"):
+        if not (dest / "build/results" / out).is_file():
+            problems.append(f"untouched: no build/results/{out} for the artifact")
+    # Solved: the job passes; the Classroom's command passes too.
+    for f in Path("solutions/01-sync").glob("*.c"):
+        shutil.copyfile(f, dest / "exercises/01-sync" / f.name)
+    summary_file.unlink(missing_ok=True)
+    passed, done = run_workflow(steps, dest, summary_file, log)
+    own = sum(len(workbook.declared_tests("01-sync", n)) for n in names)
+    text = summary_file.read_text() if summary_file.is_file() else ""
+    if not passed or f"chapter-1: {own} passed, 0 failed" not in text:
+        problems.append(f"solved: the job did not pass with chapter-1: {own} passed in its summary")
+    first = classroom["tests"][0]
+    for what in ("setup", "run"):
+        r = subprocess.run(["bash", "-c", first[what]], cwd=dest, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT,
+                           env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")})
+        log.write(r.stdout.decode(errors="replace")[-2000:])
+        if r.returncode != 0:
+            problems.append(f"solved: autograding.json's {what} of {first['name']} failed")
+    for p in problems:
+        log.write(f"FAIL {p}\n")
+    if not problems:
+        shutil.rmtree(work, ignore_errors=True)
+    return not problems
