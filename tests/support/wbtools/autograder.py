@@ -583,6 +583,16 @@ def run_workflow(steps: list[dict[str, Any]], cwd: Path, summary_file: Path,
     return ok, done
 
 
+def junit_problems(xml: Path, log: Any) -> list[str]:
+    """A real grading's JUnit XML against tests/support/schemas/junit.xsd."""
+    if not shutil.which("xmllint"):
+        return ["xmllint is not installed (libxml2-utils, make deps)"]
+    r = subprocess.run(["xmllint", "--noout", "--schema", "tests/support/schemas/junit.xsd", str(xml)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log.write(r.stdout.decode(errors="replace"))
+    return [] if r.returncode == 0 else [f"{xml} does not follow junit.xsd"]
+
+
 def classroom_selftest(log: Any) -> bool:
     """make handout CHAPTER=1: grade.yml parses, its steps run in the handout
     as a runner runs them (untouched: the job fails, the summary and the
@@ -632,6 +642,7 @@ def classroom_selftest(log: Any) -> bool:
     for out in ("chapter-1.json", "chapter-1.xml"):
         if not (dest / "build/results" / out).is_file():
             problems.append(f"untouched: no build/results/{out} for the artifact")
+    problems += junit_problems(dest / "build/results/chapter-1.xml", log)
     # Solved: the job passes; the Classroom's command passes too.
     for f in Path("solutions/01-sync").glob("*.c"):
         shutil.copyfile(f, dest / "exercises/01-sync" / f.name)
@@ -641,6 +652,7 @@ def classroom_selftest(log: Any) -> bool:
     text = summary_file.read_text() if summary_file.is_file() else ""
     if not passed or f"chapter-1: {own} passed, 0 failed" not in text:
         problems.append(f"solved: the job did not pass with chapter-1: {own} passed in its summary")
+    problems += junit_problems(dest / "build/results/chapter-1.xml", log)
     first = classroom["tests"][0]
     for what in ("setup", "run"):
         r = subprocess.run(["bash", "-c", first[what]], cwd=dest, stdout=subprocess.PIPE,
