@@ -277,16 +277,18 @@ def grade(root: Path) -> dict[str, Any]:
     res = (root / "work" / "results").resolve()
     tests: list[dict[str, Any]] = []
     fallback = False
-    env = dict(os.environ, WB_RESULTS_DIR=str(res), PYTHONPATH="tests/support",
-               CHECK_LIMIT=str(config["limit"]))
+    env = dict(os.environ, WB_RESULTS_DIR=str(res), PYTHONPATH="tests/support")
     env.pop("SANITIZE", None)
+    deadline = time.time() + config["limit"]  # the whole grading, every chapter
     for n in config["chapters"]:
         shutil.rmtree(res, ignore_errors=True)
         res.mkdir(parents=True)
+        left = max(60, int(deadline - time.time()))
+        env["CHECK_LIMIT"] = str(left)
         try:
             r = subprocess.run([sys.executable, "-m", "wbtools", "check", str(n), config["exercise"],
                                 "exercises"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, env=env, timeout=config["limit"] + 120)
+                               stderr=subprocess.STDOUT, env=env, timeout=left + 60)
             out = r.stdout.decode(errors="replace")
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b"").decode(errors="replace") + "\n(the grading of this chapter was stopped: too long)\n"
