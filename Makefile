@@ -158,7 +158,8 @@ $(B)/demos/06-beyond/chat_epoll: DEMO_LINK = -Iexercises/04-select $(CHAT_EPOLL_
 # --- Commands ---------------------------------------------------------------
 .PHONY: help deps check test book docs examples format format-check clean \
         hint progress watch compile-commands \
-        print-build-dir grader-env mutant-env mutants all-binaries demos stubs-manifest gradebook handout bench
+        print-build-dir grader-env mutant-env mutants all-binaries demos stubs-manifest gradebook handout bench \
+        autograder autograder-try
 
 help:
 	@echo 'Async C Workbook'
@@ -188,7 +189,13 @@ help:
 	@echo '  make gradebook SUBMISSIONS=DIR [CHAPTER=N]'
 	@echo '                                  grade a class: a folder or archive per learner in DIR;'
 	@echo '                                  build/gradebook/gradebook.csv, JSON, Gradescope results.json'
-	@echo '  make handout DEST=DIR           the learners'"'"' copy: everything but the solutions'
+	@echo '  make handout DEST=DIR [CHAPTER="N ..."]'
+	@echo '                                  the learners'"'"' copy: everything but the solutions,'
+	@echo '                                  with a GitHub Classroom workflow grading those chapters'
+	@echo '  make autograder [CHAPTER=N] [EXERCISE=name] [POINTS=name=P,...]'
+	@echo '                                  build/autograder/autograder.zip for Gradescope'
+	@echo '  make autograder-try SUBMISSION=DIR'
+	@echo '                                  run that zip here as Gradescope would, print the results'
 	@echo
 	@echo 'Book and reference:'
 	@echo '  make book                       HTML, PDF and EPUB in build/book/ (and the API reference)'
@@ -210,7 +217,7 @@ PKGS := gcc clang make pkg-config check pandoc doxygen graphviz \
         poppler-utils clang-format fonts-dejavu-core procps inotify-tools \
         librsvg2-bin valgrind bubblewrap jq binutils patch \
         libuv1-dev liburing-dev python3 netcat-openbsd strace python3-clang-14 mypy \
-        redis-server redis-tools gnuplot-nox
+        redis-server redis-tools gnuplot-nox libxml2-utils python3-yaml
 PKGS_NOREC := texlive-xetex texlive-latex-recommended texlive-latex-extra \
               texlive-fonts-recommended lmodern chromium
 
@@ -287,7 +294,17 @@ bench: demos
 	@echo "bench: results in build/bench/"
 
 handout:
-	@$(WBTOOLS) handout '$(DEST)'
+	@$(WBTOOLS) handout '$(DEST)' '$(CHAPTER)'
+
+# make autograder [CHAPTER=N] [EXERCISE=NAME] [POINTS=NAME=P,...]: the
+# Gradescope autograder, build/autograder/autograder.zip; make
+# autograder-try SUBMISSION=DIR runs it here as Gradescope would
+# (tests/support/wbtools/autograder.py).
+autograder:
+	@$(WBTOOLS) autograder zip '$(CHAPTER)' '$(EXERCISE)' '$(POINTS)'
+
+autograder-try:
+	@$(WBTOOLS) autograder try '$(SUBMISSION)' '$(ZIP)'
 
 hint:
 	@$(WBTOOLS) hint '$(CHAPTER)' '$(EXERCISE)' '$(RESET)'

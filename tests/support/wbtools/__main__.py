@@ -16,6 +16,7 @@ COMMANDS = {
     "watch": "watch",
     "test": "selftest",
     "mutants": "mutants",
+    "autograder": "autograder",
 }
 
 

@@ -309,8 +309,9 @@ def show(sel: Selection, chapter_arg: str, opts: Options, env: BuildEnv, folder:
 
     for c, exercises in chapters.items():
         n = workbook.chapter_number(c)
-        outputs.write_json(folder / f"chapter-{n}.json",
-                           outputs.chapter_json(n, c, sel.exercises[0].impl, env.variant, exercises))
+        cj = outputs.chapter_json(n, c, sel.exercises[0].impl, env.variant, exercises)
+        outputs.write_json(folder / f"chapter-{n}.json", cj)
+        outputs.write(folder / f"chapter-{n}.xml", outputs.junit(cj))
     if warnings:
         print("\nCompiler warnings:")
         print("\n".join(warnings))

@@ -244,6 +244,18 @@ def handout_grades(log: TextIO) -> bool:
         return "next: every exercise passes" in out
 
 
+def autograder_try(log: TextIO) -> bool:
+    from wbtools import autograder
+
+    return autograder.selftest(log)
+
+
+def classroom_workflow(log: TextIO) -> bool:
+    from wbtools import autograder
+
+    return autograder.classroom_selftest(log)
+
+
 def steps() -> list[Step]:
     make_j = MAKE + [f"-j{JOBS}"]
     s = [
@@ -297,6 +309,10 @@ def steps() -> list[Step]:
              ["tests/support/gradebook-selftest.sh"]),
         Step("make handout: in a private folder, graded without solutions/, totals, progress",
              handout_grades),
+        Step("make autograder-try: Gradescope's zip on 11 submissions",
+             autograder_try),
+        Step("make handout: the GitHub Classroom workflow's steps run as a runner would",
+             classroom_workflow),
         Step("trace.h and the timeline renderer (whole lines, speed, errors)",
              ["bash", "-c", "make --no-print-directory -s build/tools/timeline && "
               "tests/support/timeline-selftest.sh build/tools/timeline build/timeline-selftest"]),
