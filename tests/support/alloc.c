@@ -61,7 +61,10 @@ static void real_free(void *p)
         free(p);
 }
 
-enum { JUNK = 0xA5 };
+/* 1 MiB of table, made before the test begins (wb_alloc_reset()): a
+ * test that compares wb_heap_in_use() before and after a call must not
+ * see it appear in between. It grows past 32,768 live blocks. */
+enum { JUNK = 0xA5, INITIAL_CAP = 1 << 16 };
 
 struct slot {
     void *p; /* NULL: empty */
@@ -85,7 +88,7 @@ static int grow(void)
 {
     size_t old_cap = cap;
     struct slot *old = table;
-    size_t new_cap = cap == 0 ? 1024 : cap * 2;
+    size_t new_cap = cap == 0 ? INITIAL_CAP : cap * 2;
     struct slot *t = calloc(new_cap, sizeof *t);
     if (t == NULL)
         return -1;
@@ -181,7 +184,9 @@ void wb_alloc_reset(void)
         registered = 1;
     }
     pthread_mutex_lock(&lock);
-    if (cap > 0)
+    if (cap == 0)
+        grow();
+    else
         memset(table, 0, cap * sizeof *table);
     live = 0;
     live_bytes = 0;
