@@ -134,12 +134,15 @@ $(call bin_of,$(1)): $(B)/obj/build/wrong/$(1:.c=.counted.o) \
 	$$(CC) $$(LDFLAGS) $(ALLOC_LDFLAGS) $(call ldflags_of,$(call wrong_exercise,$(1))) -o $$@ $$^ $(call libs_of,$(call wrong_exercise,$(1))) $$(CHECK_LIBS)
 endef
 $(foreach w,$(WRONG_SRCS),$(eval $(call wrong_rules,$(w))))
+.SECONDARY: $(foreach e,$(EXERCISES),$(foreach d,$(IMPL_DIRS),$(B)/obj/$(d)/$(e).o)) \
+            $(foreach w,$(WRONG_SRCS),$(B)/obj/build/wrong/$(w:.c=.o))
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
 
 # The code under test with its allocation calls counted (ALLOC_REDIRECT).
+# Its uncounted object is kept (not an intermediate file to delete).
 $(B)/obj/%.counted.o: $(B)/obj/%.o
 	objcopy $(foreach f,$(ALLOC_REDIRECT),--redefine-sym $(f)=wb_learner_$(f)) $< $@
 
