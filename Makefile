@@ -81,7 +81,8 @@ SUPPORT_OBJS := $(B)/obj/tests/support/wb.o
 # Every suite links with --wrap=free, so a block the test frees with
 # free() leaves the count too.
 ALLOC_REDIRECT := malloc calloc realloc reallocarray free strdup strndup \
-                  posix_memalign aligned_alloc memalign valloc pvalloc
+                  posix_memalign aligned_alloc memalign valloc pvalloc \
+                  getline getdelim asprintf vasprintf
 ALLOC_LDFLAGS := -Wl,--wrap=free
 
 # The test binary of one implementation: build/VARIANT/bin/<source without .c>

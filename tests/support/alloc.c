@@ -6,7 +6,8 @@
  * variant in make's builds; never the suites or this support) has its
  * calls of malloc(), calloc(), realloc(), reallocarray(), free(),
  * strdup(), strndup(), posix_memalign(), aligned_alloc(), memalign(),
- * valloc() and pvalloc() renamed to the wb_learner_ functions below
+ * valloc(), pvalloc(), getline(), getdelim(), asprintf() and vasprintf()
+ * renamed to the wb_learner_ functions below
  * (objcopy --redefine-syms: tests/support/wbtools/buildbox.py and the
  * Makefile's ALLOC_REDIRECT). Those keep each live block in a table; the
  * fixture (wb.c) empties it before each test and, after the test, fails
@@ -20,15 +21,17 @@
  * New blocks (malloc, the grown part of realloc) are filled with 0xA5, not
  * zeros, so a string left without its terminating '\0' shows.
  *
- * Blind spots: memory the C library allocates for the code (getline(),
- * fopen(), asprintf()...) is not counted; a counted block that the C
- * library frees or moves itself (a malloc'ed buffer handed to getline())
- * stays on the table.
+ * Blind spots: memory the C library allocates for the code behind other
+ * calls (fopen(), realpath(), open_memstream()...) is not counted; a
+ * counted block that the C library frees or moves itself through a call
+ * not listed here stays on the table.
  */
 #define _GNU_SOURCE
 #include "wb.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -47,6 +50,10 @@ void *wb_learner_aligned_alloc(size_t align, size_t n);
 void *wb_learner_memalign(size_t align, size_t n);
 void *wb_learner_valloc(size_t n);
 void *wb_learner_pvalloc(size_t n);
+ssize_t wb_learner_getdelim(char **line, size_t *cap, int delim, FILE *in);
+ssize_t wb_learner_getline(char **line, size_t *cap, FILE *in);
+int wb_learner_vasprintf(char **out, const char *fmt, va_list ap);
+int wb_learner_asprintf(char **out, const char *fmt, ...);
 void __wrap_free(void *p);
 
 /* The C library's free() when linked with --wrap=free; a null address in
@@ -318,4 +325,38 @@ void *wb_learner_valloc(size_t n)
 void *wb_learner_pvalloc(size_t n)
 {
     return filled(pvalloc(n), n);
+}
+
+/* The buffer may be the code's (then the C library may move or grow it)
+ * or a new one: either way, the code must free what is there after. */
+ssize_t wb_learner_getdelim(char **line, size_t *cap, int delim, FILE *in)
+{
+    if (line != NULL)
+        untrack(*line);
+    ssize_t got = getdelim(line, cap, delim, in);
+    if (line != NULL && *line != NULL && cap != NULL)
+        track(*line, *cap);
+    return got;
+}
+
+ssize_t wb_learner_getline(char **line, size_t *cap, FILE *in)
+{
+    return wb_learner_getdelim(line, cap, '\n', in);
+}
+
+int wb_learner_vasprintf(char **out, const char *fmt, va_list ap)
+{
+    int n = vasprintf(out, fmt, ap);
+    if (n >= 0)
+        track(*out, (size_t)n + 1);
+    return n;
+}
+
+int wb_learner_asprintf(char **out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = wb_learner_vasprintf(out, fmt, ap);
+    va_end(ap);
+    return n;
 }

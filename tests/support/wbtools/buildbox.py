@@ -37,7 +37,8 @@ import sys
 CTOR_SECTION = re.compile(r"^\.(init|fini|preinit_array|init_array|fini_array|ctors|dtors)($|\.)")
 # The same list as the Makefile's ALLOC_REDIRECT.
 ALLOC_REDIRECT = ("malloc calloc realloc reallocarray free strdup strndup "
-                  "posix_memalign aligned_alloc memalign valloc pvalloc").split()
+                  "posix_memalign aligned_alloc memalign valloc pvalloc "
+                  "getline getdelim asprintf vasprintf").split()
 EXTERN = re.compile(r"^/\* [^*]*\*/ extern [^(]*[ *]([A-Za-z_][A-Za-z_0-9]*) \(")
 
 
