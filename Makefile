@@ -74,6 +74,17 @@ WRONG_SRCS := $(WRONG_PATCHES:.patch=.c)
 DEMO_SRCS := $(sort $(wildcard chapters/[0-9][0-9]-*/*.c))
 SUPPORT_OBJS := $(B)/obj/tests/support/wb.o
 
+# The code under test's allocation calls go to tests/support/alloc.c's
+# counting wrappers (each test fails with blocks left live): its object is
+# linked as NAME.counted.o, renamed by objcopy. buildbox.py does the same
+# to a learner's object (ALLOC_REDIRECT there: keep the two lists equal).
+# Every suite links with --wrap=free, so a block the test frees with
+# free() leaves the count too.
+ALLOC_REDIRECT := malloc calloc realloc reallocarray free strdup strndup \
+                  posix_memalign aligned_alloc memalign valloc pvalloc \
+                  getline getdelim asprintf vasprintf
+ALLOC_LDFLAGS := -Wl,--wrap=free
+
 # The test binary of one implementation: build/VARIANT/bin/<source without .c>
 bin_of = $(B)/bin/$(basename $(1))
 
@@ -99,10 +110,10 @@ IMPL_DIRS := exercises solutions $(patsubst %/,%,$(wildcard tests/grader/*/))
 # exercise_rules(chapter/name): the test binaries of every implementation.
 define exercise_rules
 $(foreach d,$(IMPL_DIRS),$(call bin_of,$(d)/$(1).c)): $(B)/bin/%/$(1): \
-    $(B)/obj/%/$(1).o $(B)/obj/tests/$(dir $(1))test_$(notdir $(1)).o \
+    $(B)/obj/%/$(1).counted.o $(B)/obj/tests/$(dir $(1))test_$(notdir $(1)).o \
     $(SUPPORT_OBJS) $(call links_of,$(1))
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) $(call ldflags_of,$(1)) -o $$@ $$^ $(call libs_of,$(1)) $$(CHECK_LIBS)
+	$$(CC) $$(LDFLAGS) $(ALLOC_LDFLAGS) $(call ldflags_of,$(1)) -o $$@ $$^ $(call libs_of,$(1)) $$(CHECK_LIBS)
 endef
 $(foreach e,$(EXERCISES),$(eval $(call exercise_rules,$(e))))
 
@@ -117,17 +128,32 @@ build/wrong/%.c: %.patch
 	    { rm -f $@; echo "$<: no longer applies to solutions/$(call wrong_exercise,$*.c).c"; exit 1; }
 $(foreach w,$(WRONG_SRCS),$(eval build/wrong/$(w): solutions/$(call wrong_exercise,$(w)).c))
 define wrong_rules
-$(call bin_of,$(1)): $(B)/obj/build/wrong/$(1:.c=.o) \
+$(call bin_of,$(1)): $(B)/obj/build/wrong/$(1:.c=.counted.o) \
     $(B)/obj/tests/$(dir $(call wrong_exercise,$(1)))test_$(notdir $(call wrong_exercise,$(1))).o \
     $(SUPPORT_OBJS) $(call links_of,$(call wrong_exercise,$(1)))
 	@mkdir -p $$(@D)
-	$$(CC) $$(LDFLAGS) $(call ldflags_of,$(call wrong_exercise,$(1))) -o $$@ $$^ $(call libs_of,$(call wrong_exercise,$(1))) $$(CHECK_LIBS)
+	$$(CC) $$(LDFLAGS) $(ALLOC_LDFLAGS) $(call ldflags_of,$(call wrong_exercise,$(1))) -o $$@ $$^ $(call libs_of,$(call wrong_exercise,$(1))) $$(CHECK_LIBS)
 endef
 $(foreach w,$(WRONG_SRCS),$(eval $(call wrong_rules,$(w))))
+.SECONDARY: $(foreach e,$(EXERCISES),$(foreach d,$(IMPL_DIRS),$(B)/obj/$(d)/$(e).o)) \
+            $(foreach w,$(WRONG_SRCS),$(B)/obj/build/wrong/$(w:.c=.o))
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
+
+# The code under test with its allocation calls counted (ALLOC_REDIRECT).
+# Its uncounted object is kept (not an intermediate file to delete).
+$(B)/obj/%.counted.o: $(B)/obj/%.o
+	objcopy $(foreach f,$(ALLOC_REDIRECT),--redefine-sym $(f)=wb_learner_$(f)) $< $@
+
+# The test support is one object, wb.c and alloc.c linked together, so
+# every suite (and the grader, which links wb.o) counts allocations.
+$(B)/obj/tests/support/wb.o: $(B)/obj/tests/support/fixture.o $(B)/obj/tests/support/alloc.o
+	ld -r -o $@ $^
+$(B)/obj/tests/support/fixture.o: tests/support/wb.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Itests/support -MMD -MP -c $< -o $@
 
 DEMO_BINS := $(patsubst chapters/%.c,$(B)/demos/%,$(DEMO_SRCS))
 # A demo that needs a library names it in a line "// link: -luv"; one

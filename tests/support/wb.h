@@ -229,6 +229,21 @@ long wb_select_calls(void);
 size_t wb_heap_in_use(void);
 
 /**
+ * @brief Blocks the code under test allocated and has not freed yet.
+ *
+ * Counted since the test began (tests/support/alloc.c: the code under
+ * test's allocation calls are routed there when it is linked). The fixture
+ * fails a test that ends with any; a block the contract hands to the
+ * caller is freed by the test with free().
+ * @param bytes where to store their total size, or NULL.
+ * @return how many blocks.
+ */
+size_t wb_alloc_live(size_t *bytes);
+
+/** @brief Forget every counted block (the fixture, before each test). */
+void wb_alloc_reset(void);
+
+/**
  * @brief Whether the calling process has no child left, running or
  *        unreaped. Reaps nothing.
  * @return 1 when waitpid() reports ECHILD, 0 otherwise.

@@ -17,7 +17,11 @@ Each learner's object is checked and trimmed before it is linked:
 - every global symbol that is not a function of its contract is made local
   (objcopy --keep-global-symbols), so the learner's file cannot replace a
   function the test support calls (waitpid, readdir, fopen, main, ...) nor
-  one of the suite's.
+  one of the suite's;
+- its allocation calls (ALLOC_REDIRECT) are renamed to the counting
+  wrappers of tests/support/alloc.c (wb_learner_malloc, ...), and the suite
+  is linked with --wrap=free, so each test fails when the learner's code
+  leaves blocks behind, however it hides them from a leak checker.
 
 Writes OUT/suite, and OUT/compile.log with what the compiler and the linker
 said. Exit status: 0 built, 1 the compiler failed, 3 refused (the reason is
@@ -31,6 +35,10 @@ import subprocess
 import sys
 
 CTOR_SECTION = re.compile(r"^\.(init|fini|preinit_array|init_array|fini_array|ctors|dtors)($|\.)")
+# The same list as the Makefile's ALLOC_REDIRECT.
+ALLOC_REDIRECT = ("malloc calloc realloc reallocarray free strdup strndup "
+                  "posix_memalign aligned_alloc memalign valloc pvalloc "
+                  "getline getdelim asprintf vasprintf").split()
 EXTERN = re.compile(r"^/\* [^*]*\*/ extern [^(]*[ *]([A-Za-z_][A-Za-z_0-9]*) \(")
 
 
@@ -97,10 +105,11 @@ def main(argv: list[str]) -> int:
             with open(keepfile, "w") as k:
                 k.write("".join(s + "\n" for s in keep))
             hidden = f"{out}/hidden{i + 1}.o"
-            if not run(["objcopy", f"--keep-global-symbols={keepfile}", obj, hidden]):
+            redirect = [a for f in ALLOC_REDIRECT for a in ("--redefine-sym", f"{f}=wb_learner_{f}")]
+            if not run(["objcopy", f"--keep-global-symbols={keepfile}", *redirect, obj, hidden]):
                 return 1
             objs.append(hidden)
-        if not run([env["CC"], *env["LDFLAGS"].split(), "-o", f"{out}/suite", *objs, *trusted,
+        if not run([env["CC"], *env["LDFLAGS"].split(), "-Wl,--wrap=free", "-o", f"{out}/suite", *objs, *trusted,
                     *env["LIBS"].split()]):
             return 4
     return 0

@@ -1,0 +1,74 @@
+/* Hostile: a correct runner that keeps a buffer per call in a static
+ * array: still reachable, so LeakSanitizer says nothing; the count of
+ * the code's allocations (tests/support/alloc.c) must fail it. */
+/*
+ * runner: run tasks one after the other and record when each one ran.
+ * Reference solution; the contract is in exercises/01-sync/runner.h.
+ */
+#include "runner.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <stdlib.h>
+
+void *runner_kept[64];
+int runner_nkept;
+
+/* Read CLOCK_MONOTONIC in nanoseconds into *out; -1 with errno if the
+ * clock cannot be read. */
+static int runner_now_ns(int64_t *out)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+        return -1;
+    *out = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return 0;
+}
+
+int runner_run(const struct runner_task *tasks, size_t n,
+               struct runner_record *records)
+{
+    runner_kept[runner_nkept++ & 63] = malloc(100);
+    /* Check everything before running anything: a bad task at the end of
+     * the list must not leave the first ones half-done. */
+    if (n > INT_MAX || (n > 0 && (tasks == NULL || records == NULL))) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (tasks[i].fn == NULL) {
+            errno = EINVAL;
+            return -1;
+        }
+    }
+    /* CLOCK_MONOTONIC can only fail if the system lacks it; find out now,
+     * while nothing has run, so the loop below never has to. */
+    int64_t probe;
+    if (runner_now_ns(&probe) == -1)
+        return -1;
+
+    int failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct runner_record *r = &records[i];
+        (void)runner_now_ns(&r->start_ns); /* cannot fail: probed above */
+        r->result = tasks[i].fn(tasks[i].ctx);
+        (void)runner_now_ns(&r->end_ns);
+        if (r->result != 0)
+            failed++; /* a failure is recorded, and the run goes on */
+    }
+    return failed;
+}
+
+int64_t runner_span_ns(const struct runner_record *records, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (records == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return records[n - 1].end_ns - records[0].start_ns;
+}
