@@ -150,7 +150,7 @@ $(B)/obj/%.counted.o: $(B)/obj/%.o
 # The test support is one object, wb.c and alloc.c linked together, so
 # every suite (and the grader, which links wb.o) counts allocations.
 $(B)/obj/tests/support/wb.o: $(B)/obj/tests/support/fixture.o $(B)/obj/tests/support/alloc.o
-	ld -r -o $@ $^
+	ld -r -o $@ $(filter %.o,$^)
 $(B)/obj/tests/support/fixture.o: tests/support/wb.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Itests/support -MMD -MP -c $< -o $@
@@ -286,7 +286,8 @@ MUTANT_OBJS = $(B)/obj/tests/$(dir $(EX))test_$(notdir $(EX)).o $(SUPPORT_OBJS) 
 mutant-env: $(if $(EX),$(MUTANT_OBJS))
 	@printf '%s\n' 'CC=$(CC)' \
 	    'CFLAGS=$(CFLAGS) $(CHECK_CFLAGS) -Iexercises/$(firstword $(subst /, ,$(EX))) -Iexercises -Itests/support -Ichapters' \
-	    'LDFLAGS=$(LDFLAGS)' 'WRAP=$(call ldflags_of,$(EX))' 'OBJECTS=$(MUTANT_OBJS)' 'LIBS=$(call libs_of,$(EX)) $(CHECK_LIBS)'
+	    'LDFLAGS=$(LDFLAGS) $(ALLOC_LDFLAGS)' 'WRAP=$(call ldflags_of,$(EX))' \
+	    'REDIRECT=$(foreach f,$(ALLOC_REDIRECT),--redefine-sym $(f)=wb_learner_$(f))' 'OBJECTS=$(MUTANT_OBJS)' 'LIBS=$(call libs_of,$(EX)) $(CHECK_LIBS)'
 
 # Every object, test binary and demo of the current variant.
 ALL_BINS := $(foreach e,$(EXERCISES),$(call bin_of,exercises/$(e).c) \

@@ -212,6 +212,7 @@ class Build:
     cc: str
     cflags: list[str]
     ldflags: list[str]
+    redirect: list[str]  # objcopy flags that route allocations to the counting wrappers
     objects: list[str]
     libs: list[str]
 
@@ -248,6 +249,7 @@ def make_build(exercise: str) -> Build:
         cc=values["CC"],
         cflags=shlex.split(values["CFLAGS"]),
         ldflags=ldflags,
+        redirect=shlex.split(values["REDIRECT"]),
         objects=shlex.split(values["OBJECTS"]),
         libs=shlex.split(values["LIBS"]),
     )
@@ -283,9 +285,11 @@ def run_suite(binary: Path, build: Build, timeout: float) -> tuple[str, str]:
 
 def compile_and_link(src: Path, build: Build, out: Path) -> str:
     """Build out (a suite binary) from src; '' on success, else the error."""
-    obj = out.with_suffix(".o")
+    plain = out.with_suffix(".plain.o")
+    obj = out.with_suffix(".o")  # its allocations counted, as the grader links it
     steps = [
-        [build.cc, *build.cflags, "-w", "-c", str(src), "-o", str(obj)],
+        [build.cc, *build.cflags, "-w", "-c", str(src), "-o", str(plain)],
+        ["objcopy", *build.redirect, str(plain), str(obj)],
         [build.cc, *build.ldflags, "-o", str(out), str(obj), *build.objects, *build.libs],
     ]
     for cmd in steps:
