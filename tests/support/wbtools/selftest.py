@@ -205,6 +205,30 @@ def grader_rejects_bad_names(log: TextIO) -> bool:
     return status != 0 and "EXERCISE=" in out
 
 
+def fresh_machine(log: TextIO) -> bool:
+    """A learner's first command on a machine without the Check library
+    (hidden by a pkg-config earlier on PATH that does not know it, as on a
+    fresh machine): one or two lines name the package and `make deps`, a
+    non-zero exit, and no compiler run."""
+    with tempfile.TemporaryDirectory(prefix="wb-fresh-") as d:
+        fake = Path(d) / "pkg-config"
+        fake.write_text("#!/bin/sh\n# a pkg-config that does not know the Check library\n"
+                        "for a; do [ \"$a\" = check ] && exit 1; done\n"
+                        "exec /usr/bin/pkg-config \"$@\"\n")
+        fake.chmod(0o755)
+        env = {"PATH": f"{d}:{os.environ.get('PATH', '')}"}
+        for cmd in (["check", "CHAPTER=1"], ["progress"], ["watch", "CHAPTER=1"],
+                    ["gradebook", f"SUBMISSIONS={d}"]):
+            status, out = sh(log, MAKE + cmd, env=env)
+            said = [l for l in out.splitlines() if not l.startswith("make: ***")]
+            if (status == 0 or len(said) > 2 or "make deps" not in out
+                    or not re.search(r"packages: .*\bcheck\b", out) or re.search(r"error:|\.o\b", out)):
+                log.write(f"make {' '.join(cmd)}: want two lines naming the package check and make deps, "
+                          "a non-zero exit, nothing compiled\n")
+                return False
+    return True
+
+
 def handout_grades(log: TextIO) -> bool:
     """The learners' copy (make handout) grades every exercise without
     solutions/: untouched, tpool waits for the learner's bqueue; with the
@@ -290,6 +314,8 @@ def steps() -> list[Step]:
         Step("every stub is recorded in exercises/stubs.sha256", stubs_recorded),
         Step("every promise of every contract is named by a test", promises_tested),
         Step("grader: a wrong CHAPTER or EXERCISE is a clear error", grader_rejects_bad_names),
+        Step("fresh machine: without Check, learner commands say make deps",
+             fresh_machine),
         Step("grader: hostile code fails with the right message, nothing left running",
              ["tests/support/grader-selftest.sh"]),
         Step("make hint shows hints one at a time", hint_works),
