@@ -352,7 +352,9 @@ def handout_walk(private: bool) -> Check:
                     Path(dest, "exercises", c, f.name).write_bytes(f.read_bytes())
                 own = sum(len(workbook.declared_tests(c, e)) for e in workbook.exercises_of(c))
                 status, out = in_handout(log, dest, ["check", f"CHAPTER={n}"])
-                js = json.loads(workbook.read(Path(dest, f"build/results/chapter-{n}.json")) or "{}")
+                variant = {"": "", "thread": "tsan/", "address": "asan/", "undefined": "ubsan/"}[
+                    workbook.default_sanitize(c)]
+                js = json.loads(workbook.read(Path(dest, f"build/results/{variant}chapter-{n}.json")) or "{}")
                 if (status != 0 or f"chapter-{n}: {own} passed, 0 failed" not in out
                         or js.get("passed") != own or js.get("failed") != 0):
                     log.write(f"chapter {n}: want {own} passed, the chapter's own checks (also in "
