@@ -27,9 +27,9 @@ def compiler_package(cc: str) -> str:
     return "clang" if os.path.basename(cc).startswith("clang") else "gcc"
 
 
-def pkg_config_knows(name: str) -> bool:
+def pkg_config_knows(*names: str) -> bool:
     try:
-        return subprocess.run(["pkg-config", "--exists", name], stdin=subprocess.DEVNULL,
+        return subprocess.run(["pkg-config", "--exists", *names], stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               timeout=30).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
@@ -45,15 +45,14 @@ def missing(cc: str) -> list[str]:
     has_pkg_config = shutil.which("pkg-config") is not None
     if not has_pkg_config:
         packages.append("pkg-config")
-    if not has_pkg_config or not pkg_config_knows("check"):
-        packages.append("check")
-    if shutil.which("bwrap") is None:
-        packages.append("bubblewrap")
     libs = {w for f in Path("tests").glob("[0-9][0-9]-*/*.libs")
             for w in f.read_text(errors="replace").split()}
-    for flag, (pc, package) in sorted(LIBRARIES.items()):
-        if flag in libs and (not has_pkg_config or not pkg_config_knows(pc)):
-            packages.append(package)
+    wanted = [("check", "check")] + [LIBRARIES[f] for f in sorted(LIBRARIES) if f in libs]
+    # One question to pkg-config when all is there (the usual case).
+    if not has_pkg_config or not pkg_config_knows(*(pc for pc, _ in wanted)):
+        packages += [package for pc, package in wanted if not has_pkg_config or not pkg_config_knows(pc)]
+    if shutil.which("bwrap") is None:
+        packages.append("bubblewrap")
     return packages
 
 
