@@ -17,6 +17,11 @@ MACHINERY = re.compile(r"srunner|__libc|_start|wb\.c|check_run|__interceptor|_in
 ACCESS = re.compile(r"^ *(Previous )?(read|write|atomic|Read|Write|Atomic)[^#]* of size")
 
 
+# A building block's state that is not about single checks, and what to do.
+BLOCK_STATES = {"not started": ("is not started", "write"), "does not compile": ("does not compile", "fix"),
+                "refused": ("was refused", "fix"), "stopped early": ("stopped early", "fix")}
+
+
 def exercise_line(ex: Exercise, g: Graded) -> str:
     edit = f"   (edit {ex.source})" if g.state == "not started" else ""
     return f"  {ex.name:<16} {g.state:<20} {g.passed}/{len(g.tests)} checks{edit}"
@@ -26,6 +31,9 @@ def block_failure(ex: Exercise, block: Exercise, b: Graded) -> str | None:
     """The line that says an exercise uses a building block that fails."""
     if b.failed == 0:
         return None
+    if b.state in BLOCK_STATES:
+        said, do = BLOCK_STATES[b.state]
+        return f"{ex.name} uses your {block.name}, which {said}: {do} {block.name} first"
     return (f"{ex.name} uses your {block.name}, which fails {b.failed} of its "
             f"{len(b.tests)} checks: fix {block.name} first")
 
@@ -47,10 +55,6 @@ def exercise_section(ex: Exercise) -> str:
     return ""
 
 
-BLOCK_STATES = {"not started": "is not started", "does not compile": "does not compile",
-                "refused": "was refused", "stopped early": "stopped early"}
-
-
 def through_blocks(blocks: list[tuple[Exercise, Graded]]) -> list[str]:
     """Under a failing check of an exercise that links building blocks the
     learner wrote (in a handout): a line per block that names it, says how
@@ -62,7 +66,8 @@ def through_blocks(blocks: list[tuple[Exercise, Graded]]) -> list[str]:
         first = next((t for t in g.tests if not t.passed), None)
         section = exercise_section(b)
         if g.state in BLOCK_STATES:
-            how = f"it {BLOCK_STATES[g.state]}: fix it first"
+            said, do = BLOCK_STATES[g.state]
+            how = f"it {said}: {do} it first"
         elif first is not None:
             how = f"it fails {g.failed} of its {len(g.tests)} checks ({first.name}): fix it first"
             section = first.section or section

@@ -91,6 +91,10 @@ class TestReport(unittest.TestCase):
         self.assertEqual(report.block_failure(tpool, bqueue, failing(2)),
                          "tpool uses your bqueue, which fails 2 of its 3 checks: fix bqueue first")
         self.assertIsNone(report.block_failure(tpool, bqueue, Graded("passed")))
+        stub = failing(2)
+        stub.state = "not started"
+        self.assertEqual(report.block_failure(tpool, bqueue, stub),
+                         "tpool uses your bqueue, which is not started: write bqueue first")
 
     def test_failure_through_a_block_names_it(self) -> None:
         future = Exercise("05-callbacks", "future", "exercises")
