@@ -246,7 +246,9 @@ def in_handout(log: TextIO, dest: str, args: list[str]) -> tuple[int, str]:
     """A command in the handout; its output must hold no "refused" and no
     shell error (a broken script of the learner's tools)."""
     log.write(f"\n$ make {' '.join(args)}   (in {dest})\n")
+    start = time.monotonic()
     status, out = sh(log, MAKE + args, cwd=dest)
+    log.write(f"(exit status {status}, {time.monotonic() - start:.1f} s)\n")
     bad = SHELL_ERROR.search(out) or re.search(r"\brefused\b", out)
     if bad:
         log.write(f"^ the output says {bad.group(0)!r}\n")
@@ -406,10 +408,11 @@ def handout_walks(log: TextIO) -> bool:
     with ThreadPoolExecutor(max_workers=2) as pool:
         done = [pool.submit(handout_walk(private), logs[i]) for i, private in enumerate((True, False))]
         results = [f.result() for f in done]
-    for name, text, ok in zip(("private (0700)", "ordinary"), logs, results):
-        log.write(f"===== the handout in a {name} folder: {'ok' if ok else 'FAILED'}\n{text.getvalue()}")
-    for name, ok in zip(("private (0700)", "ordinary"), results):
-        log.write(f"the walk in a {name} folder: {'ok' if ok else 'FAILED'}\n")
+    names = ("a private (0700)", "an ordinary")
+    for name, text, ok in zip(names, logs, results):
+        log.write(f"===== the handout in {name} folder: {'ok' if ok else 'FAILED'}\n{text.getvalue()}")
+    for name, ok in zip(names, results):
+        log.write(f"the walk in {name} folder: {'ok' if ok else 'FAILED'}\n")
     return all(results)
 
 
