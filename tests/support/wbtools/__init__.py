@@ -16,7 +16,9 @@ A learner's file goes through one module per step, in this order:
   report.py    what the learner reads
   outputs.py   results for programs: JSON, TAP, Gradescope's results.json
 
-check.py ties the steps together; the other commands each have a module
+Before any of them, needs.py checks that the machine has what grading
+needs (the compiler, pkg-config, Check, Bubblewrap) and names the missing
+packages and `make deps`. check.py ties the steps together; the other commands each have a module
 named after them. Run them as `python3 -m wbtools COMMAND ...` from
 tests/support (the Makefile does).
 """

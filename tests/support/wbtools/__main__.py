@@ -18,6 +18,9 @@ COMMANDS = {
     "mutants": "mutants",
     "autograder": "autograder",
 }
+# The commands that compile and run the learner's code (hint and handout
+# only read and copy files: they work before `make deps`).
+NEEDS_TOOLS = ("check", "gradebook", "progress", "watch", "mutants")
 
 
 def main(argv: list[str]) -> int:
@@ -25,6 +28,12 @@ def main(argv: list[str]) -> int:
         print("wbtools: say a command: " + ", ".join(COMMANDS), file=sys.stderr)
         return 2
     go_to_top()
+    if argv[0] in NEEDS_TOOLS:
+        # On a fresh machine: name the missing packages before any build.
+        from wbtools import needs
+
+        if needs.require(argv[0]) != 0:
+            return 2
     command = importlib.import_module(f"wbtools.{COMMANDS[argv[0]]}")
     try:
         status: int = command.main(argv[1:])

@@ -301,7 +301,8 @@ def show(sel: Selection, chapter_arg: str, opts: Options, env: BuildEnv, folder:
         if ex.chapter in sel.chapters:
             chapters.setdefault(ex.chapter, []).append(outputs.exercise_json(ex, g, block))
 
-        failed_lines, n = report.failures(ex, g, reports, report.MAX_FAILURES_SHOWN - shown)
+        mine = [(b, by_key[b.key]) for b in learner_blocks(ex) if b.key in by_key]
+        failed_lines, n = report.failures(ex, g, reports, report.MAX_FAILURES_SHOWN - shown, mine)
         lines += failed_lines
         shown += n
         if opts.trace and not block:

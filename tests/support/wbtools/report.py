@@ -17,6 +17,11 @@ MACHINERY = re.compile(r"srunner|__libc|_start|wb\.c|check_run|__interceptor|_in
 ACCESS = re.compile(r"^ *(Previous )?(read|write|atomic|Read|Write|Atomic)[^#]* of size")
 
 
+# A building block's state that is not about single checks, and what to do.
+BLOCK_STATES = {"not started": ("is not started", "write"), "does not compile": ("does not compile", "fix"),
+                "refused": ("was refused", "fix"), "stopped early": ("stopped early", "fix")}
+
+
 def exercise_line(ex: Exercise, g: Graded) -> str:
     edit = f"   (edit {ex.source})" if g.state == "not started" else ""
     return f"  {ex.name:<16} {g.state:<20} {g.passed}/{len(g.tests)} checks{edit}"
@@ -26,8 +31,51 @@ def block_failure(ex: Exercise, block: Exercise, b: Graded) -> str | None:
     """The line that says an exercise uses a building block that fails."""
     if b.failed == 0:
         return None
+    if b.state in BLOCK_STATES:
+        said, do = BLOCK_STATES[b.state]
+        return f"{ex.name} uses your {block.name}, which {said}: {do} {block.name} first"
     return (f"{ex.name} uses your {block.name}, which fails {b.failed} of its "
             f"{len(b.tests)} checks: fix {block.name} first")
+
+
+def exercise_section(ex: Exercise) -> str:
+    """The section of its chapter that sets an exercise: the heading above
+    the first mention of EXERCISE=name."""
+    heading = ""
+    mention = re.compile(r"EXERCISE=" + re.escape(ex.name) + r"\b")
+    fenced = False
+    for line in workbook.read(f"chapters/{ex.chapter}/chapter.md").split("\n"):
+        if line.startswith(("```", "~~~")):
+            fenced = not fenced
+        m = None if fenced else re.match(r"^#{1,6} (.*?)( \{[^}]*\})?$", line)
+        if m:
+            heading = m.group(1).replace("\\", "")
+        elif mention.search(line):
+            return heading
+    return ""
+
+
+def through_blocks(blocks: list[tuple[Exercise, Graded]]) -> list[str]:
+    """Under a failing check of an exercise that links building blocks the
+    learner wrote (in a handout): a line per block that names it, says how
+    it did, and points at its section, since the cause may lie there."""
+    lines = []
+    if any(g.failed for _, g in blocks):  # the likely cause: the failing ones only
+        blocks = [(b, g) for b, g in blocks if g.failed]
+    for b, g in blocks:
+        first = next((t for t in g.tests if not t.passed), None)
+        section = exercise_section(b)
+        if g.state in BLOCK_STATES:
+            said, do = BLOCK_STATES[g.state]
+            how = f"it {said}: {do} it first"
+        elif first is not None:
+            how = f"it fails {g.failed} of its {len(g.tests)} checks ({first.name}): fix it first"
+            section = first.section or section
+        else:
+            how = f"it passes its own {len(g.tests)} checks, which cannot try every use"
+        where = f'; read also: chapters/{b.chapter}/chapter.md, section "{section}"' if section else ""
+        lines.append(f"      this check goes through your {b.name}.c: {how}{where}")
+    return lines
 
 
 def sanitizer_excerpt(report: str) -> list[str]:
@@ -58,9 +106,11 @@ def sanitizer_excerpt(report: str) -> list[str]:
     return ["        | " + l[:160] for l in out]
 
 
-def failures(ex: Exercise, g: Graded, reports: Path | None, limit: int) -> tuple[list[str], int]:
+def failures(ex: Exercise, g: Graded, reports: Path | None, limit: int,
+             blocks: list[tuple[Exercise, Graded]] | None = None) -> tuple[list[str], int]:
     """The failures of one exercise, at most limit of them: the lines, and
-    how many it showed."""
+    how many it showed. blocks: the building blocks the learner wrote that
+    the exercise links, with their results; each failure names them."""
     lines: list[str] = []
     shown = 0
     if g.state == "not started":
@@ -97,6 +147,7 @@ def failures(ex: Exercise, g: Graded, reports: Path | None, limit: int) -> tuple
                     lines += sanitizer_excerpt(r.read_text(errors="replace"))
         if t.section:
             lines.append(f'      read: chapters/{ex.chapter}/chapter.md, section "{t.section}"')
+        lines += through_blocks(blocks or [])
     return lines, shown
 
 

@@ -10,14 +10,20 @@ a check written here. To add one, add one line there.
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Queue
 from typing import Callable, TextIO, Union
 
 from wbtools import workbook
@@ -205,43 +211,209 @@ def grader_rejects_bad_names(log: TextIO) -> bool:
     return status != 0 and "EXERCISE=" in out
 
 
-def handout_grades(log: TextIO) -> bool:
-    """The learners' copy (make handout) grades every exercise without
-    solutions/: untouched, tpool waits for the learner's bqueue; with the
-    reference solutions copied in as the learner's files, everything
-    passes. Made inside a folder of mode 0700, as `mktemp -d` makes."""
-    with tempfile.TemporaryDirectory(prefix="wb-handout-") as private:
-        os.chmod(private, 0o700)
-        dest = os.path.join(private, "handout")
-        if sh(log, MAKE + ["handout", f"DEST={dest}"])[0] != 0:
-            return False
-        if os.path.exists(os.path.join(dest, "solutions")):
-            log.write("the handout has solutions/\n")
-            return False
-        status, out = sh(log, MAKE + ["check", "CHAPTER=3", "EXERCISE=tpool"], cwd=dest)
-        if "tpool uses your bqueue, which fails" not in out or "does not compile" in out:
-            return False
-        for f in Path("solutions").rglob("*.c"):
-            target = Path(dest) / "exercises" / f.relative_to("solutions")
-            target.write_bytes(f.read_bytes())
-        for c in workbook.chapters_with_exercises():
-            n = workbook.chapter_number(c)
-            own = sum(len(workbook.declared_tests(c, e)) for e in workbook.exercises_of(c))
-            status, out = sh(log, MAKE + ["check", f"CHAPTER={n}"], cwd=dest)
-            if status != 0 or "refused" in out or f"chapter-{n}: {own} passed, 0 failed" not in out:
-                log.write(f"chapter {n}: want {own} passed, the chapter's own checks, nothing refused\n")
+def fresh_machine(log: TextIO) -> bool:
+    """A learner's first command on a machine without the Check library
+    (hidden by a pkg-config earlier on PATH that does not know it, as on a
+    fresh machine): one or two lines name the package and `make deps`, a
+    non-zero exit, and no compiler run."""
+    with tempfile.TemporaryDirectory(prefix="wb-fresh-") as d:
+        fake = Path(d) / "pkg-config"
+        fake.write_text("#!/bin/sh\n# a pkg-config that does not know the Check library\n"
+                        "for a; do [ \"$a\" = check ] && exit 1; done\n"
+                        "exec /usr/bin/pkg-config \"$@\"\n")
+        fake.chmod(0o755)
+        env = {"PATH": f"{d}:{os.environ.get('PATH', '')}"}
+        for cmd in (["check", "CHAPTER=1"], ["progress"], ["watch", "CHAPTER=1"],
+                    ["gradebook", f"SUBMISSIONS={d}"]):
+            status, out = sh(log, MAKE + cmd, env=env)
+            said = [l for l in out.splitlines() if not l.startswith("make: ***")]
+            if (status == 0 or len(said) > 2 or "make deps" not in out
+                    or not re.search(r"packages: .*\bcheck\b", out) or re.search(r"error:|\.o\b", out)):
+                log.write(f"make {' '.join(cmd)}: want two lines naming the package check and make deps, "
+                          "a non-zero exit, nothing compiled\n")
                 return False
-        # TRACE=1 of an exercise built on the learner's blocks: the blocks
-        # pass (never "refused"), and the exercise's timeline is drawn.
-        status, out = sh(log, MAKE + ["check", "CHAPTER=5", "EXERCISE=offload", "TRACE=1"], cwd=dest)
-        if status != 0 or "refused" in out or "offload: the timeline of your run" not in out:
-            return False
-        status, out = sh(log, MAKE + ["progress"], cwd=dest)
-        chapters = len(workbook.chapters_with_exercises())
-        if status != 0 or len(re.findall(r"^chapter [0-9]+ ", out, re.M)) != chapters:
-            log.write(f"make progress does not show the {chapters} chapters\n")
-            return False
-        return "next: every exercise passes" in out
+    return True
+
+
+SHELL_ERROR = re.compile(r"syntax error|command not found|Traceback \(most recent|: line [0-9]+: ")
+LINE = re.compile(r"^  ([a-z_0-9]+) +(passed|failed|not started|does not compile|refused|stopped early) "
+                  r"+([0-9]+)/([0-9]+) checks", re.M)
+TRACED = ("01-sync/runner", "02-processes/procpool", "03-threads/tpool", "04-select/loop",
+          "04-select/chat", "05-callbacks/offload")
+
+
+def in_handout(log: TextIO, dest: str, args: list[str]) -> tuple[int, str]:
+    """A command in the handout; its output must hold no "refused" and no
+    shell error (a broken script of the learner's tools)."""
+    log.write(f"\n$ make {' '.join(args)}   (in {dest})\n")
+    start = time.monotonic()
+    status, out = sh(log, MAKE + args, cwd=dest)
+    log.write(f"(exit status {status}, {time.monotonic() - start:.1f} s)\n")
+    bad = SHELL_ERROR.search(out) or re.search(r"\brefused\b", out)
+    if bad:
+        log.write(f"^ the output says {bad.group(0)!r}\n")
+        return 99, out
+    return status, out
+
+
+def watch_cycle(log: TextIO, dest: str) -> bool:
+    """make watch: a grade, a save, a second grade, Ctrl-C, nothing left."""
+    p = subprocess.Popen(MAKE + ["watch", "CHAPTER=1", "EXERCISE=runner"], cwd=dest, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         start_new_session=True)
+    lines: Queue[str] = Queue()
+
+    def pump() -> None:
+        for line in p.stdout or []:
+            lines.put(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    seen: list[str] = []
+
+    def grades(count: int, seconds: float) -> bool:
+        """Wait until the summary line was printed count times."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                seen.append(lines.get(timeout=0.5))
+            except Empty:
+                continue
+            if "".join(seen).count("chapter-1:") >= count:
+                return True
+        return False
+
+    ok = grades(1, 300)
+    if ok:
+        time.sleep(1)
+        runner = Path(dest, "exercises/01-sync/runner.c")
+        runner.write_bytes(runner.read_bytes())  # the learner saves
+        ok = grades(2, 300)
+    os.killpg(p.pid, signal.SIGINT)  # Ctrl-C
+    try:
+        p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        ok = False
+    reader.join(timeout=10)
+    while not lines.empty():
+        seen.append(lines.get_nowait())
+    out = "".join(seen)
+    log.write(f"\n$ make watch CHAPTER=1 EXERCISE=runner, a save, Ctrl-C\n{out}\n")
+    for _ in range(20):  # make may end before the watcher has cleaned up
+        left = subprocess.run(["pgrep", "-s", str(p.pid)], capture_output=True, text=True).stdout.split()
+        if not left:
+            break
+        time.sleep(0.5)
+    if left:
+        log.write(f"make watch left processes running: {left}\n")
+    return ok and "watch: stopped" in out and not left and not SHELL_ERROR.search(out)
+
+
+def handout_walk(private: bool) -> Check:
+    """The learners' copy walked as a learner would (issue 18): a handout
+    (in a folder of mode 0700, as `mktemp -d` makes, or an ordinary one);
+    the stubs all "not started"; the reference solutions copied in one
+    chapter at a time as the learner's files and graded, the totals
+    counting the chapter's own exercises only; make progress; TRACE=1 of
+    every traced exercise; make hint; one cycle of make watch; and a
+    chapter 5 exercise on a broken learner-written chapter 4 loop, whose
+    failure names loop.c. No output may say "refused" or show a shell
+    error. The ordinary handout starts with the workbook's trusted objects
+    copied in (not built twice); the private one builds its own."""
+    def check(log: TextIO) -> bool:
+        with tempfile.TemporaryDirectory(prefix="wb-handout-") as top:
+            os.chmod(top, 0o700 if private else 0o755)
+            dest = os.path.join(top, "handout")
+            if sh(log, MAKE + ["handout", f"DEST={dest}"])[0] != 0:
+                return False
+            if os.path.exists(os.path.join(dest, "solutions")):
+                log.write("the handout has solutions/\n")
+                return False
+            if not private:
+                for variant in ("plain", "tsan"):
+                    if Path(f"build/{variant}/obj/tests").is_dir():
+                        Path(dest, f"build/{variant}/obj").mkdir(parents=True)
+                        subprocess.run(["cp", "-a", f"build/{variant}/obj/tests",
+                                        f"{dest}/build/{variant}/obj/"], check=True)
+            chapters = workbook.chapters_with_exercises()
+            every = sum(len(workbook.declared_tests(c, e)) for c in chapters for e in workbook.exercises_of(c))
+            status, out = in_handout(log, dest, ["check"])
+            states = {m[0]: m[1] for m in LINE.findall(out)}  # a block is shown again where used
+            started = sorted(name for name, state in states.items() if state != "not started")
+            names = {n for c in chapters for n in workbook.exercises_of(c)}
+            if status == 99 or started or set(states) != names or f"all: 0 passed, {every} failed" not in out:
+                log.write(f"the stubs: want {len(names)} exercises all not started, all: 0 passed, {every} "
+                          f"failed; started: {started}, missing: {sorted(names - set(states))}\n")
+                return False
+            status, out = in_handout(log, dest, ["check", "CHAPTER=3", "EXERCISE=tpool"])
+            if "tpool uses your bqueue, which is not started" not in out or "does not compile" in out:
+                return False
+            for c in chapters:
+                n = workbook.chapter_number(c)
+                for f in Path(f"solutions/{c}").glob("*.c"):
+                    Path(dest, "exercises", c, f.name).write_bytes(f.read_bytes())
+                own = sum(len(workbook.declared_tests(c, e)) for e in workbook.exercises_of(c))
+                status, out = in_handout(log, dest, ["check", f"CHAPTER={n}"])
+                variant = {"": "", "thread": "tsan/", "address": "asan/", "undefined": "ubsan/"}[
+                    workbook.default_sanitize(c)]
+                js = json.loads(workbook.read(Path(dest, f"build/results/{variant}chapter-{n}.json")) or "{}")
+                if (status != 0 or f"chapter-{n}: {own} passed, 0 failed" not in out
+                        or js.get("passed") != own or js.get("failed") != 0):
+                    log.write(f"chapter {n}: want {own} passed, the chapter's own checks (also in "
+                              f"build/results/chapter-{n}.json: {js.get('passed')}), nothing refused\n")
+                    return False
+            status, out = in_handout(log, dest, ["progress"])
+            if (status != 0 or len(re.findall(r"^chapter [0-9]+ ", out, re.M)) != len(chapters)
+                    or "next: every exercise passes" not in out):
+                log.write(f"make progress does not show the {len(chapters)} chapters, all passed\n")
+                return False
+            for ex in TRACED:
+                c, name = ex.split("/")
+                status, out = in_handout(log, dest, ["check", f"CHAPTER={workbook.chapter_number(c)}",
+                                                     f"EXERCISE={name}", "TRACE=1"])
+                svg = re.search(r"picture: (\S+) ", out)
+                if (status != 0 or f"{name}: the timeline of your run" not in out or not svg
+                        or not workbook.read(Path(dest, svg.group(1))).lstrip().startswith("<")):
+                    log.write(f"TRACE=1 of {ex} in the handout: no timeline, or no picture\n")
+                    return False
+            status, out = in_handout(log, dest, ["hint", "CHAPTER=4", "EXERCISE=loop"])
+            if status != 0 or not out.startswith("Hint 1 of"):
+                return False
+            if not watch_cycle(log, dest):
+                return False
+            # The learner's loop ignores a failing clock; chapter 5's future
+            # (the reference) fails through it, and the message says so.
+            broken = subprocess.run(["patch", "--quiet", "--fuzz=0", "-o", "-", "solutions/04-select/loop.c"],
+                                    stdin=open("tests/04-select/loop.wrong_clock_ignored.patch"),
+                                    capture_output=True, check=True).stdout
+            Path(dest, "exercises/04-select/loop.c").write_bytes(broken)
+            status, out = in_handout(log, dest, ["check", "CHAPTER=5", "EXERCISE=future"])
+            own = len(workbook.declared_tests("05-callbacks", "future"))
+            if (status == 0 or "this check goes through your loop.c: it fails" not in out
+                    or not re.search(r"^chapter-5: [0-9]+ passed, [1-9][0-9]* failed", out, re.M)
+                    or f"/{own} checks" not in out):
+                log.write("a broken learner's loop.c under future: want a failure that names loop.c\n")
+                return False
+            return True
+    return check
+
+
+def handout_walks(log: TextIO) -> bool:
+    """The two walks of handout_walk(), side by side: most of their time
+    is spent starting small commands and sandboxes, not computing, so two
+    at once take little more than one."""
+    logs = [io.StringIO(), io.StringIO()]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = [pool.submit(handout_walk(private), logs[i]) for i, private in enumerate((True, False))]
+        results = [f.result() for f in done]
+    names = ("a private (0700)", "an ordinary")
+    for name, text, ok in zip(names, logs, results):
+        log.write(f"===== the handout in {name} folder: {'ok' if ok else 'FAILED'}\n{text.getvalue()}")
+    for name, ok in zip(names, results):
+        log.write(f"the walk in {name} folder: {'ok' if ok else 'FAILED'}\n")
+    return all(results)
 
 
 def autograder_try(log: TextIO) -> bool:
@@ -302,13 +474,14 @@ def steps() -> list[Step]:
         Step("every stub is recorded in exercises/stubs.sha256", stubs_recorded),
         Step("every promise of every contract is named by a test", promises_tested),
         Step("grader: a wrong CHAPTER or EXERCISE is a clear error", grader_rejects_bad_names),
+        Step("fresh machine: without Check, learner commands say make deps",
+             fresh_machine),
         Step("grader: hostile code fails with the right message, nothing left running",
              ["tests/support/grader-selftest.sh"]),
         Step("make hint shows hints one at a time", hint_works),
         Step("make gradebook: a class of 24 (solved, stubs, wrong, hostile, archives)",
              ["tests/support/gradebook-selftest.sh"]),
-        Step("make handout: in a private folder, graded without solutions/, totals, progress",
-             handout_grades),
+        Step("handouts, a private and an ordinary folder: the learner's walk", handout_walks),
         Step("make autograder-try: Gradescope's zip on 11 submissions",
              autograder_try),
         Step("make handout: the GitHub Classroom workflow's steps run as a runner would",

@@ -91,6 +91,30 @@ class TestReport(unittest.TestCase):
         self.assertEqual(report.block_failure(tpool, bqueue, failing(2)),
                          "tpool uses your bqueue, which fails 2 of its 3 checks: fix bqueue first")
         self.assertIsNone(report.block_failure(tpool, bqueue, Graded("passed")))
+        stub = failing(2)
+        stub.state = "not started"
+        self.assertEqual(report.block_failure(tpool, bqueue, stub),
+                         "tpool uses your bqueue, which is not started: write bqueue first")
+
+    def test_failure_through_a_block_names_it(self) -> None:
+        future = Exercise("05-callbacks", "future", "exercises")
+        loop = Exercise("04-select", "loop", "exercises")
+        timerq = Exercise("04-select", "timerq", "exercises")
+        broken = Graded("failed", "", [
+            TestResult("fail", "test_clock", "x.c:1", "An event loop on select", "[clock-fails] no", 0.1),
+            TestResult("pass", "test_ok", "", "", "", 0.1)])
+        lines, _ = report.failures(future, failing(1), None, 5, [(loop, broken), (timerq, Graded("passed"))])
+        self.assertIn('      this check goes through your loop.c: it fails 1 of its 2 checks (test_clock): '
+                      'fix it first; read also: chapters/04-select/chapter.md, section "An event loop on select"',
+                      lines)
+        # A block that passes is named only when none fails.
+        self.assertFalse(any("timerq" in l for l in lines))
+        lines, _ = report.failures(future, failing(1), None, 5, [(timerq, Graded("passed"))])
+        self.assertTrue(any(l.startswith("      this check goes through your timerq.c: it passes its own")
+                            and l.endswith('section "A timer queue"') for l in lines))
+        # Without building blocks of the learner's (the workbook): no such line.
+        lines, _ = report.failures(future, failing(1), None, 5)
+        self.assertFalse(any("goes through" in l for l in lines))
 
     def test_warnings(self) -> None:
         g = Graded("passed", warnings=["a.c:1:2: warning: x"])
