@@ -611,6 +611,12 @@ static void many_long_lines(const char *line)
                   "read at most %zu bytes (the other clients of a loop are "
                   "waiting); fill %zu read %zd",
                   LINES, line_len - 1, MAX_LINE, bound, fills, n);
+        WB_EXPECT(fills > 1 || n >= 4 * MAX_LINE,
+                  "%d lines of %zu bytes each (max_line %d) wait in the pipe: "
+                  "the first linebuf_fill() should go on until it has dropped "
+                  "at least 4 x max_line = %d bytes of them; it read %zd%s",
+                  LINES, line_len - 1, MAX_LINE, 4 * MAX_LINE, n,
+                  wb_errno_note(n));
         WB_EXPECT(n > 0 || err == EAGAIN || err == EWOULDBLOCK,
                   "linebuf_fill() should take bytes in or return -1 with "
                   "EAGAIN; got %zd%s",

@@ -445,6 +445,62 @@ START_TEST(test_added_during_run_waits)
 }
 END_TEST
 
+/* A callback adds timers, then asks how many are pending and how long
+ * until the next: the timers it added count, though they wait for the
+ * next timerq_run_due(). */
+static struct {
+    timerq *q;
+    size_t pending[3];
+    int64_t until[3];
+} asks;
+
+static void on_ask(void *ctx)
+{
+    on_record(ctx);
+    /* One timer left in the queue, at 1000; the callback runs at 10. */
+    static const int64_t deadlines[3] = {300, 200, 600};
+    for (int i = 0; i < 3; i++) {
+        timerq_add(asks.q, deadlines[i], on_record, TAG(2 + i));
+        asks.pending[i] = timerq_pending(asks.q);
+        asks.until[i] = timerq_until_next(asks.q, 10);
+    }
+}
+
+START_TEST(test_callback_asks_pending_and_until)
+{
+    WB_PROMISE("callbacks");
+    timerq *q = new_q();
+    asks.q = q;
+    timerq_add(q, 10, on_ask, TAG(1));
+    add_ok(q, 1000, 5);
+    run_expect(q, 10, 1);
+    static const char *const added[3] = {
+        "one at 300", "one at 300 and one at 200", "ones at 300, 200 and 600"};
+    static const int64_t want_until[3] = {290, 190, 190};
+    for (int i = 0; i < 3; i++) {
+        WB_EXPECT(asks.pending[i] == (size_t)(2 + i),
+                  "a callback at 10 with one timer left (at 1000) added %s: "
+                  "timerq_pending() in the callback should be %d (the timers "
+                  "it added are pending); got %zu",
+                  added[i], 2 + i, asks.pending[i]);
+        WB_PROMISE("until-next");
+        WB_EXPECT(asks.until[i] == want_until[i],
+                  "a callback at 10 with one timer left (at 1000) added %s: "
+                  "timerq_until_next(q, 10) in the callback should be %lld "
+                  "(the earliest pending deadline minus 10); got %lld",
+                  added[i], (long long)want_until[i], (long long)asks.until[i]);
+        WB_PROMISE("callbacks");
+    }
+    pending_expect(q, 4, "after the run (the three added by the callback)");
+    until_expect(q, 10, 190, "after the run, with deadlines 200 to 1000");
+    run_expect(q, 1000, 4);
+    static const long want[] = {1, 3, 2, 4, 5};
+    log_expect(want, 5, "the callback's timers then the one at 1000");
+    timerq_free(q);
+    log_free();
+}
+END_TEST
+
 /* One callback adds 60 timers in one run (and cancels one of them): they
  * all wait for the next call, then run in deadline order. A queue that
  * grows its heap by one slot per add during the run, and moves the
@@ -816,6 +872,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_callback_adds_and_cancels, SECTION);
     WB_ADD(s, test_added_during_run_waits, SECTION);
     WB_ADD(s, test_callback_adds_many, SECTION);
+    WB_ADD(s, test_callback_asks_pending_and_until, SECTION);
     WB_ADD(s, test_run_due_from_callback_is_ebusy, SECTION);
     WB_ADD_TIMEOUT(s, test_many_timers_fast, SECTION, 5.0);
     WB_ADD_TIMEOUT(s, test_random_against_model, SECTION, 5.0);
