@@ -44,6 +44,10 @@
  * - [fast] 100,000 timers are added, cancelled or run in a small
  *   fraction of a second: each operation is O(log n), a cancel from the
  *   middle of the queue included.
+ * - [bounded] Memory follows the timers pending, not the timers ever
+ *   added: a queue that has added and cancelled (or run) a million
+ *   timers, never more than a few at a time, holds no more than it did
+ *   with a few.
  * - [free] timerq_free() drops pending timers without running them.
  * - [bad-args] A NULL queue or callback fails with `EINVAL`.
  *

@@ -527,20 +527,71 @@ START_TEST(test_skipping_is_bounded)
 }
 END_TEST
 
+/* The other side of the bound: a fill stops for a too-long line only
+ * once it has dropped 4 x max_line bytes. With an endless line waiting,
+ * the first fill reads at least that much; with a too-long line that
+ * ends before 4 x max_line bytes, the fill goes on to the lines after it
+ * and reads until EAGAIN. */
+START_TEST(test_skipping_stops_no_sooner)
+{
+    WB_PROMISE("skip-bounded");
+    static char big[2000];
+    memset(big, 'x', sizeof big);
+    static const size_t max_lines[] = {3, 4, 8, 100};
+    for (size_t i = 0; i < sizeof max_lines / sizeof max_lines[0]; i++) {
+        size_t max_line = max_lines[i];
+        int p[2];
+        nb_pipe(p);
+        linebuf *lb = new_lb(max_line);
+        put_n(p[1], big, sizeof big);
+        errno = 0;
+        ssize_t got = linebuf_fill(lb, p[0]);
+        WB_EXPECT(got >= (ssize_t)(4 * max_line),
+                  "a line of %zu bytes waits in the pipe (max_line %zu): one "
+                  "linebuf_fill() should drop at least 4 x max_line = %zu "
+                  "bytes of it before it returns; got %zd%s",
+                  sizeof big, max_line, 4 * max_line, got, wb_errno_note(got));
+        linebuf_free(lb);
+        close(p[0]);
+        close(p[1]);
+    }
+    /* 14 bytes and '\n' with max_line 4: 15 bytes dropped, under 16. */
+    WB_PROMISE("drain");
+    int p[2];
+    nb_pipe(p);
+    linebuf *lb = new_lb(4);
+    put(p[1], "xxxxxxxxxxxxxx\nok\n");
+    errno = 0;
+    ssize_t got = linebuf_fill(lb, p[0]);
+    WB_EXPECT(got == 18,
+              "\"xxxxxxxxxxxxxx\\nok\\n\" waits in the pipe (max_line 4): "
+              "the too-long line is 15 bytes with its newline, less than 4 x "
+              "max_line, so one linebuf_fill() should read on until EAGAIN "
+              "and return 18; got %zd%s",
+              got, wb_errno_note(got));
+    next_expect_emsgsize(lb, "the line of 14 bytes (max_line 4)");
+    next_expect(lb, "ok");
+    next_expect_none(lb, "after the two lines");
+    linebuf_free(lb);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
 /* A stream of too-long lines, each ending soon after it overflowed the
  * buffer: a fill that checks its count of dropped bytes only while it is
  * in the middle of a line never stops, since every line ends before the
  * check. Every fill must stay within the bound, and every line is
  * reported once. */
-START_TEST(test_skipping_many_long_lines_is_bounded)
+static void many_long_lines(const char *line)
 {
     WB_PROMISE("skip-bounded");
-    enum { MAX_LINE = 4, LINES = 222 }; /* 222 lines of 9 bytes: 1998 bytes */
-    static const char line[] = "xxxxxxxx\n";
-    static char text[LINES * (sizeof line - 1) + 4];
+    enum { MAX_LINE = 4, LINES = 222 };
+    size_t line_len = strlen(line);
+    static char text[LINES * 9 + 4];
     for (size_t i = 0; i < LINES; i++)
-        memcpy(text + i * (sizeof line - 1), line, sizeof line - 1);
-    memcpy(text + LINES * (sizeof line - 1), "ok\n", 4);
+        memcpy(text + i * line_len, line, line_len);
+    memcpy(text + LINES * line_len, "ok\n", 4);
     size_t bound = 8 * (MAX_LINE + 1);
     int p[2];
     nb_pipe(p);
@@ -554,12 +605,18 @@ START_TEST(test_skipping_many_long_lines_is_bounded)
         int err = errno;
         fills++;
         WB_EXPECT(n <= (ssize_t)bound,
-                  "%d lines of 8 bytes each (max_line %d) wait in the pipe, "
+                  "%d lines of %zu bytes each (max_line %d) wait in the pipe, "
                   "then \"ok\\n\": every linebuf_fill() should return once it "
                   "has dropped 4 x max_line bytes of too-long lines, having "
                   "read at most %zu bytes (the other clients of a loop are "
                   "waiting); fill %zu read %zd",
-                  LINES, MAX_LINE, bound, fills, n);
+                  LINES, line_len - 1, MAX_LINE, bound, fills, n);
+        WB_EXPECT(fills > 1 || n >= 4 * MAX_LINE,
+                  "%d lines of %zu bytes each (max_line %d) wait in the pipe: "
+                  "the first linebuf_fill() should go on until it has dropped "
+                  "at least 4 x max_line = %d bytes of them; it read %zd%s",
+                  LINES, line_len - 1, MAX_LINE, 4 * MAX_LINE, n,
+                  wb_errno_note(n));
         WB_EXPECT(n > 0 || err == EAGAIN || err == EWOULDBLOCK,
                   "linebuf_fill() should take bytes in or return -1 with "
                   "EAGAIN; got %zd%s",
@@ -581,14 +638,23 @@ START_TEST(test_skipping_many_long_lines_is_bounded)
     }
     WB_PROMISE("too-long");
     WB_EXPECT(reported == LINES && oks == 1 && others == 0,
-              "%d too-long lines then \"ok\\n\" (max_line %d), filled until "
-              "EAGAIN, should give EMSGSIZE %d times (once per line), then "
-              "the line \"ok\"; got %zu EMSGSIZE, %zu \"ok\" and %zu other "
-              "results",
-              LINES, MAX_LINE, LINES, reported, oks, others);
+              "%d too-long lines of %zu bytes then \"ok\\n\" (max_line %d), "
+              "filled until EAGAIN, should give EMSGSIZE %d times (once per "
+              "line), then the line \"ok\"; got %zu EMSGSIZE, %zu \"ok\" "
+              "and %zu other results",
+              LINES, line_len - 1, MAX_LINE, LINES, reported, oks, others);
     linebuf_free(lb);
     close(p[0]);
     close(p[1]);
+}
+
+/* 222 lines of 8 bytes (1998 bytes in all), or of 5: one byte more than a
+ * full buffer, so each ends in the read after the overflow (a fill that
+ * counts only the bytes it drops after the overflow counts too few). */
+START_TEST(test_skipping_many_long_lines_is_bounded)
+{
+    many_long_lines("xxxxxxxx\n");
+    many_long_lines("xxxxx\n");
 }
 END_TEST
 
@@ -849,6 +915,53 @@ START_TEST(test_line_of_exactly_max_line)
     rest_expect(lb, "abcdefgh");
     linebuf_free(lb);
     close(p[0]);
+}
+END_TEST
+
+/* A line of exactly max_line bytes that fills the buffer after an empty
+ * line taken from its first byte: the one byte taken is room enough. */
+START_TEST(test_max_line_after_empty_line)
+{
+    WB_PROMISE("max-line");
+    int p[2];
+    nb_pipe(p);
+    linebuf *lb = new_lb(8);
+    put(p[1], "\n1234");
+    fill_expect(lb, p[0], 5);
+    next_expect(lb, "");
+    next_expect_none(lb, "with 4 bytes of the next line and no newline yet");
+    put(p[1], "5678\n");
+    take_all_expect(lb, p[0],
+                    "\"\\n1234\" taken, then \"5678\\n\" with max_line 8",
+                    "12345678|");
+    linebuf_free(lb);
+    close(p[0]);
+    close(p[1]);
+}
+END_TEST
+
+/* After the buffer is moved up to make room, the bytes past its new end
+ * are old ones, a '\n' among them: they are not a newline that arrived. */
+START_TEST(test_no_line_from_old_bytes)
+{
+    WB_PROMISE("split");
+    int p[2];
+    nb_pipe(p);
+    linebuf *lb = new_lb(8);
+    put(p[1], "a\nbcdefg\n"); /* 9 bytes: the buffer is full */
+    fill_expect(lb, p[0], 9);
+    next_expect(lb, "a");
+    put(p[1], "h");
+    fill_expect(lb, p[0], 1);
+    next_expect(lb, "bcdefg");
+    next_expect_none(lb, "with only \"h\" of the next line and no newline yet");
+    put(p[1], "\n");
+    fill_expect(lb, p[0], 1);
+    next_expect(lb, "h");
+    next_expect_none(lb, "after the last line");
+    linebuf_free(lb);
+    close(p[0]);
+    close(p[1]);
 }
 END_TEST
 
@@ -1162,6 +1275,15 @@ START_TEST(test_bad_arguments)
               "with errno %s",
               none == NULL ? "NULL" : "a framer", wb_errname(err));
     linebuf_free(none);
+    errno = 0;
+    none = linebuf_new(SIZE_MAX - 1);
+    err = errno;
+    WB_EXPECT(none == NULL && err == ENOMEM,
+              "linebuf_new(SIZE_MAX - 1) should return NULL with errno ENOMEM "
+              "(the buffer needs max_line + 1 bytes or more: no such memory); "
+              "got %s with errno %s",
+              none == NULL ? "NULL" : "a framer", wb_errname(err));
+    linebuf_free(none);
 
     int p[2];
     nb_pipe(p);
@@ -1230,6 +1352,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_eagain_when_nothing_to_read, "Non-blocking descriptors");
     WB_ADD(s, test_skipping_is_bounded, SECTION);
     WB_ADD(s, test_skipping_many_long_lines_is_bounded, SECTION);
+    WB_ADD(s, test_skipping_stops_no_sooner, SECTION);
     WB_ADD(s, test_full_of_lines_is_enobufs, SECTION);
     WB_ADD(s, test_eof_with_partial_line, SECTION);
     WB_ADD(s, test_rest_after_fill_that_met_eof, SECTION);
@@ -1237,6 +1360,8 @@ Suite *wb_suite(void)
     WB_ADD(s, test_eof_at_once, SECTION);
     WB_ADD(s, test_cr_kept, SECTION);
     WB_ADD(s, test_line_of_exactly_max_line, SECTION);
+    WB_ADD(s, test_max_line_after_empty_line, SECTION);
+    WB_ADD(s, test_no_line_from_old_bytes, SECTION);
     WB_ADD(s, test_line_one_too_long_is_skipped, SECTION);
     WB_ADD(s, test_several_long_lines_each_reported, SECTION);
     WB_ADD(s, test_long_line_in_pieces_is_skipped, SECTION);

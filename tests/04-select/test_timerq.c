@@ -18,9 +18,11 @@
 
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #define SECTION "Timers in the loop"
 
@@ -445,6 +447,103 @@ START_TEST(test_added_during_run_waits)
 }
 END_TEST
 
+/* A callback adds timers, then asks how many are pending and how long
+ * until the next: the timers it added count, though they wait for the
+ * next timerq_run_due(). */
+static struct {
+    timerq *q;
+    size_t pending[3];
+    int64_t until[3];
+} asks;
+
+static void on_ask(void *ctx)
+{
+    on_record(ctx);
+    /* One timer left in the queue, at 1000; the callback runs at 10. */
+    static const int64_t deadlines[3] = {300, 200, 600};
+    for (int i = 0; i < 3; i++) {
+        timerq_add(asks.q, deadlines[i], on_record, TAG(2 + i));
+        asks.pending[i] = timerq_pending(asks.q);
+        asks.until[i] = timerq_until_next(asks.q, 10);
+    }
+}
+
+START_TEST(test_callback_asks_pending_and_until)
+{
+    WB_PROMISE("callbacks");
+    timerq *q = new_q();
+    asks.q = q;
+    timerq_add(q, 10, on_ask, TAG(1));
+    add_ok(q, 1000, 5);
+    run_expect(q, 10, 1);
+    static const char *const added[3] = {
+        "one at 300", "one at 300 and one at 200", "ones at 300, 200 and 600"};
+    static const int64_t want_until[3] = {290, 190, 190};
+    for (int i = 0; i < 3; i++) {
+        WB_EXPECT(asks.pending[i] == (size_t)(2 + i),
+                  "a callback at 10 with one timer left (at 1000) added %s: "
+                  "timerq_pending() in the callback should be %d (the timers "
+                  "it added are pending); got %zu",
+                  added[i], 2 + i, asks.pending[i]);
+        WB_PROMISE("until-next");
+        WB_EXPECT(asks.until[i] == want_until[i],
+                  "a callback at 10 with one timer left (at 1000) added %s: "
+                  "timerq_until_next(q, 10) in the callback should be %lld "
+                  "(the earliest pending deadline minus 10); got %lld",
+                  added[i], (long long)want_until[i], (long long)asks.until[i]);
+        WB_PROMISE("callbacks");
+    }
+    pending_expect(q, 4, "after the run (the three added by the callback)");
+    until_expect(q, 10, 190, "after the run, with deadlines 200 to 1000");
+    run_expect(q, 1000, 4);
+    static const long want[] = {1, 3, 2, 4, 5};
+    log_expect(want, 5, "the callback's timers then the one at 1000");
+    timerq_free(q);
+    log_free();
+}
+END_TEST
+
+/* The same with no other timer: the callback's own timer was the only
+ * one, so the heap is empty while it runs. It adds one timer at 50 and
+ * one at 300, then cancels the one at 50: what is left is due at 300. */
+static int64_t alone_until = -2;
+static size_t alone_pending = 99;
+
+static void on_alone(void *ctx)
+{
+    on_record(ctx);
+    long early = timerq_add(asks.q, 50, on_record, TAG(2));
+    timerq_add(asks.q, 300, on_record, TAG(3));
+    timerq_cancel(asks.q, early);
+    alone_pending = timerq_pending(asks.q);
+    alone_until = timerq_until_next(asks.q, 10);
+}
+
+START_TEST(test_callback_alone_asks_until)
+{
+    WB_PROMISE("until-next");
+    timerq *q = new_q();
+    asks.q = q;
+    timerq_add(q, 10, on_alone, TAG(1));
+    run_expect(q, 10, 1);
+    WB_EXPECT(alone_until == 290,
+              "the only timer's callback, at 10, added timers at 50 and 300 "
+              "and cancelled the one at 50: timerq_until_next(q, 10) in the "
+              "callback should be 290; got %lld",
+              (long long)alone_until);
+    WB_PROMISE("callbacks");
+    WB_EXPECT(alone_pending == 1,
+              "the only timer's callback added two timers and cancelled one: "
+              "timerq_pending() in the callback should be 1; got %zu",
+              alone_pending);
+    run_expect(q, 1000, 1);
+    static const long want[] = {1, 3};
+    log_expect(want, 2, "the callback, then the timer at 300");
+    timerq_free(q);
+    log_free();
+}
+END_TEST
+
 /* One callback adds 60 timers in one run (and cancels one of them): they
  * all wait for the next call, then run in deadline order. A queue that
  * grows its heap by one slot per add during the run, and moves the
@@ -635,6 +734,66 @@ START_TEST(test_many_timers_fast)
 }
 END_TEST
 
+/* Resident memory of this process, in bytes. */
+static long resident_bytes(void)
+{
+    long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    WB_EXPECT(f != NULL, "test setup: cannot open /proc/self/statm");
+    int got = fscanf(f, "%ld %ld", &size, &resident);
+    fclose(f);
+    WB_EXPECT(got == 2, "test setup: cannot parse /proc/self/statm");
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+/* The sanitizers' allocators keep freed blocks aside for a while (a
+ * million freed timers grow AddressSanitizer's process by tens of MiB),
+ * so with one of them the count is of the bytes allocated and not yet
+ * freed, which every one of them keeps; without, the resident set. */
+size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+
+static long memory_used(void)
+{
+    if (__sanitizer_get_current_allocated_bytes != NULL)
+        return (long)__sanitizer_get_current_allocated_bytes();
+    return resident_bytes();
+}
+
+/* A timer added and cancelled, a million times over, with two pending
+ * all along: the queue keeps what it needs for two timers, not a trace
+ * of every timer it ever had. */
+START_TEST(test_memory_follows_pending)
+{
+    WB_PROMISE("bounded");
+    long n = wb_scaled(1000000, 100000);
+    timerq *q = new_q();
+    add_ok(q, 5, 1);
+    add_ok(q, 7, 2);
+    long base = memory_used();
+    for (long i = 0; i < n; i++) {
+        long id = timerq_add(q, 6, on_record, TAG(3));
+        int r = timerq_cancel(q, id);
+        if (id <= 0 || r != 0)
+            WB_EXPECT(0,
+                      "add then cancel #%ld: timerq_add() returned %ld, "
+                      "timerq_cancel() %d%s",
+                      i + 1, id, r, wb_errno_note(-1));
+    }
+    long grown = memory_used() - base;
+    WB_EXPECT(grown < 4 * n,
+              "%ld timers added and cancelled one after the other, with two "
+              "others pending all along: the queue should hold memory for "
+              "the timers pending, not for every timer it ever had; the "
+              "memory in use grew by %ld KiB",
+              n, grown / 1024);
+    run_expect(q, 10, 2);
+    static const long want[] = {1, 2};
+    log_expect(want, 2, "the two timers left");
+    timerq_free(q);
+    log_free();
+}
+END_TEST
+
 /* --- Against a model ----------------------------------------------------- */
 
 struct model_timer {
@@ -816,9 +975,12 @@ Suite *wb_suite(void)
     WB_ADD(s, test_callback_adds_and_cancels, SECTION);
     WB_ADD(s, test_added_during_run_waits, SECTION);
     WB_ADD(s, test_callback_adds_many, SECTION);
+    WB_ADD(s, test_callback_asks_pending_and_until, SECTION);
+    WB_ADD(s, test_callback_alone_asks_until, SECTION);
     WB_ADD(s, test_run_due_from_callback_is_ebusy, SECTION);
     WB_ADD_TIMEOUT(s, test_many_timers_fast, SECTION, 5.0);
     WB_ADD_TIMEOUT(s, test_random_against_model, SECTION, 5.0);
+    WB_ADD_TIMEOUT(s, test_memory_follows_pending, SECTION, 5.0);
     WB_ADD(s, test_free_drops_pending, SECTION);
     WB_ADD(s, test_bad_arguments, SECTION);
     return s;
