@@ -4,7 +4,8 @@ With Bubblewrap (bwrap) working, a command runs:
 - in new PID, network, IPC, UTS and mount namespaces: everything it starts
   dies with it, its loopback is its own (servers of two runs never share a
   port), and it cannot see or signal other processes;
-- with the whole file system read-only, a private /tmp and /dev/shm, and
+- with the whole file system read-only, a private /tmp and /dev/shm
+  (each a tmpfs of TMPFS_LIMIT_KB, 64 MiB: memory past the data cap), and
   one folder of its own writable (its outputs);
 - as a user of its own when the grader runs as root (from uid 64000 up,
   see claim_uids), so runs side by side cannot signal or trace each other,
@@ -38,6 +39,7 @@ from typing import IO
 NPROC_LIMIT = int(os.environ.get("NPROC_LIMIT", "256"))  # processes a run may have
 OUTPUT_LIMIT_KB = int(os.environ.get("OUTPUT_LIMIT_KB", "65536"))  # largest file
 MEMORY_LIMIT_KB = int(os.environ.get("MEMORY_LIMIT_KB", "1048576"))  # RLIMIT_DATA
+TMPFS_LIMIT_KB = int(os.environ.get("TMPFS_LIMIT_KB", "65536"))  # the sandbox's /tmp, /dev/shm
 UID_LOCKS = Path("/tmp/wb-grader-uids")
 PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -194,7 +196,8 @@ class Sandbox:
         if self.mode == "bwrap":
             inner = self.user(slot) + [
                 "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--ro-bind", root, root,
+                "--size", str(TMPFS_LIMIT_KB * 1024), "--tmpfs", "/tmp",
+                "--size", str(TMPFS_LIMIT_KB * 1024), "--tmpfs", "/dev/shm", "--ro-bind", root, root,
                 "--bind", str(rw), str(rw), "--unshare-all", "--die-with-parent",
                 "--new-session", "--chdir", root] + envcmd + cmd
         else:
