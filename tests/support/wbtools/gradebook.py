@@ -47,11 +47,24 @@ def learners(subs: Path) -> list[tuple[str, Path]]:
     found = []
     for entry in sorted(subs.iterdir()):
         base = entry.name
-        if base.endswith(ARCHIVES) and entry.is_file():
+        if entry.is_symlink():
+            # Refused when graded (never followed, never changed).
+            found.append((base.split(".")[0] if base.endswith(ARCHIVES) else base, entry))
+        elif base.endswith(ARCHIVES) and entry.is_file():
             found.append((base.split(".")[0], entry))
         elif entry.is_dir():
             found.append((base, entry))
     return found
+
+
+def links_in(src: Path) -> list[str]:
+    """The symbolic links in a learner's folder (never followed)."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(src):
+        for f in dirnames + filenames:
+            if (Path(dirpath) / f).is_symlink():
+                found.append(str((Path(dirpath) / f).relative_to(src)))
+    return sorted(found)
 
 
 def copy_tree(src: Path, dest: Path) -> None:
@@ -107,10 +120,19 @@ def unpack_here(sandbox: Sandbox, slot: int, archive: Path, dest: Path) -> Path 
     return dest
 
 
-def grade_learner(sandbox: Sandbox, slot: int, name: str, src: Path, chapters: list[str]) -> None:
+def grade_learner(sandbox: Sandbox, slot: int, name: str, src: Path, chapters: list[str],
+                  subs: Path) -> None:
     folder = OUT / name
     folder.mkdir(parents=True, exist_ok=True)
     report = folder / "report.txt"
+    if src.is_symlink():
+        report.write_text(f"refused: {src.name} is a symbolic link; hand in a folder or an "
+                          "archive (the gradebook never follows a link)\n")
+        return
+    if src.is_dir() and links_in(src):
+        report.write_text(f"refused: the submission holds a symbolic link ({links_in(src)[0]}); "
+                          "hand in the files themselves\n")
+        return
     if src.is_dir():
         impl: Path | None = OUT / "work" / name
         assert impl is not None
@@ -125,7 +147,15 @@ def grade_learner(sandbox: Sandbox, slot: int, name: str, src: Path, chapters: l
             report.write_text("the archive could not be unpacked\n")
             return
         impl = Path(os.path.relpath(impl))
-    env = dict(os.environ, JOBS="1", WB_RESULTS_DIR=str(folder), PYTHONPATH="tests/support")
+        if links_in(impl):
+            report.write_text(f"refused: the archive holds a symbolic link ({links_in(impl)[0]}); "
+                              "hand in the files themselves\n")
+            return
+    # The learner's grader sees only this learner's files: not the
+    # submissions, not the other learners' copies, not solutions/.
+    env = dict(os.environ, JOBS="1", WB_RESULTS_DIR=str(folder), PYTHONPATH="tests/support",
+               WB_HIDE=":".join([str(subs.resolve()), "build/gradebook", "solutions"]),
+               WB_SHOW=str(impl))
     env.pop("SANITIZE", None)
     with open(report, "wb") as log:
         for c in chapters:
@@ -211,7 +241,7 @@ def main(argv: list[str]) -> int:
         with guard:
             slot = slots.pop()
         try:
-            grade_learner(sandbox, slot, name, src, chapters)
+            grade_learner(sandbox, slot, name, src, chapters, subs)
         finally:
             with guard:
                 slots.append(slot)

@@ -65,6 +65,12 @@ class Sandbox:
         self._running: set[subprocess.Popen[bytes]] = set()
         self._guard = threading.Lock()
         self._stopped = False
+        # Paths the sandbox must not see (WB_HIDE, colon-separated: other
+        # learners, solutions/ in a gradebook), and those inside them it
+        # sees again (WB_SHOW: this learner's own files). Relative paths are
+        # relative to the workbook the sandbox sees.
+        self.hide = [p for p in os.environ.get("WB_HIDE", "").split(":") if p]
+        self.show = [p for p in os.environ.get("WB_SHOW", "").split(":") if p]
         self.claim_uids()
         if is_root() and not self._readable(self.top):
             self.root = self.stage_folder()
@@ -175,14 +181,15 @@ class Sandbox:
     def run(self, slot: int, rw: Path, seconds: int, memory_kb: int,
             env: dict[str, str], cmd: list[str], log: Path,
             output_kb: int = OUTPUT_LIMIT_KB, pass_fd: int | None = None,
-            on_slow: str | None = None) -> int:
+            on_slow: str | None = None, hide: tuple[str, ...] = ()) -> int:
         """Run cmd (absolute paths, or found on PATH) from the sandbox's
         root, with rw (absolute, owned by the slot's user) as the only
         writable folder besides a private /tmp; the environment is env only;
         output to log. memory_kb 0 sets no memory cap (the sanitizers map
         terabytes of shadow memory). Returns cmd's status; 124 or 137 when
         it ran past seconds. on_slow is printed after 5 s when stderr is a
-        terminal."""
+        terminal. hide: more paths the command must not see (besides
+        self.hide), under an empty folder."""
         limits = [f"--fsize={output_kb * 1024}"]
         if memory_kb > 0:
             limits.append(f"--data={memory_kb * 1024}")
@@ -198,6 +205,7 @@ class Sandbox:
                 "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                 "--size", str(TMPFS_LIMIT_KB * 1024), "--tmpfs", "/tmp",
                 "--size", str(TMPFS_LIMIT_KB * 1024), "--tmpfs", "/dev/shm", "--ro-bind", root, root,
+                *self._hidden(list(hide), rw),
                 "--bind", str(rw), str(rw), "--unshare-all", "--die-with-parent",
                 "--new-session", "--chdir", root] + envcmd + cmd
         else:
@@ -225,6 +233,24 @@ class Sandbox:
                 self._running.discard(p)
         self.kill_slot(slot)
         return status if status >= 0 else 128 - status
+
+    def _hidden(self, more: list[str], rw: Path) -> list[str]:
+        """bwrap arguments that put an empty folder over each hidden path
+        (an empty file over a hidden file), then bring back the shown ones."""
+        args: list[str] = []
+        for p in self.hide + more:
+            path = Path(p) if os.path.isabs(p) else self.root / p
+            if path.is_symlink() or not path.exists():
+                continue
+            if path.is_dir():
+                args += ["--size", "4096", "--tmpfs", str(path)]
+            else:
+                args += ["--ro-bind", "/dev/null", str(path)]
+        for p in self.show:
+            path = Path(p) if os.path.isabs(p) else self.root / p
+            if path.is_dir() and not path.is_symlink():
+                args += ["--ro-bind", str(path), str(path)]
+        return args
 
     def kill_slot(self, slot: int) -> None:
         """Kill what the slot's user still runs (only the session mode can
