@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import IO
 
@@ -42,6 +43,9 @@ MEMORY_LIMIT_KB = int(os.environ.get("MEMORY_LIMIT_KB", "1048576"))  # RLIMIT_DA
 TMPFS_LIMIT_KB = int(os.environ.get("TMPFS_LIMIT_KB", "65536"))  # the sandbox's /tmp, /dev/shm
 UID_LOCKS = Path("/tmp/wb-grader-uids")
 PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+STOPPED = 147  # the status run() gives when the watched main() was stopped (128 + SIGSTOP)
 
 
 class SandboxError(Exception):
@@ -181,7 +185,8 @@ class Sandbox:
     def run(self, slot: int, rw: Path, seconds: int, memory_kb: int,
             env: dict[str, str], cmd: list[str], log: Path,
             output_kb: int = OUTPUT_LIMIT_KB, pass_fd: int | None = None,
-            on_slow: str | None = None, hide: tuple[str, ...] = ()) -> int:
+            on_slow: str | None = None, hide: tuple[str, ...] = (),
+            watch: str | None = None) -> int:
         """Run cmd (absolute paths, or found on PATH) from the sandbox's
         root, with rw (absolute, owned by the slot's user) as the only
         writable folder besides a private /tmp; the environment is env only;
@@ -224,14 +229,23 @@ class Sandbox:
             timer = threading.Timer(5.0, lambda: print(on_slow, file=sys.stderr))
             timer.daemon = True
             timer.start()
+        stopped = False
         try:
-            status = p.wait()
+            while True:
+                try:
+                    status = p.wait(timeout=0.5 if watch else None)
+                    break
+                except subprocess.TimeoutExpired:
+                    if watch and stopped_main(p.pid, watch, 2.0):
+                        stopped = True
         finally:
             if timer is not None:
                 timer.cancel()
             with self._guard:
                 self._running.discard(p)
         self.kill_slot(slot)
+        if stopped:
+            return STOPPED
         return status if status >= 0 else 128 - status
 
     def _hidden(self, more: list[str], rw: Path) -> list[str]:
@@ -274,6 +288,48 @@ class Sandbox:
             self.kill_slot(s)
         if self._stage is not None:
             shutil.rmtree(self._stage, ignore_errors=True)
+
+
+_stopped_since: dict[int, float] = {}
+
+
+def stopped_main(top: int, name: str, grace: float) -> bool:
+    """Whether the first process named name among top's descendants has
+    been stopped for grace seconds; if so, it is killed (its parent, the
+    sandbox, then ends)."""
+    parent, state, comm = {}, {}, {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        pid = int(d)
+        comm[pid] = text[text.index("(") + 1 : text.rindex(")")]
+        rest = text[text.rindex(")") + 2 :].split()
+        state[pid], parent[pid] = rest[0], int(rest[1])
+    for pid in parent:
+        if comm[pid] != name[:15] or comm.get(parent[pid]) == name[:15]:
+            continue
+        p = parent[pid]
+        while p in parent and p != top:
+            p = parent[p]
+        if p != top:
+            continue
+        if state[pid] not in ("T", "t"):
+            _stopped_since.pop(pid, None)
+            return False
+        since = _stopped_since.setdefault(pid, time.monotonic())
+        if time.monotonic() - since < grace:
+            return False
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        return True
+    return False
 
 
 def count_processes(uid: int) -> int:
