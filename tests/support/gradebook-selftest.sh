@@ -91,6 +91,17 @@ for f in build/gradebook/*/results.json; do
         fail "$f is not a valid Gradescope result"
 done
 [ "$(jq .max_score build/gradebook/solved1/results.json)" -ge 30 ] || fail "solved1 has too few tests in results.json"
+# The integrity report: what an instructor should look at.
+integ=build/gradebook/integrity.csv
+[ -f "$integ" ] || fail "no $integ"
+grep -q '^solved1,.*identical to the reference solution solutions/01-sync/runner.c' "$integ" ||
+    fail "integrity.csv does not say solved1's files are the reference's"
+grep -q '^solved1,.*identical to [^|]*solved2/01-sync/runner.c' "$integ" ||
+    fail "integrity.csv does not say solved1's files are solved2's"
+grep -q '^hostile_constructor,.*constructor' "$integ" || fail "integrity.csv misses hostile_constructor's refusal"
+grep -q '^link_top,.*symbolic link' "$integ" || fail "integrity.csv misses link_top's refusal"
+jq -e '.notes | length > 0' build/gradebook/hostile_exit0/integrity.json >/dev/null ||
+    fail "hostile_exit0/integrity.json has no note"
 left=$(pgrep -f 'build/gradebook/work' | tr '\n' ' ')
 [ -z "$left" ] || fail "processes left behind: $left"
 echo "gradebook of $learners learners in $took s"
