@@ -5,7 +5,7 @@ With Bubblewrap (bwrap) working, a command runs:
   dies with it, its loopback is its own (servers of two runs never share a
   port), and it cannot see or signal other processes;
 - with the whole file system read-only, a private /tmp and /dev/shm
-  (each a tmpfs of TMPFS_LIMIT_KB, 64 MiB: memory past the data cap), and
+  (tmpfs of 192 MiB and 64 MiB: TMP_LIMIT_KB, SHM_LIMIT_KB), and
   one folder of its own writable (its outputs);
 - as a user of its own when the grader runs as root (from uid 64000 up,
   see claim_uids), so runs side by side cannot signal or trace each other,
@@ -40,7 +40,11 @@ from typing import IO
 NPROC_LIMIT = int(os.environ.get("NPROC_LIMIT", "256"))  # processes a run may have
 OUTPUT_LIMIT_KB = int(os.environ.get("OUTPUT_LIMIT_KB", "65536"))  # largest file
 MEMORY_LIMIT_KB = int(os.environ.get("MEMORY_LIMIT_KB", "1048576"))  # RLIMIT_DATA
-TMPFS_LIMIT_KB = int(os.environ.get("TMPFS_LIMIT_KB", "65536"))  # the sandbox's /tmp, /dev/shm
+# The sandbox's /dev/shm and /tmp are tmpfs (memory): capped, so memory
+# cannot be parked there past the data cap. /tmp holds chapter 6's 64 MiB
+# file and its copy (test_uringcopy.c's test_64_mib).
+SHM_LIMIT_KB = int(os.environ.get("SHM_LIMIT_KB", "65536"))
+TMP_LIMIT_KB = int(os.environ.get("TMP_LIMIT_KB", "196608"))
 UID_LOCKS = Path("/tmp/wb-grader-uids")
 PATH = "/usr/local/bin:/usr/bin:/bin"
 
@@ -208,8 +212,8 @@ class Sandbox:
         if self.mode == "bwrap":
             inner = self.user(slot) + [
                 "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--size", str(TMPFS_LIMIT_KB * 1024), "--tmpfs", "/tmp",
-                "--size", str(TMPFS_LIMIT_KB * 1024), "--tmpfs", "/dev/shm", "--ro-bind", root, root,
+                "--size", str(TMP_LIMIT_KB * 1024), "--tmpfs", "/tmp",
+                "--size", str(SHM_LIMIT_KB * 1024), "--tmpfs", "/dev/shm", "--ro-bind", root, root,
                 *self._hidden(list(hide), rw),
                 "--bind", str(rw), str(rw), "--unshare-all", "--die-with-parent",
                 "--new-session", "--chdir", root] + envcmd + cmd
