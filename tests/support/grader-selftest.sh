@@ -21,7 +21,9 @@ while read -r kind sanitize pattern; do
     problem=
     if [ "$status" -ne 1 ]; then
         problem="exit status $status, expected 1"
-    elif ! grep -qE "$pattern" <<<"$out"; then
+    elif [[ $pattern == NOT:* ]] && grep -qE "${pattern#NOT:}" <<<"$out"; then
+        problem="output matches /${pattern#NOT:}/, which it must not"
+    elif [[ $pattern != NOT:* ]] && ! grep -qE "$pattern" <<<"$out"; then
         problem="output does not match /$pattern/"
     elif ! grep -qE '^chapter-1: [0-9]+ passed, [1-9][0-9]* failed$' <<<"$out"; then
         problem="summary line missing or wrong"

@@ -72,7 +72,10 @@ def build(sandbox: Sandbox, slot: int, work: Path, env: BuildEnv, ex: Exercise) 
          "PLAIN_CFLAGS": f"{env.PLAIN_CFLAGS} -I exercises/{ex.chapter}",
          "LDFLAGS": " ".join(ldflags), "LIBS": " ".join(workbook.libs(ex.chapter, ex.name) + [env.LIBS])},
         ["python3", "-I", "-S", BUILDBOX, str(out), *learner, "--", *objs],
-        work / "build.out", output_kb=COMPILE_OUTPUT_KB)
+        work / "build.out", output_kb=COMPILE_OUTPUT_KB,
+        # No other submission's files while compiling (what the other
+        # graders of a gradebook compile lies there).
+        hide=("build/grader",))
     log_file = work / "compile.log"
     if not copy_out(out / "compile.log", log_file):
         log_file.write_text("")

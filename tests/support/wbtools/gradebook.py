@@ -12,6 +12,12 @@ Writes under build/gradebook/:
   LEARNER/chapter-N.json   the grader's JSON (README.md, "For instructors")
   LEARNER/results.json     the same as a Gradescope autograder result
   LEARNER/report.txt       what `make check` printed for that learner
+  LEARNER/integrity.json   what an instructor should look at: refusals,
+                           suspicious constructs in the learner's files,
+                           files identical to another learner's or to the
+                           reference solution (README.md, "What a pass
+                           means")
+  integrity.csv            the same, one row per learner with a finding
 
 A submission that does not compile, hangs or attacks the grader affects its
 own row only. Exits 0 when every learner was graded (whatever their
@@ -21,6 +27,7 @@ grades), 2 on a usage error.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -47,11 +54,24 @@ def learners(subs: Path) -> list[tuple[str, Path]]:
     found = []
     for entry in sorted(subs.iterdir()):
         base = entry.name
-        if base.endswith(ARCHIVES) and entry.is_file():
+        if entry.is_symlink():
+            # Refused when graded (never followed, never changed).
+            found.append((base.split(".")[0] if base.endswith(ARCHIVES) else base, entry))
+        elif base.endswith(ARCHIVES) and entry.is_file():
             found.append((base.split(".")[0], entry))
         elif entry.is_dir():
             found.append((base, entry))
     return found
+
+
+def links_in(src: Path) -> list[str]:
+    """The symbolic links in a learner's folder (never followed)."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(src):
+        for f in dirnames + filenames:
+            if (Path(dirpath) / f).is_symlink():
+                found.append(str((Path(dirpath) / f).relative_to(src)))
+    return sorted(found)
 
 
 def copy_tree(src: Path, dest: Path) -> None:
@@ -107,10 +127,113 @@ def unpack_here(sandbox: Sandbox, slot: int, archive: Path, dest: Path) -> Path 
     return dest
 
 
-def grade_learner(sandbox: Sandbox, slot: int, name: str, src: Path, chapters: list[str]) -> None:
+# Text in a learner's file that legitimate code for the workbook never
+# needs, and that the attacks on the grader used (README.md).
+SUSPICIOUS = [
+    ("/proc/self", "reads the program's own files (/proc/self): a search for the grader's data?"),
+    ("/proc/", "reads /proc"),
+    ("etext", "names etext (a bound of the program's memory)"),
+    ("edata", "names edata (a bound of the program's memory)"),
+    ("__data_start", "names __data_start (a bound of the program's memory)"),
+    ("__bss_start", "names __bss_start (a bound of the program's memory)"),
+    ("getppid", "calls getppid() (the suite's main() is the test's parent)"),
+    ("WB_", "names the fixture's environment or macros (WB_...)"),
+    ("wb_", "names the fixture's functions (wb_...)"),
+    ("asm", "holds inline assembly"),
+    ("dlsym", "looks up symbols at run time (dlsym)"),
+    ("Sanitizer", "names a sanitizer"),
+    ("__lsan", "names LeakSanitizer's interface"),
+    ("__tsan", "names ThreadSanitizer's interface"),
+    ("Annotate", "names ThreadSanitizer's annotations"),
+    ("_exit(0)", "calls _exit(0) (a forged end of a test?)"),
+]
+
+
+def digest(text: bytes) -> str:
+    """The file's hash with all white space removed (reformatting a copy
+    does not hide it)."""
+    return hashlib.sha256(b"".join(text.split())).hexdigest()
+
+
+def integrity(impl: Path) -> dict[str, Any]:
+    """Suspicious constructs in a learner's .c files, and their hashes."""
+    found: list[str] = []
+    hashes: dict[str, str] = {}
+    for f in sorted(impl.rglob("*.c")):
+        if f.is_symlink() or not f.is_file():
+            continue
+        rel = str(f.relative_to(impl))
+        data = f.read_bytes()
+        hashes[rel] = digest(data)
+        text = data.decode(errors="replace")
+        for needle, why in SUSPICIOUS:
+            if needle in text:
+                line = text[: text.index(needle)].count("\n") + 1
+                found.append(f"{rel}:{line}: {why}")
+    return {"suspicious": found, "hashes": hashes}
+
+
+def cross_check(names: list[str]) -> None:
+    """Add to each learner's integrity.json: refusals from their report,
+    and files identical to another learner's or to the reference."""
+    reports: dict[str, dict[str, Any]] = {}
+    for n in names:
+        try:
+            reports[n] = json.loads((OUT / n / "integrity.json").read_text())
+        except (OSError, ValueError):
+            reports[n] = {"suspicious": [], "hashes": {}}
+    reference: dict[str, str] = {}
+    for f in sorted(Path("solutions").glob("*/*.c")):
+        reference[digest(f.read_bytes())] = str(f)
+    owners: dict[str, list[str]] = {}
+    for n, r in reports.items():
+        for rel, h in r.get("hashes", {}).items():
+            owners.setdefault(h, []).append(f"{n}/{rel}")
+    rows = []
+    for n in names:
+        r = reports[n]
+        notes: list[str] = list(r.get("suspicious", []))
+        try:
+            report = (OUT / n / "report.txt").read_text(errors="replace")
+        except OSError:
+            report = ""
+        lines = report.split("\n")
+        for i, l in enumerate(lines):
+            if l.startswith("refused: "):  # the gradebook's own refusal
+                notes.append(l.strip()[:300])
+            elif l.strip().endswith(" refused:") and i + 1 < len(lines):  # the grader's
+                notes.append(f"{l.strip()} {lines[i + 1].strip()}"[:300])
+        for rel, h in r.get("hashes", {}).items():
+            if h in reference:
+                notes.append(f"{rel}: identical to the reference solution {reference[h]}")
+            others = [o for o in owners.get(h, []) if not o.startswith(f"{n}/")]
+            if others:
+                more = f" and {len(others) - 30} more" if len(others) > 30 else ""
+                notes.append(f"{rel}: identical to {', '.join(others[:30])}{more}")
+        r["notes"] = notes
+        outputs.write_json(OUT / n / "integrity.json", r)
+        if notes:
+            rows.append([n, str(len(notes)), " | ".join(notes)])
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["learner", "findings", "what to look at"])
+    w.writerows(rows)
+    outputs.write(OUT / "integrity.csv", out.getvalue())
+
+
+def grade_learner(sandbox: Sandbox, slot: int, name: str, src: Path, chapters: list[str],
+                  subs: Path) -> None:
     folder = OUT / name
     folder.mkdir(parents=True, exist_ok=True)
     report = folder / "report.txt"
+    if src.is_symlink():
+        report.write_text(f"refused: {src.name} is a symbolic link; hand in a folder or an "
+                          "archive (the gradebook never follows a link)\n")
+        return
+    if src.is_dir() and links_in(src):
+        report.write_text(f"refused: the submission holds a symbolic link ({links_in(src)[0]}); "
+                          "hand in the files themselves\n")
+        return
     if src.is_dir():
         impl: Path | None = OUT / "work" / name
         assert impl is not None
@@ -125,7 +248,16 @@ def grade_learner(sandbox: Sandbox, slot: int, name: str, src: Path, chapters: l
             report.write_text("the archive could not be unpacked\n")
             return
         impl = Path(os.path.relpath(impl))
-    env = dict(os.environ, JOBS="1", WB_RESULTS_DIR=str(folder), PYTHONPATH="tests/support")
+        if links_in(impl):
+            report.write_text(f"refused: the archive holds a symbolic link ({links_in(impl)[0]}); "
+                              "hand in the files themselves\n")
+            return
+    outputs.write_json(folder / "integrity.json", integrity(impl))
+    # The learner's grader sees only this learner's files: not the
+    # submissions, not the other learners' copies, not solutions/.
+    env = dict(os.environ, JOBS="1", WB_RESULTS_DIR=str(folder), PYTHONPATH="tests/support",
+               WB_HIDE=":".join([str(subs.resolve()), "build/gradebook", "solutions"]),
+               WB_SHOW=str(impl))
     env.pop("SANITIZE", None)
     with open(report, "wb") as log:
         for c in chapters:
@@ -211,7 +343,7 @@ def main(argv: list[str]) -> int:
         with guard:
             slot = slots.pop()
         try:
-            grade_learner(sandbox, slot, name, src, chapters)
+            grade_learner(sandbox, slot, name, src, chapters, subs)
         finally:
             with guard:
                 slots.append(slot)
@@ -229,7 +361,9 @@ def main(argv: list[str]) -> int:
     outputs.write(OUT / "gradebook.csv", csv_text(names, chapters, results))
     for n in names:
         outputs.write_json(OUT / n / "results.json", outputs.gradescope(list(results[n].values())))
+    cross_check(names)
     shutil.rmtree(OUT / "work", ignore_errors=True)
     print(f"gradebook: {OUT}/gradebook.csv, and per learner {OUT}/LEARNER/ (chapter-N.json, "
-          f"results.json for Gradescope, report.txt), in {int(time.time() - start)} s")
+          f"results.json for Gradescope, report.txt, integrity.json; integrity.csv: what to "
+          f"look at), in {int(time.time() - start)} s")
     return 0

@@ -106,6 +106,29 @@ def sanitizer_excerpt(report: str) -> list[str]:
     return ["        | " + l[:160] for l in out]
 
 
+SANITIZER = re.compile(r"(Address|Leak|Thread|UndefinedBehavior)Sanitizer")
+
+
+def planted_or_report(message: str, reports: Path | None, test: str) -> list[str]:
+    """A sanitizer's report of the test, only when the grader's own verdict
+    (written by main(), not by the test's process) says that sanitizer
+    stopped the test, and only a report that names that sanitizer. The
+    report's file lies where the code under test can write too, so it is
+    shown as the test's process's, never as the grader's."""
+    said = SANITIZER.search(message)
+    if said is None or reports is None or not reports.is_dir():
+        return []
+    lines: list[str] = []
+    for r in sorted(reports.glob(f"{test}.*")):
+        if r.is_file() and not r.is_symlink():
+            text = "".join(c for c in r.read_text(errors="replace") if c.isprintable() or c == "\n")
+            excerpt = sanitizer_excerpt(text)
+            if any(said.group(0) in l for l in excerpt):
+                lines.append("      the sanitizer's report (a file written in the test's own process):")
+                lines += excerpt
+    return lines
+
+
 def failures(ex: Exercise, g: Graded, reports: Path | None, limit: int,
              blocks: list[tuple[Exercise, Graded]] | None = None) -> tuple[list[str], int]:
     """The failures of one exercise, at most limit of them: the lines, and
@@ -141,10 +164,7 @@ def failures(ex: Exercise, g: Graded, reports: Path | None, limit: int,
             text = workbook.promise_text(ex.header, m.group(1))
             if text:
                 lines.append(f"      broken promise [{m.group(1)}]: {text}")
-        if reports is not None and reports.is_dir():
-            for r in sorted(reports.glob(f"{t.name}.*")):
-                if r.is_file():
-                    lines += sanitizer_excerpt(r.read_text(errors="replace"))
+        lines += planted_or_report(t.message, reports, t.name)
         if t.section:
             lines.append(f'      read: chapters/{ex.chapter}/chapter.md, section "{t.section}"')
         lines += through_blocks(blocks or [])

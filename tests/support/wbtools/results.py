@@ -49,7 +49,13 @@ def collect(raw: str, declared: list[str], status: int, run_log: str,
         graded.state, graded.note = "stopped early", "the suite declares no test"
     elif len(found) < len(declared) or status >= 2:
         graded.state = "stopped early"
-        if status in (124, 137):
+        if status == 147:  # run.RUNNER_STOPPED
+            graded.note = ("the test runner (the suite's main()) was stopped (SIGSTOP or the "
+                           "like, sent by the code under test?); the grader ended it")
+        elif status > 1000:  # run.RUNNER_KILLED + the signal
+            graded.note = (f"the test runner (the suite's main()) was killed by signal "
+                           f"{status - 1000} before its time limit (sent by the code under test?)")
+        elif status in (124, 137):
             graded.note = "the suite ran past its time limit and was stopped"
         else:
             tail = "\n".join(l[:200] for l in run_log.rstrip("\n").split("\n")[-5:])

@@ -9,9 +9,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from wbtools.sandbox import MEMORY_LIMIT_KB, Sandbox
+from wbtools.sandbox import MEMORY_LIMIT_KB, STOPPED, Sandbox
 
 SUITE_LIMIT = int(os.environ.get("SUITE_LIMIT", "120"))  # seconds one suite may run
+# Statuses no process exits with: the suite's main() was stopped (SIGSTOP)
+# and ended by the grader, or killed by a signal well before its limit.
+RUNNER_STOPPED = STOPPED
+RUNNER_KILLED = 1000  # + the signal
 
 
 @dataclass
@@ -57,13 +61,17 @@ def run(sandbox: Sandbox, slot: int, work: Path, binary: str, sanitize: str,
     env["CK_TIMEOUT_MULTIPLIER"] = os.environ.get("CK_TIMEOUT_MULTIPLIER", "1")
     env.update(sanitizer_env(sanitize))
     name = Path(binary).name
+    start = time.monotonic()
     try:
         status = sandbox.run(
             slot, out, limit, 0 if sanitize else MEMORY_LIMIT_KB, env,
             [str(sandbox.root / binary)], work / "run.log", pass_fd=fd,
             on_slow=f"  {name}: still running after 5 s; a test that hangs waits out its "
-                    "time limit (Ctrl-C stops the run)")
+                    "time limit (Ctrl-C stops the run)", watch=name)
     finally:
         os.close(fd)
+    if status in (137, 128 + 15) and time.monotonic() - start < limit - 1:
+        # Killed well before the time limit: not by timeout(1).
+        status = RUNNER_KILLED + status - 128
     return Run(status, raw_path.read_text(errors="replace"),
                (work / "run.log").read_text(errors="replace"), out)

@@ -4,7 +4,8 @@ With Bubblewrap (bwrap) working, a command runs:
 - in new PID, network, IPC, UTS and mount namespaces: everything it starts
   dies with it, its loopback is its own (servers of two runs never share a
   port), and it cannot see or signal other processes;
-- with the whole file system read-only, a private /tmp and /dev/shm, and
+- with the whole file system read-only, a private /tmp and /dev/shm
+  (tmpfs of 192 MiB and 64 MiB: TMP_LIMIT_KB, SHM_LIMIT_KB), and
   one folder of its own writable (its outputs);
 - as a user of its own when the grader runs as root (from uid 64000 up,
   see claim_uids), so runs side by side cannot signal or trace each other,
@@ -32,14 +33,23 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import IO
 
 NPROC_LIMIT = int(os.environ.get("NPROC_LIMIT", "256"))  # processes a run may have
 OUTPUT_LIMIT_KB = int(os.environ.get("OUTPUT_LIMIT_KB", "65536"))  # largest file
 MEMORY_LIMIT_KB = int(os.environ.get("MEMORY_LIMIT_KB", "1048576"))  # RLIMIT_DATA
+# The sandbox's /dev/shm and /tmp are tmpfs (memory): capped, so memory
+# cannot be parked there past the data cap. /tmp holds chapter 6's 64 MiB
+# file and its copy (test_uringcopy.c's test_64_mib).
+SHM_LIMIT_KB = int(os.environ.get("SHM_LIMIT_KB", "65536"))
+TMP_LIMIT_KB = int(os.environ.get("TMP_LIMIT_KB", "196608"))
 UID_LOCKS = Path("/tmp/wb-grader-uids")
 PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+STOPPED = 147  # the status run() gives when the watched main() was stopped (128 + SIGSTOP)
 
 
 class SandboxError(Exception):
@@ -63,6 +73,12 @@ class Sandbox:
         self._running: set[subprocess.Popen[bytes]] = set()
         self._guard = threading.Lock()
         self._stopped = False
+        # Paths the sandbox must not see (WB_HIDE, colon-separated: other
+        # learners, solutions/ in a gradebook), and those inside them it
+        # sees again (WB_SHOW: this learner's own files). Relative paths are
+        # relative to the workbook the sandbox sees.
+        self.hide = [p for p in os.environ.get("WB_HIDE", "").split(":") if p]
+        self.show = [p for p in os.environ.get("WB_SHOW", "").split(":") if p]
         self.claim_uids()
         if is_root() and not self._readable(self.top):
             self.root = self.stage_folder()
@@ -173,14 +189,16 @@ class Sandbox:
     def run(self, slot: int, rw: Path, seconds: int, memory_kb: int,
             env: dict[str, str], cmd: list[str], log: Path,
             output_kb: int = OUTPUT_LIMIT_KB, pass_fd: int | None = None,
-            on_slow: str | None = None) -> int:
+            on_slow: str | None = None, hide: tuple[str, ...] = (),
+            watch: str | None = None) -> int:
         """Run cmd (absolute paths, or found on PATH) from the sandbox's
         root, with rw (absolute, owned by the slot's user) as the only
         writable folder besides a private /tmp; the environment is env only;
         output to log. memory_kb 0 sets no memory cap (the sanitizers map
         terabytes of shadow memory). Returns cmd's status; 124 or 137 when
         it ran past seconds. on_slow is printed after 5 s when stderr is a
-        terminal."""
+        terminal. hide: more paths the command must not see (besides
+        self.hide), under an empty folder."""
         limits = [f"--fsize={output_kb * 1024}"]
         if memory_kb > 0:
             limits.append(f"--data={memory_kb * 1024}")
@@ -194,7 +212,9 @@ class Sandbox:
         if self.mode == "bwrap":
             inner = self.user(slot) + [
                 "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--tmpfs", "/tmp", "--tmpfs", "/dev/shm", "--ro-bind", root, root,
+                "--size", str(TMP_LIMIT_KB * 1024), "--tmpfs", "/tmp",
+                "--size", str(SHM_LIMIT_KB * 1024), "--tmpfs", "/dev/shm", "--ro-bind", root, root,
+                *self._hidden(list(hide), rw),
                 "--bind", str(rw), str(rw), "--unshare-all", "--die-with-parent",
                 "--new-session", "--chdir", root] + envcmd + cmd
         else:
@@ -213,15 +233,42 @@ class Sandbox:
             timer = threading.Timer(5.0, lambda: print(on_slow, file=sys.stderr))
             timer.daemon = True
             timer.start()
+        stopped = False
         try:
-            status = p.wait()
+            while True:
+                try:
+                    status = p.wait(timeout=0.5 if watch else None)
+                    break
+                except subprocess.TimeoutExpired:
+                    if watch and stopped_main(p.pid, watch, 2.0):
+                        stopped = True
         finally:
             if timer is not None:
                 timer.cancel()
             with self._guard:
                 self._running.discard(p)
         self.kill_slot(slot)
+        if stopped:
+            return STOPPED
         return status if status >= 0 else 128 - status
+
+    def _hidden(self, more: list[str], rw: Path) -> list[str]:
+        """bwrap arguments that put an empty folder over each hidden path
+        (an empty file over a hidden file), then bring back the shown ones."""
+        args: list[str] = []
+        for p in self.hide + more:
+            path = Path(p) if os.path.isabs(p) else self.root / p
+            if path.is_symlink() or not path.exists():
+                continue
+            if path.is_dir():
+                args += ["--size", "4096", "--tmpfs", str(path)]
+            else:
+                args += ["--ro-bind", "/dev/null", str(path)]
+        for p in self.show:
+            path = Path(p) if os.path.isabs(p) else self.root / p
+            if path.is_dir() and not path.is_symlink():
+                args += ["--ro-bind", str(path), str(path)]
+        return args
 
     def kill_slot(self, slot: int) -> None:
         """Kill what the slot's user still runs (only the session mode can
@@ -245,6 +292,48 @@ class Sandbox:
             self.kill_slot(s)
         if self._stage is not None:
             shutil.rmtree(self._stage, ignore_errors=True)
+
+
+_stopped_since: dict[int, float] = {}
+
+
+def stopped_main(top: int, name: str, grace: float) -> bool:
+    """Whether the first process named name among top's descendants has
+    been stopped for grace seconds; if so, it is killed (its parent, the
+    sandbox, then ends)."""
+    parent, state, comm = {}, {}, {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        pid = int(d)
+        comm[pid] = text[text.index("(") + 1 : text.rindex(")")]
+        rest = text[text.rindex(")") + 2 :].split()
+        state[pid], parent[pid] = rest[0], int(rest[1])
+    for pid in parent:
+        if comm[pid] != name[:15] or comm.get(parent[pid]) == name[:15]:
+            continue
+        p = parent[pid]
+        while p in parent and p != top:
+            p = parent[p]
+        if p != top:
+            continue
+        if state[pid] not in ("T", "t"):
+            _stopped_since.pop(pid, None)
+            return False
+        since = _stopped_since.setdefault(pid, time.monotonic())
+        if time.monotonic() - since < grace:
+            return False
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        return True
+    return False
 
 
 def count_processes(uid: int) -> int:
