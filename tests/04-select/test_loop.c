@@ -1259,8 +1259,10 @@ START_TEST(test_run_ends_when_nothing_is_left)
     int calls = 0;
     struct timed u = {0, 0, p[0]};
     watch_ok(l, p[0], LOOP_READ, on_never, &calls);
-    timer_ok(l, 30, on_timed, &u);
+    /* Read the clock before the timer is added: the timer's 30 ms start
+     * there, and a test descheduled between the two would see less. */
     t0 = wb_now_ns();
+    timer_ok(l, 30, on_timed, &u);
     run_ok(l);
     WB_EXPECT(u.calls == 1 && wb_now_ns() - t0 >= 30 * MS,
               "with a pipe watched, loop_run() should return only after the "
