@@ -38,6 +38,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from wbtools import workbook
+
 ROOT = Path(__file__).resolve().parents[3]
 
 # Operators and what each may become: the boundary or the opposite.
@@ -225,14 +227,9 @@ class Build:
         return env
 
 
-def default_sanitize(chapter: str) -> str:
-    f = ROOT / "tests" / chapter / "SANITIZE"
-    return f.read_text().strip() if f.exists() else ""
-
-
 def make_build(exercise: str) -> Build:
     """Ask the Makefile for the flags and trusted objects (building them)."""
-    sanitize = default_sanitize(exercise.split("/")[0])
+    sanitize = workbook.default_sanitize(exercise.split("/")[0])
     cmd = ["make", "--no-print-directory", "-s", "mutant-env", f"EX={exercise}"]
     cmd.append(f"SANITIZE={sanitize}" if sanitize else "SANITIZE=none")
     out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
