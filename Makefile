@@ -295,6 +295,14 @@ ALL_BINS := $(foreach e,$(EXERCISES),$(call bin_of,exercises/$(e).c) \
             $(foreach w,$(WRONG_SRCS),$(call bin_of,$(w))) $(DEMO_BINS)
 all-binaries: $(ALL_BINS)
 
+# Every suite's trusted objects for one variant (the suite, the test
+# support, the files its .links names): what `make check` builds before
+# grading. make test builds them once per variant, so that the checks it
+# runs side by side never build the same object at the same time.
+TRUSTED_OBJS = $(SUPPORT_OBJS) $(foreach e,$(EXERCISES),\
+    $(B)/obj/tests/$(dir $(e))test_$(notdir $(e)).o $(call links_of,$(e)))
+trusted: $(sort $(TRUSTED_OBJS))
+
 demos: $(DEMO_BINS)
 
 # CHAPTER=N limits examples to that chapter's folder.
@@ -305,6 +313,8 @@ examples: $(if $(EXAMPLES_FOLDER),$(filter $(B)/demos/$(EXAMPLES_FOLDER)/%,$(DEM
 	@if [ -n '$(CHAPTER)' ] && [ -z '$(EXAMPLES_FOLDER)' ]; then \
 	    echo "examples: no chapter $(CHAPTER); chapters are: $(notdir $(wildcard chapters/[0-9][0-9]-*))"; exit 2; fi
 	@TIMELINE=$(TIMELINE) book/run-demos.sh $(B)/demos build/runs $(EXAMPLES_FOLDER)
+	@# Every chapter's runs are what the book's would be: it need not run them again.
+	@if [ -z '$(EXAMPLES_FOLDER)' ] && [ '$(B)' = build/plain ]; then touch build/runs/.stamp; fi
 
 test:
 	@$(WBTOOLS) test

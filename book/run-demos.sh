@@ -16,13 +16,15 @@
 # ID.pdf (for the PDF book) and ID.timeline.txt; when its spans come from
 # more than one process, also by slot (timeline --slots) into
 # ID.slots.svg and ID.slots.pdf.
-# Prints one line per run; exits 1 if anything failed.
+# Chapters run side by side, RUN_JOBS (default 4) at a time. Prints one
+# line per run, in chapter order; exits 1 if anything failed.
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 2
 demos=$1 out=$2
 shift 2
 RUN_LIMIT=${RUN_LIMIT:-20}
+RUN_JOBS=${RUN_JOBS:-4}
 TIMELINE=${TIMELINE:-build/tools/timeline}
 
 if [ $# -gt 0 ]; then
@@ -35,8 +37,10 @@ else
     done
 fi
 
-failed=0 count=0
-for c in "${folders[@]}"; do
+# One chapter's runs, in order: its lines on stdout, then "count failed"
+# in $scratch/CHAPTER.counts.
+run_chapter() {
+    local c=$1 failed=0 count=0 runs used id want mode cmd word start trace status ms src name
     runs=chapters/$c/runs
     mkdir -p "$out/$c"
     used=" "
@@ -99,6 +103,23 @@ for c in "${folders[@]}"; do
             failed=$((failed + 1)) ;;
         esac
     done
+    echo "$count $failed" >"$scratch/$c.counts"
+}
+
+# The chapters run side by side, RUN_JOBS at a time (their demos mostly
+# sleep and wait); what each printed is shown in chapter order.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+for c in "${folders[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$RUN_JOBS" ]; do wait -n; done
+    run_chapter "$c" >"$scratch/$c.out" 2>&1 &
+done
+wait
+failed=0 count=0
+for c in "${folders[@]}"; do
+    cat "$scratch/$c.out"
+    read -r n f <"$scratch/$c.counts" || { n=0 f=1; echo "FAIL $c: its runs did not finish"; }
+    count=$((count + n)) failed=$((failed + f))
 done
 echo "demos: $((count - failed > 0 ? count - failed : 0)) runs ok, $failed failed"
 [ "$failed" -eq 0 ]

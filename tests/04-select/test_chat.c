@@ -1483,7 +1483,7 @@ START_TEST(test_late_reader_gets_every_line)
     char text[LEN + 2];
     for (int i = 0; i < LINES; i++) {
         memset(text, 'a' + i % 26, LEN);
-        snprintf(text, 12, "line %04d ", i);
+        snprintf(text, 12, "line %04u ", (unsigned)i % 10000u);
         text[10] = '.';
         text[LEN] = '\n';
         client_send(from, text, LEN + 1);
@@ -1493,7 +1493,7 @@ START_TEST(test_late_reader_gets_every_line)
     for (int i = 0; i < LINES; i++) {
         int head = snprintf(want, sizeof want, "%ld: ", from->id);
         memset(want + head, 'a' + i % 26, LEN);
-        snprintf(want + head, 12, "line %04d ", i);
+        snprintf(want + head, 12, "line %04u ", (unsigned)i % 10000u);
         want[head + 10] = '.';
         expect_line_n(late, want, (size_t)head + LEN, 1000,
                       fmt(" (line %d of %d: client %ld read only after all "

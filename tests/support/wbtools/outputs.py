@@ -6,7 +6,9 @@ only."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -166,7 +168,7 @@ def write(path: Path, text: str) -> None:
     """Write a whole file, mode 0644, replacing what was there (a link left
     there is replaced, never followed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # writers never share one
     tmp.unlink(missing_ok=True)
     tmp.write_text(text)
     tmp.chmod(0o644)

@@ -5,7 +5,10 @@ lines are the time of each step, slowest first, and "test: N passed, N
 failed".
 
 The steps are the list in steps(): a description and either a command or
-a check written here. To add one, add one line there.
+a check written here. To add one, add one line there. They run side by
+side, STEPS (default 4) at a time, after the steps they wait for (Step's
+group and after: the builds come first); a step whose checks cannot share
+the machine's files with another says so (alone, weight).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
@@ -30,6 +33,9 @@ from wbtools import workbook
 
 LOGS = Path("build/test-logs")
 JOBS = os.environ.get("JOBS") or str(os.cpu_count() or 2)
+# Steps run side by side, STEPS slots at a time: most of them wait (on
+# timers, time limits, sandboxes starting) far more than they compute.
+STEPS = int(os.environ.get("STEPS") or 4)
 MAKE = ["make", "--no-print-directory", "-s"]
 Check = Callable[[TextIO], bool]
 
@@ -38,6 +44,10 @@ Check = Callable[[TextIO], bool]
 class Step:
     desc: str
     what: Union[list[str], Check]  # a command, or a check that writes to its log
+    group: str = ""  # a name later steps can wait for
+    after: tuple[str, ...] = ("build",)  # the groups that must be done first
+    weight: int = 1  # how many of the STEPS slots it takes while it runs
+    alone: str = ""  # steps with the same name here never run at the same time
 
 
 def sh(log: TextIO, cmd: list[str], env: dict[str, str] | None = None,
@@ -432,20 +442,27 @@ def classroom_workflow(log: TextIO) -> bool:
 
 def steps() -> list[Step]:
     make_j = MAKE + [f"-j{JOBS}"]
+    first = ("deps",)
     s = [
-        Step("packages installed (make deps)", ["make", "--no-print-directory", "deps"]),
-        Step("format: every C file follows .clang-format", MAKE + ["format-check"]),
+        Step("packages installed (make deps)", ["make", "--no-print-directory", "deps"], "deps", ()),
+        Step("format: every C file follows .clang-format", MAKE + ["format-check"], after=first),
         Step("tools: unit tests of tests/support/wbtools",
              [sys.executable, "-m", "unittest", "discover", "-s", "tests/support", "-t", "tests/support",
-              "-p", "test_*.py"]),
+              "-p", "test_*.py"], after=first),
         Step("tools: mypy --strict on tests/support/wbtools",
-             ["mypy", "--strict", "--cache-dir", "build/mypy", "tests/support/wbtools"]),
+             ["mypy", "--strict", "--cache-dir", "build/mypy", "tests/support/wbtools"], after=first),
+        # Everything later steps run is built here, each variant by one
+        # make, so that no two steps ever build the same file at once.
         Step("build: every file, gcc -Wall -Wextra -Wpedantic -Werror",
-             make_j + ["all-binaries", "CC=gcc", "WERROR=1"]),
+             make_j + ["all-binaries", "CC=gcc", "WERROR=1"], "build", first),
         Step("build: every file, clang -Wall -Wextra -Wpedantic -Werror",
-             make_j + ["all-binaries", "CC=clang", "WERROR=1"]),
-        Step("build: the plain test binaries", make_j + ["all-binaries"]),
+             make_j + ["all-binaries", "CC=clang", "WERROR=1"], "build", first),
+        Step("build: the plain test binaries, the demos, the timeline tool",
+             make_j + ["all-binaries", "build/tools/timeline"], "build", first),
     ]
+    for sanitize in ("address", "undefined", "thread"):
+        s.append(Step(f"build: every suite's trusted objects, SANITIZE={sanitize}",
+                      make_j + ["trusted", f"SANITIZE={sanitize}"], "build", first))
     for c in workbook.chapters_with_exercises():
         n = workbook.chapter_number(c)
         default = workbook.default_sanitize(c)
@@ -483,7 +500,7 @@ def steps() -> list[Step]:
         Step("make hint shows hints one at a time", hint_works),
         Step("make gradebook: a class of 24 (solved, stubs, wrong, hostile, archives)",
              ["tests/support/gradebook-selftest.sh"]),
-        Step("handouts, a private and an ordinary folder: the learner's walk", handout_walks),
+        Step("handouts, a private and an ordinary folder: the learner's walk", handout_walks, weight=2),
         Step("make autograder-try: Gradescope's zip on 11 submissions",
              autograder_try),
         Step("make handout: the GitHub Classroom workflow's steps run as a runner would",
@@ -494,9 +511,10 @@ def steps() -> list[Step]:
     ]
     for ex, spans in (("01-sync/runner", 3), ("02-processes/procpool", 6), ("03-threads/tpool", 12),
                       ("04-select/loop", 8), ("04-select/chat", 4), ("05-callbacks/offload", 6)):
-        s.append(Step(f"make check TRACE=1 draws a timeline: {ex}", traced_run(ex, spans)))
+        # Two traced runs of one chapter write the same results file.
+        s.append(Step(f"make check TRACE=1 draws a timeline: {ex}", traced_run(ex, spans), alone="trace"))
     s += [
-        Step("demos run; deterministic ones print what the book says", MAKE + ["examples"]),
+        Step("demos run; deterministic ones print what the book says", MAKE + ["examples"], "demos-run"),
         Step("demo servers and chat_server survive hostile clients",
              ["tests/support/hostile.py", "build/plain/demos/04-select"]),
         Step("chapter 7's servers survive hostile clients (select, epoll, threads, io_uring, libuv)",
@@ -506,13 +524,14 @@ def steps() -> list[Step]:
         Step("make mutants runs (a few mutants of one exercise)",
              MAKE + ["mutants", "CHAPTER=1", "EXERCISE=runner", "LIMIT=6"]),
         Step("make bench runs (the small version)", MAKE + ["bench", "QUICK=1"]),
-        Step("docs: Doxygen reference, no warning", MAKE + ["docs"]),
-        Step("book: HTML, PDF, EPUB, no warning", MAKE + ["book"]),
+        Step("docs: Doxygen reference, no warning", MAKE + ["docs"], "docs"),
+        # The demos' runs are the examples step's (make examples marks them done).
+        Step("book: HTML, PDF, EPUB, no warning", MAKE + ["book"], "book", ("build", "demos-run", "docs")),
         Step("book: the HTML in headless Chromium (pictures, links, console, phone, dark)",
-             ["book/browser-check.sh", "build/book/workbook.html", "build/book"]),
+             ["book/browser-check.sh", "build/book/workbook.html", "build/book"], after=("book",)),
         Step("book: the filters on a tiny book (pages, links, man pages)", ["book/filters-test.sh"]),
         Step("book: the site in Chromium (links, sidebar, copy, search)",
-             ["book/site-check.sh", "build/book/html", "build/docs/html", "build/book"]),
+             ["book/site-check.sh", "build/book/html", "build/docs/html", "build/book"], after=("book",)),
     ]
     return s
 
@@ -534,29 +553,58 @@ def run_step(number: int, step: Step) -> tuple[bool, float, Path]:
     return ok, time.monotonic() - start, log_path
 
 
+def report(step: Step, ok: bool, seconds: float, log: Path) -> None:
+    if ok:
+        print(f"ok   {step.desc:<62} {int(seconds):4d}.{int(seconds * 10) % 10}s", flush=True)
+    else:
+        print(f"FAIL {step.desc:<62} (log: {log})")
+        tail = log.read_text(errors="replace").splitlines()[-25:]
+        print("\n".join("     | " + l for l in tail), flush=True)
+
+
 def main(argv: list[str]) -> int:
     only = argv[0] if argv else ""  # a part of the descriptions: run those steps only
     subprocess.run(["rm", "-rf", str(LOGS)])
     LOGS.mkdir(parents=True)
-    print(f"make test: proving the workbook (logs in {LOGS})", flush=True)
-    passed = failed = 0
+    todo = [(n, st) for n, st in enumerate(steps(), 1) if not only or only in st.desc]
+    print(f"make test: proving the workbook, {STEPS} steps at a time (logs in {LOGS})", flush=True)
+    # A step starts when every step of the groups it waits for is done, a
+    # slot is free and no step of its `alone` name runs; ready steps start
+    # in list order. Lines are printed as steps end.
+    left = {g: sum(1 for _, st in todo if st.group == g) for _, st in todo for g in st.after + (st.group,)}
+    waiting = list(todo)
+    running: dict[Future[tuple[bool, float, Path]], Step] = {}
     times: list[tuple[float, str]] = []
-    for number, step in enumerate(steps(), 1):
-        if only and only not in step.desc:
-            continue
-        ok, seconds, log = run_step(number, step)
-        times.append((seconds, step.desc))
-        if ok:
-            passed += 1
-            print(f"ok   {step.desc:<62} {int(seconds):4d}.{int(seconds * 10) % 10}s", flush=True)
-        else:
-            failed += 1
-            print(f"FAIL {step.desc:<62} (log: {log})")
-            tail = log.read_text(errors="replace").splitlines()[-25:]
-            print("\n".join("     | " + l for l in tail), flush=True)
+    passed = failed = 0
+    start = time.monotonic()
+    with ThreadPoolExecutor(max_workers=STEPS) as pool:
+        while waiting or running:
+            used = sum(min(st.weight, STEPS) for st in running.values())
+            busy = {st.alone for st in running.values() if st.alone}
+            for item in list(waiting):
+                n, st = item
+                if (all(left[g] == 0 for g in st.after) and used + min(st.weight, STEPS) <= STEPS
+                        and st.alone not in busy):
+                    waiting.remove(item)
+                    running[pool.submit(run_step, n, st)] = st
+                    used += min(st.weight, STEPS)
+                    if st.alone:
+                        busy.add(st.alone)
+            if not running:  # a step waits for a group no step of which was asked for
+                raise SystemExit(f"make test: {waiting[0][1].desc!r} waits for a group that never ends")
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for f in done:
+                st = running.pop(f)
+                ok, seconds, log = f.result()
+                if st.group:
+                    left[st.group] -= 1
+                times.append((seconds, st.desc))
+                passed, failed = passed + ok, failed + (not ok)
+                report(st, ok, seconds, log)
+    wall = time.monotonic() - start
     print("\nslowest steps:")
     for seconds, desc in sorted(times, reverse=True)[:10]:
         print(f"  {seconds:7.1f}s  {desc}")
-    print(f"total {sum(t for t, _ in times):.0f} s")
+    print(f"total {wall:.0f} s (the steps' own times add up to {sum(t for t, _ in times):.0f} s)")
     print(f"test: {passed} passed, {failed} failed")
     return 0 if failed == 0 else 1
