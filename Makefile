@@ -75,14 +75,16 @@ DEMO_SRCS := $(sort $(wildcard chapters/[0-9][0-9]-*/*.c))
 SUPPORT_OBJS := $(B)/obj/tests/support/wb.o
 
 # The code under test's allocation calls go to tests/support/alloc.c's
-# counting wrappers (each test fails with blocks left live): its object is
-# linked as NAME.counted.o, renamed by objcopy. buildbox.py does the same
-# to a learner's object (ALLOC_REDIRECT there: keep the two lists equal).
-# Every suite links with --wrap=free, so a block the test frees with
-# free() leaves the count too.
-ALLOC_REDIRECT := malloc calloc realloc reallocarray free strdup strndup \
-                  posix_memalign aligned_alloc memalign valloc pvalloc \
-                  getline getdelim asprintf vasprintf
+# counting wrappers (each test fails with blocks left live), and its
+# pthread_exit() to the fixture's (wb.c: on the test's own thread, an early
+# end in every build): its object is linked as NAME.counted.o, renamed by
+# objcopy. The grader renames a learner's object the same way (buildbox.py,
+# given this list by make grader-env). Every suite links with --wrap=free,
+# so a block the test frees with free() leaves the count too.
+LEARNER_REDIRECT := malloc calloc realloc reallocarray free strdup strndup \
+                    posix_memalign aligned_alloc memalign valloc pvalloc \
+                    getline getdelim asprintf vasprintf pthread_exit
+REDEFINE := $(foreach f,$(LEARNER_REDIRECT),--redefine-sym $(f)=wb_learner_$(f))
 ALLOC_LDFLAGS := -Wl,--wrap=free
 
 # The test binary of one implementation: build/VARIANT/bin/<source without .c>
@@ -142,10 +144,10 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(CHECK_CFLAGS) $(INCLUDES) -MMD -MP -c $< -o $@
 
-# The code under test with its allocation calls counted (ALLOC_REDIRECT).
+# The code under test with its calls redirected (LEARNER_REDIRECT).
 # Its uncounted object is kept (not an intermediate file to delete).
 $(B)/obj/%.counted.o: $(B)/obj/%.o
-	objcopy $(foreach f,$(ALLOC_REDIRECT),--redefine-sym $(f)=wb_learner_$(f)) $< $@
+	objcopy $(REDEFINE) $< $@
 
 # The test support is one object, wb.c and alloc.c linked together, so
 # every suite (and the grader, which links wb.o) counts allocations.
@@ -260,7 +262,7 @@ grader-env:
 	@printf "%s='%s'\n" B '$(B)' CC '$(CC)' \
 	    CFLAGS '$(CFLAGS) $(CHECK_CFLAGS) -Iexercises -Itests/support -Ichapters' \
 	    PLAIN_CFLAGS '$(filter-out $(SAN_FLAGS),$(CFLAGS)) $(CHECK_CFLAGS) -Iexercises -Itests/support -Ichapters' \
-	    LDFLAGS '$(LDFLAGS)' LIBS '$(CHECK_LIBS)' WRAP_LDFLAGS '$(WRAP_LDFLAGS)'
+	    LDFLAGS '$(LDFLAGS)' LIBS '$(CHECK_LIBS)' WRAP_LDFLAGS '$(WRAP_LDFLAGS)' REDIRECT '$(REDEFINE)'
 
 # The learner's and instructor's tools: tests/support/wbtools/, a Python
 # package (standard library only), a module per command, run by Debian's
@@ -287,7 +289,7 @@ mutant-env: $(if $(EX),$(MUTANT_OBJS))
 	@printf '%s\n' 'CC=$(CC)' \
 	    'CFLAGS=$(CFLAGS) $(CHECK_CFLAGS) -Iexercises/$(firstword $(subst /, ,$(EX))) -Iexercises -Itests/support -Ichapters' \
 	    'LDFLAGS=$(LDFLAGS) $(ALLOC_LDFLAGS)' 'WRAP=$(call ldflags_of,$(EX))' \
-	    'REDIRECT=$(foreach f,$(ALLOC_REDIRECT),--redefine-sym $(f)=wb_learner_$(f))' 'OBJECTS=$(MUTANT_OBJS)' 'LIBS=$(call libs_of,$(EX)) $(CHECK_LIBS)'
+	    'REDIRECT=$(REDEFINE)' 'OBJECTS=$(MUTANT_OBJS)' 'LIBS=$(call libs_of,$(EX)) $(CHECK_LIBS)'
 
 # Every object, test binary and demo of the current variant.
 ALL_BINS := $(foreach e,$(EXERCISES),$(call bin_of,exercises/$(e).c) \

@@ -9,7 +9,7 @@
  * valloc(), pvalloc(), getline(), getdelim(), asprintf() and vasprintf()
  * renamed to the wb_learner_ functions below
  * (objcopy --redefine-syms: tests/support/wbtools/buildbox.py and the
- * Makefile's ALLOC_REDIRECT). Those keep each live block in a table; the
+ * Makefile's LEARNER_REDIRECT). Those keep each live block in a table; the
  * fixture (wb.c) empties it before each test and, after the test, fails
  * one that leaves blocks behind, reachable or not, in every build and
  * whatever the code does to hide them from a leak checker.

@@ -70,7 +70,8 @@ def build(sandbox: Sandbox, slot: int, work: Path, env: BuildEnv, ex: Exercise) 
         {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/nonexistent", "LC_ALL": "C",
          "CC": env.CC, "CFLAGS": f"{env.CFLAGS} -I exercises/{ex.chapter}",
          "PLAIN_CFLAGS": f"{env.PLAIN_CFLAGS} -I exercises/{ex.chapter}",
-         "LDFLAGS": " ".join(ldflags), "LIBS": " ".join(workbook.libs(ex.chapter, ex.name) + [env.LIBS])},
+         "LDFLAGS": " ".join(ldflags), "LIBS": " ".join(workbook.libs(ex.chapter, ex.name) + [env.LIBS]),
+         "REDIRECT": env.REDIRECT},
         ["python3", "-I", "-S", BUILDBOX, str(out), *learner, "--", *objs],
         work / "build.out", output_kb=COMPILE_OUTPUT_KB,
         # No other submission's files while compiling (what the other

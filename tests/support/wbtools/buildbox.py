@@ -26,8 +26,9 @@ hides from one build is judged in the build that links it.
   sanitizer's interface, dlsym, syscall, ptrace, setrlimit, mprotect,
   atexit, the bounds of the program's memory...) or holds a raw system-call
   instruction is refused, with the line that does it.
-- its allocation calls (ALLOC_REDIRECT) are renamed to the counting
-  wrappers of tests/support/alloc.c (wb_learner_malloc, ...), and the suite
+- its allocation calls are renamed to the counting wrappers of
+  tests/support/alloc.c (wb_learner_malloc, ...), its pthread_exit() to the
+  fixture's (REDIRECT: the Makefile's LEARNER_REDIRECT), and the suite
   is linked with --wrap=free, so each test fails when the learner's code
   leaves blocks behind, however it hides them from a leak checker.
 
@@ -43,10 +44,6 @@ import subprocess
 import sys
 
 CTOR_SECTION = re.compile(r"^\.(init|fini|preinit_array|init_array|fini_array|ctors|dtors)($|\.)")
-# The same list as the Makefile's ALLOC_REDIRECT.
-ALLOC_REDIRECT = ("malloc calloc realloc reallocarray free strdup strndup "
-                  "posix_memalign aligned_alloc memalign valloc pvalloc "
-                  "getline getdelim asprintf vasprintf").split()
 EXTERN = re.compile(r"^/\* [^*]*\*/ extern [^(]*[ *]([A-Za-z_][A-Za-z_0-9]*) \(")
 
 # What a learner's object may never reference, and why. Judged on the
@@ -211,8 +208,7 @@ def main(argv: list[str]) -> int:
             with open(keepfile, "w") as k:
                 k.write("".join(s + "\n" for s in keep))
             hidden = f"{out}/hidden{i + 1}.o"
-            redirect = [a for f in ALLOC_REDIRECT for a in ("--redefine-sym", f"{f}=wb_learner_{f}")]
-            if not run(["objcopy", f"--keep-global-symbols={keepfile}", *redirect, obj, hidden]):
+            if not run(["objcopy", f"--keep-global-symbols={keepfile}", *env["REDIRECT"].split(), obj, hidden]):
                 return 1
             objs.append(hidden)
         if not run([env["CC"], *env["LDFLAGS"].split(), "-Wl,--wrap=free", "-o", f"{out}/suite", *objs, *trusted,

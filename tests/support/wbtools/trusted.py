@@ -25,6 +25,7 @@ class BuildEnv:
     LDFLAGS: str
     LIBS: str
     WRAP_LDFLAGS: str
+    REDIRECT: str = ""  # objcopy's renames of the learner's calls (LEARNER_REDIRECT)
     SANITIZE: str = ""  # what the build was asked for: "", address, ...
 
     @property
