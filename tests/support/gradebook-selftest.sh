@@ -102,6 +102,10 @@ grep -q '^hostile_constructor,.*constructor' "$integ" || fail "integrity.csv mis
 grep -q '^link_top,.*symbolic link' "$integ" || fail "integrity.csv misses link_top's refusal"
 jq -e '.notes | length > 0' build/gradebook/hostile_exit0/integrity.json >/dev/null ||
     fail "hostile_exit0/integrity.json has no note"
+jq -e '.extra_data.integrity | length > 0' build/gradebook/hostile_exit0/results.json >/dev/null ||
+    fail "hostile_exit0/results.json has no integrity note"
+jq -e '.extra_data.integrity | any(test("identical to the reference"))' build/gradebook/solved1/results.json \
+    >/dev/null || fail "solved1/results.json does not say its file is the reference's"
 left=$(pgrep -f 'build/gradebook/work' | tr '\n' ' ')
 [ -z "$left" ] || fail "processes left behind: $left"
 echo "gradebook of $learners learners in $took s"

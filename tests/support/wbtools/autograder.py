@@ -302,9 +302,16 @@ def grade(root: Path) -> dict[str, Any]:
             tests += declared_entries(config, n, f"chapter {n} could not be graded ({e}):\n{tail}")
     if fallback:
         report.insert(1, FALLBACK_NOTE)
+    # What an instructor should look at (README.md, "What a pass means"),
+    # kept where Gradescope does not show it to the learner.
+    from wbtools import gradebook
+
+    integrity = gradebook.integrity(sub)["suspicious"] if sub.is_dir() else []
+    integrity += gradebook.refusals("\n".join(report))
     return {"score": round(sum(t["score"] for t in tests), 2),
             "max_score": round(sum(t["max_score"] for t in tests), 2),
-            "output": "\n".join(report) + "\n", "visibility": "visible", "tests": tests}
+            "output": "\n".join(report) + "\n", "visibility": "visible", "tests": tests,
+            "extra_data": {"integrity": integrity}}
 
 
 def run(root: Path) -> int:
@@ -537,6 +544,13 @@ def selftest(log: Any) -> bool:
             problems.append(f"score {score}, want less than {top}")
         if says and not re.search(says, text):
             problems.append(f"output does not say /{says}/")
+        # The instructor's notes: none for the reference, the refusal of a
+        # constructor (README.md, "What a pass means").
+        integrity = data.get("extra_data", {}).get("integrity")
+        if want == "full" and integrity != []:
+            problems.append(f"extra_data.integrity is {integrity!r}, want []")
+        if desc.endswith("/constructor") and not any("refused" in n for n in integrity or []):
+            problems.append(f"extra_data.integrity is {integrity!r}, want the refusal")
         log.write(f"{'FAIL' if problems else 'ok  '} {desc}: {score} of {top} in {took:.1f} s\n")
         for p in problems:
             log.write(f"     {p}\n")

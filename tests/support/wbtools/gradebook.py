@@ -173,9 +173,22 @@ def integrity(impl: Path) -> dict[str, Any]:
     return {"suspicious": found, "hashes": hashes}
 
 
-def cross_check(names: list[str]) -> None:
+def refusals(report: str) -> list[str]:
+    """The refusals a grading report holds, a line each."""
+    notes = []
+    lines = report.split("\n")
+    for i, l in enumerate(lines):
+        if l.startswith("refused: "):  # the gradebook's own refusal
+            notes.append(l.strip()[:300])
+        elif l.strip().endswith(" refused:") and i + 1 < len(lines):  # the grader's
+            notes.append(f"{l.strip()} {lines[i + 1].strip()}"[:300])
+    return notes
+
+
+def cross_check(names: list[str]) -> dict[str, list[str]]:
     """Add to each learner's integrity.json: refusals from their report,
-    and files identical to another learner's or to the reference."""
+    and files identical to another learner's or to the reference. Returns
+    each learner's notes."""
     reports: dict[str, dict[str, Any]] = {}
     for n in names:
         try:
@@ -190,6 +203,7 @@ def cross_check(names: list[str]) -> None:
         for rel, h in r.get("hashes", {}).items():
             owners.setdefault(h, []).append(f"{n}/{rel}")
     rows = []
+    found: dict[str, list[str]] = {}
     for n in names:
         r = reports[n]
         notes: list[str] = list(r.get("suspicious", []))
@@ -197,12 +211,7 @@ def cross_check(names: list[str]) -> None:
             report = (OUT / n / "report.txt").read_text(errors="replace")
         except OSError:
             report = ""
-        lines = report.split("\n")
-        for i, l in enumerate(lines):
-            if l.startswith("refused: "):  # the gradebook's own refusal
-                notes.append(l.strip()[:300])
-            elif l.strip().endswith(" refused:") and i + 1 < len(lines):  # the grader's
-                notes.append(f"{l.strip()} {lines[i + 1].strip()}"[:300])
+        notes += refusals(report)
         for rel, h in r.get("hashes", {}).items():
             if h in reference:
                 notes.append(f"{rel}: identical to the reference solution {reference[h]}")
@@ -210,7 +219,7 @@ def cross_check(names: list[str]) -> None:
             if others:
                 more = f" and {len(others) - 30} more" if len(others) > 30 else ""
                 notes.append(f"{rel}: identical to {', '.join(others[:30])}{more}")
-        r["notes"] = notes
+        r["notes"] = found[n] = notes
         outputs.write_json(OUT / n / "integrity.json", r)
         if notes:
             rows.append([n, str(len(notes)), " | ".join(notes)])
@@ -219,6 +228,7 @@ def cross_check(names: list[str]) -> None:
     w.writerow(["learner", "findings", "what to look at"])
     w.writerows(rows)
     outputs.write(OUT / "integrity.csv", out.getvalue())
+    return found
 
 
 def grade_learner(sandbox: Sandbox, slot: int, name: str, src: Path, chapters: list[str],
@@ -359,9 +369,10 @@ def main(argv: list[str]) -> int:
     names = [n for n, _ in class_]
     results = {n: read_results(n) for n in names}
     outputs.write(OUT / "gradebook.csv", csv_text(names, chapters, results))
+    found = cross_check(names)
     for n in names:
-        outputs.write_json(OUT / n / "results.json", outputs.gradescope(list(results[n].values())))
-    cross_check(names)
+        outputs.write_json(OUT / n / "results.json",
+                           outputs.gradescope(list(results[n].values()), found[n]))
     shutil.rmtree(OUT / "work", ignore_errors=True)
     print(f"gradebook: {OUT}/gradebook.csv, and per learner {OUT}/LEARNER/ (chapter-N.json, "
           f"results.json for Gradescope, report.txt, integrity.json; integrity.csv: what to "

@@ -146,8 +146,10 @@ def junit(chapter: dict[str, Any]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def gradescope(chapters: list[dict[str, Any]]) -> dict[str, Any]:
-    """Gradescope's results.json: a test per test case."""
+def gradescope(chapters: list[dict[str, Any]], integrity: list[str]) -> dict[str, Any]:
+    """Gradescope's results.json: a test per test case; what an instructor
+    should look at (gradebook.py's integrity notes) in extra_data, which
+    Gradescope keeps and does not show the learner."""
     tests = []
     for c in chapters:
         for e in c["exercises"]:
@@ -161,7 +163,8 @@ def gradescope(chapters: list[dict[str, Any]]) -> dict[str, Any]:
                               "max_score": 1, "status": "passed" if ok else "failed",
                               "output": output})
     return {"score": sum(t["score"] for t in tests), "max_score": len(tests),
-            "output": "Graded by the Async C Workbook", "tests": tests}
+            "output": "Graded by the Async C Workbook", "tests": tests,
+            "extra_data": {"integrity": integrity}}
 
 
 def write(path: Path, text: str) -> None:

@@ -42,8 +42,9 @@ class TestOutputs(unittest.TestCase):
 
     def test_gradescope(self) -> None:
         d = outputs.gradescope([outputs.chapter_json(1, "01-sync", "x", "plain",
-                                                     [outputs.exercise_json(RUNNER, G)])])
+                                                     [outputs.exercise_json(RUNNER, G)])], ["a note"])
         self.assertEqual((d["score"], d["max_score"]), (1, 2))
+        self.assertEqual(d["extra_data"], {"integrity": ["a note"]})
         self.assertEqual(d["tests"][1]["name"], "runner: test_b")
         self.assertEqual(d["tests"][1]["output"], "[tag] wrong\nRead: S")
         self.assertEqual(d["tests"][1]["status"], "failed")
