@@ -187,6 +187,24 @@ def promises_tested(log: TextIO) -> bool:
     return not bad
 
 
+def quoted_counts(log: TextIO) -> bool:
+    """Every grading summary the text quotes ("chapter-N: P passed, F
+    failed") adds up to the chapter's checks, with P none, all, or one
+    exercise's."""
+    bad = False
+    texts = ["README.md"] + sorted(str(p) for p in Path("chapters").glob("*/chapter.md"))
+    totals = {workbook.chapter_number(c): [len(workbook.declared_tests(c, e)) for e in workbook.exercises_of(c)]
+              for c in workbook.chapters_with_exercises()}
+    for t in texts:
+        for n, p, f in re.findall(r"chapter-([0-9]+): ([0-9]+) passed, ([0-9]+) failed", workbook.read(t)):
+            each = totals.get(int(n), [])
+            if int(p) + int(f) != sum(each) or (int(p) not in [0, sum(each)] + each):
+                log.write(f"{t}: \"chapter-{n}: {p} passed, {f} failed\": chapter {n} has {sum(each)} "
+                          f"checks ({' + '.join(map(str, each))})\n")
+                bad = True
+    return not bad
+
+
 def stubs_recorded(log: TextIO) -> bool:
     """The manifest lists every stub, unchanged."""
     if sh(log, ["sha256sum", "--quiet", "-c", "exercises/stubs.sha256"])[0] != 0:
@@ -492,6 +510,7 @@ def steps() -> list[Step]:
         Step("every section a test names exists in its chapter", sections_ok),
         Step("every stub is recorded in exercises/stubs.sha256", stubs_recorded),
         Step("every promise of every contract is named by a test", promises_tested),
+        Step("every grading summary the text quotes has the suites' counts", quoted_counts),
         Step("grader: a wrong CHAPTER or EXERCISE is a clear error", grader_rejects_bad_names),
         Step("fresh machine: without Check, learner commands say make deps",
              fresh_machine),
