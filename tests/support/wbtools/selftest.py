@@ -170,7 +170,7 @@ def promises_tested(log: TextIO) -> bool:
     for ex in exercises():
         c, name = ex.split("/")
         tags = re.findall(r"^ *\* *- \[([a-z0-9-]+)\]", workbook.read(f"exercises/{ex}.h"), re.M)
-        named = set(re.findall(r'WB_PROMISE\("([a-z0-9-]+)"\)', workbook.read(workbook.suite_source(c, name))))
+        named = workbook.named_promises(c, name)
         if not tags:
             log.write(f"exercises/{ex}.h lists no promise (bullets starting with [tag])\n")
             bad = True

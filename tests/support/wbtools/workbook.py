@@ -87,6 +87,23 @@ def declared_tests(chapter: str, name: str) -> list[str]:
     return re.findall(r"WB_ADD(?:_TIMEOUT)?\( *[a-z_]+ *, *([A-Za-z_0-9]+)", text)
 
 
+PROMISE = re.compile(r'WB_PROMISE\("([a-z0-9-]+)"\)')
+
+
+def named_promises(chapter: str, name: str) -> set[str]:
+    """The promises the suite's tests name: in its own file, and in the
+    tests it registers from another chapter's suite that it #includes
+    (chapter 6's eloop runs chapter 4's loop tests)."""
+    text = read(suite_source(chapter, name))
+    named = set(PROMISE.findall(text))
+    registered = set(declared_tests(chapter, name))
+    for inc in re.findall(r'^#include "\.\./([0-9][0-9]-[a-z-]+/test_[a-z_0-9]+\.c)"', text, re.M):
+        for test, body in re.findall(r"^START_TEST\((\w+)\)(.*?)^END_TEST", read(f"tests/{inc}"), re.M | re.S):
+            if test in registered:
+                named |= set(PROMISE.findall(body))
+    return named
+
+
 def traced_test(chapter: str, name: str) -> str | None:
     """The test TRACE=1 runs (the suite's wb_trace_test), if it has one."""
     m = re.search(r'wb_trace_test = "([a-z_0-9]*)"', read(suite_source(chapter, name)))
