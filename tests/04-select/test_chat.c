@@ -1442,22 +1442,25 @@ END_TEST
 START_TEST(test_idle_counts_from_last_line)
 {
     WB_PROMISE("idle");
+    /* The other client, o, is idle from its arrival too: idle_ms leaves it
+     * time to receive c's line even on a loaded machine (at 250 ms, a
+     * TSan build under a load of 20 dropped o first). */
     struct server s;
-    server_start(&s, config(16, 256, 4096, 250), 0);
+    server_start(&s, config(16, 256, 4096, 600), 0);
     struct client *c = client_join(&s);
     struct client *o = client_join(&s);
     wb_sleep_ms(100);
     int64_t said_at = wb_now_ns();
     client_say(c, "just once\n");
     expect_line(o, said(c->id, "just once"), 1000, "");
-    expect_notice(c, CHAT_IDLE, 1500,
-                  " (it said one line, then nothing: idle_ms = 250 ms after "
+    expect_notice(c, CHAT_IDLE, 2000,
+                  " (it said one line, then nothing: idle_ms = 600 ms after "
                   "that line it is idle; the idle timer must be set again "
                   "when it finds the client spoke meanwhile)");
     int64_t after = wb_now_ns() - said_at;
-    WB_EXPECT(after >= 245 * MS,
+    WB_EXPECT(after >= 595 * MS,
               "client %ld was dropped as idle %lld ms after its last line; "
-              "idle_ms is 250: the idle time counts from the last complete "
+              "idle_ms is 600: the idle time counts from the last complete "
               "line",
               c->id, (long long)(after / MS));
     expect_closed(c, 1000, "");
