@@ -6,7 +6,7 @@ failed".
 
 The steps are the list in steps(): a description and either a command or
 a check written here. To add one, add one line there. They run side by
-side, STEPS (default 4) at a time, after the steps they wait for (Step's
+side, STEPS (default 3) at a time, after the steps they wait for (Step's
 group and after: the builds come first); a step whose checks cannot share
 the machine's files with another says so (alone, weight).
 """
@@ -35,7 +35,7 @@ LOGS = Path("build/test-logs")
 JOBS = os.environ.get("JOBS") or str(os.cpu_count() or 2)
 # Steps run side by side, STEPS slots at a time: most of them wait (on
 # timers, time limits, sandboxes starting) far more than they compute.
-STEPS = int(os.environ.get("STEPS") or 4)
+STEPS = int(os.environ.get("STEPS") or 3)
 MAKE = ["make", "--no-print-directory", "-s"]
 Check = Callable[[TextIO], bool]
 
@@ -516,8 +516,9 @@ def steps() -> list[Step]:
         Step("grader: a wrong CHAPTER or EXERCISE is a clear error", grader_rejects_bad_names),
         Step("fresh machine: without Check, learner commands say make deps",
              fresh_machine),
+        # Weight 2: its time limits are short (CK_TIMEOUT_MULTIPLIER=0.25).
         Step("grader: hostile code fails with the right message, nothing left running",
-             ["tests/support/grader-selftest.sh"]),
+             ["tests/support/grader-selftest.sh"], weight=2),
         Step("make hint shows hints one at a time", hint_works),
         Step("make gradebook: a class of 24 (solved, stubs, wrong, hostile, archives)",
              ["tests/support/gradebook-selftest.sh"]),
@@ -535,7 +536,9 @@ def steps() -> list[Step]:
         # Two traced runs of one chapter write the same results file.
         s.append(Step(f"make check TRACE=1 draws a timeline: {ex}", traced_run(ex, spans), alone="trace"))
     s += [
-        Step("demos run; deterministic ones print what the book says", MAKE + ["examples"], "demos-run"),
+        # Weight 2: it runs four chapters' demos at once (run-demos.sh).
+        Step("demos run; deterministic ones print what the book says", MAKE + ["examples"], "demos-run",
+             weight=2),
         Step("demo servers and chat_server survive hostile clients",
              ["tests/support/hostile.py", "build/plain/demos/04-select"]),
         Step("chapter 7's servers survive hostile clients (select, epoll, threads, io_uring, libuv)",
