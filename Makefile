@@ -377,6 +377,11 @@ PANDOC := pandoc --fail-if-warnings --lua-filter=book/filters/include.lua \
 
 FIGURE_SRCS := $(wildcard chapters/*/*.dot)
 FIGURES_SVG := $(patsubst chapters/%.dot,build/figures/%.svg,$(FIGURE_SRCS))
+# Chapter 7's plots are SVGs drawn by its bench.sh, kept with the recorded
+# run the chapter quotes; the chapter shows them as figure:07-every-way/NAME.
+BENCH_RUN := chapters/07-every-way/results/2026-12-07-quiet
+BENCH_PLOTS := $(patsubst $(BENCH_RUN)/%.svg,build/figures/07-every-way/%.svg,$(wildcard $(BENCH_RUN)/*.svg))
+FIGURES_SVG += $(BENCH_PLOTS)
 FIGURES_PDF := $(FIGURES_SVG:.svg=.pdf)
 TIMELINE := build/tools/timeline
 
@@ -387,6 +392,10 @@ $(TIMELINE): book/timeline.c
 build/figures/%.svg: chapters/%.dot
 	@mkdir -p $(@D)
 	@dot -Tsvg -o $@ $<
+
+$(BENCH_PLOTS): build/figures/07-every-way/%.svg: $(BENCH_RUN)/%.svg
+	@mkdir -p $(@D)
+	@cp $< $@
 
 build/figures/%.pdf: build/figures/%.svg
 	@rsvg-convert -f pdf -o $@ $<
