@@ -15,6 +15,11 @@
  * (wait ms milliseconds, as a request waiting on a disk or another server
  * would). A blocking server sleeps in the thread; a loop server is asked
  * to wait (resp_run() returns the milliseconds) and keeps serving others.
+ * Only when the server was started with --crash (the demo crash.c does;
+ * bench.sh never does): CRASH, which writes through a NULL pointer in
+ * whichever thread or process serves it, to show what a crash in one
+ * worker takes down under each model. Without --crash it is an unknown
+ * command.
  *
  * Bad input: an unknown command or a wrong number of arguments is answered
  * with an error and the connection stays; a malformed request (a bulk
@@ -115,6 +120,11 @@ typedef struct resp_item {
     size_t klen, vlen;
     char *key, *val;
 } resp_item;
+
+/* --crash given: CRASH is served (a NULL write). The pointer is volatile
+   so that the compiler must make the write, whatever it knows. */
+static int resp_crash_on;
+static int *volatile resp_nowhere;
 
 static resp_item *resp_table[RESP_BUCKETS];
 static long resp_keys;
@@ -327,6 +337,8 @@ static inline long resp_exec(const resp_req *r, resp_buf *out, int defer)
                 ;
             RESP_LIT(out, "+OK\r\n");
         }
+    } else if (resp_is(r, "CRASH") && args == 1 && resp_crash_on) {
+        *resp_nowhere = 1; /* SIGSEGV: the process ends, all its threads */
     } else if (resp_is(r, "QUIT")) {
         RESP_LIT(out, "+OK\r\n");
         return -1;
@@ -489,16 +501,18 @@ static inline int resp_step(int fd, resp_conn *c, int readable)
    as allowed, no SIGPIPE (a reset client is an error on its socket, not
    the end of the server), and the time bound: argv[1] seconds (default
    60), after which SIGALRM's default action ends the process, as SIGTERM
-   does at any time. */
+   does at any time. A first argument --crash turns CRASH on. */
 static inline int resp_listen(int argc, char *argv[])
 {
     struct sockaddr_in a = {.sin_family = AF_INET};
     socklen_t alen = sizeof a;
     struct rlimit rl;
     int one = 1, fd;
-    long secs = argc > 1 ? atol(argv[1]) : 60;
-    if (argc > 2 || secs < 1 || secs > 3600) {
-        fprintf(stderr, "usage: %s [SECONDS]  (the longest it runs)\n",
+    int arg = 1 + (resp_crash_on = argc > 1 && !strcmp(argv[1], "--crash"));
+    long secs = argc > arg ? atol(argv[arg]) : 60;
+    if (argc > arg + 1 || secs < 1 || secs > 3600) {
+        fprintf(stderr,
+                "usage: %s [--crash] [SECONDS]  (the longest it runs)\n",
                 argv[0]);
         exit(2);
     }
