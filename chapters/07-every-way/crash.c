@@ -44,9 +44,16 @@ static pid_t start(const char *name, int *port)
     }
     close(p[1]);
     struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-    ssize_t n = poll(&pfd, 1, 5000) == 1 ? read(p[0], line, 63) : -1;
+    size_t n = 0; /* a line may come in pieces (Python writes words) */
+    while (n < sizeof line - 1 && !memchr(line, '\n', n) &&
+           poll(&pfd, 1, 5000) == 1) {
+        ssize_t r = read(p[0], line + n, sizeof line - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
     close(p[0]);
-    if (n <= 0 || sscanf(line, "port %d", port) != 1) {
+    if (sscanf(line, "port %d", port) != 1) {
         fprintf(stderr, "crash: %s printed no port\n", name);
         exit(1);
     }
