@@ -374,13 +374,17 @@ for r in rows:
         bad.append("{client} {server} {mix} c={conns:.0f} P={depth:.0f}: done {done:.0f} of {want:.0f}, errors {errors:.0f}, dropped {dropped:.0f}".format(**r))
 if shutil.which("gnuplot"):
     for what, col, title in (("rps", "rps", "requests per second"), ("p99", "p99_us", "p99 latency (us)")):
-        data = []
+        data, names = [], []
         for s in order:
             pts = sorted((r["conns"], r[col]) for r in rows
                          if r["server"] == s and r["client"] == "load" and r["mix"] == "getset" and r["depth"] == 1)
-            data.append("\n".join(f"{c:.0f} {v:.0f}" for c, v in pts) + "\n\n\n")
+            if pts:  # gnuplot fails on a series with no points
+                data.append("\n".join(f"{c:.0f} {v:.0f}" for c, v in pts) + "\n\n\n")
+                names.append(s)
+        if not names:
+            break
         open(out + f"/{what}.dat", "w").write("".join(data))
-        plot = ", ".join(f"'{out}/{what}.dat' index {i} with linespoints title '{s}'" for i, s in enumerate(order))
+        plot = ", ".join(f"'{out}/{what}.dat' index {i} with linespoints title '{s}'" for i, s in enumerate(names))
         subprocess.run(["gnuplot", "-e", f"set terminal svg size 800,500; set output '{out}/{what}.svg'; "
                         f"set logscale x; set logscale y; set xlabel 'connections'; set ylabel '{title}'; "
                         f"set key outside; set title 'getset, depth 1, load.c'; plot {plot}"], check=True)
