@@ -79,6 +79,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+unset WB_TRACE # the servers would trace every BURN and SLEEP (resp.h)
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3 # Debian's, as the chapter says
 servers="server_seq server_fork server_threads server_pool server_select

@@ -10,6 +10,7 @@
 #   sh openloop.sh [SERVER [MIX [CONNS [REQS]]]]
 #   (defaults: server_epoll cpu 10 1000; load and the server on PATH)
 set -eu
+unset WB_TRACE # no trace of its thousand BURNs
 server=${1:-server_epoll} mix=${2:-cpu} conns=${3:-10} reqs=${4:-1000}
 field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 closed=$(load -c "$conns" -n "$reqs" -m "$mix" -- "$server")

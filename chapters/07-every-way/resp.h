@@ -21,6 +21,11 @@
  * worker takes down under each model. Without --crash it is an unknown
  * command.
  *
+ * With WB_TRACE set (chapters/trace.h), each BURN and SLEEP served leaves
+ * a span in the trace, "cpu MS" and "wait MS", in the thread or process
+ * that served it: the timelines of six.c show where the server worked.
+ * Unset, it costs one cached test per BURN or SLEEP, nothing else.
+ *
  * Bad input: an unknown command or a wrong number of arguments is answered
  * with an error and the connection stays; a malformed request (a bulk
  * length that lies, a huge line, garbage) is answered with an error and
@@ -46,6 +51,7 @@
 #include <unistd.h>
 
 #include "die.h"
+#include "trace.h"
 
 #define RESP_MAX_ARGS 64
 #define RESP_MAX_BULK (1 << 20)            /* one argument: 1 MiB */
@@ -63,10 +69,12 @@ typedef struct {
 /* One client: its unparsed input, its replies not yet sent. */
 typedef struct {
     resp_buf in, out;
-    size_t sent;     /* bytes of out already written */
-    int closing;     /* close once out is sent */
-    int64_t wake_ns; /* a deferred SLEEP ends at this time; 0: none */
-    int stuck;       /* requests wait behind unsent replies: read no more */
+    size_t sent;       /* bytes of out already written */
+    int closing;       /* close once out is sent */
+    int64_t wake_ns;   /* a deferred SLEEP ends at this time; 0: none */
+    int64_t wait_from; /* and began at this time (for its trace span) */
+    long wait_ms;
+    int stuck; /* requests wait behind unsent replies: read no more */
 } resp_conn;
 
 static inline int64_t resp_now_ns(void)
@@ -325,16 +333,21 @@ static inline long resp_exec(const resp_req *r, resp_buf *out, int defer)
         if ((ms = resp_ms(r->argv[1], r->len[1])) < 0) {
             RESP_LIT(out, "-ERR milliseconds must be 0 to 10000\r\n");
         } else if (resp_is(r, "BURN")) { /* CPU work: spin */
-            int64_t until = resp_now_ns() + ms * 1000000;
+            int64_t from = resp_now_ns(), until = from + ms * 1000000;
             while (resp_now_ns() < until)
                 ;
+            snprintf(msg, sizeof msg, "cpu %ld", ms);
+            trace_span(msg, from, resp_now_ns());
             RESP_LIT(out, "+OK\r\n");
         } else if (defer && ms > 0) {
             return ms;
         } else { /* the thread waits, as on a disk */
             struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
+            int64_t from = resp_now_ns();
             while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
                 ;
+            snprintf(msg, sizeof msg, "wait %ld", ms);
+            trace_span(msg, from, resp_now_ns());
             RESP_LIT(out, "+OK\r\n");
         }
     } else if (resp_is(r, "CRASH") && args == 1 && resp_crash_on) {
@@ -364,6 +377,9 @@ static inline long resp_exec(const resp_req *r, resp_buf *out, int defer)
 /* The reply of a deferred SLEEP, once its time has come. */
 static inline void resp_wake(resp_conn *c)
 {
+    char label[32];
+    snprintf(label, sizeof label, "wait %ld", c->wait_ms);
+    trace_span(label, c->wait_from, resp_now_ns());
     c->wake_ns = 0;
     RESP_LIT(&c->out, "+OK\r\n");
 }
@@ -394,7 +410,8 @@ static inline long resp_run(resp_conn *c, int defer)
             if (ms < 0)
                 c->closing = 1;
             else
-                c->wake_ns = resp_now_ns() + ms * 1000000;
+                c->wake_ns = (c->wait_from = resp_now_ns()) + ms * 1000000;
+            c->wait_ms = ms;
             break;
         }
     }
