@@ -17,7 +17,8 @@
 #    connection sending its requests one at a time (depth 1) and 16 at a
 #    time (depth 16), mix getset (SET and GET in turn); then mix wait
 #    (every 10th request SLEEP 10: waiting, as on a disk) and mix cpu
-#    (every 10th request BURN 1: CPU work) at depth 1 (not redis-server:
+#    (every 10th request BURN 1: CPU work; half the requests of getset)
+#    at depth 1 (not redis-server:
 #    it has no SLEEP or BURN, and would answer them with an error at
 #    once). It measures
 #    throughput, latency (p50, p99, max), the server's CPU time and peak
@@ -27,7 +28,8 @@
 #    connection counts; not against server_seq (beyond 1 connection) or
 #    server_pool (beyond its 16 threads): redis-benchmark keeps every
 #    connection open to the end, so those would serve one connection and
-#    leave the others waiting for its 10 s idle timeout.
+#    leave the others waiting for its 10 s idle timeout. At 1 connection
+#    half the requests (10,000 of each), to pay for groups 3 and 4.
 # 3. The generator's ceiling: load against server_null (a server that
 #    answers +OK to every request and does nothing else) at 1, 10 and 100
 #    connections, depth 1, getset, beside the real servers of the same
@@ -248,6 +250,7 @@ while read -r s kind mix c d; do
         step=$((step + 1))
         [ "$running" = "$s" ] || continue
         n=$rb_n
+        [ "$c" = 1 ] && n=$((rb_n / 2)) # one connection: the slowest steps
         [ "$kind" = rbb ] && n=$budget_n
         [ "$kind" = rbb ] && [ "$s" = server_asyncio ] && n=$((budget_n / 5))
         line=$(run_rb "$s" "$c" "$d" "$n")
