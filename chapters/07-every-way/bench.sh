@@ -37,7 +37,7 @@
 #    the fastest real server, the server, not load, was the limit.
 #    server_null is left out of "x best".
 # 4. The budget (issue 21): redis-benchmark -t get,set -c 50, without
-#    pipelining and with -P 16, -n 100000 (server_asyncio: 20000, it is
+#    pipelining and with -P 16, -n 100000 (server_asyncio: 10000, it is
 #    slower; a rate needs no more), against server_epoll, server_select,
 #    server_uv, server_asyncio and redis-server, one after the other;
 #    prints each C loop's ratio to redis-server and to asyncio, against
@@ -252,7 +252,7 @@ while read -r s kind mix c d; do
         n=$rb_n
         [ "$c" = 1 ] && n=$((rb_n / 2)) # one connection: the slowest steps
         [ "$kind" = rbb ] && n=$budget_n
-        [ "$kind" = rbb ] && [ "$s" = server_asyncio ] && n=$((budget_n / 5))
+        [ "$kind" = rbb ] && [ "$s" = server_asyncio ] && n=$((budget_n / 10))
         line=$(run_rb "$s" "$c" "$d" "$n")
         [ -n "$line" ] || line="FAIL $s redis-benchmark -c $c -P $d: no result"
         echo "$line" >>"$raw"
