@@ -120,7 +120,9 @@ int main(int argc, char *argv[])
     for (int k = 0; k < CLIENTS; k++)
         if ((err = pthread_join(t[k], NULL)) != 0)
             die_en(err, "pthread_join");
-    int64_t first = sent[0];
+    int64_t first = sent[0]; /* under load, a later client may go first */
+    for (int k = 1; k < CLIENTS; k++)
+        first = sent[k] < first ? sent[k] : first;
     for (int k = 0; k < CLIENTS; k++)
         printf(
             "client %d  %-9s  %-6s  sent at %3.0f ms, answered at %3.0f ms\n",
