@@ -142,8 +142,9 @@ static int64_t due(int k, long i)
    out: the requests wait here, late, and their lateness counts). */
 static void queue_due(conn *c, int k, int64_t t, size_t cap)
 {
-    if (c->out_off == c->out_len)
-        c->out_off = c->out_len = 0;
+    memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+    c->out_len -= c->out_off;
+    c->out_off = 0;
     while (c->queued < reqs && due(k, c->queued) <= t &&
            cap - c->out_len >= 1100)
         c->out_len += (size_t)request(c->out + c->out_len, k, c->queued++);
@@ -404,7 +405,8 @@ int main(int argc, char *argv[])
                 continue;
             queue_due(c, k, now_ns(), out_cap);
             flush(c, k, efd);
-            if (c->queued < reqs && due(k, c->queued) < next)
+            if (c->queued < reqs && out_cap - c->out_len >= 1100 &&
+                due(k, c->queued) < next) /* full: EPOLLOUT wakes us */
                 next = due(k, c->queued);
         }
         int64_t wait = next - now_ns();
