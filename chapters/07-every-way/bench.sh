@@ -99,7 +99,7 @@ for p in redis-server redis-benchmark "$PY"; do
 done
 if [ "$quick" = 1 ]; then
     sizes="10" rb_sizes="10" budget=400 rb_n=4000 limit=10 wait_sizes="10"
-    null_sizes="10" budget_n=5000
+    null_sizes="10" budget_n=2000
 else
     sizes="1 10 100 1000" rb_sizes="1 10 100 1000" budget=20000 rb_n=20000
     limit=20 wait_sizes="10 100 1000" null_sizes="1 10 100" budget_n=100000
