@@ -3,7 +3,8 @@
 # workload (resp.h, a subset of the Redis protocol), one server per model,
 # and the real redis-server beside them, driven by two clients.
 #
-#   chapters/07-every-way/bench.sh [--quick] [--demos DIR] [--out DIR]
+#   chapters/07-every-way/bench.sh [--quick] [--only ceiling|budget]
+#                                  [--demos DIR] [--out DIR]
 #
 # The servers: server_seq (one client at a time), server_fork (a process
 # per client), server_threads (a thread per client), server_pool (16
@@ -16,7 +17,8 @@
 #    connection sending its requests one at a time (depth 1) and 16 at a
 #    time (depth 16), mix getset (SET and GET in turn); then mix wait
 #    (every 10th request SLEEP 10: waiting, as on a disk) and mix cpu
-#    (every 10th request BURN 1: CPU work) at depth 1 (not redis-server:
+#    (every 10th request BURN 1: CPU work; half the requests of getset)
+#    at depth 1 (not redis-server:
 #    it has no SLEEP or BURN, and would answer them with an error at
 #    once). It measures
 #    throughput, latency (p50, p99, max), the server's CPU time and peak
@@ -26,7 +28,25 @@
 #    connection counts; not against server_seq (beyond 1 connection) or
 #    server_pool (beyond its 16 threads): redis-benchmark keeps every
 #    connection open to the end, so those would serve one connection and
-#    leave the others waiting for its 10 s idle timeout.
+#    leave the others waiting for its 10 s idle timeout. At 1 connection
+#    half the requests (10,000 of each), to pay for groups 3 and 4.
+# 3. The generator's ceiling: load against server_null (a server that
+#    answers +OK to every request and does nothing else) at 1, 10 and 100
+#    connections, depth 1, getset, beside the real servers of the same
+#    groups: when load reaches far more against server_null than against
+#    the fastest real server, the server, not load, was the limit.
+#    server_null is left out of "x best".
+# 4. The budget (issue 21): redis-benchmark -t get,set -c 50, without
+#    pipelining and with -P 16, -n 100000 (server_asyncio: 10000, it is
+#    slower; a rate needs no more), against server_epoll, server_select,
+#    server_uv, server_asyncio and redis-server, one after the other;
+#    prints each C loop's ratio to redis-server and to asyncio, against
+#    the goals (epoll at least 0.8 of redis-server, select 0.6, every C
+#    loop 3 times asyncio), into budget.md too. When
+#    chapters/07-every-way/bench_kv.sh exists (the capstone's reference
+#    server), it runs here, with --quick in the quick mode; its lines of
+#    key=value (as raw.txt's, client=redis-benchmark conns=50) join the
+#    group; its exit status counts as a step's.
 # Every step prints a progress line. Ratios: each server's requests per
 # second over redis-server's and over the best server's, in the same
 # group (same client, mix, connections, depth) of the same run.
@@ -34,6 +54,9 @@
 # --quick: 10 connections only, fewer requests, redis-benchmark at 10
 #    (for `make bench QUICK=1`, which `make test` runs: under 60 s). It
 #    fails when a server does not answer every getset request rightly.
+# --only ceiling: only group 3, with server_epoll, server_select,
+#    server_uv and redis-server beside server_null; --only budget: only
+#    group 4 (and bench_kv.sh). For quoting one group from one run.
 # --demos DIR: the built demos (default build/plain/demos/07-every-way).
 # --out DIR: the results (default build/bench/07-every-way): raw.txt (one
 #    line of key=value per step), results.csv, results.json, table.md,
@@ -46,22 +69,25 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root" || exit 2
 here=chapters/07-every-way
 demos=build/plain/demos/07-every-way out=build/bench/07-every-way
-quick=0
+quick=0 only=
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) quick=1 ;;
+    --only) only=$2; shift ;;
     --demos) demos=$2; shift ;;
     --out) out=$2; shift ;;
-    *) echo "usage: $0 [--quick] [--demos DIR] [--out DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--quick] [--only ceiling|budget] [--demos DIR] [--out DIR]" >&2
+       exit 2 ;;
     esac
     shift
 done
+unset WB_TRACE # the servers would trace every BURN and SLEEP (resp.h)
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3 # Debian's, as the chapter says
 servers="server_seq server_fork server_threads server_pool server_select
          server_epoll server_uring server_uv server_asyncio redis-server"
 for p in load server_seq server_fork server_threads server_pool \
-    server_select server_epoll server_uring server_uv; do
+    server_select server_epoll server_uring server_uv server_null; do
     if [ ! -x "$demos/$p" ]; then
         echo "bench.sh: $demos/$p is missing: run make demos first" >&2
         exit 2
@@ -73,9 +99,10 @@ for p in redis-server redis-benchmark "$PY"; do
 done
 if [ "$quick" = 1 ]; then
     sizes="10" rb_sizes="10" budget=400 rb_n=4000 limit=10 wait_sizes="10"
+    null_sizes="10" budget_n=2000
 else
     sizes="1 10 100 1000" rb_sizes="1 10 100 1000" budget=20000 rb_n=20000
-    limit=20 wait_sizes="10 100 1000"
+    limit=20 wait_sizes="10 100 1000" null_sizes="1 10 100" budget_n=100000
 fi
 mkdir -p "$out"
 PATH=$root/$demos:$PATH
@@ -91,7 +118,7 @@ raw=$out/raw.txt
     echo "cpu: $(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -n 1)"
     echo "redis-server: $(redis-server --version | head -n 1)"
     echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "command: $here/bench.sh$([ "$quick" = 1 ] && echo ' --quick')"
+    echo "command: $here/bench.sh$([ "$quick" = 1 ] && echo ' --quick')${only:+ --only $only}"
 } >"$out/machine.txt"
 
 # A free loopback port for redis-server (which cannot pick its own).
@@ -151,6 +178,19 @@ for s in $servers; do
         for d in 1 16; do echo "$s rb get,set $c $d" >>"$plan"; done
     done
 done
+for c in $null_sizes; do echo "server_null load getset $c 1" >>"$plan"; done
+for s in server_epoll server_select server_uv server_asyncio redis-server; do
+    for d in 1 16; do echo "$s rbb get,set 50 $d" >>"$plan"; done
+done
+case $only in
+'') ;;
+ceiling) awk -v sizes=" $null_sizes " '$2 == "load" && $3 == "getset" && $5 == 1 &&
+        index(sizes, " " $4 " ") && $1 ~ /^(server_(null|epoll|select|uv)|redis-server)$/' \
+        "$plan" >"$plan.only" ;;
+budget) awk '$2 == "rbb"' "$plan" >"$plan.only" ;;
+*) echo "bench.sh: --only ceiling or budget" >&2; exit 2 ;;
+esac
+[ -n "$only" ] && mv "$plan.only" "$plan"
 total=$(wc -l <"$plan")
 echo "bench: $total steps, $(echo $servers | wc -w) servers, connections $sizes"
 
@@ -158,6 +198,7 @@ run_load() { # server mix conns depth
     local s=$1 mix=$2 c=$3 d=$4 n line
     n=$((budget / c))
     [ "$mix" = wait ] && n=$((budget / 4 / c)) # 1 in 10 waits 10 ms
+    [ "$mix" = cpu ] && n=$((budget / 2 / c))  # 1 in 10 burns 1 ms
     [ "$n" -lt $((2 * d)) ] && n=$((2 * d))
     [ "$mix" != getset ] && n=$(((n + 9) / 10 * 10))
     if [ "$s" = redis-server ]; then
@@ -177,11 +218,11 @@ run_load() { # server mix conns depth
 }
 
 # redis-benchmark's CSV: "test","rps","avg","min","p50","p95","p99","max"
-run_rb() { # server conns depth (the server is running: $srv_port)
-    local s=$1 c=$2 d=$3
-    timeout 60 redis-benchmark -p "$srv_port" -t get,set -n "$rb_n" \
+run_rb() { # server conns depth requests (the server is running: $srv_port)
+    local s=$1 c=$2 d=$3 n=$4
+    timeout 120 redis-benchmark -p "$srv_port" -t get,set -n "$n" \
         -c "$c" -P "$d" --csv 2>/dev/null |
-        tr -d '"' | awk -F, -v s="$s" -v c="$c" -v d="$d" -v n="$rb_n" '
+        tr -d '"' | awk -F, -v s="$s" -v c="$c" -v d="$d" -v n="$n" '
         $1 == "SET" || $1 == "GET" {
             printf "client=redis-benchmark server=%s conns=%d depth=%d mix=%s done=%d want=%d errors=0 dropped=0 secs=%.2f rps=%.0f p50_us=%.0f p99_us=%.0f max_us=%.0f\n",
                 s, c, d, tolower($1), n, n, n / $2, $2, $5 * 1000, $7 * 1000, $8 * 1000
@@ -190,7 +231,7 @@ run_rb() { # server conns depth (the server is running: $srv_port)
 
 running=
 while read -r s kind mix c d; do
-    if [ "$kind" = rb ] && [ "$running" != "$s" ]; then
+    if [ "$kind" != load ] && [ "$running" != "$s" ]; then
         [ -n "$running" ] && stop
         running=
         if start "$s"; then running=$s; else
@@ -208,16 +249,30 @@ while read -r s kind mix c d; do
     else
         step=$((step + 1))
         [ "$running" = "$s" ] || continue
-        line=$(run_rb "$s" "$c" "$d")
+        n=$rb_n
+        [ "$c" = 1 ] && n=$((rb_n / 2)) # one connection: the slowest steps
+        [ "$kind" = rbb ] && n=$budget_n
+        [ "$kind" = rbb ] && [ "$s" = server_asyncio ] && n=$((budget_n / 10))
+        line=$(run_rb "$s" "$c" "$d" "$n")
         [ -n "$line" ] || line="FAIL $s redis-benchmark -c $c -P $d: no result"
         echo "$line" >>"$raw"
     fi
     case $line in FAIL*) failed=1 ;; esac
     printf '[%3d/%d] %-15s %-15s %-6s c=%-4s P=%-2s %s\n' "$step" "$total" "$s" \
-        "$([ "$kind" = rb ] && echo redis-bench || echo load)" "$mix" "$c" "$d" \
+        "$([ "$kind" = load ] && echo load || echo redis-bench)" "$mix" "$c" "$d" \
         "$(echo "$line" | tr ' ' '\n' | grep -E '^(rps|p99_us|done|want)=' | tr '\n' ' ')"
 done <"$plan"
 [ -n "$running" ] && stop
+if [ -f "$here/bench_kv.sh" ] && [ "$only" != ceiling ]; then
+    echo "bench: $here/bench_kv.sh (the capstone's server, budget group)"
+    if bash "$here/bench_kv.sh" $([ "$quick" = 1 ] && echo --quick) \
+        >"$out/bench_kv.txt" 2>&1; then
+        grep '^client=' "$out/bench_kv.txt" >>"$raw"
+    else
+        echo "FAIL bench_kv.sh: see $out/bench_kv.txt" | tee -a "$raw"
+        failed=1
+    fi
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/machine.txt"
 
 # CSV, JSON, the tables with ratios, the sanity checks, the plots.
@@ -239,7 +294,7 @@ groups = {}
 for r in rows:
     groups.setdefault((r["client"], r["mix"], r["conns"], r["depth"]), []).append(r)
 for g in groups.values():
-    best = max(r["rps"] for r in g) or 1
+    best = max([r["rps"] for r in g if r["server"] != "server_null"] or [1]) or 1
     redis = [r["rps"] for r in g if r["server"] == "redis-server"]
     for r in g:
         r["x_best"] = round(r["rps"] / best, 3)
@@ -260,7 +315,8 @@ def num(x, fmt="{:.0f}"):
 lines = []
 order = ["server_seq", "server_fork", "server_threads", "server_pool",
          "server_select", "server_epoll", "server_uring", "server_uv",
-         "server_asyncio", "redis-server"]
+         "server_asyncio", "redis-server", "server_null"]
+order += sorted({r["server"] for r in rows} - set(order))  # bench_kv.sh's
 for key in sorted(groups, key=lambda k: (k[0] != "load", k[1] != "getset", k[1], k[3], k[2])):
     client, mix, conns, depth = key
     lines.append(f"\n{client}, {mix}, {conns:.0f} connections, depth {depth:.0f}:\n")
@@ -285,19 +341,54 @@ for depth in (1, 16):
             r = [r for r in groups.get(("load", "getset", c, depth), []) if r["server"] == s]
             cells.append(f"{r[0]['rps']:>9.0f} ({r[0]['x_redis']:>4.2f})" if r and r[0]["x_redis"] != "" else " " * 17)
         print(f"  {s:<15}" + "".join(f"{x:>17}" for x in cells))
+# The generator's ceiling: load against server_null, and against the
+# fastest real server of the same group.
+print("\nThe generator's ceiling (load, getset, depth 1):")
+print(f"  {'conns':>5}  {'server_null req/s':>17}  {'load CPU %':>10}  {'null CPU %':>10}  {'fastest real server':<20} {'req/s':>8}  {'x null':>6}  {'load CPU %':>10}")
+for key in sorted(k for k in groups if k[:2] == ("load", "getset") and k[3] == 1):
+    null = [r for r in groups[key] if r["server"] == "server_null"]
+    real = [r for r in groups[key] if r["server"] != "server_null"]
+    if not null or not real:
+        continue
+    n, b = null[0], max(real, key=lambda r: r["rps"])
+    print(f"  {key[2]:>5.0f}  {n['rps']:>17.0f}  {n['load_cpu']:>10.0f}  {100 * n['cpu_s'] / n['secs']:>10.0f}  "
+          f"{b['server']:<20} {b['rps']:>8.0f}  {b['rps'] / n['rps']:>6.2f}  {b['load_cpu']:>10.0f}")
+# The budget: redis-benchmark -c 50, each C loop against redis-server
+# and asyncio.
+goals = {"server_epoll": 0.8, "server_select": 0.6}
+blines = ["| test | -P | server | req/s | x redis-server | goal | x asyncio | goal 3 |", "|---|---:|---|---:|---:|---:|---:|---:|"]
+for key in sorted(k for k in groups if k[0] == "redis-benchmark" and k[2] == 50):
+    g = {r["server"]: r["rps"] for r in groups[key]}
+    redis, py = g.get("redis-server", 0), g.get("server_asyncio", 0)
+    for s in sorted(g, key=order.index):
+        if s in ("redis-server", "server_asyncio"):
+            blines.append(f"| {key[1]} | {key[3]:.0f} | {s} | {g[s]:.0f} | {g[s] / redis if redis else 0:.2f} | | | |")
+            continue
+        xr, xp = (g[s] / redis if redis else 0), (g[s] / py if py else 0)
+        goal = goals.get(s)
+        mark = "" if goal is None else (f"{goal} met" if xr >= goal else f"{goal} MISSED")
+        blines.append(f"| {key[1]} | {key[3]:.0f} | {s} | {g[s]:.0f} | {xr:.2f} | {mark} | {xp:.1f} | {'met' if xp >= 3 else 'MISSED'} |")
+if len(blines) > 2:
+    print("\nThe budget (redis-benchmark -t get,set -c 50; the machine's load: machine.txt):")
+    print("\n".join("  " + l for l in blines))
+    open(out + "/budget.md", "w").write("\n".join(blines) + "\n")
 # Sanity: every getset request answered, rightly, at a positive rate.
 for r in rows:
     if r["mix"] in ("getset", "get", "set") and (r["done"] < r["want"] or r["errors"] or r["dropped"] or r["rps"] <= 0):
         bad.append("{client} {server} {mix} c={conns:.0f} P={depth:.0f}: done {done:.0f} of {want:.0f}, errors {errors:.0f}, dropped {dropped:.0f}".format(**r))
 if shutil.which("gnuplot"):
     for what, col, title in (("rps", "rps", "requests per second"), ("p99", "p99_us", "p99 latency (us)")):
-        data = []
+        data, names = [], []
         for s in order:
             pts = sorted((r["conns"], r[col]) for r in rows
                          if r["server"] == s and r["client"] == "load" and r["mix"] == "getset" and r["depth"] == 1)
-            data.append("\n".join(f"{c:.0f} {v:.0f}" for c, v in pts) + "\n\n\n")
+            if pts:  # gnuplot fails on a series with no points
+                data.append("\n".join(f"{c:.0f} {v:.0f}" for c, v in pts) + "\n\n\n")
+                names.append(s)
+        if not names:
+            break
         open(out + f"/{what}.dat", "w").write("".join(data))
-        plot = ", ".join(f"'{out}/{what}.dat' index {i} with linespoints title '{s}'" for i, s in enumerate(order))
+        plot = ", ".join(f"'{out}/{what}.dat' index {i} with linespoints title '{s}'" for i, s in enumerate(names))
         subprocess.run(["gnuplot", "-e", f"set terminal svg size 800,500; set output '{out}/{what}.svg'; "
                         f"set logscale x; set logscale y; set xlabel 'connections'; set ylabel '{title}'; "
                         f"set key outside; set title 'getset, depth 1, load.c'; plot {plot}"], check=True)

@@ -4,10 +4,19 @@
  * running (-p PORT, and -s PID to measure it), opens CONNS connections to
  * 127.0.0.1, and on each sends REQS requests, DEPTH at a time (a closed
  * loop: the next DEPTH leave when all replies of the last have come; 1
- * means one request, one reply). It stops when every connection is done
- * or after SECONDS, and prints one line of key=value pairs:
+ * means one request, one reply). With --rate R (-r R) the loop is open
+ * instead: requests leave on a timetable, R per second in all, spread
+ * evenly over the connections, whether or not the replies to the earlier
+ * ones have come, and each latency counts from the time the request was
+ * due to leave, not from when it left: a server that stalls cannot hide
+ * the queue behind it (a closed loop waits with it, and so measures too
+ * few slow requests: "coordinated omission"). It stops when every
+ * connection is done or after SECONDS, and prints one line of key=value
+ * pairs:
  *   rps      answered requests per second, over the whole run
  *   p50_us, p99_us, max_us   latency of one request, send to reply
+ *            (open loop: from the time it was due to leave)
+ *   rate     the rate asked (--rate), 0 for a closed loop
  *   done, want   requests answered and asked; errors: error replies;
  *            dropped: connections the server closed before the end
  *   cpu_s    the server's CPU time (all its threads, and its children's,
@@ -22,12 +31,14 @@
  * request BURN 1); wait (getset, every 10th request SLEEP 10).
  * One thread and epoll; Linux-only (/proc, epoll), hence _GNU_SOURCE.
  *
- * Run: load [-c CONNS] [-n REQS] [-P DEPTH] [-m MIX] [-d BYTES]
+ * Run: load [-c CONNS] [-n REQS] [-P DEPTH | --rate R] [-m MIX] [-d BYTES]
  *           [-t SECONDS] [-N NAME] (-p PORT [-s PID] | -- SERVER [ARGS])
  * e.g. load -c 10 -n 1000 -- server_epoll
+ *      load -c 10 -n 1000 --rate 20000 -- server_epoll
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -48,6 +59,7 @@
 typedef struct {
     int fd, batch, got; /* requests in this batch, replies to it so far */
     long done;          /* requests answered */
+    long queued;        /* open loop: requests put in out so far */
     int64_t sent_at;    /* when this batch left */
     int polling_out;    /* registered for EPOLLOUT */
     char *out, *in;
@@ -58,6 +70,8 @@ static int conns = 1, depth = 1, value_size = 3;
 static long reqs = 1000;
 static const char *mix = "getset";
 static int64_t *lat; /* the latency of every answered request, ns */
+static double rate;  /* --rate: requests per second in all; 0: closed */
+static int64_t gap_ns, start_ns; /* open loop: one connection's interval */
 static long nlat, errors, dropped;
 
 static int64_t now_ns(void)
@@ -114,6 +128,28 @@ static int next_batch(conn *c, int k)
     c->sent_at = now_ns();
     return 0;
 }
+
+// [open]
+/* Open loop: when request i of connection k is due to leave. The
+   connections take turns, evenly spaced: k starts k/conns of a gap in. */
+static int64_t due(int k, long i)
+{
+    return start_ns + (int64_t)k * gap_ns / conns + i * gap_ns;
+}
+
+/* Open loop: put every request whose time has come in c->out, as long as
+   there is room (a server that stops reading fills the socket, then
+   out: the requests wait here, late, and their lateness counts). */
+static void queue_due(conn *c, int k, int64_t t, size_t cap)
+{
+    memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+    c->out_len -= c->out_off;
+    c->out_off = 0;
+    while (c->queued < reqs && due(k, c->queued) <= t &&
+           cap - c->out_len >= 1100)
+        c->out_len += (size_t)request(c->out + c->out_len, k, c->queued++);
+}
+// [open]
 
 /* Write what the socket takes of the batch; poll for EPOLLOUT only while
    some is left (it rarely is: a batch is small). */
@@ -262,9 +298,9 @@ static int cmp64(const void *a, const void *b)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: load [-c CONNS] [-n REQS] [-P DEPTH] [-m "
-                    "ping|getset|cpu|wait] [-d BYTES] [-t SECONDS] [-N NAME] "
-                    "(-p PORT [-s PID] | -- SERVER [ARGS...])\n");
+    fprintf(stderr, "usage: load [-c CONNS] [-n REQS] [-P DEPTH | --rate R] "
+                    "[-m ping|getset|cpu|wait] [-d BYTES] [-t SECONDS] "
+                    "[-N NAME] (-p PORT [-s PID] | -- SERVER [ARGS...])\n");
     exit(2);
 }
 
@@ -273,9 +309,14 @@ int main(int argc, char *argv[])
     int port = 0, opt, live = 0;
     long pid = 0, seconds = 30;
     const char *name = NULL;
-    while ((opt = getopt(argc, argv, "c:n:P:m:d:t:N:p:s:")) != -1) {
+    static const struct option longs[] = {{"rate", required_argument, 0, 'r'},
+                                          {0, 0, 0, 0}};
+    while ((opt = getopt_long(argc, argv, "c:n:P:m:d:t:N:p:s:r:", longs,
+                              NULL)) != -1) {
         long v = optarg ? atol(optarg) : 0;
-        if (opt == 'c' && v >= 1 && v <= 10000)
+        if (opt == 'r' && v >= 1 && v <= 10000000)
+            rate = (double)v;
+        else if (opt == 'c' && v >= 1 && v <= 10000)
             conns = (int)v;
         else if (opt == 'n' && v >= 1)
             reqs = v;
@@ -296,8 +337,11 @@ int main(int argc, char *argv[])
         else
             usage();
     }
-    if ((port == 0) == (optind == argc) || (long)conns * reqs > 20000000)
+    if ((port == 0) == (optind == argc) || (long)conns * reqs > 20000000 ||
+        (rate > 0 && depth > 1))
         usage();
+    gap_ns = (int64_t)(1e9 * conns / (rate > 0 ? rate : 1));
+    size_t out_cap = (size_t)(rate > 0 ? 64 : depth) * 1100;
     if (name == NULL) /* the server's file name, python3 script's too */
         name = port                       ? "server"
                : argv[argc - 1][0] == '-' ? argv[optind]
@@ -333,7 +377,7 @@ int main(int argc, char *argv[])
         conn *c = &cs[k];
         int one = 1;
         c->in_cap = (size_t)depth * 1100 + 65536;
-        c->out = malloc((size_t)depth * 1100);
+        c->out = malloc(out_cap);
         c->in = malloc(c->in_cap);
         struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u32 = k};
         if (c->out == NULL || c->in == NULL ||
@@ -344,15 +388,30 @@ int main(int argc, char *argv[])
             epoll_ctl(efd, EPOLL_CTL_ADD, c->fd, &ev) == -1)
             die("load: connect");
         c->polling_out = 1;
-        next_batch(c, k);
+        if (rate == 0)
+            next_batch(c, k);
         live++;
     }
     // [connect]
+    start_ns = now_ns(); /* the timetable starts when all are connected */
 
     // [loop]
     struct epoll_event evs[256];
     while (live > 0 && now_ns() < deadline) {
-        int n = epoll_wait(efd, evs, 256, 100);
+        int64_t next = now_ns() + 100000000; /* sleep 100 ms at most */
+        for (int k = 0; rate > 0 && k < conns; k++) {
+            conn *c = &cs[k]; /* open loop: send what is due, then */
+            if (c->fd == -1)  /* sleep until the next one is */
+                continue;
+            queue_due(c, k, now_ns(), out_cap);
+            flush(c, k, efd);
+            if (c->queued < reqs && out_cap - c->out_len >= 1100 &&
+                due(k, c->queued) < next) /* full: EPOLLOUT wakes us */
+                next = due(k, c->queued);
+        }
+        int64_t wait = next - now_ns();
+        struct timespec ts = {0, wait > 0 ? (long)wait : 0};
+        int n = epoll_pwait2(efd, evs, 256, &ts, NULL);
         if (n == -1 && errno != EINTR)
             die("epoll_wait");
         int64_t t = now_ns();
@@ -381,14 +440,20 @@ int main(int argc, char *argv[])
             size_t off = 0, len;
             while ((len = reply_len(c->in + off, c->in_len - off)) > 0) {
                 errors += c->in[off] == '-';
-                lat[nlat++] = t - c->sent_at;
+                lat[nlat++] = t - (rate > 0 ? due(k, c->done) : c->sent_at);
                 off += len;
                 c->got++;
                 c->done++;
             }
             memmove(c->in, c->in + off, c->in_len - off);
             c->in_len -= off;
-            if (c->got == c->batch && next_batch(c, k) == 0) {
+            if (rate > 0 && c->done == reqs) {
+                close(c->fd);
+                c->fd = -1;
+                live--;
+            } else if (rate > 0) {
+                continue;
+            } else if (c->got == c->batch && next_batch(c, k) == 0) {
                 flush(c, k, efd);
             } else if (c->got == c->batch) {
                 close(c->fd); /* done: the server may serve the next */
@@ -427,11 +492,12 @@ int main(int argc, char *argv[])
                       1e6;
     printf("server=%s conns=%d depth=%d mix=%s done=%ld want=%ld errors=%ld "
            "dropped=%ld secs=%.2f rps=%.0f p50_us=%.0f p99_us=%.0f max_us=%.0f "
-           "cpu_s=%.2f mem_mib=%.1f load_cpu=%.0f\n",
+           "cpu_s=%.2f mem_mib=%.1f load_cpu=%.0f rate=%.0f\n",
            name, conns, depth, mix, nlat, conns * reqs, errors, dropped, secs,
            (double)nlat / secs, nlat ? (double)lat[nlat / 2] / 1e3 : 0,
            nlat ? (double)lat[nlat * 99 / 100] / 1e3 : 0,
-           nlat ? (double)lat[nlat - 1] / 1e3 : 0, cpu, mem, 100 * mine / secs);
+           nlat ? (double)lat[nlat - 1] / 1e3 : 0, cpu, mem, 100 * mine / secs,
+           rate);
     free(lat);
     free(cs);
     close(efd);

@@ -15,6 +15,16 @@
  * (wait ms milliseconds, as a request waiting on a disk or another server
  * would). A blocking server sleeps in the thread; a loop server is asked
  * to wait (resp_run() returns the milliseconds) and keeps serving others.
+ * Only when the server was started with --crash (the demo crash.c does;
+ * bench.sh never does): CRASH, which writes through a NULL pointer in
+ * whichever thread or process serves it, to show what a crash in one
+ * worker takes down under each model. Without --crash it is an unknown
+ * command.
+ *
+ * With WB_TRACE set (chapters/trace.h), each BURN and SLEEP served leaves
+ * a span in the trace, "cpu MS" and "wait MS", in the thread or process
+ * that served it: the timelines of six.c show where the server worked.
+ * Unset, it costs one cached test per BURN or SLEEP, nothing else.
  *
  * Bad input: an unknown command or a wrong number of arguments is answered
  * with an error and the connection stays; a malformed request (a bulk
@@ -41,6 +51,7 @@
 #include <unistd.h>
 
 #include "die.h"
+#include "trace.h"
 
 #define RESP_MAX_ARGS 64
 #define RESP_MAX_BULK (1 << 20)            /* one argument: 1 MiB */
@@ -58,10 +69,12 @@ typedef struct {
 /* One client: its unparsed input, its replies not yet sent. */
 typedef struct {
     resp_buf in, out;
-    size_t sent;     /* bytes of out already written */
-    int closing;     /* close once out is sent */
-    int64_t wake_ns; /* a deferred SLEEP ends at this time; 0: none */
-    int stuck;       /* requests wait behind unsent replies: read no more */
+    size_t sent;       /* bytes of out already written */
+    int closing;       /* close once out is sent */
+    int64_t wake_ns;   /* a deferred SLEEP ends at this time; 0: none */
+    int64_t wait_from; /* and began at this time (for its trace span) */
+    long wait_ms;
+    int stuck; /* requests wait behind unsent replies: read no more */
 } resp_conn;
 
 static inline int64_t resp_now_ns(void)
@@ -115,6 +128,11 @@ typedef struct resp_item {
     size_t klen, vlen;
     char *key, *val;
 } resp_item;
+
+/* --crash given: CRASH is served (a NULL write). The pointer is volatile
+   so that the compiler must make the write, whatever it knows. */
+static int resp_crash_on;
+static int *volatile resp_nowhere;
 
 static resp_item *resp_table[RESP_BUCKETS];
 static long resp_keys;
@@ -315,18 +333,25 @@ static inline long resp_exec(const resp_req *r, resp_buf *out, int defer)
         if ((ms = resp_ms(r->argv[1], r->len[1])) < 0) {
             RESP_LIT(out, "-ERR milliseconds must be 0 to 10000\r\n");
         } else if (resp_is(r, "BURN")) { /* CPU work: spin */
-            int64_t until = resp_now_ns() + ms * 1000000;
+            int64_t from = resp_now_ns(), until = from + ms * 1000000;
             while (resp_now_ns() < until)
                 ;
+            snprintf(msg, sizeof msg, "cpu %ld", ms);
+            trace_span(msg, from, resp_now_ns());
             RESP_LIT(out, "+OK\r\n");
         } else if (defer && ms > 0) {
             return ms;
         } else { /* the thread waits, as on a disk */
             struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
+            int64_t from = resp_now_ns();
             while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
                 ;
+            snprintf(msg, sizeof msg, "wait %ld", ms);
+            trace_span(msg, from, resp_now_ns());
             RESP_LIT(out, "+OK\r\n");
         }
+    } else if (resp_is(r, "CRASH") && args == 1 && resp_crash_on) {
+        *resp_nowhere = 1; /* SIGSEGV: the process ends, all its threads */
     } else if (resp_is(r, "QUIT")) {
         RESP_LIT(out, "+OK\r\n");
         return -1;
@@ -352,6 +377,9 @@ static inline long resp_exec(const resp_req *r, resp_buf *out, int defer)
 /* The reply of a deferred SLEEP, once its time has come. */
 static inline void resp_wake(resp_conn *c)
 {
+    char label[32];
+    snprintf(label, sizeof label, "wait %ld", c->wait_ms);
+    trace_span(label, c->wait_from, resp_now_ns());
     c->wake_ns = 0;
     RESP_LIT(&c->out, "+OK\r\n");
 }
@@ -382,7 +410,8 @@ static inline long resp_run(resp_conn *c, int defer)
             if (ms < 0)
                 c->closing = 1;
             else
-                c->wake_ns = resp_now_ns() + ms * 1000000;
+                c->wake_ns = (c->wait_from = resp_now_ns()) + ms * 1000000;
+            c->wait_ms = ms;
             break;
         }
     }
@@ -489,16 +518,18 @@ static inline int resp_step(int fd, resp_conn *c, int readable)
    as allowed, no SIGPIPE (a reset client is an error on its socket, not
    the end of the server), and the time bound: argv[1] seconds (default
    60), after which SIGALRM's default action ends the process, as SIGTERM
-   does at any time. */
+   does at any time. A first argument --crash turns CRASH on. */
 static inline int resp_listen(int argc, char *argv[])
 {
     struct sockaddr_in a = {.sin_family = AF_INET};
     socklen_t alen = sizeof a;
     struct rlimit rl;
     int one = 1, fd;
-    long secs = argc > 1 ? atol(argv[1]) : 60;
-    if (argc > 2 || secs < 1 || secs > 3600) {
-        fprintf(stderr, "usage: %s [SECONDS]  (the longest it runs)\n",
+    int arg = 1 + (resp_crash_on = argc > 1 && !strcmp(argv[1], "--crash"));
+    long secs = argc > arg ? atol(argv[arg]) : 60;
+    if (argc > arg + 1 || secs < 1 || secs > 3600) {
+        fprintf(stderr,
+                "usage: %s [--crash] [SECONDS]  (the longest it runs)\n",
                 argv[0]);
         exit(2);
     }

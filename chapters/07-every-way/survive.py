@@ -13,7 +13,9 @@ the 10 s), and
 server_seq serves no one else meanwhile). Prints one line per
 check; exits 1 if one failed.
 
-Run: python3 survive.py SERVER [ARGS...]
+Run: python3 survive.py [--ok] SERVER [ARGS...]
+     --ok: the server answers +OK to every request (server_null), so
+     +OK, not +PONG, is what a fresh client must get
      e.g. python3 survive.py ../../build/plain/demos/07-every-way/server_seq
 """
 import socket
@@ -28,10 +30,13 @@ def connect(port, timeout=60):
     return s
 
 
+PONG = b"+PONG\r\n"
+
+
 def ping_ok(port):
     with connect(port) as s:
         s.sendall(b"PING\r\n")
-        return s.recv(100) == b"+PONG\r\n"
+        return s.recv(100) == PONG
 
 
 def error_then_close(port, data):
@@ -52,7 +57,11 @@ def error_then_close(port, data):
 
 
 def main():
-    server = subprocess.Popen(sys.argv[1:] + ["120"], stdout=subprocess.PIPE)
+    global PONG
+    args = sys.argv[1:]
+    if args[:1] == ["--ok"]:
+        PONG, args = b"+OK\r\n", args[1:]
+    server = subprocess.Popen(args + ["120"], stdout=subprocess.PIPE)
     port = int(server.stdout.readline().split()[1])
     failed = 0
 

@@ -541,10 +541,11 @@ def steps() -> list[Step]:
              weight=2),
         Step("demo servers and chat_server survive hostile clients",
              ["tests/support/hostile.py", "build/plain/demos/04-select"]),
-        Step("chapter 7's servers survive hostile clients (select, epoll, threads, io_uring, libuv)",
+        Step("chapter 7's servers survive hostile clients (select, epoll, threads, io_uring, libuv, null)",
              ["bash", "-c", "for s in select epoll threads uring uv; do "
               "python3 chapters/07-every-way/survive.py build/plain/demos/07-every-way/server_$s "
-              "|| exit 1; done"]),
+              "|| exit 1; done && python3 chapters/07-every-way/survive.py --ok "
+              "build/plain/demos/07-every-way/server_null"]),
         Step("make mutants runs (a few mutants of one exercise)",
              MAKE + ["mutants", "CHAPTER=1", "EXERCISE=runner", "LIMIT=6"]),
         Step("make bench runs (the small version)", MAKE + ["bench", "QUICK=1"]),
