@@ -375,6 +375,19 @@ struct conn {
     int eof, err;
 };
 
+static void grow(char **p, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return;
+    size_t n = *cap ? *cap : 4096;
+    while (n < need)
+        n *= 2;
+    char *q = realloc(*p, n);
+    ck_assert_msg(q != NULL, "out of memory");
+    *p = q;
+    *cap = n;
+}
+
 static struct conn *conn_open_buf(const struct server *s, int rcvbuf)
 {
     struct conn *c = calloc(1, sizeof *c);
@@ -396,6 +409,7 @@ static struct conn *conn_open_buf(const struct server *s, int rcvbuf)
     ck_assert_int_eq(
         setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), 0);
     ck_assert_int_ne(fcntl(c->fd, F_SETFL, O_NONBLOCK), -1);
+    grow(&c->in, &c->in_cap, 65536);
     return c;
 }
 
@@ -423,19 +437,6 @@ static void conn_reset(struct conn *c)
                      0);
     close(c->fd);
     c->fd = -1;
-}
-
-static void grow(char **p, size_t *cap, size_t need)
-{
-    if (*cap >= need)
-        return;
-    size_t n = *cap ? *cap : 4096;
-    while (n < need)
-        n *= 2;
-    char *q = realloc(*p, n);
-    ck_assert_msg(q != NULL, "out of memory");
-    *p = q;
-    *cap = n;
 }
 
 /* Queue bytes to send; pump() sends them. */
