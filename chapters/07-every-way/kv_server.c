@@ -27,7 +27,7 @@
 
 #include "die.h"
 #include "kv.h"
-#include "loop.h"
+#include "04-select/loop.h"
 
 static kv *server;
 static int wake[2];   /* the signal handler's byte reaches the loop here */

@@ -12,7 +12,7 @@
  * (graded first). Parse requests with resp_parse() of resp.h.
  */
 #include "kv.h"
-#include "loop.h"
+#include "04-select/loop.h"
 #include "07-every-way/resp.h"
 
 #include <errno.h>

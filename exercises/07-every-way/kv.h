@@ -139,7 +139,7 @@
 #ifndef KV_H
 #define KV_H
 
-#include "loop.h"
+#include "04-select/loop.h"
 
 #include <stddef.h>
 

@@ -11,7 +11,7 @@
  * for exactly the events the client needs next.
  */
 #include "kv.h"
-#include "loop.h"
+#include "04-select/loop.h"
 #include "07-every-way/resp.h"
 
 #include <errno.h>
