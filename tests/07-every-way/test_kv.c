@@ -1434,9 +1434,13 @@ START_TEST(test_gone)
     /* A half-close: the requests sent whole are still answered. */
     struct conn *h = conn_open(&s);
     conn_say(h, "SET half yes\r\nGET half\r\nECHO unfinis");
-    h->want = 0;
-    pump(&h, 1, 100);
+    /* The requests and the end of file arrive while the loop is held:
+       one read may bring both. */
+    server_stall(&s);
+    conn_flush(h);
     ck_assert_int_eq(shutdown(h->fd, SHUT_WR), 0);
+    wb_sleep_ms(10);
+    server_release(&s);
     expect(h, "+OK\r\n$3\r\nyes\r\n",
            " (a client that sent two whole requests and half a third, "
            "then shutdown(SHUT_WR))");
@@ -1452,14 +1456,31 @@ START_TEST(test_no_sigpipe)
     signal(SIGPIPE, SIG_DFL);
     struct server s;
     server_start_with(&s, usual(), 4096, 1);
-    for (int round = 0; round < 5; round++) {
+    char arg[49];
+    memset(arg, 'a', 48);
+    arg[48] = '\0';
+    for (int round = 0; round < 6; round++) {
         struct conn *c = conn_open_buf(&s, 4096);
-        for (int i = 0; i < 3000; i++)
-            conn_say(
-                c, "ECHO aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
-        c->want = 0;
-        pump(&c, 1, 30);
-        conn_reset(c); /* the server is still writing */
+        if (round % 2 == 0) {
+            /* A reset while the server writes. */
+            for (int i = 0; i < 3000; i++)
+                conn_cmd(c, 2, "ECHO", arg);
+            c->want = 0;
+            pump(&c, 1, 30);
+            conn_reset(c);
+        } else {
+            /* An orderly close (nothing unread: a FIN, no reset) before
+               any reply: the server writes to a closed peer, whose
+               kernel answers with a reset; its next send() fails with
+               EPIPE, and raises SIGPIPE unless MSG_NOSIGNAL. */
+            conn_say(c, "SLEEP 30\r\n");
+            for (int i = 0; i < 800; i++)
+                conn_cmd(c, 2, "ECHO", arg);
+            conn_flush(c);
+            close(c->fd);
+            c->fd = -1;
+            wb_sleep_ms(60);
+        }
         conn_free(c);
     }
     struct conn *c = conn_open(&s);
@@ -1596,11 +1617,15 @@ START_TEST(test_stop)
         snprintf(val, sizeof val, "v%d", i);
         conn_cmd(a, 3, "SET", key, val);
     }
-    a->want = 0;
-    pump(&a, 1, 1000);
-    ck_assert_uint_eq(a->out_off, a->out_len);
-    int fds = wb_count_fds();
+    /* The loop is held in a callback while a's requests arrive and the
+       stop is asked: when it goes on, its select() reports the stop pipe
+       (a lower descriptor: its callback runs first) and a's socket at
+       once. kv_stop() must read what a sent before it. */
+    server_stall(&s);
+    conn_flush(a);
     ck_assert_int_eq(write(s.stop[1], "q", 1), 1);
+    wb_sleep_ms(10);
+    server_release(&s);
     /* Every SET a sent before the stop is answered. */
     char *want = malloc(5000);
     ck_assert_ptr_nonnull(want);
@@ -1635,7 +1660,6 @@ START_TEST(test_stop)
     WB_EXPECT(readable_within(s.done[0], 2000),
               "after kv_stop(), once every client is answered and closed, "
               "loop_run() should return");
-    (void)fds;
     conn_free(a);
     conn_free(b);
     conn_free(c);
