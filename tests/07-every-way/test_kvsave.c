@@ -134,11 +134,43 @@ static int listen_socket(int *port)
     return fd;
 }
 
+static void dir_clean(const char *dir);
+
+/* The process that runs the suite. A failed check ends a test's process
+ * at once (Check's fork mode: _exit()), leaving its folder behind, so
+ * each folder is named after the suite's process, and each test first
+ * removes the folders of earlier tests of this run and of runs whose
+ * process is gone: at most one is left after the run. */
+static pid_t suite_pid;
+
+static void clean_stale_dirs(void)
+{
+    DIR *d = opendir("/tmp");
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        long pid = 0;
+        int at = 0;
+        if (sscanf(e->d_name, "kvsave-%ld-%n", &pid, &at) != 1 || at == 0 ||
+            pid <= 0)
+            continue;
+        if (pid != (long)suite_pid &&
+            !(kill((pid_t)pid, 0) == -1 && errno == ESRCH))
+            continue;
+        char p[300];
+        snprintf(p, sizeof p, "/tmp/%s", e->d_name);
+        dir_clean(p);
+    }
+    closedir(d);
+}
+
 /* Start a server whose snapshot is @p name inside a fresh folder. */
 static void server_start_as(struct server *s, const char *name)
 {
     memset(s, 0, sizeof *s);
-    snprintf(s->dir, sizeof s->dir, "/tmp/kvsave-XXXXXX");
+    clean_stale_dirs();
+    snprintf(s->dir, sizeof s->dir, "/tmp/kvsave-%ld-XXXXXX", (long)suite_pid);
     ck_assert_msg(mkdtemp(s->dir) != NULL, "mkdtemp() failed");
     snprintf(s->path, sizeof s->path, "%s/%s", s->dir, name);
     snprintf(s->tmp, sizeof s->tmp, "%s.tmp", s->path);
@@ -1052,6 +1084,7 @@ const char *const wb_trace_test = "test_loop_serves_while_disk_is_slow";
 
 Suite *wb_suite(void)
 {
+    suite_pid = getpid();
     Suite *s = wb_begin("kvsave", "chapters/07-every-way/chapter.md");
     WB_ADD(s, test_save_writes_sorted_file, "The snapshot file");
     WB_ADD(s, test_empty_store_gives_empty_file, "The snapshot file");
