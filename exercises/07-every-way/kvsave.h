@@ -22,11 +22,11 @@
  * is the start of the other, the shorter first), the RESP command that
  * sets it:
  *
- *     *3\r\n$3\r\nSET\r\n$<key length>\r\n<key>\r\n$<value
- * length>\r\n<value>\r\n
+ * `*3\r\n$3\r\nSET\r\n$K\r\nKEY\r\n$V\r\nVALUE\r\n`
  *
- * lengths in decimal without leading zeros, keys and values as raw bytes
- * (any byte, `\0` and `\r\n` included). No other byte: a store with no
+ * where K and V are the lengths of KEY and VALUE in decimal without
+ * leading zeros, and KEY and VALUE the raw bytes (any byte, `\0` and
+ * `\r\n` included). No other byte: a store with no
  * key gives an empty file. The same data always gives the same bytes,
  * and `redis-cli --pipe < PATH` loads it back into a server.
  *
