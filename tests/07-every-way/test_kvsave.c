@@ -533,6 +533,14 @@ static void expect_file(const char *path, const char *want, size_t wlen,
     free(got);
 }
 
+/* Whether @p fd is the file or folder @p path names. */
+static int same_file(int fd, const char *path)
+{
+    struct stat a, b;
+    return fd >= 0 && fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 static void expect_no_file(const char *path, const char *why)
 {
     WB_EXPECT(!file_exists(path), "%s should not exist%s", path, why);
@@ -549,6 +557,11 @@ START_TEST(test_save_writes_sorted_file)
     client_cmd(a,
                "SET pear 3\r\nSET apple 1\r\nSET fig 22\r\nSET apple 11\r\n");
     expect_oks(a, 4, "");
+    /* What a crash in an earlier SAVE could leave: must not show. */
+    char junk[4096];
+    memset(junk, '#', sizeof junk - 1);
+    junk[sizeof junk - 1] = '\0';
+    file_write(s.tmp, junk);
     client_cmd(a, "SAVE\r\n");
     expect_reply(a, "+OK", SAVE_MS, " (the SAVE of three keys)");
     struct kvpair p[] = {
@@ -557,7 +570,8 @@ START_TEST(test_save_writes_sorted_file)
     char *want = expected_file(p, 3, &len);
     expect_file(s.path, want, len,
                 ": every key once, sorted by its bytes, as RESP SET "
-                "commands, nothing else (see kvsave.h)");
+                "commands, nothing else (see kvsave.h; a PATH.tmp of 4 KiB "
+                "was left there before this SAVE)");
     WB_PROMISE("durable");
     expect_no_file(s.tmp, ": it was renamed to the snapshot's name");
     free(want);
@@ -758,6 +772,10 @@ START_TEST(test_reply_waits_for_the_disk)
               SAVE_MS);
     expect_file(s.tmp, want, len,
                 " when its fsync() is called: write everything, then fsync()");
+    WB_EXPECT(same_file(wb_wrap_held_fd(WB_FSYNC), s.tmp),
+              "the first fsync() should be of %s, the file just written; it "
+              "was of another descriptor",
+              s.tmp);
     expect_file(s.path, "old snapshot", 12,
                 ": until the rename, the old snapshot stays");
     expect_quiet(a, QUIET_MS, ": no reply before the file is on the disk");
@@ -779,6 +797,11 @@ START_TEST(test_reply_waits_for_the_disk)
               "(the rename is only durable then); no second fsync() came "
               "within %d ms",
               SAVE_MS);
+    WB_EXPECT(same_file(wb_wrap_held_fd(WB_FSYNC), s.dir),
+              "the second fsync() should be of the folder that holds the "
+              "snapshot, %s (the rename changed that folder); it was of "
+              "another descriptor",
+              s.dir);
     expect_file(s.path, want, len, " once it was renamed");
     expect_no_file(s.tmp, " once it was renamed");
     expect_quiet(a, QUIET_MS, ": no reply before the directory's fsync()");

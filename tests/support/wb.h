@@ -235,6 +235,15 @@ void wb_wrap_hold(enum wb_wrapped f, int call);
 long wb_wrap_held(enum wb_wrapped f, long ms);
 
 /**
+ * @brief The descriptor the call that wb_wrap_held() saw waiting works
+ *        on: fsync()'s argument, still open while the call is held (the
+ *        test may fstat() it). -1 for rename().
+ * @param f ::WB_FSYNC or ::WB_RENAME.
+ * @return the descriptor, or -1.
+ */
+int wb_wrap_held_fd(enum wb_wrapped f);
+
+/**
  * @brief Let the held call of @p f go on (and clear the hold, so no
  *        later call waits).
  * @param f ::WB_FSYNC or ::WB_RENAME.

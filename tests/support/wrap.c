@@ -71,6 +71,7 @@ static struct {
     atomic_int hold_at;   /* the call (from 1) that waits; 0: none */
     atomic_int held_call; /* the call waiting now; 0: none */
     atomic_long held_tid; /* the thread waiting in it */
+    atomic_int held_fd;   /* its descriptor (fsync()); -1: none */
 } wrapped[WB_WRAPPED_COUNT];
 
 static atomic_long write_limit;     /* largest write() passed on; 0: any */
@@ -78,12 +79,14 @@ static atomic_int write_zero_at;    /* the write() (from 1) that returns 0 */
 static atomic_llong clock_shift_ns; /* added to every clock reading */
 
 /* Count a call; 0 when it goes through, else the error it fails with.
- * The call chosen by wb_wrap_hold() first waits for wb_wrap_release(). */
-static int wrap_fails(enum wb_wrapped f)
+ * The call chosen by wb_wrap_hold() first waits for wb_wrap_release();
+ * @p fd is the descriptor it works on, or -1. */
+static int wrap_fails_fd(enum wb_wrapped f, int fd)
 {
     int call = atomic_fetch_add(&wrapped[f].calls, 1) + 1;
     if (call == atomic_load(&wrapped[f].hold_at)) {
         atomic_store(&wrapped[f].held_tid, (long)syscall(SYS_gettid));
+        atomic_store(&wrapped[f].held_fd, fd);
         atomic_store(&wrapped[f].held_call, call);
         struct timespec ms = {0, 1000000};
         while (atomic_load(&wrapped[f].hold_at) == call)
@@ -97,6 +100,11 @@ static int wrap_fails(enum wb_wrapped f)
         return 0;
     int err = atomic_load(&wrapped[f].err);
     return err != 0 ? err : default_errno[f];
+}
+
+static int wrap_fails(enum wb_wrapped f)
+{
+    return wrap_fails_fd(f, -1);
 }
 
 pid_t __wrap_fork(void)
@@ -189,7 +197,7 @@ int __wrap_clock_gettime(clockid_t clock, struct timespec *ts)
 
 int __wrap_fsync(int fd)
 {
-    int err = wrap_fails(WB_FSYNC);
+    int err = wrap_fails_fd(WB_FSYNC, fd);
     if (err != 0) {
         errno = err;
         return -1;
@@ -222,6 +230,11 @@ long wb_wrap_held(enum wb_wrapped f, long ms)
             return 0;
         wb_sleep_ms(1);
     }
+}
+
+int wb_wrap_held_fd(enum wb_wrapped f)
+{
+    return atomic_load(&wrapped[f].held_fd);
 }
 
 void wb_wrap_release(enum wb_wrapped f)
