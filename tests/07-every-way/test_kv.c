@@ -1289,7 +1289,8 @@ START_TEST(test_backpressure)
     WB_EXPECT(most <= base + bound,
               "a client that sends requests and never reads should not "
               "grow the server's memory without bound: with max_request "
-              "4096 and max_queue 8192 (replies of 2 KB), kv.c held %zu "
+              "4096 and max_queue 8192 (replies of 2 KB), the code under test "
+              "held %zu "
               "bytes more than before it came (at most %zu expected; it "
               "had sent %zu bytes of requests)",
               most > base ? most - base : 0, bound, b->out_off);
@@ -1389,16 +1390,10 @@ START_TEST(test_full)
 }
 END_TEST
 
-START_TEST(test_gone)
+/* 8 clients that come and go: mid-request, orderly close; mid-request,
+ * reset; after a whole request, before reading its reply. */
+static void comings_and_goings(const struct server *s)
 {
-    WB_PROMISE("gone");
-    struct server s;
-    server_start(&s, usual());
-    size_t base = 0;
-    wb_alloc_live(&base);
-    int fds = wb_count_fds();
-    /* Mid-request, orderly close; mid-request, reset; after a whole
-       request, before reading its reply. */
     static const char *const sends[] = {
         "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\npartial",
         "*3\r\n$3\r\nSET\r\n$1\r\nk",
@@ -1407,18 +1402,30 @@ START_TEST(test_gone)
     };
     for (int round = 0; round < 2; round++)
         for (size_t i = 0; i < sizeof sends / sizeof sends[0]; i++) {
-            struct conn *c = conn_open(&s);
+            struct conn *c = conn_open(s);
             conn_say(c, sends[i]);
-            c->want = 0;
-            pump(&c, 1, 100);
+            conn_flush(c);
             wb_sleep_ms(5);
-            if (round == 0) {
-                conn_free(c);
-            } else {
+            if (round == 1)
                 conn_reset(c);
-                conn_free(c);
-            }
+            conn_free(c);
         }
+}
+
+START_TEST(test_gone)
+{
+    WB_PROMISE("gone");
+    struct server s;
+    server_start(&s, usual());
+    int fds = wb_count_fds();
+    /* Once to let the loop's own tables grow (in a handout, your loop's
+       memory is counted with kv.c's), then measured. */
+    comings_and_goings(&s);
+    fds_back_to(fds);
+    wb_sleep_ms(20);
+    size_t base = 0;
+    wb_alloc_live(&base);
+    comings_and_goings(&s);
     int n = fds_back_to(fds);
     WB_EXPECT(n <= fds,
               "8 clients that closed or reset their connections (some in "
@@ -1426,10 +1433,11 @@ START_TEST(test_gone)
               "server; %d descriptors are open, expected %d: is a socket "
               "left open after read() returned 0 or failed?",
               n, fds);
-    size_t left = live_back_to(base + 256);
-    WB_EXPECT(left <= base + 256,
-              "clients that left should leave nothing behind; kv.c holds "
-              "%zu bytes more than before they came",
+    size_t left = live_back_to(base + 1024);
+    WB_EXPECT(left <= base + 1024,
+              "clients that left should leave nothing behind; the code "
+              "under test holds %zu bytes more than after the same 8 "
+              "clients came and went before",
               left - base);
     /* A half-close: the requests sent whole are still answered. */
     struct conn *h = conn_open(&s);
