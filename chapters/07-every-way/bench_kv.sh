@@ -11,6 +11,9 @@
 # that gets busier or quieter affects them alike; the table gives the
 # median of the repetitions and each kv server's requests per second over
 # redis-server's. Goals (issue 21): at least 0.8 on epoll, 0.6 on select.
+# On a shared, loaded machine requests per second swing from run to run;
+# the server's CPU time per request (from /proc/PID/stat) varies less,
+# and is reported beside them.
 #
 # Usage: bench_kv.sh [--reps N] [--quick] [--out DIR]
 #   --quick: 10,000 requests, one repetition (a smoke test).
@@ -96,8 +99,13 @@ stop() {
     srv_pid=
 }
 
+# The server's CPU time so far, in clock ticks (utime + stime of
+# /proc/PID/stat: its name has no space, so the fields are in place).
+ticks() { awk '{ print $14 + $15 }' "/proc/$srv_pid/stat"; }
+hz=$(getconf CLK_TCK)
+
 csv="$out/kv_bench.csv"
-echo "rep,server,pipeline,test,rps" >"$csv"
+echo "rep,server,pipeline,test,rps,cpu_us_per_req" >"$csv"
 {
     echo "machine: $(nproc) cores, $(uname -sr), load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "redis-server: $(redis-server --version | cut -d' ' -f1-3)"
@@ -107,10 +115,17 @@ for rep in $(seq 1 "$reps"); do
     for s in redis-server kv_epoll kv_select; do
         start "$s"
         for p in 1 16; do
-            redis-benchmark -p "$port" -t get,set -c 50 -n "$n" -P "$p" --csv \
-                2>/dev/null | tr -d '"' |
-                awk -F, -v r="$rep" -v s="$s" -v p="$p" \
-                    '$1 == "SET" || $1 == "GET" { print r "," s "," p "," $1 "," $2 }' >>"$csv"
+            for t in set get; do
+                t0=$(ticks)
+                redis-benchmark -p "$port" -t "$t" -c 50 -n "$n" -P "$p" \
+                    --csv 2>/dev/null | tr -d '"' >"$tmp/rb"
+                t1=$(ticks)
+                awk -F, -v r="$rep" -v s="$s" -v p="$p" -v n="$n" \
+                    -v cpu=$((t1 - t0)) -v hz="$hz" \
+                    '$1 == "SET" || $1 == "GET" {
+                        printf "%s,%s,%s,%s,%s,%.2f\n", r, s, p, $1, $2, cpu * 1e6 / hz / n
+                    }' "$tmp/rb" >>"$csv"
+            done
         done
         stop
     done
@@ -120,21 +135,37 @@ echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/kv_bench.txt"
 python3 - "$csv" >>"$out/kv_bench.txt" <<'EOF'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-med = {}
-for key in {(r["server"], r["pipeline"], r["test"]) for r in rows}:
-    med[key] = statistics.median(float(r["rps"]) for r in rows
-                                 if (r["server"], r["pipeline"], r["test"]) == key)
+def median(field):
+    med = {}
+    for key in {(r["server"], r["pipeline"], r["test"]) for r in rows}:
+        med[key] = statistics.median(float(r[field]) for r in rows
+                                     if (r["server"], r["pipeline"], r["test"]) == key)
+    return med
+rps, cpu = median("rps"), median("cpu_us_per_req")
 print()
-print("| test | -P | redis-server req/s | kv epoll req/s | x redis | kv select req/s | x redis |")
+print("Requests per second (median), and over redis-server's:")
+print()
+print("| test | -P | redis-server | kv epoll | x redis | kv select | x redis |")
 print("|---|---|---|---|---|---|---|")
 for p in ("1", "16"):
     for t in ("SET", "GET"):
-        r = med.get(("redis-server", p, t))
-        e = med.get(("kv_epoll", p, t))
-        s = med.get(("kv_select", p, t))
+        r, e, s = (rps.get((x, p, t)) for x in ("redis-server", "kv_epoll", "kv_select"))
         if not (r and e and s):
             print(f"| {t} | {p} | missing | | | | |")
             continue
         print(f"| {t} | {p} | {r:,.0f} | {e:,.0f} | {e / r:.2f} | {s:,.0f} | {s / r:.2f} |")
+print()
+print("Server CPU time per request (median, microseconds), and redis-server's")
+print("over it (above 1: the kv server needs less CPU per request):")
+print()
+print("| test | -P | redis-server | kv epoll | redis/kv | kv select | redis/kv |")
+print("|---|---|---|---|---|---|---|")
+for p in ("1", "16"):
+    for t in ("SET", "GET"):
+        r, e, s = (cpu.get((x, p, t)) for x in ("redis-server", "kv_epoll", "kv_select"))
+        if not (r and e and s):
+            print(f"| {t} | {p} | missing | | | | |")
+            continue
+        print(f"| {t} | {p} | {r:.2f} | {e:.2f} | {r / e:.2f} | {s:.2f} | {r / s:.2f} |")
 EOF
 cat "$out/kv_bench.txt"
