@@ -472,6 +472,10 @@ static void client_update(client *c)
         if (queued(c) > 0 || blocked(c) || c->closing || c->in_len == before)
             break;
     }
+    if (c->lingering && k->stopping) {
+        client_close(c); /* its replies are sent: no need to wait more */
+        return;
+    }
     int reading = !c->closing && !c->eof && c->in_len < k->cfg.max_request &&
                   (!k->stopping || !c->caught_up);
     if (queued(c) == 0 && !blocked(c) && !c->lingering && !reading) {

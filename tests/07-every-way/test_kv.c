@@ -506,9 +506,9 @@ static void pump(struct conn **cs, int n, long ms)
             busy |= !conn_done(c) || (c->out_off < c->out_len && !c->err);
         }
         int64_t left = (end - wb_now_ns()) / MS;
-        if (!busy || left <= 0)
+        if (!busy)
             break;
-        int r = poll(p, (nfds_t)n, (int)left);
+        int r = poll(p, (nfds_t)n, left > 0 ? (int)left : 0);
         if (r == -1 && errno == EINTR)
             continue;
         ck_assert_int_ge(r, 0);
@@ -533,6 +533,8 @@ static void pump(struct conn **cs, int n, long ms)
                     c->err = errno;
             }
         }
+        if (left <= 0)
+            break;
     }
     free(p);
 }
@@ -1106,30 +1108,34 @@ START_TEST(test_sleep)
     server_start(&s, usual());
     struct conn *a = conn_open(&s), *b = conn_open(&s);
     int64_t t0 = wb_now_ns();
-    conn_cmd(a, 2, "SLEEP", "300");
+    conn_cmd(a, 2, "SLEEP", "1000");
     conn_cmd(a, 1, "PING");
     conn_cmd(a, 2, "ECHO", "after");
-    a->want = 0;
-    pump(&a, 1, 100);
-    /* Meanwhile, b is served at once, round after round. */
+    conn_flush(a);
+    /* Meanwhile, b is served at once, round after round: well within
+       the second a's SLEEP lasts, even on a loaded machine. */
     for (int i = 0; i < 5; i++) {
         conn_cmd(b, 2, "ECHO", "b");
-        expect_n(b, "$1\r\nb\r\n", 7, 250,
-                 " (client b, while client a's SLEEP 300 waits: a SLEEP "
-                 "must not block the loop)");
+        expect_n(b, "$1\r\nb\r\n", 7, 1500,
+                 " (client b, while client a's SLEEP 1000 waits)");
     }
-    int64_t b_done = wb_now_ns();
-    expect_n(a, "+OK\r\n+PONG\r\n$5\r\nafter\r\n", 23, 2000,
-             " (SLEEP 300, then PING and ECHO after, sent together: the "
+    int64_t b_done = wb_now_ns() - t0;
+    a->want = a->seen + 1;
+    pump(&a, 1, 0); /* what a has received by now */
+    WB_EXPECT(b_done < 700 * MS && a->in_len == 0,
+              "while client a's SLEEP 1000 waits, client b's 5 ECHO "
+              "should be answered at once; they took %lld ms, and a had "
+              "received %s by then: does SLEEP block the loop (the whole "
+              "server waits while one client sleeps)? It must be a timer",
+              (long long)(b_done / MS), show(a->in, a->in_len));
+    expect_n(a, "+OK\r\n+PONG\r\n$5\r\nafter\r\n", 23, 3000,
+             " (SLEEP 1000, then PING and ECHO after, sent together: the "
              "requests after a SLEEP wait for it)");
-    int64_t a_done = wb_now_ns();
-    WB_EXPECT(a_done - t0 >= 300 * MS,
-              "SLEEP 300 should answer no earlier than 300 ms later; it "
+    int64_t a_done = wb_now_ns() - t0;
+    WB_EXPECT(a_done >= 1000 * MS,
+              "SLEEP 1000 should answer no earlier than 1000 ms later; it "
               "answered after %lld ms",
-              (long long)((a_done - t0) / MS));
-    WB_EXPECT(b_done < a_done,
-              "client b's 5 requests should all be answered while client "
-              "a's SLEEP waits");
+              (long long)(a_done / MS));
     conn_free(a);
     conn_free(b);
     server_stop(&s);
@@ -1289,7 +1295,8 @@ START_TEST(test_backpressure)
     WB_EXPECT(most <= base + bound,
               "a client that sends requests and never reads should not "
               "grow the server's memory without bound: with max_request "
-              "4096 and max_queue 8192 (replies of 2 KB), kv.c held %zu "
+              "4096 and max_queue 8192 (replies of 2 KB), the code under test "
+              "held %zu "
               "bytes more than before it came (at most %zu expected; it "
               "had sent %zu bytes of requests)",
               most > base ? most - base : 0, bound, b->out_off);
@@ -1338,8 +1345,8 @@ START_TEST(test_idle)
     while (wb_now_ns() - t0 < 450 * MS) {
         conn_cmd(busy, 1, "PING");
         expect_n(busy, "+PONG\r\n", 7, 1000,
-                 " (a client that sends a PING every 40 ms is not idle)");
-        wb_sleep_ms(40);
+                 " (a client that sends a PING every 20 ms is not idle)");
+        wb_sleep_ms(20);
     }
     expect_n(sleeper, "+OK\r\n", 5, 1000,
              " (SLEEP 400 with idle_ms 200: a client waiting for its reply "
@@ -1389,16 +1396,10 @@ START_TEST(test_full)
 }
 END_TEST
 
-START_TEST(test_gone)
+/* 8 clients that come and go: mid-request, orderly close; mid-request,
+ * reset; after a whole request, before reading its reply. */
+static void comings_and_goings(const struct server *s)
 {
-    WB_PROMISE("gone");
-    struct server s;
-    server_start(&s, usual());
-    size_t base = 0;
-    wb_alloc_live(&base);
-    int fds = wb_count_fds();
-    /* Mid-request, orderly close; mid-request, reset; after a whole
-       request, before reading its reply. */
     static const char *const sends[] = {
         "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\npartial",
         "*3\r\n$3\r\nSET\r\n$1\r\nk",
@@ -1407,18 +1408,30 @@ START_TEST(test_gone)
     };
     for (int round = 0; round < 2; round++)
         for (size_t i = 0; i < sizeof sends / sizeof sends[0]; i++) {
-            struct conn *c = conn_open(&s);
+            struct conn *c = conn_open(s);
             conn_say(c, sends[i]);
-            c->want = 0;
-            pump(&c, 1, 100);
+            conn_flush(c);
             wb_sleep_ms(5);
-            if (round == 0) {
-                conn_free(c);
-            } else {
+            if (round == 1)
                 conn_reset(c);
-                conn_free(c);
-            }
+            conn_free(c);
         }
+}
+
+START_TEST(test_gone)
+{
+    WB_PROMISE("gone");
+    struct server s;
+    server_start(&s, usual());
+    int fds = wb_count_fds();
+    /* Once to let the loop's own tables grow (in a handout, your loop's
+       memory is counted with kv.c's), then measured. */
+    comings_and_goings(&s);
+    fds_back_to(fds);
+    wb_sleep_ms(20);
+    size_t base = 0;
+    wb_alloc_live(&base);
+    comings_and_goings(&s);
     int n = fds_back_to(fds);
     WB_EXPECT(n <= fds,
               "8 clients that closed or reset their connections (some in "
@@ -1426,10 +1439,11 @@ START_TEST(test_gone)
               "server; %d descriptors are open, expected %d: is a socket "
               "left open after read() returned 0 or failed?",
               n, fds);
-    size_t left = live_back_to(base + 256);
-    WB_EXPECT(left <= base + 256,
-              "clients that left should leave nothing behind; kv.c holds "
-              "%zu bytes more than before they came",
+    size_t left = live_back_to(base + 1024);
+    WB_EXPECT(left <= base + 1024,
+              "clients that left should leave nothing behind; the code "
+              "under test holds %zu bytes more than after the same 8 "
+              "clients came and went before",
               left - base);
     /* A half-close: the requests sent whole are still answered. */
     struct conn *h = conn_open(&s);
@@ -1537,7 +1551,7 @@ START_TEST(test_no_delay)
         expect_n(c, "$1\r\nx\r\n", 7, 1000, " (one of 200 round trips)");
     }
     double ms = (double)(wb_now_ns() - t0) / 1e6;
-    WB_EXPECT(ms < 1000,
+    WB_EXPECT(ms < 2000,
               "200 round trips should take well under a second; "
               "they took %.0f ms",
               ms);
