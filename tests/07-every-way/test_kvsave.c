@@ -62,9 +62,10 @@ struct server {
     kvsave *s;
     kv *k;
     int lfd, port;
-    int ctl[2];   /* the test's bytes: 'q' stop, 'b' occupy the worker */
-    int done[2];  /* the loop thread's byte: loop_run() returned */
-    int block[2]; /* the test's job waits for a byte here */
+    int ctl[2];     /* the test's bytes: 'q' stop, 'b' occupy the worker */
+    int done[2];    /* the loop thread's byte: loop_run() returned */
+    int block[2];   /* the test's job waits for a byte here ... */
+    int blocked[2]; /* ... once it has said so on this pipe */
     pthread_t thread;
     atomic_long tid; /* the loop thread's kernel id */
     int run_rc;
@@ -77,7 +78,9 @@ struct server {
 static int block_work(void *req)
 {
     struct server *s = req;
-    char b;
+    char b = 'b';
+    if (write(s->blocked[1], &b, 1) != 1)
+        return EIO;
     ssize_t n;
     do
         n = read(s->block[0], &b, 1);
@@ -195,6 +198,7 @@ static void server_start_as(struct server *s, const char *name)
     wb_pipe(s->ctl);
     wb_pipe(s->done);
     wb_pipe(s->block);
+    wb_pipe(s->blocked);
     ck_assert_int_eq(loop_watch(s->l, s->ctl[0], LOOP_READ, on_ctl, s), 0);
     ck_assert_int_eq(pthread_create(&s->thread, NULL, server_main, s), 0);
     for (int i = 0; i < 2000 && atomic_load(&s->tid) == 0; i++)
@@ -220,6 +224,11 @@ static int readable_within(int fd, long ms)
 static void worker_occupy(struct server *s)
 {
     ck_assert_int_eq(write(s->ctl[1], "b", 1), 1);
+    WB_EXPECT(readable_within(s->blocked[0], 3000),
+              "the test's own job did not start on the offload's worker "
+              "within 3 s: is the loop or the worker stuck?");
+    char b;
+    ck_assert_int_eq(read(s->blocked[0], &b, 1), 1);
 }
 
 static void worker_free(struct server *s)
@@ -257,7 +266,7 @@ static void server_stop(struct server *s)
     offload_free(s->o);
     kvsave_free(s->s);
     loop_free(s->l);
-    int *pipes[] = {s->ctl, s->done, s->block};
+    int *pipes[] = {s->ctl, s->done, s->block, s->blocked};
     for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++) {
         close(pipes[i][0]);
         close(pipes[i][1]);
@@ -1001,7 +1010,7 @@ START_TEST(test_one_reply_per_save)
     struct server s;
     server_start(&s);
     struct client *a = client_connect(&s, 'A');
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < 10; i++) {
         char cmd[64];
         snprintf(cmd, sizeof cmd, "SET k%d v\r\nSAVE\r\nPING\r\n", i);
         client_cmd(a, cmd);
@@ -1093,7 +1102,7 @@ START_TEST(test_leaves_only_the_snapshot)
                   "\"snap\"; it also holds \"%s\"",
                   e->d_name);
     closedir(d);
-    int *pipes[] = {s.ctl, s.done, s.block};
+    int *pipes[] = {s.ctl, s.done, s.block, s.blocked};
     for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++) {
         close(pipes[i][0]);
         close(pipes[i][1]);
