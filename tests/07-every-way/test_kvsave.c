@@ -1117,6 +1117,8 @@ const char *const wb_trace_test = "test_loop_serves_while_disk_is_slow";
 Suite *wb_suite(void)
 {
     suite_pid = getpid();
+    /* The reference loop records the server's callbacks for TRACE=1. */
+    setenv("WB_TRACE_LOOP", "1", 1);
     Suite *s = wb_begin("kvsave", "chapters/07-every-way/chapter.md");
     WB_ADD(s, test_save_writes_sorted_file, "The snapshot file");
     WB_ADD(s, test_empty_store_gives_empty_file, "The snapshot file");

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE /* syscall(SYS_gettid) */
 #include "wb.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -88,9 +89,13 @@ static int wrap_fails_fd(enum wb_wrapped f, int fd)
         atomic_store(&wrapped[f].held_tid, (long)syscall(SYS_gettid));
         atomic_store(&wrapped[f].held_fd, fd);
         atomic_store(&wrapped[f].held_call, call);
+        int64_t t0 = trace_now();
         struct timespec ms = {0, 1000000};
         while (atomic_load(&wrapped[f].hold_at) == call)
             nanosleep(&ms, NULL);
+        trace_span(f == WB_FSYNC ? "fsync held by the test"
+                                 : "rename held by the test",
+                   t0, trace_now());
         int mine = call;
         atomic_compare_exchange_strong(&wrapped[f].held_call, &mine, 0);
     }
