@@ -168,8 +168,10 @@ static void clean_stale_dirs(void)
     closedir(d);
 }
 
-/* Start a server whose snapshot is @p name inside a fresh folder. */
-static void server_start_as(struct server *s, const char *name)
+/* Start a server whose snapshot is @p name inside a fresh folder; with
+ * @p relative, the test's process moves into that folder and gives
+ * kvsave_new() @p name alone. */
+static void server_start_in(struct server *s, const char *name, int relative)
 {
     memset(s, 0, sizeof *s);
     clean_stale_dirs();
@@ -182,11 +184,17 @@ static void server_start_as(struct server *s, const char *name)
     ck_assert_msg(s->l != NULL, "loop_new() failed");
     s->o = offload_new(s->l, 1);
     ck_assert_msg(s->o != NULL, "offload_new() failed");
-    s->s = kvsave_new(s->l, s->o, s->path);
+    if (relative)
+        ck_assert_int_eq(chdir(s->dir), 0);
+    /* The kvsave must copy the name: the test scribbles over its own. */
+    char given[sizeof s->path];
+    snprintf(given, sizeof given, "%s", relative ? name : s->path);
+    s->s = kvsave_new(s->l, s->o, given);
     WB_EXPECT(s->s != NULL,
               "kvsave_new(loop, offload, \"%s\") should return a kvsave; got "
               "NULL%s",
-              s->path, wb_errno_note(-1));
+              given, wb_errno_note(-1));
+    memset(given, 'X', sizeof given - 1);
     kv_config cfg = {.max_clients = 16,
                      .max_request = 1 << 20,
                      .max_queue = 1 << 20,
@@ -203,6 +211,11 @@ static void server_start_as(struct server *s, const char *name)
     ck_assert_int_eq(pthread_create(&s->thread, NULL, server_main, s), 0);
     for (int i = 0; i < 2000 && atomic_load(&s->tid) == 0; i++)
         wb_sleep_ms(1);
+}
+
+static void server_start_as(struct server *s, const char *name)
+{
+    server_start_in(s, name, 0);
 }
 
 static void server_start(struct server *s)
@@ -600,6 +613,32 @@ START_TEST(test_empty_store_gives_empty_file)
     expect_file(s.path, "", 0,
                 ": a store without keys saves as an empty "
                 "file");
+    client_free(a);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_relative_path)
+{
+    WB_PROMISE("durable");
+    struct server s;
+    server_start_in(&s, "snap", 1);
+    struct client *a = client_connect(&s, 'A');
+    wb_wrap_reset(WB_FSYNC, 0);
+    client_cmd(a, "SET k v\r\nSAVE\r\n");
+    expect_oks(a, 1, "");
+    expect_reply(a, "+OK", SAVE_MS,
+                 " (kvsave_new() was given the name \"snap\", relative to "
+                 "the current folder: its folder is \".\")");
+    struct kvpair p[] = {{"k", "v", 1, 1}};
+    size_t len;
+    char *want = expected_file(p, 1, &len);
+    expect_file(s.path, want, len, "");
+    WB_EXPECT(wb_wrap_calls(WB_FSYNC) == 2,
+              "a SAVE to a relative name should fsync() the file and the "
+              "current folder; it called fsync() %d times",
+              wb_wrap_calls(WB_FSYNC));
+    free(want);
     client_free(a);
     server_stop(&s);
 }
@@ -1122,6 +1161,8 @@ Suite *wb_suite(void)
     Suite *s = wb_begin("kvsave", "chapters/07-every-way/chapter.md");
     WB_ADD(s, test_save_writes_sorted_file, "The snapshot file");
     WB_ADD(s, test_empty_store_gives_empty_file, "The snapshot file");
+    WB_ADD_TIMEOUT(s, test_relative_path,
+                   "Durable: write, fsync, rename, fsync the folder", 6.0);
     WB_ADD_TIMEOUT(s, test_any_bytes_many_keys, "The snapshot file", 8.0);
     WB_ADD(s, test_short_writes_are_continued, "The snapshot file");
     WB_ADD_TIMEOUT(s, test_snapshot_is_of_one_instant,
