@@ -203,9 +203,9 @@ static int on_save(kv *k, kv_pending *p, void *ctx)
     s->each_early = kv_each(k, stop_at_once, NULL);
     pthread_mutex_unlock(&s->lock);
     (void)write(s->saved[1], "s", 1);
-    switch (s->mode) {
+    switch (atomic_load(&s->mode)) {
     case SAVE_FAIL:
-        errno = s->fail_errno;
+        errno = atomic_load(&s->fail_errno);
         return -1;
     case SAVE_SYNC:
         kv_save_done(k, p, 0);
@@ -1192,7 +1192,7 @@ START_TEST(test_save)
     conn_cmd(b, 2, "ECHO", "hold");
     expect(b, "$4\r\nhold\r\n", "");
     server_stall(&s);
-    s.mode = SAVE_SYNC; /* the loop waits in on_stall: no race */
+    atomic_store(&s.mode, SAVE_SYNC); /* the loop waits in on_stall */
     server_release(&s);
     conn_cmd(a, 1, "SAVE");
     conn_cmd(a, 1, "PING");
@@ -1202,8 +1202,8 @@ START_TEST(test_save)
            " (a save function that calls kv_save_done(0) before it returns)");
     /* A save function that fails at once. */
     server_stall(&s);
-    s.mode = SAVE_FAIL;
-    s.fail_errno = EIO;
+    atomic_store(&s.mode, SAVE_FAIL);
+    atomic_store(&s.fail_errno, EIO);
     server_release(&s);
     conn_cmd(a, 1, "SAVE");
     conn_cmd(a, 1, "PING");
@@ -1215,7 +1215,7 @@ START_TEST(test_save)
            "strerror(EIO) at once)");
     /* A client that leaves while its SAVE waits. */
     server_stall(&s);
-    s.mode = SAVE_HOLD;
+    atomic_store(&s.mode, SAVE_HOLD);
     server_release(&s);
     int fds = wb_count_fds();
     conn_cmd(b, 1, "SAVE");
