@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1396,6 +1397,57 @@ START_TEST(test_full)
 }
 END_TEST
 
+START_TEST(test_loop_refuses)
+{
+    WB_PROMISE("full");
+    struct rlimit r;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &r), 0);
+    if (r.rlim_cur < FD_SETSIZE + 64 &&
+        (r.rlim_max == RLIM_INFINITY || r.rlim_max >= FD_SETSIZE + 64)) {
+        r.rlim_cur = FD_SETSIZE + 64;
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &r), 0);
+    }
+    struct server s;
+    server_start(&s, usual());
+    if (r.rlim_cur < FD_SETSIZE + 64) {
+        printf("test_loop_refuses: fewer than %d descriptors allowed: "
+               "skipped\n",
+               FD_SETSIZE + 64);
+        server_stop(&s);
+        return;
+    }
+    struct conn *a = conn_open(&s);
+    conn_cmd(a, 1, "PING");
+    expect(a, "+PONG\r\n", "");
+    /* Take every free descriptor below FD_SETSIZE: the server's socket
+       for the next connection gets a number the select() loop refuses
+       to watch (a new descriptor takes the lowest free number). */
+    static int fill[FD_SETSIZE];
+    int nfill = 0;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(null, 0);
+    for (int fd = 0; fd < FD_SETSIZE - 1 && nfill < FD_SETSIZE;) {
+        fd = fcntl(null, F_DUPFD_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        fill[nfill++] = fd;
+    }
+    struct conn *d = conn_open(&s);
+    expect(d, KV_FULL,
+           " (the server's socket for this connection is above "
+           "FD_SETSIZE: the loop refuses to watch it)");
+    expect_closed(d, 1500, " (a connection the loop refused)");
+    conn_free(d);
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    close(null);
+    conn_cmd(a, 1, "PING");
+    expect(a, "+PONG\r\n",
+           " (the server goes on after the loop refused a connection)");
+    conn_free(a);
+    server_stop(&s);
+}
+END_TEST
+
 /* 8 clients that come and go: mid-request, orderly close; mid-request,
  * reset; after a whole request, before reading its reply. */
 static void comings_and_goings(const struct server *s)
@@ -1833,6 +1885,7 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_backpressure, S_BACKPRESSURE, 5.0);
     WB_ADD_TIMEOUT(s, test_idle, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_full, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_loop_refuses, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_gone, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_no_sigpipe, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_no_delay, S_REDIS, 5.0);
