@@ -49,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -203,9 +204,9 @@ static int on_save(kv *k, kv_pending *p, void *ctx)
     s->each_early = kv_each(k, stop_at_once, NULL);
     pthread_mutex_unlock(&s->lock);
     (void)write(s->saved[1], "s", 1);
-    switch (s->mode) {
+    switch (atomic_load(&s->mode)) {
     case SAVE_FAIL:
-        errno = s->fail_errno;
+        errno = atomic_load(&s->fail_errno);
         return -1;
     case SAVE_SYNC:
         kv_save_done(k, p, 0);
@@ -1192,7 +1193,7 @@ START_TEST(test_save)
     conn_cmd(b, 2, "ECHO", "hold");
     expect(b, "$4\r\nhold\r\n", "");
     server_stall(&s);
-    s.mode = SAVE_SYNC; /* the loop waits in on_stall: no race */
+    atomic_store(&s.mode, SAVE_SYNC); /* the loop waits in on_stall */
     server_release(&s);
     conn_cmd(a, 1, "SAVE");
     conn_cmd(a, 1, "PING");
@@ -1202,8 +1203,8 @@ START_TEST(test_save)
            " (a save function that calls kv_save_done(0) before it returns)");
     /* A save function that fails at once. */
     server_stall(&s);
-    s.mode = SAVE_FAIL;
-    s.fail_errno = EIO;
+    atomic_store(&s.mode, SAVE_FAIL);
+    atomic_store(&s.fail_errno, EIO);
     server_release(&s);
     conn_cmd(a, 1, "SAVE");
     conn_cmd(a, 1, "PING");
@@ -1215,7 +1216,7 @@ START_TEST(test_save)
            "strerror(EIO) at once)");
     /* A client that leaves while its SAVE waits. */
     server_stall(&s);
-    s.mode = SAVE_HOLD;
+    atomic_store(&s.mode, SAVE_HOLD);
     server_release(&s);
     int fds = wb_count_fds();
     conn_cmd(b, 1, "SAVE");
@@ -1392,6 +1393,57 @@ START_TEST(test_full)
     expect(c[0], "+PONG\r\n", " (a new client once one of the three has left)");
     for (int i = 0; i < 3; i++)
         conn_free(c[i]);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_loop_refuses)
+{
+    WB_PROMISE("full");
+    struct rlimit r;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &r), 0);
+    if (r.rlim_cur < FD_SETSIZE + 64 &&
+        (r.rlim_max == RLIM_INFINITY || r.rlim_max >= FD_SETSIZE + 64)) {
+        r.rlim_cur = FD_SETSIZE + 64;
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &r), 0);
+    }
+    struct server s;
+    server_start(&s, usual());
+    if (r.rlim_cur < FD_SETSIZE + 64) {
+        printf("test_loop_refuses: fewer than %d descriptors allowed: "
+               "skipped\n",
+               FD_SETSIZE + 64);
+        server_stop(&s);
+        return;
+    }
+    struct conn *a = conn_open(&s);
+    conn_cmd(a, 1, "PING");
+    expect(a, "+PONG\r\n", "");
+    /* Take every free descriptor below FD_SETSIZE: the server's socket
+       for the next connection gets a number the select() loop refuses
+       to watch (a new descriptor takes the lowest free number). */
+    static int fill[FD_SETSIZE];
+    int nfill = 0;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(null, 0);
+    for (int fd = 0; fd < FD_SETSIZE - 1 && nfill < FD_SETSIZE;) {
+        fd = fcntl(null, F_DUPFD_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        fill[nfill++] = fd;
+    }
+    struct conn *d = conn_open(&s);
+    expect(d, KV_FULL,
+           " (the server's socket for this connection is above "
+           "FD_SETSIZE: the loop refuses to watch it)");
+    expect_closed(d, 1500, " (a connection the loop refused)");
+    conn_free(d);
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    close(null);
+    conn_cmd(a, 1, "PING");
+    expect(a, "+PONG\r\n",
+           " (the server goes on after the loop refused a connection)");
+    conn_free(a);
     server_stop(&s);
 }
 END_TEST
@@ -1833,6 +1885,7 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_backpressure, S_BACKPRESSURE, 5.0);
     WB_ADD_TIMEOUT(s, test_idle, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_full, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_loop_refuses, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_gone, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_no_sigpipe, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_no_delay, S_REDIS, 5.0);
