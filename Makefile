@@ -98,7 +98,7 @@ links_of = $(foreach s,$(if $(wildcard tests/$(1).links),$(file <tests/$(1).link
 # A suite that links tests/support/wrap.c (in its NAME.links) sees every
 # call of these functions the code under test makes, and can fail one.
 WRAPPED := fork pthread_create write fflush waitpid pthread_mutex_init \
-           pthread_cond_init clock_gettime
+           pthread_cond_init clock_gettime fsync rename
 WRAP_LDFLAGS := $(foreach f,$(WRAPPED),-Wl,--wrap=$(f))
 ldflags_of = $(if $(filter $(B)/obj/tests/support/wrap.o,$(call links_of,$(1))),$(WRAP_LDFLAGS))
 # Libraries (and other linker flags) a suite needs, one line in
@@ -180,6 +180,13 @@ CHAT_EPOLL_SRCS := $(addprefix $(CHAT_IMPL)/04-select/,chat.c linebuf.c timerq.c
     $(ELOOP_IMPL)/06-beyond/eloop.c
 $(B)/demos/06-beyond/chat_epoll: $(CHAT_EPOLL_SRCS)
 $(B)/demos/06-beyond/chat_epoll: DEMO_LINK = -Iexercises/04-select $(CHAT_EPOLL_SRCS)
+# kv_server runs chapter 7's first capstone (kv.c) on chapter 4's loop
+# and timerq: the reference solutions, or in the learners' copy theirs.
+KV_IMPL := $(if $(wildcard solutions/07-every-way/kv.c),solutions,exercises)
+LOOP_IMPL := $(if $(wildcard solutions/04-select/loop.c),solutions,exercises)
+KV_SRCS := $(KV_IMPL)/07-every-way/kv.c $(addprefix $(LOOP_IMPL)/04-select/,loop.c timerq.c)
+$(B)/demos/07-every-way/kv_server: $(KV_SRCS)
+$(B)/demos/07-every-way/kv_server: DEMO_LINK = -Iexercises/04-select $(KV_SRCS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 

@@ -150,6 +150,8 @@ enum wb_wrapped {
     WB_PTHREAD_MUTEX_INIT, /**< pthread_mutex_init(): returns ENOMEM */
     WB_PTHREAD_COND_INIT,  /**< pthread_cond_init(): returns ENOMEM */
     WB_CLOCK_GETTIME,      /**< clock_gettime(): fails with -1, errno EINVAL */
+    WB_FSYNC,              /**< fsync(): fails with -1, errno EIO; can hold */
+    WB_RENAME,             /**< rename(): fails with -1, errno EIO; can hold */
     WB_WRAPPED_COUNT       /**< how many there are */
 };
 
@@ -207,6 +209,46 @@ void wb_wrap_write_zero(int call);
  * @param ns the shift in nanoseconds, negative for backwards.
  */
 void wb_wrap_clock_shift(int64_t ns);
+
+/**
+ * @brief Make one call of @p f wait, inside its wrapper and before the
+ *        real call, until wb_wrap_release(): a slow disk, on demand.
+ *
+ * Only ::WB_FSYNC and ::WB_RENAME can be held (the calls a durable write
+ * ends with). The held thread polls every millisecond, so a test that
+ * fails while a call is held ends as usual (Check's fork mode ends the
+ * process). Does not reset the count: the call number counts from the
+ * last wb_wrap_reset() or wb_wrap_fail() of @p f.
+ * @param f    ::WB_FSYNC or ::WB_RENAME.
+ * @param call the call (from 1) that waits; 0: none.
+ */
+void wb_wrap_hold(enum wb_wrapped f, int call);
+
+/**
+ * @brief Wait up to @p ms for the call chosen by wb_wrap_hold() to be
+ *        waiting.
+ * @param f  ::WB_FSYNC or ::WB_RENAME.
+ * @param ms how long to wait, in milliseconds.
+ * @return the kernel thread id (gettid()) of the thread that is held, or
+ *         0 when none was held within @p ms.
+ */
+long wb_wrap_held(enum wb_wrapped f, long ms);
+
+/**
+ * @brief The descriptor the call that wb_wrap_held() saw waiting works
+ *        on: fsync()'s argument, still open while the call is held (the
+ *        test may fstat() it). -1 for rename().
+ * @param f ::WB_FSYNC or ::WB_RENAME.
+ * @return the descriptor, or -1.
+ */
+int wb_wrap_held_fd(enum wb_wrapped f);
+
+/**
+ * @brief Let the held call of @p f go on (and clear the hold, so no
+ *        later call waits).
+ * @param f ::WB_FSYNC or ::WB_RENAME.
+ */
+void wb_wrap_release(enum wb_wrapped f);
 
 /**
  * @brief How many select() calls the process has made, from any thread.

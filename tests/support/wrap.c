@@ -11,12 +11,15 @@
  * RLIMIT_NPROC binds nothing; nothing makes pthread_mutex_init() fail).
  * See wb_wrap_reset() and its neighbours in wb.h.
  */
+#define _GNU_SOURCE /* syscall(SYS_gettid) */
 #include "wb.h"
+#include "trace.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,6 +45,10 @@ int __real_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr);
 int __wrap_pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr);
 int __real_clock_gettime(clockid_t clock, struct timespec *ts);
 int __wrap_clock_gettime(clockid_t clock, struct timespec *ts);
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+int __real_rename(const char *from, const char *to);
+int __wrap_rename(const char *from, const char *to);
 
 /* The error a failed call reports when the test chose none. */
 static const int default_errno[WB_WRAPPED_COUNT] = {
@@ -53,6 +60,8 @@ static const int default_errno[WB_WRAPPED_COUNT] = {
     [WB_PTHREAD_MUTEX_INIT] = ENOMEM,
     [WB_PTHREAD_COND_INIT] = ENOMEM,
     [WB_CLOCK_GETTIME] = EINVAL,
+    [WB_FSYNC] = EIO,
+    [WB_RENAME] = EIO,
 };
 
 static struct {
@@ -60,22 +69,47 @@ static struct {
     atomic_int fail_at;   /* the call (from 1) that fails; 0: none */
     atomic_int err;       /* its error number */
     atomic_int fail_from; /* 1: that call and every later one fail */
+    atomic_int hold_at;   /* the call (from 1) that waits; 0: none */
+    atomic_int held_call; /* the call waiting now; 0: none */
+    atomic_long held_tid; /* the thread waiting in it */
+    atomic_int held_fd;   /* its descriptor (fsync()); -1: none */
 } wrapped[WB_WRAPPED_COUNT];
 
 static atomic_long write_limit;     /* largest write() passed on; 0: any */
 static atomic_int write_zero_at;    /* the write() (from 1) that returns 0 */
 static atomic_llong clock_shift_ns; /* added to every clock reading */
 
-/* Count a call; 0 when it goes through, else the error it fails with. */
-static int wrap_fails(enum wb_wrapped f)
+/* Count a call; 0 when it goes through, else the error it fails with.
+ * The call chosen by wb_wrap_hold() first waits for wb_wrap_release();
+ * @p fd is the descriptor it works on, or -1. */
+static int wrap_fails_fd(enum wb_wrapped f, int fd)
 {
     int call = atomic_fetch_add(&wrapped[f].calls, 1) + 1;
+    if (call == atomic_load(&wrapped[f].hold_at)) {
+        atomic_store(&wrapped[f].held_tid, (long)syscall(SYS_gettid));
+        atomic_store(&wrapped[f].held_fd, fd);
+        atomic_store(&wrapped[f].held_call, call);
+        int64_t t0 = trace_now();
+        struct timespec ms = {0, 1000000};
+        while (atomic_load(&wrapped[f].hold_at) == call)
+            nanosleep(&ms, NULL);
+        trace_span(f == WB_FSYNC ? "fsync held by the test"
+                                 : "rename held by the test",
+                   t0, trace_now());
+        int mine = call;
+        atomic_compare_exchange_strong(&wrapped[f].held_call, &mine, 0);
+    }
     int at = atomic_load(&wrapped[f].fail_at);
     if (at == 0 || call < at ||
         (call > at && !atomic_load(&wrapped[f].fail_from)))
         return 0;
     int err = atomic_load(&wrapped[f].err);
     return err != 0 ? err : default_errno[f];
+}
+
+static int wrap_fails(enum wb_wrapped f)
+{
+    return wrap_fails_fd(f, -1);
 }
 
 pid_t __wrap_fork(void)
@@ -164,6 +198,53 @@ int __wrap_clock_gettime(clockid_t clock, struct timespec *ts)
         }
     }
     return rc;
+}
+
+int __wrap_fsync(int fd)
+{
+    int err = wrap_fails_fd(WB_FSYNC, fd);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return __real_fsync(fd);
+}
+
+int __wrap_rename(const char *from, const char *to)
+{
+    int err = wrap_fails(WB_RENAME);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return __real_rename(from, to);
+}
+
+void wb_wrap_hold(enum wb_wrapped f, int call)
+{
+    atomic_store(&wrapped[f].hold_at, call);
+}
+
+long wb_wrap_held(enum wb_wrapped f, long ms)
+{
+    for (long i = 0;; i++) {
+        int at = atomic_load(&wrapped[f].hold_at);
+        if (at != 0 && atomic_load(&wrapped[f].held_call) == at)
+            return atomic_load(&wrapped[f].held_tid);
+        if (i >= ms)
+            return 0;
+        wb_sleep_ms(1);
+    }
+}
+
+int wb_wrap_held_fd(enum wb_wrapped f)
+{
+    return atomic_load(&wrapped[f].held_fd);
+}
+
+void wb_wrap_release(enum wb_wrapped f)
+{
+    atomic_store(&wrapped[f].hold_at, 0);
 }
 
 void wb_wrap_reset(enum wb_wrapped f, int fail)

@@ -546,6 +546,9 @@ def steps() -> list[Step]:
               "python3 chapters/07-every-way/survive.py build/plain/demos/07-every-way/server_$s "
               "|| exit 1; done && python3 chapters/07-every-way/survive.py --ok "
               "build/plain/demos/07-every-way/server_null"]),
+        Step("kv_server (chapter 7's capstone) survives hostile clients; bench_kv.sh --quick runs",
+             ["bash", "-c", "python3 chapters/07-every-way/survive.py build/plain/demos/07-every-way/kv_server 0 "
+              "&& chapters/07-every-way/bench_kv.sh --quick --out build/bench/kv-quick"]),
         Step("make mutants runs (a few mutants of one exercise)",
              MAKE + ["mutants", "CHAPTER=1", "EXERCISE=runner", "LIMIT=6"]),
         Step("make bench runs (the small version)", MAKE + ["bench", "QUICK=1"]),

@@ -1,0 +1,1896 @@
+/*
+ * Tests of kv (exercises/07-every-way/kv.h): a key-value server that
+ * speaks RESP2, on the event loop of chapter 4.
+ *
+ * Each test starts a real server: a listening TCP socket on 127.0.0.1
+ * (port 0), a loop (chapter 4's, linked by kv.links), kv_start(), and a
+ * thread that runs loop_run(). The test thread plays the clients with
+ * non-blocking sockets and poll() with deadlines: it writes and reads at
+ * the same time, so a client that pipelines thousands of requests never
+ * deadlocks with a server that stops reading, and a server that stalls
+ * fails a check instead of hanging the test. To stop, the test writes a
+ * byte to a pipe the loop watches; its callback calls kv_stop(), and
+ * loop_run() must then return by itself once the clients are answered.
+ *
+ * SAVE goes to a save function of the test, on the loop's thread: it
+ * copies the table with kv_each() and either finishes at once, fails, or
+ * keeps the kv_pending until the test writes an error number to a pipe
+ * (then a callback on the loop calls kv_save_done()).
+ *
+ * The server's memory is read from the allocation counter of the test
+ * support (wb_alloc_live(): kv.c's own blocks only), so a server that
+ * buffers without bound is seen, however the machine is loaded. "The
+ * server closed that socket" is seen as the process's count of open
+ * descriptors going down; "it does not spin" as select() calls counted
+ * (tests/support/selects.c) and the server thread's CPU time.
+ *
+ * redis-cli and redis-benchmark, when installed, drive the server too.
+ *
+ * Linux-only: /proc, SO_LINGER resets, the kernel's thread ids.
+ */
+#define _GNU_SOURCE
+#include "wb.h"
+#include "kv.h"
+#include "04-select/loop.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MS 1000000LL /* nanoseconds */
+
+#define S_CAPSTONE "The capstone: a key-value server on your loop"
+#define S_PROTOCOL "The protocol in brief"
+#define S_PIPELINE "Pipelining: one reply per request, in order"
+#define S_BAD "Bad input"
+#define S_BACKPRESSURE "Backpressure: a client that never reads"
+#define S_STOP "Stopping without losing a write"
+#define S_REDIS "Trying it with redis-cli and redis-benchmark"
+
+extern char **environ;
+
+static kv_config usual(void)
+{
+    return (kv_config){.max_clients = 128,
+                       .max_request = 65536,
+                       .max_queue = 65536,
+                       .idle_ms = 10000};
+}
+
+/* Bytes for messages: printable, quoted, cut at 80 bytes. */
+static const char *show(const char *s, size_t len)
+{
+    static _Thread_local char buf[4][200];
+    static _Thread_local int next;
+    char *out = buf[next++ % 4];
+    size_t o = 0;
+    out[o++] = '"';
+    for (size_t i = 0; i < len && o < 180; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (i == 80) {
+            o += (size_t)snprintf(out + o, 200 - o, "...(%zu bytes)", len);
+            break;
+        }
+        if (c == '\r')
+            o += (size_t)snprintf(out + o, 200 - o, "\\r");
+        else if (c == '\n')
+            o += (size_t)snprintf(out + o, 200 - o, "\\n");
+        else if (c >= 32 && c < 127 && c != '"' && c != '\\')
+            out[o++] = (char)c;
+        else
+            o += (size_t)snprintf(out + o, 200 - o, "\\x%02x", c);
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return out;
+}
+
+/* --- The server under test ------------------------------------------------ */
+
+enum save_mode { SAVE_HOLD, SAVE_SYNC, SAVE_FAIL };
+
+struct server {
+    loop *l;
+    kv *k;
+    int lfd, port;
+    int stop[2];    /* a byte: the loop thread calls kv_stop() */
+    int done[2];    /* the loop thread's byte: loop_run() returned */
+    int finish[2];  /* an int: kv_save_done() of the held SAVE with it */
+    int saved[2];   /* the loop thread's byte: the save function ran */
+    int stall[2];   /* a byte: the loop thread blocks in a callback ... */
+    int stalled[2]; /* ... says so here ... */
+    int release[2]; /* ... and goes on after a byte here */
+    pthread_t thread;
+    atomic_int tid;
+    int run_rc, run_err;
+    int stat_fd;
+    /* Touched by the loop thread only: */
+    atomic_int mode; /* an enum save_mode */
+    atomic_int fail_errno;
+    kv_pending *held;
+    int stopping;
+    /* What the save function saw (kv_each()), under lock: */
+    pthread_mutex_t lock;
+    int saves;
+    long keys;
+    int each_early; /* kv_each()'s result when fn returns 7 at once */
+    char snapshot[256];
+};
+
+static void on_stop(loop *l, int fd, int events, void *ctx)
+{
+    (void)events;
+    struct server *s = ctx;
+    char b;
+    (void)read(fd, &b, 1);
+    s->stopping = 1;
+    kv_stop(s->k);
+    (void)loop_unwatch(l, s->stop[0]);
+    (void)loop_unwatch(l, s->stall[0]);
+    if (s->held == NULL)
+        (void)loop_unwatch(l, s->finish[0]);
+}
+
+static void on_finish(loop *l, int fd, int events, void *ctx)
+{
+    (void)events;
+    struct server *s = ctx;
+    int err = 0;
+    if (read(fd, &err, sizeof err) != (ssize_t)sizeof err || s->held == NULL)
+        return;
+    kv_pending *p = s->held;
+    s->held = NULL;
+    kv_save_done(s->k, p, err);
+    if (s->stopping)
+        (void)loop_unwatch(l, s->finish[0]);
+}
+
+static void on_stall(loop *l, int fd, int events, void *ctx)
+{
+    (void)l;
+    (void)events;
+    struct server *s = ctx;
+    char b;
+    (void)read(fd, &b, 1);
+    (void)write(s->stalled[1], "s", 1);
+    (void)read(s->release[0], &b, 1); /* blocks: the whole server waits */
+}
+
+static int count_key(const char *key, size_t klen, const char *val, size_t vlen,
+                     void *arg)
+{
+    struct server *s = arg;
+    s->keys++;
+    size_t o = strlen(s->snapshot);
+    snprintf(s->snapshot + o, sizeof s->snapshot - o, "%.*s=%.*s;", (int)klen,
+             key, (int)vlen, val);
+    return 0;
+}
+
+static int stop_at_once(const char *key, size_t klen, const char *val,
+                        size_t vlen, void *arg)
+{
+    (void)key, (void)klen, (void)val, (void)vlen, (void)arg;
+    return 7;
+}
+
+static int on_save(kv *k, kv_pending *p, void *ctx)
+{
+    struct server *s = ctx;
+    pthread_mutex_lock(&s->lock);
+    s->saves++;
+    s->keys = 0;
+    s->snapshot[0] = '\0';
+    (void)kv_each(k, count_key, s);
+    s->each_early = kv_each(k, stop_at_once, NULL);
+    pthread_mutex_unlock(&s->lock);
+    (void)write(s->saved[1], "s", 1);
+    switch (atomic_load(&s->mode)) {
+    case SAVE_FAIL:
+        errno = atomic_load(&s->fail_errno);
+        return -1;
+    case SAVE_SYNC:
+        kv_save_done(k, p, 0);
+        return 0;
+    default:
+        s->held = p;
+        return 0;
+    }
+}
+
+static void *server_main(void *arg)
+{
+    struct server *s = arg;
+    atomic_store(&s->tid, (int)syscall(SYS_gettid));
+    s->run_rc = loop_run(s->l);
+    s->run_err = errno;
+    (void)write(s->done[1], "d", 1);
+    return NULL;
+}
+
+static int listen_socket(int sndbuf, int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    WB_EXPECT(fd >= 0, "socket() failed%s", wb_errno_note(fd));
+    if (sndbuf > 0)
+        ck_assert_int_eq(
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
+    WB_EXPECT(rc == 0, "bind(127.0.0.1:0) failed%s", wb_errno_note(rc));
+    rc = listen(fd, 256);
+    WB_EXPECT(rc == 0, "listen() failed%s", wb_errno_note(rc));
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* with_save: configure the test's save function (else SAVE is off). */
+static void server_start_with(struct server *s, kv_config cfg, int sndbuf,
+                              int with_save)
+{
+    memset(s, 0, sizeof *s);
+    pthread_mutex_init(&s->lock, NULL);
+    s->stat_fd = -1;
+    s->lfd = listen_socket(sndbuf, &s->port);
+    s->l = loop_new();
+    ck_assert_msg(s->l != NULL, "loop_new() failed");
+    if (with_save) {
+        cfg.save = on_save;
+        cfg.save_ctx = s;
+    }
+    s->k = kv_start(s->l, s->lfd, &cfg);
+    WB_EXPECT(s->k != NULL,
+              "kv_start() with a valid configuration should return a "
+              "server; got NULL%s",
+              wb_errno_note(-1));
+    int *pipes[] = {s->stop,  s->done,    s->finish, s->saved,
+                    s->stall, s->stalled, s->release};
+    for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++)
+        wb_pipe(pipes[i]);
+    ck_assert_int_eq(loop_watch(s->l, s->stop[0], LOOP_READ, on_stop, s), 0);
+    ck_assert_int_eq(loop_watch(s->l, s->stall[0], LOOP_READ, on_stall, s), 0);
+    ck_assert_int_eq(loop_watch(s->l, s->finish[0], LOOP_READ, on_finish, s),
+                     0);
+    ck_assert_int_eq(pthread_create(&s->thread, NULL, server_main, s), 0);
+    for (int i = 0; i < 1000 && atomic_load(&s->tid) == 0; i++)
+        wb_sleep_ms(1);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/schedstat",
+             atomic_load(&s->tid));
+    s->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+static void server_start(struct server *s, kv_config cfg)
+{
+    server_start_with(s, cfg, 0, 1);
+}
+
+static int readable_within(int fd, long ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    int n;
+    do
+        n = poll(&p, 1, (int)ms);
+    while (n == -1 && errno == EINTR);
+    return n == 1;
+}
+
+/* Ask the loop to stop the server; loop_run() must then return. */
+static void server_stop_within(struct server *s, long ms)
+{
+    ck_assert_int_eq(write(s->stop[1], "q", 1), 1);
+    WB_PROMISE("stop");
+    WB_EXPECT(readable_within(s->done[0], ms),
+              "after kv_stop(), once every client is answered and closed, "
+              "loop_run() should return: nothing of the server may stay on "
+              "the loop. It was still running %ld ms later: is a client, "
+              "the listening socket or a timer still there?",
+              ms);
+    pthread_join(s->thread, NULL);
+    WB_EXPECT(s->run_rc == 0, "loop_run() should return 0; got %d (%s)",
+              s->run_rc, wb_errname(s->run_err));
+    loop_free(s->l);
+    int *pipes[] = {s->stop,  s->done,    s->finish, s->saved,
+                    s->stall, s->stalled, s->release};
+    for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++) {
+        close(pipes[i][0]);
+        close(pipes[i][1]);
+    }
+    close(s->lfd);
+    if (s->stat_fd >= 0)
+        close(s->stat_fd);
+    pthread_mutex_destroy(&s->lock);
+}
+
+static void server_stop(struct server *s)
+{
+    server_stop_within(s, 2000);
+}
+
+static void server_stall(struct server *s)
+{
+    ck_assert_int_eq(write(s->stall[1], "s", 1), 1);
+    WB_EXPECT(readable_within(s->stalled[0], 1000),
+              "the test could not stall the server's loop within 1 s: is "
+              "it blocked somewhere?");
+    char b;
+    ck_assert_int_eq(read(s->stalled[0], &b, 1), 1);
+}
+
+static void server_release(struct server *s)
+{
+    ck_assert_int_eq(write(s->release[1], "r", 1), 1);
+}
+
+/* Wait until the save function has run (once more). */
+static void wait_saved(struct server *s, const char *why)
+{
+    WB_EXPECT(readable_within(s->saved[0], 1500),
+              "the server should call the save function (on the loop's "
+              "thread) when a client sends SAVE; it was not called within "
+              "1.5 s%s",
+              why);
+    char b;
+    ck_assert_int_eq(read(s->saved[0], &b, 1), 1);
+}
+
+static void finish_save(struct server *s, int err)
+{
+    ck_assert_int_eq(write(s->finish[1], &err, sizeof err),
+                     (ssize_t)sizeof err);
+}
+
+/* --- Clients -------------------------------------------------------------- */
+
+struct conn {
+    int fd;
+    char *out; /* bytes still to send */
+    size_t out_len, out_off, out_cap;
+    char *in;                    /* bytes received */
+    size_t in_len, in_cap, seen; /* seen: bytes already checked */
+    size_t want;                 /* pump() stops once in_len reaches it */
+    int eof, err;
+};
+
+static void grow(char **p, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return;
+    size_t n = *cap ? *cap : 4096;
+    while (n < need)
+        n *= 2;
+    char *q = realloc(*p, n);
+    ck_assert_msg(q != NULL, "out of memory");
+    *p = q;
+    *cap = n;
+}
+
+static struct conn *conn_open_buf(const struct server *s, int rcvbuf)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    ck_assert_msg(c != NULL, "out of memory");
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    WB_EXPECT(c->fd >= 0, "socket() failed%s", wb_errno_note(c->fd));
+    if (rcvbuf > 0)
+        ck_assert_int_eq(
+            setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf),
+            0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)s->port);
+    int rc = connect(c->fd, (struct sockaddr *)&a, sizeof a);
+    WB_EXPECT(rc == 0, "connect() to the server failed%s", wb_errno_note(rc));
+    int one = 1;
+    ck_assert_int_eq(
+        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), 0);
+    ck_assert_int_ne(fcntl(c->fd, F_SETFL, O_NONBLOCK), -1);
+    grow(&c->in, &c->in_cap, 65536);
+    return c;
+}
+
+static struct conn *conn_open(const struct server *s)
+{
+    return conn_open_buf(s, 0);
+}
+
+static void conn_free(struct conn *c)
+{
+    if (c == NULL)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->out);
+    free(c->in);
+    free(c);
+}
+
+/* Close with a reset (SO_LINGER 0) instead of an orderly end. */
+static void conn_reset(struct conn *c)
+{
+    struct linger lg = {1, 0};
+    ck_assert_int_eq(setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg),
+                     0);
+    close(c->fd);
+    c->fd = -1;
+}
+
+/* Queue bytes to send; pump() sends them. */
+static void conn_queue(struct conn *c, const char *s, size_t n)
+{
+    grow(&c->out, &c->out_cap, c->out_len + n);
+    memcpy(c->out + c->out_len, s, n);
+    c->out_len += n;
+}
+
+static void conn_say(struct conn *c, const char *s)
+{
+    conn_queue(c, s, strlen(s));
+}
+
+/* A request as an array of bulk strings, from argc strings. */
+static void conn_cmd(struct conn *c, int argc, ...)
+{
+    char head[32];
+    va_list ap;
+    va_start(ap, argc);
+    conn_queue(c, head, (size_t)snprintf(head, sizeof head, "*%d\r\n", argc));
+    for (int i = 0; i < argc; i++) {
+        const char *a = va_arg(ap, const char *);
+        size_t n = strlen(a);
+        conn_queue(c, head, (size_t)snprintf(head, sizeof head, "$%zu\r\n", n));
+        conn_queue(c, a, n);
+        conn_queue(c, "\r\n", 2);
+    }
+    va_end(ap);
+}
+
+static void pump(struct conn **cs, int n, long ms);
+
+/* Send what is queued (within 1 s), reading nothing it waits for. */
+static void conn_flush(struct conn *c)
+{
+    c->want = 0;
+    pump(&c, 1, 1000);
+    WB_EXPECT(c->out_off == c->out_len,
+              "the test could not send its requests within 1 s (%zu of "
+              "%zu bytes sent)",
+              c->out_off, c->out_len);
+}
+
+static int conn_done(const struct conn *c)
+{
+    return c->fd < 0 || c->eof || c->err || c->in_len >= c->want;
+}
+
+/* Send and receive on every connection at once until each has received
+ * `want` bytes (or ended), or @p ms have passed. */
+static void pump(struct conn **cs, int n, long ms)
+{
+    int64_t end = wb_now_ns() + ms * MS;
+    struct pollfd *p = calloc((size_t)n, sizeof *p);
+    ck_assert_msg(p != NULL, "out of memory");
+    for (;;) {
+        int busy = 0;
+        for (int i = 0; i < n; i++) {
+            struct conn *c = cs[i];
+            p[i].fd = conn_done(c) && c->out_off == c->out_len ? -1 : c->fd;
+            p[i].events = POLLIN;
+            if (c->out_off < c->out_len && !c->err)
+                p[i].events |= POLLOUT;
+            p[i].revents = 0;
+            busy |= !conn_done(c) || (c->out_off < c->out_len && !c->err);
+        }
+        int64_t left = (end - wb_now_ns()) / MS;
+        if (!busy)
+            break;
+        int r = poll(p, (nfds_t)n, left > 0 ? (int)left : 0);
+        if (r == -1 && errno == EINTR)
+            continue;
+        ck_assert_int_ge(r, 0);
+        for (int i = 0; i < n; i++) {
+            struct conn *c = cs[i];
+            if (p[i].revents & POLLOUT) {
+                ssize_t w = send(c->fd, c->out + c->out_off,
+                                 c->out_len - c->out_off, MSG_NOSIGNAL);
+                if (w > 0)
+                    c->out_off += (size_t)w;
+                else if (w < 0 && errno != EAGAIN && errno != EINTR)
+                    c->err = errno;
+            }
+            if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+                grow(&c->in, &c->in_cap, c->in_len + 65536);
+                ssize_t got = recv(c->fd, c->in + c->in_len, 65536, 0);
+                if (got > 0)
+                    c->in_len += (size_t)got;
+                else if (got == 0)
+                    c->eof = 1;
+                else if (errno != EAGAIN && errno != EINTR)
+                    c->err = errno;
+            }
+        }
+        if (left <= 0)
+            break;
+    }
+    free(p);
+}
+
+/* How the connection stands, for messages. */
+static const char *state(const struct conn *c)
+{
+    if (c->err)
+        return wb_format(" (then the connection failed: %s)",
+                         wb_errname(c->err));
+    if (c->eof)
+        return " (then the server closed the connection)";
+    return "";
+}
+
+/* Expect exactly these bytes next, within @p ms. */
+static void expect_n(struct conn *c, const char *want, size_t wlen, long ms,
+                     const char *why)
+{
+    c->want = c->seen + wlen;
+    pump(&c, 1, ms);
+    size_t got = c->in_len - c->seen;
+    int ok = got >= wlen && memcmp(c->in + c->seen, want, wlen) == 0;
+    WB_EXPECT(ok, "the server should answer %s within %ld ms; got %s%s%s",
+              show(want, wlen), ms, show(c->in + c->seen, got), state(c), why);
+    c->seen += wlen;
+}
+
+static void expect(struct conn *c, const char *want, const char *why)
+{
+    expect_n(c, want, strlen(want), 1500, why);
+}
+
+/* Expect a line that starts with @p prefix; returns it (in a buffer of
+ * the test thread). */
+static const char *expect_line_prefix(struct conn *c, const char *prefix,
+                                      long ms, const char *why)
+{
+    static _Thread_local char line[256];
+    int64_t end = wb_now_ns() + ms * MS;
+    char *nl = NULL;
+    while (wb_now_ns() < end) {
+        nl = memchr(c->in + c->seen, '\n', c->in_len - c->seen);
+        if (nl != NULL || c->eof || c->err)
+            break;
+        c->want = c->in_len + 1;
+        pump(&c, 1, (end - wb_now_ns()) / MS + 1);
+    }
+    if (nl == NULL)
+        nl = memchr(c->in + c->seen, '\n', c->in_len - c->seen);
+    size_t len = nl ? (size_t)(nl + 1 - (c->in + c->seen)) : 0;
+    int ok = nl != NULL && len >= strlen(prefix) &&
+             memcmp(c->in + c->seen, prefix, strlen(prefix)) == 0 && len >= 2 &&
+             nl[-1] == '\r';
+    WB_EXPECT(ok,
+              "the server should answer a line that starts with %s and "
+              "ends with \\r\\n within %ld ms; got %s%s%s",
+              show(prefix, strlen(prefix)), ms,
+              show(c->in + c->seen, c->in_len - c->seen), state(c), why);
+    size_t keep = len < sizeof line - 1 ? len : sizeof line - 1;
+    memcpy(line, c->in + c->seen, keep);
+    line[keep] = '\0';
+    c->seen += len;
+    return line;
+}
+
+/* Expect the server to close the connection (after nothing more than
+ * what was checked already). */
+static void expect_closed(struct conn *c, long ms, const char *why)
+{
+    c->want = (size_t)-1;
+    pump(&c, 1, ms);
+    WB_EXPECT((c->eof || c->err) && c->in_len == c->seen,
+              "the server should close the connection%s within %ld ms; "
+              "got %s more%s%s",
+              c->in_len == c->seen ? "" : ", with nothing more sent,", ms,
+              show(c->in + c->seen, c->in_len - c->seen),
+              c->eof || c->err ? state(c) : " and the connection still open",
+              why);
+}
+
+/* Expect nothing more for @p ms, the connection open. */
+static void expect_nothing(struct conn *c, long ms, const char *why)
+{
+    c->want = c->seen + 1;
+    pump(&c, 1, ms);
+    WB_EXPECT(c->in_len == c->seen && !c->eof && !c->err,
+              "the server should send nothing more yet (%ld ms); got %s%s%s",
+              ms, show(c->in + c->seen, c->in_len - c->seen), state(c), why);
+}
+
+/* The number of open descriptors comes back to @p want within 1.5 s. */
+static int fds_back_to(int want)
+{
+    int n = wb_count_fds();
+    for (int i = 0; i < 300 && n > want; i++) {
+        wb_sleep_ms(5);
+        n = wb_count_fds();
+    }
+    return n;
+}
+
+/* kv.c's live bytes come back to at most @p want within 1.5 s. */
+static size_t live_back_to(size_t want)
+{
+    size_t bytes = 0;
+    wb_alloc_live(&bytes);
+    for (int i = 0; i < 300 && bytes > want; i++) {
+        wb_sleep_ms(5);
+        wb_alloc_live(&bytes);
+    }
+    return bytes;
+}
+
+/* --- Tests ---------------------------------------------------------------- */
+
+START_TEST(test_bad_config)
+{
+    WB_PROMISE("config");
+    loop *l = loop_new();
+    ck_assert_msg(l != NULL, "loop_new() failed");
+    int port;
+    int lfd = listen_socket(0, &port);
+    kv_config good = usual();
+    struct {
+        const char *what;
+        kv_config cfg;
+    } bad[] = {
+        {"max_clients 0", good}, {"max_request 63", good},
+        {"max_queue 63", good},  {"idle_ms 0", good},
+        {"idle_ms -1", good},
+    };
+    bad[0].cfg.max_clients = 0;
+    bad[1].cfg.max_request = 63;
+    bad[2].cfg.max_queue = 63;
+    bad[3].cfg.idle_ms = 0;
+    bad[4].cfg.idle_ms = -1;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        errno = 0;
+        kv *k = kv_start(l, lfd, &bad[i].cfg);
+        int e = errno;
+        if (k != NULL)
+            kv_stop(k);
+        WB_EXPECT(k == NULL && e == EINVAL,
+                  "kv_start() with %s should fail with EINVAL; got %s "
+                  "(errno %s)",
+                  bad[i].what, k ? "a server" : "NULL", wb_errname(e));
+    }
+    errno = 0;
+    kv *k = kv_start(NULL, lfd, &good);
+    WB_EXPECT(k == NULL && errno == EINVAL,
+              "kv_start(NULL, ...) should fail with EINVAL; got %s (%s)",
+              k ? "a server" : "NULL", wb_errname(errno));
+    errno = 0;
+    k = kv_start(l, lfd, NULL);
+    WB_EXPECT(k == NULL && errno == EINVAL,
+              "kv_start() with a NULL configuration should fail with "
+              "EINVAL; got %s (%s)",
+              k ? "a server" : "NULL", wb_errname(errno));
+    errno = 0;
+    k = kv_start(l, -1, &good);
+    WB_EXPECT(k == NULL && errno == EINVAL,
+              "kv_start() with listening descriptor -1 should fail with "
+              "EINVAL; got %s (%s)",
+              k ? "a server" : "NULL", wb_errname(errno));
+    /* A descriptor the loop refuses: its error, as loop_watch() says. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 1100) {
+        int big = fcntl(lfd, F_DUPFD_CLOEXEC, 1050);
+        ck_assert_int_ge(big, 1050);
+        errno = 0;
+        k = kv_start(l, big, &good);
+        int e = errno;
+        if (k != NULL)
+            kv_stop(k);
+        WB_EXPECT(k == NULL && e == EINVAL,
+                  "kv_start() with listening descriptor %d, which the "
+                  "loop refuses to watch (loop_watch() fails with EINVAL), "
+                  "should fail with EINVAL; got %s (%s)",
+                  big, k ? "a server" : "NULL", wb_errname(e));
+        close(big);
+    }
+    loop_free(l);
+    close(lfd);
+}
+END_TEST
+
+START_TEST(test_commands)
+{
+    WB_PROMISE("commands");
+    struct server s;
+    server_start(&s, usual());
+    struct conn *c = conn_open(&s);
+    conn_cmd(c, 1, "PING");
+    expect(c, "+PONG\r\n", "");
+    conn_cmd(c, 2, "ping", "hello there");
+    expect(c, "$11\r\nhello there\r\n",
+           " (PING with an argument answers it "
+           "as a bulk string)");
+    conn_cmd(c, 2, "ECHO", "");
+    expect(c, "$0\r\n\r\n", " (ECHO of an empty string)");
+    conn_cmd(c, 2, "GET", "nothing");
+    expect(c, "$-1\r\n", " (GET of a key never set)");
+    conn_cmd(c, 3, "SET", "fruit", "apple");
+    expect(c, "+OK\r\n", "");
+    conn_cmd(c, 2, "get", "fruit");
+    expect(c, "$5\r\napple\r\n",
+           " (GET after SET; names are "
+           "case-insensitive)");
+    conn_cmd(c, 3, "Set", "fruit", "pear");
+    expect(c, "+OK\r\n", "");
+    conn_cmd(c, 2, "GET", "fruit");
+    expect(c, "$4\r\npear\r\n", " (a SET replaces the value)");
+    /* Keys and values are bytes: NUL, CR, LF included. */
+    static const char bin[] =
+        "*3\r\n$3\r\nSET\r\n$3\r\na\0b\r\n$6\r\n\r\n\0\xff"
+        "\r\n\r\n";
+    conn_queue(c, bin, sizeof bin - 1);
+    expect(c, "+OK\r\n",
+           " (SET of a key \"a\\0b\" and a value of CR, LF, "
+           "NUL, 0xff, CR, LF)");
+    static const char getbin[] = "*2\r\n$3\r\nGET\r\n$3\r\na\0b\r\n";
+    conn_queue(c, getbin, sizeof getbin - 1);
+    expect_n(c, "$6\r\n\r\n\0\xff\r\n\r\n", 12, 1500,
+             " (the value is returned byte for byte)");
+    conn_cmd(c, 3, "SET", "veg", "leek");
+    expect(c, "+OK\r\n", "");
+    conn_cmd(c, 4, "DEL", "fruit", "veg", "nothing");
+    expect(c, ":2\r\n",
+           " (DEL of two keys set and one not: it counts the "
+           "keys it deleted)");
+    conn_cmd(c, 2, "GET", "fruit");
+    expect(c, "$-1\r\n", " (GET after DEL)");
+    conn_cmd(c, 2, "DEL", "fruit");
+    expect(c, ":0\r\n", " (DEL of a key already deleted)");
+    /* A value as big as the limits allow. */
+    size_t big = 60000;
+    char *v = malloc(big + 1);
+    ck_assert_ptr_nonnull(v);
+    for (size_t i = 0; i < big; i++)
+        v[i] = (char)('a' + i % 26);
+    v[big] = '\0';
+    conn_cmd(c, 3, "SET", "big", v);
+    expect(c, "+OK\r\n", " (SET of a 60,000-byte value)");
+    conn_cmd(c, 2, "GET", "big");
+    char head[32];
+    snprintf(head, sizeof head, "$%zu\r\n", big);
+    expect(c, head, " (GET of the 60,000-byte value)");
+    expect_n(c, v, big, 1500, " (the 60,000 bytes of the value)");
+    expect(c, "\r\n", "");
+    free(v);
+    conn_cmd(c, 1, "QUIT");
+    expect(c, "+OK\r\n", " (QUIT)");
+    expect_closed(c, 1500, " (after QUIT's +OK)");
+    conn_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_inline)
+{
+    WB_PROMISE("inline");
+    struct server s;
+    server_start(&s, usual());
+    struct conn *c = conn_open(&s);
+    conn_say(c, "PING\r\n");
+    expect(c, "+PONG\r\n", " (an inline PING)");
+    conn_say(c, "set  colour   blue\r\n");
+    expect(c, "+OK\r\n", " (inline SET, words separated by several spaces)");
+    conn_say(c, "\r\n\r\nGET colour\n");
+    expect(c, "$4\r\nblue\r\n",
+           " (empty lines get no answer; a line may end with \\n alone)");
+    conn_say(c, "ECHO hi\r\nPING\r\n");
+    expect(c, "$2\r\nhi\r\n+PONG\r\n", " (two inline requests at once)");
+    conn_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+/* Requests and the replies they must get, as one script. */
+static void script(struct conn *c, char **want, size_t *wlen, size_t *wcap,
+                   int i)
+{
+    char key[32], val[32], buf[128];
+    snprintf(key, sizeof key, "key:%d", i % 97);
+    snprintf(val, sizeof val, "value-%d", i);
+    size_t n;
+    switch (i % 4) {
+    case 0:
+        conn_cmd(c, 3, "SET", key, val);
+        n = (size_t)snprintf(buf, sizeof buf, "+OK\r\n");
+        break;
+    case 1:
+        conn_cmd(c, 2, "ECHO", val);
+        n = (size_t)snprintf(buf, sizeof buf, "$%zu\r\n%s\r\n", strlen(val),
+                             val);
+        break;
+    case 2: /* the SET of request i - 2 */
+        snprintf(key, sizeof key, "key:%d", (i - 2) % 97);
+        snprintf(val, sizeof val, "value-%d", i - 2);
+        conn_cmd(c, 2, "GET", key);
+        n = (size_t)snprintf(buf, sizeof buf, "$%zu\r\n%s\r\n", strlen(val),
+                             val);
+        break;
+    default:
+        conn_cmd(c, 1, "PING");
+        n = (size_t)snprintf(buf, sizeof buf, "+PONG\r\n");
+    }
+    grow(want, wcap, *wlen + n);
+    memcpy(*want + *wlen, buf, n);
+    *wlen += n;
+}
+
+START_TEST(test_pipeline)
+{
+    WB_PROMISE("pipeline");
+    struct server s;
+    server_start(&s, usual());
+    struct conn *c = conn_open(&s);
+    /* 10,000 requests in one go: SET, ECHO, GET, PING, ...; the GET of
+       request i reads the SET of request i - 2. */
+    char *want = NULL;
+    size_t wlen = 0, wcap = 0;
+    for (int i = 0; i < 10000; i++)
+        script(c, &want, &wlen, &wcap, i);
+    c->want = wlen;
+    pump(&c, 1, 5000);
+    size_t same = 0;
+    while (same < wlen && same < c->in_len && c->in[same] == want[same])
+        same++;
+    WB_EXPECT(same == wlen && c->in_len == wlen,
+              "10,000 pipelined requests (sent together, %zu bytes) should "
+              "get their %zu bytes of replies, in order, one reply each; "
+              "the replies differ from byte %zu on: expected %s, got %s%s",
+              c->out_len, wlen, same, show(want + same, wlen - same),
+              show(c->in + same, c->in_len - same), state(c));
+    conn_free(c);
+
+    /* The same kind of script cut into pieces of 1 to 7 bytes, with
+       pauses: requests split anywhere, several in one read. */
+    c = conn_open(&s);
+    struct conn *feeder = c;
+    char *all = NULL;
+    size_t alen = 0, acap = 0;
+    wlen = 0;
+    {
+        struct conn tmp = {0};
+        tmp.fd = -1;
+        for (int i = 0; i < 200; i++)
+            script(&tmp, &want, &wlen, &wcap, i);
+        all = tmp.out;
+        alen = tmp.out_len;
+        acap = tmp.out_cap;
+    }
+    (void)acap;
+    size_t off = 0;
+    for (int piece = 0; off < alen; piece++) {
+        size_t n = (size_t)(piece % 7) + 1;
+        if (n > alen - off)
+            n = alen - off;
+        conn_queue(feeder, all + off, n);
+        off += n;
+        feeder->want = 0;
+        pump(&feeder, 1, 50); /* sends the piece */
+        if (piece % 16 == 0)
+            wb_sleep_ms(1);
+    }
+    free(all);
+    c->want = wlen;
+    pump(&c, 1, 3000);
+    same = 0;
+    while (same < wlen && same < c->in_len && c->in[same] == want[same])
+        same++;
+    WB_EXPECT(same == wlen && c->in_len == wlen,
+              "200 requests sent in pieces of 1 to 7 bytes should get "
+              "their replies in order, one each; they differ from byte "
+              "%zu on: expected %s, got %s%s",
+              same, show(want + same, wlen - same),
+              show(c->in + same, c->in_len - same), state(c));
+    free(want);
+    conn_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+    WB_PROMISE("errors");
+    struct server s;
+    server_start(&s, usual());
+    struct conn *c = conn_open(&s);
+    conn_cmd(c, 2, "FLY", "away");
+    expect_line_prefix(c, "-ERR unknown command", 1500,
+                       " (an unknown command)");
+    conn_cmd(c, 1, "GET");
+    expect_line_prefix(c, "-ERR wrong number of arguments", 1500,
+                       " (GET with no key)");
+    conn_cmd(c, 2, "SET", "a");
+    expect_line_prefix(c, "-ERR wrong number of arguments", 1500,
+                       " (SET with a key and no value)");
+    conn_cmd(c, 3, "PING", "a", "b");
+    expect_line_prefix(c, "-ERR wrong number of arguments", 1500,
+                       " (PING with two arguments)");
+    conn_cmd(c, 2, "SLEEP", "soon");
+    expect_line_prefix(c, "-ERR", 1500, " (SLEEP soon: not a number)");
+    conn_say(c, "NOPE\r\n");
+    expect_line_prefix(c, "-ERR unknown command", 1500,
+                       " (an unknown inline command)");
+    conn_cmd(c, 1, "PING");
+    expect(c, "+PONG\r\n", " (the connection stays after these errors)");
+    conn_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_malformed)
+{
+    WB_PROMISE("malformed");
+    struct server s;
+    server_start(&s, usual());
+    struct conn *other = conn_open(&s);
+    static const struct {
+        const char *what, *bytes, *before;
+    } bad[] = {
+        {"a bulk length that lies ($5 before 2 bytes, then more)",
+         "PING\r\n*2\r\n$3\r\nGET\r\n$5\r\nab\r\nxxxxxxxxxx", "+PONG\r\n"},
+        {"a bulk length that is no number", "*2\r\n$3\r\nGET\r\n$x1\r\nab\r\n",
+         ""},
+        {"an array length that is no number", "*zz\r\n", ""},
+        {"something else where a '$' belongs",
+         "*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n:1\r\n", "+PONG\r\n"},
+        {"a negative bulk length", "*2\r\n$3\r\nGET\r\n$-7\r\n", ""},
+        {"binary garbage after a star", "*\x01\x02\xfe\xff garbage\r\n", ""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct conn *c = conn_open(&s);
+        conn_say(c, bad[i].bytes);
+        const char *why = wb_format(" (%s: %s)", bad[i].what,
+                                    show(bad[i].bytes, strlen(bad[i].bytes)));
+        char why_copy[256];
+        snprintf(why_copy, sizeof why_copy, "%s", why);
+        if (bad[i].before[0] != '\0')
+            expect(c, bad[i].before, why_copy);
+        expect_line_prefix(c, "-ERR Protocol error", 1500, why_copy);
+        expect_closed(c, 1500, why_copy);
+        conn_free(c);
+        conn_cmd(other, 1, "PING");
+        expect(other, "+PONG\r\n",
+               " (another client is served after a malformed request)");
+    }
+    conn_free(other);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_too_big)
+{
+    WB_PROMISE("too-big");
+    kv_config cfg = usual();
+    cfg.max_request = 4096;
+    struct server s;
+    server_start(&s, cfg);
+    /* *3\r\n$3\r\nSET\r\n$1\r\nk\r\n$N\r\n...\r\n is 29 bytes + N (N of
+       4 digits): 4067 bytes of value make 4096 in all. */
+    size_t vlen = 4096 - 29;
+    char *v = malloc(vlen + 2);
+    ck_assert_ptr_nonnull(v);
+    memset(v, 'v', vlen + 1);
+    v[vlen] = '\0';
+    struct conn *c = conn_open(&s);
+    conn_cmd(c, 3, "SET", "k", v);
+    ck_assert_uint_eq(c->out_len, 4096);
+    expect(c, "+OK\r\n", " (a request of exactly max_request = 4096 bytes)");
+    v[vlen] = 'v';
+    v[vlen + 1] = '\0';
+    conn_cmd(c, 3, "SET", "k", v);
+    ck_assert_uint_eq(c->out_len - c->out_off, 4097);
+    expect_line_prefix(c, "-ERR Protocol error", 1500,
+                       " (a request of max_request + 1 = 4097 bytes)");
+    expect_closed(c, 1500, " (after a request over max_request)");
+    conn_free(c);
+    free(v);
+
+    /* An endless line: 4 MiB with no newline, while reading. */
+    size_t base = 0;
+    wb_alloc_live(&base);
+    c = conn_open(&s);
+    char *junk = malloc(4 << 20);
+    ck_assert_ptr_nonnull(junk);
+    memset(junk, 'x', 4 << 20);
+    conn_queue(c, junk, 4 << 20);
+    free(junk);
+    size_t most = 0, now = 0;
+    int64_t end = wb_now_ns() + 2000 * MS;
+    while (!c->eof && !c->err && wb_now_ns() < end) {
+        c->want = (size_t)-1;
+        pump(&c, 1, 20);
+        wb_alloc_live(&now);
+        if (now > most)
+            most = now;
+    }
+    const char *err = "-ERR Protocol error";
+    WB_EXPECT(c->in_len >= strlen(err) && memcmp(c->in, err, strlen(err)) == 0,
+              "an endless line (no newline, 4 MiB sent) should get "
+              "\"-ERR Protocol error...\" once it passes max_request = 4096 "
+              "bytes; got %s%s",
+              show(c->in, c->in_len), state(c));
+    WB_EXPECT(c->eof || c->err,
+              "after an endless line over max_request, the server should "
+              "close the connection; it was open 2 s later (%zu bytes of "
+              "the 4 MiB were taken)",
+              c->out_off);
+    WB_EXPECT(most <= base + 64 * 1024,
+              "while a client sent an endless line, the server should hold "
+              "at most max_request = 4096 bytes of its input; kv.c's "
+              "memory grew by %zu bytes",
+              most - base);
+    conn_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_many)
+{
+    WB_PROMISE("many");
+    enum { N = 100, EACH = 40 };
+    struct server s;
+    server_start(&s, usual());
+    struct conn *cs[N];
+    char *want[N];
+    size_t wlen[N], wcap[N];
+    for (int i = 0; i < N; i++) {
+        cs[i] = conn_open(&s);
+        want[i] = NULL;
+        wlen[i] = wcap[i] = 0;
+        for (int j = 0; j < EACH; j++) {
+            char key[32], val[32], buf[96];
+            snprintf(key, sizeof key, "c%d:%d", i, j);
+            snprintf(val, sizeof val, "v%d.%d", i, j);
+            conn_cmd(cs[i], 3, "SET", key, val);
+            conn_cmd(cs[i], 2, "GET", key);
+            size_t n = (size_t)snprintf(
+                buf, sizeof buf, "+OK\r\n$%zu\r\n%s\r\n", strlen(val), val);
+            grow(&want[i], &wcap[i], wlen[i] + n);
+            memcpy(want[i] + wlen[i], buf, n);
+            wlen[i] += n;
+        }
+        cs[i]->want = wlen[i];
+    }
+    pump(cs, N, 5000);
+    for (int i = 0; i < N; i++) {
+        struct conn *c = cs[i];
+        WB_EXPECT(c->in_len == wlen[i] && memcmp(c->in, want[i], wlen[i]) == 0,
+                  "each of 100 clients sent %d pipelined SET and GET at "
+                  "once; client %d should get %s, got %s%s",
+                  EACH, i, show(want[i], wlen[i]), show(c->in, c->in_len),
+                  state(c));
+    }
+    for (int i = 0; i < N; i++) {
+        conn_free(cs[i]);
+        free(want[i]);
+    }
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_sleep)
+{
+    WB_PROMISE("sleep");
+    struct server s;
+    server_start(&s, usual());
+    struct conn *a = conn_open(&s), *b = conn_open(&s);
+    int64_t t0 = wb_now_ns();
+    conn_cmd(a, 2, "SLEEP", "1000");
+    conn_cmd(a, 1, "PING");
+    conn_cmd(a, 2, "ECHO", "after");
+    conn_flush(a);
+    /* Meanwhile, b is served at once, round after round: well within
+       the second a's SLEEP lasts, even on a loaded machine. */
+    for (int i = 0; i < 5; i++) {
+        conn_cmd(b, 2, "ECHO", "b");
+        expect_n(b, "$1\r\nb\r\n", 7, 1500,
+                 " (client b, while client a's SLEEP 1000 waits)");
+    }
+    int64_t b_done = wb_now_ns() - t0;
+    a->want = a->seen + 1;
+    pump(&a, 1, 0); /* what a has received by now */
+    WB_EXPECT(b_done < 700 * MS && a->in_len == 0,
+              "while client a's SLEEP 1000 waits, client b's 5 ECHO "
+              "should be answered at once; they took %lld ms, and a had "
+              "received %s by then: does SLEEP block the loop (the whole "
+              "server waits while one client sleeps)? It must be a timer",
+              (long long)(b_done / MS), show(a->in, a->in_len));
+    expect_n(a, "+OK\r\n+PONG\r\n$5\r\nafter\r\n", 23, 3000,
+             " (SLEEP 1000, then PING and ECHO after, sent together: the "
+             "requests after a SLEEP wait for it)");
+    int64_t a_done = wb_now_ns() - t0;
+    WB_EXPECT(a_done >= 1000 * MS,
+              "SLEEP 1000 should answer no earlier than 1000 ms later; it "
+              "answered after %lld ms",
+              (long long)(a_done / MS));
+    conn_free(a);
+    conn_free(b);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_save)
+{
+    WB_PROMISE("save");
+    struct server s;
+    server_start(&s, usual());
+    struct conn *a = conn_open(&s), *b = conn_open(&s);
+    conn_cmd(a, 3, "SET", "x", "1");
+    conn_cmd(a, 1, "SAVE");
+    conn_cmd(a, 3, "SET", "x", "2");
+    conn_cmd(a, 2, "GET", "x");
+    expect(a, "+OK\r\n", " (SET x 1 before the SAVE)");
+    wait_saved(&s, "");
+    pthread_mutex_lock(&s.lock);
+    char snap[256];
+    snprintf(snap, sizeof snap, "%s", s.snapshot);
+    int early = s.each_early;
+    pthread_mutex_unlock(&s.lock);
+    WB_EXPECT(strcmp(snap, "x=1;") == 0,
+              "kv_each() in the save function should see exactly x = 1 "
+              "(the SET before the SAVE, not the one after); it saw %s",
+              show(snap, strlen(snap)));
+    WB_EXPECT(early == 7,
+              "kv_each() should stop when its function returns non-zero "
+              "and return that value (7); it returned %d",
+              early);
+    expect_nothing(a, 100,
+                   " (while the SAVE waits for kv_save_done(), its client "
+                   "gets nothing: not the SAVE's reply, nor the replies of "
+                   "the requests after it)");
+    conn_cmd(b, 2, "GET", "x");
+    expect(b, "$1\r\n1\r\n",
+           " (client b's GET x while a's SAVE waits: a's SET x 2, sent "
+           "after its SAVE, must not have run yet)");
+    finish_save(&s, 0);
+    expect(a, "+OK\r\n+OK\r\n$1\r\n2\r\n",
+           " (kv_save_done(0) answers the SAVE +OK, then the SET and GET "
+           "pipelined after it run)");
+    /* A failed save. */
+    conn_cmd(a, 1, "SAVE");
+    conn_cmd(a, 1, "PING");
+    conn_flush(a);
+    wait_saved(&s, " (the second SAVE)");
+    finish_save(&s, ENOSPC);
+    char msg[128];
+    snprintf(msg, sizeof msg, "-ERR %s\r\n+PONG\r\n", strerror(ENOSPC));
+    expect(a, msg, " (kv_save_done(ENOSPC): -ERR and strerror(ENOSPC))");
+    /* A save function that finishes from within its call. */
+    conn_cmd(b, 2, "ECHO", "hold");
+    expect(b, "$4\r\nhold\r\n", "");
+    server_stall(&s);
+    atomic_store(&s.mode, SAVE_SYNC); /* the loop waits in on_stall */
+    server_release(&s);
+    conn_cmd(a, 1, "SAVE");
+    conn_cmd(a, 1, "PING");
+    conn_flush(a);
+    wait_saved(&s, " (the third SAVE)");
+    expect(a, "+OK\r\n+PONG\r\n",
+           " (a save function that calls kv_save_done(0) before it returns)");
+    /* A save function that fails at once. */
+    server_stall(&s);
+    atomic_store(&s.mode, SAVE_FAIL);
+    atomic_store(&s.fail_errno, EIO);
+    server_release(&s);
+    conn_cmd(a, 1, "SAVE");
+    conn_cmd(a, 1, "PING");
+    conn_flush(a);
+    wait_saved(&s, " (the fourth SAVE)");
+    snprintf(msg, sizeof msg, "-ERR %s\r\n+PONG\r\n", strerror(EIO));
+    expect(a, msg,
+           " (a save function that returns -1 with errno EIO: -ERR and "
+           "strerror(EIO) at once)");
+    /* A client that leaves while its SAVE waits. */
+    server_stall(&s);
+    atomic_store(&s.mode, SAVE_HOLD);
+    server_release(&s);
+    int fds = wb_count_fds();
+    conn_cmd(b, 1, "SAVE");
+    b->want = 0;
+    pump(&b, 1, 100);
+    wait_saved(&s, " (a SAVE from a client that then leaves)");
+    conn_reset(b);
+    wb_sleep_ms(50);
+    finish_save(&s, 0); /* the client is gone: p is just freed */
+    conn_cmd(a, 1, "PING");
+    expect(a, "+PONG\r\n",
+           " (after kv_save_done() for a client that had left)");
+    int n = fds_back_to(fds - 2);
+    WB_EXPECT(n <= fds - 2,
+              "a client that left while its SAVE waited should be closed; "
+              "the process has %d descriptors open, expected %d",
+              n, fds - 2);
+    conn_free(a);
+    conn_free(b);
+    server_stop(&s);
+
+    /* No save function: SAVE answers an error at once. */
+    server_start_with(&s, usual(), 0, 0);
+    a = conn_open(&s);
+    conn_cmd(a, 1, "SAVE");
+    conn_cmd(a, 1, "PING");
+    expect_line_prefix(a, "-ERR", 1500, " (SAVE with no save function)");
+    expect(a, "+PONG\r\n", " (after SAVE with no save function)");
+    conn_free(a);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_backpressure)
+{
+    WB_PROMISE("backpressure");
+    kv_config cfg = usual();
+    cfg.max_request = 4096;
+    cfg.max_queue = 8192;
+    struct server s;
+    server_start_with(&s, cfg, 4096, 1); /* small kernel buffers */
+    struct conn *a = conn_open(&s);
+    char *v = malloc(2001);
+    ck_assert_ptr_nonnull(v);
+    memset(v, 'b', 2000);
+    v[2000] = '\0';
+    conn_cmd(a, 3, "SET", "big", v);
+    expect(a, "+OK\r\n", "");
+    size_t base = 0;
+    wb_alloc_live(&base);
+    /* b asks for the 2,000-byte value 7,000 times (9 bytes a request:
+       63 KB of requests, 14 MB of replies) and reads none. */
+    struct conn *b = conn_open_buf(&s, 4096);
+    for (int i = 0; i < 7000; i++)
+        conn_say(b, "GET big\r\n");
+    size_t most = 0, now = 0;
+    int64_t end = wb_now_ns() + 600 * MS;
+    while (wb_now_ns() < end) {
+        /* send what b can, never read */
+        ssize_t w = send(b->fd, b->out + b->out_off, b->out_len - b->out_off,
+                         MSG_NOSIGNAL);
+        if (w > 0)
+            b->out_off += (size_t)w;
+        else
+            wb_sleep_ms(5);
+        wb_alloc_live(&now);
+        if (now > most)
+            most = now;
+        if (b->out_off == b->out_len)
+            break;
+    }
+    wb_sleep_ms(100);
+    wb_alloc_live(&now);
+    if (now > most)
+        most = now;
+    size_t bound = 4 * (cfg.max_request + cfg.max_queue + 2100) + 16384;
+    WB_EXPECT(most <= base + bound,
+              "a client that sends requests and never reads should not "
+              "grow the server's memory without bound: with max_request "
+              "4096 and max_queue 8192 (replies of 2 KB), the code under test "
+              "held %zu "
+              "bytes more than before it came (at most %zu expected; it "
+              "had sent %zu bytes of requests)",
+              most > base ? most - base : 0, bound, b->out_off);
+    /* Others are served meanwhile. */
+    conn_cmd(a, 1, "PING");
+    expect(a, "+PONG\r\n",
+           " (another client, while one never reads its replies)");
+    conn_cmd(a, 2, "GET", "big");
+    expect(a, "$2000\r\n", "");
+    expect(a, v, "");
+    expect(a, "\r\n", "");
+    free(v);
+    /* It leaves with a reset: everything it held is freed. */
+    WB_PROMISE("gone");
+    int fds = wb_count_fds();
+    conn_reset(b);
+    int n = fds_back_to(fds - 2);
+    WB_EXPECT(n <= fds - 2,
+              "a client that reset its connection with replies pending "
+              "should be closed; %d descriptors open, expected %d",
+              n, fds - 2);
+    size_t left = live_back_to(base + 1024);
+    WB_EXPECT(left <= base + 1024,
+              "a client that reset its connection should leave nothing "
+              "behind; kv.c still holds %zu bytes more than before it came",
+              left - base);
+    conn_free(a);
+    conn_free(b);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_idle)
+{
+    WB_PROMISE("idle");
+    kv_config cfg = usual();
+    cfg.idle_ms = 200;
+    struct server s;
+    server_start(&s, cfg);
+    int64_t t0 = wb_now_ns();
+    struct conn *quiet = conn_open(&s), *busy = conn_open(&s),
+                *sleeper = conn_open(&s);
+    conn_cmd(sleeper, 2, "SLEEP", "400");
+    sleeper->want = 0;
+    pump(&sleeper, 1, 50);
+    while (wb_now_ns() - t0 < 450 * MS) {
+        conn_cmd(busy, 1, "PING");
+        expect_n(busy, "+PONG\r\n", 7, 1000,
+                 " (a client that sends a PING every 20 ms is not idle)");
+        wb_sleep_ms(20);
+    }
+    expect_n(sleeper, "+OK\r\n", 5, 1000,
+             " (SLEEP 400 with idle_ms 200: a client waiting for its reply "
+             "is not idle)");
+    expect_closed(quiet, 1500,
+                  " (a client that sends nothing for idle_ms = 200 ms)");
+    int64_t closed = wb_now_ns() - t0;
+    WB_EXPECT(closed >= 200 * MS,
+              "an idle client should be closed no earlier than idle_ms = "
+              "200 ms; it was after %lld ms",
+              (long long)(closed / MS));
+    conn_cmd(busy, 1, "PING");
+    expect(busy, "+PONG\r\n", "");
+    conn_free(quiet);
+    conn_free(busy);
+    conn_free(sleeper);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_full)
+{
+    WB_PROMISE("full");
+    kv_config cfg = usual();
+    cfg.max_clients = 3;
+    struct server s;
+    server_start(&s, cfg);
+    struct conn *c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = conn_open(&s);
+        conn_cmd(c[i], 1, "PING");
+        expect(c[i], "+PONG\r\n", " (one of max_clients = 3 clients)");
+    }
+    struct conn *more = conn_open(&s);
+    expect(more, KV_FULL, " (a fourth client with max_clients = 3)");
+    expect_closed(more, 1500, " (after refusing a fourth client)");
+    conn_free(more);
+    int fds = wb_count_fds();
+    conn_free(c[0]);
+    fds_back_to(fds - 2);
+    c[0] = conn_open(&s);
+    conn_cmd(c[0], 1, "PING");
+    expect(c[0], "+PONG\r\n", " (a new client once one of the three has left)");
+    for (int i = 0; i < 3; i++)
+        conn_free(c[i]);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_loop_refuses)
+{
+    WB_PROMISE("full");
+    struct rlimit r;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &r), 0);
+    if (r.rlim_cur < FD_SETSIZE + 64 &&
+        (r.rlim_max == RLIM_INFINITY || r.rlim_max >= FD_SETSIZE + 64)) {
+        r.rlim_cur = FD_SETSIZE + 64;
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &r), 0);
+    }
+    struct server s;
+    server_start(&s, usual());
+    if (r.rlim_cur < FD_SETSIZE + 64) {
+        printf("test_loop_refuses: fewer than %d descriptors allowed: "
+               "skipped\n",
+               FD_SETSIZE + 64);
+        server_stop(&s);
+        return;
+    }
+    struct conn *a = conn_open(&s);
+    conn_cmd(a, 1, "PING");
+    expect(a, "+PONG\r\n", "");
+    /* Take every free descriptor below FD_SETSIZE: the server's socket
+       for the next connection gets a number the select() loop refuses
+       to watch (a new descriptor takes the lowest free number). */
+    static int fill[FD_SETSIZE];
+    int nfill = 0;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(null, 0);
+    for (int fd = 0; fd < FD_SETSIZE - 1 && nfill < FD_SETSIZE;) {
+        fd = fcntl(null, F_DUPFD_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        fill[nfill++] = fd;
+    }
+    struct conn *d = conn_open(&s);
+    expect(d, KV_FULL,
+           " (the server's socket for this connection is above "
+           "FD_SETSIZE: the loop refuses to watch it)");
+    expect_closed(d, 1500, " (a connection the loop refused)");
+    conn_free(d);
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    close(null);
+    conn_cmd(a, 1, "PING");
+    expect(a, "+PONG\r\n",
+           " (the server goes on after the loop refused a connection)");
+    conn_free(a);
+    server_stop(&s);
+}
+END_TEST
+
+/* 8 clients that come and go: mid-request, orderly close; mid-request,
+ * reset; after a whole request, before reading its reply. */
+static void comings_and_goings(const struct server *s)
+{
+    static const char *const sends[] = {
+        "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100\r\npartial",
+        "*3\r\n$3\r\nSET\r\n$1\r\nk",
+        "*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n",
+        "GET k\r\nGET k\r\nPING\r\n",
+    };
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < sizeof sends / sizeof sends[0]; i++) {
+            struct conn *c = conn_open(s);
+            conn_say(c, sends[i]);
+            conn_flush(c);
+            wb_sleep_ms(5);
+            if (round == 1)
+                conn_reset(c);
+            conn_free(c);
+        }
+}
+
+START_TEST(test_gone)
+{
+    WB_PROMISE("gone");
+    struct server s;
+    server_start(&s, usual());
+    int fds = wb_count_fds();
+    /* Once to let the loop's own tables grow (in a handout, your loop's
+       memory is counted with kv.c's), then measured. */
+    comings_and_goings(&s);
+    fds_back_to(fds);
+    wb_sleep_ms(20);
+    size_t base = 0;
+    wb_alloc_live(&base);
+    comings_and_goings(&s);
+    int n = fds_back_to(fds);
+    WB_EXPECT(n <= fds,
+              "8 clients that closed or reset their connections (some in "
+              "the middle of a request) should all be closed by the "
+              "server; %d descriptors are open, expected %d: is a socket "
+              "left open after read() returned 0 or failed?",
+              n, fds);
+    size_t left = live_back_to(base + 1024);
+    WB_EXPECT(left <= base + 1024,
+              "clients that left should leave nothing behind; the code "
+              "under test holds %zu bytes more than after the same 8 "
+              "clients came and went before",
+              left - base);
+    /* A half-close: the requests sent whole are still answered. */
+    struct conn *h = conn_open(&s);
+    conn_say(h, "SET half yes\r\nGET half\r\nECHO unfinis");
+    /* The requests and the end of file arrive while the loop is held:
+       one read may bring both. */
+    server_stall(&s);
+    conn_flush(h);
+    ck_assert_int_eq(shutdown(h->fd, SHUT_WR), 0);
+    wb_sleep_ms(10);
+    server_release(&s);
+    expect(h, "+OK\r\n$3\r\nyes\r\n",
+           " (a client that sent two whole requests and half a third, "
+           "then shutdown(SHUT_WR))");
+    expect_closed(h, 1500, " (after answering a half-closed client)");
+    conn_free(h);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_no_sigpipe)
+{
+    WB_PROMISE("sigpipe");
+    signal(SIGPIPE, SIG_DFL);
+    struct server s;
+    server_start_with(&s, usual(), 4096, 1);
+    char arg[49];
+    memset(arg, 'a', 48);
+    arg[48] = '\0';
+    for (int round = 0; round < 6; round++) {
+        struct conn *c = conn_open_buf(&s, 4096);
+        if (round % 2 == 0) {
+            /* A reset while the server writes. */
+            for (int i = 0; i < 3000; i++)
+                conn_cmd(c, 2, "ECHO", arg);
+            c->want = 0;
+            pump(&c, 1, 30);
+            conn_reset(c);
+        } else {
+            /* An orderly close (nothing unread: a FIN, no reset) before
+               any reply: the server writes to a closed peer, whose
+               kernel answers with a reset; its next send() fails with
+               EPIPE, and raises SIGPIPE unless MSG_NOSIGNAL. */
+            conn_say(c, "SLEEP 30\r\n");
+            for (int i = 0; i < 800; i++)
+                conn_cmd(c, 2, "ECHO", arg);
+            conn_flush(c);
+            close(c->fd);
+            c->fd = -1;
+            wb_sleep_ms(60);
+        }
+        conn_free(c);
+    }
+    struct conn *c = conn_open(&s);
+    conn_cmd(c, 1, "PING");
+    expect(c, "+PONG\r\n",
+           " (after clients reset their connections while the server "
+           "wrote to them; with SIGPIPE at its default, a send() without "
+           "MSG_NOSIGNAL would have ended the process)");
+    conn_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+/* The server's own socket for client @p c: the descriptor of this
+ * process whose peer is c's local address. */
+static int server_side(const struct conn *c)
+{
+    struct sockaddr_in mine, peer;
+    socklen_t len = sizeof mine;
+    ck_assert_int_eq(getsockname(c->fd, (struct sockaddr *)&mine, &len), 0);
+    for (int fd = 0; fd < 1024; fd++) {
+        struct stat st;
+        if (fd == c->fd || fstat(fd, &st) == -1 || !S_ISSOCK(st.st_mode))
+            continue;
+        len = sizeof peer;
+        if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0 &&
+            peer.sin_family == AF_INET && peer.sin_port == mine.sin_port &&
+            peer.sin_addr.s_addr == mine.sin_addr.s_addr)
+            return fd;
+    }
+    return -1;
+}
+
+START_TEST(test_no_delay)
+{
+    WB_PROMISE("no-delay");
+    struct server s;
+    server_start(&s, usual());
+    struct conn *c = conn_open(&s);
+    conn_cmd(c, 1, "PING");
+    expect(c, "+PONG\r\n", "");
+    int fd = server_side(c);
+    ck_assert_msg(fd >= 0, "the test could not find the server's socket");
+    int on = 0;
+    socklen_t len = sizeof on;
+    ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len), 0);
+    WB_EXPECT(on != 0,
+              "the server's socket for a client should have TCP_NODELAY "
+              "set (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ...)); it is "
+              "off");
+    int64_t t0 = wb_now_ns();
+    for (int i = 0; i < 200; i++) {
+        conn_cmd(c, 2, "ECHO", "x");
+        expect_n(c, "$1\r\nx\r\n", 7, 1000, " (one of 200 round trips)");
+    }
+    double ms = (double)(wb_now_ns() - t0) / 1e6;
+    WB_EXPECT(ms < 2000,
+              "200 round trips should take well under a second; "
+              "they took %.0f ms",
+              ms);
+    conn_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+static int64_t thread_cpu_ns(const struct server *s)
+{
+    char buf[128];
+    ssize_t n =
+        s->stat_fd >= 0 ? pread(s->stat_fd, buf, sizeof buf - 1, 0) : -1;
+    long long v = 0;
+    if (n > 0) {
+        buf[n] = '\0';
+        if (sscanf(buf, "%lld", &v) == 1)
+            return v;
+    }
+    return 0;
+}
+
+START_TEST(test_no_spin)
+{
+    WB_PROMISE("no-spin");
+    struct server s;
+    server_start(&s, usual());
+    struct conn *c = conn_open(&s);
+    char arg[49];
+    memset(arg, 'a', 48);
+    arg[48] = '\0';
+    for (int i = 0; i < 2000; i++)
+        conn_cmd(c, 2, "ECHO", arg);
+    c->want = 2000 * 55; /* $48\r\n, 48 bytes, \r\n */
+    pump(&c, 1, 3000);
+    WB_EXPECT(c->in_len == 2000 * 55,
+              "2,000 pipelined ECHO of 48 bytes should get 110,000 bytes "
+              "of replies; got %zu%s",
+              c->in_len, state(c));
+    wb_sleep_ms(20);
+    long sel0 = wb_select_calls();
+    int64_t cpu0 = thread_cpu_ns(&s);
+    wb_sleep_ms(200);
+    long sels = wb_select_calls() - sel0;
+    int64_t cpu = thread_cpu_ns(&s) - cpu0;
+    WB_EXPECT(sels < 20 && cpu < 20 * MS,
+              "a server with nothing to do should sleep in select(); in "
+              "200 ms with one idle client it called select() %ld times "
+              "and used %.1f ms of CPU: is a client watched for LOOP_WRITE "
+              "with nothing to send?",
+              sels, (double)cpu / 1e6);
+    conn_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_stop)
+{
+    WB_PROMISE("stop");
+    struct server s;
+    server_start(&s, usual());
+    /* a: 1,000 SETs, all sent before the stop, none of their replies
+       read yet. b: a SAVE waiting, and a GET after it. c: a request in
+       the middle (never finished). */
+    struct conn *a = conn_open(&s), *b = conn_open(&s), *c = conn_open(&s);
+    conn_cmd(b, 1, "SAVE");
+    conn_cmd(b, 2, "GET", "k999");
+    b->want = 0;
+    pump(&b, 1, 50);
+    wait_saved(&s, "");
+    conn_say(c, "*2\r\n$4\r\nECHO\r\n$3\r\nab");
+    c->want = 0;
+    pump(&c, 1, 50);
+    for (int i = 0; i < 1000; i++) {
+        char key[16], val[16];
+        snprintf(key, sizeof key, "k%d", i);
+        snprintf(val, sizeof val, "v%d", i);
+        conn_cmd(a, 3, "SET", key, val);
+    }
+    /* The loop is held in a callback while a's requests arrive and the
+       stop is asked: when it goes on, its select() reports the stop pipe
+       (a lower descriptor: its callback runs first) and a's socket at
+       once. kv_stop() must read what a sent before it. */
+    server_stall(&s);
+    conn_flush(a);
+    ck_assert_int_eq(write(s.stop[1], "q", 1), 1);
+    wb_sleep_ms(10);
+    server_release(&s);
+    /* Every SET a sent before the stop is answered. */
+    char *want = malloc(5000);
+    ck_assert_ptr_nonnull(want);
+    for (int i = 0; i < 1000; i++)
+        memcpy(want + 5 * i, "+OK\r\n", 5);
+    a->want = 5000;
+    pump(&a, 1, 2000);
+    WB_EXPECT(a->in_len == 5000 && memcmp(a->in, want, 5000) == 0,
+              "1,000 SETs sent before kv_stop() should all be answered "
+              "+OK (no write the client was told of may be lost, none "
+              "left unanswered); got %zu bytes: %s%s",
+              a->in_len, show(a->in, a->in_len), state(a));
+    free(want);
+    a->seen = a->in_len;
+    expect_closed(a, 1500, " (after its replies, once the server stops)");
+    expect_closed(c, 1500,
+                  " (a client with only half a request when the server "
+                  "stops)");
+    expect_nothing(b, 100,
+                   " (the server stops, but b's SAVE still waits for "
+                   "kv_save_done())");
+    WB_EXPECT(!readable_within(s.done[0], 0),
+              "loop_run() returned while a SAVE was still waiting for "
+              "kv_save_done(): the server must wait for it");
+    int fl = fcntl(s.lfd, F_GETFD);
+    WB_EXPECT(fl != -1, "kv_stop() should not close the listening socket");
+    finish_save(&s, 0);
+    expect(b, "+OK\r\n$4\r\nv999\r\n",
+           " (the SAVE's reply after kv_save_done(0), then the GET sent "
+           "after it, once the server has stopped)");
+    expect_closed(b, 1500, "");
+    WB_EXPECT(readable_within(s.done[0], 2000),
+              "after kv_stop(), once every client is answered and closed, "
+              "loop_run() should return");
+    conn_free(a);
+    conn_free(b);
+    conn_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+/* --- Real clients --------------------------------------------------------- */
+
+/* Run a program with its standard output in @p out; its exit status, or
+ * -1 when it cannot be started (not installed). */
+static int run_tool(char *const argv[], char *out, size_t cap, long ms)
+{
+    int p[2];
+    wb_pipe(p);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        return -1;
+    }
+    size_t len = 0;
+    int64_t end = wb_now_ns() + ms * MS;
+    for (;;) {
+        long left = (long)((end - wb_now_ns()) / MS);
+        if (left <= 0 || !readable_within(p[0], left)) {
+            kill(pid, SIGKILL);
+            break;
+        }
+        char buf[4096];
+        ssize_t n = read(p[0], buf, sizeof buf);
+        if (n <= 0)
+            break;
+        size_t keep = (size_t)n < cap - 1 - len ? (size_t)n : cap - 1 - len;
+        memcpy(out + len, buf, keep);
+        len += keep;
+    }
+    out[len] = '\0';
+    close(p[0]);
+    int st;
+    while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int tool_exists(const char *name)
+{
+    char path[256];
+    const char *dirs[] = {"/usr/bin", "/usr/local/bin", "/bin"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dirs[i], name);
+        if (access(path, X_OK) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+START_TEST(test_redis_cli)
+{
+    WB_PROMISE("commands");
+    struct server s;
+    server_start(&s, usual());
+    if (!tool_exists("redis-cli")) {
+        printf("test_redis_cli: redis-cli is not installed "
+               "(apt-get install redis-tools): skipped\n");
+        server_stop(&s);
+        return;
+    }
+    char port[16], out[4096];
+    snprintf(port, sizeof port, "%d", s.port);
+    struct {
+        const char *args[5];
+        const char *want;
+    } runs[] = {
+        {{"PING"}, "PONG\n"},
+        {{"SET", "greeting", "hello world"}, "OK\n"},
+        {{"GET", "greeting"}, "hello world\n"},
+        {{"DEL", "greeting", "other"}, "1\n"},
+        {{"GET", "greeting"}, "\n"},
+        {{"ECHO", "bytes"}, "bytes\n"},
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        char *argv[10] = {"redis-cli", "-h", "127.0.0.1", "-p", port};
+        int a = 5;
+        for (int j = 0; j < 5 && runs[i].args[j] != NULL; j++)
+            argv[a++] = (char *)runs[i].args[j];
+        argv[a] = NULL;
+        int rc = run_tool(argv, out, sizeof out, 3000);
+        WB_EXPECT(rc == 0 && strcmp(out, runs[i].want) == 0,
+                  "redis-cli -p PORT %s %s %s should print %s and exit 0; "
+                  "it printed %s and exited %d",
+                  runs[i].args[0], runs[i].args[1] ? runs[i].args[1] : "",
+                  runs[i].args[1] && runs[i].args[2] ? runs[i].args[2] : "",
+                  show(runs[i].want, strlen(runs[i].want)),
+                  show(out, strlen(out)), rc);
+    }
+    WB_PROMISE("pipeline");
+    if (tool_exists("redis-benchmark")) {
+        char *argv[] = {"redis-benchmark",
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        port,
+                        "-t",
+                        "set,get",
+                        "-n",
+                        "2000",
+                        "-c",
+                        "10",
+                        "-P",
+                        "8",
+                        "-q",
+                        NULL};
+        int rc = run_tool(argv, out, sizeof out, 8000);
+        WB_EXPECT(rc == 0 && strstr(out, "SET: ") != NULL &&
+                      strstr(out, "GET: ") != NULL &&
+                      strstr(out, "requests per second") != NULL,
+                  "redis-benchmark -t set,get -n 2000 -c 10 -P 8 -q should "
+                  "report SET and GET requests per second and exit 0; it "
+                  "printed %s and exited %d",
+                  show(out, strlen(out)), rc);
+    } else {
+        printf("test_redis_cli: redis-benchmark is not installed: that "
+               "part skipped\n");
+    }
+    server_stop(&s);
+}
+END_TEST
+
+static void *do_nothing(void *arg)
+{
+    return arg;
+}
+
+Suite *wb_suite(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
+        pthread_join(t, NULL);
+    Suite *s = wb_begin("kv", "chapters/07-every-way/chapter.md");
+    WB_ADD(s, test_bad_config, S_CAPSTONE);
+    WB_ADD_TIMEOUT(s, test_commands, S_PROTOCOL, 5.0);
+    WB_ADD_TIMEOUT(s, test_inline, S_PROTOCOL, 5.0);
+    WB_ADD_TIMEOUT(s, test_pipeline, S_PIPELINE, 10.0);
+    WB_ADD_TIMEOUT(s, test_errors, S_BAD, 5.0);
+    WB_ADD_TIMEOUT(s, test_malformed, S_BAD, 5.0);
+    WB_ADD_TIMEOUT(s, test_too_big, S_BAD, 5.0);
+    WB_ADD_TIMEOUT(s, test_many, S_CAPSTONE, 10.0);
+    WB_ADD_TIMEOUT(s, test_sleep, S_PIPELINE, 5.0);
+    WB_ADD_TIMEOUT(s, test_save, S_PIPELINE, 10.0);
+    WB_ADD_TIMEOUT(s, test_backpressure, S_BACKPRESSURE, 5.0);
+    WB_ADD_TIMEOUT(s, test_idle, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_full, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_loop_refuses, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_gone, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_no_sigpipe, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_no_delay, S_REDIS, 5.0);
+    WB_ADD_TIMEOUT(s, test_no_spin, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_stop, S_STOP, 10.0);
+    WB_ADD_TIMEOUT(s, test_redis_cli, S_REDIS, 15.0);
+    return s;
+}
