@@ -388,8 +388,17 @@ if shutil.which("gnuplot"):
         if not names:
             break
         open(out + f"/{what}.dat", "w").write("".join(data))
-        plot = ", ".join(f"'{out}/{what}.dat' index {i} with linespoints title '{s}'" for i, s in enumerate(names))
-        subprocess.run(["gnuplot", "-e", f"set terminal svg size 800,500; set output '{out}/{what}.svg'; "
+        # A colour per server (gnuplot's own repeat after eight), dashed for
+        # the blocking servers, solid for the loops, dotted for redis-server;
+        # noenhanced: an underscore is an underscore, not a subscript.
+        colours = ["#000000", "#d62728", "#ff7f0e", "#8c564b", "#1f77b4", "#2ca02c", "#9467bd",
+                   "#17becf", "#bcbd22", "#e377c2", "#7f7f7f"]
+        blocking = ("server_seq", "server_fork", "server_threads", "server_pool")
+        plot = ", ".join(
+            f"'{out}/{what}.dat' index {i} with linespoints lw 2 lc rgb '{colours[i % len(colours)]}' "
+            f"dt {2 if s in blocking else 3 if s == 'redis-server' else 1} pt {i + 1} title '{s}'"
+            for i, s in enumerate(names))
+        subprocess.run(["gnuplot", "-e", f"set terminal svg size 800,500 noenhanced; set output '{out}/{what}.svg'; "
                         f"set logscale x; set logscale y; set xlabel 'connections'; set ylabel '{title}'; "
                         f"set key outside; set title 'getset, depth 1, load.c'; plot {plot}"], check=True)
 for b in bad:

@@ -28,8 +28,11 @@
  *
  * Bad input: an unknown command or a wrong number of arguments is answered
  * with an error and the connection stays; a malformed request (a bulk
- * length that lies, a huge line, garbage) is answered with an error and
- * the connection is closed after the reply, as redis-server does.
+ * string not followed by \r\n, more than 64 KiB of inline request with no
+ * end of line yet, garbage where a '*' or '$' belongs) is answered with an
+ * error and the connection is closed after the reply. redis-server closes
+ * on the last two too, but does not check the two bytes after a bulk
+ * string: here that is stricter.
  */
 #ifndef RESP_H
 #define RESP_H
