@@ -1267,10 +1267,11 @@ START_TEST(test_backpressure)
     expect(a, "+OK\r\n", "");
     size_t base = 0;
     wb_alloc_live(&base);
-    /* b asks for the 2,000-byte value 7,000 times (9 bytes a request:
-       63 KB of requests, 14 MB of replies) and reads none. */
+    /* b asks for the 2,000-byte value 1,000 times (9 bytes a request:
+       9 KB of requests, 2 MB of replies) and reads none for now. */
+    enum { GETS = 1000, REPLY = 2009 };
     struct conn *b = conn_open_buf(&s, 4096);
-    for (int i = 0; i < 7000; i++)
+    for (int i = 0; i < GETS; i++)
         conn_say(b, "GET big\r\n");
     size_t most = 0, now = 0;
     int64_t end = wb_now_ns() + 600 * MS;
@@ -1309,6 +1310,24 @@ START_TEST(test_backpressure)
     expect(a, "$2000\r\n", "");
     expect(a, v, "");
     expect(a, "\r\n", "");
+    /* b reads at last: every reply, whole and in order. */
+    b->want = (size_t)GETS * REPLY;
+    pump(&b, 1, 4000);
+    size_t whole = 0;
+    while (whole < GETS && (whole + 1) * REPLY <= b->in_len &&
+           memcmp(b->in + whole * REPLY, "$2000\r\n", 7) == 0 &&
+           memcmp(b->in + whole * REPLY + 7, v, 2000) == 0 &&
+           memcmp(b->in + whole * REPLY + 2007, "\r\n", 2) == 0)
+        whole++;
+    WB_EXPECT(whole == GETS && b->in_len == (size_t)GETS * REPLY,
+              "a client that sent %d GET of a 2,000-byte value and read "
+              "nothing for a while should, once it reads, get all %d "
+              "replies whole and in order; got %zu bytes, of which the "
+              "first %zu replies are right, then %s%s",
+              GETS, GETS, b->in_len, whole,
+              show(b->in + whole * REPLY,
+                   b->in_len > whole * REPLY ? b->in_len - whole * REPLY : 0),
+              state(b));
     free(v);
     /* It leaves with a reset: everything it held is freed. */
     WB_PROMISE("gone");
@@ -1322,7 +1341,8 @@ START_TEST(test_backpressure)
     size_t left = live_back_to(base + 1024);
     WB_EXPECT(left <= base + 1024,
               "a client that reset its connection should leave nothing "
-              "behind; kv.c still holds %zu bytes more than before it came",
+              "behind; the code under test still holds %zu bytes more than "
+              "before it came",
               left - base);
     conn_free(a);
     conn_free(b);
@@ -1655,6 +1675,35 @@ START_TEST(test_no_spin)
               "and used %.1f ms of CPU: is a client watched for LOOP_WRITE "
               "with nothing to send?",
               sels, (double)cpu / 1e6);
+    /* A client whose input buffer is full while its SLEEP waits: its
+       socket stays readable, and the server must not watch it for
+       reading (it would be called again and again, reading nothing). */
+    c->seen = c->in_len;
+    conn_say(c, "SLEEP 400\r\n");
+    enum { PINGS = 20000 }; /* 120,000 bytes, more than max_request */
+    for (int i = 0; i < PINGS; i++)
+        conn_say(c, "PING\r\n");
+    conn_flush(c);
+    wb_sleep_ms(50);
+    sel0 = wb_select_calls();
+    cpu0 = thread_cpu_ns(&s);
+    wb_sleep_ms(200);
+    sels = wb_select_calls() - sel0;
+    cpu = thread_cpu_ns(&s) - cpu0;
+    WB_EXPECT(sels < 20 && cpu < 20 * MS,
+              "while a client's SLEEP waits and its input buffer is full "
+              "(max_request bytes), the server should sleep in select(); in "
+              "200 ms it called select() %ld times and used %.1f ms of CPU: "
+              "is the client still watched for LOOP_READ though nothing "
+              "more can be read?",
+              sels, (double)cpu / 1e6);
+    c->want = c->seen + 5 + (size_t)PINGS * 7;
+    pump(&c, 1, 3000);
+    WB_EXPECT(c->in_len == c->want &&
+                  memcmp(c->in + c->seen, "+OK\r\n+PONG\r\n", 12) == 0,
+              "after SLEEP 400, the %d PING sent after it should be "
+              "answered; got %zu of %zu bytes%s",
+              PINGS, c->in_len - c->seen, c->want - c->seen, state(c));
     conn_free(c);
     server_stop(&s);
 }
@@ -1668,6 +1717,9 @@ START_TEST(test_stop)
     /* a: 1,000 SETs, all sent before the stop, none of their replies
        read yet. b: a SAVE waiting, and a GET after it. c: a request in
        the middle (never finished). */
+    struct conn *z = conn_open(&s); /* first, and idle */
+    conn_cmd(z, 1, "PING");
+    expect(z, "+PONG\r\n", "");
     struct conn *a = conn_open(&s), *b = conn_open(&s), *c = conn_open(&s);
     conn_cmd(b, 1, "SAVE");
     conn_cmd(b, 2, "GET", "k999");
@@ -1710,6 +1762,9 @@ START_TEST(test_stop)
     expect_closed(c, 1500,
                   " (a client with only half a request when the server "
                   "stops)");
+    expect_closed(z, 1500,
+                  " (an idle client, the first to connect, when the server "
+                  "stops)");
     expect_nothing(b, 100,
                    " (the server stops, but b's SAVE still waits for "
                    "kv_save_done())");
@@ -1729,6 +1784,7 @@ START_TEST(test_stop)
     conn_free(a);
     conn_free(b);
     conn_free(c);
+    conn_free(z);
     server_stop(&s);
 }
 END_TEST
