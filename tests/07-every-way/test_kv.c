@@ -1468,6 +1468,80 @@ START_TEST(test_loop_refuses)
 }
 END_TEST
 
+static int64_t thread_cpu_ns(const struct server *s)
+{
+    char buf[128];
+    ssize_t n =
+        s->stat_fd >= 0 ? pread(s->stat_fd, buf, sizeof buf - 1, 0) : -1;
+    long long v = 0;
+    if (n > 0) {
+        buf[n] = '\0';
+        if (sscanf(buf, "%lld", &v) == 1)
+            return v;
+    }
+    return 0;
+}
+
+START_TEST(test_accept_fails)
+{
+    WB_PROMISE("accept-fail");
+    struct server s;
+    server_start(&s, usual());
+    enum { N = 3 };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fds[i], 0);
+    }
+    /* The lowest free descriptor number becomes the limit: no new
+       descriptor for anyone, the server's accept() included. */
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int lowest = fcntl(0, F_DUPFD_CLOEXEC, 0);
+    ck_assert_int_ge(lowest, 0);
+    close(lowest);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons((uint16_t)s.port);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(connect(fds[i], (struct sockaddr *)&addr, sizeof addr),
+                         0);
+    wb_sleep_ms(30); /* the server's accept() fails: EMFILE */
+    long sel0 = wb_select_calls();
+    int64_t cpu0 = thread_cpu_ns(&s);
+    wb_sleep_ms(200);
+    long sels = wb_select_calls() - sel0;
+    int64_t cpu = thread_cpu_ns(&s) - cpu0;
+    setrlimit(RLIMIT_NOFILE, &old);
+    WB_EXPECT(sels < 20 && cpu < 20 * MS,
+              "with connections waiting and accept() failing with EMFILE "
+              "(no descriptor left), the server called select() %ld times "
+              "in 200 ms and used %.1f ms of CPU: the listening socket "
+              "stays readable, so the server spins unless it stops "
+              "watching it and tries again later",
+              sels, (double)cpu / 1e6);
+    /* With descriptors again, the waiting clients get in. */
+    for (int i = 0; i < N; i++) {
+        struct conn *c = calloc(1, sizeof *c);
+        ck_assert_ptr_nonnull(c);
+        c->fd = fds[i];
+        ck_assert_int_ne(fcntl(c->fd, F_SETFL, O_NONBLOCK), -1);
+        grow(&c->in, &c->in_cap, 65536);
+        conn_cmd(c, 1, "PING");
+        expect(c, "+PONG\r\n",
+               " (a connection that waited while accept() failed with "
+               "EMFILE, once descriptors are free again)");
+        conn_free(c);
+    }
+    server_stop(&s);
+}
+END_TEST
+
 /* 8 clients that come and go: mid-request, orderly close; mid-request,
  * reset; after a whole request, before reading its reply. */
 static void comings_and_goings(const struct server *s)
@@ -1631,20 +1705,6 @@ START_TEST(test_no_delay)
     server_stop(&s);
 }
 END_TEST
-
-static int64_t thread_cpu_ns(const struct server *s)
-{
-    char buf[128];
-    ssize_t n =
-        s->stat_fd >= 0 ? pread(s->stat_fd, buf, sizeof buf - 1, 0) : -1;
-    long long v = 0;
-    if (n > 0) {
-        buf[n] = '\0';
-        if (sscanf(buf, "%lld", &v) == 1)
-            return v;
-    }
-    return 0;
-}
 
 START_TEST(test_no_spin)
 {
@@ -1942,6 +2002,7 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_idle, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_full, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_loop_refuses, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_accept_fails, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_gone, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_no_sigpipe, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_no_delay, S_REDIS, 5.0);
