@@ -1061,12 +1061,14 @@ END_TEST
 START_TEST(test_many)
 {
     WB_PROMISE("many");
-    enum { N = 100, EACH = 40 };
+    enum { MAX = 100 };
+    /* Fewer under Valgrind, whose tools run one thread at a time. */
+    const int N = (int)wb_scaled(MAX, 10), EACH = (int)wb_scaled(40, 4);
     struct server s;
     server_start(&s, usual());
-    struct conn *cs[N];
-    char *want[N];
-    size_t wlen[N], wcap[N];
+    struct conn *cs[MAX];
+    char *want[MAX];
+    size_t wlen[MAX], wcap[MAX];
     for (int i = 0; i < N; i++) {
         cs[i] = conn_open(&s);
         want[i] = NULL;
@@ -1089,9 +1091,9 @@ START_TEST(test_many)
     for (int i = 0; i < N; i++) {
         struct conn *c = cs[i];
         WB_EXPECT(c->in_len == wlen[i] && memcmp(c->in, want[i], wlen[i]) == 0,
-                  "each of 100 clients sent %d pipelined SET and GET at "
+                  "each of %d clients sent %d pipelined SET and GET at "
                   "once; client %d should get %s, got %s%s",
-                  EACH, i, show(want[i], wlen[i]), show(c->in, c->in_len),
+                  N, EACH, i, show(want[i], wlen[i]), show(c->in, c->in_len),
                   state(c));
     }
     for (int i = 0; i < N; i++) {
@@ -1105,11 +1107,14 @@ END_TEST
 START_TEST(test_sleep)
 {
     WB_PROMISE("sleep");
+    const long f = wb_stress() < 1 ? 5 : 1; /* Valgrind: 5 times longer */
     struct server s;
     server_start(&s, usual());
     struct conn *a = conn_open(&s), *b = conn_open(&s);
     int64_t t0 = wb_now_ns();
-    conn_cmd(a, 2, "SLEEP", "1000");
+    char ms[16];
+    snprintf(ms, sizeof ms, "%ld", 1000 * f);
+    conn_cmd(a, 2, "SLEEP", ms);
     conn_cmd(a, 1, "PING");
     conn_cmd(a, 2, "ECHO", "after");
     conn_flush(a);
@@ -1118,25 +1123,25 @@ START_TEST(test_sleep)
     for (int i = 0; i < 5; i++) {
         conn_cmd(b, 2, "ECHO", "b");
         expect_n(b, "$1\r\nb\r\n", 7, 1500,
-                 " (client b, while client a's SLEEP 1000 waits)");
+                 " (client b, while client a's SLEEP waits)");
     }
     int64_t b_done = wb_now_ns() - t0;
     a->want = a->seen + 1;
     pump(&a, 1, 0); /* what a has received by now */
-    WB_EXPECT(b_done < 700 * MS && a->in_len == 0,
-              "while client a's SLEEP 1000 waits, client b's 5 ECHO "
+    WB_EXPECT(b_done < 700 * f * MS && a->in_len == 0,
+              "while client a's SLEEP waits, client b's 5 ECHO "
               "should be answered at once; they took %lld ms, and a had "
               "received %s by then: does SLEEP block the loop (the whole "
               "server waits while one client sleeps)? It must be a timer",
               (long long)(b_done / MS), show(a->in, a->in_len));
-    expect_n(a, "+OK\r\n+PONG\r\n$5\r\nafter\r\n", 23, 3000,
-             " (SLEEP 1000, then PING and ECHO after, sent together: the "
+    expect_n(a, "+OK\r\n+PONG\r\n$5\r\nafter\r\n", 23, 3000 * f,
+             " (SLEEP, then PING and ECHO after, sent together: the "
              "requests after a SLEEP wait for it)");
     int64_t a_done = wb_now_ns() - t0;
-    WB_EXPECT(a_done >= 1000 * MS,
-              "SLEEP 1000 should answer no earlier than 1000 ms later; it "
+    WB_EXPECT(a_done >= 1000 * f * MS,
+              "SLEEP %ld should answer no earlier than %ld ms later; it "
               "answered after %lld ms",
-              (long long)(a_done / MS));
+              1000 * f, 1000 * f, (long long)(a_done / MS));
     conn_free(a);
     conn_free(b);
     server_stop(&s);
@@ -1353,29 +1358,34 @@ END_TEST
 START_TEST(test_idle)
 {
     WB_PROMISE("idle");
+    /* Every time ten times longer under Valgrind (its tools run one
+       thread at a time, many times slower). */
+    const long f = wb_stress() < 1 ? 10 : 1;
     kv_config cfg = usual();
-    cfg.idle_ms = 200;
+    cfg.idle_ms = 200 * f;
     struct server s;
     server_start(&s, cfg);
     int64_t t0 = wb_now_ns();
     struct conn *quiet = conn_open(&s), *busy = conn_open(&s),
                 *sleeper = conn_open(&s);
-    conn_cmd(sleeper, 2, "SLEEP", "400");
+    char ms[16];
+    snprintf(ms, sizeof ms, "%ld", 400 * f);
+    conn_cmd(sleeper, 2, "SLEEP", ms);
     sleeper->want = 0;
     pump(&sleeper, 1, 50);
-    while (wb_now_ns() - t0 < 450 * MS) {
+    while (wb_now_ns() - t0 < 450 * f * MS) {
         conn_cmd(busy, 1, "PING");
         expect_n(busy, "+PONG\r\n", 7, 1000,
                  " (a client that sends a PING every 20 ms is not idle)");
         wb_sleep_ms(20);
     }
-    expect_n(sleeper, "+OK\r\n", 5, 1000,
+    expect_n(sleeper, "+OK\r\n", 5, 1000 * f,
              " (SLEEP 400 with idle_ms 200: a client waiting for its reply "
              "is not idle)");
-    expect_closed(quiet, 1500,
+    expect_closed(quiet, 1500 * f,
                   " (a client that sends nothing for idle_ms = 200 ms)");
     int64_t closed = wb_now_ns() - t0;
-    WB_EXPECT(closed >= 200 * MS,
+    WB_EXPECT(closed >= 200 * f * MS,
               "an idle client should be closed no earlier than idle_ms = "
               "200 ms; it was after %lld ms",
               (long long)(closed / MS));
@@ -1487,6 +1497,12 @@ START_TEST(test_accept_fails)
     WB_PROMISE("accept-fail");
     struct server s;
     server_start(&s, usual());
+    if (wb_stress() < 1) {
+        /* Valgrind keeps descriptors of its own near the limit. */
+        printf("test_accept_fails: skipped under Valgrind\n");
+        server_stop(&s);
+        return;
+    }
     enum { N = 3 };
     int fds[N];
     for (int i = 0; i < N; i++) {
@@ -1697,7 +1713,7 @@ START_TEST(test_no_delay)
         expect_n(c, "$1\r\nx\r\n", 7, 1000, " (one of 200 round trips)");
     }
     double ms = (double)(wb_now_ns() - t0) / 1e6;
-    WB_EXPECT(ms < 2000,
+    WB_EXPECT(ms < 2000 * (wb_stress() < 1 ? 10 : 1),
               "200 round trips should take well under a second; "
               "they took %.0f ms",
               ms);
