@@ -1961,7 +1961,9 @@ START_TEST(test_redis_cli)
                   show(out, strlen(out)), rc);
     }
     WB_PROMISE("pipeline");
-    if (tool_exists("redis-benchmark")) {
+    if (wb_stress() < 1) {
+        printf("test_redis_cli: redis-benchmark skipped under Valgrind\n");
+    } else if (tool_exists("redis-benchmark")) {
         char *argv[] = {"redis-benchmark",
                         "-h",
                         "127.0.0.1",
