@@ -108,6 +108,10 @@
  * - [full] With `max_clients` clients connected, the next connection
  *   gets `-ERR max number of clients reached\r\n` and is closed; so does
  *   a connection the loop refuses to watch.
+ * - [accept-fail] When accept() fails for lack of descriptors
+ *   (`EMFILE`, `ENFILE`), the server does not spin on the listening
+ *   socket, which stays readable: it stops watching it, and tries again
+ *   100 ms later.
  * - [gone] A client that closes, half-closes (shutdown(`SHUT_WR`)) or
  *   resets its connection, even in the middle of a request or with
  *   replies pending, is cleaned up: its socket closed, its memory freed,
