@@ -3,7 +3,7 @@
  * @brief A key-value server that speaks the Redis protocol, in one
  *        thread, on the event loop of chapter 4.
  *
- * Exercise 1 of chapter 7 ("Every way to serve: one job, nine servers"),
+ * Exercise 1 of chapter 7 ("The same job, every way"),
  * the first capstone.
  *
  * Clients connect over TCP and send requests; the server keeps a table
