@@ -207,6 +207,40 @@ START_TEST(test_results_in_input_order)
 }
 END_TEST
 
+/* Item i writes its number, i, in decimal. */
+static int write_index(size_t index, int fd, void *ctx)
+{
+    (void)ctx;
+    char text[32];
+    snprintf(text, sizeof text, "%zu", index);
+    return write_text(fd, text);
+}
+
+START_TEST(test_many_items)
+{
+    enum { MANY = 48 };
+    pmap_result r[MANY];
+    fill_junk(r, MANY);
+    errno = 0;
+    int failed = pmap_run(MANY, write_index, NULL, r);
+    WB_PROMISE("order");
+    WB_EXPECT(failed == 0, "%d items: expected 0 failed; got %d%s", MANY,
+              failed, fail_note(failed, r, MANY));
+    for (size_t i = 0; i < MANY; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%zu", i);
+        WB_EXPECT(r[i].ok == 1 && r[i].data != NULL &&
+                      strcmp(r[i].data, want) == 0,
+                  "%d items: results[%zu] should hold \"%s\"; got ok %d, "
+                  "data \"%s\"",
+                  MANY, i, want, r[i].ok,
+                  r[i].data != NULL && r[i].data != junk_data ? r[i].data
+                                                              : "(none)");
+    }
+    free_results(r, MANY);
+}
+END_TEST
+
 /* --- All the children at the same time ------------------------------- */
 
 enum { NMEET = 4 };
@@ -1115,6 +1149,7 @@ Suite *wb_suite(void)
 {
     Suite *s = wb_begin("pmap", "chapters/02-processes/chapter.md");
     WB_ADD(s, test_results_in_input_order, "Pipes");
+    WB_ADD(s, test_many_items, "Pipes");
     WB_ADD(s, test_children_run_at_the_same_time, "A pool of worker processes");
     WB_ADD(s, test_crashing_item_fails_alone,
            "Waiting for children: wait() and waitpid()");
