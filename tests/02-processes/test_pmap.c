@@ -229,13 +229,12 @@ START_TEST(test_many_items)
     for (size_t i = 0; i < MANY; i++) {
         char want[32];
         snprintf(want, sizeof want, "%zu", i);
-        WB_EXPECT(r[i].ok == 1 && r[i].data != NULL &&
-                      strcmp(r[i].data, want) == 0,
-                  "%d items: results[%zu] should hold \"%s\"; got ok %d, "
-                  "data \"%s\"",
-                  MANY, i, want, r[i].ok,
-                  r[i].data != NULL && r[i].data != junk_data ? r[i].data
-                                                              : "(none)");
+        WB_EXPECT(
+            r[i].ok == 1 && r[i].data != NULL && strcmp(r[i].data, want) == 0,
+            "%d items: results[%zu] should hold \"%s\"; got ok %d, "
+            "data \"%s\"",
+            MANY, i, want, r[i].ok,
+            r[i].data != NULL && r[i].data != junk_data ? r[i].data : "(none)");
     }
     free_results(r, MANY);
 }
