@@ -67,7 +67,9 @@
  *   results[i].data is NULL: the data of the items already collected is
  *   freed, so there is nothing to free. No child of the map is left:
  *   those already started are killed with SIGKILL and reaped, not
- *   waited for.
+ *   waited for. Every item not collected yet (every item, when
+ *   `fflush()`, `pipe()`, `fork()` or memory failed) holds {ok 0,
+ *   code -1, signo 0, data NULL, len 0}.
  * - [free] pmap_free() frees every data and sets it to NULL and its len
  *   to 0, so a second call is harmless; with a NULL array it does
  *   nothing.

@@ -40,7 +40,11 @@
  * - [any-child] The pool waits for whichever child ends first
  *   (`waitpid(-1, ...)`), not for the oldest, and starts the next job in
  *   the freed slot at once: a slow job does not hold up the jobs behind
- *   it.
+ *   it. It waits for every child it started, even one that moved itself
+ *   to a process group of its own (`setpgid()`).
+ * - [sleeps] While it waits, procpool_run() sleeps in `waitpid()` until
+ *   a child ends: it does not poll (`WNOHANG` in a loop), so waiting
+ *   costs it no CPU time.
  * - [flush] procpool_run() flushes every stdio output stream before it
  *   starts a job, so text the caller left in a buffer is written once,
  *   before anything the jobs write. (The pool prints nothing itself, so

@@ -108,6 +108,21 @@ static void free_results(pmap_result *r, size_t n)
     pmap_free(r, n);
 }
 
+/* After a call that failed before it collected any result: each of the
+ * @p n results must be {ok 0, code -1, signo 0, data NULL, len 0}. */
+static void expect_uncollected(const pmap_result *r, size_t n, const char *why)
+{
+    WB_PROMISE("fail-clean");
+    for (size_t i = 0; i < n; i++)
+        WB_EXPECT(r[i].ok == 0 && r[i].code == -1 && r[i].signo == 0 &&
+                      r[i].data == NULL && r[i].len == 0,
+                  "%s, before any result was collected: results[%zu] should "
+                  "be {ok 0, code -1, signo 0, data NULL, len 0}; got {ok "
+                  "%d, code %d, signo %d, data %s, len %zu}",
+                  why, i, r[i].ok, r[i].code, r[i].signo,
+                  r[i].data == NULL ? "NULL" : "not NULL", r[i].len);
+}
+
 /* How many of @p n results have data NULL. */
 static size_t null_data(const pmap_result *r, size_t n)
 {
@@ -189,6 +204,39 @@ START_TEST(test_results_in_input_order)
                   r[i].len);
     }
     free_results(r, NWORDS);
+}
+END_TEST
+
+/* Item i writes its number, i, in decimal. */
+static int write_index(size_t index, int fd, void *ctx)
+{
+    (void)ctx;
+    char text[32];
+    snprintf(text, sizeof text, "%zu", index);
+    return write_text(fd, text);
+}
+
+START_TEST(test_many_items)
+{
+    enum { MANY = 48 };
+    pmap_result r[MANY];
+    fill_junk(r, MANY);
+    errno = 0;
+    int failed = pmap_run(MANY, write_index, NULL, r);
+    WB_PROMISE("order");
+    WB_EXPECT(failed == 0, "%d items: expected 0 failed; got %d%s", MANY,
+              failed, fail_note(failed, r, MANY));
+    for (size_t i = 0; i < MANY; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "%zu", i);
+        WB_EXPECT(
+            r[i].ok == 1 && r[i].data != NULL && strcmp(r[i].data, want) == 0,
+            "%d items: results[%zu] should hold \"%s\"; got ok %d, "
+            "data \"%s\"",
+            MANY, i, want, r[i].ok,
+            r[i].data != NULL && r[i].data != junk_data ? r[i].data : "(none)");
+    }
+    free_results(r, MANY);
 }
 END_TEST
 
@@ -656,6 +704,11 @@ START_TEST(test_invalid_arguments)
     WB_EXPECT(got == -1 && errno == EINVAL,
               "pmap_run(2, fn, ctx, NULL): expected -1 with EINVAL; got %d%s",
               got, wb_errno_note(got));
+    errno = 0;
+    got = pmap_run(1, never_called, NULL, NULL);
+    WB_EXPECT(got == -1 && errno == EINVAL,
+              "pmap_run(1, fn, ctx, NULL): expected -1 with EINVAL; got %d%s",
+              got, wb_errno_note(got));
     WB_EXPECT(wb_no_children(), "a call rejected for its arguments must not "
                                 "fork");
 }
@@ -752,7 +805,11 @@ START_TEST(test_fork_fails_halfway)
 {
     pmap_result r[5];
     for (size_t i = 0; i < 5; i++)
-        r[i].data = (char *)"not touched";
+        r[i] = (pmap_result){.ok = 7,
+                             .code = 77,
+                             .signo = 55,
+                             .data = (char *)"not touched",
+                             .len = 999};
     int64_t start = wb_now_ns();
     wb_wrap_reset(WB_FORK, 3); /* items 0 and 1 start, item 2 cannot */
     errno = 0;
@@ -777,6 +834,8 @@ START_TEST(test_fork_fails_halfway)
               "after a failed call every results[i].data must be NULL; %d "
               "of 5 are",
               nulls);
+    if (got == -1)
+        expect_uncollected(r, 5, "the third fork() failed");
     WB_EXPECT(wb_no_children(),
               "after a failed call no child of the map may be left: kill "
               "and reap the two already started");
@@ -988,6 +1047,8 @@ START_TEST(test_flush_fails)
               "after a failed call every results[i].data must be NULL (so "
               "there is nothing to free); %zu of 3 are",
               null_data(r, 3));
+    if (got == -1)
+        expect_uncollected(r, 3, "fflush() failed");
     free_results(r, got >= 0 ? 3 : 0);
 }
 END_TEST
@@ -1087,6 +1148,7 @@ Suite *wb_suite(void)
 {
     Suite *s = wb_begin("pmap", "chapters/02-processes/chapter.md");
     WB_ADD(s, test_results_in_input_order, "Pipes");
+    WB_ADD(s, test_many_items, "Pipes");
     WB_ADD(s, test_children_run_at_the_same_time, "A pool of worker processes");
     WB_ADD(s, test_crashing_item_fails_alone,
            "Waiting for children: wait() and waitpid()");

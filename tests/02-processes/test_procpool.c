@@ -293,6 +293,85 @@ START_TEST(test_reaps_whichever_ends_first)
 }
 END_TEST
 
+/* The job leaves the caller's process group for one of its own, then
+ * exits with its number: it is still the pool's child. */
+static int own_group_job(size_t j, void *ctx)
+{
+    (void)ctx;
+    if (setpgid(0, 0) == -1)
+        return 100;
+    wb_sleep_ms(5);
+    return (int)j;
+}
+
+START_TEST(test_waits_for_children_in_other_groups)
+{
+    enum { M = 4 };
+    procpool_result r[M];
+    fill_junk(r, M);
+    errno = 0;
+    int failed = procpool_run(M, 2, own_group_job, NULL, r);
+    WB_PROMISE("any-child");
+    WB_EXPECT(failed == M - 1,
+              "each job moved itself to a process group of its own "
+              "(setpgid(0, 0)) and exited with its number: expected %d "
+              "failed jobs (codes 1 to %d); got %d%s",
+              M - 1, M - 1, failed,
+              failed == -1 && errno == ECHILD
+                  ? " with ECHILD: waitpid(0, ...) waits only for children "
+                    "in the caller's process group; wait with "
+                    "waitpid(-1, ...) for any child"
+                  : wb_errno_note(failed));
+    WB_PROMISE("status");
+    for (int j = 0; j < M; j++)
+        WB_EXPECT(r[j].pid > 0 && r[j].code == j && r[j].signo == 0,
+                  "job %d: expected {pid > 0, code %d, signo 0}; got {pid "
+                  "%d, code %d, signo %d}",
+                  j, j, (int)r[j].pid, r[j].code, r[j].signo);
+    WB_PROMISE("reaped");
+    WB_EXPECT(wb_no_children(), "every child must be reaped when "
+                                "procpool_run() returns");
+}
+END_TEST
+
+static int sleepy_job(size_t j, void *ctx)
+{
+    (void)j;
+    (void)ctx;
+    wb_sleep_ms(200);
+    return 0;
+}
+
+static int64_t cpu_used_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+           ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
+START_TEST(test_waiting_costs_no_cpu)
+{
+    enum { M = 2 };
+    procpool_result r[M];
+    int64_t wall0 = wb_now_ns(), cpu0 = cpu_used_ns();
+    int failed = procpool_run(M, 1, sleepy_job, NULL, r);
+    int64_t cpu_ms = (cpu_used_ns() - cpu0) / 1000000;
+    int64_t wall_ms = (wb_now_ns() - wall0) / 1000000;
+    WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
+              wb_errno_note(failed));
+    WB_PROMISE("sleeps");
+    WB_EXPECT(cpu_ms < 40,
+              "with K = 1, two jobs of 200 ms each: procpool_run() took %lld "
+              "ms and used %lld ms of CPU time itself (user and system, its "
+              "children not counted), at most 40 expected. Sleep in "
+              "waitpid() until a child ends (options 0); do not poll with "
+              "WNOHANG",
+              (long long)wall_ms, (long long)cpu_ms);
+    expect_all_ok(r, M);
+}
+END_TEST
+
 static volatile sig_atomic_t usr1_seen;
 
 static void on_usr1(int sig)
@@ -526,6 +605,11 @@ START_TEST(test_invalid_arguments)
     WB_EXPECT(got == -1 && errno == EINVAL,
               "NULL results for 2 jobs: expected -1 with EINVAL; got %d%s", got,
               wb_errno_note(got));
+    errno = 0;
+    got = procpool_run(1, 1, never_called, NULL, NULL);
+    WB_EXPECT(got == -1 && errno == EINVAL,
+              "NULL results for 1 job: expected -1 with EINVAL; got %d%s", got,
+              wb_errno_note(got));
     WB_EXPECT(wb_no_children(), "a call rejected for its arguments must not "
                                 "fork");
 }
@@ -699,6 +783,9 @@ Suite *wb_suite(void)
     WB_ADD(s, test_every_job_reported_once,
            "Waiting for children: wait() and waitpid()");
     WB_ADD(s, test_reaps_whichever_ends_first, "A pool of worker processes");
+    WB_ADD(s, test_waits_for_children_in_other_groups,
+           "A pool of worker processes");
+    WB_ADD(s, test_waiting_costs_no_cpu, "A pool of worker processes");
     WB_ADD(s, test_wait_interrupted_by_signal,
            "Waiting for children: wait() and waitpid()");
     WB_ADD(s, test_flushes_before_fork,
