@@ -252,10 +252,38 @@ def make_build(exercise: str) -> Build:
     )
 
 
+def isolation() -> list[str]:
+    """The command prefix that gives each suite a PID namespace of its own
+    (unshare(1); for a user who is not root, inside a user namespace),
+    when one can be made. A mutant is arbitrary code: one that keeps
+    fork()'s -1 as a pid and kills it would otherwise signal every process
+    it may (kill(2): pid -1), and as root that is the whole machine. In
+    its namespace it reaches only its own processes, which all end with
+    it (--kill-child)."""
+    base = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc"]
+    if os.geteuid() != 0:
+        base[1:1] = ["--user", "--map-root-user"]
+    try:
+        ok = subprocess.run(base + ["true"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return base if ok else []
+
+
+ISOLATION: list[str] | None = None
+
+
 def run_suite(binary: Path, build: Build, timeout: float) -> tuple[str, str]:
     """Run one suite binary: ('passed'|'failed'|'timeout', detail)."""
+    global ISOLATION
+    if ISOLATION is None:
+        ISOLATION = isolation()
+        if not ISOLATION:
+            print("mutants: note: no PID namespace (unshare) for the suites: a mutant "
+                  "that signals pid -1 reaches every process of this user", file=sys.stderr)
     with subprocess.Popen(
-        [str(binary)],
+        [*ISOLATION, str(binary)],
         cwd=ROOT,
         env=build.env,
         stdin=subprocess.DEVNULL,
