@@ -320,6 +320,7 @@ START_TEST(test_bad_arguments)
         {values, 3, 2, 1, "psum_sum(values, 3, 2, ..., sum = NULL)"},
         {values, 3, 0, 0, "psum_sum(values, 3, nthreads = 0, ...)"},
         {NULL, 3, 2, 0, "psum_sum(values = NULL, n = 3, 2, ...)"},
+        {NULL, 1, 2, 0, "psum_sum(values = NULL, n = 1, 2, ...)"},
         /* The arguments come first, even for an empty array. */
         {NULL, 0, 0, 0,
          "psum_sum(NULL, 0, nthreads = 0, ...), an empty "
@@ -385,7 +386,12 @@ END_TEST
  * With the address space allowed to grow by 4 MiB, no per-thread array
  * fits; with 48 MiB, an array of pointers does and the next array does
  * not, so a psum_sum() that returns ENOMEM at its second allocation
- * without freeing its first leaves 32 MiB behind. */
+ * without freeing its first leaves 32 MiB behind. With 176 MiB, an array
+ * of five-word structs fits and an array of pointers beside it does not:
+ * the same leak, of 160 MiB, when the larger array comes first. There
+ * every pthread_create() fails (EAGAIN), so that a psum_sum() whose
+ * arrays are smaller and both fit stops at its first thread instead of
+ * starting threads under the lowered limit. */
 enum { BIG_N = 4 << 20 };
 
 START_TEST(test_no_memory_leaves_nothing)
@@ -395,21 +401,28 @@ START_TEST(test_no_memory_leaves_nothing)
     ck_assert_msg(values != NULL, "out of memory");
     static const struct {
         size_t room;
+        int no_threads;
         const char *what;
     } rounds[] = {
-        {4 << 20, "no array of one entry per thread"},
-        {48 << 20, "an array of 4194304 pointers but not of 4194304 "
-                   "larger structs"},
+        {4 << 20, 0, "no array of one entry per thread"},
+        {48 << 20, 0,
+         "an array of 4194304 pointers but not of 4194304 "
+         "larger structs"},
+        {176 << 20, 1,
+         "an array of 4194304 five-word structs but not an array of "
+         "4194304 pointers beside it"},
     };
     for (size_t r = 0; r < sizeof rounds / sizeof rounds[0]; r++) {
         long sum = -1;
         size_t before = heap_in_use();
-        wb_wrap_reset(WB_PTHREAD_CREATE, 0);
+        wb_wrap_fail(WB_PTHREAD_CREATE, rounds[r].no_threads, EAGAIN,
+                     rounds[r].no_threads);
         if (!heap_limit_begin(rounds[r].room))
             break; /* under Valgrind: nothing to check */
         int rc = psum_sum(values, BIG_N, BIG_N, NULL, NULL, &sum);
         heap_limit_end();
         int creates = wb_wrap_calls(WB_PTHREAD_CREATE);
+        wb_wrap_reset(WB_PTHREAD_CREATE, 0);
         size_t after = heap_in_use();
         long left = after > before ? (long)(after - before) : 0;
         WB_EXPECT(rc == ENOMEM || (rc == EAGAIN && creates > 0),
