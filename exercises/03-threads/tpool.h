@@ -52,10 +52,11 @@
  *   tpool_submit() (from a task still running) returns `EPIPE`, and its
  *   task never runs; so does a submit that was blocked on a full queue
  *   when destroy began.
- * - [create-fails] When tpool_create() fails (a worker cannot be
- *   started, or the queue, a mutex or a condition variable cannot be set
- *   up: the tests make each of these fail), it returns the error number,
- *   leaves `*out` as it was, and leaves nothing allocated or running.
+ * - [create-fails] When tpool_create() fails (no memory for the pool or
+ *   for its list of workers, a worker cannot be started, or the queue, a
+ *   mutex or a condition variable cannot be set up: the tests make each
+ *   of these fail), it returns the error number, leaves `*out` as it
+ *   was, and leaves nothing allocated or running.
  * - [einval] A NULL pool, `out` or `on_run`, or 0 workers or capacity,
  *   gives `EINVAL`; tpool_destroy(NULL) does nothing and returns 0.
  *

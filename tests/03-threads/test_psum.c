@@ -320,6 +320,7 @@ START_TEST(test_bad_arguments)
         {values, 3, 2, 1, "psum_sum(values, 3, 2, ..., sum = NULL)"},
         {values, 3, 0, 0, "psum_sum(values, 3, nthreads = 0, ...)"},
         {NULL, 3, 2, 0, "psum_sum(values = NULL, n = 3, 2, ...)"},
+        {NULL, 1, 2, 0, "psum_sum(values = NULL, n = 1, 2, ...)"},
         /* The arguments come first, even for an empty array. */
         {NULL, 0, 0, 0,
          "psum_sum(NULL, 0, nthreads = 0, ...), an empty "
@@ -385,7 +386,13 @@ END_TEST
  * With the address space allowed to grow by 4 MiB, no per-thread array
  * fits; with 48 MiB, an array of pointers does and the next array does
  * not, so a psum_sum() that returns ENOMEM at its second allocation
- * without freeing its first leaves 32 MiB behind. */
+ * without freeing its first leaves 32 MiB behind. A last round sums a
+ * quarter of the values, 1 Mi, with room for 44 MiB: an array of 1 Mi
+ * five-word structs (40 MiB) fits and an array of 1 Mi pointers beside
+ * it does not, the same leak, of 40 MiB, when the larger array comes
+ * first. There every pthread_create() fails (EAGAIN), so that a
+ * psum_sum() whose arrays are smaller and both fit stops at its first
+ * thread instead of starting threads under the lowered limit. */
 enum { BIG_N = 4 << 20 };
 
 START_TEST(test_no_memory_leaves_nothing)
@@ -394,28 +401,35 @@ START_TEST(test_no_memory_leaves_nothing)
     long *values = calloc(BIG_N, sizeof *values);
     ck_assert_msg(values != NULL, "out of memory");
     static const struct {
-        size_t room;
+        size_t n, room;
+        int no_threads;
         const char *what;
     } rounds[] = {
-        {4 << 20, "no array of one entry per thread"},
-        {48 << 20, "an array of 4194304 pointers but not of 4194304 "
-                   "larger structs"},
+        {BIG_N, 4 << 20, 0, "no array of one entry per thread"},
+        {BIG_N, 48 << 20, 0,
+         "an array of 4194304 pointers but not of 4194304 "
+         "larger structs"},
+        {BIG_N / 4, 44 << 20, 1,
+         "an array of 1048576 five-word structs but not an array of "
+         "1048576 pointers beside it"},
     };
     for (size_t r = 0; r < sizeof rounds / sizeof rounds[0]; r++) {
         long sum = -1;
         size_t before = heap_in_use();
-        wb_wrap_reset(WB_PTHREAD_CREATE, 0);
+        wb_wrap_fail(WB_PTHREAD_CREATE, rounds[r].no_threads, EAGAIN,
+                     rounds[r].no_threads);
         if (!heap_limit_begin(rounds[r].room))
             break; /* under Valgrind: nothing to check */
-        int rc = psum_sum(values, BIG_N, BIG_N, NULL, NULL, &sum);
+        int rc = psum_sum(values, rounds[r].n, rounds[r].n, NULL, NULL, &sum);
         heap_limit_end();
         int creates = wb_wrap_calls(WB_PTHREAD_CREATE);
+        wb_wrap_reset(WB_PTHREAD_CREATE, 0);
         size_t after = heap_in_use();
         long left = after > before ? (long)(after - before) : 0;
         WB_EXPECT(rc == ENOMEM || (rc == EAGAIN && creates > 0),
-                  "psum_sum() of %d values over as many threads, with room "
+                  "psum_sum() of %zu values over as many threads, with room "
                   "for %s, should fail with ENOMEM; got %s",
-                  BIG_N, rounds[r].what, wb_errname(rc));
+                  rounds[r].n, rounds[r].what, wb_errname(rc));
         WB_EXPECT(sum == -1,
                   "psum_sum() failed with %s: *sum must be left as it was "
                   "(-1); it became %ld",

@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1501,6 +1502,44 @@ START_TEST(test_create_fails_anywhere)
 }
 END_TEST
 
+/* More workers than memory can list: SIZE_MAX of them, or as many as
+ * make an array of pthread_t just too big for the address space. The
+ * pool itself is allocated before the list fails, and must be freed
+ * with it. Every pthread_create() fails here (EAGAIN), so that a pool
+ * that starts its workers one by one, without a list, stops at the
+ * first. */
+START_TEST(test_create_no_memory_for_workers)
+{
+    WB_PROMISE("create-fails");
+    static const size_t huge[] = {SIZE_MAX, SIZE_MAX / 4,
+                                  SIZE_MAX / sizeof(pthread_t) + 2};
+    int threads = count_threads();
+    tpool *untouched = (tpool *)&threads, *p = untouched;
+    for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
+        wb_wrap_fail(WB_PTHREAD_CREATE, 1, EAGAIN, 1);
+        int rc = tpool_create(&p, huge[i], 4);
+        wb_wrap_reset(WB_PTHREAD_CREATE, 0);
+        size_t bytes = 0;
+        size_t blocks = wb_alloc_live(&bytes);
+        int left = threads_after_joins(threads) - threads;
+        WB_EXPECT((rc == ENOMEM || rc == EAGAIN) && p == untouched,
+                  "tpool_create(&p, %zu, 4): there is no memory for that "
+                  "many workers (and no pthread_create() succeeds); "
+                  "expected ENOMEM and *out left as it was; got %s and "
+                  "*out %s",
+                  huge[i], wb_errname(rc),
+                  p == untouched ? "unchanged" : "changed");
+        WB_EXPECT(blocks == 0 && left == 0,
+                  "tpool_create(&p, %zu, 4) failed with %s and left %zu "
+                  "block%s (%zu bytes) allocated and %d thread%s running: "
+                  "when an allocation fails, free the ones that succeeded "
+                  "before you return",
+                  huge[i], wb_errname(rc), blocks, blocks == 1 ? "" : "s",
+                  bytes, left, left == 1 ? "" : "s");
+    }
+}
+END_TEST
+
 /* --- Which threads run the tasks ------------------------------------------ */
 
 /* Run for 10 ms, note which thread ran it, and record a span for the
@@ -1591,6 +1630,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_bad_arguments, "A thread pool");
     WB_ADD_TIMEOUT(s, test_create_fails_cleanly, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_create_fails_anywhere, "A thread pool", 5.0);
+    WB_ADD_TIMEOUT(s, test_create_no_memory_for_workers, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_every_task_runs_once, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_many_submitters, "A thread pool", 5.0);
     WB_ADD_TIMEOUT(s, test_at_most_n_at_once, "A thread pool", 5.0);

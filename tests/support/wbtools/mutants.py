@@ -221,6 +221,10 @@ class Build:
     @property
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if self.sanitize == "thread":
+            # As make check does: ThreadSanitizer runs the code several
+            # times slower, and a suite past its limits kills any mutant.
+            env.setdefault("CK_TIMEOUT_MULTIPLIER", "3")
         env["LSAN_OPTIONS"] = "exitcode=85:" + env.get("LSAN_OPTIONS", "")
         env["TSAN_OPTIONS"] = "exitcode=66:" + env.get("TSAN_OPTIONS", "")
         env["ASAN_OPTIONS"] = "exitcode=86:detect_leaks=1:" + env.get("ASAN_OPTIONS", "")
