@@ -81,7 +81,9 @@ class Mutant:
 
     @property
     def key(self) -> str:
-        return f"L{self.line}:{self.column} {squash(self.old)} -> {squash(self.new)}"
+        # No trailing space when the change deletes (`!` dropped): the
+        # .equivalent files are read with each key stripped.
+        return f"L{self.line}:{self.column} {squash(self.old)} -> {squash(self.new)}".rstrip()
 
     def apply(self, source: bytes) -> bytes:
         return source[: self.start] + self.new.encode() + source[self.end :]
