@@ -86,6 +86,13 @@
  *   stays, and a later loop_run() goes on with it.
  * - [free] loop_free() drops what is watched and pending without calling
  *   any callback, and closes no descriptor.
+ * - [no-memory] When an allocation fails, loop_new() returns NULL and
+ *   loop_add_timer() -1, both with `ENOMEM`, and nothing is left
+ *   allocated: the failed loop_add_timer() adds no timer and changes
+ *   nothing else.
+ * - [bounded] The memory a loop holds follows what is watched and
+ *   pending: timers added and cancelled one after the other, however
+ *   many, leave it as it was.
  *
  * Errors are reported the system-call way: -1 (or NULL) with `errno` set.
  *

@@ -125,6 +125,13 @@
  * - [free] loop_free() drops what is watched and pending without calling
  *   any callback, closes the epoll instance, and closes no watched
  *   descriptor.
+ * - [no-memory] When an allocation fails, loop_new() returns NULL and
+ *   loop_add_timer() -1, both with `ENOMEM`, and nothing is left
+ *   allocated (the epoll instance closed too): the failed
+ *   loop_add_timer() adds no timer and changes nothing else.
+ * - [bounded] The memory a loop holds follows what is watched and
+ *   pending: timers added and cancelled one after the other, however
+ *   many, leave it as it was.
  *
  * How the functions of loop.h read on this back end:
  *

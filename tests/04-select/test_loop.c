@@ -722,6 +722,71 @@ START_TEST(test_callback_closes_and_watches)
 }
 END_TEST
 
+/* --- Descriptor 0 ----------------------------------------------------------
+ */
+
+/* Descriptor 0 is watched like any other: the range starts at 0. The
+ * test puts a readable pipe on it (and gives the test's own descriptor 0
+ * back after). */
+START_TEST(test_descriptor_zero)
+{
+    WB_PROMISE("watch");
+    loop *l = new_loop();
+    int p[2];
+    ready_pipe(p);
+    int saved = dup(0); /* -1 when descriptor 0 was closed */
+    ck_assert_int_eq(dup2(p[0], 0), 0);
+    struct seen s = {.stop = 1};
+    int rc = loop_watch(l, 0, LOOP_READ, on_seen, &s);
+    int err = errno;
+    int run_rc = rc == 0 ? loop_run(l) : 0;
+    int unwatch_rc = -2, unwatch_err = 0, big_rc = -2, big_err = 0;
+    if (rc == 0) {
+        /* What select() reported for descriptor 0 is still in the loop
+         * (loop_stop() kept it watched): a number past the table must
+         * not find it there. */
+        errno = 0;
+        big_rc = loop_unwatch(l, FD_SETSIZE);
+        big_err = errno;
+        errno = 0;
+        unwatch_rc = loop_unwatch(l, 0);
+        unwatch_err = errno;
+    }
+    if (saved >= 0) {
+        dup2(saved, 0);
+        close(saved);
+    } else {
+        close(0);
+    }
+    WB_EXPECT(rc == 0,
+              "loop_watch(l, 0, LOOP_READ, ...) should return 0: descriptor "
+              "0 is a descriptor like any other; got %d (%s)",
+              rc, wb_errname(err));
+    WB_EXPECT(run_rc == 0 && s.calls == 1 && s.fd == 0 && s.events == LOOP_READ,
+              "a readable pipe on descriptor 0 should get one callback "
+              "(which calls loop_stop()) with fd 0 and LOOP_READ; loop_run() "
+              "returned %d, the callback ran %d times, the first with fd %d "
+              "and %s",
+              run_rc, s.calls, s.fd, events_text(s.events));
+    WB_PROMISE("bad-args");
+    WB_EXPECT(big_rc == -1 && big_err == ENOENT,
+              "loop_unwatch(l, FD_SETSIZE), a descriptor never watched, "
+              "should fail with ENOENT; got %d (%s)",
+              big_rc, wb_errname(big_err));
+    WB_PROMISE("unwatch");
+    WB_EXPECT(unwatch_rc == 0,
+              "loop_unwatch(l, 0) of the watched descriptor 0 should return "
+              "0; got %d (%s)",
+              unwatch_rc, wb_errname(unwatch_err));
+    run_ok(l);
+    WB_EXPECT(s.calls == 1,
+              "descriptor 0 got a callback after loop_unwatch(); %d in all",
+              s.calls);
+    loop_free(l);
+    close_pair(p);
+}
+END_TEST
+
 /* --- Signals and errors --------------------------------------------------- */
 
 static volatile sig_atomic_t alarms;
@@ -931,6 +996,195 @@ START_TEST(test_timers_run_in_deadline_order)
     WB_PROMISE("cancel");
     expect_fail(loop_cancel_timer(l, ids[1]), ENOENT,
                 "loop_cancel_timer() of a timer that already ran");
+    loop_free(l);
+}
+END_TEST
+
+/* Many timers at once, and ids that come and go. */
+enum { MANY = 300 };
+
+struct many {
+    int ran[MANY];
+    int order[MANY];
+    int n;
+};
+
+struct many_step {
+    struct many *m;
+    int i;
+};
+
+static void on_many(loop *l, void *ctx)
+{
+    (void)l;
+    struct many_step *s = ctx;
+    s->m->ran[s->i]++;
+    if (s->m->n < MANY)
+        s->m->order[s->m->n++] = s->i;
+}
+
+/* Which of the timers 0 to n - 1 ran, and in what order, against the
+ * ones expected (keep(i) true): each once, in the order they were added
+ * (their deadlines do not decrease: each was added with a delay of 0
+ * after the one before). */
+static void expect_ran(const struct many *m, int n, int (*keep)(int),
+                       const char *what)
+{
+    int wrong = -1;
+    for (int i = 0; i < n && wrong < 0; i++)
+        if (m->ran[i] != (keep(i) ? 1 : 0))
+            wrong = i;
+    WB_EXPECT(wrong < 0, "%s: timer %d (added %d-th) ran %d times; expected %s",
+              what, wrong, wrong + 1, wrong >= 0 ? m->ran[wrong] : 0,
+              wrong >= 0 && keep(wrong) ? "once" : "never (it was cancelled)");
+    for (int k = 1; k < m->n; k++)
+        WB_EXPECT(m->order[k - 1] < m->order[k],
+                  "%s: timer %d ran before timer %d, which was added "
+                  "earlier with the same delay of 0",
+                  what, m->order[k - 1], m->order[k]);
+}
+
+static int third(int i)
+{
+    return i % 3 == 0;
+}
+
+static int one_in_32(int i)
+{
+    return i % 32 == 0;
+}
+
+START_TEST(test_many_timers_cancelled)
+{
+    WB_PROMISE("cancel");
+    /* 300 timers pending at once; two in three cancelled, in a scrambled
+     * order (7 k modulo 300 visits every number once). */
+    loop *l = new_loop();
+    static struct many m;
+    static struct many_step steps[MANY];
+    static long ids[MANY];
+    memset(&m, 0, sizeof m);
+    for (int i = 0; i < MANY; i++) {
+        steps[i] = (struct many_step){&m, i};
+        ids[i] = timer_ok(l, 0, on_many, &steps[i]);
+    }
+    for (int k = 0; k < MANY; k++) {
+        int i = k * 7 % MANY;
+        if (third(i))
+            continue;
+        int rc = loop_cancel_timer(l, ids[i]);
+        WB_EXPECT(rc == 0,
+                  "with %d timers pending, loop_cancel_timer() of the %d-th "
+                  "one added should return 0; got %d%s",
+                  MANY - k, i + 1, rc, wb_errno_note(rc));
+        expect_fail(loop_cancel_timer(l, ids[i]), ENOENT,
+                    fmt("a second loop_cancel_timer() of the %d-th timer "
+                        "(one of %d)",
+                        i + 1, MANY));
+    }
+    run_ok(l);
+    expect_ran(&m, MANY, third,
+               fmt("%d timers of 0 ms, two in three cancelled", MANY));
+    for (int i = 0; i < MANY; i += 3)
+        expect_fail(
+            loop_cancel_timer(l, ids[i]), ENOENT,
+            fmt("loop_cancel_timer() of the %d-th timer, which ran", i + 1));
+    loop_free(l);
+
+    /* On a new loop, timers added and cancelled at once, one after the other,
+     * while one in 32 stays pending: few pending, many ids given. Then every
+     * other one that stayed is cancelled. */
+    l = new_loop();
+    memset(&m, 0, sizeof m);
+    for (int i = 0; i < MANY; i++) {
+        ids[i] = timer_ok(l, 0, on_many, &steps[i]);
+        if (!one_in_32(i)) {
+            int rc = loop_cancel_timer(l, ids[i]);
+            WB_EXPECT(rc == 0,
+                      "loop_cancel_timer() of a timer just added should "
+                      "return 0; got %d%s",
+                      rc, wb_errno_note(rc));
+        }
+    }
+    for (int i = 32; i < MANY; i += 64) {
+        int rc = loop_cancel_timer(l, ids[i]);
+        WB_EXPECT(rc == 0,
+                  "loop_cancel_timer() of the %d-th timer, pending among %d "
+                  "added, should return 0; got %d%s",
+                  i + 1, MANY, rc, wb_errno_note(rc));
+    }
+    run_ok(l);
+    int want = 0;
+    for (int i = 0; i < MANY; i += 64)
+        want++;
+    WB_EXPECT(m.n == want,
+              "of %d timers added one after the other, all cancelled but "
+              "one in 64, %d should have run; %d did",
+              MANY, want, m.n);
+    for (int k = 0; k < m.n; k++)
+        WB_EXPECT(m.order[k] % 64 == 0, "timer %d ran, but it was cancelled",
+                  m.order[k]);
+    for (int k = 1; k < m.n; k++)
+        WB_EXPECT(m.order[k - 1] < m.order[k],
+                  "timer %d ran before timer %d, which was added earlier "
+                  "with the same delay of 0",
+                  m.order[k - 1], m.order[k]);
+
+    /* The same again, with timers that are never due, left pending, and
+     * 8 more: loop_free() frees them all (the fixture counts the loop's
+     * memory). */
+    for (int i = 0; i < MANY; i++) {
+        ids[i] = timer_ok(l, 1000000, on_many, &steps[i]);
+        if (!one_in_32(i))
+            (void)loop_cancel_timer(l, ids[i]);
+    }
+    for (int i = 0; i < 8; i++)
+        timer_ok(l, 1000000, on_many, &steps[i]);
+    loop_free(l);
+    WB_EXPECT(m.n == want, "loop_free() ran %d timers", m.n - want);
+}
+END_TEST
+
+/* A timer years away is due when the clock has gone that far: the test
+ * moves the clock the loop reads (the wrap's clock_gettime(), for every
+ * clock) forward by all but 150 ms of its delay, then adds timers of 50
+ * and 250 ms. The long one must come between them: its deadline is its
+ * delay after loop_add_timer(), to the millisecond, however long the
+ * delay. */
+START_TEST(test_timer_years_away)
+{
+    WB_PROMISE("timers");
+    loop *l = new_loop();
+    struct order o = {0};
+    struct step early = {&o, 50}, years = {&o, 150}, late = {&o, 250};
+    const long delay_ms = 400000000000L; /* 4e11 ms: about 12.7 years */
+    const int64_t shift = (int64_t)delay_ms * MS - 150 * MS;
+    int64_t years_added = wb_now_ns();
+    timer_ok(l, delay_ms, on_step, &years);
+    wb_wrap_clock_shift(shift);
+    timer_ok(l, 50, on_step, &early);
+    int64_t early_added = wb_now_ns() - shift;
+    timer_ok(l, 250, on_step, &late);
+    int rc = loop_run(l);
+    wb_wrap_clock_shift(0);
+    WB_EXPECT(rc == 0, "loop_run() should return 0; got %d%s", rc,
+              wb_errno_note(rc));
+    /* The long timer is due 150 ms after it was added, the 50 ms one 50
+     * ms after the shift: a test held up 100 ms between the two (a
+     * loaded machine) may truly see them the other way round. */
+    int slow = early_added - years_added >= 100 * MS;
+    int right = o.n == 3 && o.ran[2] == 250 &&
+                ((o.ran[0] == 50 && o.ran[1] == 150) ||
+                 (slow && o.ran[0] == 150 && o.ran[1] == 50));
+    WB_EXPECT(right,
+              "a timer %ld ms away was added, then the clock moved forward "
+              "by all but 150 ms of that: it should run 150 ms later, "
+              "between timers of 50 and 250 ms added then. Got %d runs: "
+              "%d, %d, %d (150 stands for the long timer; its deadline "
+              "should be exactly its delay, counted in nanoseconds, after "
+              "loop_add_timer())",
+              delay_ms, o.n, o.n > 0 ? o.ran[0] : 0, o.n > 1 ? o.ran[1] : 0,
+              o.n > 2 ? o.ran[2] : 0);
     loop_free(l);
 }
 END_TEST
@@ -1508,8 +1762,158 @@ START_TEST(test_clock_failure_is_reported)
               "and the callback was called %d times (%d of them in the "
               "failed run)",
               t.calls, s.calls, io_calls);
+
+    /* Whichever of its clock readings fails (here the second and the
+     * third of the run), loop_run() returns -1 with that errno. */
+    for (int k = 2; k <= 3; k++) {
+        struct timed u = {0, 0, -1};
+        int q[2];
+        ready_pipe(q);
+        struct seen qs = {0};
+        qs.unwatch_after = 1;
+        watch_ok(l, q[0], LOOP_READ, on_seen, &qs);
+        timer_ok(l, 0, on_timed, &u);
+        wb_wrap_fail(WB_CLOCK_GETTIME, k, clock_err, 0);
+        errno = 0;
+        rc = loop_run(l);
+        err = errno;
+        int reads = wb_wrap_calls(WB_CLOCK_GETTIME);
+        wb_wrap_reset(WB_CLOCK_GETTIME, 0);
+        if (reads >= k)
+            WB_EXPECT(rc == -1 && err == clock_err,
+                      "clock_gettime() failed (with %s, forced by the test) "
+                      "the %d-th time loop_run() read it: loop_run() should "
+                      "return -1 with errno %s; got %d%s",
+                      wb_errname(clock_err), k, wb_errname(clock_err), rc,
+                      rc == -1 ? fmt(" (%s)", wb_errname(err)) : "");
+        run_ok(l);
+        WB_EXPECT(u.calls == 1 && qs.calls == 1,
+                  "once the clock works again, the 0 ms timer should have "
+                  "run once and the ready pipe's callback once; they ran "
+                  "%d and %d times",
+                  u.calls, qs.calls);
+        close_pair(q);
+    }
     loop_free(l);
     close_pair(p);
+}
+END_TEST
+
+/* --- No memory ----------------------------------------------------------- */
+
+static void on_count(loop *l, void *ctx)
+{
+    (void)l;
+    (*(int *)ctx)++;
+}
+
+/* The n-th allocation of the loop fails (tests/support/alloc.c), for n
+ * = 1, 2, ... until a call makes fewer than n. */
+START_TEST(test_out_of_memory)
+{
+    WB_PROMISE("no-memory");
+    int failed = 0;
+    for (int n = 1; n <= 50; n++) {
+        wb_alloc_fail(n);
+        errno = 0;
+        loop *l = loop_new();
+        int err = errno;
+        int calls = wb_alloc_calls();
+        wb_alloc_fail(0);
+        size_t bytes;
+        size_t blocks = wb_alloc_live(&bytes);
+        if (l == NULL) {
+            failed++;
+            WB_EXPECT(err == ENOMEM && blocks == 0,
+                      "with its allocation %d failing, loop_new() returned "
+                      "NULL: errno should be ENOMEM and nothing left "
+                      "allocated; errno %s, %zu blocks (%zu bytes) left",
+                      n, wb_errname(err), blocks, bytes);
+            continue;
+        }
+        /* A loop made despite the failed allocation must work. */
+        int ran = 0;
+        timer_ok(l, 0, on_count, &ran);
+        run_ok(l);
+        WB_EXPECT(ran == 1,
+                  "a loop that loop_new() returned with its allocation %d "
+                  "failing should work; its 0 ms timer ran %d times",
+                  n, ran);
+        loop_free(l);
+        if (calls < n)
+            break; /* no allocation failed */
+    }
+    WB_EXPECT(failed > 0,
+              "loop_new() with its first allocation failing should return "
+              "NULL with ENOMEM; it never returned NULL");
+
+    /* loop_add_timer() with its n-th allocation failing, on a loop with
+     * timers pending, over and over (the loop's tables grow meanwhile):
+     * -1 with ENOMEM and no timer added, or a timer that runs. */
+    loop *l = new_loop();
+    enum { ADDS = 60 };
+    int ran[ADDS] = {0};
+    long ids[ADDS];
+    int added = 0, refused = 0;
+    for (int i = 0; i < ADDS; i++) {
+        int n = i % 3 + 1;
+        wb_alloc_fail(n);
+        errno = 0;
+        ids[i] = loop_add_timer(l, 0, on_count, &ran[i]);
+        int err = errno;
+        int calls = wb_alloc_calls();
+        wb_alloc_fail(0);
+        if (ids[i] > 0) {
+            added++;
+            continue;
+        }
+        refused++;
+        WB_EXPECT(ids[i] == -1 && err == ENOMEM && calls >= n,
+                  "loop_add_timer() with its allocation %d failing (%d "
+                  "made) should return an id or -1 with ENOMEM; got %ld "
+                  "(%s)",
+                  n, calls, ids[i], wb_errname(err));
+    }
+    WB_EXPECT(refused > 0,
+              "loop_add_timer() with its first allocation failing should "
+              "return -1 with ENOMEM; it never failed");
+    run_ok(l);
+    for (int i = 0; i < ADDS; i++)
+        WB_EXPECT(ran[i] == (ids[i] > 0 ? 1 : 0),
+                  "the %d-th loop_add_timer(), which %s, ran %d times", i + 1,
+                  ids[i] > 0 ? "returned an id" : "failed", ran[i]);
+    WB_EXPECT(added > 0, "no loop_add_timer() succeeded");
+    loop_free(l);
+}
+END_TEST
+
+/* --- Memory follows what is pending -------------------------------------- */
+
+START_TEST(test_memory_follows_pending_timers)
+{
+    WB_PROMISE("bounded");
+    loop *l = new_loop();
+    struct timed t = {0, 0, -1};
+    size_t before, after;
+    wb_alloc_live(&before);
+    const long rounds = wb_scaled(20000, 2000);
+    for (long i = 0; i < rounds; i++) {
+        long id = loop_add_timer(l, 1000000, on_timed, &t);
+        int rc = loop_cancel_timer(l, id);
+        if (id <= 0 || rc != 0) {
+            WB_EXPECT(0,
+                      "loop_add_timer() then loop_cancel_timer(), round %ld: "
+                      "got id %ld, then %d%s",
+                      i + 1, id, rc, wb_errno_note(rc));
+        }
+    }
+    wb_alloc_live(&after);
+    WB_EXPECT(after <= before + 4096,
+              "%ld timers added and cancelled one after the other (never "
+              "more than one pending): the loop's memory grew from %zu to "
+              "%zu bytes; it should follow the timers pending",
+              rounds, before, after);
+    loop_free(l);
 }
 END_TEST
 
@@ -1630,10 +2034,13 @@ Suite *wb_suite(void)
            "Changing the watch list from a callback");
     WB_ADD(s, test_callback_closes_and_watches,
            "Changing the watch list from a callback");
+    WB_ADD(s, test_descriptor_zero, "The event loop");
     WB_ADD(s, test_eintr_is_not_an_error, "The timeout and EINTR");
     WB_ADD(s, test_closed_watched_fd_is_ebadf,
            "Closing a descriptor the loop still holds");
     WB_ADD(s, test_timers_run_in_deadline_order, "Timers in the loop");
+    WB_ADD(s, test_many_timers_cancelled, "Timers in the loop");
+    WB_ADD(s, test_timer_years_away, "Timers in the loop");
     WB_ADD(s, test_timer_runs_while_fd_always_ready, "Timers in the loop");
     WB_ADD(s, test_timer_and_io_both_dispatched, "Timers in the loop");
     WB_ADD(s, test_timer_callbacks_change_the_loop, "Timers in the loop");
@@ -1647,6 +2054,8 @@ Suite *wb_suite(void)
            "Asking for write readiness all the time");
     WB_ADD(s, test_free_drops_everything, "The event loop");
     WB_ADD(s, test_clock_failure_is_reported, "An event loop on select");
+    WB_ADD(s, test_out_of_memory, "The event loop");
+    WB_ADD(s, test_memory_follows_pending_timers, "Timers in the loop");
     WB_ADD(s, test_blocking_callback_delays_everything,
            "A blocking call in a callback");
     return s;

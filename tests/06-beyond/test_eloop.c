@@ -760,8 +760,11 @@ Suite *wb_suite(void)
     WB_ADD(s, test_closed_and_reused_in_same_iteration, "The loop on epoll");
     WB_ADD(s, test_rewatched_in_same_iteration, "The loop on epoll");
     WB_ADD(s, test_callback_closes_and_watches, "The loop on epoll");
+    WB_ADD(s, test_descriptor_zero, "The loop on epoll");
     WB_ADD(s, test_eintr_is_not_an_error, "The loop on epoll");
     WB_ADD(s, test_timers_run_in_deadline_order, "The loop on epoll");
+    WB_ADD(s, test_many_timers_cancelled, "The loop on epoll");
+    WB_ADD(s, test_timer_years_away, "The loop on epoll");
     WB_ADD(s, test_timer_runs_while_fd_always_ready, "The loop on epoll");
     WB_ADD(s, test_timer_and_io_both_dispatched, "The loop on epoll");
     WB_ADD(s, test_timer_callbacks_change_the_loop, "The loop on epoll");
@@ -771,6 +774,8 @@ Suite *wb_suite(void)
     WB_ADD(s, test_stop_from_callback, "The loop on epoll");
     WB_ADD(s, test_stop_lets_the_iteration_finish, "The loop on epoll");
     WB_ADD(s, test_clock_failure_is_reported, "The loop on epoll");
+    WB_ADD(s, test_out_of_memory, "The loop on epoll");
+    WB_ADD(s, test_memory_follows_pending_timers, "The loop on epoll");
     WB_ADD(s, test_idle_timer_does_not_spin, "The loop on epoll");
     WB_ADD(s, test_writable_socket_read_only_does_not_spin,
            "The loop on epoll");

@@ -21,6 +21,11 @@
  * New blocks (malloc, the grown part of realloc) are filled with 0xA5, not
  * zeros, so a string left without its terminating '\0' shows.
  *
+ * wb_alloc_fail() makes one of those calls fail, as the C library's do
+ * when there is no memory (NULL, errno ENOMEM): malloc(), calloc(),
+ * realloc(), reallocarray(), strdup() and strndup() count; the others
+ * never fail here.
+ *
  * Blind spots: memory the C library allocates for the code behind other
  * calls (fopen(), realpath(), open_memstream()...) is not counted; a
  * counted block that the C library frees or moves itself through a call
@@ -34,6 +39,7 @@
 #include <stdio.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,6 +204,7 @@ void wb_alloc_reset(void)
     live = 0;
     live_bytes = 0;
     pthread_mutex_unlock(&lock);
+    wb_alloc_fail(0);
 }
 
 size_t wb_alloc_live(size_t *bytes)
@@ -210,8 +217,36 @@ size_t wb_alloc_live(size_t *bytes)
     return n;
 }
 
+/* wb_alloc_fail(): the allocation call (from 1) that fails, and the
+ * calls counted since it was armed. */
+static atomic_int fail_at, alloc_calls;
+
+/* Count an allocation call; 1 when it is the one that must fail (it then
+ * sets errno to ENOMEM, as the C library's do). */
+static int alloc_fails(void)
+{
+    int call = atomic_fetch_add(&alloc_calls, 1) + 1;
+    if (call != atomic_load(&fail_at))
+        return 0;
+    errno = ENOMEM;
+    return 1;
+}
+
+void wb_alloc_fail(int call)
+{
+    atomic_store(&fail_at, call);
+    atomic_store(&alloc_calls, 0);
+}
+
+int wb_alloc_calls(void)
+{
+    return atomic_load(&alloc_calls);
+}
+
 void *wb_learner_malloc(size_t n)
 {
+    if (alloc_fails())
+        return NULL;
     void *p = malloc(n);
     if (p != NULL) {
         memset(p, JUNK, n);
@@ -222,6 +257,8 @@ void *wb_learner_malloc(size_t n)
 
 void *wb_learner_calloc(size_t count, size_t n)
 {
+    if (alloc_fails())
+        return NULL;
     void *p = calloc(count, n);
     track(p, count * n);
     return p;
@@ -231,6 +268,8 @@ void *wb_learner_realloc(void *p, size_t n)
 {
     if (p == NULL)
         return wb_learner_malloc(n);
+    if (alloc_fails())
+        return NULL; /* the old block stays, as after a failed realloc() */
     size_t old = untrack(p);
     void *q = realloc(p, n);
     if (q == NULL) {
@@ -267,6 +306,8 @@ void __wrap_free(void *p)
 
 char *wb_learner_strdup(const char *s)
 {
+    if (alloc_fails())
+        return NULL;
     size_t n = strlen(s) + 1;
     char *p = malloc(n);
     if (p != NULL) {
@@ -278,6 +319,8 @@ char *wb_learner_strdup(const char *s)
 
 char *wb_learner_strndup(const char *s, size_t n)
 {
+    if (alloc_fails())
+        return NULL;
     size_t len = strnlen(s, n);
     char *p = malloc(len + 1);
     if (p != NULL) {

@@ -282,8 +282,25 @@ size_t wb_heap_in_use(void);
  */
 size_t wb_alloc_live(size_t *bytes);
 
-/** @brief Forget every counted block (the fixture, before each test). */
+/** @brief Forget every counted block, and the failure wb_alloc_fail()
+ *         armed (the fixture, before each test). */
 void wb_alloc_reset(void);
+
+/**
+ * @brief Make one allocation of the code under test fail: NULL with
+ *        errno `ENOMEM`, as when there is no memory.
+ *
+ * Counts the calls of malloc(), calloc(), realloc(), reallocarray(),
+ * strdup() and strndup() that the code under test makes (the objects
+ * whose allocations tests/support/alloc.c counts; not the trusted objects
+ * of a NAME.links), from this call on.
+ * @param call the call (from 1) that fails; 0: none.
+ */
+void wb_alloc_fail(int call);
+
+/** @brief The allocation calls counted since the last wb_alloc_fail(),
+ *         the failed one included. */
+int wb_alloc_calls(void);
 
 /**
  * @brief Whether the calling process has no child left, running or

@@ -81,7 +81,9 @@ class Mutant:
 
     @property
     def key(self) -> str:
-        return f"L{self.line}:{self.column} {squash(self.old)} -> {squash(self.new)}"
+        # No trailing space when the change deletes (`!` dropped): the
+        # .equivalent files are read with each key stripped.
+        return f"L{self.line}:{self.column} {squash(self.old)} -> {squash(self.new)}".rstrip()
 
     def apply(self, source: bytes) -> bytes:
         return source[: self.start] + self.new.encode() + source[self.end :]
@@ -418,7 +420,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "build" / "mutants"))
     args = p.parse_args(argv)
 
-    out = Path(args.out)
+    out = Path(args.out).resolve()  # --out may be relative: the report names it from ROOT
     out.mkdir(parents=True, exist_ok=True)
     survivors_file = out / "survivors.txt"
     tallies: list[Tally] = []
@@ -475,7 +477,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     killed = sum(t.killed + t.timeout for t in tallies)
     counted = killed + sum(t.survived for t in tallies)
     total = 100.0 if counted == 0 else 100.0 * killed / counted
-    print(f"mutants: {len(survivors)} survived ({survivors_file.relative_to(ROOT)}); {total:.1f}% killed overall")
+    shown = survivors_file.relative_to(ROOT) if survivors_file.is_relative_to(ROOT) else survivors_file
+    print(f"mutants: {len(survivors)} survived ({shown}); {total:.1f}% killed overall")
     return 0
 
 

@@ -46,7 +46,7 @@ class FindMutants(unittest.TestCase):
             "L7:14 < -> <=",  # boundary
             "L7:14 < -> >=",  # opposite
             "L7:18 && -> ||",
-            "L7:21 ! -> ",  # negation dropped
+            "L7:21 ! ->",  # negation dropped (no trailing space)
             "L8:11 += -> -=",
             "L8:19 * -> /",
             "L8:21 2 -> 3",
@@ -82,6 +82,13 @@ class Equivalents(unittest.TestCase):
     def test_key_and_reason(self) -> None:
         got = self.read("# a comment\n\nL3:4 < -> <=  # i never exceeds n here\n")
         self.assertEqual(got, {"L3:4 < -> <=": "i never exceeds n here"})
+
+    def test_a_deletion_can_be_listed(self) -> None:
+        # A dropped `!` has nothing after the arrow: its key, as the
+        # survivors file prints it, must match the stripped line.
+        dropped = next(m for m in sample_mutants() if m.old == "!" and m.new == "")
+        got = self.read(f"{dropped.key}  # the test is always true here\n")
+        self.assertIn(dropped.key, got)
 
     def test_a_line_without_reason_is_refused(self) -> None:
         with self.assertRaises(SystemExit) as cm:
