@@ -398,7 +398,7 @@ if shutil.which("gnuplot"):
             f"'{out}/{what}.dat' index {i} with linespoints lw 2 lc rgb '{colours[i % len(colours)]}' "
             f"dt {2 if s in blocking else 3 if s == 'redis-server' else 1} pt {i + 1} title '{s}'"
             for i, s in enumerate(names))
-        subprocess.run(["gnuplot", "-e", f"set terminal svg size 800,500 noenhanced; set output '{out}/{what}.svg'; "
+        subprocess.run(["gnuplot", "-e", f"set terminal svg size 800,500 noenhanced background rgb 'white'; set output '{out}/{what}.svg'; "
                         f"set logscale x; set logscale y; set xlabel 'connections'; set ylabel '{title}'; "
                         f"set key outside; set title 'getset, depth 1, load.c'; plot {plot}"], check=True)
 for b in bad:
