@@ -560,12 +560,16 @@ def steps() -> list[Step]:
         Step("make bench runs (the small version)", MAKE + ["bench", "QUICK=1"]),
         Step("docs: Doxygen reference, no warning", MAKE + ["docs"], "docs"),
         # The demos' runs are the examples step's (make examples marks them done).
+        # The two Chromium checks one at a time: each loads a 2 MB page
+        # within its time limits.
         Step("book: HTML, PDF, EPUB, no warning", MAKE + ["book"], "book", ("build", "demos-run", "docs")),
         Step("book: the HTML in headless Chromium (pictures, links, console, phone, dark)",
-             ["book/browser-check.sh", "build/book/workbook.html", "build/book"], after=("book",)),
+             ["book/browser-check.sh", "build/book/workbook.html", "build/book"], after=("book",),
+             alone="chromium"),
         Step("book: the filters on a tiny book (pages, links, man pages)", ["book/filters-test.sh"]),
         Step("book: the site in Chromium (links, sidebar, copy, search)",
-             ["book/site-check.sh", "build/book/html", "build/docs/html", "build/book"], after=("book",)),
+             ["book/site-check.sh", "build/book/html", "build/docs/html", "build/book"], after=("book",),
+             alone="chromium"),
     ]
     return s
 
