@@ -523,12 +523,13 @@ def steps() -> list[Step]:
         Step("grader: a wrong CHAPTER or EXERCISE is a clear error", grader_rejects_bad_names),
         Step("fresh machine: without Check, learner commands say make deps",
              fresh_machine),
+        # Weight 2: its time limits are short (CK_TIMEOUT_MULTIPLIER=0.25).
         Step("grader: hostile code fails with the right message, nothing left running",
-             ["tests/support/grader-selftest.sh"]),
+             ["tests/support/grader-selftest.sh"], weight=2),
         Step("make hint shows hints one at a time", hint_works),
         Step("make gradebook: a class of 24 (solved, stubs, wrong, hostile, archives)",
              ["tests/support/gradebook-selftest.sh"]),
-        Step("handouts, a private and an ordinary folder: the learner's walk", handout_walks),
+        Step("handouts, a private and an ordinary folder: the learner's walk", handout_walks, weight=2),
         Step("make autograder-try: Gradescope's zip on 11 submissions",
              autograder_try),
         Step("make handout: the GitHub Classroom workflow's steps run as a runner would",
@@ -542,7 +543,9 @@ def steps() -> list[Step]:
         s.append(Step(f"make check TRACE=1 draws a timeline: {ex}", traced_run(ex, SPANS.get(ex, 3)),
                       alone="trace"))
     s += [
-        Step("demos run; deterministic ones print what the book says", MAKE + ["examples"], "demos-run"),
+        # Weight 2: it runs four chapters' demos at once (run-demos.sh).
+        Step("demos run; deterministic ones print what the book says", MAKE + ["examples"], "demos-run",
+             weight=2),
         Step("demo servers and chat_server survive hostile clients",
              ["tests/support/hostile.py", "build/plain/demos/04-select"]),
         Step("chapter 7's servers survive hostile clients (select, epoll, threads, io_uring, libuv, null)",
@@ -569,18 +572,7 @@ def steps() -> list[Step]:
              ["book/site-check.sh", "build/book/html", "build/docs/html", "build/book"], after=("book",),
              alone="chromium"),
     ]
-    # Ready steps start in list order: after the builds, the longest first
-    # (the slowest steps of a run on an idle machine), so that no long step
-    # starts last; the rest keep their order.
-    long = ("helgrind", "handouts", "demos run", "docs:", "book: HTML", "gradebook", "hostile code",
-            "autograder")
-
-    def rank(st: Step) -> int:
-        if "build" not in st.after:
-            return 0
-        return 1 + next((i for i, w in enumerate(long) if w in st.desc), len(long))
-
-    return sorted(s, key=rank)
+    return s
 
 
 def run_step(number: int, step: Step) -> tuple[bool, float, Path]:
