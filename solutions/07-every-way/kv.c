@@ -460,6 +460,9 @@ static void client_update(client *c)
         return; /* kv_save_done() from within the save function */
     for (;;) {
         size_t before = c->in_len;
+        /* A full queue holds the requests back; once its replies are
+           sent (below), they may run, though no byte arrives to say so. */
+        int held = queued(c) >= k->cfg.max_queue;
         if (!c->lingering && client_run(c) == -1) {
             client_close(c);
             return;
@@ -468,8 +471,8 @@ static void client_update(client *c)
             client_close(c);
             return;
         }
-        /* Requests held back by a full queue may run now that it went. */
-        if (queued(c) > 0 || blocked(c) || c->closing || c->in_len == before)
+        if (queued(c) > 0 || blocked(c) || c->closing ||
+            (c->in_len == before && !held))
             break;
     }
     if (c->lingering && k->stopping) {
