@@ -165,26 +165,24 @@ $(B)/demos/%: chapters/%.c
 	$(CC) $(CFLAGS) $$(sed -n 's|^// cflags: ||p' $<) $(INCLUDES) -MMD -MP -o $@ $< $(DEMO_LINK) $(LDFLAGS) -lm $$(sed -n 's|^// link: ||p' $<)
 
 # A demo may link exercise code, named here (DEMO_LINK, and as
-# prerequisites so that it is rebuilt when they change). chat_server runs
-# the chat exercise of chapter 4: the reference solutions, or in the
-# learners' copy (make handout, no solutions/) the learner's own files.
-CHAT_IMPL := $(if $(wildcard solutions/04-select/chat.c),solutions,exercises)
-CHAT_SRCS := $(addprefix $(CHAT_IMPL)/04-select/,chat.c loop.c linebuf.c timerq.c)
+# prerequisites so that it is rebuilt when they change): the reference
+# solutions, or in the learners' copy (make handout, no solutions/) the
+# learner's own files. impl_of(chapter/name.c) is the file to link.
+impl_of = $(if $(wildcard solutions/$(1)),solutions,exercises)/$(1)
+# chat_server runs the chat exercise of chapter 4.
+CHAT_SRCS := $(foreach f,chat loop linebuf timerq,$(call impl_of,04-select/$(f).c))
 $(B)/demos/04-select/chat_server: $(CHAT_SRCS)
 $(B)/demos/04-select/chat_server: DEMO_LINK = $(CHAT_SRCS)
 # chat_epoll runs the same chat on the epoll loop of chapter 6 (eloop.c
 # instead of loop.c); chat.c and the others include their headers by
 # their bare names, so it also needs chapter 4's contracts on the path.
-ELOOP_IMPL := $(if $(wildcard solutions/06-beyond/eloop.c),solutions,exercises)
-CHAT_EPOLL_SRCS := $(addprefix $(CHAT_IMPL)/04-select/,chat.c linebuf.c timerq.c) \
-    $(ELOOP_IMPL)/06-beyond/eloop.c
+CHAT_EPOLL_SRCS := $(foreach f,chat linebuf timerq,$(call impl_of,04-select/$(f).c)) \
+    $(call impl_of,06-beyond/eloop.c)
 $(B)/demos/06-beyond/chat_epoll: $(CHAT_EPOLL_SRCS)
 $(B)/demos/06-beyond/chat_epoll: DEMO_LINK = -Iexercises/04-select $(CHAT_EPOLL_SRCS)
 # kv_server runs chapter 7's first capstone (kv.c) on chapter 4's loop
-# and timerq: the reference solutions, or in the learners' copy theirs.
-KV_IMPL := $(if $(wildcard solutions/07-every-way/kv.c),solutions,exercises)
-LOOP_IMPL := $(if $(wildcard solutions/04-select/loop.c),solutions,exercises)
-KV_SRCS := $(KV_IMPL)/07-every-way/kv.c $(addprefix $(LOOP_IMPL)/04-select/,loop.c timerq.c)
+# and timerq.
+KV_SRCS := $(foreach f,07-every-way/kv 04-select/loop 04-select/timerq,$(call impl_of,$(f).c))
 $(B)/demos/07-every-way/kv_server: $(KV_SRCS)
 $(B)/demos/07-every-way/kv_server: DEMO_LINK = -Iexercises/04-select $(KV_SRCS)
 
@@ -193,7 +191,7 @@ $(B)/demos/07-every-way/kv_server: DEMO_LINK = -Iexercises/04-select $(KV_SRCS)
 # --- Commands ---------------------------------------------------------------
 .PHONY: help deps check test book docs examples format format-check clean \
         hint progress watch compile-commands \
-        print-build-dir grader-env mutant-env mutants all-binaries demos stubs-manifest gradebook handout bench \
+        print-build-dir grader-env mutant-env mutants all-binaries all-but-variants demos stubs-manifest gradebook handout bench \
         autograder autograder-try
 
 help:
@@ -303,6 +301,10 @@ ALL_BINS := $(foreach e,$(EXERCISES),$(call bin_of,exercises/$(e).c) \
               $(call bin_of,solutions/$(e).c)) \
             $(foreach w,$(WRONG_SRCS),$(call bin_of,$(w))) $(DEMO_BINS)
 all-binaries: $(ALL_BINS)
+# The same without the known-wrong variants (each a solution with one bug
+# patched in): clang's -Werror build in make test, whose warnings on the
+# solutions cover the variants' code; gcc's build builds and runs them.
+all-but-variants: $(filter-out $(foreach w,$(WRONG_SRCS),$(call bin_of,$(w))),$(ALL_BINS))
 
 # Every suite's trusted objects for one variant (the suite, the test
 # support, the files its .links names): what `make check` builds before
