@@ -35,7 +35,7 @@ from typing import Any
 from wbtools import build, outputs, report, results, run, trusted, workbook
 from wbtools.choose import Exercise, Selection, choose, learner_blocks
 from wbtools.sandbox import Sandbox, SandboxError, copy_out
-from wbtools.state import Graded, not_run
+from wbtools.state import Graded, TestResult, not_run
 from wbtools.trusted import BuildEnv, TrustedBuildError
 from wbtools.workbook import UsageError
 
@@ -66,9 +66,8 @@ def main(argv: list[str]) -> int:
         if len(defaults) > 1:
             return by_chapter(sel, exercise_arg, impl)
         opts.sanitize = defaults.pop()
-        if opts.sanitize == "thread":
-            # ThreadSanitizer runs the code several times slower.
-            os.environ.setdefault("CK_TIMEOUT_MULTIPLIER", "3")
+        if timeout_multiplier(opts.sanitize):
+            os.environ["CK_TIMEOUT_MULTIPLIER"] = timeout_multiplier(opts.sanitize)
     if opts.sanitize == "none":
         opts.sanitize = ""
     if opts.trace:
@@ -89,8 +88,8 @@ def by_chapter(sel: Selection, exercise_arg: str, impl: str) -> int:
         opts = Options()
         opts.sanitize = workbook.default_sanitize(c)
         saved = os.environ.get("CK_TIMEOUT_MULTIPLIER")
-        if opts.sanitize == "thread" and saved is None:
-            os.environ["CK_TIMEOUT_MULTIPLIER"] = "3"
+        if timeout_multiplier(opts.sanitize):
+            os.environ["CK_TIMEOUT_MULTIPLIER"] = timeout_multiplier(opts.sanitize)
         s, p, f = grade(one, n, opts)
         if saved is None:
             os.environ.pop("CK_TIMEOUT_MULTIPLIER", None)
@@ -124,9 +123,16 @@ def results_folder(impl: str, env: BuildEnv, trace: bool, override: str) -> Path
     return folder / "trace" if trace else folder
 
 
+def timeout_multiplier(sanitize: str) -> str:
+    """CK_TIMEOUT_MULTIPLIER for a build: what the environment says, else 3
+    under ThreadSanitizer (it runs the code several times slower)."""
+    return os.environ.get("CK_TIMEOUT_MULTIPLIER") or ("3" if sanitize == "thread" else "")
+
+
 def cache_key(ex: Exercise, env: BuildEnv) -> str:
-    """What a building block's result depends on: its files, the suite and
-    the test support, the grader, and the build."""
+    """What an exercise's result depends on: its files, the suite and the
+    test support, the learner's building blocks, the grader, and the
+    build."""
     files = [ex.source, ex.header, workbook.suite_source(ex.chapter, ex.name),
              f"tests/{ex.chapter}/{ex.name}.links", "exercises/stubs.sha256"]
     files += workbook.links(ex.chapter, ex.name)
@@ -135,8 +141,27 @@ def cache_key(ex: Exercise, env: BuildEnv) -> str:
         files += sorted(str(p) for p in Path(folder).glob("*.[ch]"))
     files += workbook.tools_sources()
     extra = "\0".join([env.B, env.CC, env.CFLAGS, env.LDFLAGS, env.REDIRECT, env.SANITIZE,
-                       os.environ.get("CK_TIMEOUT_MULTIPLIER", ""), os.environ.get("WB_ALL_TESTS", "")])
+                       timeout_multiplier(env.SANITIZE), os.environ.get("WB_ALL_TESTS", "")])
     return workbook.files_digest(files, extra)
+
+
+def cache_file(ex: Exercise, env: BuildEnv) -> Path:
+    return CACHE / ex.impl.replace("/", "_") / env.variant / f"{ex.chapter}-{ex.name}.json"
+
+
+def kept(ex: Exercise, env: BuildEnv, key: str = "") -> Graded | None:
+    """The last grade of an exercise in this build, if nothing it depends
+    on has changed since (every grading keeps its result; a building
+    block and `make progress` reuse it)."""
+    try:
+        head, _, body = cache_file(ex, env).read_text().partition("\n")
+        if head == (key or cache_key(ex, env)):
+            g = Graded.from_json(body)
+            g.cached = True
+            return g
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
 
 
 class Grader:
@@ -150,19 +175,14 @@ class Grader:
         for s in range(opts.jobs):
             self.slots.put(s)
 
-    def cache_file(self, ex: Exercise) -> Path:
-        return CACHE / ex.impl.replace("/", "_") / self.env.variant / f"{ex.chapter}-{ex.name}.json"
-
     def one(self, i: int, ex: Exercise) -> Graded:
         block = ex.key in self.sel.blocks
         trace = self.opts.trace and not block
         key = cache_key(ex, self.env) if not trace else ""
-        cached = self.cache_file(ex)
-        if block and key and cached.is_file():
-            head, _, body = cached.read_text().partition("\n")
-            if head == key:
-                g = Graded.from_json(body)
-                g.cached = True
+        cached = cache_file(ex, self.env)
+        if block and key:
+            g = kept(ex, self.env, key)
+            if g is not None:
                 return g
         slot = self.slots.get()
         try:
@@ -177,6 +197,12 @@ class Grader:
         work.mkdir(parents=True)
         traced = workbook.traced_test(ex.chapter, ex.name) if trace else None
         declared = [traced] if traced else workbook.declared_tests(ex.chapter, ex.name)
+        if ex.impl == "exercises" and not trace and workbook.untouched(ex.source):
+            # The stub as handed out (make test proves each one fails):
+            # nothing of the learner's to build or run.
+            return Graded("not started", tests=[
+                TestResult("fail", t, "", "", f"not started: {ex.source} is still the stub", -1)
+                for t in declared])
         built = build.build(self.sandbox, slot, work, self.env, ex)
         if built.binary is None:
             return not_run(declared, built.state, built.note, built.warnings)

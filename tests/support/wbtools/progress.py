@@ -1,8 +1,8 @@
 """`make progress`: every exercise of every chapter with its state (passed,
 failing with P/T checks, not started), a bar per chapter and overall, and
-the exercise to do next. Results are cached in build/progress/ by the
-content of every file that decides them, so a second run with nothing
-changed only reads the cache."""
+the exercise to do next. It reads the result `make check` kept for each
+exercise (build/grader-cache/, keyed by the content of every file and
+flag that decides it), and grades only the exercises changed since."""
 
 from __future__ import annotations
 
@@ -10,29 +10,16 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-from wbtools import workbook
+from wbtools import check, trusted, workbook
+from wbtools.choose import Exercise
 
-CACHE = Path("build/progress")
 STATES = "not started|does not compile|refused|stopped early|passed|failed"
 
 
 def bar(done: int, total: int, width: int = 20) -> str:
     filled = done * width // total if total > 0 else 0
     return "[" + "#" * filled + "." * (width - filled) + "]"
-
-
-def inputs(chapter: str, name: str) -> list[str]:
-    """The files whose content decides an exercise's result: the learner's
-    own building blocks too, where the reference is not there."""
-    files = [f"exercises/{chapter}/{name}.c", f"exercises/{chapter}/{name}.h",
-             workbook.suite_source(chapter, name), "tests/support/wb.c", "tests/support/wb.h",
-             "exercises/stubs.sha256", f"tests/{chapter}/{name}.links", f"tests/{chapter}/{name}.libs"]
-    for s in workbook.links(chapter, name):
-        files.append(s if Path(s).is_file() or not s.startswith("solutions/")
-                     else "exercises/" + s[len("solutions/"):])
-    return files + workbook.tools_sources()
 
 
 def parse_line(name: str, output: str) -> tuple[str, int, int]:
@@ -52,30 +39,40 @@ def grade(n: int, name: str) -> tuple[str, int, int]:
     return parse_line(name, out)
 
 
-def result(chapter: str, name: str) -> tuple[str, int, int]:
-    key = workbook.files_digest(inputs(chapter, name), os.environ.get("CC", ""))
-    entry = CACHE / f"{chapter}-{name}.{key}"
-    try:
-        state, passed, total = entry.read_text().rstrip("\n").split("\t")
-        return state, int(passed), int(total)
-    except (OSError, ValueError):
-        pass
-    for old in CACHE.glob(f"{chapter}-{name}.*"):
-        old.unlink()
-    found = grade(workbook.chapter_number(chapter), name)
-    entry.write_text("\t".join(map(str, found)) + "\n")
-    return found
+class Results:
+    """Each exercise's result in its chapter's default build: the one its
+    last grading kept when nothing changed since, else a new grading
+    (which keeps it in turn)."""
+
+    def __init__(self) -> None:
+        self.cc = os.environ.get("CC") or "gcc"
+        self.envs: dict[str, trusted.BuildEnv | None] = {}
+
+    def env(self, sanitize: str) -> trusted.BuildEnv | None:
+        if sanitize not in self.envs:
+            try:
+                self.envs[sanitize] = trusted.build_env(sanitize, self.cc)
+            except trusted.TrustedBuildError:
+                self.envs[sanitize] = None  # the grading below says why
+        return self.envs[sanitize]
+
+    def of(self, chapter: str, name: str) -> tuple[str, int, int]:
+        env = self.env(workbook.default_sanitize(chapter))
+        g = check.kept(Exercise(chapter, name, "exercises"), env) if env else None
+        if g is not None:
+            return g.state, g.passed, len(g.tests)
+        return grade(workbook.chapter_number(chapter), name)
 
 
 def main(argv: list[str]) -> int:
-    CACHE.mkdir(parents=True, exist_ok=True)
+    results = Results()
     all_done = all_total = all_pass = all_checks = 0
     next_up = ""
     for c in workbook.chapters_with_exercises():
         n = workbook.chapter_number(c)
         lines, done, total = [], 0, 0
         for name in workbook.exercises_of(c):
-            state, p, t = result(c, name)
+            state, p, t = results.of(c, name)
             total += 1
             all_pass, all_checks = all_pass + p, all_checks + t
             if state == "passed":

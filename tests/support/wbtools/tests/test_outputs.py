@@ -113,12 +113,32 @@ class TestCacheKeys(unittest.TestCase):
                                 workbook.files_digest([str(f)]))
             self.assertEqual(len(k1), 16)
 
-    def test_progress_inputs_name_the_learners_blocks(self) -> None:
-        from wbtools import progress
-        files = progress.inputs("01-sync", "runner")
-        self.assertIn("exercises/01-sync/runner.c", files)
-        self.assertIn("tests/01-sync/test_runner.c", files)
-        self.assertIn("tests/support/wbtools/check.py", files)
+    def test_kept_result_follows_its_key(self) -> None:
+        from wbtools import check
+        from wbtools.state import Graded, TestResult
+        from wbtools.trusted import BuildEnv
+        env = BuildEnv("build/plain", "gcc", "-O1", "-O1", "", "", "")
+        saved = check.CACHE
+        with TemporaryDirectory() as d:
+            check.CACHE = Path(d)
+            try:
+                self.assertIsNone(check.kept(RUNNER, env))
+                g = Graded("passed", tests=[TestResult("pass", "t", "", "", "", 0.1)])
+                f = check.cache_file(RUNNER, env)
+                f.parent.mkdir(parents=True)
+                f.write_text(check.cache_key(RUNNER, env) + "\n" + g.to_json())
+                k = check.kept(RUNNER, env)
+                self.assertIsNotNone(k)
+                assert k is not None
+                self.assertEqual((k.state, k.passed, k.cached), ("passed", 1, True))
+                other = BuildEnv("build/plain", "gcc", "-O2", "-O1", "", "", "")
+                self.assertIsNone(check.kept(RUNNER, other))  # the flags changed
+                f.write_text("0" * 16 + "\n" + g.to_json())
+                self.assertIsNone(check.kept(RUNNER, env))
+                f.write_text(check.cache_key(RUNNER, env) + "\nnot json")
+                self.assertIsNone(check.kept(RUNNER, env))
+            finally:
+                check.CACHE = saved
 
     def test_block_cache_key(self) -> None:
         from wbtools import check
