@@ -490,6 +490,30 @@ def steps() -> list[Step]:
     for sanitize in ("address", "undefined", "thread"):
         s.append(Step(f"build: every suite's trusted objects, SANITIZE={sanitize}",
                       make_j + ["trusted", f"SANITIZE={sanitize}"], "build", first))
+    # The longest chains first, as soon as the builds are done: the demos'
+    # runs, then the book and its two Chromium checks (one at a time: each
+    # loads a 2 MB page within its time limits) beside the handouts' walk.
+    # Left to the end of the list, they ran one after the other, on one
+    # slot of three, for the last 460 s of a run.
+    s += [
+        # Weight 2: it runs four chapters' demos at once (run-demos.sh).
+        Step("demos run; deterministic ones print what the book says", MAKE + ["examples"], "demos-run",
+             weight=2),
+        Step("docs: Doxygen reference, no warning", MAKE + ["docs"], "docs"),
+        Step("handouts, a private and an ordinary folder: the learner's walk", handout_walks, weight=2),
+        # The demos' runs are the examples step's (make examples marks them done).
+        # The two Chromium checks one at a time: each loads a 2 MB page
+        # within its time limits.
+        Step("book: HTML, PDF, EPUB, no warning", MAKE + ["book"], "book", ("build", "demos-run", "docs")),
+        Step("book: the HTML in headless Chromium (pictures, links, console, phone, dark)",
+             ["book/browser-check.sh", "build/book/workbook.html", "build/book"], after=("book",),
+             alone="chromium"),
+        Step("book: the filters on a tiny book (pages, links, man pages)", ["book/filters-test.sh"]),
+        Step("book: the site in Chromium (links, sidebar, copy, search)",
+             ["book/site-check.sh", "build/book/html", "build/docs/html", "build/book"], after=("book",),
+             alone="chromium"),
+    ]
+    last: list[Step] = []
     for c in workbook.chapters_with_exercises():
         n = workbook.chapter_number(c)
         default = workbook.default_sanitize(c)
@@ -508,7 +532,9 @@ def steps() -> list[Step]:
             # helgrind for the chapters whose exercises run threads.
             # Alone: helgrind runs every suite of the chapter at once, each
             # some 50 times slower, and its timers still need their turn.
-            s.append(Step(f"solutions pass: chapter {n}, helgrind", helgrind_clean(c), weight=STEPS))
+            # Last in the list: a step waiting for every slot holds back
+            # the steps after it, which would idle two slots meanwhile.
+            last.append(Step(f"solutions pass: chapter {n}, helgrind", helgrind_clean(c), weight=STEPS))
     for ex in exercises():
         binary = f"build/plain/bin/exercises/{ex}"
         s.append(Step(f"stub fails: exercises/{ex}.c", must_fail(binary)))
@@ -531,7 +557,6 @@ def steps() -> list[Step]:
         Step("make hint shows hints one at a time", hint_works),
         Step("make gradebook: a class of 24 (solved, stubs, wrong, hostile, archives)",
              ["tests/support/gradebook-selftest.sh"]),
-        Step("handouts, a private and an ordinary folder: the learner's walk", handout_walks, weight=2),
         Step("make autograder-try: Gradescope's zip on 11 submissions",
              autograder_try),
         Step("make handout: the GitHub Classroom workflow's steps run as a runner would",
@@ -545,9 +570,6 @@ def steps() -> list[Step]:
         s.append(Step(f"make check TRACE=1 draws a timeline: {ex}", traced_run(ex, SPANS.get(ex, 3)),
                       alone="trace"))
     s += [
-        # Weight 2: it runs four chapters' demos at once (run-demos.sh).
-        Step("demos run; deterministic ones print what the book says", MAKE + ["examples"], "demos-run",
-             weight=2),
         Step("demo servers and chat_server survive hostile clients",
              ["tests/support/hostile.py", "build/plain/demos/04-select"]),
         Step("chapter 7's servers survive hostile clients (select, epoll, threads, io_uring, libuv, null)",
@@ -561,20 +583,8 @@ def steps() -> list[Step]:
         Step("make mutants runs (a few mutants of one exercise)",
              MAKE + ["mutants", "CHAPTER=1", "EXERCISE=runner", "LIMIT=6"]),
         Step("make bench runs (the small version)", MAKE + ["bench", "QUICK=1"]),
-        Step("docs: Doxygen reference, no warning", MAKE + ["docs"], "docs"),
-        # The demos' runs are the examples step's (make examples marks them done).
-        # The two Chromium checks one at a time: each loads a 2 MB page
-        # within its time limits.
-        Step("book: HTML, PDF, EPUB, no warning", MAKE + ["book"], "book", ("build", "demos-run", "docs")),
-        Step("book: the HTML in headless Chromium (pictures, links, console, phone, dark)",
-             ["book/browser-check.sh", "build/book/workbook.html", "build/book"], after=("book",),
-             alone="chromium"),
-        Step("book: the filters on a tiny book (pages, links, man pages)", ["book/filters-test.sh"]),
-        Step("book: the site in Chromium (links, sidebar, copy, search)",
-             ["book/site-check.sh", "build/book/html", "build/docs/html", "build/book"], after=("book",),
-             alone="chromium"),
     ]
-    return s
+    return s + last
 
 
 def run_step(number: int, step: Step) -> tuple[bool, float, Path]:
