@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from wbtools import workbook
+from wbtools.choose import choose_chapters
+from wbtools.workbook import UsageError
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -392,22 +394,14 @@ def source_line(source: bytes, line: int) -> str:
 
 
 def exercises(chapter: str, exercise: str) -> list[str]:
-    every = sorted(
-        f"{p.parent.name}/{p.stem[len('test_'):]}" for p in (ROOT / "tests").glob("[0-9][0-9]-*/test_*.c")
-    )
-    chosen = every
-    if chapter:
-        if not chapter.isdigit():
-            raise SystemExit(f"mutants: CHAPTER must be a number, not '{chapter}'")
-        chosen = [e for e in chosen if int(e[:2]) == int(chapter)]
-        if not chosen:
-            chapters = sorted({int(e[:2]) for e in every})
-            raise SystemExit(f"mutants: no chapter {chapter}; chapters with exercises: {chapters}")
+    """chapter/name of the exercises CHAPTER and EXERCISE name (every one
+    when empty), with the grader's messages for a wrong name."""
+    chosen = [f"{c}/{n}" for c in choose_chapters(chapter, "mutants") for n in workbook.exercises_of(c)]
     if exercise:
         names = sorted({e.split("/")[1] for e in chosen})
         chosen = [e for e in chosen if e.split("/")[1] == exercise]
         if not chosen:
-            raise SystemExit(f"mutants: no exercise '{exercise}'; exercises are: {', '.join(names)}")
+            raise UsageError("mutants", f"no exercise '{exercise}'; exercises are: {', '.join(names)}")
     return chosen
 
 

@@ -108,13 +108,16 @@ class Tally(unittest.TestCase):
 
 class Choose(unittest.TestCase):
     def test_unknown_names_list_the_valid_ones(self) -> None:
-        with self.assertRaises(SystemExit) as cm:
+        from wbtools.workbook import UsageError
+        with self.assertRaises(UsageError) as cm:
             mutants.exercises("1", "nosuch")
         self.assertIn("exercises are:", str(cm.exception))
         self.assertIn("fullio", str(cm.exception))
-        with self.assertRaises(SystemExit) as cm:
+        self.assertEqual(cm.exception.command, "mutants")
+        with self.assertRaises(UsageError) as cm2:
             mutants.exercises("99", "")
-        self.assertIn("no chapter 99", str(cm.exception))
+        self.assertIn("no chapter 99", str(cm2.exception))
+        self.assertEqual(mutants.exercises("1", ""), ["01-sync/runner", "01-sync/fullio", "01-sync/report"])
 
 
 if __name__ == "__main__":
