@@ -169,21 +169,25 @@ $(B)/demos/%: chapters/%.c
 # solutions, or in the learners' copy (make handout, no solutions/) the
 # learner's own files. impl_of(chapter/name.c) is the file to link.
 impl_of = $(if $(wildcard solutions/$(1)),solutions,exercises)/$(1)
+# gcc writes one .d file per output, and with several sources the last
+# one's dependencies win: such a demo also depends on every header of the
+# folders it draws from.
+headers_of = $(sort $(wildcard $(foreach d,$(sort $(foreach f,$(1),$(call chapter_of,$(f)))),exercises/$(d)/*.h chapters/$(d)/*.h)))
 # chat_server runs the chat exercise of chapter 4.
 CHAT_SRCS := $(foreach f,chat loop linebuf timerq,$(call impl_of,04-select/$(f).c))
-$(B)/demos/04-select/chat_server: $(CHAT_SRCS)
+$(B)/demos/04-select/chat_server: $(CHAT_SRCS) $(call headers_of,$(CHAT_SRCS))
 $(B)/demos/04-select/chat_server: DEMO_LINK = $(CHAT_SRCS)
 # chat_epoll runs the same chat on the epoll loop of chapter 6 (eloop.c
 # instead of loop.c); chat.c and the others include their headers by
 # their bare names, so it also needs chapter 4's contracts on the path.
 CHAT_EPOLL_SRCS := $(foreach f,chat linebuf timerq,$(call impl_of,04-select/$(f).c)) \
     $(call impl_of,06-beyond/eloop.c)
-$(B)/demos/06-beyond/chat_epoll: $(CHAT_EPOLL_SRCS)
+$(B)/demos/06-beyond/chat_epoll: $(CHAT_EPOLL_SRCS) $(call headers_of,$(CHAT_EPOLL_SRCS))
 $(B)/demos/06-beyond/chat_epoll: DEMO_LINK = -Iexercises/04-select $(CHAT_EPOLL_SRCS)
 # kv_server runs chapter 7's first capstone (kv.c) on chapter 4's loop
 # and timerq.
 KV_SRCS := $(foreach f,07-every-way/kv 04-select/loop 04-select/timerq,$(call impl_of,$(f).c))
-$(B)/demos/07-every-way/kv_server: $(KV_SRCS)
+$(B)/demos/07-every-way/kv_server: $(KV_SRCS) $(call headers_of,$(KV_SRCS))
 $(B)/demos/07-every-way/kv_server: DEMO_LINK = -Iexercises/04-select $(KV_SRCS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

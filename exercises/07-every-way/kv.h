@@ -39,7 +39,9 @@
  * "07-every-way/resp.h"), the parser every server of the chapter shares:
  * it is restartable (give it all the unparsed bytes; it returns 0 until
  * a whole request is there, then the bytes the request took, or -1 and
- * an error message for a malformed request), and its arguments point
+ * an error message for a malformed request, in `error`: the text of the
+ * reply, `ERR Protocol error: ...`, without the leading `-` and the
+ * closing `\r\n`), and its arguments point
  * into your buffer. It limits one argument to `RESP_MAX_BULK` bytes,
  * an inline line to `RESP_MAX_INLINE` and a request to `RESP_MAX_ARGS`
  * arguments; `max_request` may limit a request further. Do not use the
@@ -54,7 +56,10 @@
  *   lies, garbage where a `$` belongs, a line or argument over resp.h's
  *   limits) or a request over `max_request` bytes: an error reply that
  *   starts `-ERR Protocol error`, every reply before it, and then the
- *   server closes the connection (it reads nothing more from it).
+ *   server closes the connection: it runs nothing more the client sends
+ *   (it may read and drop what still comes, a bounded amount, so that
+ *   the client gets the error before the close; see [stop] for a stop
+ *   meanwhile).
  *
  * Ordering. Requests of one client are answered in the order they were
  * sent, exactly one reply each, also when a client sends many before
@@ -129,7 +134,8 @@
  *   kv_stop() was called included: no request that a client has sent
  *   before the stop is lost), waits for the SAVE replies still due,
  *   sends every reply, and closes each client once its replies are sent
- *   (or it is idle for `idle_ms`). It stops watching the listening
+ *   (or it is idle for `idle_ms`); a client already closing after a
+ *   protocol error is closed at once. It stops watching the listening
  *   socket (it does not close it). When the last client is closed and
  *   the last kv_save_done() called, the server frees itself and leaves
  *   nothing on the loop: with nothing else there, loop_run() returns.

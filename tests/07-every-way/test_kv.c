@@ -50,6 +50,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -1330,8 +1331,9 @@ START_TEST(test_backpressure)
               "replies whole and in order; got %zu bytes, of which the "
               "first %zu replies are right, then %s%s",
               GETS, GETS, b->in_len, whole,
-              show(b->in + whole * REPLY,
-                   b->in_len > whole * REPLY ? b->in_len - whole * REPLY : 0),
+              b->in_len > whole * REPLY
+                  ? show(b->in + whole * REPLY, b->in_len - whole * REPLY)
+                  : "nothing more for 6 s",
               state(b));
     free(v);
     /* It leaves with a reset: everything it held is freed. */
@@ -1349,6 +1351,120 @@ START_TEST(test_backpressure)
               "behind; the code under test still holds %zu bytes more than "
               "before it came",
               left - base);
+    conn_free(a);
+    conn_free(b);
+    server_stop(&s);
+}
+END_TEST
+
+/* Bytes that have arrived on a client's socket and wait to be read. */
+static int waiting_bytes(const struct conn *c)
+{
+    int n = 0;
+    ck_assert_int_eq(ioctl(c->fd, FIONREAD, &n), 0);
+    return n;
+}
+
+/* Wait until nothing more arrives for a client for 60 ms (within 3 s):
+ * the server has sent what its socket takes and waits to write again.
+ * With @p first, wait for the first bytes before that. */
+static void settle(const struct conn *c, int first)
+{
+    int last = -1, still = 0;
+    for (int i = 0; i < 3000 && still < 60; i++) {
+        int now = waiting_bytes(c);
+        still = now == last && (now > 0 || !first) ? still + 1 : 0;
+        last = now;
+        wb_sleep_ms(1);
+    }
+}
+
+/* Read everything the kernel holds for a client, until 30 ms pass with
+ * nothing new. */
+static void drain(struct conn *c)
+{
+    for (int quiet = 0; quiet < 30;) {
+        grow(&c->in, &c->in_cap, c->in_len + 65536);
+        ssize_t got = recv(c->fd, c->in + c->in_len, 65536, 0);
+        if (got > 0) {
+            c->in_len += (size_t)got;
+            quiet = 0;
+        } else {
+            if (got == 0)
+                c->eof = 1;
+            if (got == 0 || (errno != EAGAIN && errno != EINTR))
+                break;
+            wb_sleep_ms(1);
+            quiet++;
+        }
+    }
+}
+
+/* The hang of a server that stops running requests while its queue is
+ * full and, when one send() empties that queue, goes back to waiting for
+ * a readable event: the requests are already in its buffer, and none
+ * comes. Made certain here: while the server's loop is held, the client
+ * reads everything the kernel holds, so that the next send() takes the
+ * whole queue (max_queue 64: a single reply fills it). */
+START_TEST(test_backpressure_resumes)
+{
+    WB_PROMISE("backpressure");
+    kv_config cfg = usual();
+    cfg.max_request = 4096;
+    cfg.max_queue = 64;
+    struct server s;
+    server_start_with(&s, cfg, 4096, 0); /* small kernel buffers */
+    struct conn *a = conn_open(&s);
+    char *v = malloc(2001);
+    ck_assert_ptr_nonnull(v);
+    memset(v, 'r', 2000);
+    v[2000] = '\0';
+    conn_cmd(a, 3, "SET", "big", v);
+    expect(a, "+OK\r\n", "");
+    /* 200 requests in one send(): the server reads them all at once. */
+    enum { GETS = 200, REPLY = 2009, ROUNDS = 4 };
+    struct conn *b = conn_open_buf(&s, 4096);
+    for (int i = 0; i < GETS; i++)
+        conn_say(b, "GET big\r\n");
+    ssize_t w = send(b->fd, b->out, b->out_len, MSG_NOSIGNAL);
+    WB_EXPECT(w == (ssize_t)b->out_len,
+              "the test could not send its %zu bytes of requests at once",
+              b->out_len);
+    b->out_off = b->out_len;
+    size_t per_round[ROUNDS] = {0};
+    for (int r = 0; r < ROUNDS; r++) {
+        settle(b, r == 0);
+        server_stall(&s);
+        size_t before = b->in_len;
+        drain(b);
+        per_round[r] = b->in_len - before;
+        server_release(&s);
+    }
+    b->want = (size_t)GETS * REPLY;
+    pump(&b, 1, 6000);
+    size_t whole = 0;
+    while (whole < GETS && (whole + 1) * REPLY <= b->in_len &&
+           memcmp(b->in + whole * REPLY, "$2000\r\n", 7) == 0 &&
+           memcmp(b->in + whole * REPLY + 7, v, 2000) == 0 &&
+           memcmp(b->in + whole * REPLY + 2007, "\r\n", 2) == 0)
+        whole++;
+    WB_EXPECT(whole == GETS && b->in_len == (size_t)GETS * REPLY,
+              "a client sent %d GET of a 2,000-byte value at once, with "
+              "max_queue 64 (one reply fills the queue), and read its "
+              "replies only while the test held the server's loop (%zu, "
+              "%zu, %zu and %zu bytes in four rounds), then all the rest; "
+              "it got %zu bytes, of which the first %zu replies are "
+              "right, then %s%s. When a send empties a queue that was "
+              "full, run the requests it held back at once: they are in "
+              "your buffer already, and no readable event will come for "
+              "them",
+              GETS, per_round[0], per_round[1], per_round[2], per_round[3],
+              b->in_len, whole,
+              whole * REPLY < b->in_len
+                  ? show(b->in + whole * REPLY, b->in_len - whole * REPLY)
+                  : "nothing more for 6 s",
+              state(b));
+    free(v);
     conn_free(a);
     conn_free(b);
     server_stop(&s);
@@ -1796,6 +1912,12 @@ START_TEST(test_stop)
     struct conn *z = conn_open(&s); /* first, and idle */
     conn_cmd(z, 1, "PING");
     expect(z, "+PONG\r\n", "");
+    /* e: answered a protocol error and closing, but it keeps its end
+       open and sends nothing more. */
+    struct conn *e = conn_open(&s);
+    conn_say(e, "*1\r\n$x\r\n");
+    expect_line_prefix(e, "-ERR Protocol error", 1500,
+                       " (a bulk length that is not a number)");
     struct conn *a = conn_open(&s), *b = conn_open(&s), *c = conn_open(&s);
     conn_cmd(b, 1, "SAVE");
     conn_cmd(b, 2, "GET", "k999");
@@ -1856,10 +1978,13 @@ START_TEST(test_stop)
     expect_closed(b, 1500, "");
     WB_EXPECT(readable_within(s.done[0], 2000),
               "after kv_stop(), once every client is answered and closed, "
-              "loop_run() should return");
+              "loop_run() should return (a client that got a protocol "
+              "error and keeps its end open, sending nothing, is closed at "
+              "once when the server stops, not after idle_ms)");
     conn_free(a);
     conn_free(b);
     conn_free(c);
+    conn_free(e);
     conn_free(z);
     server_stop(&s);
 }
@@ -2017,6 +2142,7 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_sleep, S_PIPELINE, 5.0);
     WB_ADD_TIMEOUT(s, test_save, S_PIPELINE, 10.0);
     WB_ADD_TIMEOUT(s, test_backpressure, S_BACKPRESSURE, 10.0);
+    WB_ADD_TIMEOUT(s, test_backpressure_resumes, S_BACKPRESSURE, 10.0);
     WB_ADD_TIMEOUT(s, test_idle, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_full, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_loop_refuses, S_CAPSTONE, 5.0);
