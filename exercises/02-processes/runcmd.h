@@ -74,6 +74,8 @@
  * - [pipe-fails] When `pipe()` fails (`EMFILE`: no descriptor left),
  *   runcmd_run() returns -1 with its `errno`, closes what it opened and
  *   starts nothing.
+ * - [read-fails] A `read()` that fails with anything but `EINTR` gives
+ *   -1 with that `errno`, soon: the command is killed and reaped.
  * - [fork-fails] When `fork()` fails, runcmd_run() returns -1 with its
  *   `errno` (`EAGAIN`) after one try.
  * - [einval] A NULL `argv`, `argv[0]` or `res` gives -1 with `errno`

@@ -1251,6 +1251,65 @@ START_TEST(test_wait_fails_after_kill)
 }
 END_TEST
 
+START_TEST(test_read_fails)
+{
+    /* read() fails with EIO: the first read() (the exec check, in the
+     * reference), then the second (the output). The command would run
+     * for a second: it must be killed, reaped, and the call fail with
+     * EIO at once. */
+    char *argv[] = {"sh", "-c", "echo hi; exec sleep 1", NULL};
+    for (int call = 1; call <= 2; call++) {
+        runcmd_result r = junk;
+        wb_wrap_fail(WB_READ, call, EIO, 0);
+        int64_t start = wb_now_ns();
+        errno = 0;
+        int rc = runcmd_run(argv, 0, &r);
+        int err = errno;
+        int64_t ms = (wb_now_ns() - start) / 1000000;
+        wb_wrap_reset(WB_READ, 0);
+        WB_PROMISE("read-fails");
+        WB_EXPECT(rc == -1 && err == EIO && ms < 700,
+                  "read() call %d failed with EIO while sh -c 'echo hi; "
+                  "exec sleep 1' ran: expected -1 with errno EIO soon after "
+                  "(kill the command, do not wait for it to end); got %d "
+                  "(errno %s) after %lld ms",
+                  call, rc, wb_errname(err), (long long)ms);
+        WB_PROMISE("failed-result");
+        WB_EXPECT(is_failed_result(&r),
+                  "after a failed call the result must be {code -1, signo "
+                  "0, timed_out 0, out NULL, out_len 0}; got {%d, %d, %d, "
+                  "%s, %zu}",
+                  r.code, r.signo, r.timed_out, out_note(&r), r.out_len);
+        WB_PROMISE("cleanup");
+        WB_EXPECT(wb_no_children(), "the command must be reaped when "
+                                    "runcmd_run() fails");
+        free_result(&r);
+    }
+}
+END_TEST
+
+START_TEST(test_read_interrupted)
+{
+    /* Each of the first reads fails with EINTR in turn: it is resumed. */
+    char *argv[] = {"echo", "hi", NULL};
+    WB_PROMISE("eintr");
+    for (int call = 1; call <= 3; call++) {
+        runcmd_result r = junk;
+        wb_wrap_fail(WB_READ, call, EINTR, 0);
+        int rc = runcmd_run(argv, 0, &r);
+        wb_wrap_reset(WB_READ, 0);
+        WB_EXPECT(rc == 0 && r.code == 0 && r.out != NULL &&
+                      r.out != junk_out && strcmp(r.out, "hi\n") == 0,
+                  "read() call %d failed with EINTR (as if a signal handler "
+                  "had interrupted it): expected it to be called again, 0, "
+                  "code 0 and \"hi\\n\"; got %d%s, code %d, \"%s\"",
+                  call, rc, wb_errno_note(rc), r.code,
+                  r.out == junk_out ? "never set" : shown(r.out));
+        free_result(&r);
+    }
+}
+END_TEST
+
 Suite *wb_suite(void)
 {
     Suite *s = wb_begin("runcmd", "chapters/02-processes/chapter.md");
@@ -1296,5 +1355,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_wait_interrupted,
            "Waiting for children: wait() and waitpid()");
     WB_ADD(s, test_wait_fails_after_kill, "Pitfalls");
+    WB_ADD(s, test_read_fails, "Pipes");
+    WB_ADD(s, test_read_interrupted, "Pipes");
     return s;
 }
