@@ -71,9 +71,9 @@
  * - [wait-fails] A `waitpid()` that fails with anything but `EINTR`
  *   (`ECHILD` when someone else reaped the command, as the kernel does
  *   when `SIGCHLD` is set to `SIG_IGN`) gives -1 with that `errno`.
- * - [pipe-fails] When `pipe()` fails (`EMFILE`: no descriptor left),
- *   runcmd_run() returns -1 with its `errno`, closes what it opened and
- *   starts nothing.
+ * - [pipe-fails] When `pipe()` fails (`EMFILE`, `ENFILE`: no descriptor
+ *   left), runcmd_run() returns -1 with its `errno`, closes what it
+ *   opened and starts nothing.
  * - [read-fails] A `read()` that fails with anything but `EINTR` gives
  *   -1 with that `errno`, soon: the command is killed and reaped.
  * - [fork-fails] When `fork()` fails, runcmd_run() returns -1 with its

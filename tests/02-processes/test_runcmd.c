@@ -1179,6 +1179,27 @@ START_TEST(test_pipe_fails)
                   (int)before - 1);
         free_result(&r);
     }
+
+    /* The first pipe() fails, and the next would not (ENFILE: the
+     * system's table was full for a moment). */
+    runcmd_result r = junk;
+    rlim_t before = limit_leaving(1);
+    wb_wrap_reset(WB_FORK, 0);
+    wb_wrap_fail(WB_PIPE, 1, ENFILE, 0);
+    errno = 0;
+    int rc = runcmd_run(argv, 1000, &r);
+    int err = errno;
+    wb_wrap_reset(WB_PIPE, 0);
+    int forks = wb_wrap_calls(WB_FORK);
+    WB_EXPECT(rc == -1 && err == ENFILE && forks == 0 && is_failed_result(&r) &&
+                  limit_leaving(1) == before,
+              "the first pipe() failed with ENFILE: expected -1 with errno "
+              "ENFILE, no fork(), the failed result and no descriptor left "
+              "open; got %d (errno %s), %d fork(), {%d, %d, %d, %s, %zu}%s",
+              rc, wb_errname(err), forks, r.code, r.signo, r.timed_out,
+              out_note(&r), r.out_len,
+              limit_leaving(1) == before ? "" : ", a descriptor left open");
+    free_result(&r);
 }
 END_TEST
 
