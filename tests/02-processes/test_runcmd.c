@@ -1005,9 +1005,9 @@ static int64_t cpu_used_ns(void)
 
 START_TEST(test_wait_after_eof_sleeps)
 {
-    /* The command closes its output at once and ends 200 ms later: the
+    /* The command closes its output at once and ends 100 ms later: the
      * wait after end-of-file, with no limit and with a far one. */
-    char *argv[] = {"sh", "-c", "exec >&-; exec sleep 0.2", NULL};
+    char *argv[] = {"sh", "-c", "exec >&-; exec sleep 0.1", NULL};
     long limits[] = {0, 5000};
     for (int k = 0; k < 2; k++) {
         runcmd_result r = junk;
@@ -1018,20 +1018,20 @@ START_TEST(test_wait_after_eof_sleeps)
         int64_t ms = (wb_now_ns() - wall0) / 1000000;
         int waits = wb_wrap_calls(WB_WAITPID);
         WB_EXPECT(rc == 0 && r.code == 0 && r.signo == 0 && r.timed_out == 0,
-                  "sh -c 'exec >&-; exec sleep 0.2', timeout_ms %ld: "
+                  "sh -c 'exec >&-; exec sleep 0.1', timeout_ms %ld: "
                   "expected 0 and {code 0, signo 0, timed_out 0}; got %d%s "
                   "and {code %d, signo %d, timed_out %d}",
                   limits[k], rc, wb_errno_note(rc), r.code, r.signo,
                   r.timed_out);
         WB_PROMISE("prompt");
         WB_EXPECT(ms < 2000,
-                  "the command ended after 200 ms, timeout_ms %ld: "
+                  "the command ended after 100 ms, timeout_ms %ld: "
                   "runcmd_run() returned only after %lld ms. A limit is a "
                   "bound: once the command has ended, return",
                   limits[k], (long long)ms);
         WB_PROMISE("sleeps");
         WB_EXPECT(cpu_ms < 40 && waits <= ms / 2 + 10,
-                  "waiting 200 ms for the command to end after end-of-file "
+                  "waiting 100 ms for the command to end after end-of-file "
                   "(timeout_ms %ld), runcmd_run() used %lld ms of CPU time "
                   "(at most 40 expected) and called waitpid() %d times in "
                   "%lld ms (at most one every 2 ms expected). Sleep while "
