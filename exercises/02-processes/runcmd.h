@@ -34,6 +34,10 @@
  *   child (`ENOENT`, `EACCES`), at once, and its child is reaped; a
  *   command that exits with 127 by itself is a success with code 127.
  * - [stdin] The command's standard input is `/dev/null`.
+ * - [std-closed] The caller may have closed any of its descriptors 0, 1
+ *   and 2 (the pipes and `/dev/null` then get those numbers): the
+ *   command still reads `/dev/null`, writes into the pipe, and has the
+ *   caller's standard error (closed, when the caller's is).
  * - [stderr] The command's standard error is the caller's: only its
  *   standard output is captured.
  * - [own-pipes] The pipe ends runcmd_run() makes never reach the command
@@ -50,6 +54,12 @@
  * - [no-limit] A `timeout_ms` of 0 or less means no limit, and so does
  *   one too large for the clock to reach (`LONG_MAX`): the command runs
  *   until it ends by itself.
+ * - [prompt] The call returns soon after the command has ended, with or
+ *   without a limit: a limit only bounds the wait.
+ * - [sleeps] While it waits, runcmd_run() sleeps: in `poll()` for the
+ *   output, then in `waitpid()`, or, with a limit, a few milliseconds
+ *   between two checks of the command (`WNOHANG`). It never spins, so
+ *   waiting costs it next to no CPU time.
  * - [eintr] A `poll()`, `read()` or `waitpid()` that a signal handler
  *   interrupts (`EINTR`), before or after end-of-file, is resumed.
  * - [eintr-time-left] After an interruption the wait goes on with the
@@ -61,6 +71,11 @@
  * - [wait-fails] A `waitpid()` that fails with anything but `EINTR`
  *   (`ECHILD` when someone else reaped the command, as the kernel does
  *   when `SIGCHLD` is set to `SIG_IGN`) gives -1 with that `errno`.
+ * - [pipe-fails] When `pipe()` fails (`EMFILE`, `ENFILE`: no descriptor
+ *   left), runcmd_run() returns -1 with its `errno`, closes what it
+ *   opened and starts nothing.
+ * - [read-fails] A `read()` that fails with anything but `EINTR` gives
+ *   -1 with that `errno`, soon: the command is killed and reaped.
  * - [fork-fails] When `fork()` fails, runcmd_run() returns -1 with its
  *   `errno` (`EAGAIN`) after one try.
  * - [einval] A NULL `argv`, `argv[0]` or `res` gives -1 with `errno`

@@ -67,7 +67,7 @@ static void runcmd_child(char *const argv[], const int out[2], const int err[2])
     int in = open("/dev/null", O_RDONLY);
     if (in != -1 && dup2(in, STDIN_FILENO) != -1 &&
         dup2(out[1], STDOUT_FILENO) != -1) {
-        if (in != STDIN_FILENO)
+        if (in > STDOUT_FILENO) /* 1: the dup2() above replaced it */
             close(in);
         if (out[1] != STDOUT_FILENO)
             close(out[1]);

@@ -716,13 +716,31 @@ END_TEST
 
 /* --- Running out of descriptors half-way ------------------------------ */
 
-/* Left to itself, each child would run on for a second. */
+/* Left to itself, each child would run on for a second, then mark its
+ * slot of the page the test shares with it (ctx): a child killed as it
+ * must be never does. The mark, not the time pmap_run() took, tells
+ * killing from waiting: a loaded machine can make the kill slow, never
+ * the sleep short. */
+struct linger_page {
+    volatile int woke[20];
+};
+
 static int linger(size_t index, int fd, void *ctx)
 {
-    (void)index;
-    (void)ctx;
+    struct linger_page *pg = ctx;
     wb_sleep_ms(1000);
+    if (index < 20)
+        pg->woke[index] = 1;
     return write_text(fd, "late");
+}
+
+/* How many children of @p pg ran to the end of their sleep. */
+static int woke(const struct linger_page *pg)
+{
+    int k = 0;
+    for (int i = 0; i < 20; i++)
+        k += pg->woke[i] != 0;
+    return k;
 }
 
 START_TEST(test_out_of_descriptors)
@@ -763,9 +781,10 @@ START_TEST(test_out_of_descriptors)
     pmap_result r[20];
     for (size_t i = 0; i < 20; i++)
         r[i].data = (char *)"not touched";
+    struct linger_page *pg = shared_page(sizeof *pg);
     int64_t start = wb_now_ns();
     errno = 0;
-    int got = pmap_run(20, linger, NULL, r);
+    int got = pmap_run(20, linger, pg, r);
     int err = errno;
     int64_t ms = (wb_now_ns() - start) / 1000000;
     sigaction(SIGTERM, &old_term, NULL);
@@ -788,12 +807,13 @@ START_TEST(test_out_of_descriptors)
     WB_EXPECT(wb_no_children(),
               "after a failed call no child of the map may be "
               "left: kill and reap the ones already started");
-    WB_EXPECT(ms < 500,
-              "pmap_run() took %lld ms to give up, about as long as the "
-              "children already started (1 s each) run by themselves: kill "
+    WB_EXPECT(woke(pg) == 0,
+              "pmap_run() took %lld ms to give up, and %d of the children "
+              "already started ran to the end of their 1 s sleep: kill "
               "them with SIGKILL, which cannot be ignored, then reap them; "
               "do not wait for them to end",
-              (long long)ms);
+              (long long)ms, woke(pg));
+    munmap(pg, sizeof *pg);
 }
 END_TEST
 
@@ -810,10 +830,11 @@ START_TEST(test_fork_fails_halfway)
                              .signo = 55,
                              .data = (char *)"not touched",
                              .len = 999};
+    struct linger_page *pg = shared_page(sizeof *pg);
     int64_t start = wb_now_ns();
     wb_wrap_reset(WB_FORK, 3); /* items 0 and 1 start, item 2 cannot */
     errno = 0;
-    int got = pmap_run(5, linger, NULL, r);
+    int got = pmap_run(5, linger, pg, r);
     int err = errno;
     int forks = wb_wrap_calls(WB_FORK);
     wb_wrap_reset(WB_FORK, 0);
@@ -839,11 +860,12 @@ START_TEST(test_fork_fails_halfway)
     WB_EXPECT(wb_no_children(),
               "after a failed call no child of the map may be left: kill "
               "and reap the two already started");
-    WB_EXPECT(ms < 500,
-              "pmap_run() took %lld ms to give up, about as long as the two "
-              "children already started (1 s each) run by themselves: kill "
-              "them with SIGKILL, then reap them",
-              (long long)ms);
+    WB_EXPECT(woke(pg) == 0,
+              "pmap_run() took %lld ms to give up, and %d of the two "
+              "children already started ran to the end of their 1 s sleep: "
+              "kill them with SIGKILL, then reap them",
+              (long long)ms, woke(pg));
+    munmap(pg, sizeof *pg);
 }
 END_TEST
 
@@ -1144,6 +1166,110 @@ START_TEST(test_wait_fails)
 }
 END_TEST
 
+/* --- Memory and read() fail ----------------------------------------- */
+
+/* Item 0 writes 10,000 bytes (more than one first buffer of the
+ * reference, so its buffer grows), the others "ok I". */
+static int big_then_small(size_t index, int fd, void *ctx)
+{
+    (void)ctx;
+    if (index == 0) {
+        char buf[10000];
+        memset(buf, 'x', sizeof buf);
+        return write_all(fd, buf, sizeof buf) == 0 ? 0 : 1;
+    }
+    char line[32];
+    snprintf(line, sizeof line, "ok %zu", index);
+    return write_text(fd, line) == 0 ? 0 : 1;
+}
+
+START_TEST(test_out_of_memory)
+{
+    /* Every allocation pmap_run() makes, failed in turn (NULL with
+     * ENOMEM): the tables, each item's buffer and each time it grows. */
+    enum { N = 3 };
+    pmap_result r[N];
+    fill_junk(r, N);
+    wb_alloc_fail(0);
+    int got = pmap_run(N, big_then_small, NULL, r);
+    int total = wb_alloc_calls();
+    WB_EXPECT(got == 0, "pmap_run() with 3 items: expected 0; got %d%s", got,
+              fail_note(got, r, N));
+    free_results(r, got >= 0 ? N : 0);
+    WB_PROMISE("fail-clean");
+    for (int k = 1; k <= total && k <= 12; k++) {
+        fill_junk(r, N);
+        wb_alloc_fail(k);
+        errno = 0;
+        got = pmap_run(N, big_then_small, NULL, r);
+        int err = errno;
+        wb_alloc_fail(0);
+        WB_EXPECT(got == -1 && err == ENOMEM,
+                  "allocation %d of the %d pmap_run() makes for 3 items "
+                  "returned NULL (ENOMEM): expected -1 with errno ENOMEM; "
+                  "got %d (errno %s)",
+                  k, total, got, wb_errname(err));
+        WB_EXPECT(null_data(r, N) == N,
+                  "allocation %d failed: after a failed call every "
+                  "results[i].data must be NULL (free the data already "
+                  "collected); %zu of %d are",
+                  k, null_data(r, N), N);
+        WB_EXPECT(wb_no_children(),
+                  "allocation %d failed: the children "
+                  "already started must be killed and "
+                  "reaped",
+                  k);
+        free_results(r, got >= 0 ? N : 0);
+    }
+}
+END_TEST
+
+START_TEST(test_read_fails)
+{
+    /* read() call k fails with EIO (the map's reads in turn: item 0's
+     * data, its end-of-file, then item 1's), then with EINTR. */
+    enum { N = 3 };
+    pmap_result r[N];
+    for (int k = 1; k <= 3; k++) {
+        fill_junk(r, N);
+        wb_wrap_fail(WB_READ, k, EIO, 0);
+        errno = 0;
+        int got = pmap_run(N, big_then_small, NULL, r);
+        int err = errno;
+        wb_wrap_reset(WB_READ, 0);
+        WB_PROMISE("fail-clean");
+        WB_EXPECT(got == -1 && err == EIO,
+                  "read() call %d failed with EIO: expected pmap_run() to "
+                  "return -1 with errno EIO; got %d (errno %s)",
+                  k, got, wb_errname(err));
+        WB_EXPECT(null_data(r, N) == N,
+                  "read() call %d failed: after a failed call every "
+                  "results[i].data must be NULL; %zu of %d are",
+                  k, null_data(r, N), N);
+        WB_EXPECT(wb_no_children(),
+                  "read() call %d failed: the children "
+                  "already started must be killed and "
+                  "reaped",
+                  k);
+        free_results(r, got >= 0 ? N : 0);
+
+        fill_junk(r, N);
+        wb_wrap_fail(WB_READ, k, EINTR, 0);
+        got = pmap_run(N, big_then_small, NULL, r);
+        wb_wrap_reset(WB_READ, 0);
+        WB_PROMISE("eintr");
+        WB_EXPECT(got == 0 && r[0].ok && r[0].len == 10000 && r[1].ok &&
+                      r[1].data != NULL && r[1].data != junk_data &&
+                      strcmp(r[1].data, "ok 1") == 0,
+                  "read() call %d failed with EINTR (as if a signal handler "
+                  "had interrupted it): expected it to be resumed, 0 and "
+                  "every result; got %d%s, results[0].len %zu",
+                  k, got, fail_note(got, r, N), r[0].len);
+        free_results(r, got >= 0 ? N : 0);
+    }
+}
+END_TEST
+
 Suite *wb_suite(void)
 {
     Suite *s = wb_begin("pmap", "chapters/02-processes/chapter.md");
@@ -1163,6 +1289,8 @@ Suite *wb_suite(void)
     WB_ADD(s, test_out_of_descriptors, "Pipes");
     WB_ADD(s, test_fork_fails_halfway, "fork() returns twice");
     WB_ADD(s, test_wait_fails, "Pitfalls");
+    WB_ADD(s, test_out_of_memory, "Pipes");
+    WB_ADD(s, test_read_fails, "Pipes");
     WB_ADD(s, test_read_interrupted_by_signal, "Pipes");
     WB_ADD(s, test_each_item_gets_its_own_childs_status,
            "Waiting for children: wait() and waitpid()");

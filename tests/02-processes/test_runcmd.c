@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -347,24 +348,31 @@ END_TEST
 
 START_TEST(test_time_limit_counts_from_the_call)
 {
-    /* A line every 25 ms for most of a second: output keeps arriving long
-     * after the limit has passed. */
+    /* Output keeps arriving long after the limit has passed: the shell's
+     * own echo in a loop that never ends, no process started per line,
+     * so no gap between two lines comes near the limit even on a loaded
+     * machine (a loop that started a sleep for each line once left gaps
+     * longer than 150 ms, and a wrong version that restarts the limit
+     * with each output then timed out too). The shell ignores SIGPIPE
+     * (and its echo's errors go to /dev/null), so it does not die of a
+     * pipe closed before the kill: SIGKILL ends it. */
     char *argv[] = {"sh", "-c",
-                    "i=0; while [ $i -lt 30 ]; do echo tick; sleep 0.025; "
-                    "i=$((i + 1)); done",
+                    "trap '' PIPE; exec 2>/dev/null; "
+                    "while :; do echo tick; done",
                     NULL};
     runcmd_result r = junk;
     int64_t start = wb_now_ns();
     int rc = runcmd_run(argv, 150, &r);
     int64_t ms = (wb_now_ns() - start) / 1000000;
     WB_PROMISE("timeout");
-    WB_EXPECT(rc == 0 && r.timed_out == 1,
-              "a command that prints a line every 25 ms for 30 lines, limit "
-              "150 ms: expected 0 and timed_out 1; got %d%s and timed_out "
-              "%d after %lld ms. The limit counts from the call: give each "
-              "poll() only the time left until the deadline, not the whole "
-              "limit again",
-              rc, wb_errno_note(rc), r.timed_out, (long long)ms);
+    WB_EXPECT(
+        rc == 0 && r.timed_out == 1,
+        "a command that prints lines without pause and never ends, "
+        "limit 150 ms: expected 0 and timed_out 1; got %d%s and timed_out "
+        "%d after %lld ms. The limit counts from the call: give each "
+        "poll() only the time left until the deadline, not the whole "
+        "limit again",
+        rc, wb_errno_note(rc), r.timed_out, (long long)ms);
     WB_EXPECT(r.signo == SIGKILL && r.code == -1,
               "when the time is up the command is killed with SIGKILL: "
               "expected {signo SIGKILL (%d), code -1}; got {signo %d, code "
@@ -377,11 +385,6 @@ START_TEST(test_time_limit_counts_from_the_call)
               "the lines printed before the limit are kept: expected "
               "\"tick\\n...\"; got \"%s\"",
               shown(r.out));
-    /* Killing the shell leaves its sleep (0.025 s at most) behind; the
-     * test's process adopts it (the fixture makes it a subreaper) and
-     * reaps it here, so the fixture sees only what runcmd_run() left. */
-    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
-        continue;
     free_result(&r);
 }
 END_TEST
@@ -972,6 +975,370 @@ START_TEST(test_interrupted_by_signal)
 }
 END_TEST
 
+/* --- More time limits ---------------------------------------------------- */
+
+START_TEST(test_one_ms_limit)
+{
+    /* The smallest limit there is: 1 ms is a limit, not "no limit". */
+    char *argv[] = {"sleep", "1", NULL};
+    runcmd_result r = junk;
+    int64_t start = wb_now_ns();
+    int rc = runcmd_run(argv, 1, &r);
+    int64_t ms = (wb_now_ns() - start) / 1000000;
+    WB_PROMISE("timeout");
+    WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && ms < 700,
+              "sleep 1 with a limit of 1 ms: expected 0 and {timed_out 1, "
+              "signo SIGKILL} soon after the call; got %d%s and {timed_out "
+              "%d, signo %d} after %lld ms (only 0 or less means no limit)",
+              rc, wb_errno_note(rc), r.timed_out, r.signo, (long long)ms);
+    free_result(&r);
+}
+END_TEST
+
+static int64_t cpu_used_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+           ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
+START_TEST(test_wait_after_eof_sleeps)
+{
+    /* The command closes its output at once and ends 100 ms later: the
+     * wait after end-of-file, with no limit and with a far one. */
+    char *argv[] = {"sh", "-c", "exec >&-; exec sleep 0.1", NULL};
+    long limits[] = {0, 5000};
+    for (int k = 0; k < 2; k++) {
+        runcmd_result r = junk;
+        wb_wrap_reset(WB_WAITPID, 0);
+        int64_t wall0 = wb_now_ns(), cpu0 = cpu_used_ns();
+        int rc = runcmd_run(argv, limits[k], &r);
+        int64_t cpu_ms = (cpu_used_ns() - cpu0) / 1000000;
+        int64_t ms = (wb_now_ns() - wall0) / 1000000;
+        int waits = wb_wrap_calls(WB_WAITPID);
+        WB_EXPECT(rc == 0 && r.code == 0 && r.signo == 0 && r.timed_out == 0,
+                  "sh -c 'exec >&-; exec sleep 0.1', timeout_ms %ld: "
+                  "expected 0 and {code 0, signo 0, timed_out 0}; got %d%s "
+                  "and {code %d, signo %d, timed_out %d}",
+                  limits[k], rc, wb_errno_note(rc), r.code, r.signo,
+                  r.timed_out);
+        WB_PROMISE("prompt");
+        WB_EXPECT(ms < 2000,
+                  "the command ended after 100 ms, timeout_ms %ld: "
+                  "runcmd_run() returned only after %lld ms. A limit is a "
+                  "bound: once the command has ended, return",
+                  limits[k], (long long)ms);
+        WB_PROMISE("sleeps");
+        WB_EXPECT(cpu_ms < 40 && waits <= ms / 2 + 10,
+                  "waiting 100 ms for the command to end after end-of-file "
+                  "(timeout_ms %ld), runcmd_run() used %lld ms of CPU time "
+                  "(at most 40 expected) and called waitpid() %d times in "
+                  "%lld ms (at most one every 2 ms expected). Sleep while "
+                  "you wait: waitpid() without WNOHANG when there is no "
+                  "limit, a few milliseconds of sleep between two "
+                  "waitpid(..., WNOHANG) when there is one",
+                  limits[k], (long long)cpu_ms, waits, (long long)ms);
+        free_result(&r);
+    }
+}
+END_TEST
+
+START_TEST(test_signal_then_silence)
+{
+    /* One signal interrupts the wait for output, then the command stays
+     * silent past the limit: the wait after the interruption must still
+     * end at the limit. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART */
+    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    char *argv[] = {"sh", "-c", "sleep 0.05; kill -USR1 $PPID; exec sleep 1.5",
+                    NULL};
+    usr1_seen = 0;
+    runcmd_result r = junk;
+    int64_t start = wb_now_ns();
+    int rc = runcmd_run(argv, 250, &r);
+    int64_t ms = (wb_now_ns() - start) / 1000000;
+    WB_PROMISE("eintr-time-left");
+    WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && ms < 1000,
+              "a signal interrupted the wait for output after 50 ms, then "
+              "the command printed nothing for 1.5 s, limit 250 ms: "
+              "expected 0 and {timed_out 1, signo SIGKILL} soon after 250 "
+              "ms; got %d%s and {timed_out %d, signo %d} after %lld ms. "
+              "After EINTR go back to waiting with the time left; do not "
+              "read() a pipe that has nothing to read",
+              rc, wb_errno_note(rc), r.timed_out, r.signo, (long long)ms);
+    WB_EXPECT(usr1_seen, "the command's signal never reached the caller");
+    free_result(&r);
+}
+END_TEST
+
+/* --- The caller's standard descriptors closed ---------------------------- */
+
+START_TEST(test_caller_std_closed)
+{
+    /* Each set of the caller's descriptors 0, 1, 2 closed during the
+     * call: pipe() and open() then hand out those numbers. The command
+     * must still read /dev/null, write its output into the pipe, and
+     * have the caller's standard error (closed here when the caller's
+     * is; /dev/null when it is open, so the suite's own stays quiet). */
+    char *argv[] = {"sh", "-c", "cat && echo out; echo err >&2; exit 0", NULL};
+    fflush(NULL);
+    for (int set = 1; set < 8; set++) {
+        int saved[3];
+        for (int fd = 0; fd < 3; fd++) {
+            saved[fd] = -1;
+            if (set & (1 << fd)) {
+                saved[fd] = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                close(fd);
+            } else if (fd == STDERR_FILENO) {
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                saved[fd] = replace_fd(fd, null);
+                close(null);
+            }
+        }
+        runcmd_result r = junk;
+        int rc = runcmd_run(argv, 1000, &r);
+        for (int fd = 0; fd < 3; fd++) {
+            if (saved[fd] != -1) {
+                dup2(saved[fd], fd);
+                close(saved[fd]);
+            }
+        }
+        WB_PROMISE("std-closed");
+        WB_EXPECT(rc == 0 && r.code == 0 && r.timed_out == 0 && r.out != NULL &&
+                      r.out != junk_out && strcmp(r.out, "out\n") == 0,
+                  "the caller's descriptors%s%s%s were closed, so the pipe "
+                  "and /dev/null took those numbers: sh -c 'cat && echo "
+                  "out; echo err >&2' should still give 0, code 0 and the "
+                  "output \"out\\n\"; got %d%s, code %d, timed_out %d, "
+                  "\"%s\". In the child, check each number before you "
+                  "close it: after dup2() it may be one of the command's "
+                  "own descriptors",
+                  set & 1 ? " 0" : "", set & 2 ? " 1" : "", set & 4 ? " 2" : "",
+                  rc, wb_errno_note(rc), r.code, r.timed_out,
+                  r.out == junk_out ? "never set" : shown(r.out));
+        free_result(&r);
+    }
+}
+END_TEST
+
+/* --- pipe() and waitpid() fail ------------------------------------------- */
+
+/* The limit on descriptors that leaves @p free of them to open. */
+static rlim_t limit_leaving(int free)
+{
+    int fd = 0;
+    for (int seen = 0;; fd++) {
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF && ++seen == free)
+            break;
+    }
+    return (rlim_t)fd + 1;
+}
+
+START_TEST(test_pipe_fails)
+{
+    /* With one descriptor left the first pipe() fails; with two, the
+     * second: EMFILE both times. */
+    char *argv[] = {"echo", "never", NULL};
+    struct rlimit old;
+    WB_EXPECT(getrlimit(RLIMIT_NOFILE, &old) == 0, "getrlimit() failed");
+    for (int free = 1; free <= 2; free++) {
+        rlim_t before = limit_leaving(1);
+        struct rlimit low = {limit_leaving(free), old.rlim_max};
+        runcmd_result r = junk;
+        wb_wrap_reset(WB_FORK, 0);
+        WB_EXPECT(setrlimit(RLIMIT_NOFILE, &low) == 0, "setrlimit() failed: %s",
+                  strerror(errno));
+        errno = 0;
+        int rc = runcmd_run(argv, 1000, &r);
+        int err = errno;
+        setrlimit(RLIMIT_NOFILE, &old);
+        int forks = wb_wrap_calls(WB_FORK);
+        WB_PROMISE("pipe-fails");
+        WB_EXPECT(rc == -1 && err == EMFILE && forks == 0,
+                  "only %d descriptor%s could still be opened, so the %s "
+                  "pipe() failed with EMFILE: expected -1 with errno EMFILE "
+                  "and no fork(); got %d (errno %s) after %d fork()",
+                  free, free == 1 ? "" : "s", free == 1 ? "first" : "second",
+                  rc, wb_errname(err), forks);
+        WB_PROMISE("failed-result");
+        WB_EXPECT(is_failed_result(&r),
+                  "after a failed call the result must be {code -1, signo "
+                  "0, timed_out 0, out NULL, out_len 0}; got {%d, %d, %d, "
+                  "%s, %zu}",
+                  r.code, r.signo, r.timed_out, out_note(&r), r.out_len);
+        WB_PROMISE("cleanup");
+        WB_EXPECT(limit_leaving(1) == before,
+                  "after the failed call every descriptor runcmd_run() "
+                  "opened must be closed again: descriptor %d is still "
+                  "open",
+                  (int)before - 1);
+        free_result(&r);
+    }
+
+    /* The first pipe() fails, and the next would not (ENFILE: the
+     * system's table was full for a moment). */
+    runcmd_result r = junk;
+    rlim_t before = limit_leaving(1);
+    wb_wrap_reset(WB_FORK, 0);
+    wb_wrap_fail(WB_PIPE, 1, ENFILE, 0);
+    errno = 0;
+    int rc = runcmd_run(argv, 1000, &r);
+    int err = errno;
+    wb_wrap_reset(WB_PIPE, 0);
+    int forks = wb_wrap_calls(WB_FORK);
+    WB_EXPECT(rc == -1 && err == ENFILE && forks == 0 && is_failed_result(&r) &&
+                  limit_leaving(1) == before,
+              "the first pipe() failed with ENFILE: expected -1 with errno "
+              "ENFILE, no fork(), the failed result and no descriptor left "
+              "open; got %d (errno %s), %d fork(), {%d, %d, %d, %s, %zu}%s",
+              rc, wb_errname(err), forks, r.code, r.signo, r.timed_out,
+              out_note(&r), r.out_len,
+              limit_leaving(1) == before ? "" : ", a descriptor left open");
+    free_result(&r);
+}
+END_TEST
+
+START_TEST(test_wait_interrupted)
+{
+    /* The first waitpid() fails with EINTR (as if a signal handler had
+     * interrupted it): on the kill at the limit, after a failed exec, and
+     * with no limit. */
+    char *sleeper[] = {"sleep", "1", NULL};
+    char *missing[] = {"/nonexistent/wb-no-such-program", NULL};
+    char *five[] = {"sh", "-c", "exit 5", NULL};
+    char *const *cmds[] = {sleeper, missing, five};
+    long limits[] = {50, 0, 0};
+    const char *names[] = {"sleep 1, limit 50 ms", "a missing program",
+                           "sh -c 'exit 5', no limit"};
+    WB_PROMISE("eintr");
+    for (int k = 0; k < 3; k++) {
+        runcmd_result r = junk;
+        wb_wrap_reset(WB_WAITPID, 1);
+        errno = 0;
+        int rc = runcmd_run(cmds[k], limits[k], &r);
+        int err = errno;
+        int waits = wb_wrap_calls(WB_WAITPID);
+        wb_wrap_reset(WB_WAITPID, 0);
+        int ok = k == 0   ? rc == 0 && r.timed_out == 1 && r.signo == SIGKILL
+                 : k == 1 ? rc == -1 && err == ENOENT
+                          : rc == 0 && r.code == 5 && r.signo == 0;
+        WB_EXPECT(ok,
+                  "%s, the first waitpid() failed with EINTR: expected it "
+                  "to be called again and %s; got %d (errno %s), {code %d, "
+                  "signo %d, timed_out %d}",
+                  names[k],
+                  k == 0   ? "0 with {timed_out 1, signo SIGKILL}"
+                  : k == 1 ? "-1 with ENOENT"
+                           : "0 with {code 5, signo 0}",
+                  rc, wb_errname(err), r.code, r.signo, r.timed_out);
+        WB_EXPECT(waits >= 2 && wb_no_children(),
+                  "%s: after the interrupted waitpid() the command must "
+                  "still be reaped (waitpid() called %d times)",
+                  names[k], waits);
+        free_result(&r);
+    }
+}
+END_TEST
+
+START_TEST(test_wait_fails_after_kill)
+{
+    /* With SIGCHLD ignored the kernel reaps the command it killed at the
+     * limit: the waitpid() after the kill fails with ECHILD. */
+    struct sigaction ign, old;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    char *argv[] = {"sleep", "1", NULL};
+    runcmd_result r = junk;
+    errno = 0;
+    int rc = runcmd_run(argv, 50, &r);
+    int err = errno;
+    sigaction(SIGCHLD, &old, NULL);
+    WB_PROMISE("wait-fails");
+    WB_EXPECT(rc == -1 && err == ECHILD,
+              "SIGCHLD was set to SIG_IGN, so the kernel reaped the command "
+              "runcmd_run() killed at its limit (50 ms), and waitpid() "
+              "failed with ECHILD: expected -1 with errno ECHILD; got %d "
+              "(errno %s)",
+              rc, wb_errname(err));
+    WB_PROMISE("failed-result");
+    WB_EXPECT(is_failed_result(&r),
+              "after a failed call the result must be {code -1, signo 0, "
+              "timed_out 0, out NULL, out_len 0}; got {%d, %d, %d, %s, %zu}",
+              r.code, r.signo, r.timed_out, out_note(&r), r.out_len);
+    free_result(&r);
+}
+END_TEST
+
+START_TEST(test_read_fails)
+{
+    /* read() fails with EIO: the first read() (the exec check, in the
+     * reference), then the second (the output). The command would run
+     * for a second (it ignores SIGPIPE, so a pipe closed under its echo
+     * does not end it): it must be killed, reaped, and the call fail with
+     * EIO at once. */
+    char *argv[] = {"sh", "-c",
+                    "trap '' PIPE; exec 2>/dev/null; echo hi; exec sleep 1",
+                    NULL};
+    for (int call = 1; call <= 2; call++) {
+        runcmd_result r = junk;
+        wb_wrap_fail(WB_READ, call, EIO, 0);
+        int64_t start = wb_now_ns();
+        errno = 0;
+        int rc = runcmd_run(argv, 0, &r);
+        int err = errno;
+        int64_t ms = (wb_now_ns() - start) / 1000000;
+        wb_wrap_reset(WB_READ, 0);
+        WB_PROMISE("read-fails");
+        WB_EXPECT(rc == -1 && err == EIO && ms < 700,
+                  "read() call %d failed with EIO while a command that "
+                  "prints hi and sleeps 1 s ran: expected -1 with errno EIO "
+                  "soon after "
+                  "(kill the command, do not wait for it to end); got %d "
+                  "(errno %s) after %lld ms",
+                  call, rc, wb_errname(err), (long long)ms);
+        WB_PROMISE("failed-result");
+        WB_EXPECT(is_failed_result(&r),
+                  "after a failed call the result must be {code -1, signo "
+                  "0, timed_out 0, out NULL, out_len 0}; got {%d, %d, %d, "
+                  "%s, %zu}",
+                  r.code, r.signo, r.timed_out, out_note(&r), r.out_len);
+        WB_PROMISE("cleanup");
+        WB_EXPECT(wb_no_children(), "the command must be reaped when "
+                                    "runcmd_run() fails");
+        free_result(&r);
+    }
+}
+END_TEST
+
+START_TEST(test_read_interrupted)
+{
+    /* Each of the first reads fails with EINTR in turn: it is resumed. */
+    char *argv[] = {"echo", "hi", NULL};
+    WB_PROMISE("eintr");
+    for (int call = 1; call <= 3; call++) {
+        runcmd_result r = junk;
+        wb_wrap_fail(WB_READ, call, EINTR, 0);
+        int rc = runcmd_run(argv, 0, &r);
+        wb_wrap_reset(WB_READ, 0);
+        WB_EXPECT(rc == 0 && r.code == 0 && r.out != NULL &&
+                      r.out != junk_out && strcmp(r.out, "hi\n") == 0,
+                  "read() call %d failed with EINTR (as if a signal handler "
+                  "had interrupted it): expected it to be called again, 0, "
+                  "code 0 and \"hi\\n\"; got %d%s, code %d, \"%s\"",
+                  call, rc, wb_errno_note(rc), r.code,
+                  r.out == junk_out ? "never set" : shown(r.out));
+        free_result(&r);
+    }
+}
+END_TEST
+
 Suite *wb_suite(void)
 {
     Suite *s = wb_begin("runcmd", "chapters/02-processes/chapter.md");
@@ -1007,5 +1374,17 @@ Suite *wb_suite(void)
     WB_ADD(s, test_flush_fails,
            "exit() and _exit(), and flushing before fork()");
     WB_ADD(s, test_wait_fails, "Pitfalls");
+    WB_ADD(s, test_one_ms_limit, "Reading with a time limit: poll()");
+    WB_ADD_TIMEOUT(s, test_wait_after_eof_sleeps,
+                   "Reading with a time limit: poll()", 3.0);
+    WB_ADD(s, test_signal_then_silence, "Reading with a time limit: poll()");
+    WB_ADD(s, test_caller_std_closed,
+           "A child's standard output into a pipe: dup2()");
+    WB_ADD(s, test_pipe_fails, "Pipes");
+    WB_ADD(s, test_wait_interrupted,
+           "Waiting for children: wait() and waitpid()");
+    WB_ADD(s, test_wait_fails_after_kill, "Pitfalls");
+    WB_ADD(s, test_read_fails, "Pipes");
+    WB_ADD(s, test_read_interrupted, "Pipes");
     return s;
 }

@@ -49,6 +49,10 @@ int __real_fsync(int fd);
 int __wrap_fsync(int fd);
 int __real_rename(const char *from, const char *to);
 int __wrap_rename(const char *from, const char *to);
+ssize_t __real_read(int fd, void *buf, size_t n);
+ssize_t __wrap_read(int fd, void *buf, size_t n);
+int __real_pipe(int fds[2]);
+int __wrap_pipe(int fds[2]);
 
 /* The error a failed call reports when the test chose none. */
 static const int default_errno[WB_WRAPPED_COUNT] = {
@@ -62,6 +66,8 @@ static const int default_errno[WB_WRAPPED_COUNT] = {
     [WB_CLOCK_GETTIME] = EINVAL,
     [WB_FSYNC] = EIO,
     [WB_RENAME] = EIO,
+    [WB_READ] = EIO,
+    [WB_PIPE] = EMFILE,
 };
 
 static struct {
@@ -218,6 +224,26 @@ int __wrap_rename(const char *from, const char *to)
         return -1;
     }
     return __real_rename(from, to);
+}
+
+ssize_t __wrap_read(int fd, void *buf, size_t n)
+{
+    int err = wrap_fails(WB_READ);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return __real_read(fd, buf, n);
+}
+
+int __wrap_pipe(int fds[2])
+{
+    int err = wrap_fails(WB_PIPE);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return __real_pipe(fds);
 }
 
 void wb_wrap_hold(enum wb_wrapped f, int call)
