@@ -149,12 +149,17 @@ static void dir_clean(const char *dir);
 
 /* The process that runs the suite. A failed check ends a test's process
  * at once (Check's fork mode: _exit()), leaving its folder behind, so
- * each folder is named after the suite's process, and each test first
- * removes the folders of earlier tests of this run and of runs whose
- * process is gone: at most one is left after the run. */
+ * each folder is named after the suite's run (its process id and the
+ * time it began: suites run side by side in PID namespaces of their own,
+ * as make mutants runs them, may have the same process id), and each
+ * test first removes the folders of earlier tests of this run and of
+ * runs whose process is gone; the suite's process removes the last one
+ * when it ends. */
 static pid_t suite_pid;
+static long long suite_stamp;
 
-static void clean_stale_dirs(void)
+/* @p all: every folder of this run, else only the stale ones. */
+static void clean_dirs(int all)
 {
     DIR *d = opendir("/tmp");
     if (d == NULL)
@@ -162,18 +167,31 @@ static void clean_stale_dirs(void)
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         long pid = 0;
+        long long stamp = 0;
         int at = 0;
-        if (sscanf(e->d_name, "kvsave-%ld-%n", &pid, &at) != 1 || at == 0 ||
-            pid <= 0)
+        if (sscanf(e->d_name, "kvsave-%ld-%llx-%n", &pid, &stamp, &at) != 2 ||
+            at == 0 || pid <= 0)
             continue;
-        if (pid != (long)suite_pid &&
-            !(kill((pid_t)pid, 0) == -1 && errno == ESRCH))
+        int mine = pid == (long)suite_pid && stamp == suite_stamp;
+        if (!mine && (all || !(kill((pid_t)pid, 0) == -1 && errno == ESRCH)))
             continue;
         char p[300];
         snprintf(p, sizeof p, "/tmp/%s", e->d_name);
         dir_clean(p);
     }
     closedir(d);
+}
+
+static void clean_stale_dirs(void)
+{
+    clean_dirs(0);
+}
+
+/* At the end of the suite's process (not of a test's: Check forks those). */
+static void clean_my_dirs(void)
+{
+    if (getpid() == suite_pid)
+        clean_dirs(1);
 }
 
 /* Start a server whose snapshot is @p name inside a fresh folder; with
@@ -183,7 +201,8 @@ static void server_start_in(struct server *s, const char *name, int relative)
 {
     memset(s, 0, sizeof *s);
     clean_stale_dirs();
-    snprintf(s->dir, sizeof s->dir, "/tmp/kvsave-%ld-XXXXXX", (long)suite_pid);
+    snprintf(s->dir, sizeof s->dir, "/tmp/kvsave-%ld-%llx-XXXXXX",
+             (long)suite_pid, suite_stamp);
     ck_assert_msg(mkdtemp(s->dir) != NULL, "mkdtemp() failed");
     snprintf(s->path, sizeof s->path, "%s/%s", s->dir, name);
     snprintf(s->tmp, sizeof s->tmp, "%s.tmp", s->path);
@@ -1182,6 +1201,8 @@ const char *const wb_trace_test = "test_loop_serves_while_disk_is_slow";
 Suite *wb_suite(void)
 {
     suite_pid = getpid();
+    suite_stamp = (long long)wb_now_ns();
+    atexit(clean_my_dirs);
     /* The reference loop records the server's callbacks for TRACE=1. */
     setenv("WB_TRACE_LOOP", "1", 1);
     Suite *s = wb_begin("kvsave", "chapters/07-every-way/chapter.md");
