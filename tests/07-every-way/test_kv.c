@@ -31,6 +31,7 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "kv.h"
+#include "kvnet.h"
 #include "04-select/loop.h"
 
 #include <arpa/inet.h>
@@ -76,34 +77,6 @@ static kv_config usual(void)
                        .idle_ms = 10000};
 }
 
-/* Bytes for messages: printable, quoted, cut at 80 bytes. */
-static const char *show(const char *s, size_t len)
-{
-    static _Thread_local char buf[4][200];
-    static _Thread_local int next;
-    char *out = buf[next++ % 4];
-    size_t o = 0;
-    out[o++] = '"';
-    for (size_t i = 0; i < len && o < 180; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (i == 80) {
-            o += (size_t)snprintf(out + o, 200 - o, "...(%zu bytes)", len);
-            break;
-        }
-        if (c == '\r')
-            o += (size_t)snprintf(out + o, 200 - o, "\\r");
-        else if (c == '\n')
-            o += (size_t)snprintf(out + o, 200 - o, "\\n");
-        else if (c >= 32 && c < 127 && c != '"' && c != '\\')
-            out[o++] = (char)c;
-        else
-            o += (size_t)snprintf(out + o, 200 - o, "\\x%02x", c);
-    }
-    out[o++] = '"';
-    out[o] = '\0';
-    return out;
-}
-
 /* --- The server under test ------------------------------------------------ */
 
 enum save_mode { SAVE_HOLD, SAVE_SYNC, SAVE_FAIL };
@@ -119,6 +92,8 @@ struct server {
     int stall[2];   /* a byte: the loop thread blocks in a callback ... */
     int stalled[2]; /* ... says so here ... */
     int release[2]; /* ... and goes on after a byte here */
+    int ask[2];     /* a byte: the loop thread writes kv_clients() ... */
+    int answer[2];  /* ... here, as a size_t */
     pthread_t thread;
     atomic_int tid;
     int run_rc, run_err;
@@ -146,6 +121,7 @@ static void on_stop(loop *l, int fd, int events, void *ctx)
     kv_stop(s->k);
     (void)loop_unwatch(l, s->stop[0]);
     (void)loop_unwatch(l, s->stall[0]);
+    (void)loop_unwatch(l, s->ask[0]);
     if (s->held == NULL)
         (void)loop_unwatch(l, s->finish[0]);
 }
@@ -173,6 +149,17 @@ static void on_stall(loop *l, int fd, int events, void *ctx)
     (void)read(fd, &b, 1);
     (void)write(s->stalled[1], "s", 1);
     (void)read(s->release[0], &b, 1); /* blocks: the whole server waits */
+}
+
+static void on_ask(loop *l, int fd, int events, void *ctx)
+{
+    (void)l;
+    (void)events;
+    struct server *s = ctx;
+    char b;
+    (void)read(fd, &b, 1);
+    size_t n = kv_clients(s->k);
+    (void)write(s->answer[1], &n, sizeof n);
 }
 
 static int count_key(const char *key, size_t klen, const char *val, size_t vlen,
@@ -227,27 +214,6 @@ static void *server_main(void *arg)
     return NULL;
 }
 
-static int listen_socket(int sndbuf, int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    WB_EXPECT(fd >= 0, "socket() failed%s", wb_errno_note(fd));
-    if (sndbuf > 0)
-        ck_assert_int_eq(
-            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
-    WB_EXPECT(rc == 0, "bind(127.0.0.1:0) failed%s", wb_errno_note(rc));
-    rc = listen(fd, 256);
-    WB_EXPECT(rc == 0, "listen() failed%s", wb_errno_note(rc));
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 /* with_save: configure the test's save function (else SAVE is off). */
 static void server_start_with(struct server *s, kv_config cfg, int sndbuf,
                               int with_save)
@@ -255,7 +221,7 @@ static void server_start_with(struct server *s, kv_config cfg, int sndbuf,
     memset(s, 0, sizeof *s);
     pthread_mutex_init(&s->lock, NULL);
     s->stat_fd = -1;
-    s->lfd = listen_socket(sndbuf, &s->port);
+    s->lfd = kvnet_listen(sndbuf, 256, &s->port);
     s->l = loop_new();
     ck_assert_msg(s->l != NULL, "loop_new() failed");
     if (with_save) {
@@ -267,12 +233,13 @@ static void server_start_with(struct server *s, kv_config cfg, int sndbuf,
               "kv_start() with a valid configuration should return a "
               "server; got NULL%s",
               wb_errno_note(-1));
-    int *pipes[] = {s->stop,  s->done,    s->finish, s->saved,
-                    s->stall, s->stalled, s->release};
+    int *pipes[] = {s->stop,    s->done,    s->finish, s->saved, s->stall,
+                    s->stalled, s->release, s->ask,    s->answer};
     for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++)
         wb_pipe(pipes[i]);
     ck_assert_int_eq(loop_watch(s->l, s->stop[0], LOOP_READ, on_stop, s), 0);
     ck_assert_int_eq(loop_watch(s->l, s->stall[0], LOOP_READ, on_stall, s), 0);
+    ck_assert_int_eq(loop_watch(s->l, s->ask[0], LOOP_READ, on_ask, s), 0);
     ck_assert_int_eq(loop_watch(s->l, s->finish[0], LOOP_READ, on_finish, s),
                      0);
     ck_assert_int_eq(pthread_create(&s->thread, NULL, server_main, s), 0);
@@ -289,22 +256,12 @@ static void server_start(struct server *s, kv_config cfg)
     server_start_with(s, cfg, 0, 1);
 }
 
-static int readable_within(int fd, long ms)
-{
-    struct pollfd p = {fd, POLLIN, 0};
-    int n;
-    do
-        n = poll(&p, 1, (int)ms);
-    while (n == -1 && errno == EINTR);
-    return n == 1;
-}
-
 /* Ask the loop to stop the server; loop_run() must then return. */
 static void server_stop_within(struct server *s, long ms)
 {
     ck_assert_int_eq(write(s->stop[1], "q", 1), 1);
     WB_PROMISE("stop");
-    WB_EXPECT(readable_within(s->done[0], ms),
+    WB_EXPECT(kvnet_readable_within(s->done[0], ms),
               "after kv_stop(), once every client is answered and closed, "
               "loop_run() should return: nothing of the server may stay on "
               "the loop. It was still running %ld ms later: is a client, "
@@ -314,8 +271,8 @@ static void server_stop_within(struct server *s, long ms)
     WB_EXPECT(s->run_rc == 0, "loop_run() should return 0; got %d (%s)",
               s->run_rc, wb_errname(s->run_err));
     loop_free(s->l);
-    int *pipes[] = {s->stop,  s->done,    s->finish, s->saved,
-                    s->stall, s->stalled, s->release};
+    int *pipes[] = {s->stop,    s->done,    s->finish, s->saved, s->stall,
+                    s->stalled, s->release, s->ask,    s->answer};
     for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++) {
         close(pipes[i][0]);
         close(pipes[i][1]);
@@ -334,7 +291,7 @@ static void server_stop(struct server *s)
 static void server_stall(struct server *s)
 {
     ck_assert_int_eq(write(s->stall[1], "s", 1), 1);
-    WB_EXPECT(readable_within(s->stalled[0], 1000),
+    WB_EXPECT(kvnet_readable_within(s->stalled[0], 1000),
               "the test could not stall the server's loop within 1 s: is "
               "it blocked somewhere?");
     char b;
@@ -346,10 +303,33 @@ static void server_release(struct server *s)
     ck_assert_int_eq(write(s->release[1], "r", 1), 1);
 }
 
+/* kv_clients(), asked on the loop's thread. */
+static size_t server_clients(struct server *s)
+{
+    ck_assert_int_eq(write(s->ask[1], "c", 1), 1);
+    WB_EXPECT(kvnet_readable_within(s->answer[0], 1500),
+              "the test could not ask kv_clients() on the loop's thread "
+              "within 1.5 s: is the loop blocked somewhere?");
+    size_t n = 0;
+    ck_assert_int_eq(read(s->answer[0], &n, sizeof n), (ssize_t)sizeof n);
+    return n;
+}
+
+/* kv_clients() comes to @p want within 1.5 s; its last answer. */
+static size_t clients_become(struct server *s, size_t want)
+{
+    size_t n = server_clients(s);
+    for (int i = 0; i < 150 && n != want; i++) {
+        wb_sleep_ms(10);
+        n = server_clients(s);
+    }
+    return n;
+}
+
 /* Wait until the save function has run (once more). */
 static void wait_saved(struct server *s, const char *why)
 {
-    WB_EXPECT(readable_within(s->saved[0], 1500),
+    WB_EXPECT(kvnet_readable_within(s->saved[0], 1500),
               "the server should call the save function (on the loop's "
               "thread) when a client sends SAVE; it was not called within "
               "1.5 s%s",
@@ -393,23 +373,7 @@ static struct conn *conn_open_buf(const struct server *s, int rcvbuf)
 {
     struct conn *c = calloc(1, sizeof *c);
     ck_assert_msg(c != NULL, "out of memory");
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    WB_EXPECT(c->fd >= 0, "socket() failed%s", wb_errno_note(c->fd));
-    if (rcvbuf > 0)
-        ck_assert_int_eq(
-            setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf),
-            0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons((uint16_t)s->port);
-    int rc = connect(c->fd, (struct sockaddr *)&a, sizeof a);
-    WB_EXPECT(rc == 0, "connect() to the server failed%s", wb_errno_note(rc));
-    int one = 1;
-    ck_assert_int_eq(
-        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), 0);
-    ck_assert_int_ne(fcntl(c->fd, F_SETFL, O_NONBLOCK), -1);
+    c->fd = kvnet_connect(s->port, rcvbuf, 1);
     grow(&c->in, &c->in_cap, 65536);
     return c;
 }
@@ -453,21 +417,22 @@ static void conn_say(struct conn *c, const char *s)
     conn_queue(c, s, strlen(s));
 }
 
-/* A request as an array of bulk strings, from argc strings. */
+/* A request as an array of bulk strings, from argc (at most 8) strings. */
 static void conn_cmd(struct conn *c, int argc, ...)
 {
-    char head[32];
+    const char *argv[8];
+    size_t lens[8], need = 32;
+    ck_assert_int_le(argc, 8);
     va_list ap;
     va_start(ap, argc);
-    conn_queue(c, head, (size_t)snprintf(head, sizeof head, "*%d\r\n", argc));
     for (int i = 0; i < argc; i++) {
-        const char *a = va_arg(ap, const char *);
-        size_t n = strlen(a);
-        conn_queue(c, head, (size_t)snprintf(head, sizeof head, "$%zu\r\n", n));
-        conn_queue(c, a, n);
-        conn_queue(c, "\r\n", 2);
+        argv[i] = va_arg(ap, const char *);
+        lens[i] = strlen(argv[i]);
+        need += lens[i] + 32;
     }
     va_end(ap);
+    grow(&c->out, &c->out_cap, c->out_len + need);
+    c->out_len = kvnet_resp(c->out, c->out_cap, c->out_len, argc, argv, lens);
 }
 
 static void pump(struct conn **cs, int n, long ms);
@@ -560,7 +525,8 @@ static void expect_n(struct conn *c, const char *want, size_t wlen, long ms,
     size_t got = c->in_len - c->seen;
     int ok = got >= wlen && memcmp(c->in + c->seen, want, wlen) == 0;
     WB_EXPECT(ok, "the server should answer %s within %ld ms; got %s%s%s",
-              show(want, wlen), ms, show(c->in + c->seen, got), state(c), why);
+              kvnet_show(want, wlen), ms, kvnet_show(c->in + c->seen, got),
+              state(c), why);
     c->seen += wlen;
 }
 
@@ -593,8 +559,8 @@ static const char *expect_line_prefix(struct conn *c, const char *prefix,
     WB_EXPECT(ok,
               "the server should answer a line that starts with %s and "
               "ends with \\r\\n within %ld ms; got %s%s%s",
-              show(prefix, strlen(prefix)), ms,
-              show(c->in + c->seen, c->in_len - c->seen), state(c), why);
+              kvnet_show(prefix, strlen(prefix)), ms,
+              kvnet_show(c->in + c->seen, c->in_len - c->seen), state(c), why);
     size_t keep = len < sizeof line - 1 ? len : sizeof line - 1;
     memcpy(line, c->in + c->seen, keep);
     line[keep] = '\0';
@@ -612,7 +578,7 @@ static void expect_closed(struct conn *c, long ms, const char *why)
               "the server should close the connection%s within %ld ms; "
               "got %s more%s%s",
               c->in_len == c->seen ? "" : ", with nothing more sent,", ms,
-              show(c->in + c->seen, c->in_len - c->seen),
+              kvnet_show(c->in + c->seen, c->in_len - c->seen),
               c->eof || c->err ? state(c) : " and the connection still open",
               why);
 }
@@ -624,7 +590,8 @@ static void expect_nothing(struct conn *c, long ms, const char *why)
     pump(&c, 1, ms);
     WB_EXPECT(c->in_len == c->seen && !c->eof && !c->err,
               "the server should send nothing more yet (%ld ms); got %s%s%s",
-              ms, show(c->in + c->seen, c->in_len - c->seen), state(c), why);
+              ms, kvnet_show(c->in + c->seen, c->in_len - c->seen), state(c),
+              why);
 }
 
 /* The number of open descriptors comes back to @p want within 1.5 s. */
@@ -658,7 +625,7 @@ START_TEST(test_bad_config)
     loop *l = loop_new();
     ck_assert_msg(l != NULL, "loop_new() failed");
     int port;
-    int lfd = listen_socket(0, &port);
+    int lfd = kvnet_listen(0, 256, &port);
     kv_config good = usual();
     struct {
         const char *what;
@@ -870,8 +837,8 @@ START_TEST(test_pipeline)
               "10,000 pipelined requests (sent together, %zu bytes) should "
               "get their %zu bytes of replies, in order, one reply each; "
               "the replies differ from byte %zu on: expected %s, got %s%s",
-              c->out_len, wlen, same, show(want + same, wlen - same),
-              show(c->in + same, c->in_len - same), state(c));
+              c->out_len, wlen, same, kvnet_show(want + same, wlen - same),
+              kvnet_show(c->in + same, c->in_len - same), state(c));
     conn_free(c);
 
     /* The same kind of script cut into pieces of 1 to 7 bytes, with
@@ -913,8 +880,8 @@ START_TEST(test_pipeline)
               "200 requests sent in pieces of 1 to 7 bytes should get "
               "their replies in order, one each; they differ from byte "
               "%zu on: expected %s, got %s%s",
-              same, show(want + same, wlen - same),
-              show(c->in + same, c->in_len - same), state(c));
+              same, kvnet_show(want + same, wlen - same),
+              kvnet_show(c->in + same, c->in_len - same), state(c));
     free(want);
     conn_free(c);
     server_stop(&s);
@@ -944,6 +911,15 @@ START_TEST(test_errors)
     conn_say(c, "NOPE\r\n");
     expect_line_prefix(c, "-ERR unknown command", 1500,
                        " (an unknown inline command)");
+    /* A name with CR and LF inside: the error stays one line. */
+    conn_say(c, "*1\r\n$7\r\nA\r\nB\r\nC\r\n");
+    conn_cmd(c, 1, "PING");
+    expect_line_prefix(c, "-ERR unknown command", 1500,
+                       " (an unknown command named \"A\\r\\nB\\r\\nC\")");
+    expect(c, "+PONG\r\n",
+           " (after the error for a command named \"A\\r\\nB\\r\\nC\": an "
+           "error reply is one line, so the CR and LF of the name must not "
+           "reach it as they are)");
     conn_cmd(c, 1, "PING");
     expect(c, "+PONG\r\n", " (the connection stays after these errors)");
     conn_free(c);
@@ -973,8 +949,9 @@ START_TEST(test_malformed)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct conn *c = conn_open(&s);
         conn_say(c, bad[i].bytes);
-        const char *why = wb_format(" (%s: %s)", bad[i].what,
-                                    show(bad[i].bytes, strlen(bad[i].bytes)));
+        const char *why =
+            wb_format(" (%s: %s)", bad[i].what,
+                      kvnet_show(bad[i].bytes, strlen(bad[i].bytes)));
         char why_copy[256];
         snprintf(why_copy, sizeof why_copy, "%s", why);
         if (bad[i].before[0] != '\0')
@@ -1042,7 +1019,7 @@ START_TEST(test_too_big)
               "an endless line (no newline, 4 MiB sent) should get "
               "\"-ERR Protocol error...\" once it passes max_request = 4096 "
               "bytes; got %s%s",
-              show(c->in, c->in_len), state(c));
+              kvnet_show(c->in, c->in_len), state(c));
     WB_EXPECT(c->eof || c->err,
               "after an endless line over max_request, the server should "
               "close the connection; it was open 2 s later (%zu bytes of "
@@ -1093,8 +1070,8 @@ START_TEST(test_many)
         WB_EXPECT(c->in_len == wlen[i] && memcmp(c->in, want[i], wlen[i]) == 0,
                   "each of %d clients sent %d pipelined SET and GET at "
                   "once; client %d should get %s, got %s%s",
-                  N, EACH, i, show(want[i], wlen[i]), show(c->in, c->in_len),
-                  state(c));
+                  N, EACH, i, kvnet_show(want[i], wlen[i]),
+                  kvnet_show(c->in, c->in_len), state(c));
     }
     for (int i = 0; i < N; i++) {
         conn_free(cs[i]);
@@ -1133,7 +1110,7 @@ START_TEST(test_sleep)
               "should be answered at once; they took %lld ms, and a had "
               "received %s by then: does SLEEP block the loop (the whole "
               "server waits while one client sleeps)? It must be a timer",
-              (long long)(b_done / MS), show(a->in, a->in_len));
+              (long long)(b_done / MS), kvnet_show(a->in, a->in_len));
     expect_n(a, "+OK\r\n+PONG\r\n$5\r\nafter\r\n", 23, 3000 * f,
              " (SLEEP, then PING and ECHO after, sent together: the "
              "requests after a SLEEP wait for it)");
@@ -1168,7 +1145,7 @@ START_TEST(test_save)
     WB_EXPECT(strcmp(snap, "x=1;") == 0,
               "kv_each() in the save function should see exactly x = 1 "
               "(the SET before the SAVE, not the one after); it saw %s",
-              show(snap, strlen(snap)));
+              kvnet_show(snap, strlen(snap)));
     WB_EXPECT(early == 7,
               "kv_each() should stop when its function returns non-zero "
               "and return that value (7); it returned %d",
@@ -1330,8 +1307,9 @@ START_TEST(test_backpressure)
               "replies whole and in order; got %zu bytes, of which the "
               "first %zu replies are right, then %s%s",
               GETS, GETS, b->in_len, whole,
-              show(b->in + whole * REPLY,
-                   b->in_len > whole * REPLY ? b->in_len - whole * REPLY : 0),
+              kvnet_show(b->in + whole * REPLY, b->in_len > whole * REPLY
+                                                    ? b->in_len - whole * REPLY
+                                                    : 0),
               state(b));
     free(v);
     /* It leaves with a reset: everything it held is freed. */
@@ -1831,7 +1809,7 @@ START_TEST(test_stop)
               "1,000 SETs sent before kv_stop() should all be answered "
               "+OK (no write the client was told of may be lost, none "
               "left unanswered); got %zu bytes: %s%s",
-              a->in_len, show(a->in, a->in_len), state(a));
+              a->in_len, kvnet_show(a->in, a->in_len), state(a));
     free(want);
     a->seen = a->in_len;
     expect_closed(a, 1500, " (after its replies, once the server stops)");
@@ -1844,7 +1822,7 @@ START_TEST(test_stop)
     expect_nothing(b, 100,
                    " (the server stops, but b's SAVE still waits for "
                    "kv_save_done())");
-    WB_EXPECT(!readable_within(s.done[0], 0),
+    WB_EXPECT(!kvnet_readable_within(s.done[0], 0),
               "loop_run() returned while a SAVE was still waiting for "
               "kv_save_done(): the server must wait for it");
     int fl = fcntl(s.lfd, F_GETFD);
@@ -1854,13 +1832,210 @@ START_TEST(test_stop)
            " (the SAVE's reply after kv_save_done(0), then the GET sent "
            "after it, once the server has stopped)");
     expect_closed(b, 1500, "");
-    WB_EXPECT(readable_within(s.done[0], 2000),
+    WB_EXPECT(kvnet_readable_within(s.done[0], 2000),
               "after kv_stop(), once every client is answered and closed, "
               "loop_run() should return");
     conn_free(a);
     conn_free(b);
     conn_free(c);
     conn_free(z);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_clients)
+{
+    WB_PROMISE("clients");
+    WB_EXPECT(kv_clients(NULL) == 0, "kv_clients(NULL) should be 0; got %zu",
+              kv_clients(NULL));
+    kv_config cfg = usual();
+    cfg.max_clients = 3;
+    struct server s;
+    server_start(&s, cfg);
+    size_t n = server_clients(&s);
+    WB_EXPECT(n == 0, "kv_clients() of a new server should be 0; got %zu", n);
+    struct conn *c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = conn_open(&s);
+        conn_cmd(c[i], 1, "PING");
+        expect(c[i], "+PONG\r\n", "");
+        n = server_clients(&s);
+        WB_EXPECT(n == (size_t)i + 1,
+                  "with %d clients connected (each answered), kv_clients() "
+                  "should be %d; got %zu",
+                  i + 1, i + 1, n);
+    }
+    struct conn *more = conn_open(&s);
+    expect(more, KV_FULL, " (a fourth client with max_clients = 3)");
+    expect_closed(more, 1500, " (after refusing a fourth client)");
+    conn_free(more);
+    n = server_clients(&s);
+    WB_EXPECT(n == 3,
+              "a connection refused with max_clients reached is no client: "
+              "kv_clients() should stay 3; got %zu",
+              n);
+    conn_free(c[0]);
+    c[0] = NULL;
+    n = clients_become(&s, 2);
+    WB_EXPECT(n == 2,
+              "once one of 3 clients has closed its connection, "
+              "kv_clients() should come to 2 within 1.5 s; it is %zu",
+              n);
+    conn_cmd(c[1], 1, "QUIT");
+    expect(c[1], "+OK\r\n", " (QUIT)");
+    expect_closed(c[1], 1500, " (after QUIT's +OK)");
+    conn_free(c[1]);
+    c[1] = NULL;
+    n = clients_become(&s, 1);
+    WB_EXPECT(n == 1,
+              "once a client that sent QUIT has read its +OK and closed "
+              "its end, kv_clients() should be 1 (of 3); it is %zu",
+              n);
+    for (int i = 0; i < 3; i++)
+        conn_free(c[i]);
+    n = clients_become(&s, 0);
+    WB_EXPECT(n == 0,
+              "once every client has left, kv_clients() should be 0; it is "
+              "%zu",
+              n);
+    server_stop(&s);
+    WB_PROMISE("stop");
+    kv_stop(NULL); /* does nothing */
+}
+END_TEST
+
+/* One client's requests while allocation @p call of kv.c fails: each
+ * reply is the right one or an error, or the client is closed. */
+static void script_without_memory(struct server *s, struct conn *other,
+                                  int call)
+{
+    wb_alloc_fail(call);
+    struct conn *c = conn_open(s);
+    conn_say(c, "SET a 1\r\nGET a\r\nSAVE\r\nPING\r\n");
+    c->want = (size_t)-1;
+    int64_t end = wb_now_ns() + 1500 * MS;
+    while (!c->eof && !c->err && wb_now_ns() < end &&
+           !(c->in_len >= 7 &&
+             memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0)) {
+        c->want = c->in_len + 1;
+        pump(&c, 1, 20);
+    }
+    wb_alloc_fail(0);
+    const char *why = wb_format(" (allocation number %d of kv.c, from the "
+                                "client's connection on, fails with ENOMEM "
+                                "in this test; got %s%s)",
+                                call, kvnet_show(c->in, c->in_len), state(c));
+    char why_copy[400];
+    snprintf(why_copy, sizeof why_copy, "%s", why);
+    int answered =
+        c->in_len >= 7 && memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0;
+    WB_EXPECT(answered || c->eof || c->err,
+              "when an allocation fails, the server should answer with an "
+              "error or close the connection, not leave the client "
+              "waiting: after 1.5 s the client had neither its last reply "
+              "nor the end of the connection%s",
+              why_copy);
+    if (c->in_len >= 5 && memcmp(c->in, "+OK\r\n", 5) == 0)
+        WB_EXPECT(c->in_len >= 12 && memcmp(c->in + 5, "$1\r\n1\r\n", 7) == 0,
+                  "SET a 1 was answered +OK, so GET a should answer 1%s",
+                  why_copy);
+    else if (c->in_len > 0)
+        WB_EXPECT(c->in[0] == '-',
+                  "SET a 1 should be answered +OK, or an error when there "
+                  "is no memory%s",
+                  why_copy);
+    conn_free(c);
+    conn_cmd(other, 1, "PING");
+    expect(other, "+PONG\r\n",
+           wb_format(" (another client, after allocation number %d failed "
+                     "for a new one)",
+                     call));
+}
+
+START_TEST(test_no_memory)
+{
+    WB_PROMISE("no-memory");
+    /* kv_start(): each of its allocations fails in turn. */
+    loop *l = loop_new();
+    ck_assert_msg(l != NULL, "loop_new() failed");
+    int port;
+    int lfd = kvnet_listen(0, 16, &port);
+    kv_config cfg = usual();
+    int failed = 0;
+    for (int call = 1; call <= 20; call++) {
+        wb_alloc_fail(call);
+        errno = 0;
+        kv *k = kv_start(l, lfd, &cfg);
+        int e = errno, calls = wb_alloc_calls();
+        wb_alloc_fail(0);
+        if (k != NULL) {
+            kv_stop(k);
+            WB_EXPECT(calls < call,
+                      "kv_start() returned a server though its allocation "
+                      "number %d failed: it should fail with ENOMEM",
+                      call);
+            break;
+        }
+        failed++;
+        WB_EXPECT(e == ENOMEM,
+                  "kv_start() whose allocation number %d fails should fail "
+                  "with ENOMEM; errno was %s",
+                  call, wb_errname(e));
+        WB_EXPECT(wb_alloc_live(NULL) == 0,
+                  "kv_start() whose allocation number %d failed should free "
+                  "what it had allocated; %zu blocks are left",
+                  call, wb_alloc_live(NULL));
+    }
+    WB_EXPECT(failed > 0, "kv_start() should allocate (its table, its "
+                          "clients' places)");
+    loop_free(l);
+    close(lfd);
+
+    /* A client's requests, each allocation failing in turn. */
+    struct server s;
+    server_start(&s, usual());
+    atomic_store(&s.mode, SAVE_SYNC);
+    struct conn *other = conn_open(&s);
+    conn_cmd(other, 1, "PING");
+    expect(other, "+PONG\r\n", "");
+    for (int call = 1; call <= 8; call++)
+        script_without_memory(&s, other, call);
+
+    /* The table cannot grow (its 65th key, one allocation after the
+       key's own): every key stays there. */
+    char key[16], want[32];
+    for (int i = 0; i < 64; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        conn_cmd(other, 3, "SET", key, key);
+    }
+    for (int i = 0; i < 64; i++)
+        expect(other, "+OK\r\n", " (64 SETs)");
+    for (int fail = 1; fail <= 3; fail++) {
+        snprintf(key, sizeof key, "k%d", 63 + fail);
+        wb_alloc_fail(fail);
+        conn_cmd(other, 3, "SET", key, key);
+        const char *line = expect_line_prefix(
+            other, "", 1500,
+            wb_format(" (SET of key %d, its allocation number %d failing)",
+                      63 + fail, fail));
+        wb_alloc_fail(0);
+        WB_EXPECT(strcmp(line, "+OK\r\n") == 0 || line[0] == '-',
+                  "SET should answer +OK, or an error when there is no "
+                  "memory; got %s",
+                  kvnet_show(line, strlen(line)));
+    }
+    for (int i = 0; i < 67; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        conn_cmd(other, 3, "SET", key, key);
+        conn_cmd(other, 2, "GET", key);
+    }
+    for (int i = 0; i < 67; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        snprintf(want, sizeof want, "+OK\r\n$%zu\r\n%s\r\n", strlen(key), key);
+        expect(other, want,
+               " (SET and GET of 67 keys, after the table could not grow)");
+    }
+    conn_free(other);
     server_stop(&s);
 }
 END_TEST
@@ -1889,7 +2064,7 @@ static int run_tool(char *const argv[], char *out, size_t cap, long ms)
     int64_t end = wb_now_ns() + ms * MS;
     for (;;) {
         long left = (long)((end - wb_now_ns()) / MS);
-        if (left <= 0 || !readable_within(p[0], left)) {
+        if (left <= 0 || !kvnet_readable_within(p[0], left)) {
             kill(pid, SIGKILL);
             break;
         }
@@ -1957,8 +2132,8 @@ START_TEST(test_redis_cli)
                   "it printed %s and exited %d",
                   runs[i].args[0], runs[i].args[1] ? runs[i].args[1] : "",
                   runs[i].args[1] && runs[i].args[2] ? runs[i].args[2] : "",
-                  show(runs[i].want, strlen(runs[i].want)),
-                  show(out, strlen(out)), rc);
+                  kvnet_show(runs[i].want, strlen(runs[i].want)),
+                  kvnet_show(out, strlen(out)), rc);
     }
     WB_PROMISE("pipeline");
     if (wb_stress() < 1) {
@@ -1986,7 +2161,7 @@ START_TEST(test_redis_cli)
                   "redis-benchmark -t set,get -n 2000 -c 10 -P 8 -q should "
                   "report SET and GET requests per second and exit 0; it "
                   "printed %s and exited %d",
-                  show(out, strlen(out)), rc);
+                  kvnet_show(out, strlen(out)), rc);
     } else {
         printf("test_redis_cli: redis-benchmark is not installed: that "
                "part skipped\n");
@@ -2027,5 +2202,7 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_no_spin, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_stop, S_STOP, 10.0);
     WB_ADD_TIMEOUT(s, test_redis_cli, S_REDIS, 15.0);
+    WB_ADD_TIMEOUT(s, test_clients, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_no_memory, S_BAD, 8.0);
     return s;
 }
