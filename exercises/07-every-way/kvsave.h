@@ -54,7 +54,9 @@
  * - [errors] When a step fails, kv_save_done() gets the errno of the
  *   first call that failed (open(), write(), fsync(), close(), rename(),
  *   or the directory's open() or fsync()), and the client reads
- *   `-ERR <strerror of it>`; the next SAVE starts afresh.
+ *   `-ERR <strerror of it>`; the next SAVE starts afresh. A write() that
+ *   returns 0 (it wrote nothing, and set no errno) counts as failed
+ *   with `EIO`.
  * - [no-tmp-left] After a failed SAVE, `PATH.tmp` does not exist, and
  *   `PATH` is as it was before (the old snapshot, or none), unless the
  *   rename happened and only the directory's fsync() failed.

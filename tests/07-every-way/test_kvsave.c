@@ -578,6 +578,7 @@ START_TEST(test_save_writes_sorted_file)
     int in = fcntl(0, F_DUPFD_CLOEXEC, 3);
     ck_assert_int_ge(in, 0);
     close(0);
+    wb_wrap_reset(WB_FSYNC, 0);
     client_cmd(a, "SAVE\r\n");
     char line[256];
     int r = client_line(a, line, sizeof line, SAVE_MS);
@@ -595,6 +596,11 @@ START_TEST(test_save_writes_sorted_file)
                 " (a SAVE while descriptor 0 was closed: open() may return "
                 "0)");
     expect_no_file(s.tmp, " (a SAVE while descriptor 0 was closed)");
+    WB_EXPECT(wb_wrap_calls(WB_FSYNC) == 2,
+              "a SAVE while descriptor 0 is closed should fsync() the file "
+              "and its folder (either may be opened as descriptor 0); it "
+              "called fsync() %d times",
+              wb_wrap_calls(WB_FSYNC));
     free(want);
     client_free(a);
     server_stop(&s);
@@ -730,6 +736,21 @@ START_TEST(test_short_writes_are_continued)
     expect_file(s.path, want, len,
                 ": write() may write fewer bytes than asked; the rest "
                 "must be written by the next call");
+    /* One byte at a time: a write() of 1 byte is progress too. */
+    client_cmd(a, "DEL two\r\n");
+    expect_reply(a, ":1", AT_ONCE_MS, "");
+    wb_wrap_write_limit(1);
+    client_cmd(a, "SAVE\r\n");
+    expect_reply(a, "+OK", SAVE_MS,
+                 " (every write() writes 1 byte in this part of the test)");
+    wb_wrap_write_limit(0);
+    free(want);
+    struct kvpair q[] = {{"one", "first value", 3, 11},
+                         {"three", "third value", 5, 11}};
+    want = expected_file(q, 2, &len);
+    expect_file(s.path, want, len,
+                ": a write() of 1 byte (every write() writes 1 byte in this "
+                "part of the test) is progress, not an error");
     free(want);
     client_free(a);
     server_stop(&s);
@@ -942,6 +963,27 @@ START_TEST(test_write_fails)
 }
 END_TEST
 
+START_TEST(test_write_returns_zero)
+{
+    WB_PROMISE("errors");
+    struct server s;
+    server_start(&s);
+    file_write(s.path, "old snapshot");
+    struct client *a = client_connect(&s, 'A');
+    client_cmd(a, "SET k v\r\n");
+    expect_oks(a, 1, "");
+    wb_wrap_reset(WB_WRITE, 0);
+    wb_wrap_write_zero(1);
+    expect_failed_save(&s, a, "-ERR Input/output error",
+                       " (the SAVE's first write() returns 0 in this test, "
+                       "writing nothing and setting no errno: EIO)");
+    wb_wrap_write_zero(0);
+    expect_save_works(&s, a);
+    client_free(a);
+    server_stop(&s);
+}
+END_TEST
+
 START_TEST(test_fsync_fails)
 {
     struct server s;
@@ -1108,6 +1150,18 @@ START_TEST(test_bad_args)
                   "errno %s",
                   bad[i].what, s == NULL ? "NULL" : "a kvsave",
                   wb_errname(errno));
+    }
+    /* Names it may be given (it opens nothing): in the root folder,
+       relative, absolute. */
+    static const char *const good[] = {"/snap", "snap", "dir/snap"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        errno = 0;
+        kvsave *g = kvsave_new(l, o, good[i]);
+        WB_EXPECT(g != NULL,
+                  "kvsave_new() with the path \"%s\" should return a "
+                  "kvsave (it creates nothing yet); got NULL, errno %s",
+                  good[i], wb_errname(errno));
+        kvsave_free(g);
     }
     kvsave *s = kvsave_new(l, o, "/tmp/x");
     ck_assert_msg(s != NULL, "kvsave_new() with valid arguments failed");
@@ -1389,6 +1443,7 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_reply_waits_for_the_disk,
                    "Durable: write, fsync, rename, fsync the folder", 8.0);
     WB_ADD_TIMEOUT(s, test_write_fails, "When the disk says no", 6.0);
+    WB_ADD_TIMEOUT(s, test_write_returns_zero, "When the disk says no", 6.0);
     WB_ADD_TIMEOUT(s, test_fsync_fails, "When the disk says no", 6.0);
     WB_ADD_TIMEOUT(s, test_rename_fails, "When the disk says no", 6.0);
     WB_ADD_TIMEOUT(s, test_open_fails, "When the disk says no", 6.0);
