@@ -908,6 +908,32 @@ START_TEST(test_errors)
                        " (PING with two arguments)");
     conn_cmd(c, 2, "SLEEP", "soon");
     expect_line_prefix(c, "-ERR", 1500, " (SLEEP soon: not a number)");
+    /* Every command of the table, with a number of arguments it does
+       not take. */
+    static const struct {
+        int argc;
+        const char *argv[3];
+        const char *what;
+    } wrong[] = {
+        {1, {"ECHO"}, "ECHO with no argument"},
+        {3, {"ECHO", "a", "b"}, "ECHO with two arguments"},
+        {3, {"GET", "a", "b"}, "GET with two keys"},
+        {1, {"DEL"}, "DEL with no key"},
+        {1, {"SLEEP"}, "SLEEP with no time"},
+        {3, {"SLEEP", "1", "2"}, "SLEEP with two times"},
+        {2, {"SAVE", "now"}, "SAVE with an argument"},
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        if (wrong[i].argc == 1)
+            conn_cmd(c, 1, wrong[i].argv[0]);
+        else if (wrong[i].argc == 2)
+            conn_cmd(c, 2, wrong[i].argv[0], wrong[i].argv[1]);
+        else
+            conn_cmd(c, 3, wrong[i].argv[0], wrong[i].argv[1],
+                     wrong[i].argv[2]);
+        expect_line_prefix(c, "-ERR wrong number of arguments", 1500,
+                           wb_format(" (%s)", wrong[i].what));
+    }
     conn_say(c, "NOPE\r\n");
     expect_line_prefix(c, "-ERR unknown command", 1500,
                        " (an unknown inline command)");
@@ -1376,6 +1402,50 @@ START_TEST(test_idle)
 }
 END_TEST
 
+/* A client that reads a long answer slowly: the server writes to it
+ * (and reads nothing) for longer than idle_ms, and it is not idle. */
+START_TEST(test_idle_while_writing)
+{
+    WB_PROMISE("idle");
+    const long f = wb_stress() < 1 ? 10 : 1;
+    kv_config cfg = usual();
+    cfg.idle_ms = 150 * f;
+    struct server s;
+    server_start_with(&s, cfg, 4096, 1); /* small kernel buffers */
+    struct conn *c = conn_open_buf(&s, 4096);
+    char *v = malloc(1001);
+    ck_assert_ptr_nonnull(v);
+    memset(v, 'w', 1000);
+    v[1000] = '\0';
+    conn_cmd(c, 3, "SET", "v", v);
+    expect(c, "+OK\r\n", "");
+    enum { GETS = 200, REPLY = 1009 }; /* $1000\r\n, 1000 bytes, \r\n */
+    for (int i = 0; i < GETS; i++)
+        conn_say(c, "GET v\r\n");
+    conn_flush(c);
+    /* Read about 8 KB every 10 ms: the 200 KB take most of a second. */
+    size_t total = (size_t)GETS * REPLY;
+    int64_t end = wb_now_ns() + 4000 * f * MS;
+    while (c->in_len - c->seen < total && !c->eof && !c->err &&
+           wb_now_ns() < end) {
+        c->want = c->in_len + 8192;
+        if (c->want > c->seen + total)
+            c->want = c->seen + total;
+        pump(&c, 1, 20);
+        wb_sleep_ms(10);
+    }
+    WB_EXPECT(c->in_len - c->seen == total && !c->eof && !c->err,
+              "a client that reads its replies slowly (200 replies of 1 KB, "
+              "about 8 KB every 10 ms) is not idle while the server writes "
+              "to it: with idle_ms %ld, it should get all %zu bytes; got "
+              "%zu%s",
+              cfg.idle_ms, total, c->in_len - c->seen, state(c));
+    free(v);
+    conn_free(c);
+    server_stop(&s);
+}
+END_TEST
+
 START_TEST(test_full)
 {
     WB_PROMISE("full");
@@ -1533,6 +1603,41 @@ START_TEST(test_accept_fails)
         conn_free(c);
     }
     server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_stop_while_accept_waits)
+{
+    WB_PROMISE("stop");
+    struct server s;
+    server_start(&s, usual());
+    if (wb_stress() < 1) {
+        printf("test_stop_while_accept_waits: skipped under Valgrind\n");
+        server_stop(&s);
+        return;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int lowest = fcntl(0, F_DUPFD_CLOEXEC, 0);
+    ck_assert_int_ge(lowest, 0);
+    close(lowest);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons((uint16_t)s.port);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    wb_sleep_ms(30); /* accept() failed (EMFILE): it tries again later */
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    /* Stopped while it waits to try again: that try never comes, and
+       nothing of the server stays on the loop. */
+    server_stop_within(&s, 1000);
+    close(fd);
 }
 END_TEST
 
@@ -2035,6 +2140,34 @@ START_TEST(test_no_memory)
         expect(other, want,
                " (SET and GET of 67 keys, after the table could not grow)");
     }
+    /* A SAVE's reply, when it comes, needs memory of a client that has
+       had no reply yet. */
+    atomic_store(&s.mode, SAVE_HOLD);
+    struct conn *c = conn_open(&s);
+    conn_say(c, "SAVE\r\nPING\r\n");
+    conn_flush(c);
+    wait_saved(&s, " (a SAVE held until the test finishes it)");
+    wb_alloc_fail(1);
+    finish_save(&s, 0);
+    c->want = (size_t)-1;
+    int64_t end = wb_now_ns() + 1500 * MS;
+    while (!c->eof && !c->err && wb_now_ns() < end &&
+           !(c->in_len >= 7 &&
+             memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0)) {
+        c->want = c->in_len + 1;
+        pump(&c, 1, 20);
+    }
+    wb_alloc_fail(0);
+    int whole = c->in_len > 7 && (c->in[0] == '+' || c->in[0] == '-') &&
+                memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0;
+    WB_EXPECT(whole || (c->in_len == 0 && (c->eof || c->err)),
+              "when the memory for a SAVE's reply cannot be had (the next "
+              "allocation of kv.c fails when kv_save_done() is called), the "
+              "client should get that reply and then PING's, or be closed "
+              "with nothing: never PING's reply in the SAVE's place; got "
+              "%s%s",
+              kvnet_show(c->in, c->in_len), state(c));
+    conn_free(c);
     conn_free(other);
     server_stop(&s);
 }
@@ -2193,9 +2326,11 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_save, S_PIPELINE, 10.0);
     WB_ADD_TIMEOUT(s, test_backpressure, S_BACKPRESSURE, 10.0);
     WB_ADD_TIMEOUT(s, test_idle, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_idle_while_writing, S_CAPSTONE, 10.0);
     WB_ADD_TIMEOUT(s, test_full, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_loop_refuses, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_accept_fails, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_stop_while_accept_waits, S_STOP, 5.0);
     WB_ADD_TIMEOUT(s, test_gone, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_no_sigpipe, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_no_delay, S_REDIS, 5.0);
