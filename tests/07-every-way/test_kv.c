@@ -668,6 +668,48 @@ START_TEST(test_bad_config)
               "kv_start() with listening descriptor -1 should fail with "
               "EINVAL; got %s (%s)",
               k ? "a server" : "NULL", wb_errname(errno));
+    /* The smallest limits allowed are allowed. */
+    kv_config least = {
+        .max_clients = 1, .max_request = 64, .max_queue = 64, .idle_ms = 1};
+    errno = 0;
+    k = kv_start(l, lfd, &least);
+    WB_EXPECT(k != NULL,
+              "kv_start() with max_clients 1, max_request 64, max_queue 64 "
+              "and idle_ms 1 (the smallest allowed) should return a "
+              "server; got NULL (%s)",
+              wb_errname(errno));
+    kv_stop(k);
+    /* A listening socket at descriptor 0 is a descriptor like another. */
+    int in = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    ck_assert_int_ge(in, 0);
+    ck_assert_int_eq(dup2(lfd, 0), 0);
+    errno = 0;
+    k = kv_start(l, 0, &good);
+    int e0 = errno;
+    kv_stop(k);
+    ck_assert_int_eq(dup2(in, 0), 0);
+    close(in);
+    WB_EXPECT(k != NULL,
+              "kv_start() with a listening socket at descriptor 0 should "
+              "return a server; got NULL (%s)",
+              wb_errname(e0));
+    /* A descriptor that is not open: fcntl()'s error. */
+    int closed = fcntl(lfd, F_DUPFD_CLOEXEC, 0);
+    ck_assert_int_ge(closed, 0);
+    close(closed);
+    errno = 0;
+    k = kv_start(l, closed, &good);
+    int eb = errno;
+    if (k != NULL)
+        kv_stop(k);
+    WB_EXPECT(k == NULL && eb == EBADF,
+              "kv_start() with descriptor %d, which is not open, should "
+              "fail with fcntl()'s EBADF; got %s (%s)",
+              closed, k ? "a server" : "NULL", wb_errname(eb));
+    WB_EXPECT(wb_alloc_live(NULL) == 0,
+              "kv_start() that failed (or a server stopped with no client) "
+              "should leave nothing allocated; %zu blocks are left",
+              wb_alloc_live(NULL));
     /* A descriptor the loop refuses: its error, as loop_watch() says. */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 1100) {
@@ -2169,6 +2211,30 @@ START_TEST(test_no_memory)
               "client should get that reply and then PING's, or be closed "
               "with nothing: never PING's reply in the SAVE's place; got "
               "%s%s",
+              kvnet_show(c->in, c->in_len), state(c));
+    conn_free(c);
+    /* The same for a SLEEP's reply, which comes on a timer. */
+    c = conn_open(&s);
+    conn_say(c, "SLEEP 100\r\nPING\r\n");
+    conn_flush(c);
+    wb_sleep_ms(30); /* read by now: the reply is due in some 70 ms */
+    wb_alloc_fail(1);
+    c->want = (size_t)-1;
+    end = wb_now_ns() + 1500 * MS;
+    while (!c->eof && !c->err && wb_now_ns() < end &&
+           !(c->in_len >= 7 &&
+             memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0)) {
+        c->want = c->in_len + 1;
+        pump(&c, 1, 20);
+    }
+    wb_alloc_fail(0);
+    whole = c->in_len > 7 && (c->in[0] == '+' || c->in[0] == '-') &&
+            memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0;
+    WB_EXPECT(whole || (c->in_len == 0 && (c->eof || c->err)),
+              "when the memory for a SLEEP's reply cannot be had (the next "
+              "allocation of kv.c fails when its timer comes), the client "
+              "should get that reply and then PING's, or be closed with "
+              "nothing, within 1.5 s; got %s%s",
               kvnet_show(c->in, c->in_len), state(c));
     conn_free(c);
     conn_free(other);
