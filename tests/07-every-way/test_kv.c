@@ -108,6 +108,7 @@ struct server {
     int saves;
     long keys;
     int each_early; /* kv_each()'s result when fn returns 7 at once */
+    int each_one, each_one_calls; /* the same when fn returns 1 */
     char snapshot[256];
 };
 
@@ -180,6 +181,14 @@ static int stop_at_once(const char *key, size_t klen, const char *val,
     return 7;
 }
 
+static int stop_with_one(const char *key, size_t klen, const char *val,
+                         size_t vlen, void *arg)
+{
+    (void)key, (void)klen, (void)val, (void)vlen;
+    (*(int *)arg)++;
+    return 1;
+}
+
 static int on_save(kv *k, kv_pending *p, void *ctx)
 {
     struct server *s = ctx;
@@ -189,6 +198,8 @@ static int on_save(kv *k, kv_pending *p, void *ctx)
     s->snapshot[0] = '\0';
     (void)kv_each(k, count_key, s);
     s->each_early = kv_each(k, stop_at_once, NULL);
+    s->each_one_calls = 0;
+    s->each_one = kv_each(k, stop_with_one, &s->each_one_calls);
     pthread_mutex_unlock(&s->lock);
     (void)write(s->saved[1], "s", 1);
     switch (atomic_load(&s->mode)) {
@@ -937,11 +948,11 @@ START_TEST(test_errors)
     server_start(&s, usual());
     struct conn *c = conn_open(&s);
     conn_cmd(c, 2, "FLY", "away");
-    expect_line_prefix(c, "-ERR unknown command", 1500,
-                       " (an unknown command)");
+    expect_line_prefix(c, "-ERR unknown command 'FLY'", 1500,
+                       " (an unknown command: the error names it)");
     conn_cmd(c, 1, "GET");
-    expect_line_prefix(c, "-ERR wrong number of arguments", 1500,
-                       " (GET with no key)");
+    expect_line_prefix(c, "-ERR wrong number of arguments for 'GET' command",
+                       1500, " (GET with no key: the error names it)");
     conn_cmd(c, 2, "SET", "a");
     expect_line_prefix(c, "-ERR wrong number of arguments", 1500,
                        " (SET with a key and no value)");
@@ -973,8 +984,11 @@ START_TEST(test_errors)
         else
             conn_cmd(c, 3, wrong[i].argv[0], wrong[i].argv[1],
                      wrong[i].argv[2]);
-        expect_line_prefix(c, "-ERR wrong number of arguments", 1500,
-                           wb_format(" (%s)", wrong[i].what));
+        char want[64];
+        snprintf(want, sizeof want,
+                 "-ERR wrong number of arguments for '%s' command",
+                 wrong[i].argv[0]);
+        expect_line_prefix(c, want, 1500, wb_format(" (%s)", wrong[i].what));
     }
     conn_say(c, "NOPE\r\n");
     expect_line_prefix(c, "-ERR unknown command", 1500,
@@ -1240,6 +1254,8 @@ START_TEST(test_save)
     snprintf(msg, sizeof msg, "-ERR %s\r\n+PONG\r\n", strerror(ENOSPC));
     expect(a, msg, " (kv_save_done(ENOSPC): -ERR and strerror(ENOSPC))");
     /* A save function that finishes from within its call. */
+    conn_cmd(b, 3, "SET", "y", "0");
+    expect(b, "+OK\r\n", " (a second key)");
     conn_cmd(b, 2, "ECHO", "hold");
     expect(b, "$4\r\nhold\r\n", "");
     server_stall(&s);
@@ -1249,6 +1265,14 @@ START_TEST(test_save)
     conn_cmd(a, 1, "PING");
     conn_flush(a);
     wait_saved(&s, " (the third SAVE)");
+    pthread_mutex_lock(&s.lock);
+    int one = s.each_one, calls = s.each_one_calls;
+    pthread_mutex_unlock(&s.lock);
+    WB_EXPECT(one == 1 && calls == 1,
+              "kv_each() over two keys, with a function that returns 1, "
+              "should call it once and return 1; it called it %d times and "
+              "returned %d",
+              calls, one);
     expect(a, "+OK\r\n+PONG\r\n",
            " (a save function that calls kv_save_done(0) before it returns)");
     /* A save function that fails at once. */
@@ -1732,6 +1756,27 @@ START_TEST(test_gone)
               "under test holds %zu bytes more than after the same 8 "
               "clients came and went before",
               left - base);
+    /* A client that resets its connection while its SLEEP waits: its
+       timer must not outlive it. */
+    struct conn *z = conn_open(&s);
+    conn_say(z, "SLEEP 100\r\nPING\r\n");
+    conn_flush(z);
+    wb_sleep_ms(20);
+    conn_reset(z);
+    conn_free(z);
+    n = fds_back_to(fds);
+    wb_sleep_ms(150); /* past the end of its SLEEP */
+    struct conn *o = conn_open(&s);
+    conn_cmd(o, 1, "PING");
+    expect(o, "+PONG\r\n",
+           " (after a client reset its connection while its SLEEP 100 "
+           "waited, and the 100 ms went by)");
+    conn_free(o);
+    n = fds_back_to(fds);
+    WB_EXPECT(n <= fds,
+              "a client that reset its connection while its SLEEP waited "
+              "should be closed; %d descriptors are open, expected %d",
+              n, fds);
     /* A half-close: the requests sent whole are still answered. */
     struct conn *h = conn_open(&s);
     conn_say(h, "SET half yes\r\nGET half\r\nECHO unfinis");
@@ -1930,6 +1975,10 @@ START_TEST(test_stop)
     conn_say(c, "*2\r\n$4\r\nECHO\r\n$3\r\nab");
     c->want = 0;
     pump(&c, 1, 50);
+    /* m: a malformed request, its error read, its end still open. */
+    struct conn *m = conn_open(&s);
+    conn_say(m, "*zz\r\n");
+    expect_line_prefix(m, "-ERR Protocol error", 1500, " (*zz)");
     for (int i = 0; i < 1000; i++) {
         char key[16], val[16];
         snprintf(key, sizeof key, "k%d", i);
@@ -1963,6 +2012,9 @@ START_TEST(test_stop)
     expect_closed(c, 1500,
                   " (a client with only half a request when the server "
                   "stops)");
+    expect_closed(m, 1500,
+                  " (a client whose malformed request was answered, its own "
+                  "end still open, when the server stops)");
     expect_closed(z, 1500,
                   " (an idle client, the first to connect, when the server "
                   "stops)");
@@ -1986,6 +2038,7 @@ START_TEST(test_stop)
     conn_free(b);
     conn_free(c);
     conn_free(z);
+    conn_free(m);
     server_stop(&s);
 }
 END_TEST

@@ -1152,8 +1152,8 @@ START_TEST(test_bad_args)
                   wb_errname(errno));
     }
     /* Names it may be given (it opens nothing): in the root folder,
-       relative, absolute. */
-    static const char *const good[] = {"/snap", "snap", "dir/snap"};
+       relative (of one byte too), absolute. */
+    static const char *const good[] = {"/snap", "snap", "s", "dir/snap"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         errno = 0;
         kvsave *g = kvsave_new(l, o, good[i]);
