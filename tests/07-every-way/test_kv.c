@@ -1312,6 +1312,50 @@ START_TEST(test_save)
     conn_free(b);
     server_stop(&s);
 
+    /* A SAVE whose client left, finished once the server has stopped:
+       that kv_save_done() is the last thing, and the server frees
+       itself then (the test ends with nothing of kv.c allocated). */
+    server_start(&s, usual());
+    b = conn_open(&s);
+    conn_cmd(b, 1, "SAVE");
+    conn_flush(b);
+    wait_saved(&s, " (a SAVE from a client that then leaves)");
+    conn_reset(b);
+    conn_free(b);
+    WB_EXPECT(clients_become(&s, 0) == 0,
+              "a client that reset its connection while its SAVE waited "
+              "should be closed (kv_clients() 0 within 1.5 s)");
+    ck_assert_int_eq(write(s.stop[1], "q", 1), 1);
+    wb_sleep_ms(20);
+    WB_PROMISE("stop");
+    WB_EXPECT(!kvnet_readable_within(s.done[0], 0),
+              "loop_run() returned while a SAVE (of a client that had left) "
+              "was still waiting for kv_save_done()");
+    finish_save(&s, 0);
+    WB_EXPECT(kvnet_readable_within(s.done[0], 2000),
+              "after kv_stop() and the last kv_save_done() (of a client that "
+              "had left), loop_run() should return");
+    pthread_join(s.thread, NULL);
+    loop_free(s.l);
+    {
+        int *pipes[] = {s.stop,    s.done,    s.finish, s.saved, s.stall,
+                        s.stalled, s.release, s.ask,    s.answer};
+        for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++) {
+            close(pipes[i][0]);
+            close(pipes[i][1]);
+        }
+    }
+    close(s.lfd);
+    if (s.stat_fd >= 0)
+        close(s.stat_fd);
+    pthread_mutex_destroy(&s.lock);
+    size_t left = live_back_to(0);
+    WB_EXPECT(left == 0,
+              "once stopped and its last SAVE done, the server should free "
+              "itself; kv.c still holds %zu bytes",
+              left);
+    WB_PROMISE("save");
+
     /* No save function: SAVE answers an error at once. */
     server_start_with(&s, usual(), 0, 0);
     a = conn_open(&s);
