@@ -2142,6 +2142,25 @@ START_TEST(test_clients)
               "once every client has left, kv_clients() should be 0; it is "
               "%zu",
               n);
+    /* A client accepted as descriptor 0 (the process closed its
+       standard input): a descriptor like another. */
+    server_stall(&s);
+    struct conn *zero = conn_open(&s);
+    int in = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    ck_assert_int_ge(in, 0);
+    close(0);
+    server_release(&s);
+    conn_cmd(zero, 1, "PING");
+    expect(zero, "+PONG\r\n",
+           " (a client whose socket on the server's side is descriptor 0)");
+    conn_free(zero);
+    n = clients_become(&s, 0);
+    ck_assert_int_eq(dup2(in, 0), 0);
+    close(in);
+    WB_EXPECT(n == 0,
+              "a client accepted as descriptor 0 that left should be closed "
+              "(kv_clients() 0 within 1.5 s); it is %zu",
+              n);
     server_stop(&s);
     WB_PROMISE("stop");
     kv_stop(NULL); /* does nothing */
