@@ -1201,6 +1201,14 @@ START_TEST(test_sleep)
               "SLEEP %ld should answer no earlier than %ld ms later; it "
               "answered after %lld ms",
               1000 * f, 1000 * f, (long long)(a_done / MS));
+    /* The bounds: 0 and 10000 are times, -1 and 10001 are not. */
+    conn_cmd(b, 2, "SLEEP", "0");
+    conn_cmd(b, 1, "PING");
+    expect(b, "+OK\r\n+PONG\r\n", " (SLEEP 0, then PING)");
+    conn_cmd(b, 2, "SLEEP", "-1");
+    expect_line_prefix(b, "-ERR", 1500, " (SLEEP -1)");
+    conn_cmd(b, 2, "SLEEP", "10001");
+    expect_line_prefix(b, "-ERR", 1500, " (SLEEP 10001: over 10000)");
     conn_free(a);
     conn_free(b);
     server_stop(&s);
