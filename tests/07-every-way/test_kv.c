@@ -835,6 +835,59 @@ START_TEST(test_inline)
 }
 END_TEST
 
+/* Many keys, each set, read, replaced and deleted: every one is found,
+ * whichever keys share a place in the server's table. */
+START_TEST(test_many_keys)
+{
+    WB_PROMISE("commands");
+    struct server s;
+    server_start(&s, usual());
+    struct conn *c = conn_open(&s);
+    enum { KEYS = 3000 };
+    char key[32], val[32], want[64];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < KEYS; i++) {
+            snprintf(key, sizeof key, "key-%d", i);
+            snprintf(val, sizeof val, "%d-%d", round, i * 7);
+            conn_cmd(c, 3, "SET", key, val);
+        }
+        for (int i = 0; i < KEYS; i++) {
+            snprintf(key, sizeof key, "key-%d", i);
+            conn_cmd(c, 2, "GET", key);
+        }
+        for (int i = 0; i < KEYS; i++)
+            expect(c, "+OK\r\n", wb_format(" (SET of key %d of %d)", i, KEYS));
+        for (int i = 0; i < KEYS; i++) {
+            snprintf(val, sizeof val, "%d-%d", round, i * 7);
+            snprintf(want, sizeof want, "$%zu\r\n%s\r\n", strlen(val), val);
+            expect(c, want,
+                   wb_format(" (GET of key-%d, of %d keys set%s)", i, KEYS,
+                             round ? " twice" : ""));
+        }
+    }
+    /* Delete every other key, then read them all. */
+    for (int i = 0; i < KEYS; i += 2) {
+        snprintf(key, sizeof key, "key-%d", i);
+        conn_cmd(c, 2, "DEL", key);
+    }
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(key, sizeof key, "key-%d", i);
+        conn_cmd(c, 2, "GET", key);
+    }
+    for (int i = 0; i < KEYS; i += 2)
+        expect(c, ":1\r\n", wb_format(" (DEL of key-%d)", i));
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(val, sizeof val, "1-%d", i * 7);
+        snprintf(want, sizeof want, "$%zu\r\n%s\r\n", strlen(val), val);
+        expect(
+            c, i % 2 ? want : "$-1\r\n",
+            wb_format(" (GET of key-%d after every other key was deleted)", i));
+    }
+    conn_free(c);
+    server_stop(&s);
+}
+END_TEST
+
 /* Requests and the replies they must get, as one script. */
 static void script(struct conn *c, char **want, size_t *wlen, size_t *wcap,
                    int i)
@@ -990,6 +1043,14 @@ START_TEST(test_errors)
                  wrong[i].argv[0]);
         expect_line_prefix(c, want, 1500, wb_format(" (%s)", wrong[i].what));
     }
+    /* A long name, of 39 bytes: the error names it whole. */
+    char name[40];
+    memset(name, 'Q', 39);
+    name[39] = '\0';
+    conn_cmd(c, 1, name);
+    char named[80];
+    snprintf(named, sizeof named, "-ERR unknown command '%s'\r\n", name);
+    expect(c, named, " (an unknown command of 39 bytes)");
     conn_say(c, "NOPE\r\n");
     expect_line_prefix(c, "-ERR unknown command", 1500,
                        " (an unknown inline command)");
@@ -2510,6 +2571,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_bad_config, S_CAPSTONE);
     WB_ADD_TIMEOUT(s, test_commands, S_PROTOCOL, 5.0);
     WB_ADD_TIMEOUT(s, test_inline, S_PROTOCOL, 5.0);
+    WB_ADD_TIMEOUT(s, test_many_keys, S_PROTOCOL, 10.0);
     WB_ADD_TIMEOUT(s, test_pipeline, S_PIPELINE, 10.0);
     WB_ADD_TIMEOUT(s, test_errors, S_BAD, 5.0);
     WB_ADD_TIMEOUT(s, test_malformed, S_BAD, 5.0);
