@@ -1102,6 +1102,15 @@ START_TEST(test_malformed)
         expect_line_prefix(c, "-ERR Protocol error", 1500, why_copy);
         expect_closed(c, 1500, why_copy);
         conn_free(c);
+        WB_PROMISE("clients");
+        size_t n = clients_become(&s, 1);
+        WB_EXPECT(n == 1,
+                  "once a client whose request was malformed has read its "
+                  "error and closed its end, the server should close it too "
+                  "(kv_clients() 1, the other client, within 1.5 s); it is "
+                  "%zu%s",
+                  n, why_copy);
+        WB_PROMISE("malformed");
         conn_cmd(other, 1, "PING");
         expect(other, "+PONG\r\n",
                " (another client is served after a malformed request)");
@@ -1577,6 +1586,30 @@ START_TEST(test_idle)
     conn_free(quiet);
     conn_free(busy);
     conn_free(sleeper);
+    server_stop(&s);
+}
+END_TEST
+
+/* idle_ms of a second and more: the server's clock counts whole
+ * seconds too. */
+START_TEST(test_idle_long)
+{
+    WB_PROMISE("idle");
+    const long f = wb_stress() < 1 ? 10 : 1;
+    kv_config cfg = usual();
+    cfg.idle_ms = 1100 * f;
+    struct server s;
+    server_start(&s, cfg);
+    int64_t t0 = wb_now_ns();
+    struct conn *quiet = conn_open(&s);
+    expect_closed(quiet, 2500 * f,
+                  " (a client that sends nothing for idle_ms = 1100 ms)");
+    int64_t closed = wb_now_ns() - t0;
+    WB_EXPECT(closed >= 1100 * f * MS,
+              "an idle client should be closed no earlier than idle_ms = "
+              "1100 ms; it was after %lld ms",
+              (long long)(closed / MS));
+    conn_free(quiet);
     server_stop(&s);
 }
 END_TEST
@@ -2582,6 +2615,7 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_backpressure, S_BACKPRESSURE, 10.0);
     WB_ADD_TIMEOUT(s, test_idle, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_idle_while_writing, S_CAPSTONE, 10.0);
+    WB_ADD_TIMEOUT(s, test_idle_long, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_full, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_loop_refuses, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_accept_fails, S_CAPSTONE, 5.0);
