@@ -1043,14 +1043,16 @@ START_TEST(test_errors)
                  wrong[i].argv[0]);
         expect_line_prefix(c, want, 1500, wb_format(" (%s)", wrong[i].what));
     }
-    /* A long name, of 39 bytes: the error names it whole. */
-    char name[40];
-    memset(name, 'Q', 39);
-    name[39] = '\0';
-    conn_cmd(c, 1, name);
-    char named[80];
-    snprintf(named, sizeof named, "-ERR unknown command '%s'\r\n", name);
-    expect(c, named, " (an unknown command of 39 bytes)");
+    /* Long names, of 39 and 40 bytes: the error names them whole. */
+    for (int len = 39; len <= 40; len++) {
+        char name[41];
+        memset(name, 'Q', (size_t)len);
+        name[len] = '\0';
+        conn_cmd(c, 1, name);
+        char named[80];
+        snprintf(named, sizeof named, "-ERR unknown command '%s'\r\n", name);
+        expect(c, named, wb_format(" (an unknown command of %d bytes)", len));
+    }
     conn_say(c, "NOPE\r\n");
     expect_line_prefix(c, "-ERR unknown command", 1500,
                        " (an unknown inline command)");
