@@ -2367,6 +2367,43 @@ START_TEST(test_no_memory)
     expect(other, "+PONG\r\n", "");
     for (int call = 1; call <= 8; call++)
         script_without_memory(&s, other, call);
+    /* A client whose first reply is a bulk string (ECHO): each reply is
+       whole, or an error in its place, or the client is closed. */
+    static const char *const replies[] = {"$5\r\nhello\r\n", "+PONG\r\n"};
+    for (int call = 1; call <= 6; call++) {
+        wb_alloc_fail(call);
+        struct conn *e = conn_open(&s);
+        conn_say(e, "ECHO hello\r\nPING\r\n");
+        int64_t until = wb_now_ns() + 1500 * MS;
+        while (!e->eof && !e->err && wb_now_ns() < until &&
+               !(e->in_len >= 7 &&
+                 memcmp(e->in + e->in_len - 7, "+PONG\r\n", 7) == 0)) {
+            e->want = e->in_len + 1;
+            pump(&e, 1, 20);
+        }
+        wb_alloc_fail(0);
+        size_t at = 0;
+        int ok = 1, done = 0;
+        for (int r = 0; r < 2 && ok && at < e->in_len; r++) {
+            size_t n = strlen(replies[r]);
+            if (e->in_len - at >= n && memcmp(e->in + at, replies[r], n) == 0) {
+                at += n;
+            } else if (e->in[at] == '-') {
+                char *nl = memchr(e->in + at, '\n', e->in_len - at);
+                ok = nl != NULL;
+                at = nl ? (size_t)(nl + 1 - e->in) : at;
+            } else {
+                ok = 0;
+            }
+            done = r == 1 && ok;
+        }
+        WB_EXPECT(ok && at == e->in_len && (done || e->eof || e->err),
+                  "with allocation number %d of kv.c failing, ECHO hello "
+                  "then PING should get their replies, whole, an error in "
+                  "the place of one, or the end of the connection; got %s%s",
+                  call, kvnet_show(e->in, e->in_len), state(e));
+        conn_free(e);
+    }
 
     /* The table cannot grow (its 65th key, one allocation after the
        key's own): every key stays there. */
