@@ -1585,6 +1585,19 @@ START_TEST(test_idle)
               (long long)(closed / MS));
     conn_cmd(busy, 1, "PING");
     expect(busy, "+PONG\r\n", "");
+    /* The busy client goes quiet: idle_ms after its last byte, it is
+       closed too (its idle time is counted again from there). */
+    int64_t last = wb_now_ns();
+    expect_closed(busy, 1500 * f,
+                  " (a client that was busy, then sent nothing for idle_ms "
+                  "= 200 ms)");
+    int64_t quiet_for = wb_now_ns() - last;
+    WB_EXPECT(quiet_for >= 150 * f * MS,
+              "a client quiet after being busy should be closed idle_ms = "
+              "200 ms after its last byte (150 ms at least, allowing for "
+              "the time the test took to see that byte); it was after %lld "
+              "ms",
+              (long long)(quiet_for / MS));
     conn_free(quiet);
     conn_free(busy);
     conn_free(sleeper);
