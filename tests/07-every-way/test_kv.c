@@ -1117,6 +1117,30 @@ START_TEST(test_malformed)
         expect(other, "+PONG\r\n",
                " (another client is served after a malformed request)");
     }
+    /* A client that goes on sending after its error, its end open: the
+       server closes it all the same (it may read a little more, so that
+       the error reaches the client first, but never without end). */
+    struct conn *g = conn_open(&s);
+    conn_say(g, "*zz\r\n");
+    expect_line_prefix(g, "-ERR Protocol error", 1500, " (*zz)");
+    enum { MORE = 512 * 1024 };
+    char *junk = malloc(MORE);
+    ck_assert_ptr_nonnull(junk);
+    memset(junk, 'j', MORE);
+    conn_queue(g, junk, MORE);
+    free(junk);
+    g->want = (size_t)-1;
+    pump(&g, 1, 300);
+    WB_PROMISE("clients");
+    size_t left = clients_become(&s, 1);
+    WB_EXPECT(left == 1,
+              "a client that goes on sending after a malformed request (512 "
+              "KiB more, its end still open) should be closed by the server "
+              "all the same: kv_clients() should come to 1 (the other "
+              "client) within 1.5 s; it is %zu",
+              left);
+    WB_PROMISE("malformed");
+    conn_free(g);
     conn_free(other);
     server_stop(&s);
 }
