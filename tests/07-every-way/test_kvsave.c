@@ -154,19 +154,19 @@ static void *server_main(void *arg)
 static void dir_clean(const char *dir);
 
 /* The process that runs the suite. A failed check ends a test's process
- * at once (Check's fork mode: _exit()), leaving its folder behind, so
- * each folder is named after the suite's run (its process id and the
- * time it began: suites run side by side in PID namespaces of their own,
- * as make mutants runs them, may have the same process id, and a process
- * id of another namespace says nothing here), and each test first
- * removes the folders of earlier tests of this run and those untouched
- * for ten minutes (a run that was killed); the suite's process removes
- * the last one of its own when it ends. */
+ * at once (Check's fork mode: _exit()), leaving its folder behind, and
+ * the suite's own process ends with _exit() too, so each folder is named
+ * after the suite's run (its process id and the time it began: suites
+ * run side by side in PID namespaces of their own, as make mutants runs
+ * them, may have the same process id, and a process id of another
+ * namespace says nothing here), and each test first removes the folders
+ * of earlier tests of this run and those untouched for ten minutes (runs
+ * that have ended): at most one is left by this run, for ten minutes. */
 static pid_t suite_pid;
 static unsigned long long suite_stamp;
 
-/* @p all: every folder of this run, else the stale ones as well. */
-static void clean_dirs(int all)
+/* The folders of this run, and the stale ones. */
+static void clean_stale_dirs(void)
 {
     DIR *d = opendir("/tmp");
     if (d == NULL)
@@ -184,23 +184,11 @@ static void clean_dirs(int all)
         snprintf(p, sizeof p, "/tmp/%s", e->d_name);
         struct stat st;
         int mine = pid == (long)suite_pid && stamp == suite_stamp;
-        if (!mine && (all || lstat(p, &st) != 0 || now - st.st_mtime < 600))
+        if (!mine && (lstat(p, &st) != 0 || now - st.st_mtime < 600))
             continue;
         dir_clean(p);
     }
     closedir(d);
-}
-
-static void clean_stale_dirs(void)
-{
-    clean_dirs(0);
-}
-
-/* At the end of the suite's process (not of a test's: Check forks those). */
-static void clean_my_dirs(void)
-{
-    if (getpid() == suite_pid)
-        clean_dirs(1);
 }
 
 /* Start a server whose snapshot is @p name inside a fresh folder; with
@@ -1426,7 +1414,6 @@ Suite *wb_suite(void)
 {
     suite_pid = getpid();
     suite_stamp = (unsigned long long)wb_now_ns();
-    atexit(clean_my_dirs);
     /* The reference loop records the server's callbacks for TRACE=1. */
     setenv("WB_TRACE_LOOP", "1", 1);
     Suite *s = wb_begin("kvsave", "chapters/07-every-way/chapter.md");
