@@ -139,6 +139,17 @@
  *   socket (it does not close it). When the last client is closed and
  *   the last kv_save_done() called, the server frees itself and leaves
  *   nothing on the loop: with nothing else there, loop_run() returns.
+ *   kv_stop(NULL) does nothing.
+ * - [clients] kv_clients() counts the clients accepted whose
+ *   connection the server has not closed yet: a connection refused as
+ *   over `max_clients` is none, and a client leaves the count once the
+ *   server has closed its socket. kv_clients(NULL) is 0.
+ * - [no-memory] When an allocation fails, kv_start() fails with
+ *   `ENOMEM` and leaves nothing allocated; in a running server, the
+ *   request that needed it gets an `-ERR` reply or its client is
+ *   closed (a new connection may be refused), never left waiting; the
+ *   others are served, the keys set stay set, and kv_stop() still
+ *   frees everything.
  *
  * Errors are reported the system-call way: NULL with `errno` set.
  *

@@ -54,7 +54,9 @@
  * - [errors] When a step fails, kv_save_done() gets the errno of the
  *   first call that failed (open(), write(), fsync(), close(), rename(),
  *   or the directory's open() or fsync()), and the client reads
- *   `-ERR <strerror of it>`; the next SAVE starts afresh.
+ *   `-ERR <strerror of it>`; the next SAVE starts afresh. A write() that
+ *   returns 0 (it wrote nothing, and set no errno) counts as failed
+ *   with `EIO`.
  * - [no-tmp-left] After a failed SAVE, `PATH.tmp` does not exist, and
  *   `PATH` is as it was before (the old snapshot, or none), unless the
  *   rename happened and only the directory's fsync() failed.
@@ -66,6 +68,14 @@
  *   `EINVAL`; kvsave_start() with a NULL argument fails with `EINVAL`.
  * - [free] kvsave_free() frees everything the kvsave allocated; no
  *   descriptor, byte or file it made is left (only `PATH` itself).
+ * - [no-memory] When an allocation fails, kvsave_new() fails with
+ *   `ENOMEM`, and so does the SAVE, whether the copy or the worker found
+ *   no memory (the client reads `-ERR Cannot allocate memory`): what it
+ *   had allocated is freed, `PATH.tmp` does not exist, `PATH` is as it
+ *   was, and the next SAVE starts afresh.
+ * - [submit-fails] When offload_submit() fails, kvsave_start() fails
+ *   with its errno (the client reads `-ERR` and its strerror at once),
+ *   having freed the copy; the next SAVE is not refused as busy.
  *
  * Memory: the snapshot (the copy) belongs to the kvsave from
  * kvsave_start() until its completion, which frees it. `path` is

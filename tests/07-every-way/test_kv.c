@@ -31,6 +31,7 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "kv.h"
+#include "kvnet.h"
 #include "04-select/loop.h"
 
 #include <arpa/inet.h>
@@ -77,34 +78,6 @@ static kv_config usual(void)
                        .idle_ms = 10000};
 }
 
-/* Bytes for messages: printable, quoted, cut at 80 bytes. */
-static const char *show(const char *s, size_t len)
-{
-    static _Thread_local char buf[4][200];
-    static _Thread_local int next;
-    char *out = buf[next++ % 4];
-    size_t o = 0;
-    out[o++] = '"';
-    for (size_t i = 0; i < len && o < 180; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (i == 80) {
-            o += (size_t)snprintf(out + o, 200 - o, "...(%zu bytes)", len);
-            break;
-        }
-        if (c == '\r')
-            o += (size_t)snprintf(out + o, 200 - o, "\\r");
-        else if (c == '\n')
-            o += (size_t)snprintf(out + o, 200 - o, "\\n");
-        else if (c >= 32 && c < 127 && c != '"' && c != '\\')
-            out[o++] = (char)c;
-        else
-            o += (size_t)snprintf(out + o, 200 - o, "\\x%02x", c);
-    }
-    out[o++] = '"';
-    out[o] = '\0';
-    return out;
-}
-
 /* --- The server under test ------------------------------------------------ */
 
 enum save_mode { SAVE_HOLD, SAVE_SYNC, SAVE_FAIL };
@@ -120,6 +93,8 @@ struct server {
     int stall[2];   /* a byte: the loop thread blocks in a callback ... */
     int stalled[2]; /* ... says so here ... */
     int release[2]; /* ... and goes on after a byte here */
+    int ask[2];     /* a byte: the loop thread writes kv_clients() ... */
+    int answer[2];  /* ... here, as a size_t */
     pthread_t thread;
     atomic_int tid;
     int run_rc, run_err;
@@ -134,6 +109,7 @@ struct server {
     int saves;
     long keys;
     int each_early; /* kv_each()'s result when fn returns 7 at once */
+    int each_one, each_one_calls; /* the same when fn returns 1 */
     char snapshot[256];
 };
 
@@ -147,6 +123,7 @@ static void on_stop(loop *l, int fd, int events, void *ctx)
     kv_stop(s->k);
     (void)loop_unwatch(l, s->stop[0]);
     (void)loop_unwatch(l, s->stall[0]);
+    (void)loop_unwatch(l, s->ask[0]);
     if (s->held == NULL)
         (void)loop_unwatch(l, s->finish[0]);
 }
@@ -176,6 +153,17 @@ static void on_stall(loop *l, int fd, int events, void *ctx)
     (void)read(s->release[0], &b, 1); /* blocks: the whole server waits */
 }
 
+static void on_ask(loop *l, int fd, int events, void *ctx)
+{
+    (void)l;
+    (void)events;
+    struct server *s = ctx;
+    char b;
+    (void)read(fd, &b, 1);
+    size_t n = kv_clients(s->k);
+    (void)write(s->answer[1], &n, sizeof n);
+}
+
 static int count_key(const char *key, size_t klen, const char *val, size_t vlen,
                      void *arg)
 {
@@ -194,6 +182,14 @@ static int stop_at_once(const char *key, size_t klen, const char *val,
     return 7;
 }
 
+static int stop_with_one(const char *key, size_t klen, const char *val,
+                         size_t vlen, void *arg)
+{
+    (void)key, (void)klen, (void)val, (void)vlen;
+    (*(int *)arg)++;
+    return 1;
+}
+
 static int on_save(kv *k, kv_pending *p, void *ctx)
 {
     struct server *s = ctx;
@@ -203,6 +199,8 @@ static int on_save(kv *k, kv_pending *p, void *ctx)
     s->snapshot[0] = '\0';
     (void)kv_each(k, count_key, s);
     s->each_early = kv_each(k, stop_at_once, NULL);
+    s->each_one_calls = 0;
+    s->each_one = kv_each(k, stop_with_one, &s->each_one_calls);
     pthread_mutex_unlock(&s->lock);
     (void)write(s->saved[1], "s", 1);
     switch (atomic_load(&s->mode)) {
@@ -228,27 +226,6 @@ static void *server_main(void *arg)
     return NULL;
 }
 
-static int listen_socket(int sndbuf, int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    WB_EXPECT(fd >= 0, "socket() failed%s", wb_errno_note(fd));
-    if (sndbuf > 0)
-        ck_assert_int_eq(
-            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf), 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int rc = bind(fd, (struct sockaddr *)&a, sizeof a);
-    WB_EXPECT(rc == 0, "bind(127.0.0.1:0) failed%s", wb_errno_note(rc));
-    rc = listen(fd, 256);
-    WB_EXPECT(rc == 0, "listen() failed%s", wb_errno_note(rc));
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 /* with_save: configure the test's save function (else SAVE is off). */
 static void server_start_with(struct server *s, kv_config cfg, int sndbuf,
                               int with_save)
@@ -256,7 +233,7 @@ static void server_start_with(struct server *s, kv_config cfg, int sndbuf,
     memset(s, 0, sizeof *s);
     pthread_mutex_init(&s->lock, NULL);
     s->stat_fd = -1;
-    s->lfd = listen_socket(sndbuf, &s->port);
+    s->lfd = kvnet_listen(sndbuf, 256, &s->port);
     s->l = loop_new();
     ck_assert_msg(s->l != NULL, "loop_new() failed");
     if (with_save) {
@@ -268,12 +245,13 @@ static void server_start_with(struct server *s, kv_config cfg, int sndbuf,
               "kv_start() with a valid configuration should return a "
               "server; got NULL%s",
               wb_errno_note(-1));
-    int *pipes[] = {s->stop,  s->done,    s->finish, s->saved,
-                    s->stall, s->stalled, s->release};
+    int *pipes[] = {s->stop,    s->done,    s->finish, s->saved, s->stall,
+                    s->stalled, s->release, s->ask,    s->answer};
     for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++)
         wb_pipe(pipes[i]);
     ck_assert_int_eq(loop_watch(s->l, s->stop[0], LOOP_READ, on_stop, s), 0);
     ck_assert_int_eq(loop_watch(s->l, s->stall[0], LOOP_READ, on_stall, s), 0);
+    ck_assert_int_eq(loop_watch(s->l, s->ask[0], LOOP_READ, on_ask, s), 0);
     ck_assert_int_eq(loop_watch(s->l, s->finish[0], LOOP_READ, on_finish, s),
                      0);
     ck_assert_int_eq(pthread_create(&s->thread, NULL, server_main, s), 0);
@@ -290,22 +268,12 @@ static void server_start(struct server *s, kv_config cfg)
     server_start_with(s, cfg, 0, 1);
 }
 
-static int readable_within(int fd, long ms)
-{
-    struct pollfd p = {fd, POLLIN, 0};
-    int n;
-    do
-        n = poll(&p, 1, (int)ms);
-    while (n == -1 && errno == EINTR);
-    return n == 1;
-}
-
 /* Ask the loop to stop the server; loop_run() must then return. */
 static void server_stop_within(struct server *s, long ms)
 {
     ck_assert_int_eq(write(s->stop[1], "q", 1), 1);
     WB_PROMISE("stop");
-    WB_EXPECT(readable_within(s->done[0], ms),
+    WB_EXPECT(kvnet_readable_within(s->done[0], ms),
               "after kv_stop(), once every client is answered and closed, "
               "loop_run() should return: nothing of the server may stay on "
               "the loop. It was still running %ld ms later: is a client, "
@@ -315,8 +283,8 @@ static void server_stop_within(struct server *s, long ms)
     WB_EXPECT(s->run_rc == 0, "loop_run() should return 0; got %d (%s)",
               s->run_rc, wb_errname(s->run_err));
     loop_free(s->l);
-    int *pipes[] = {s->stop,  s->done,    s->finish, s->saved,
-                    s->stall, s->stalled, s->release};
+    int *pipes[] = {s->stop,    s->done,    s->finish, s->saved, s->stall,
+                    s->stalled, s->release, s->ask,    s->answer};
     for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++) {
         close(pipes[i][0]);
         close(pipes[i][1]);
@@ -335,7 +303,7 @@ static void server_stop(struct server *s)
 static void server_stall(struct server *s)
 {
     ck_assert_int_eq(write(s->stall[1], "s", 1), 1);
-    WB_EXPECT(readable_within(s->stalled[0], 1000),
+    WB_EXPECT(kvnet_readable_within(s->stalled[0], 1000),
               "the test could not stall the server's loop within 1 s: is "
               "it blocked somewhere?");
     char b;
@@ -347,10 +315,33 @@ static void server_release(struct server *s)
     ck_assert_int_eq(write(s->release[1], "r", 1), 1);
 }
 
+/* kv_clients(), asked on the loop's thread. */
+static size_t server_clients(struct server *s)
+{
+    ck_assert_int_eq(write(s->ask[1], "c", 1), 1);
+    WB_EXPECT(kvnet_readable_within(s->answer[0], 1500),
+              "the test could not ask kv_clients() on the loop's thread "
+              "within 1.5 s: is the loop blocked somewhere?");
+    size_t n = 0;
+    ck_assert_int_eq(read(s->answer[0], &n, sizeof n), (ssize_t)sizeof n);
+    return n;
+}
+
+/* kv_clients() comes to @p want within 1.5 s; its last answer. */
+static size_t clients_become(struct server *s, size_t want)
+{
+    size_t n = server_clients(s);
+    for (int i = 0; i < 150 && n != want; i++) {
+        wb_sleep_ms(10);
+        n = server_clients(s);
+    }
+    return n;
+}
+
 /* Wait until the save function has run (once more). */
 static void wait_saved(struct server *s, const char *why)
 {
-    WB_EXPECT(readable_within(s->saved[0], 1500),
+    WB_EXPECT(kvnet_readable_within(s->saved[0], 1500),
               "the server should call the save function (on the loop's "
               "thread) when a client sends SAVE; it was not called within "
               "1.5 s%s",
@@ -394,23 +385,7 @@ static struct conn *conn_open_buf(const struct server *s, int rcvbuf)
 {
     struct conn *c = calloc(1, sizeof *c);
     ck_assert_msg(c != NULL, "out of memory");
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    WB_EXPECT(c->fd >= 0, "socket() failed%s", wb_errno_note(c->fd));
-    if (rcvbuf > 0)
-        ck_assert_int_eq(
-            setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf),
-            0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons((uint16_t)s->port);
-    int rc = connect(c->fd, (struct sockaddr *)&a, sizeof a);
-    WB_EXPECT(rc == 0, "connect() to the server failed%s", wb_errno_note(rc));
-    int one = 1;
-    ck_assert_int_eq(
-        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one), 0);
-    ck_assert_int_ne(fcntl(c->fd, F_SETFL, O_NONBLOCK), -1);
+    c->fd = kvnet_connect(s->port, rcvbuf, 1);
     grow(&c->in, &c->in_cap, 65536);
     return c;
 }
@@ -454,21 +429,22 @@ static void conn_say(struct conn *c, const char *s)
     conn_queue(c, s, strlen(s));
 }
 
-/* A request as an array of bulk strings, from argc strings. */
+/* A request as an array of bulk strings, from argc (at most 8) strings. */
 static void conn_cmd(struct conn *c, int argc, ...)
 {
-    char head[32];
+    const char *argv[8];
+    size_t lens[8], need = 32;
+    ck_assert_int_le(argc, 8);
     va_list ap;
     va_start(ap, argc);
-    conn_queue(c, head, (size_t)snprintf(head, sizeof head, "*%d\r\n", argc));
     for (int i = 0; i < argc; i++) {
-        const char *a = va_arg(ap, const char *);
-        size_t n = strlen(a);
-        conn_queue(c, head, (size_t)snprintf(head, sizeof head, "$%zu\r\n", n));
-        conn_queue(c, a, n);
-        conn_queue(c, "\r\n", 2);
+        argv[i] = va_arg(ap, const char *);
+        lens[i] = strlen(argv[i]);
+        need += lens[i] + 32;
     }
     va_end(ap);
+    grow(&c->out, &c->out_cap, c->out_len + need);
+    c->out_len = kvnet_resp(c->out, c->out_cap, c->out_len, argc, argv, lens);
 }
 
 static void pump(struct conn **cs, int n, long ms);
@@ -561,7 +537,8 @@ static void expect_n(struct conn *c, const char *want, size_t wlen, long ms,
     size_t got = c->in_len - c->seen;
     int ok = got >= wlen && memcmp(c->in + c->seen, want, wlen) == 0;
     WB_EXPECT(ok, "the server should answer %s within %ld ms; got %s%s%s",
-              show(want, wlen), ms, show(c->in + c->seen, got), state(c), why);
+              kvnet_show(want, wlen), ms, kvnet_show(c->in + c->seen, got),
+              state(c), why);
     c->seen += wlen;
 }
 
@@ -594,8 +571,8 @@ static const char *expect_line_prefix(struct conn *c, const char *prefix,
     WB_EXPECT(ok,
               "the server should answer a line that starts with %s and "
               "ends with \\r\\n within %ld ms; got %s%s%s",
-              show(prefix, strlen(prefix)), ms,
-              show(c->in + c->seen, c->in_len - c->seen), state(c), why);
+              kvnet_show(prefix, strlen(prefix)), ms,
+              kvnet_show(c->in + c->seen, c->in_len - c->seen), state(c), why);
     size_t keep = len < sizeof line - 1 ? len : sizeof line - 1;
     memcpy(line, c->in + c->seen, keep);
     line[keep] = '\0';
@@ -613,7 +590,7 @@ static void expect_closed(struct conn *c, long ms, const char *why)
               "the server should close the connection%s within %ld ms; "
               "got %s more%s%s",
               c->in_len == c->seen ? "" : ", with nothing more sent,", ms,
-              show(c->in + c->seen, c->in_len - c->seen),
+              kvnet_show(c->in + c->seen, c->in_len - c->seen),
               c->eof || c->err ? state(c) : " and the connection still open",
               why);
 }
@@ -625,7 +602,8 @@ static void expect_nothing(struct conn *c, long ms, const char *why)
     pump(&c, 1, ms);
     WB_EXPECT(c->in_len == c->seen && !c->eof && !c->err,
               "the server should send nothing more yet (%ld ms); got %s%s%s",
-              ms, show(c->in + c->seen, c->in_len - c->seen), state(c), why);
+              ms, kvnet_show(c->in + c->seen, c->in_len - c->seen), state(c),
+              why);
 }
 
 /* The number of open descriptors comes back to @p want within 1.5 s. */
@@ -659,7 +637,7 @@ START_TEST(test_bad_config)
     loop *l = loop_new();
     ck_assert_msg(l != NULL, "loop_new() failed");
     int port;
-    int lfd = listen_socket(0, &port);
+    int lfd = kvnet_listen(0, 256, &port);
     kv_config good = usual();
     struct {
         const char *what;
@@ -702,6 +680,48 @@ START_TEST(test_bad_config)
               "kv_start() with listening descriptor -1 should fail with "
               "EINVAL; got %s (%s)",
               k ? "a server" : "NULL", wb_errname(errno));
+    /* The smallest limits allowed are allowed. */
+    kv_config least = {
+        .max_clients = 1, .max_request = 64, .max_queue = 64, .idle_ms = 1};
+    errno = 0;
+    k = kv_start(l, lfd, &least);
+    WB_EXPECT(k != NULL,
+              "kv_start() with max_clients 1, max_request 64, max_queue 64 "
+              "and idle_ms 1 (the smallest allowed) should return a "
+              "server; got NULL (%s)",
+              wb_errname(errno));
+    kv_stop(k);
+    /* A listening socket at descriptor 0 is a descriptor like another. */
+    int in = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    ck_assert_int_ge(in, 0);
+    ck_assert_int_eq(dup2(lfd, 0), 0);
+    errno = 0;
+    k = kv_start(l, 0, &good);
+    int e0 = errno;
+    kv_stop(k);
+    ck_assert_int_eq(dup2(in, 0), 0);
+    close(in);
+    WB_EXPECT(k != NULL,
+              "kv_start() with a listening socket at descriptor 0 should "
+              "return a server; got NULL (%s)",
+              wb_errname(e0));
+    /* A descriptor that is not open: fcntl()'s error. */
+    int closed = fcntl(lfd, F_DUPFD_CLOEXEC, 0);
+    ck_assert_int_ge(closed, 0);
+    close(closed);
+    errno = 0;
+    k = kv_start(l, closed, &good);
+    int eb = errno;
+    if (k != NULL)
+        kv_stop(k);
+    WB_EXPECT(k == NULL && eb == EBADF,
+              "kv_start() with descriptor %d, which is not open, should "
+              "fail with fcntl()'s EBADF; got %s (%s)",
+              closed, k ? "a server" : "NULL", wb_errname(eb));
+    WB_EXPECT(wb_alloc_live(NULL) == 0,
+              "kv_start() that failed (or a server stopped with no client) "
+              "should leave nothing allocated; %zu blocks are left",
+              wb_alloc_live(NULL));
     /* A descriptor the loop refuses: its error, as loop_watch() says. */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 1100) {
@@ -816,6 +836,59 @@ START_TEST(test_inline)
 }
 END_TEST
 
+/* Many keys, each set, read, replaced and deleted: every one is found,
+ * whichever keys share a place in the server's table. */
+START_TEST(test_many_keys)
+{
+    WB_PROMISE("commands");
+    struct server s;
+    server_start(&s, usual());
+    struct conn *c = conn_open(&s);
+    enum { KEYS = 3000 };
+    char key[32], val[32], want[64];
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < KEYS; i++) {
+            snprintf(key, sizeof key, "key-%d", i);
+            snprintf(val, sizeof val, "%d-%d", round, i * 7);
+            conn_cmd(c, 3, "SET", key, val);
+        }
+        for (int i = 0; i < KEYS; i++) {
+            snprintf(key, sizeof key, "key-%d", i);
+            conn_cmd(c, 2, "GET", key);
+        }
+        for (int i = 0; i < KEYS; i++)
+            expect(c, "+OK\r\n", wb_format(" (SET of key %d of %d)", i, KEYS));
+        for (int i = 0; i < KEYS; i++) {
+            snprintf(val, sizeof val, "%d-%d", round, i * 7);
+            snprintf(want, sizeof want, "$%zu\r\n%s\r\n", strlen(val), val);
+            expect(c, want,
+                   wb_format(" (GET of key-%d, of %d keys set%s)", i, KEYS,
+                             round ? " twice" : ""));
+        }
+    }
+    /* Delete every other key, then read them all. */
+    for (int i = 0; i < KEYS; i += 2) {
+        snprintf(key, sizeof key, "key-%d", i);
+        conn_cmd(c, 2, "DEL", key);
+    }
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(key, sizeof key, "key-%d", i);
+        conn_cmd(c, 2, "GET", key);
+    }
+    for (int i = 0; i < KEYS; i += 2)
+        expect(c, ":1\r\n", wb_format(" (DEL of key-%d)", i));
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(val, sizeof val, "1-%d", i * 7);
+        snprintf(want, sizeof want, "$%zu\r\n%s\r\n", strlen(val), val);
+        expect(
+            c, i % 2 ? want : "$-1\r\n",
+            wb_format(" (GET of key-%d after every other key was deleted)", i));
+    }
+    conn_free(c);
+    server_stop(&s);
+}
+END_TEST
+
 /* Requests and the replies they must get, as one script. */
 static void script(struct conn *c, char **want, size_t *wlen, size_t *wcap,
                    int i)
@@ -871,8 +944,8 @@ START_TEST(test_pipeline)
               "10,000 pipelined requests (sent together, %zu bytes) should "
               "get their %zu bytes of replies, in order, one reply each; "
               "the replies differ from byte %zu on: expected %s, got %s%s",
-              c->out_len, wlen, same, show(want + same, wlen - same),
-              show(c->in + same, c->in_len - same), state(c));
+              c->out_len, wlen, same, kvnet_show(want + same, wlen - same),
+              kvnet_show(c->in + same, c->in_len - same), state(c));
     conn_free(c);
 
     /* The same kind of script cut into pieces of 1 to 7 bytes, with
@@ -914,8 +987,8 @@ START_TEST(test_pipeline)
               "200 requests sent in pieces of 1 to 7 bytes should get "
               "their replies in order, one each; they differ from byte "
               "%zu on: expected %s, got %s%s",
-              same, show(want + same, wlen - same),
-              show(c->in + same, c->in_len - same), state(c));
+              same, kvnet_show(want + same, wlen - same),
+              kvnet_show(c->in + same, c->in_len - same), state(c));
     free(want);
     conn_free(c);
     server_stop(&s);
@@ -929,11 +1002,11 @@ START_TEST(test_errors)
     server_start(&s, usual());
     struct conn *c = conn_open(&s);
     conn_cmd(c, 2, "FLY", "away");
-    expect_line_prefix(c, "-ERR unknown command", 1500,
-                       " (an unknown command)");
+    expect_line_prefix(c, "-ERR unknown command 'FLY'", 1500,
+                       " (an unknown command: the error names it)");
     conn_cmd(c, 1, "GET");
-    expect_line_prefix(c, "-ERR wrong number of arguments", 1500,
-                       " (GET with no key)");
+    expect_line_prefix(c, "-ERR wrong number of arguments for 'GET' command",
+                       1500, " (GET with no key: the error names it)");
     conn_cmd(c, 2, "SET", "a");
     expect_line_prefix(c, "-ERR wrong number of arguments", 1500,
                        " (SET with a key and no value)");
@@ -942,9 +1015,57 @@ START_TEST(test_errors)
                        " (PING with two arguments)");
     conn_cmd(c, 2, "SLEEP", "soon");
     expect_line_prefix(c, "-ERR", 1500, " (SLEEP soon: not a number)");
+    /* Every command of the table, with a number of arguments it does
+       not take. */
+    static const struct {
+        int argc;
+        const char *argv[3];
+        const char *what;
+    } wrong[] = {
+        {1, {"ECHO"}, "ECHO with no argument"},
+        {3, {"ECHO", "a", "b"}, "ECHO with two arguments"},
+        {3, {"GET", "a", "b"}, "GET with two keys"},
+        {1, {"DEL"}, "DEL with no key"},
+        {1, {"SLEEP"}, "SLEEP with no time"},
+        {3, {"SLEEP", "1", "2"}, "SLEEP with two times"},
+        {2, {"SAVE", "now"}, "SAVE with an argument"},
+    };
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        if (wrong[i].argc == 1)
+            conn_cmd(c, 1, wrong[i].argv[0]);
+        else if (wrong[i].argc == 2)
+            conn_cmd(c, 2, wrong[i].argv[0], wrong[i].argv[1]);
+        else
+            conn_cmd(c, 3, wrong[i].argv[0], wrong[i].argv[1],
+                     wrong[i].argv[2]);
+        char want[64];
+        snprintf(want, sizeof want,
+                 "-ERR wrong number of arguments for '%s' command",
+                 wrong[i].argv[0]);
+        expect_line_prefix(c, want, 1500, wb_format(" (%s)", wrong[i].what));
+    }
+    /* Long names, of 39 and 40 bytes: the error names them whole. */
+    for (int len = 39; len <= 40; len++) {
+        char name[41];
+        memset(name, 'Q', (size_t)len);
+        name[len] = '\0';
+        conn_cmd(c, 1, name);
+        char named[80];
+        snprintf(named, sizeof named, "-ERR unknown command '%s'\r\n", name);
+        expect(c, named, wb_format(" (an unknown command of %d bytes)", len));
+    }
     conn_say(c, "NOPE\r\n");
     expect_line_prefix(c, "-ERR unknown command", 1500,
                        " (an unknown inline command)");
+    /* A name with CR and LF inside: the error stays one line. */
+    conn_say(c, "*1\r\n$7\r\nA\r\nB\r\nC\r\n");
+    conn_cmd(c, 1, "PING");
+    expect_line_prefix(c, "-ERR unknown command", 1500,
+                       " (an unknown command named \"A\\r\\nB\\r\\nC\")");
+    expect(c, "+PONG\r\n",
+           " (after the error for a command named \"A\\r\\nB\\r\\nC\": an "
+           "error reply is one line, so the CR and LF of the name must not "
+           "reach it as they are)");
     conn_cmd(c, 1, "PING");
     expect(c, "+PONG\r\n", " (the connection stays after these errors)");
     conn_free(c);
@@ -974,8 +1095,9 @@ START_TEST(test_malformed)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct conn *c = conn_open(&s);
         conn_say(c, bad[i].bytes);
-        const char *why = wb_format(" (%s: %s)", bad[i].what,
-                                    show(bad[i].bytes, strlen(bad[i].bytes)));
+        const char *why =
+            wb_format(" (%s: %s)", bad[i].what,
+                      kvnet_show(bad[i].bytes, strlen(bad[i].bytes)));
         char why_copy[256];
         snprintf(why_copy, sizeof why_copy, "%s", why);
         if (bad[i].before[0] != '\0')
@@ -983,10 +1105,43 @@ START_TEST(test_malformed)
         expect_line_prefix(c, "-ERR Protocol error", 1500, why_copy);
         expect_closed(c, 1500, why_copy);
         conn_free(c);
+        WB_PROMISE("clients");
+        size_t n = clients_become(&s, 1);
+        WB_EXPECT(n == 1,
+                  "once a client whose request was malformed has read its "
+                  "error and closed its end, the server should close it too "
+                  "(kv_clients() 1, the other client, within 1.5 s); it is "
+                  "%zu%s",
+                  n, why_copy);
+        WB_PROMISE("malformed");
         conn_cmd(other, 1, "PING");
         expect(other, "+PONG\r\n",
                " (another client is served after a malformed request)");
     }
+    /* A client that goes on sending after its error, its end open: the
+       server closes it all the same (it may read a little more, so that
+       the error reaches the client first, but never without end). */
+    struct conn *g = conn_open(&s);
+    conn_say(g, "*zz\r\n");
+    expect_line_prefix(g, "-ERR Protocol error", 1500, " (*zz)");
+    enum { MORE = 512 * 1024 };
+    char *junk = malloc(MORE);
+    ck_assert_ptr_nonnull(junk);
+    memset(junk, 'j', MORE);
+    conn_queue(g, junk, MORE);
+    free(junk);
+    g->want = (size_t)-1;
+    pump(&g, 1, 300);
+    WB_PROMISE("clients");
+    size_t left = clients_become(&s, 1);
+    WB_EXPECT(left == 1,
+              "a client that goes on sending after a malformed request (512 "
+              "KiB more, its end still open) should be closed by the server "
+              "all the same: kv_clients() should come to 1 (the other "
+              "client) within 1.5 s; it is %zu",
+              left);
+    WB_PROMISE("malformed");
+    conn_free(g);
     conn_free(other);
     server_stop(&s);
 }
@@ -1043,7 +1198,7 @@ START_TEST(test_too_big)
               "an endless line (no newline, 4 MiB sent) should get "
               "\"-ERR Protocol error...\" once it passes max_request = 4096 "
               "bytes; got %s%s",
-              show(c->in, c->in_len), state(c));
+              kvnet_show(c->in, c->in_len), state(c));
     WB_EXPECT(c->eof || c->err,
               "after an endless line over max_request, the server should "
               "close the connection; it was open 2 s later (%zu bytes of "
@@ -1094,8 +1249,8 @@ START_TEST(test_many)
         WB_EXPECT(c->in_len == wlen[i] && memcmp(c->in, want[i], wlen[i]) == 0,
                   "each of %d clients sent %d pipelined SET and GET at "
                   "once; client %d should get %s, got %s%s",
-                  N, EACH, i, show(want[i], wlen[i]), show(c->in, c->in_len),
-                  state(c));
+                  N, EACH, i, kvnet_show(want[i], wlen[i]),
+                  kvnet_show(c->in, c->in_len), state(c));
     }
     for (int i = 0; i < N; i++) {
         conn_free(cs[i]);
@@ -1134,7 +1289,7 @@ START_TEST(test_sleep)
               "should be answered at once; they took %lld ms, and a had "
               "received %s by then: does SLEEP block the loop (the whole "
               "server waits while one client sleeps)? It must be a timer",
-              (long long)(b_done / MS), show(a->in, a->in_len));
+              (long long)(b_done / MS), kvnet_show(a->in, a->in_len));
     expect_n(a, "+OK\r\n+PONG\r\n$5\r\nafter\r\n", 23, 3000 * f,
              " (SLEEP, then PING and ECHO after, sent together: the "
              "requests after a SLEEP wait for it)");
@@ -1143,6 +1298,14 @@ START_TEST(test_sleep)
               "SLEEP %ld should answer no earlier than %ld ms later; it "
               "answered after %lld ms",
               1000 * f, 1000 * f, (long long)(a_done / MS));
+    /* The bounds: 0 and 10000 are times, -1 and 10001 are not. */
+    conn_cmd(b, 2, "SLEEP", "0");
+    conn_cmd(b, 1, "PING");
+    expect(b, "+OK\r\n+PONG\r\n", " (SLEEP 0, then PING)");
+    conn_cmd(b, 2, "SLEEP", "-1");
+    expect_line_prefix(b, "-ERR", 1500, " (SLEEP -1)");
+    conn_cmd(b, 2, "SLEEP", "10001");
+    expect_line_prefix(b, "-ERR", 1500, " (SLEEP 10001: over 10000)");
     conn_free(a);
     conn_free(b);
     server_stop(&s);
@@ -1169,7 +1332,7 @@ START_TEST(test_save)
     WB_EXPECT(strcmp(snap, "x=1;") == 0,
               "kv_each() in the save function should see exactly x = 1 "
               "(the SET before the SAVE, not the one after); it saw %s",
-              show(snap, strlen(snap)));
+              kvnet_show(snap, strlen(snap)));
     WB_EXPECT(early == 7,
               "kv_each() should stop when its function returns non-zero "
               "and return that value (7); it returned %d",
@@ -1196,6 +1359,8 @@ START_TEST(test_save)
     snprintf(msg, sizeof msg, "-ERR %s\r\n+PONG\r\n", strerror(ENOSPC));
     expect(a, msg, " (kv_save_done(ENOSPC): -ERR and strerror(ENOSPC))");
     /* A save function that finishes from within its call. */
+    conn_cmd(b, 3, "SET", "y", "0");
+    expect(b, "+OK\r\n", " (a second key)");
     conn_cmd(b, 2, "ECHO", "hold");
     expect(b, "$4\r\nhold\r\n", "");
     server_stall(&s);
@@ -1205,6 +1370,14 @@ START_TEST(test_save)
     conn_cmd(a, 1, "PING");
     conn_flush(a);
     wait_saved(&s, " (the third SAVE)");
+    pthread_mutex_lock(&s.lock);
+    int one = s.each_one, calls = s.each_one_calls;
+    pthread_mutex_unlock(&s.lock);
+    WB_EXPECT(one == 1 && calls == 1,
+              "kv_each() over two keys, with a function that returns 1, "
+              "should call it once and return 1; it called it %d times and "
+              "returned %d",
+              calls, one);
     expect(a, "+OK\r\n+PONG\r\n",
            " (a save function that calls kv_save_done(0) before it returns)");
     /* A save function that fails at once. */
@@ -1243,6 +1416,50 @@ START_TEST(test_save)
     conn_free(a);
     conn_free(b);
     server_stop(&s);
+
+    /* A SAVE whose client left, finished once the server has stopped:
+       that kv_save_done() is the last thing, and the server frees
+       itself then (the test ends with nothing of kv.c allocated). */
+    server_start(&s, usual());
+    b = conn_open(&s);
+    conn_cmd(b, 1, "SAVE");
+    conn_flush(b);
+    wait_saved(&s, " (a SAVE from a client that then leaves)");
+    conn_reset(b);
+    conn_free(b);
+    WB_EXPECT(clients_become(&s, 0) == 0,
+              "a client that reset its connection while its SAVE waited "
+              "should be closed (kv_clients() 0 within 1.5 s)");
+    ck_assert_int_eq(write(s.stop[1], "q", 1), 1);
+    wb_sleep_ms(20);
+    WB_PROMISE("stop");
+    WB_EXPECT(!kvnet_readable_within(s.done[0], 0),
+              "loop_run() returned while a SAVE (of a client that had left) "
+              "was still waiting for kv_save_done()");
+    finish_save(&s, 0);
+    WB_EXPECT(kvnet_readable_within(s.done[0], 2000),
+              "after kv_stop() and the last kv_save_done() (of a client that "
+              "had left), loop_run() should return");
+    pthread_join(s.thread, NULL);
+    loop_free(s.l);
+    {
+        int *pipes[] = {s.stop,    s.done,    s.finish, s.saved, s.stall,
+                        s.stalled, s.release, s.ask,    s.answer};
+        for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++) {
+            close(pipes[i][0]);
+            close(pipes[i][1]);
+        }
+    }
+    close(s.lfd);
+    if (s.stat_fd >= 0)
+        close(s.stat_fd);
+    pthread_mutex_destroy(&s.lock);
+    size_t left = live_back_to(0);
+    WB_EXPECT(left == 0,
+              "once stopped and its last SAVE done, the server should free "
+              "itself; kv.c still holds %zu bytes",
+              left);
+    WB_PROMISE("save");
 
     /* No save function: SAVE answers an error at once. */
     server_start_with(&s, usual(), 0, 0);
@@ -1332,7 +1549,7 @@ START_TEST(test_backpressure)
               "first %zu replies are right, then %s%s",
               GETS, GETS, b->in_len, whole,
               b->in_len > whole * REPLY
-                  ? show(b->in + whole * REPLY, b->in_len - whole * REPLY)
+                  ? kvnet_show(b->in + whole * REPLY, b->in_len - whole * REPLY)
                   : "nothing more for 6 s",
               state(b));
     free(v);
@@ -1461,7 +1678,7 @@ START_TEST(test_backpressure_resumes)
               GETS, per_round[0], per_round[1], per_round[2], per_round[3],
               b->in_len, whole,
               whole * REPLY < b->in_len
-                  ? show(b->in + whole * REPLY, b->in_len - whole * REPLY)
+                  ? kvnet_show(b->in + whole * REPLY, b->in_len - whole * REPLY)
                   : "nothing more for 6 s",
               state(b));
     free(v);
@@ -1507,9 +1724,90 @@ START_TEST(test_idle)
               (long long)(closed / MS));
     conn_cmd(busy, 1, "PING");
     expect(busy, "+PONG\r\n", "");
+    /* The busy client goes quiet: idle_ms after its last byte, it is
+       closed too (its idle time is counted again from there). */
+    int64_t last = wb_now_ns();
+    expect_closed(busy, 1500 * f,
+                  " (a client that was busy, then sent nothing for idle_ms "
+                  "= 200 ms)");
+    int64_t quiet_for = wb_now_ns() - last;
+    WB_EXPECT(quiet_for >= 150 * f * MS,
+              "a client quiet after being busy should be closed idle_ms = "
+              "200 ms after its last byte (150 ms at least, allowing for "
+              "the time the test took to see that byte); it was after %lld "
+              "ms",
+              (long long)(quiet_for / MS));
     conn_free(quiet);
     conn_free(busy);
     conn_free(sleeper);
+    server_stop(&s);
+}
+END_TEST
+
+/* idle_ms of a second and more: the server's clock counts whole
+ * seconds too. */
+START_TEST(test_idle_long)
+{
+    WB_PROMISE("idle");
+    const long f = wb_stress() < 1 ? 10 : 1;
+    kv_config cfg = usual();
+    cfg.idle_ms = 1100 * f;
+    struct server s;
+    server_start(&s, cfg);
+    int64_t t0 = wb_now_ns();
+    struct conn *quiet = conn_open(&s);
+    expect_closed(quiet, 2500 * f,
+                  " (a client that sends nothing for idle_ms = 1100 ms)");
+    int64_t closed = wb_now_ns() - t0;
+    WB_EXPECT(closed >= 1100 * f * MS,
+              "an idle client should be closed no earlier than idle_ms = "
+              "1100 ms; it was after %lld ms",
+              (long long)(closed / MS));
+    conn_free(quiet);
+    server_stop(&s);
+}
+END_TEST
+
+/* A client that reads a long answer slowly: the server writes to it
+ * (and reads nothing) for longer than idle_ms, and it is not idle. */
+START_TEST(test_idle_while_writing)
+{
+    WB_PROMISE("idle");
+    const long f = wb_stress() < 1 ? 10 : 1;
+    kv_config cfg = usual();
+    cfg.idle_ms = 150 * f;
+    struct server s;
+    server_start_with(&s, cfg, 4096, 1); /* small kernel buffers */
+    struct conn *c = conn_open_buf(&s, 4096);
+    char *v = malloc(1001);
+    ck_assert_ptr_nonnull(v);
+    memset(v, 'w', 1000);
+    v[1000] = '\0';
+    conn_cmd(c, 3, "SET", "v", v);
+    expect(c, "+OK\r\n", "");
+    enum { GETS = 200, REPLY = 1009 }; /* $1000\r\n, 1000 bytes, \r\n */
+    for (int i = 0; i < GETS; i++)
+        conn_say(c, "GET v\r\n");
+    conn_flush(c);
+    /* Read about 8 KB every 10 ms: the 200 KB take most of a second. */
+    size_t total = (size_t)GETS * REPLY;
+    int64_t end = wb_now_ns() + 4000 * f * MS;
+    while (c->in_len - c->seen < total && !c->eof && !c->err &&
+           wb_now_ns() < end) {
+        c->want = c->in_len + 8192;
+        if (c->want > c->seen + total)
+            c->want = c->seen + total;
+        pump(&c, 1, 20);
+        wb_sleep_ms(10);
+    }
+    WB_EXPECT(c->in_len - c->seen == total && !c->eof && !c->err,
+              "a client that reads its replies slowly (200 replies of 1 KB, "
+              "about 8 KB every 10 ms) is not idle while the server writes "
+              "to it: with idle_ms %ld, it should get all %zu bytes; got "
+              "%zu%s",
+              cfg.idle_ms, total, c->in_len - c->seen, state(c));
+    free(v);
+    conn_free(c);
     server_stop(&s);
 }
 END_TEST
@@ -1674,6 +1972,41 @@ START_TEST(test_accept_fails)
 }
 END_TEST
 
+START_TEST(test_stop_while_accept_waits)
+{
+    WB_PROMISE("stop");
+    struct server s;
+    server_start(&s, usual());
+    if (wb_stress() < 1) {
+        printf("test_stop_while_accept_waits: skipped under Valgrind\n");
+        server_stop(&s);
+        return;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int lowest = fcntl(0, F_DUPFD_CLOEXEC, 0);
+    ck_assert_int_ge(lowest, 0);
+    close(lowest);
+    low = old;
+    low.rlim_cur = (rlim_t)lowest;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons((uint16_t)s.port);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    wb_sleep_ms(30); /* accept() failed (EMFILE): it tries again later */
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    /* Stopped while it waits to try again: that try never comes, and
+       nothing of the server stays on the loop. */
+    server_stop_within(&s, 1000);
+    close(fd);
+}
+END_TEST
+
 /* 8 clients that come and go: mid-request, orderly close; mid-request,
  * reset; after a whole request, before reading its reply. */
 static void comings_and_goings(const struct server *s)
@@ -1723,6 +2056,27 @@ START_TEST(test_gone)
               "under test holds %zu bytes more than after the same 8 "
               "clients came and went before",
               left - base);
+    /* A client that resets its connection while its SLEEP waits: its
+       timer must not outlive it. */
+    struct conn *z = conn_open(&s);
+    conn_say(z, "SLEEP 100\r\nPING\r\n");
+    conn_flush(z);
+    wb_sleep_ms(20);
+    conn_reset(z);
+    conn_free(z);
+    n = fds_back_to(fds);
+    wb_sleep_ms(150); /* past the end of its SLEEP */
+    struct conn *o = conn_open(&s);
+    conn_cmd(o, 1, "PING");
+    expect(o, "+PONG\r\n",
+           " (after a client reset its connection while its SLEEP 100 "
+           "waited, and the 100 ms went by)");
+    conn_free(o);
+    n = fds_back_to(fds);
+    WB_EXPECT(n <= fds,
+              "a client that reset its connection while its SLEEP waited "
+              "should be closed; %d descriptors are open, expected %d",
+              n, fds);
     /* A half-close: the requests sent whole are still answered. */
     struct conn *h = conn_open(&s);
     conn_say(h, "SET half yes\r\nGET half\r\nECHO unfinis");
@@ -1912,12 +2266,6 @@ START_TEST(test_stop)
     struct conn *z = conn_open(&s); /* first, and idle */
     conn_cmd(z, 1, "PING");
     expect(z, "+PONG\r\n", "");
-    /* e: answered a protocol error and closing, but it keeps its end
-       open and sends nothing more. */
-    struct conn *e = conn_open(&s);
-    conn_say(e, "*1\r\n$x\r\n");
-    expect_line_prefix(e, "-ERR Protocol error", 1500,
-                       " (a bulk length that is not a number)");
     struct conn *a = conn_open(&s), *b = conn_open(&s), *c = conn_open(&s);
     conn_cmd(b, 1, "SAVE");
     conn_cmd(b, 2, "GET", "k999");
@@ -1927,6 +2275,10 @@ START_TEST(test_stop)
     conn_say(c, "*2\r\n$4\r\nECHO\r\n$3\r\nab");
     c->want = 0;
     pump(&c, 1, 50);
+    /* m: a malformed request, its error read, its end still open. */
+    struct conn *m = conn_open(&s);
+    conn_say(m, "*zz\r\n");
+    expect_line_prefix(m, "-ERR Protocol error", 1500, " (*zz)");
     for (int i = 0; i < 1000; i++) {
         char key[16], val[16];
         snprintf(key, sizeof key, "k%d", i);
@@ -1953,20 +2305,23 @@ START_TEST(test_stop)
               "1,000 SETs sent before kv_stop() should all be answered "
               "+OK (no write the client was told of may be lost, none "
               "left unanswered); got %zu bytes: %s%s",
-              a->in_len, show(a->in, a->in_len), state(a));
+              a->in_len, kvnet_show(a->in, a->in_len), state(a));
     free(want);
     a->seen = a->in_len;
     expect_closed(a, 1500, " (after its replies, once the server stops)");
     expect_closed(c, 1500,
                   " (a client with only half a request when the server "
                   "stops)");
+    expect_closed(m, 1500,
+                  " (a client whose malformed request was answered, its own "
+                  "end still open, when the server stops)");
     expect_closed(z, 1500,
                   " (an idle client, the first to connect, when the server "
                   "stops)");
     expect_nothing(b, 100,
                    " (the server stops, but b's SAVE still waits for "
                    "kv_save_done())");
-    WB_EXPECT(!readable_within(s.done[0], 0),
+    WB_EXPECT(!kvnet_readable_within(s.done[0], 0),
               "loop_run() returned while a SAVE was still waiting for "
               "kv_save_done(): the server must wait for it");
     int fl = fcntl(s.lfd, F_GETFD);
@@ -1976,7 +2331,7 @@ START_TEST(test_stop)
            " (the SAVE's reply after kv_save_done(0), then the GET sent "
            "after it, once the server has stopped)");
     expect_closed(b, 1500, "");
-    WB_EXPECT(readable_within(s.done[0], 2000),
+    WB_EXPECT(kvnet_readable_within(s.done[0], 2000),
               "after kv_stop(), once every client is answered and closed, "
               "loop_run() should return (a client that got a protocol "
               "error and keeps its end open, sending nothing, is closed at "
@@ -1984,8 +2339,316 @@ START_TEST(test_stop)
     conn_free(a);
     conn_free(b);
     conn_free(c);
-    conn_free(e);
     conn_free(z);
+    conn_free(m);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_clients)
+{
+    WB_PROMISE("clients");
+    WB_EXPECT(kv_clients(NULL) == 0, "kv_clients(NULL) should be 0; got %zu",
+              kv_clients(NULL));
+    kv_config cfg = usual();
+    cfg.max_clients = 3;
+    struct server s;
+    server_start(&s, cfg);
+    size_t n = server_clients(&s);
+    WB_EXPECT(n == 0, "kv_clients() of a new server should be 0; got %zu", n);
+    struct conn *c[3];
+    for (int i = 0; i < 3; i++) {
+        c[i] = conn_open(&s);
+        conn_cmd(c[i], 1, "PING");
+        expect(c[i], "+PONG\r\n", "");
+        n = server_clients(&s);
+        WB_EXPECT(n == (size_t)i + 1,
+                  "with %d clients connected (each answered), kv_clients() "
+                  "should be %d; got %zu",
+                  i + 1, i + 1, n);
+    }
+    struct conn *more = conn_open(&s);
+    expect(more, KV_FULL, " (a fourth client with max_clients = 3)");
+    expect_closed(more, 1500, " (after refusing a fourth client)");
+    conn_free(more);
+    n = server_clients(&s);
+    WB_EXPECT(n == 3,
+              "a connection refused with max_clients reached is no client: "
+              "kv_clients() should stay 3; got %zu",
+              n);
+    conn_free(c[0]);
+    c[0] = NULL;
+    n = clients_become(&s, 2);
+    WB_EXPECT(n == 2,
+              "once one of 3 clients has closed its connection, "
+              "kv_clients() should come to 2 within 1.5 s; it is %zu",
+              n);
+    conn_cmd(c[1], 1, "QUIT");
+    expect(c[1], "+OK\r\n", " (QUIT)");
+    expect_closed(c[1], 1500, " (after QUIT's +OK)");
+    conn_free(c[1]);
+    c[1] = NULL;
+    n = clients_become(&s, 1);
+    WB_EXPECT(n == 1,
+              "once a client that sent QUIT has read its +OK and closed "
+              "its end, kv_clients() should be 1 (of 3); it is %zu",
+              n);
+    for (int i = 0; i < 3; i++)
+        conn_free(c[i]);
+    n = clients_become(&s, 0);
+    WB_EXPECT(n == 0,
+              "once every client has left, kv_clients() should be 0; it is "
+              "%zu",
+              n);
+    /* A client accepted as descriptor 0 (the process closed its
+       standard input): a descriptor like another. */
+    server_stall(&s);
+    struct conn *zero = conn_open(&s);
+    int in = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    ck_assert_int_ge(in, 0);
+    close(0);
+    server_release(&s);
+    conn_cmd(zero, 1, "PING");
+    expect(zero, "+PONG\r\n",
+           " (a client whose socket on the server's side is descriptor 0)");
+    conn_free(zero);
+    n = clients_become(&s, 0);
+    ck_assert_int_eq(dup2(in, 0), 0);
+    close(in);
+    WB_EXPECT(n == 0,
+              "a client accepted as descriptor 0 that left should be closed "
+              "(kv_clients() 0 within 1.5 s); it is %zu",
+              n);
+    server_stop(&s);
+    WB_PROMISE("stop");
+    kv_stop(NULL); /* does nothing */
+}
+END_TEST
+
+/* One client's requests while allocation @p call of kv.c fails: each
+ * reply is the right one or an error, or the client is closed. */
+static void script_without_memory(struct server *s, struct conn *other,
+                                  int call)
+{
+    wb_alloc_fail(call);
+    struct conn *c = conn_open(s);
+    conn_say(c, "SET a 1\r\nGET a\r\nSAVE\r\nPING\r\n");
+    c->want = (size_t)-1;
+    int64_t end = wb_now_ns() + 1500 * MS;
+    while (!c->eof && !c->err && wb_now_ns() < end &&
+           !(c->in_len >= 7 &&
+             memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0)) {
+        c->want = c->in_len + 1;
+        pump(&c, 1, 20);
+    }
+    wb_alloc_fail(0);
+    const char *why = wb_format(" (allocation number %d of kv.c, from the "
+                                "client's connection on, fails with ENOMEM "
+                                "in this test; got %s%s)",
+                                call, kvnet_show(c->in, c->in_len), state(c));
+    char why_copy[400];
+    snprintf(why_copy, sizeof why_copy, "%s", why);
+    int answered =
+        c->in_len >= 7 && memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0;
+    WB_EXPECT(answered || c->eof || c->err,
+              "when an allocation fails, the server should answer with an "
+              "error or close the connection, not leave the client "
+              "waiting: after 1.5 s the client had neither its last reply "
+              "nor the end of the connection%s",
+              why_copy);
+    if (c->in_len >= 5 && memcmp(c->in, "+OK\r\n", 5) == 0)
+        WB_EXPECT(c->in_len >= 12 && memcmp(c->in + 5, "$1\r\n1\r\n", 7) == 0,
+                  "SET a 1 was answered +OK, so GET a should answer 1%s",
+                  why_copy);
+    else if (c->in_len > 0)
+        WB_EXPECT(c->in[0] == '-',
+                  "SET a 1 should be answered +OK, or an error when there "
+                  "is no memory%s",
+                  why_copy);
+    conn_free(c);
+    conn_cmd(other, 1, "PING");
+    expect(other, "+PONG\r\n",
+           wb_format(" (another client, after allocation number %d failed "
+                     "for a new one)",
+                     call));
+}
+
+START_TEST(test_no_memory)
+{
+    WB_PROMISE("no-memory");
+    /* kv_start(): each of its allocations fails in turn. */
+    loop *l = loop_new();
+    ck_assert_msg(l != NULL, "loop_new() failed");
+    int port;
+    int lfd = kvnet_listen(0, 16, &port);
+    kv_config cfg = usual();
+    int failed = 0;
+    for (int call = 1; call <= 20; call++) {
+        wb_alloc_fail(call);
+        errno = 0;
+        kv *k = kv_start(l, lfd, &cfg);
+        int e = errno, calls = wb_alloc_calls();
+        wb_alloc_fail(0);
+        if (k != NULL) {
+            kv_stop(k);
+            WB_EXPECT(calls < call,
+                      "kv_start() returned a server though its allocation "
+                      "number %d failed: it should fail with ENOMEM",
+                      call);
+            break;
+        }
+        failed++;
+        WB_EXPECT(e == ENOMEM,
+                  "kv_start() whose allocation number %d fails should fail "
+                  "with ENOMEM; errno was %s",
+                  call, wb_errname(e));
+        WB_EXPECT(wb_alloc_live(NULL) == 0,
+                  "kv_start() whose allocation number %d failed should free "
+                  "what it had allocated; %zu blocks are left",
+                  call, wb_alloc_live(NULL));
+    }
+    WB_EXPECT(failed > 0, "kv_start() should allocate (its table, its "
+                          "clients' places)");
+    loop_free(l);
+    close(lfd);
+
+    /* A client's requests, each allocation failing in turn. */
+    struct server s;
+    server_start(&s, usual());
+    atomic_store(&s.mode, SAVE_SYNC);
+    struct conn *other = conn_open(&s);
+    conn_cmd(other, 1, "PING");
+    expect(other, "+PONG\r\n", "");
+    for (int call = 1; call <= 8; call++)
+        script_without_memory(&s, other, call);
+    /* A client whose first reply is a bulk string (ECHO): each reply is
+       whole, or an error in its place, or the client is closed. */
+    static const char *const replies[] = {"$5\r\nhello\r\n", "+PONG\r\n"};
+    for (int call = 1; call <= 6; call++) {
+        wb_alloc_fail(call);
+        struct conn *e = conn_open(&s);
+        conn_say(e, "ECHO hello\r\nPING\r\n");
+        int64_t until = wb_now_ns() + 1500 * MS;
+        while (!e->eof && !e->err && wb_now_ns() < until &&
+               !(e->in_len >= 7 &&
+                 memcmp(e->in + e->in_len - 7, "+PONG\r\n", 7) == 0)) {
+            e->want = e->in_len + 1;
+            pump(&e, 1, 20);
+        }
+        wb_alloc_fail(0);
+        size_t at = 0;
+        int ok = 1, done = 0;
+        for (int r = 0; r < 2 && ok && at < e->in_len; r++) {
+            size_t n = strlen(replies[r]);
+            if (e->in_len - at >= n && memcmp(e->in + at, replies[r], n) == 0) {
+                at += n;
+            } else if (e->in[at] == '-') {
+                char *nl = memchr(e->in + at, '\n', e->in_len - at);
+                ok = nl != NULL;
+                at = nl ? (size_t)(nl + 1 - e->in) : at;
+            } else {
+                ok = 0;
+            }
+            done = r == 1 && ok;
+        }
+        WB_EXPECT(ok && at == e->in_len && (done || e->eof || e->err),
+                  "with allocation number %d of kv.c failing, ECHO hello "
+                  "then PING should get their replies, whole, an error in "
+                  "the place of one, or the end of the connection; got %s%s",
+                  call, kvnet_show(e->in, e->in_len), state(e));
+        conn_free(e);
+    }
+
+    /* The table cannot grow (its 65th key, one allocation after the
+       key's own): every key stays there. */
+    char key[16], want[32];
+    for (int i = 0; i < 64; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        conn_cmd(other, 3, "SET", key, key);
+    }
+    for (int i = 0; i < 64; i++)
+        expect(other, "+OK\r\n", " (64 SETs)");
+    for (int fail = 1; fail <= 3; fail++) {
+        snprintf(key, sizeof key, "k%d", 63 + fail);
+        wb_alloc_fail(fail);
+        conn_cmd(other, 3, "SET", key, key);
+        const char *line = expect_line_prefix(
+            other, "", 1500,
+            wb_format(" (SET of key %d, its allocation number %d failing)",
+                      63 + fail, fail));
+        wb_alloc_fail(0);
+        WB_EXPECT(strcmp(line, "+OK\r\n") == 0 || line[0] == '-',
+                  "SET should answer +OK, or an error when there is no "
+                  "memory; got %s",
+                  kvnet_show(line, strlen(line)));
+    }
+    for (int i = 0; i < 67; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        conn_cmd(other, 3, "SET", key, key);
+        conn_cmd(other, 2, "GET", key);
+    }
+    for (int i = 0; i < 67; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        snprintf(want, sizeof want, "+OK\r\n$%zu\r\n%s\r\n", strlen(key), key);
+        expect(other, want,
+               " (SET and GET of 67 keys, after the table could not grow)");
+    }
+    /* A SAVE's reply, when it comes, needs memory of a client that has
+       had no reply yet. */
+    atomic_store(&s.mode, SAVE_HOLD);
+    char b;
+    while (kvnet_readable_within(s.saved[0], 0)) /* the SAVEs above */
+        ck_assert_int_eq(read(s.saved[0], &b, 1), 1);
+    struct conn *c = conn_open(&s);
+    conn_say(c, "SAVE\r\nPING\r\n");
+    conn_flush(c);
+    wait_saved(&s, " (a SAVE held until the test finishes it)");
+    wb_alloc_fail(1);
+    finish_save(&s, 0);
+    c->want = (size_t)-1;
+    int64_t end = wb_now_ns() + 1500 * MS;
+    while (!c->eof && !c->err && wb_now_ns() < end &&
+           !(c->in_len >= 7 &&
+             memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0)) {
+        c->want = c->in_len + 1;
+        pump(&c, 1, 20);
+    }
+    wb_alloc_fail(0);
+    int whole = c->in_len > 7 && (c->in[0] == '+' || c->in[0] == '-') &&
+                memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0;
+    WB_EXPECT(whole || (c->in_len == 0 && (c->eof || c->err)),
+              "when the memory for a SAVE's reply cannot be had (the next "
+              "allocation of kv.c fails when kv_save_done() is called), the "
+              "client should get that reply and then PING's, or be closed "
+              "with nothing: never PING's reply in the SAVE's place; got "
+              "%s%s",
+              kvnet_show(c->in, c->in_len), state(c));
+    conn_free(c);
+    /* The same for a SLEEP's reply, which comes on a timer. */
+    c = conn_open(&s);
+    conn_say(c, "SLEEP 100\r\nPING\r\n");
+    conn_flush(c);
+    wb_sleep_ms(30); /* read by now: the reply is due in some 70 ms */
+    wb_alloc_fail(1);
+    c->want = (size_t)-1;
+    end = wb_now_ns() + 1500 * MS;
+    while (!c->eof && !c->err && wb_now_ns() < end &&
+           !(c->in_len >= 7 &&
+             memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0)) {
+        c->want = c->in_len + 1;
+        pump(&c, 1, 20);
+    }
+    wb_alloc_fail(0);
+    whole = c->in_len > 7 && (c->in[0] == '+' || c->in[0] == '-') &&
+            memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0;
+    WB_EXPECT(whole || (c->in_len == 0 && (c->eof || c->err)),
+              "when the memory for a SLEEP's reply cannot be had (the next "
+              "allocation of kv.c fails when its timer comes), the client "
+              "should get that reply and then PING's, or be closed with "
+              "nothing, within 1.5 s; got %s%s",
+              kvnet_show(c->in, c->in_len), state(c));
+    conn_free(c);
+    conn_free(other);
     server_stop(&s);
 }
 END_TEST
@@ -2014,7 +2677,7 @@ static int run_tool(char *const argv[], char *out, size_t cap, long ms)
     int64_t end = wb_now_ns() + ms * MS;
     for (;;) {
         long left = (long)((end - wb_now_ns()) / MS);
-        if (left <= 0 || !readable_within(p[0], left)) {
+        if (left <= 0 || !kvnet_readable_within(p[0], left)) {
             kill(pid, SIGKILL);
             break;
         }
@@ -2082,8 +2745,8 @@ START_TEST(test_redis_cli)
                   "it printed %s and exited %d",
                   runs[i].args[0], runs[i].args[1] ? runs[i].args[1] : "",
                   runs[i].args[1] && runs[i].args[2] ? runs[i].args[2] : "",
-                  show(runs[i].want, strlen(runs[i].want)),
-                  show(out, strlen(out)), rc);
+                  kvnet_show(runs[i].want, strlen(runs[i].want)),
+                  kvnet_show(out, strlen(out)), rc);
     }
     WB_PROMISE("pipeline");
     if (wb_stress() < 1) {
@@ -2111,7 +2774,7 @@ START_TEST(test_redis_cli)
                   "redis-benchmark -t set,get -n 2000 -c 10 -P 8 -q should "
                   "report SET and GET requests per second and exit 0; it "
                   "printed %s and exited %d",
-                  show(out, strlen(out)), rc);
+                  kvnet_show(out, strlen(out)), rc);
     } else {
         printf("test_redis_cli: redis-benchmark is not installed: that "
                "part skipped\n");
@@ -2134,6 +2797,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_bad_config, S_CAPSTONE);
     WB_ADD_TIMEOUT(s, test_commands, S_PROTOCOL, 5.0);
     WB_ADD_TIMEOUT(s, test_inline, S_PROTOCOL, 5.0);
+    WB_ADD_TIMEOUT(s, test_many_keys, S_PROTOCOL, 10.0);
     WB_ADD_TIMEOUT(s, test_pipeline, S_PIPELINE, 10.0);
     WB_ADD_TIMEOUT(s, test_errors, S_BAD, 5.0);
     WB_ADD_TIMEOUT(s, test_malformed, S_BAD, 5.0);
@@ -2144,14 +2808,19 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_backpressure, S_BACKPRESSURE, 10.0);
     WB_ADD_TIMEOUT(s, test_backpressure_resumes, S_BACKPRESSURE, 10.0);
     WB_ADD_TIMEOUT(s, test_idle, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_idle_while_writing, S_CAPSTONE, 10.0);
+    WB_ADD_TIMEOUT(s, test_idle_long, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_full, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_loop_refuses, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_accept_fails, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_stop_while_accept_waits, S_STOP, 5.0);
     WB_ADD_TIMEOUT(s, test_gone, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_no_sigpipe, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_no_delay, S_REDIS, 5.0);
     WB_ADD_TIMEOUT(s, test_no_spin, S_CAPSTONE, 5.0);
     WB_ADD_TIMEOUT(s, test_stop, S_STOP, 10.0);
     WB_ADD_TIMEOUT(s, test_redis_cli, S_REDIS, 15.0);
+    WB_ADD_TIMEOUT(s, test_clients, S_CAPSTONE, 5.0);
+    WB_ADD_TIMEOUT(s, test_no_memory, S_BAD, 8.0);
     return s;
 }

@@ -28,6 +28,7 @@
  */
 #define _GNU_SOURCE
 #include "wb.h"
+#include "kvnet.h"
 #include "kvsave.h"
 
 #include <arpa/inet.h>
@@ -46,6 +47,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MS 1000000LL /* nanoseconds */
@@ -80,7 +82,27 @@ struct server {
     char dir[64];   /* the folder of the snapshot */
     char path[128]; /* the snapshot: dir/snap */
     char tmp[140];  /* dir/snap.tmp */
+    /* What kvsave_start() returned last, and its errno (the loop thread
+       writes them, before its reply can reach a client). */
+    atomic_int start_rc, start_errno;
 };
+
+/* The server of this test (one per test process). */
+static struct server *current;
+
+/* kv_config's save: kvsave_start(), its result recorded. */
+static int save_recorded(kv *k, kv_pending *p, void *ctx)
+{
+    errno = 0;
+    int rc = kvsave_start(k, p, ctx);
+    int e = errno;
+    if (current != NULL) {
+        atomic_store(&current->start_errno, e);
+        atomic_store(&current->start_rc, rc);
+    }
+    errno = e;
+    return rc;
+}
 
 /* The test's own job: holds the offload's only worker until a byte. */
 static int block_work(void *req)
@@ -129,48 +151,41 @@ static void *server_main(void *arg)
     return NULL;
 }
 
-static int listen_socket(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    WB_EXPECT(fd >= 0, "socket() failed%s", wb_errno_note(fd));
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(listen(fd, 64), 0);
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 static void dir_clean(const char *dir);
 
 /* The process that runs the suite. A failed check ends a test's process
- * at once (Check's fork mode: _exit()), leaving its folder behind, so
- * each folder is named after the suite's process, and each test first
- * removes the folders of earlier tests of this run and of runs whose
- * process is gone: at most one is left after the run. */
+ * at once (Check's fork mode: _exit()), leaving its folder behind, and
+ * the suite's own process ends with _exit() too, so each folder is named
+ * after the suite's run (its process id and the time it began: suites
+ * run side by side in PID namespaces of their own, as make mutants runs
+ * them, may have the same process id, and a process id of another
+ * namespace says nothing here), and each test first removes the folders
+ * of earlier tests of this run and those untouched for ten minutes (runs
+ * that have ended): at most one is left by this run, for ten minutes. */
 static pid_t suite_pid;
+static unsigned long long suite_stamp;
 
+/* The folders of this run, and the stale ones. */
 static void clean_stale_dirs(void)
 {
     DIR *d = opendir("/tmp");
     if (d == NULL)
         return;
     struct dirent *e;
+    time_t now = time(NULL);
     while ((e = readdir(d)) != NULL) {
         long pid = 0;
+        unsigned long long stamp = 0;
         int at = 0;
-        if (sscanf(e->d_name, "kvsave-%ld-%n", &pid, &at) != 1 || at == 0 ||
-            pid <= 0)
-            continue;
-        if (pid != (long)suite_pid &&
-            !(kill((pid_t)pid, 0) == -1 && errno == ESRCH))
+        if (sscanf(e->d_name, "kvsave-%ld-%llx-%n", &pid, &stamp, &at) != 2 ||
+            at == 0 || pid <= 0)
             continue;
         char p[300];
         snprintf(p, sizeof p, "/tmp/%s", e->d_name);
+        struct stat st;
+        int mine = pid == (long)suite_pid && stamp == suite_stamp;
+        if (!mine && (lstat(p, &st) != 0 || now - st.st_mtime < 600))
+            continue;
         dir_clean(p);
     }
     closedir(d);
@@ -182,12 +197,15 @@ static void clean_stale_dirs(void)
 static void server_start_in(struct server *s, const char *name, int relative)
 {
     memset(s, 0, sizeof *s);
+    current = s;
+    atomic_store(&s->start_rc, 99);
     clean_stale_dirs();
-    snprintf(s->dir, sizeof s->dir, "/tmp/kvsave-%ld-XXXXXX", (long)suite_pid);
+    snprintf(s->dir, sizeof s->dir, "/tmp/kvsave-%ld-%llx-XXXXXX",
+             (long)suite_pid, suite_stamp);
     ck_assert_msg(mkdtemp(s->dir) != NULL, "mkdtemp() failed");
     snprintf(s->path, sizeof s->path, "%s/%s", s->dir, name);
     snprintf(s->tmp, sizeof s->tmp, "%s.tmp", s->path);
-    s->lfd = listen_socket(&s->port);
+    s->lfd = kvnet_listen(0, 64, &s->port);
     s->l = loop_new();
     ck_assert_msg(s->l != NULL, "loop_new() failed");
     s->o = offload_new(s->l, 1);
@@ -207,7 +225,7 @@ static void server_start_in(struct server *s, const char *name, int relative)
                      .max_request = 1 << 20,
                      .max_queue = 1 << 20,
                      .idle_ms = 10000,
-                     .save = kvsave_start,
+                     .save = save_recorded,
                      .save_ctx = s->s};
     s->k = kv_start(s->l, s->lfd, &cfg);
     ck_assert_msg(s->k != NULL, "kv_start() failed");
@@ -231,21 +249,11 @@ static void server_start(struct server *s)
     server_start_as(s, "snap");
 }
 
-static int readable_within(int fd, long ms)
-{
-    struct pollfd p = {fd, POLLIN, 0};
-    int n;
-    do
-        n = poll(&p, 1, (int)ms);
-    while (n == -1 && errno == EINTR);
-    return n == 1;
-}
-
 /* Occupy the offload's only worker with the test's job. */
 static void worker_occupy(struct server *s)
 {
     ck_assert_int_eq(write(s->ctl[1], "b", 1), 1);
-    WB_EXPECT(readable_within(s->blocked[0], 3000),
+    WB_EXPECT(kvnet_readable_within(s->blocked[0], 3000),
               "the test's own job did not start on the offload's worker "
               "within 3 s: is the loop or the worker stuck?");
     char b;
@@ -279,7 +287,7 @@ static void dir_clean(const char *dir)
 static void server_stop(struct server *s)
 {
     ck_assert_int_eq(write(s->ctl[1], "q", 1), 1);
-    WB_EXPECT(readable_within(s->done[0], 3000),
+    WB_EXPECT(kvnet_readable_within(s->done[0], 3000),
               "after kv_stop(), loop_run() should return once every SAVE "
               "has completed; it was still running 3 s later: is a SAVE's "
               "job still on the offload (kv_save_done() never called)?");
@@ -310,15 +318,7 @@ static struct client *client_connect(const struct server *s, char name)
     struct client *c = calloc(1, sizeof *c);
     ck_assert_msg(c != NULL, "out of memory");
     c->name = name;
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(c->fd, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons((uint16_t)s->port);
-    int rc = connect(c->fd, (struct sockaddr *)&a, sizeof a);
-    WB_EXPECT(rc == 0, "connect() to the server failed%s", wb_errno_note(rc));
+    c->fd = kvnet_connect(s->port, 0, 0);
     return c;
 }
 
@@ -330,33 +330,7 @@ static void client_free(struct client *c)
 
 static void client_send(struct client *c, const char *data, size_t len)
 {
-    while (len > 0) {
-        ssize_t n = send(c->fd, data, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        WB_EXPECT(n > 0, "client %c could not send to the server%s", c->name,
-                  wb_errno_note(n));
-        data += n;
-        len -= (size_t)n;
-    }
-}
-
-/* A request as an array of bulk strings, appended to @p b. */
-static size_t resp_cmd(char *b, size_t cap, size_t at, int argc,
-                       const char *const *argv, const size_t *lens)
-{
-    int n = snprintf(b + at, cap - at, "*%d\r\n", argc);
-    at += (size_t)n;
-    for (int i = 0; i < argc; i++) {
-        n = snprintf(b + at, cap - at, "$%zu\r\n", lens[i]);
-        at += (size_t)n;
-        ck_assert_msg(at + lens[i] + 2 <= cap, "request buffer too small");
-        memcpy(b + at, argv[i], lens[i]);
-        at += lens[i];
-        memcpy(b + at, "\r\n", 2);
-        at += 2;
-    }
-    return at;
+    kvnet_send_all(c->fd, data, len, c->name);
 }
 
 static void client_cmd(struct client *c, const char *cmd)
@@ -370,35 +344,7 @@ static void client_set(struct client *c, const char *k, size_t kl,
     static char b[1 << 20];
     const char *argv[] = {"SET", k, v};
     size_t lens[] = {3, kl, vl};
-    client_send(c, b, resp_cmd(b, sizeof b, 0, 3, argv, lens));
-}
-
-static const char *show(const char *s, size_t len)
-{
-    static char out[4][200];
-    static int turn;
-    char *o = out[turn++ % 4];
-    size_t j = 0;
-    o[j++] = '"';
-    for (size_t i = 0; i < len && j < sizeof out[0] - 8; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '\r') {
-            o[j++] = '\\';
-            o[j++] = 'r';
-        } else if (ch == '\n') {
-            o[j++] = '\\';
-            o[j++] = 'n';
-        } else if (ch < 32 || ch > 126) {
-            j += (size_t)snprintf(o + j, 5, "\\x%02x", ch);
-        } else {
-            o[j++] = (char)ch;
-        }
-    }
-    if (len > 60 && j >= sizeof out[0] - 8)
-        j += (size_t)snprintf(o + j, 5, "...");
-    o[j++] = '"';
-    o[j] = '\0';
-    return o;
+    client_send(c, b, kvnet_resp(b, sizeof b, 0, 3, argv, lens));
 }
 
 /* The next reply line (a simple string, error or integer), without
@@ -420,7 +366,7 @@ static int client_line(struct client *c, char *out, size_t cap, long ms)
             return 1;
         }
         int64_t left = (end - wb_now_ns()) / MS;
-        if (left < 0 || !readable_within(c->fd, left))
+        if (left < 0 || !kvnet_readable_within(c->fd, left))
             return 0;
         if (c->off > 0) { /* make room at the end */
             memmove(c->buf, from, c->len - c->off);
@@ -445,8 +391,8 @@ static void expect_reply(struct client *c, const char *want, long ms,
     int r = client_line(c, line, sizeof line, ms);
     WB_EXPECT(r == 1 && strcmp(line, want) == 0,
               "client %c should get the reply %s within %ld ms; got %s%s",
-              c->name, show(want, strlen(want)), ms,
-              r == 1   ? show(line, strlen(line))
+              c->name, kvnet_show(want, strlen(want)), ms,
+              r == 1   ? kvnet_show(line, strlen(line))
               : r == 0 ? "nothing"
                        : "end of file (the server closed the connection)",
               why);
@@ -457,7 +403,7 @@ static void expect_quiet(struct client *c, long ms, const char *why)
     char line[256];
     int r = client_line(c, line, sizeof line, ms);
     WB_EXPECT(r == 0, "client %c should get no reply yet; got %s%s", c->name,
-              r == 1 ? show(line, strlen(line)) : "end of file", why);
+              r == 1 ? kvnet_show(line, strlen(line)) : "end of file", why);
 }
 
 /* Send @p n replies' worth of SETs already queued: read their +OK. */
@@ -496,7 +442,7 @@ static char *expected_file(struct kvpair *p, size_t n, size_t *len)
     for (size_t i = 0; i < n; i++) {
         const char *argv[] = {"SET", p[i].k, p[i].v};
         size_t lens[] = {3, p[i].kl, p[i].vl};
-        at = resp_cmd(b, cap, at, 3, argv, lens);
+        at = kvnet_resp(b, cap, at, 3, argv, lens);
     }
     *len = at;
     return b;
@@ -564,8 +510,8 @@ static void expect_file(const char *path, const char *want, size_t wlen,
               "%s should hold the %zu bytes of the snapshot; it holds %zu "
               "bytes, and differs from byte %zu: %s where %s was due%s",
               path, wlen, len, at,
-              show(got + at, len - at < 40 ? len - at : 40),
-              show(want + at, wlen - at < 40 ? wlen - at : 40), why);
+              kvnet_show(got + at, len - at < 40 ? len - at : 40),
+              kvnet_show(want + at, wlen - at < 40 ? wlen - at : 40), why);
     free(got);
 }
 
@@ -610,6 +556,39 @@ START_TEST(test_save_writes_sorted_file)
                 "was left there before this SAVE)");
     WB_PROMISE("durable");
     expect_no_file(s.tmp, ": it was renamed to the snapshot's name");
+    /* Descriptor 0 free (a server that closed its standard input): the
+       file the SAVE opens may get it, and that is a descriptor too. */
+    client_cmd(a, "DEL fig\r\n");
+    expect_reply(a, ":1", AT_ONCE_MS, "");
+    free(want);
+    struct kvpair q[] = {{"pear", "3", 4, 1}, {"apple", "11", 5, 2}};
+    want = expected_file(q, 2, &len);
+    int in = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    ck_assert_int_ge(in, 0);
+    close(0);
+    wb_wrap_reset(WB_FSYNC, 0);
+    client_cmd(a, "SAVE\r\n");
+    char line[256];
+    int r = client_line(a, line, sizeof line, SAVE_MS);
+    ck_assert_int_eq(dup2(in, 0), 0);
+    close(in);
+    WB_EXPECT(r == 1 && strcmp(line, "+OK") == 0,
+              "client A should get the reply \"+OK\" within %d ms; got %s "
+              "(a SAVE while descriptor 0 is closed: open() may return 0, "
+              "which is a descriptor, not a failure)",
+              SAVE_MS,
+              r == 1   ? kvnet_show(line, strlen(line))
+              : r == 0 ? "nothing"
+                       : "end of file");
+    expect_file(s.path, want, len,
+                " (a SAVE while descriptor 0 was closed: open() may return "
+                "0)");
+    expect_no_file(s.tmp, " (a SAVE while descriptor 0 was closed)");
+    WB_EXPECT(wb_wrap_calls(WB_FSYNC) == 2,
+              "a SAVE while descriptor 0 is closed should fsync() the file "
+              "and its folder (either may be opened as descriptor 0); it "
+              "called fsync() %d times",
+              wb_wrap_calls(WB_FSYNC));
     free(want);
     client_free(a);
     server_stop(&s);
@@ -702,7 +681,7 @@ START_TEST(test_any_bytes_many_keys)
     for (size_t i = 0; i < N; i++) {
         const char *argv[] = {"SET", p[i].k, p[i].v};
         size_t lens[] = {3, p[i].kl, p[i].vl};
-        at = resp_cmd(req, cap, at, 3, argv, lens);
+        at = kvnet_resp(req, cap, at, 3, argv, lens);
     }
     client_send(a, req, at);
     free(req);
@@ -745,6 +724,21 @@ START_TEST(test_short_writes_are_continued)
     expect_file(s.path, want, len,
                 ": write() may write fewer bytes than asked; the rest "
                 "must be written by the next call");
+    /* One byte at a time: a write() of 1 byte is progress too. */
+    client_cmd(a, "DEL two\r\n");
+    expect_reply(a, ":1", AT_ONCE_MS, "");
+    wb_wrap_write_limit(1);
+    client_cmd(a, "SAVE\r\n");
+    expect_reply(a, "+OK", SAVE_MS,
+                 " (every write() writes 1 byte in this part of the test)");
+    wb_wrap_write_limit(0);
+    free(want);
+    struct kvpair q[] = {{"one", "first value", 3, 11},
+                         {"three", "third value", 5, 11}};
+    want = expected_file(q, 2, &len);
+    expect_file(s.path, want, len,
+                ": a write() of 1 byte (every write() writes 1 byte in this "
+                "part of the test) is progress, not an error");
     free(want);
     client_free(a);
     server_stop(&s);
@@ -944,13 +938,34 @@ START_TEST(test_write_fails)
               "%d ms; got %s (files may not grow beyond 1,000 bytes in this "
               "test: write() fails with EFBIG, and the SAVE must say so)",
               SAVE_MS,
-              r == 1   ? show(line, strlen(line))
+              r == 1   ? kvnet_show(line, strlen(line))
               : r == 0 ? "nothing"
                        : "end of file");
     WB_PROMISE("no-tmp-left");
     expect_no_file(s.tmp, " after a failed SAVE: remove it");
     expect_file(s.path, "old snapshot", 12,
                 " after a failed SAVE: the old snapshot must stay");
+    expect_save_works(&s, a);
+    client_free(a);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_write_returns_zero)
+{
+    WB_PROMISE("errors");
+    struct server s;
+    server_start(&s);
+    file_write(s.path, "old snapshot");
+    struct client *a = client_connect(&s, 'A');
+    client_cmd(a, "SET k v\r\n");
+    expect_oks(a, 1, "");
+    wb_wrap_reset(WB_WRITE, 0);
+    wb_wrap_write_zero(1);
+    expect_failed_save(&s, a, "-ERR Input/output error",
+                       " (the SAVE's first write() returns 0 in this test, "
+                       "writing nothing and setting no errno: EIO)");
+    wb_wrap_write_zero(0);
     expect_save_works(&s, a);
     client_free(a);
     server_stop(&s);
@@ -1053,10 +1068,19 @@ START_TEST(test_second_save_is_busy)
               "the SAVE should fsync() the file; no fsync() came within %d "
               "ms",
               SAVE_MS);
+    WB_EXPECT(atomic_load(&s.start_rc) == 0,
+              "kvsave_start() should return 0 when the SAVE started; it "
+              "returned %d",
+              atomic_load(&s.start_rc));
     client_cmd(b, "SAVE\r\n");
     expect_reply(b, "-ERR Device or resource busy", AT_ONCE_MS,
                  ": a SAVE while another one runs is refused at once with "
                  "EBUSY");
+    WB_EXPECT(
+        atomic_load(&s.start_rc) == -1 && atomic_load(&s.start_errno) == EBUSY,
+        "kvsave_start() of a SAVE while another one runs should "
+        "return -1 with errno EBUSY; it returned %d, errno %s",
+        atomic_load(&s.start_rc), wb_errname(atomic_load(&s.start_errno)));
     expect_quiet(a, QUIET_MS, " (its fsync() has not returned)");
     wb_wrap_release(WB_FSYNC);
     expect_reply(a, "+OK", SAVE_MS, " (the first SAVE goes on undisturbed)");
@@ -1115,6 +1139,18 @@ START_TEST(test_bad_args)
                   bad[i].what, s == NULL ? "NULL" : "a kvsave",
                   wb_errname(errno));
     }
+    /* Names it may be given (it opens nothing): in the root folder,
+       relative (of one byte too), absolute. */
+    static const char *const good[] = {"/snap", "snap", "s", "dir/snap"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        errno = 0;
+        kvsave *g = kvsave_new(l, o, good[i]);
+        WB_EXPECT(g != NULL,
+                  "kvsave_new() with the path \"%s\" should return a "
+                  "kvsave (it creates nothing yet); got NULL, errno %s",
+                  good[i], wb_errname(errno));
+        kvsave_free(g);
+    }
     kvsave *s = kvsave_new(l, o, "/tmp/x");
     ck_assert_msg(s != NULL, "kvsave_new() with valid arguments failed");
     int dummy;
@@ -1151,7 +1187,7 @@ START_TEST(test_leaves_only_the_snapshot)
     expect_oks(a, 3, "");
     client_free(a);
     ck_assert_int_eq(write(s.ctl[1], "q", 1), 1);
-    WB_EXPECT(readable_within(s.done[0], 3000),
+    WB_EXPECT(kvnet_readable_within(s.done[0], 3000),
               "loop_run() should return after kv_stop()");
     pthread_join(s.thread, NULL);
     offload_free(s.o);
@@ -1177,11 +1213,207 @@ START_TEST(test_leaves_only_the_snapshot)
 }
 END_TEST
 
+/* A SAVE the allocator refuses: allocation @p call (from 1) of the code
+ * under test, from the SAVE on, fails. 1: it failed with ENOMEM; 0:
+ * the SAVE made fewer allocations, and succeeded. */
+static int save_without_memory(struct server *s, struct client *a, int call)
+{
+    size_t before = wb_alloc_live(NULL);
+    wb_alloc_fail(call);
+    client_cmd(a, "SAVE\r\n");
+    char line[256];
+    int r = client_line(a, line, sizeof line, SAVE_MS);
+    int calls = wb_alloc_calls();
+    wb_alloc_fail(0);
+    WB_EXPECT(r == 1 && (strcmp(line, "+OK") == 0 ||
+                         strcmp(line, "-ERR Cannot allocate memory") == 0),
+              "client A should get \"+OK\" or \"-ERR Cannot allocate "
+              "memory\" within %d ms; got %s (allocation number %d of "
+              "the SAVE fails with ENOMEM in this test)",
+              SAVE_MS,
+              r == 1   ? kvnet_show(line, strlen(line))
+              : r == 0 ? "nothing"
+                       : "end of file",
+              call);
+    if (strcmp(line, "+OK") == 0) {
+        WB_EXPECT(calls < call,
+                  "the SAVE answered +OK though its allocation number %d "
+                  "failed (it made %d): a failed allocation must fail the "
+                  "SAVE with ENOMEM",
+                  call, calls);
+        return 0;
+    }
+    expect_no_file(s->tmp, " after a SAVE that found no memory");
+    expect_file(s->path, "old snapshot", 12,
+                " after a SAVE that found no memory: the old snapshot must "
+                "stay");
+    size_t after = wb_alloc_live(NULL);
+    for (int i = 0; i < 200 && after > before; i++) {
+        wb_sleep_ms(5);
+        after = wb_alloc_live(NULL);
+    }
+    WB_EXPECT(after <= before,
+              "a SAVE whose allocation number %d failed should free what "
+              "it had allocated; %zu blocks were live before it, %zu after "
+              "its reply",
+              call, before, after);
+    return 1;
+}
+
+START_TEST(test_no_memory)
+{
+    WB_PROMISE("no-memory");
+    loop *l = loop_new();
+    ck_assert_msg(l != NULL, "loop_new() failed");
+    offload *o = offload_new(l, 1);
+    ck_assert_msg(o != NULL, "offload_new() failed");
+    int failed = 0;
+    for (int call = 1; call <= 20; call++) {
+        wb_alloc_fail(call);
+        errno = 0;
+        kvsave *k = kvsave_new(l, o, "/tmp/kvsave-no-memory/snap");
+        int e = errno, calls = wb_alloc_calls();
+        wb_alloc_fail(0);
+        if (k != NULL) {
+            kvsave_free(k);
+            WB_EXPECT(calls < call,
+                      "kvsave_new() returned a kvsave though its allocation "
+                      "number %d failed: it should fail with ENOMEM",
+                      call);
+            break;
+        }
+        failed++;
+        WB_EXPECT(e == ENOMEM,
+                  "kvsave_new() whose allocation number %d fails should "
+                  "fail with ENOMEM; errno was %s",
+                  call, wb_errname(e));
+        WB_EXPECT(wb_alloc_live(NULL) == 0,
+                  "kvsave_new() whose allocation number %d failed should "
+                  "free what it had allocated; %zu blocks are left",
+                  call, wb_alloc_live(NULL));
+    }
+    WB_EXPECT(failed > 0, "kvsave_new() should allocate (it copies the path)");
+    offload_free(o);
+    loop_free(l);
+
+    struct server s;
+    server_start(&s);
+    file_write(s.path, "old snapshot");
+    struct client *a = client_connect(&s, 'A');
+    client_cmd(a, "SET k v\r\nSET a b\r\n");
+    expect_oks(a, 2, "");
+    failed = 0;
+    int call = 1;
+    while (call <= 40 && save_without_memory(&s, a, call)) {
+        failed++;
+        call++;
+    }
+    WB_EXPECT(failed > 0 && call <= 40,
+              "a SAVE should copy the data (an allocation) and succeed "
+              "once no allocation fails; %d of its allocations failed it",
+              failed);
+    struct kvpair p[] = {{"a", "b", 1, 1}, {"k", "v", 1, 1}};
+    size_t len;
+    char *want = expected_file(p, 2, &len);
+    expect_file(s.path, want, len, " (the SAVE after those that failed)");
+    free(want);
+    client_free(a);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(test_submit_fails)
+{
+    WB_PROMISE("submit-fails");
+    /* The offload's own pipe above FD_SETSIZE: the select() loop refuses
+       to watch it, so offload_submit() fails with EINVAL. */
+    struct rlimit r;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &r), 0);
+    if (r.rlim_cur < FD_SETSIZE + 64 &&
+        (r.rlim_max == RLIM_INFINITY || r.rlim_max >= FD_SETSIZE + 64)) {
+        r.rlim_cur = FD_SETSIZE + 64;
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &r), 0);
+    }
+    if (r.rlim_cur < FD_SETSIZE + 64) {
+        printf("test_submit_fails: fewer than %d descriptors allowed: "
+               "skipped\n",
+               FD_SETSIZE + 64);
+        return;
+    }
+    static int fill[FD_SETSIZE];
+    int nfill = 0;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(null, 0);
+    for (int fd = 0; fd < FD_SETSIZE - 1 && nfill < FD_SETSIZE;) {
+        fd = fcntl(null, F_DUPFD_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        fill[nfill++] = fd;
+    }
+    struct server s;
+    memset(&s, 0, sizeof s);
+    s.l = loop_new();
+    ck_assert_msg(s.l != NULL, "loop_new() failed");
+    offload *o = offload_new(s.l, 1);
+    ck_assert_msg(o != NULL, "offload_new() failed");
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    close(null);
+    snprintf(s.dir, sizeof s.dir, "/tmp/kvsave-%ld-%llx-XXXXXX",
+             (long)suite_pid, suite_stamp);
+    ck_assert_msg(mkdtemp(s.dir) != NULL, "mkdtemp() failed");
+    snprintf(s.path, sizeof s.path, "%s/snap", s.dir);
+    snprintf(s.tmp, sizeof s.tmp, "%s.tmp", s.path);
+    s.o = o;
+    s.s = kvsave_new(s.l, s.o, s.path);
+    ck_assert_msg(s.s != NULL, "kvsave_new() failed");
+    s.lfd = kvnet_listen(0, 64, &s.port);
+    kv_config cfg = {.max_clients = 4,
+                     .max_request = 4096,
+                     .max_queue = 4096,
+                     .idle_ms = 10000,
+                     .save = kvsave_start,
+                     .save_ctx = s.s};
+    s.k = kv_start(s.l, s.lfd, &cfg);
+    ck_assert_msg(s.k != NULL, "kv_start() failed");
+    wb_pipe(s.ctl);
+    wb_pipe(s.done);
+    wb_pipe(s.block);
+    wb_pipe(s.blocked);
+    ck_assert_int_eq(loop_watch(s.l, s.ctl[0], LOOP_READ, on_ctl, &s), 0);
+    ck_assert_int_eq(pthread_create(&s.thread, NULL, server_main, &s), 0);
+    struct client *a = client_connect(&s, 'A');
+    client_cmd(a, "SET k v\r\n");
+    expect_oks(a, 1, "");
+    size_t before = wb_alloc_live(NULL);
+    for (int i = 0; i < 2; i++) {
+        client_cmd(a, "SAVE\r\nPING\r\n");
+        expect_reply(a, "-ERR Invalid argument", AT_ONCE_MS,
+                     wb_format(" (SAVE number %d: offload_submit() fails "
+                               "with EINVAL in this test, its loop refuses "
+                               "the offload's pipe; kvsave_start() fails "
+                               "with its errno, and the next SAVE is not "
+                               "busy)",
+                               i + 1));
+        expect_reply(a, "+PONG", AT_ONCE_MS, "");
+    }
+    size_t after = wb_alloc_live(NULL);
+    WB_EXPECT(after <= before,
+              "a SAVE that offload_submit() refused should free its copy; "
+              "%zu blocks were live before, %zu after",
+              before, after);
+    expect_no_file(s.tmp, "");
+    expect_no_file(s.path, " (no SAVE could start)");
+    client_free(a);
+    server_stop(&s);
+}
+END_TEST
+
 const char *const wb_trace_test = "test_loop_serves_while_disk_is_slow";
 
 Suite *wb_suite(void)
 {
     suite_pid = getpid();
+    suite_stamp = (unsigned long long)wb_now_ns();
     /* The reference loop records the server's callbacks for TRACE=1. */
     setenv("WB_TRACE_LOOP", "1", 1);
     Suite *s = wb_begin("kvsave", "chapters/07-every-way/chapter.md");
@@ -1198,6 +1430,7 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_reply_waits_for_the_disk,
                    "Durable: write, fsync, rename, fsync the folder", 8.0);
     WB_ADD_TIMEOUT(s, test_write_fails, "When the disk says no", 6.0);
+    WB_ADD_TIMEOUT(s, test_write_returns_zero, "When the disk says no", 6.0);
     WB_ADD_TIMEOUT(s, test_fsync_fails, "When the disk says no", 6.0);
     WB_ADD_TIMEOUT(s, test_rename_fails, "When the disk says no", 6.0);
     WB_ADD_TIMEOUT(s, test_open_fails, "When the disk says no", 6.0);
@@ -1208,5 +1441,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_bad_args, "The snapshot file");
     WB_ADD_TIMEOUT(s, test_leaves_only_the_snapshot, "When the disk says no",
                    6.0);
+    WB_ADD_TIMEOUT(s, test_no_memory, "When the disk says no", 8.0);
+    WB_ADD_TIMEOUT(s, test_submit_fails, "When the disk says no", 6.0);
     return s;
 }
