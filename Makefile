@@ -80,11 +80,16 @@ SUPPORT_OBJS := $(B)/obj/tests/support/wb.o
 # end in every build): its object is linked as NAME.counted.o, renamed by
 # objcopy. The grader renames a learner's object the same way (buildbox.py,
 # given this list by make grader-env). Every suite links with --wrap=free,
-# so a block the test frees with free() leaves the count too.
-LEARNER_REDIRECT := malloc calloc realloc reallocarray free strdup strndup \
-                    posix_memalign aligned_alloc memalign valloc pvalloc \
-                    getline getdelim asprintf vasprintf pthread_exit
+# so a block the test frees with free() leaves the count too. A building
+# block the learner wrote (in a handout) is renamed like the workbook's
+# trusted ones: its pthread_exit() only, so that its allocations are not
+# counted, as the reference's are not (BLOCK_REDIRECT).
+LEARNER_ALLOC := malloc calloc realloc reallocarray free strdup strndup \
+                 posix_memalign aligned_alloc memalign valloc pvalloc \
+                 getline getdelim asprintf vasprintf
+LEARNER_REDIRECT := $(LEARNER_ALLOC) pthread_exit
 REDEFINE := $(foreach f,$(LEARNER_REDIRECT),--redefine-sym $(f)=wb_learner_$(f))
+BLOCK_REDEFINE := $(foreach f,$(filter-out $(LEARNER_ALLOC),$(LEARNER_REDIRECT)),--redefine-sym $(f)=wb_learner_$(f))
 ALLOC_LDFLAGS := -Wl,--wrap=free
 
 # The test binary of one implementation: build/VARIANT/bin/<source without .c>
@@ -271,7 +276,8 @@ grader-env:
 	@printf "%s='%s'\n" B '$(B)' CC '$(CC)' \
 	    CFLAGS '$(CFLAGS) $(CHECK_CFLAGS) -Iexercises -Itests/support -Ichapters' \
 	    PLAIN_CFLAGS '$(filter-out $(SAN_FLAGS),$(CFLAGS)) $(CHECK_CFLAGS) -Iexercises -Itests/support -Ichapters' \
-	    LDFLAGS '$(LDFLAGS)' LIBS '$(CHECK_LIBS)' WRAP_LDFLAGS '$(WRAP_LDFLAGS)' REDIRECT '$(REDEFINE)'
+	    LDFLAGS '$(LDFLAGS)' LIBS '$(CHECK_LIBS)' WRAP_LDFLAGS '$(WRAP_LDFLAGS)' REDIRECT '$(REDEFINE)' \
+	    BLOCK_REDIRECT '$(BLOCK_REDEFINE)'
 
 # The learner's and instructor's tools: tests/support/wbtools/, a Python
 # package (standard library only), a module per command, run by Debian's

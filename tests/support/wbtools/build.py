@@ -71,7 +71,7 @@ def build(sandbox: Sandbox, slot: int, work: Path, env: BuildEnv, ex: Exercise) 
          "CC": env.CC, "CFLAGS": f"{env.CFLAGS} -I exercises/{ex.chapter}",
          "PLAIN_CFLAGS": f"{env.PLAIN_CFLAGS} -I exercises/{ex.chapter}",
          "LDFLAGS": " ".join(ldflags), "LIBS": " ".join(workbook.libs(ex.chapter, ex.name) + [env.LIBS]),
-         "REDIRECT": env.REDIRECT},
+         "REDIRECT": env.REDIRECT, "BLOCK_REDIRECT": env.BLOCK_REDIRECT},
         ["python3", "-I", "-S", BUILDBOX, str(out), *learner, "--", *objs],
         work / "build.out", output_kb=COMPILE_OUTPUT_KB,
         # No other submission's files while compiling (what the other

@@ -28,7 +28,9 @@ hides from one build is judged in the build that links it.
   instruction is refused, with the line that does it.
 - its allocation calls are renamed to the counting wrappers of
   tests/support/alloc.c (wb_learner_malloc, ...), its pthread_exit() to the
-  fixture's (REDIRECT: the Makefile's LEARNER_REDIRECT), and the suite
+  fixture's (REDIRECT: the Makefile's LEARNER_REDIRECT; a building block's
+  pthread_exit() only, BLOCK_REDIRECT, as the workbook's reference blocks
+  are not counted either), and the suite
   is linked with --wrap=free, so each test fails when the learner's code
   leaves blocks behind, however it hides them from a leak checker.
 
@@ -208,7 +210,10 @@ def main(argv: list[str]) -> int:
             with open(keepfile, "w") as k:
                 k.write("".join(s + "\n" for s in keep))
             hidden = f"{out}/hidden{i + 1}.o"
-            if not run(["objcopy", f"--keep-global-symbols={keepfile}", *env["REDIRECT"].split(), obj, hidden]):
+            # The graded exercise's allocations are counted; a building
+            # block's are not, as in the workbook, where it is the reference.
+            redirect = env["REDIRECT"] if i == 0 else env.get("BLOCK_REDIRECT", "")
+            if not run(["objcopy", f"--keep-global-symbols={keepfile}", *redirect.split(), obj, hidden]):
                 return 1
             objs.append(hidden)
         if not run([env["CC"], *env["LDFLAGS"].split(), "-Wl,--wrap=free", "-o", f"{out}/suite", *objs, *trusted,

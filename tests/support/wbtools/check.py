@@ -140,7 +140,7 @@ def cache_key(ex: Exercise, env: BuildEnv) -> str:
     for folder in ("tests/support", f"tests/{ex.chapter}", f"exercises/{ex.chapter}"):
         files += sorted(str(p) for p in Path(folder).glob("*.[ch]"))
     files += workbook.tools_sources()
-    extra = "\0".join([env.B, env.CC, env.CFLAGS, env.LDFLAGS, env.REDIRECT, env.SANITIZE,
+    extra = "\0".join([env.B, env.CC, env.CFLAGS, env.LDFLAGS, env.REDIRECT, env.BLOCK_REDIRECT, env.SANITIZE,
                        timeout_multiplier(env.SANITIZE), os.environ.get("WB_ALL_TESTS", "")])
     return workbook.files_digest(files, extra)
 

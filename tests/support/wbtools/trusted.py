@@ -26,6 +26,7 @@ class BuildEnv:
     LIBS: str
     WRAP_LDFLAGS: str
     REDIRECT: str = ""  # objcopy's renames of the learner's calls (LEARNER_REDIRECT)
+    BLOCK_REDIRECT: str = ""  # the same for a building block the learner wrote: not its allocations
     SANITIZE: str = ""  # what the build was asked for: "", address, ...
 
     @property
