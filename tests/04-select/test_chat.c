@@ -124,6 +124,8 @@ struct server {
     int stall[2];   /* a byte: the loop thread blocks in a callback ... */
     int stalled[2]; /* ... says so on this pipe ... */
     int release[2]; /* ... and reads a byte from this one to go on */
+    int probe[2];   /* a byte: the loop thread counts the clients ... */
+    int counted[2]; /* ... and writes chat_clients() here */
     pthread_t thread;
     atomic_int tid;
     int run_rc, run_err;
@@ -140,6 +142,20 @@ static void on_stop(loop *l, int fd, int events, void *ctx)
     s->c = NULL;
     (void)loop_unwatch(l, s->stop[0]);
     (void)loop_unwatch(l, s->stall[0]);
+    (void)loop_unwatch(l, s->probe[0]);
+}
+
+/* chat_clients() is called from the loop's thread, as the contract
+ * says: a callback of the loop counts and answers on a pipe. */
+static void on_probe(loop *l, int fd, int events, void *ctx)
+{
+    (void)l;
+    (void)events;
+    struct server *s = ctx;
+    char b;
+    (void)read(fd, &b, 1);
+    size_t n = chat_clients(s->c);
+    (void)write(s->counted[1], &n, sizeof n);
 }
 
 static void on_stall(loop *l, int fd, int events, void *ctx)
@@ -207,7 +223,10 @@ static void server_start(struct server *s, chat_config cfg, int sndbuf)
     wb_pipe(s->stall);
     wb_pipe(s->stalled);
     wb_pipe(s->release);
+    wb_pipe(s->probe);
+    wb_pipe(s->counted);
     ck_assert_int_eq(loop_watch(s->l, s->stop[0], LOOP_READ, on_stop, s), 0);
+    ck_assert_int_eq(loop_watch(s->l, s->probe[0], LOOP_READ, on_probe, s), 0);
     ck_assert_int_eq(loop_watch(s->l, s->stall[0], LOOP_READ, on_stall, s), 0);
     ck_assert_int_eq(pthread_create(&s->thread, NULL, server_main, s), 0);
     for (int i = 0; i < 1000 && atomic_load(&s->tid) == 0; i++)
@@ -242,7 +261,8 @@ static void server_stop(struct server *s)
     WB_EXPECT(s->run_rc == 0, "loop_run() should return 0; got %d (%s)",
               s->run_rc, wb_errname(s->run_err));
     loop_free(s->l);
-    int *pipes[] = {s->stop, s->done, s->stall, s->stalled, s->release};
+    int *pipes[] = {s->stop,    s->done,  s->stall,  s->stalled,
+                    s->release, s->probe, s->counted};
     for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++) {
         close(pipes[i][0]);
         close(pipes[i][1]);
@@ -268,6 +288,31 @@ static void server_stall(struct server *s)
 static void server_release(struct server *s)
 {
     ck_assert_int_eq(write(s->release[1], "r", 1), 1);
+}
+
+/* chat_clients() of the running server, asked on the loop's thread. */
+static size_t server_clients(struct server *s)
+{
+    ck_assert_int_eq(write(s->probe[1], "p", 1), 1);
+    WB_EXPECT(readable_within(s->counted[0], 1000),
+              "the test could not ask the server's loop for chat_clients() "
+              "within 1 s: is it blocked somewhere?");
+    size_t n = 0;
+    ck_assert_int_eq(read(s->counted[0], &n, sizeof n), (ssize_t)sizeof n);
+    return n;
+}
+
+/* Wait up to @p ms until chat_clients() says @p want; returns the last
+ * count. */
+static size_t clients_become(struct server *s, size_t want, long ms)
+{
+    int64_t end = wb_now_ns() + ms * MS;
+    size_t n = server_clients(s);
+    while (n != want && wb_now_ns() < end) {
+        wb_sleep_ms(5);
+        n = server_clients(s);
+    }
+    return n;
 }
 
 /* --- What the server's thread spent --------------------------------------- */
@@ -1624,6 +1669,293 @@ START_TEST(test_relay_without_delay)
 }
 END_TEST
 
+/* The least each rule of chat_config allows is allowed; descriptor 0 is
+ * a listening descriptor like any other; a max_line whose
+ * max_line + CHAT_OVERHEAD does not fit in a size_t is refused. */
+START_TEST(test_config_bounds)
+{
+    WB_PROMISE("config");
+    loop *l = loop_new();
+    ck_assert_msg(l != NULL, "loop_new() failed");
+    int lfd = listen_socket(0, NULL);
+    chat_config least = config(1, 1, 1 + CHAT_OVERHEAD, 1);
+    chat *c = chat_start(l, lfd, &least);
+    WB_EXPECT(c != NULL,
+              "chat_start() with max_clients 1, max_line 1, max_queue "
+              "max_line + CHAT_OVERHEAD and idle_ms 1 (the least each rule "
+              "allows) should return a server; got NULL%s",
+              wb_errno_note(-1));
+    chat_stop(c);
+
+    int saved = dup(0);
+    ck_assert_int_eq(dup2(lfd, 0), 0);
+    chat_config ok = usual();
+    errno = 0;
+    c = chat_start(l, 0, &ok);
+    int err = errno;
+    WB_EXPECT(c != NULL,
+              "chat_start() with a listening socket on descriptor 0 should "
+              "return a server (0 is a descriptor like any other; only a "
+              "negative one is refused); got NULL (%s)",
+              wb_errname(err));
+    chat_stop(c);
+    if (saved >= 0) {
+        ck_assert_int_eq(dup2(saved, 0), 0);
+        close(saved);
+    } else {
+        close(0);
+    }
+
+    chat_config huge = config(16, SIZE_MAX - CHAT_OVERHEAD + 1, SIZE_MAX, 1);
+    expect_refused(l, lfd, &huge,
+                   "max_line SIZE_MAX - CHAT_OVERHEAD + 1 (no max_queue can "
+                   "be max_line + CHAT_OVERHEAD: the sum does not fit in a "
+                   "size_t)");
+    WB_PROMISE("stop");
+    int64_t t0 = wb_now_ns();
+    int rc = loop_run(l);
+    WB_EXPECT(rc == 0 && wb_now_ns() - t0 < 500 * MS,
+              "after two servers were started and stopped, nothing should "
+              "be left on the loop, so loop_run() returns 0 at once; it "
+              "returned %d after %lld ms",
+              rc, (long long)((wb_now_ns() - t0) / MS));
+    loop_free(l);
+    close(lfd);
+}
+END_TEST
+
+/* chat_start() with each of its allocations failing in turn. */
+START_TEST(test_start_without_memory)
+{
+    WB_PROMISE("no-memory");
+    loop *l = loop_new();
+    ck_assert_msg(l != NULL, "loop_new() failed");
+    int lfd = listen_socket(0, NULL);
+    chat_config ok = usual();
+    chat *c = NULL;
+    int n;
+    for (n = 1; n <= 20 && c == NULL; n++) {
+        wb_alloc_fail(n);
+        errno = 0;
+        c = chat_start(l, lfd, &ok);
+        int err = errno, calls = wb_alloc_calls();
+        wb_alloc_fail(0);
+        if (c != NULL) {
+            WB_EXPECT(calls < n,
+                      "chat_start() with its allocation %d failing (NULL, "
+                      "ENOMEM) returned a server: it should return NULL "
+                      "with ENOMEM",
+                      n);
+            break;
+        }
+        WB_EXPECT(err == ENOMEM,
+                  "chat_start() with its allocation %d failing should "
+                  "return NULL with ENOMEM; got NULL (%s)",
+                  n, wb_errname(err));
+        size_t bytes = 0, blocks = wb_alloc_live(&bytes);
+        WB_EXPECT(blocks == 0,
+                  "chat_start() failed for lack of memory (its allocation "
+                  "%d) and left %zu blocks (%zu bytes) allocated: a failed "
+                  "call frees what it allocated",
+                  n, blocks, bytes);
+    }
+    WB_EXPECT(c != NULL, "chat_start() should succeed once no allocation "
+                         "fails; got NULL after 20 tries");
+    chat_stop(c);
+    int64_t t0 = wb_now_ns();
+    int rc = loop_run(l);
+    WB_EXPECT(rc == 0 && wb_now_ns() - t0 < 500 * MS,
+              "the chat_start() calls that failed for lack of memory, and "
+              "a chat_stop(), should leave nothing on the loop, so "
+              "loop_run() returns 0 at once; it returned %d after %lld ms",
+              rc, (long long)((wb_now_ns() - t0) / MS));
+    loop_free(l);
+    close(lfd);
+}
+END_TEST
+
+/* Read what a refused connection gets: at most the line CHAT_FULL (no
+ * welcome), then the end of the connection. */
+static void expect_turned_away(struct client *d, long ms, const char *why)
+{
+    char line[512];
+    size_t len = 0;
+    int err = 0;
+    int r = client_read(d, line, sizeof line, &len, ms, &err);
+    if (r == GOT_LINE && len == strlen(CHAT_FULL) - 1 &&
+        memcmp(line, CHAT_FULL, len) == 0)
+        r = client_read(d, line, sizeof line, &len, ms, &err);
+    WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
+              "a connection should be closed (after at most %s, never a "
+              "welcome) within %ld ms; got %s%s",
+              show(CHAT_FULL, strlen(CHAT_FULL) - 1), ms,
+              outcome(r, err, line, len), why);
+}
+
+/* New connections with the server's first, then its second allocation
+ * for them failing. */
+START_TEST(test_admit_without_memory)
+{
+    WB_PROMISE("no-memory");
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = client_join(&s);
+    for (int n = 1; n <= 2; n++) {
+        wb_alloc_fail(n);
+        struct client *d = client_connect(&s, 0);
+        expect_turned_away(d, 1000,
+                           fmt(" (the server's allocation %d for the new "
+                               "connection failed: it cannot serve it)",
+                               n));
+        wb_alloc_fail(0);
+        client_free(d);
+    }
+    size_t now = clients_become(&s, 1, 1000);
+    WB_EXPECT(now == 1,
+              "two connections were turned away for lack of memory, with "
+              "one client connected: chat_clients() should say 1; it says "
+              "%zu",
+              now);
+    struct client *e = client_join(&s);
+    client_say(e, "after\n");
+    expect_line(a, said(e->id, "after"), 1000,
+                " (the server goes on after turning connections away for "
+                "lack of memory)");
+    server_stop(&s);
+    client_free(a);
+    client_free(e);
+}
+END_TEST
+
+/* A client's queue must grow for a long message, and cannot. */
+START_TEST(test_queue_cannot_grow)
+{
+    WB_PROMISE("no-memory");
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    struct client *c = client_join(&s);
+    char text[260];
+    memset(text, 'q', 256);
+    text[256] = '\n';
+    /* The message to b is the first allocation after this: no queue
+     * holds 256 bytes and more yet. */
+    wb_alloc_fail(1);
+    client_send(a, text, 257);
+    char want[300];
+    int head = snprintf(want, sizeof want, "%ld: ", a->id);
+    memset(want + head, 'q', 256);
+    expect_line_n(c, want, (size_t)head + 256, 1000,
+                  " (client 2's queue could not grow; client 3's could)");
+    wb_alloc_fail(0);
+    expect_closed(b, 1000,
+                  " (its queue could not grow for a message: it cannot be "
+                  "served, and is disconnected like a client whose queue "
+                  "is full)");
+    client_say(a, "after\n");
+    expect_line(c, said(a->id, "after"), 1000, "");
+    size_t now = clients_become(&s, 2, 1000);
+    WB_EXPECT(now == 2,
+              "one of 3 clients was disconnected: chat_clients() should "
+              "say 2; it says %zu",
+              now);
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+    client_free(c);
+}
+END_TEST
+
+/* chat_clients() follows clients coming and going. */
+START_TEST(test_clients_counted)
+{
+    WB_PROMISE("count");
+    WB_EXPECT(chat_clients(NULL) == 0,
+              "chat_clients(NULL) should be 0; got %zu", chat_clients(NULL));
+    struct server s;
+    server_start(&s, config(3, 256, 4096, 10000), 0);
+    size_t now = server_clients(&s);
+    WB_EXPECT(now == 0, "a new server should count 0 clients; got %zu", now);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    struct client *c = client_join(&s);
+    now = server_clients(&s);
+    WB_EXPECT(now == 3,
+              "3 clients were welcomed: chat_clients() should say 3; it "
+              "says %zu",
+              now);
+    struct client *d = client_connect(&s, 0);
+    expect_notice(d, CHAT_FULL, 1000, " (max_clients = 3 are connected)");
+    expect_closed(d, 1000, "");
+    client_free(d);
+    now = server_clients(&s);
+    WB_EXPECT(now == 3,
+              "a connection refused (server full) is no client: "
+              "chat_clients() should still say 3; it says %zu",
+              now);
+    client_free(b);
+    now = clients_become(&s, 2, 1000);
+    WB_EXPECT(now == 2,
+              "one of 3 clients closed its connection: chat_clients() "
+              "should say 2 within 1 s; it says %zu",
+              now);
+    struct client *e = client_join(&s);
+    now = server_clients(&s);
+    WB_EXPECT(now == 3,
+              "a client left and another came: chat_clients() should say "
+              "3; it says %zu",
+              now);
+    server_stop(&s);
+    client_free(a);
+    client_free(c);
+    client_free(e);
+}
+END_TEST
+
+/* A reader that takes its lines a few at a time while more keep coming:
+ * its queue is sent in parts and added to in between, and every line
+ * still arrives whole and in order. */
+START_TEST(test_reader_in_bursts_gets_every_line)
+{
+    WB_PROMISE("slow-reader");
+    enum { ROUNDS = 6, BATCH = 100, READ = 50, LEN = 200 };
+    struct server s;
+    server_start(&s, config(16, 256, 128 * 1024, 10000), 4096);
+    struct client *late = client_connect(&s, 4096);
+    client_welcome(late, 1000);
+    struct client *from = client_join(&s);
+    char text[LEN + 2], want[LEN + 40];
+    int sent = 0, got = 0;
+    for (int round = 0; round <= ROUNDS; round++) {
+        for (int i = 0; round < ROUNDS && i < BATCH; i++, sent++) {
+            memset(text, 'a' + sent % 26, LEN);
+            snprintf(text, 12, "line %04d ", sent % 10000);
+            text[10] = '.';
+            text[LEN] = '\n';
+            client_send(from, text, LEN + 1);
+        }
+        int upto = round < ROUNDS ? got + READ : sent;
+        for (; got < upto; got++) {
+            int head = snprintf(want, sizeof want, "%ld: ", from->id);
+            memset(want + head, 'a' + got % 26, LEN);
+            snprintf(want + head, 12, "line %04d ", got % 10000);
+            want[head + 10] = '.';
+            expect_line_n(late, want, (size_t)head + LEN, 1000,
+                          fmt(" (line %d of %d: client %ld reads %d lines "
+                              "after every %d sent; its queue of 128 KiB "
+                              "holds them all: what send() did not take "
+                              "stays queued, whole and in order, while "
+                              "new lines join it)",
+                              got + 1, ROUNDS * BATCH, late->id, READ, BATCH));
+        }
+    }
+    server_stop(&s);
+    client_free(late);
+    client_free(from);
+}
+END_TEST
+
 static void *do_nothing(void *arg)
 {
     return arg;
@@ -1677,5 +2009,15 @@ Suite *wb_suite(void)
                    "Serving many clients in one thread", 5.0);
     WB_ADD_TIMEOUT(s, test_relay_without_delay,
                    "Small writes and Nagle's algorithm", 5.0);
+    WB_ADD(s, test_config_bounds, "Serving many clients in one thread");
+    WB_ADD(s, test_start_without_memory, "Serving many clients in one thread");
+    WB_ADD_TIMEOUT(s, test_admit_without_memory,
+                   "Serving many clients in one thread", 5.0);
+    WB_ADD_TIMEOUT(s, test_queue_cannot_grow,
+                   "Backpressure and clients that never read", 5.0);
+    WB_ADD_TIMEOUT(s, test_clients_counted,
+                   "Serving many clients in one thread", 5.0);
+    WB_ADD_TIMEOUT(s, test_reader_in_bursts_gets_every_line,
+                   "Backpressure and clients that never read", 5.0);
     return s;
 }
