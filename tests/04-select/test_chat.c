@@ -1483,7 +1483,7 @@ START_TEST(test_bytes_without_a_line_are_idle)
 END_TEST
 
 /* One line 100 ms after arriving, then silence: dropped idle_ms after
- * that line (not after its arrival, and not never). */
+ * that line (not after its arrival, not much later, and not never). */
 START_TEST(test_idle_counts_from_last_line)
 {
     WB_PROMISE("idle");
@@ -1491,22 +1491,31 @@ START_TEST(test_idle_counts_from_last_line)
      * time to receive c's line even on a loaded machine (at 250 ms, a
      * TSan build under a load of 20 dropped o first). */
     struct server s;
-    server_start(&s, config(16, 256, 4096, 600), 0);
+    server_start(&s, config(16, 256, 4096, 800), 0);
     struct client *c = client_join(&s);
     struct client *o = client_join(&s);
     wb_sleep_ms(100);
     int64_t said_at = wb_now_ns();
     client_say(c, "just once\n");
     expect_line(o, said(c->id, "just once"), 1000, "");
-    expect_notice(c, CHAT_IDLE, 2000,
-                  " (it said one line, then nothing: idle_ms = 600 ms after "
+    expect_notice(c, CHAT_IDLE, 2500,
+                  " (it said one line, then nothing: idle_ms = 800 ms after "
                   "that line it is idle; the idle timer must be set again "
                   "when it finds the client spoke meanwhile)");
     int64_t after = wb_now_ns() - said_at;
-    WB_EXPECT(after >= 595 * MS,
+    WB_EXPECT(after >= 795 * MS,
               "client %ld was dropped as idle %lld ms after its last line; "
-              "idle_ms is 600: the idle time counts from the last complete "
+              "idle_ms is 800: the idle time counts from the last complete "
               "line",
+              c->id, (long long)(after / MS));
+    /* When its first timer runs, 800 ms after it came, it spoke 700 ms
+     * ago: 100 ms are left. A timer set again for idle_ms plus the time
+     * it was quiet (1,500 ms) would drop it 2,200 ms after its line. */
+    WB_EXPECT(after < 1400 * MS,
+              "client %ld was dropped as idle %lld ms after its last line; "
+              "idle_ms is 800: when the idle timer finds that the client "
+              "spoke since it was set, it is set again for the time left "
+              "(idle_ms minus the time since that line), no more",
               c->id, (long long)(after / MS));
     expect_closed(c, 1000, "");
     server_stop(&s);
@@ -1956,6 +1965,80 @@ START_TEST(test_reader_in_bursts_gets_every_line)
 }
 END_TEST
 
+/* The very first connection comes when the loop cannot watch it: the
+ * idle timer the server may have set for it (the loop's first timer) goes
+ * with it, or loop_run() would not return after chat_stop(). */
+START_TEST(test_loop_refuses_first_connection)
+{
+    WB_PROMISE("loop-limit");
+    allow_fds(FD_SETSIZE + 16);
+    struct server s;
+    server_start(&s, usual(), 0);
+    static int fill[FD_SETSIZE];
+    int nfill = 0;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_msg(null >= 0, "open(/dev/null) failed%s", wb_errno_note(null));
+    while (nfill < FD_SETSIZE) {
+        int fd = fcntl(null, F_DUPFD_CLOEXEC, 0);
+        ck_assert_msg(fd >= 0,
+                      "the test could not fill the descriptors below "
+                      "FD_SETSIZE%s",
+                      wb_errno_note(fd));
+        fill[nfill++] = fd;
+        if (fd >= FD_SETSIZE - 1)
+            break;
+    }
+    struct client *d = client_connect(&s, 0);
+    expect_notice(d, CHAT_FULL, 1000,
+                  " (the server's socket for this connection was above "
+                  "FD_SETSIZE: loop_watch() refused it)");
+    expect_closed(d, 1000, " (a refused connection is closed)");
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    close(null);
+    client_free(d);
+    server_stop(&s); /* fails unless loop_run() returned by itself */
+}
+END_TEST
+
+/* A client whose socket on the server's side is descriptor 0 is served
+ * like any other. */
+START_TEST(test_client_on_descriptor_0)
+{
+    WB_PROMISE("welcome");
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = calloc(1, sizeof *a);
+    ck_assert_msg(a != NULL, "out of memory");
+    a->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(a->fd, 0);
+    /* Descriptor 0 free: accept() returns the lowest free number. */
+    int saved = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    close(0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons((uint16_t)s.port);
+    ck_assert_int_eq(connect(a->fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    client_welcome(a, 1000);
+    struct client *b = client_join(&s);
+    client_say(a, "from zero\n");
+    expect_line(b, said(a->id, "from zero"), 1000,
+                " (the server's socket for client 1 is descriptor 0, which "
+                "accept() may return like any other)");
+    client_say(b, "to zero\n");
+    expect_line(a, said(b->id, "to zero"), 1000, "");
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+    if (saved >= 0) {
+        ck_assert_int_eq(dup2(saved, 0), 0);
+        close(saved);
+    }
+}
+END_TEST
+
 static void *do_nothing(void *arg)
 {
     return arg;
@@ -2019,5 +2102,9 @@ Suite *wb_suite(void)
                    "Serving many clients in one thread", 5.0);
     WB_ADD_TIMEOUT(s, test_reader_in_bursts_gets_every_line,
                    "Backpressure and clients that never read", 5.0);
+    WB_ADD_TIMEOUT(s, test_loop_refuses_first_connection,
+                   "Descriptors past FD_SETSIZE", 5.0);
+    WB_ADD_TIMEOUT(s, test_client_on_descriptor_0,
+                   "Serving many clients in one thread", 5.0);
     return s;
 }
