@@ -119,6 +119,9 @@
  *   ::CHAT_FULL first), and a client whose queue cannot grow for a line
  *   is disconnected like one whose queue is full; the others are served
  *   on.
+ * - [shared-loop] The loop may carry other work (the caller's timers
+ *   and descriptors): the server cancels only its own timers and
+ *   unwatches only its own descriptors.
  * - [stop] chat_stop() closes every client, stops watching the listening
  *   socket (it does not close it) and cancels the server's timers: with
  *   nothing else on the loop, loop_run() returns.

@@ -126,6 +126,7 @@ struct server {
     int release[2]; /* ... and reads a byte from this one to go on */
     int probe[2];   /* a byte: the loop thread counts the clients ... */
     int counted[2]; /* ... and writes chat_clients() here */
+    int rang[2];    /* the test's own timer on the loop writes a byte */
     pthread_t thread;
     atomic_int tid;
     int run_rc, run_err;
@@ -171,6 +172,18 @@ static void on_stall(loop *l, int fd, int events, void *ctx)
     trace_span("test stalls the loop", t0, trace_now());
 }
 
+/* A timer of the test's own on the server's loop (see server_start()). */
+static void on_caller_timer(loop *l, void *ctx)
+{
+    (void)l;
+    struct server *s = ctx;
+    (void)write(s->rang[1], "t", 1);
+}
+
+/* When above 0, server_start() adds a timer of the test's own, that many
+ * ms away, to the loop before chat_start(): the loop's first timer. */
+static long caller_timer_ms;
+
 static void *server_main(void *arg)
 {
     struct server *s = arg;
@@ -213,6 +226,10 @@ static void server_start(struct server *s, chat_config cfg, int sndbuf)
     s->lfd = listen_socket(sndbuf, &s->port);
     s->l = loop_new();
     ck_assert_msg(s->l != NULL, "loop_new() failed");
+    wb_pipe(s->rang);
+    if (caller_timer_ms > 0)
+        ck_assert_int_gt(
+            loop_add_timer(s->l, caller_timer_ms, on_caller_timer, s), 0);
     s->c = chat_start(s->l, s->lfd, &cfg);
     WB_EXPECT(s->c != NULL,
               "chat_start() with a valid configuration should return a "
@@ -261,8 +278,8 @@ static void server_stop(struct server *s)
     WB_EXPECT(s->run_rc == 0, "loop_run() should return 0; got %d (%s)",
               s->run_rc, wb_errname(s->run_err));
     loop_free(s->l);
-    int *pipes[] = {s->stop,    s->done,  s->stall,  s->stalled,
-                    s->release, s->probe, s->counted};
+    int *pipes[] = {s->stop,    s->done,  s->stall,   s->stalled,
+                    s->release, s->probe, s->counted, s->rang};
     for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++) {
         close(pipes[i][0]);
         close(pipes[i][1]);
@@ -1930,7 +1947,9 @@ START_TEST(test_reader_in_bursts_gets_every_line)
     WB_PROMISE("slow-reader");
     enum { ROUNDS = 6, BATCH = 100, READ = 50, LEN = 200 };
     struct server s;
-    server_start(&s, config(16, 256, 128 * 1024, 10000), 4096);
+    /* At most 350 messages of 204 bytes (71,400 bytes) are ever unread:
+     * the queue never holds more, and stays within 72 KiB. */
+    server_start(&s, config(16, 256, 72 * 1024, 10000), 4096);
     struct client *late = client_connect(&s, 4096);
     client_welcome(late, 1000);
     struct client *from = client_join(&s);
@@ -1952,7 +1971,7 @@ START_TEST(test_reader_in_bursts_gets_every_line)
             want[head + 10] = '.';
             expect_line_n(late, want, (size_t)head + LEN, 1000,
                           fmt(" (line %d of %d: client %ld reads %d lines "
-                              "after every %d sent; its queue of 128 KiB "
+                              "after every %d sent; its queue of 72 KiB "
                               "holds them all: what send() did not take "
                               "stays queued, whole and in order, while "
                               "new lines join it)",
@@ -2039,6 +2058,125 @@ START_TEST(test_client_on_descriptor_0)
 }
 END_TEST
 
+/* Client `from` says @p lines lines of 200 bytes; client `to` reads them
+ * all, so they have been relayed to `slow` too, which reads nothing: its
+ * socket is full and the rest waits in its queue. */
+static void fill_slow_client(struct client *from, struct client *to, int lines)
+{
+    char text[202];
+    memset(text, 'z', 200);
+    text[200] = '\n';
+    for (int i = 0; i < lines; i++)
+        client_send(from, text, 201);
+    char want[240];
+    int head = snprintf(want, sizeof want, "%ld: ", from->id);
+    memset(want + head, 'z', 200);
+    for (int i = 0; i < lines; i++)
+        expect_line_n(to, want, (size_t)head + 200, 1000,
+                      fmt(" (line %d of %d)", i + 1, lines));
+}
+
+/* A client whose socket is full and whose queue holds lines sends a line
+ * too long: its notice cannot be sent now, and the server must not wait
+ * (or try again and again) to send it. */
+START_TEST(test_too_long_with_full_socket)
+{
+    WB_PROMISE("too-long");
+    enum { LINES = 300 };
+    struct server s;
+    server_start(&s, config(16, 256, 128 * 1024, 10000), 4096);
+    struct client *slow = client_connect(&s, 4096);
+    client_welcome(slow, 1000);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    fill_slow_client(a, b, LINES);
+    char line[300];
+    memset(line, 'x', 299);
+    line[299] = '\n';
+    client_send(slow, line, 300);
+    client_say(a, "after\n");
+    expect_line(b, said(a->id, "after"), 1000,
+                fmt(" (client %ld, whose socket is full, sent a line too "
+                    "long: its notice waits, or is dropped, but the server "
+                    "must not block or spin on it)",
+                    slow->id));
+    /* It gets the lines that fitted, perhaps the notice, then the end. */
+    char got[512];
+    size_t len = 0;
+    int err = 0, r, lines = 0;
+    long from;
+    char colon;
+    while ((r = client_read(slow, got, sizeof got, &len, 1000, &err)) ==
+               GOT_LINE &&
+           sscanf(got, "%ld%c", &from, &colon) == 2 && colon == ':')
+        lines++;
+    if (r == GOT_LINE && len == strlen(CHAT_TOO_LONG) - 1 &&
+        memcmp(got, CHAT_TOO_LONG, len) == 0)
+        r = client_read(slow, got, sizeof got, &len, 1000, &err);
+    WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
+              "client %ld sent a line too long: after the %d lines it got, "
+              "and %s or not, it should be disconnected; got %s",
+              slow->id, lines, show(CHAT_TOO_LONG, strlen(CHAT_TOO_LONG) - 1),
+              outcome(r, err, got, len));
+    server_stop(&s);
+    client_free(slow);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+/* A client with lines waiting in its queue (its socket full) resets its
+ * connection: the server finds the reset when it sends, and cleans up. */
+START_TEST(test_reset_with_queue)
+{
+    WB_PROMISE("gone");
+    enum { LINES = 300 };
+    struct server s;
+    server_start(&s, config(16, 256, 128 * 1024, 10000), 4096);
+    struct client *slow = client_connect(&s, 4096);
+    client_welcome(slow, 1000);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    fill_slow_client(a, b, LINES);
+    int before = wb_count_fds();
+    client_reset(slow);
+    int now = fds_down_to(before - 2, 1000);
+    WB_EXPECT(now <= before - 2,
+              "a client whose queue held lines (its socket full) reset its "
+              "connection: the server should close its socket (%d "
+              "descriptors open, expected %d)",
+              now, before - 2);
+    client_say(a, "after\n");
+    expect_line(b, said(a->id, "after"), 1000,
+                " (the server goes on after a client reset with lines "
+                "waiting for it)");
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+/* The test's own timer on the server's loop (the loop's first one, id
+ * 1) still runs after the server dropped an idle client. */
+START_TEST(test_shared_loop_timer_kept)
+{
+    WB_PROMISE("shared-loop");
+    struct server s;
+    caller_timer_ms = 400;
+    server_start(&s, config(16, 256, 4096, 100), 0);
+    caller_timer_ms = 0;
+    struct client *c = client_join(&s);
+    expect_notice(c, CHAT_IDLE, 1000, " (idle_ms is 100)");
+    expect_closed(c, 1000, "");
+    WB_EXPECT(readable_within(s.rang[0], 1500),
+              "the test's own timer of 400 ms, on the same loop, did not "
+              "run within 1.5 s after the server dropped an idle client: "
+              "the server may cancel only its own timers");
+    server_stop(&s);
+    client_free(c);
+}
+END_TEST
+
 static void *do_nothing(void *arg)
 {
     return arg;
@@ -2106,5 +2244,10 @@ Suite *wb_suite(void)
                    "Descriptors past FD_SETSIZE", 5.0);
     WB_ADD_TIMEOUT(s, test_client_on_descriptor_0,
                    "Serving many clients in one thread", 5.0);
+    WB_ADD_TIMEOUT(s, test_too_long_with_full_socket,
+                   "Backpressure and clients that never read", 5.0);
+    WB_ADD_TIMEOUT(s, test_reset_with_queue,
+                   "Backpressure and clients that never read", 5.0);
+    WB_ADD_TIMEOUT(s, test_shared_loop_timer_kept, "Timers in the loop", 5.0);
     return s;
 }
