@@ -2177,6 +2177,138 @@ START_TEST(test_shared_loop_timer_kept)
 }
 END_TEST
 
+/* A line of max_line bytes is relayed when max_line is large: 1 MiB,
+ * with queues that start small. */
+START_TEST(test_megabyte_line_relayed)
+{
+    WB_PROMISE("too-long");
+    enum { BIG = 1 << 20 };
+    struct server s;
+    server_start(&s, config(16, BIG, BIG + 64, 10000), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    char *line = malloc(BIG + 1);
+    ck_assert_msg(line != NULL, "out of memory");
+    for (size_t i = 0; i < BIG; i++)
+        line[i] = (char)('a' + i % 23);
+    line[BIG] = '\n';
+    client_send(a, line, BIG + 1);
+    /* Read the message: "1: ", the line, "\n". */
+    char head[16];
+    int hlen = snprintf(head, sizeof head, "%ld: ", a->id);
+    size_t want = (size_t)hlen + BIG + 1, got = 0;
+    char *buf = malloc(want);
+    ck_assert_msg(buf != NULL, "out of memory");
+    int64_t end = wb_now_ns() + 2000 * MS;
+    while (got < want && wb_now_ns() < end) {
+        if (!readable_within(b->fd, 100))
+            continue;
+        ssize_t n = recv(b->fd, buf + got, want - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    size_t bad = 0;
+    while (bad < got && bad < (size_t)hlen && buf[bad] == head[bad])
+        bad++;
+    if (bad == (size_t)hlen)
+        while (bad < got && bad < want - 1 &&
+               buf[bad] == line[bad - (size_t)hlen])
+            bad++;
+    if (bad == want - 1 && got == want && buf[bad] == '\n')
+        bad++;
+    WB_EXPECT(got == want && bad == want,
+              "max_line is 1 MiB: client %ld sent a line of 1 MiB, and "
+              "client %ld should get it whole (%zu bytes with \"%ld: \" and "
+              "the newline); it got %zu bytes within 2 s, the first wrong "
+              "one at byte %zu",
+              a->id, b->id, want, a->id, got, bad);
+    free(buf);
+    free(line);
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+/* A client whose socket was full, with lines queued, sends a line too
+ * long and reads at once: in the same iteration of the loop, its socket
+ * has room again by the time the server disconnects it. Whatever the
+ * server sends it then is the rest of its lines, in order, and the
+ * notice. The loop is stalled (a callback that blocks) between select()
+ * and the server's callback for the client, while the client reads. */
+START_TEST(test_too_long_after_reading)
+{
+    WB_PROMISE("too-long");
+    enum { LINES = 300 };
+    struct server s;
+    server_start(&s, config(16, 256, 128 * 1024, 10000), 4096);
+    struct client *slow = client_connect(&s, 4096);
+    client_welcome(slow, 1000);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    fill_slow_client(a, b, LINES);
+    char want[240];
+    int head = snprintf(want, sizeof want, "%ld: ", a->id);
+    memset(want + head, 'z', 200);
+    size_t wlen = (size_t)head + 200;
+    /* It reads a few lines: the server sends part of its queue, and its
+     * socket is full again. */
+    for (int i = 0; i < 60; i++)
+        expect_line_n(slow, want, wlen, 1000, "");
+    wb_sleep_ms(50);
+    server_stall(&s);
+    char line[300];
+    memset(line, 'x', 299);
+    line[299] = '\n';
+    client_send(slow, line, 300);
+    wb_sleep_ms(10);
+    /* A second stall: in the next iteration, select() reports the stall
+     * pipe (a lower descriptor, served first) and the slow client's
+     * line. */
+    ck_assert_int_eq(write(s.stall[1], "s", 1), 1);
+    server_release(&s);
+    WB_EXPECT(readable_within(s.stalled[0], 1000),
+              "the test could not stall the server's loop a second time");
+    char c1;
+    ck_assert_int_eq(read(s.stalled[0], &c1, 1), 1);
+    /* Read everything that is there: the server's socket empties. */
+    int lines = 60;
+    char got[512];
+    size_t len = 0;
+    int err = 0, r;
+    while ((r = client_read(slow, got, sizeof got, &len, 100, &err)) ==
+           GOT_LINE) {
+        WB_EXPECT(len == wlen && memcmp(got, want, wlen) == 0,
+                  "client %ld should get lines %s; line %d was %s", slow->id,
+                  show(want, wlen), lines + 1, show(got, len));
+        lines++;
+    }
+    server_release(&s);
+    /* Then the server disconnects it: the rest of its queue, perhaps the
+     * notice, the end. */
+    while ((r = client_read(slow, got, sizeof got, &len, 1000, &err)) ==
+               GOT_LINE &&
+           len == wlen && memcmp(got, want, wlen) == 0)
+        lines++;
+    if (r == GOT_LINE && len == strlen(CHAT_TOO_LONG) - 1 &&
+        memcmp(got, CHAT_TOO_LONG, len) == 0)
+        r = client_read(slow, got, sizeof got, &len, 1000, &err);
+    WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
+              "client %ld sent a line too long: after %d whole lines %s, "
+              "and %s or not, it should be disconnected; got %s (what the "
+              "server sends last is what was queued, from where its last "
+              "send() stopped, then the notice)",
+              slow->id, lines, show(want, wlen),
+              show(CHAT_TOO_LONG, strlen(CHAT_TOO_LONG) - 1),
+              outcome(r, err, got, len));
+    server_stop(&s);
+    client_free(slow);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
 static void *do_nothing(void *arg)
 {
     return arg;
@@ -2249,5 +2381,9 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_reset_with_queue,
                    "Backpressure and clients that never read", 5.0);
     WB_ADD_TIMEOUT(s, test_shared_loop_timer_kept, "Timers in the loop", 5.0);
+    WB_ADD_TIMEOUT(s, test_megabyte_line_relayed,
+                   "Framing lines on a byte stream", 5.0);
+    WB_ADD_TIMEOUT(s, test_too_long_after_reading,
+                   "Backpressure and clients that never read", 5.0);
     return s;
 }
