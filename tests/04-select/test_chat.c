@@ -2058,22 +2058,32 @@ START_TEST(test_client_on_descriptor_0)
 }
 END_TEST
 
-/* Client `from` says @p lines lines of 200 bytes; client `to` reads them
- * all, so they have been relayed to `slow` too, which reads nothing: its
- * socket is full and the rest waits in its queue. */
+/* Line @p i of 200 bytes ("0042 zzz..."), as relayed from client @p id,
+ * in @p want (240 bytes); returns its length. */
+static size_t numbered(char *want, long id, int i)
+{
+    int head = snprintf(want, 240, "%ld: %04d ", id, i % 10000);
+    memset(want + head, 'z', (size_t)(200 - 5));
+    want[head + 195] = '\0';
+    return (size_t)head + 195;
+}
+
+/* Client `from` says @p lines numbered lines of 200 bytes; client `to`
+ * reads them all, so they have been relayed to `slow` too, which reads
+ * nothing: its socket is full and the rest waits in its queue. */
 static void fill_slow_client(struct client *from, struct client *to, int lines)
 {
-    char text[202];
-    memset(text, 'z', 200);
-    text[200] = '\n';
-    for (int i = 0; i < lines; i++)
-        client_send(from, text, 201);
     char want[240];
-    int head = snprintf(want, sizeof want, "%ld: ", from->id);
-    memset(want + head, 'z', 200);
-    for (int i = 0; i < lines; i++)
-        expect_line_n(to, want, (size_t)head + 200, 1000,
-                      fmt(" (line %d of %d)", i + 1, lines));
+    for (int i = 0; i < lines; i++) {
+        size_t n = numbered(want, from->id, i);
+        size_t head = (size_t)(strchr(want, ' ') + 1 - want);
+        want[n] = '\n';
+        client_send(from, want + head, n + 1 - head);
+    }
+    for (int i = 0; i < lines; i++) {
+        size_t n = numbered(want, from->id, i);
+        expect_line_n(to, want, n, 1000, fmt(" (line %d of %d)", i + 1, lines));
+    }
 }
 
 /* A client whose socket is full and whose queue holds lines sends a line
@@ -2249,13 +2259,13 @@ START_TEST(test_too_long_after_reading)
     struct client *b = client_join(&s);
     fill_slow_client(a, b, LINES);
     char want[240];
-    int head = snprintf(want, sizeof want, "%ld: ", a->id);
-    memset(want + head, 'z', 200);
-    size_t wlen = (size_t)head + 200;
+    size_t wlen;
     /* It reads a few lines: the server sends part of its queue, and its
      * socket is full again. */
-    for (int i = 0; i < 60; i++)
+    for (int i = 0; i < 60; i++) {
+        wlen = numbered(want, a->id, i);
         expect_line_n(slow, want, wlen, 1000, "");
+    }
     wb_sleep_ms(50);
     server_stall(&s);
     char line[300];
@@ -2279,6 +2289,7 @@ START_TEST(test_too_long_after_reading)
     int err = 0, r;
     while ((r = client_read(slow, got, sizeof got, &len, 100, &err)) ==
            GOT_LINE) {
+        wlen = numbered(want, a->id, lines);
         WB_EXPECT(len == wlen && memcmp(got, want, wlen) == 0,
                   "client %ld should get lines %s; line %d was %s", slow->id,
                   show(want, wlen), lines + 1, show(got, len));
@@ -2289,7 +2300,8 @@ START_TEST(test_too_long_after_reading)
      * notice, the end. */
     while ((r = client_read(slow, got, sizeof got, &len, 1000, &err)) ==
                GOT_LINE &&
-           len == wlen && memcmp(got, want, wlen) == 0)
+           len == (wlen = numbered(want, a->id, lines)) &&
+           memcmp(got, want, wlen) == 0)
         lines++;
     if (r == GOT_LINE && len == strlen(CHAT_TOO_LONG) - 1 &&
         memcmp(got, CHAT_TOO_LONG, len) == 0)
@@ -2302,6 +2314,103 @@ START_TEST(test_too_long_after_reading)
               slow->id, lines, show(want, wlen),
               show(CHAT_TOO_LONG, strlen(CHAT_TOO_LONG) - 1),
               outcome(r, err, got, len));
+    server_stop(&s);
+    client_free(slow);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+/* Read the lines @p want (of @p wlen bytes) that arrive within @p ms of
+ * each other; stop after the line CHAT_TOO_LONG (*notice becomes 1) and
+ * fail on any other line, or on more than @p max lines. Returns how many
+ * lines @p want came. */
+static int read_lines_like(struct client *c, long from, int first, int max,
+                           long ms, int *notice)
+{
+    char want[240];
+    char got[512];
+    size_t len = 0, nlen = strlen(CHAT_TOO_LONG) - 1;
+    int err = 0, n = 0;
+    while (!*notice &&
+           client_read(c, got, sizeof got, &len, ms, &err) == GOT_LINE) {
+        if (len == nlen && memcmp(got, CHAT_TOO_LONG, nlen) == 0) {
+            *notice = 1;
+            break;
+        }
+        size_t wlen = numbered(want, from, first + n);
+        WB_EXPECT(len == wlen && memcmp(got, want, wlen) == 0,
+                  "client %ld should get lines %s, then perhaps %s; got %s",
+                  c->id, show(want, wlen), show(CHAT_TOO_LONG, nlen),
+                  show(got, len));
+        WB_EXPECT(n < max, "client %ld got more lines than were sent", c->id);
+        n++;
+    }
+    return n;
+}
+
+/* As test_too_long_after_reading, with a short queue: when the server
+ * disconnects the client, its socket has room for the rest of the queue
+ * and the notice. The client gets every line, the notice, then the end,
+ * and nothing else. */
+START_TEST(test_too_long_notice_after_queue)
+{
+    WB_PROMISE("too-long");
+    enum { LINES = 300 };
+    struct server s;
+    server_start(&s, config(16, 256, 128 * 1024, 10000), 4096);
+    struct client *slow = client_connect(&s, 4096);
+    client_welcome(slow, 1000);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    fill_slow_client(a, b, LINES);
+    char want[240];
+    size_t wlen = numbered(want, a->id, 0);
+    int notice = 0;
+    /* How much the sockets hold: what the client can read while the
+     * server is stalled. */
+    server_stall(&s);
+    int lines = read_lines_like(slow, a->id, 0, LINES, 100, &notice);
+    size_t held = (size_t)lines * (wlen + 1) + slow->len;
+    server_release(&s);
+    /* Read on until about half that much is left in the queue (the
+     * sockets full again above it). */
+    size_t total = (size_t)LINES * (wlen + 1);
+    while (lines < LINES &&
+           total - (size_t)lines * (wlen + 1) > held + held / 2) {
+        wlen = numbered(want, a->id, lines);
+        expect_line_n(slow, want, wlen, 1000, "");
+        lines++;
+    }
+    wb_sleep_ms(50);
+    server_stall(&s);
+    char line[300];
+    memset(line, 'x', 299);
+    line[299] = '\n';
+    client_send(slow, line, 300);
+    wb_sleep_ms(10);
+    ck_assert_int_eq(write(s.stall[1], "s", 1), 1);
+    server_release(&s);
+    WB_EXPECT(readable_within(s.stalled[0], 1000),
+              "the test could not stall the server's loop a second time");
+    char c1;
+    ck_assert_int_eq(read(s.stalled[0], &c1, 1), 1);
+    lines += read_lines_like(slow, a->id, lines, LINES - lines, 100, &notice);
+    server_release(&s);
+    lines += read_lines_like(slow, a->id, lines, LINES - lines, 1000, &notice);
+    char got[512];
+    size_t len = 0;
+    int err = 0;
+    int r = client_read(slow, got, sizeof got, &len, 1000, &err);
+    WB_EXPECT((r == GOT_EOF || r == GOT_ERROR) && (!notice || slow->len == 0),
+              "client %ld sent a line too long: after %d whole lines %s, "
+              "and %s, it should be disconnected, with nothing after the "
+              "notice; got %s (and %zu bytes without a newline)",
+              slow->id, lines, show(want, numbered(want, a->id, lines)),
+              notice ? fmt("the notice %s",
+                           show(CHAT_TOO_LONG, strlen(CHAT_TOO_LONG) - 1))
+                     : "no notice",
+              outcome(r, err, got, len), slow->len);
     server_stop(&s);
     client_free(slow);
     client_free(a);
@@ -2384,6 +2493,8 @@ Suite *wb_suite(void)
     WB_ADD_TIMEOUT(s, test_megabyte_line_relayed,
                    "Framing lines on a byte stream", 5.0);
     WB_ADD_TIMEOUT(s, test_too_long_after_reading,
+                   "Backpressure and clients that never read", 5.0);
+    WB_ADD_TIMEOUT(s, test_too_long_notice_after_queue,
                    "Backpressure and clients that never read", 5.0);
     return s;
 }
