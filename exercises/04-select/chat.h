@@ -110,6 +110,18 @@
  *   acknowledgement): three clients that talk in rounds (each says a
  *   line, then reads the other two) get through 100 rounds well within
  *   a second on loopback.
+ * - [count] chat_clients() counts the clients welcomed and not yet
+ *   disconnected: a refused connection is not counted, and a client
+ *   that has left is not counted once the server has seen it go.
+ * - [no-memory] When an allocation fails, chat_start() returns NULL with
+ *   `ENOMEM` and leaves nothing allocated or watched. A new connection
+ *   the server has no memory for is closed without a welcome (it may get
+ *   ::CHAT_FULL first), and a client whose queue cannot grow for a line
+ *   is disconnected like one whose queue is full; the others are served
+ *   on.
+ * - [shared-loop] The loop may carry other work (the caller's timers
+ *   and descriptors): the server cancels only its own timers and
+ *   unwatches only its own descriptors.
  * - [stop] chat_stop() closes every client, stops watching the listening
  *   socket (it does not close it) and cancels the server's timers: with
  *   nothing else on the loop, loop_run() returns.

@@ -124,6 +124,9 @@ struct server {
     int stall[2];   /* a byte: the loop thread blocks in a callback ... */
     int stalled[2]; /* ... says so on this pipe ... */
     int release[2]; /* ... and reads a byte from this one to go on */
+    int probe[2];   /* a byte: the loop thread counts the clients ... */
+    int counted[2]; /* ... and writes chat_clients() here */
+    int rang[2];    /* the test's own timer on the loop writes a byte */
     pthread_t thread;
     atomic_int tid;
     int run_rc, run_err;
@@ -140,6 +143,20 @@ static void on_stop(loop *l, int fd, int events, void *ctx)
     s->c = NULL;
     (void)loop_unwatch(l, s->stop[0]);
     (void)loop_unwatch(l, s->stall[0]);
+    (void)loop_unwatch(l, s->probe[0]);
+}
+
+/* chat_clients() is called from the loop's thread, as the contract
+ * says: a callback of the loop counts and answers on a pipe. */
+static void on_probe(loop *l, int fd, int events, void *ctx)
+{
+    (void)l;
+    (void)events;
+    struct server *s = ctx;
+    char b;
+    (void)read(fd, &b, 1);
+    size_t n = chat_clients(s->c);
+    (void)write(s->counted[1], &n, sizeof n);
 }
 
 static void on_stall(loop *l, int fd, int events, void *ctx)
@@ -154,6 +171,18 @@ static void on_stall(loop *l, int fd, int events, void *ctx)
     (void)read(s->release[0], &b, 1); /* blocks: the whole server waits */
     trace_span("test stalls the loop", t0, trace_now());
 }
+
+/* A timer of the test's own on the server's loop (see server_start()). */
+static void on_caller_timer(loop *l, void *ctx)
+{
+    (void)l;
+    struct server *s = ctx;
+    (void)write(s->rang[1], "t", 1);
+}
+
+/* When above 0, server_start() adds a timer of the test's own, that many
+ * ms away, to the loop before chat_start(): the loop's first timer. */
+static long caller_timer_ms;
 
 static void *server_main(void *arg)
 {
@@ -197,6 +226,10 @@ static void server_start(struct server *s, chat_config cfg, int sndbuf)
     s->lfd = listen_socket(sndbuf, &s->port);
     s->l = loop_new();
     ck_assert_msg(s->l != NULL, "loop_new() failed");
+    wb_pipe(s->rang);
+    if (caller_timer_ms > 0)
+        ck_assert_int_gt(
+            loop_add_timer(s->l, caller_timer_ms, on_caller_timer, s), 0);
     s->c = chat_start(s->l, s->lfd, &cfg);
     WB_EXPECT(s->c != NULL,
               "chat_start() with a valid configuration should return a "
@@ -207,7 +240,10 @@ static void server_start(struct server *s, chat_config cfg, int sndbuf)
     wb_pipe(s->stall);
     wb_pipe(s->stalled);
     wb_pipe(s->release);
+    wb_pipe(s->probe);
+    wb_pipe(s->counted);
     ck_assert_int_eq(loop_watch(s->l, s->stop[0], LOOP_READ, on_stop, s), 0);
+    ck_assert_int_eq(loop_watch(s->l, s->probe[0], LOOP_READ, on_probe, s), 0);
     ck_assert_int_eq(loop_watch(s->l, s->stall[0], LOOP_READ, on_stall, s), 0);
     ck_assert_int_eq(pthread_create(&s->thread, NULL, server_main, s), 0);
     for (int i = 0; i < 1000 && atomic_load(&s->tid) == 0; i++)
@@ -242,7 +278,8 @@ static void server_stop(struct server *s)
     WB_EXPECT(s->run_rc == 0, "loop_run() should return 0; got %d (%s)",
               s->run_rc, wb_errname(s->run_err));
     loop_free(s->l);
-    int *pipes[] = {s->stop, s->done, s->stall, s->stalled, s->release};
+    int *pipes[] = {s->stop,    s->done,  s->stall,   s->stalled,
+                    s->release, s->probe, s->counted, s->rang};
     for (size_t i = 0; i < sizeof pipes / sizeof pipes[0]; i++) {
         close(pipes[i][0]);
         close(pipes[i][1]);
@@ -268,6 +305,31 @@ static void server_stall(struct server *s)
 static void server_release(struct server *s)
 {
     ck_assert_int_eq(write(s->release[1], "r", 1), 1);
+}
+
+/* chat_clients() of the running server, asked on the loop's thread. */
+static size_t server_clients(struct server *s)
+{
+    ck_assert_int_eq(write(s->probe[1], "p", 1), 1);
+    WB_EXPECT(readable_within(s->counted[0], 1000),
+              "the test could not ask the server's loop for chat_clients() "
+              "within 1 s: is it blocked somewhere?");
+    size_t n = 0;
+    ck_assert_int_eq(read(s->counted[0], &n, sizeof n), (ssize_t)sizeof n);
+    return n;
+}
+
+/* Wait up to @p ms until chat_clients() says @p want; returns the last
+ * count. */
+static size_t clients_become(struct server *s, size_t want, long ms)
+{
+    int64_t end = wb_now_ns() + ms * MS;
+    size_t n = server_clients(s);
+    while (n != want && wb_now_ns() < end) {
+        wb_sleep_ms(5);
+        n = server_clients(s);
+    }
+    return n;
 }
 
 /* --- What the server's thread spent --------------------------------------- */
@@ -1438,7 +1500,7 @@ START_TEST(test_bytes_without_a_line_are_idle)
 END_TEST
 
 /* One line 100 ms after arriving, then silence: dropped idle_ms after
- * that line (not after its arrival, and not never). */
+ * that line (not after its arrival, not much later, and not never). */
 START_TEST(test_idle_counts_from_last_line)
 {
     WB_PROMISE("idle");
@@ -1446,22 +1508,31 @@ START_TEST(test_idle_counts_from_last_line)
      * time to receive c's line even on a loaded machine (at 250 ms, a
      * TSan build under a load of 20 dropped o first). */
     struct server s;
-    server_start(&s, config(16, 256, 4096, 600), 0);
+    server_start(&s, config(16, 256, 4096, 800), 0);
     struct client *c = client_join(&s);
     struct client *o = client_join(&s);
     wb_sleep_ms(100);
     int64_t said_at = wb_now_ns();
     client_say(c, "just once\n");
     expect_line(o, said(c->id, "just once"), 1000, "");
-    expect_notice(c, CHAT_IDLE, 2000,
-                  " (it said one line, then nothing: idle_ms = 600 ms after "
+    expect_notice(c, CHAT_IDLE, 2500,
+                  " (it said one line, then nothing: idle_ms = 800 ms after "
                   "that line it is idle; the idle timer must be set again "
                   "when it finds the client spoke meanwhile)");
     int64_t after = wb_now_ns() - said_at;
-    WB_EXPECT(after >= 595 * MS,
+    WB_EXPECT(after >= 795 * MS,
               "client %ld was dropped as idle %lld ms after its last line; "
-              "idle_ms is 600: the idle time counts from the last complete "
+              "idle_ms is 800: the idle time counts from the last complete "
               "line",
+              c->id, (long long)(after / MS));
+    /* When its first timer runs, 800 ms after it came, it spoke 700 ms
+     * ago: 100 ms are left. A timer set again for idle_ms plus the time
+     * it was quiet (1,500 ms) would drop it 2,200 ms after its line. */
+    WB_EXPECT(after < 1400 * MS,
+              "client %ld was dropped as idle %lld ms after its last line; "
+              "idle_ms is 800: when the idle timer finds that the client "
+              "spoke since it was set, it is set again for the time left "
+              "(idle_ms minus the time since that line), no more",
               c->id, (long long)(after / MS));
     expect_closed(c, 1000, "");
     server_stop(&s);
@@ -1624,6 +1695,729 @@ START_TEST(test_relay_without_delay)
 }
 END_TEST
 
+/* The least each rule of chat_config allows is allowed; descriptor 0 is
+ * a listening descriptor like any other; a max_line whose
+ * max_line + CHAT_OVERHEAD does not fit in a size_t is refused. */
+START_TEST(test_config_bounds)
+{
+    WB_PROMISE("config");
+    loop *l = loop_new();
+    ck_assert_msg(l != NULL, "loop_new() failed");
+    int lfd = listen_socket(0, NULL);
+    chat_config least = config(1, 1, 1 + CHAT_OVERHEAD, 1);
+    chat *c = chat_start(l, lfd, &least);
+    WB_EXPECT(c != NULL,
+              "chat_start() with max_clients 1, max_line 1, max_queue "
+              "max_line + CHAT_OVERHEAD and idle_ms 1 (the least each rule "
+              "allows) should return a server; got NULL%s",
+              wb_errno_note(-1));
+    chat_stop(c);
+
+    int saved = dup(0);
+    ck_assert_int_eq(dup2(lfd, 0), 0);
+    chat_config ok = usual();
+    errno = 0;
+    c = chat_start(l, 0, &ok);
+    int err = errno;
+    WB_EXPECT(c != NULL,
+              "chat_start() with a listening socket on descriptor 0 should "
+              "return a server (0 is a descriptor like any other; only a "
+              "negative one is refused); got NULL (%s)",
+              wb_errname(err));
+    chat_stop(c);
+    if (saved >= 0) {
+        ck_assert_int_eq(dup2(saved, 0), 0);
+        close(saved);
+    } else {
+        close(0);
+    }
+
+    chat_config huge = config(16, SIZE_MAX - CHAT_OVERHEAD + 1, SIZE_MAX, 1);
+    expect_refused(l, lfd, &huge,
+                   "max_line SIZE_MAX - CHAT_OVERHEAD + 1 (no max_queue can "
+                   "be max_line + CHAT_OVERHEAD: the sum does not fit in a "
+                   "size_t)");
+    WB_PROMISE("stop");
+    int64_t t0 = wb_now_ns();
+    int rc = loop_run(l);
+    WB_EXPECT(rc == 0 && wb_now_ns() - t0 < 500 * MS,
+              "after two servers were started and stopped, nothing should "
+              "be left on the loop, so loop_run() returns 0 at once; it "
+              "returned %d after %lld ms",
+              rc, (long long)((wb_now_ns() - t0) / MS));
+    loop_free(l);
+    close(lfd);
+}
+END_TEST
+
+/* chat_start() with each of its allocations failing in turn. */
+START_TEST(test_start_without_memory)
+{
+    WB_PROMISE("no-memory");
+    loop *l = loop_new();
+    ck_assert_msg(l != NULL, "loop_new() failed");
+    int lfd = listen_socket(0, NULL);
+    chat_config ok = usual();
+    chat *c = NULL;
+    int n;
+    for (n = 1; n <= 20 && c == NULL; n++) {
+        wb_alloc_fail(n);
+        errno = 0;
+        c = chat_start(l, lfd, &ok);
+        int err = errno, calls = wb_alloc_calls();
+        wb_alloc_fail(0);
+        if (c != NULL) {
+            WB_EXPECT(calls < n,
+                      "chat_start() with its allocation %d failing (NULL, "
+                      "ENOMEM) returned a server: it should return NULL "
+                      "with ENOMEM",
+                      n);
+            break;
+        }
+        WB_EXPECT(err == ENOMEM,
+                  "chat_start() with its allocation %d failing should "
+                  "return NULL with ENOMEM; got NULL (%s)",
+                  n, wb_errname(err));
+        size_t bytes = 0, blocks = wb_alloc_live(&bytes);
+        WB_EXPECT(blocks == 0,
+                  "chat_start() failed for lack of memory (its allocation "
+                  "%d) and left %zu blocks (%zu bytes) allocated: a failed "
+                  "call frees what it allocated",
+                  n, blocks, bytes);
+    }
+    WB_EXPECT(c != NULL, "chat_start() should succeed once no allocation "
+                         "fails; got NULL after 20 tries");
+    chat_stop(c);
+    int64_t t0 = wb_now_ns();
+    int rc = loop_run(l);
+    WB_EXPECT(rc == 0 && wb_now_ns() - t0 < 500 * MS,
+              "the chat_start() calls that failed for lack of memory, and "
+              "a chat_stop(), should leave nothing on the loop, so "
+              "loop_run() returns 0 at once; it returned %d after %lld ms",
+              rc, (long long)((wb_now_ns() - t0) / MS));
+    loop_free(l);
+    close(lfd);
+}
+END_TEST
+
+/* Read what a refused connection gets: at most the line CHAT_FULL (no
+ * welcome), then the end of the connection. */
+static void expect_turned_away(struct client *d, long ms, const char *why)
+{
+    char line[512];
+    size_t len = 0;
+    int err = 0;
+    int r = client_read(d, line, sizeof line, &len, ms, &err);
+    if (r == GOT_LINE && len == strlen(CHAT_FULL) - 1 &&
+        memcmp(line, CHAT_FULL, len) == 0)
+        r = client_read(d, line, sizeof line, &len, ms, &err);
+    WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
+              "a connection should be closed (after at most %s, never a "
+              "welcome) within %ld ms; got %s%s",
+              show(CHAT_FULL, strlen(CHAT_FULL) - 1), ms,
+              outcome(r, err, line, len), why);
+}
+
+/* New connections with the server's first, then its second allocation
+ * for them failing. */
+START_TEST(test_admit_without_memory)
+{
+    WB_PROMISE("no-memory");
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = client_join(&s);
+    for (int n = 1; n <= 2; n++) {
+        wb_alloc_fail(n);
+        struct client *d = client_connect(&s, 0);
+        expect_turned_away(d, 1000,
+                           fmt(" (the server's allocation %d for the new "
+                               "connection failed: it cannot serve it)",
+                               n));
+        wb_alloc_fail(0);
+        client_free(d);
+    }
+    size_t now = clients_become(&s, 1, 1000);
+    WB_EXPECT(now == 1,
+              "two connections were turned away for lack of memory, with "
+              "one client connected: chat_clients() should say 1; it says "
+              "%zu",
+              now);
+    struct client *e = client_join(&s);
+    client_say(e, "after\n");
+    expect_line(a, said(e->id, "after"), 1000,
+                " (the server goes on after turning connections away for "
+                "lack of memory)");
+    server_stop(&s);
+    client_free(a);
+    client_free(e);
+}
+END_TEST
+
+/* A client's queue must grow for a long message, and cannot. */
+START_TEST(test_queue_cannot_grow)
+{
+    WB_PROMISE("no-memory");
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    struct client *c = client_join(&s);
+    char text[260];
+    memset(text, 'q', 256);
+    text[256] = '\n';
+    /* The message to b is the first allocation after this: no queue
+     * holds 256 bytes and more yet. */
+    wb_alloc_fail(1);
+    client_send(a, text, 257);
+    char want[300];
+    int head = snprintf(want, sizeof want, "%ld: ", a->id);
+    memset(want + head, 'q', 256);
+    expect_line_n(c, want, (size_t)head + 256, 1000,
+                  " (client 2's queue could not grow; client 3's could)");
+    wb_alloc_fail(0);
+    expect_closed(b, 1000,
+                  " (its queue could not grow for a message: it cannot be "
+                  "served, and is disconnected like a client whose queue "
+                  "is full)");
+    client_say(a, "after\n");
+    expect_line(c, said(a->id, "after"), 1000, "");
+    size_t now = clients_become(&s, 2, 1000);
+    WB_EXPECT(now == 2,
+              "one of 3 clients was disconnected: chat_clients() should "
+              "say 2; it says %zu",
+              now);
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+    client_free(c);
+}
+END_TEST
+
+/* chat_clients() follows clients coming and going. */
+START_TEST(test_clients_counted)
+{
+    WB_PROMISE("count");
+    WB_EXPECT(chat_clients(NULL) == 0,
+              "chat_clients(NULL) should be 0; got %zu", chat_clients(NULL));
+    struct server s;
+    server_start(&s, config(3, 256, 4096, 10000), 0);
+    size_t now = server_clients(&s);
+    WB_EXPECT(now == 0, "a new server should count 0 clients; got %zu", now);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    struct client *c = client_join(&s);
+    now = server_clients(&s);
+    WB_EXPECT(now == 3,
+              "3 clients were welcomed: chat_clients() should say 3; it "
+              "says %zu",
+              now);
+    struct client *d = client_connect(&s, 0);
+    expect_notice(d, CHAT_FULL, 1000, " (max_clients = 3 are connected)");
+    expect_closed(d, 1000, "");
+    client_free(d);
+    now = server_clients(&s);
+    WB_EXPECT(now == 3,
+              "a connection refused (server full) is no client: "
+              "chat_clients() should still say 3; it says %zu",
+              now);
+    client_free(b);
+    now = clients_become(&s, 2, 1000);
+    WB_EXPECT(now == 2,
+              "one of 3 clients closed its connection: chat_clients() "
+              "should say 2 within 1 s; it says %zu",
+              now);
+    struct client *e = client_join(&s);
+    now = server_clients(&s);
+    WB_EXPECT(now == 3,
+              "a client left and another came: chat_clients() should say "
+              "3; it says %zu",
+              now);
+    server_stop(&s);
+    client_free(a);
+    client_free(c);
+    client_free(e);
+}
+END_TEST
+
+/* A reader that takes its lines a few at a time while more keep coming:
+ * its queue is sent in parts and added to in between, and every line
+ * still arrives whole and in order. */
+START_TEST(test_reader_in_bursts_gets_every_line)
+{
+    WB_PROMISE("slow-reader");
+    enum { ROUNDS = 6, BATCH = 100, READ = 50, LEN = 200 };
+    struct server s;
+    /* At most 350 messages of 204 bytes (71,400 bytes) are ever unread:
+     * the queue never holds more, and stays within 72 KiB. */
+    server_start(&s, config(16, 256, 72 * 1024, 10000), 4096);
+    struct client *late = client_connect(&s, 4096);
+    client_welcome(late, 1000);
+    struct client *from = client_join(&s);
+    char text[LEN + 2], want[LEN + 40];
+    int sent = 0, got = 0;
+    for (int round = 0; round <= ROUNDS; round++) {
+        for (int i = 0; round < ROUNDS && i < BATCH; i++, sent++) {
+            memset(text, 'a' + sent % 26, LEN);
+            snprintf(text, 12, "line %04d ", sent % 10000);
+            text[10] = '.';
+            text[LEN] = '\n';
+            client_send(from, text, LEN + 1);
+        }
+        int upto = round < ROUNDS ? got + READ : sent;
+        for (; got < upto; got++) {
+            int head = snprintf(want, sizeof want, "%ld: ", from->id);
+            memset(want + head, 'a' + got % 26, LEN);
+            snprintf(want + head, 12, "line %04d ", got % 10000);
+            want[head + 10] = '.';
+            expect_line_n(late, want, (size_t)head + LEN, 1000,
+                          fmt(" (line %d of %d: client %ld reads %d lines "
+                              "after every %d sent; its queue of 72 KiB "
+                              "holds them all: what send() did not take "
+                              "stays queued, whole and in order, while "
+                              "new lines join it)",
+                              got + 1, ROUNDS * BATCH, late->id, READ, BATCH));
+        }
+    }
+    server_stop(&s);
+    client_free(late);
+    client_free(from);
+}
+END_TEST
+
+/* The very first connection comes when the loop cannot watch it: the
+ * idle timer the server may have set for it (the loop's first timer) goes
+ * with it, or loop_run() would not return after chat_stop(). */
+START_TEST(test_loop_refuses_first_connection)
+{
+    WB_PROMISE("loop-limit");
+    allow_fds(FD_SETSIZE + 16);
+    struct server s;
+    server_start(&s, usual(), 0);
+    static int fill[FD_SETSIZE];
+    int nfill = 0;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_msg(null >= 0, "open(/dev/null) failed%s", wb_errno_note(null));
+    while (nfill < FD_SETSIZE) {
+        int fd = fcntl(null, F_DUPFD_CLOEXEC, 0);
+        ck_assert_msg(fd >= 0,
+                      "the test could not fill the descriptors below "
+                      "FD_SETSIZE%s",
+                      wb_errno_note(fd));
+        fill[nfill++] = fd;
+        if (fd >= FD_SETSIZE - 1)
+            break;
+    }
+    struct client *d = client_connect(&s, 0);
+    expect_notice(d, CHAT_FULL, 1000,
+                  " (the server's socket for this connection was above "
+                  "FD_SETSIZE: loop_watch() refused it)");
+    expect_closed(d, 1000, " (a refused connection is closed)");
+    for (int i = 0; i < nfill; i++)
+        close(fill[i]);
+    close(null);
+    client_free(d);
+    server_stop(&s); /* fails unless loop_run() returned by itself */
+}
+END_TEST
+
+/* A client whose socket on the server's side is descriptor 0 is served
+ * like any other. */
+START_TEST(test_client_on_descriptor_0)
+{
+    WB_PROMISE("welcome");
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = calloc(1, sizeof *a);
+    ck_assert_msg(a != NULL, "out of memory");
+    a->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(a->fd, 0);
+    /* Descriptor 0 free: accept() returns the lowest free number. */
+    int saved = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    close(0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons((uint16_t)s.port);
+    ck_assert_int_eq(connect(a->fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    client_welcome(a, 1000);
+    struct client *b = client_join(&s);
+    client_say(a, "from zero\n");
+    expect_line(b, said(a->id, "from zero"), 1000,
+                " (the server's socket for client 1 is descriptor 0, which "
+                "accept() may return like any other)");
+    client_say(b, "to zero\n");
+    expect_line(a, said(b->id, "to zero"), 1000, "");
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+    if (saved >= 0) {
+        ck_assert_int_eq(dup2(saved, 0), 0);
+        close(saved);
+    }
+}
+END_TEST
+
+/* Line @p i of 200 bytes ("0042 zzz..."), as relayed from client @p id,
+ * in @p want (240 bytes); returns its length. */
+static size_t numbered(char *want, long id, int i)
+{
+    int head = snprintf(want, 240, "%ld: %04d ", id, i % 10000);
+    memset(want + head, 'z', (size_t)(200 - 5));
+    want[head + 195] = '\0';
+    return (size_t)head + 195;
+}
+
+/* Client `from` says @p lines numbered lines of 200 bytes; client `to`
+ * reads them all, so they have been relayed to `slow` too, which reads
+ * nothing: its socket is full and the rest waits in its queue. */
+static void fill_slow_client(struct client *from, struct client *to, int lines)
+{
+    char want[240];
+    for (int i = 0; i < lines; i++) {
+        size_t n = numbered(want, from->id, i);
+        size_t head = (size_t)(strchr(want, ' ') + 1 - want);
+        want[n] = '\n';
+        client_send(from, want + head, n + 1 - head);
+    }
+    for (int i = 0; i < lines; i++) {
+        size_t n = numbered(want, from->id, i);
+        expect_line_n(to, want, n, 1000, fmt(" (line %d of %d)", i + 1, lines));
+    }
+}
+
+/* A client whose socket is full and whose queue holds lines sends a line
+ * too long: its notice cannot be sent now, and the server must not wait
+ * (or try again and again) to send it. */
+START_TEST(test_too_long_with_full_socket)
+{
+    WB_PROMISE("too-long");
+    enum { LINES = 300 };
+    struct server s;
+    server_start(&s, config(16, 256, 128 * 1024, 10000), 4096);
+    struct client *slow = client_connect(&s, 4096);
+    client_welcome(slow, 1000);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    fill_slow_client(a, b, LINES);
+    char line[300];
+    memset(line, 'x', 299);
+    line[299] = '\n';
+    client_send(slow, line, 300);
+    client_say(a, "after\n");
+    expect_line(b, said(a->id, "after"), 1000,
+                fmt(" (client %ld, whose socket is full, sent a line too "
+                    "long: its notice waits, or is dropped, but the server "
+                    "must not block or spin on it)",
+                    slow->id));
+    /* It gets the lines that fitted, perhaps the notice, then the end. */
+    char got[512];
+    size_t len = 0;
+    int err = 0, r, lines = 0;
+    long from;
+    char colon;
+    while ((r = client_read(slow, got, sizeof got, &len, 1000, &err)) ==
+               GOT_LINE &&
+           sscanf(got, "%ld%c", &from, &colon) == 2 && colon == ':')
+        lines++;
+    if (r == GOT_LINE && len == strlen(CHAT_TOO_LONG) - 1 &&
+        memcmp(got, CHAT_TOO_LONG, len) == 0)
+        r = client_read(slow, got, sizeof got, &len, 1000, &err);
+    WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
+              "client %ld sent a line too long: after the %d lines it got, "
+              "and %s or not, it should be disconnected; got %s",
+              slow->id, lines, show(CHAT_TOO_LONG, strlen(CHAT_TOO_LONG) - 1),
+              outcome(r, err, got, len));
+    server_stop(&s);
+    client_free(slow);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+/* A client with lines waiting in its queue (its socket full) resets its
+ * connection: the server finds the reset when it sends, and cleans up. */
+START_TEST(test_reset_with_queue)
+{
+    WB_PROMISE("gone");
+    enum { LINES = 300 };
+    struct server s;
+    server_start(&s, config(16, 256, 128 * 1024, 10000), 4096);
+    struct client *slow = client_connect(&s, 4096);
+    client_welcome(slow, 1000);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    fill_slow_client(a, b, LINES);
+    int before = wb_count_fds();
+    client_reset(slow);
+    int now = fds_down_to(before - 2, 1000);
+    WB_EXPECT(now <= before - 2,
+              "a client whose queue held lines (its socket full) reset its "
+              "connection: the server should close its socket (%d "
+              "descriptors open, expected %d)",
+              now, before - 2);
+    client_say(a, "after\n");
+    expect_line(b, said(a->id, "after"), 1000,
+                " (the server goes on after a client reset with lines "
+                "waiting for it)");
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+/* The test's own timer on the server's loop (the loop's first one, id
+ * 1) still runs after the server dropped an idle client. */
+START_TEST(test_shared_loop_timer_kept)
+{
+    WB_PROMISE("shared-loop");
+    struct server s;
+    caller_timer_ms = 400;
+    server_start(&s, config(16, 256, 4096, 100), 0);
+    caller_timer_ms = 0;
+    struct client *c = client_join(&s);
+    expect_notice(c, CHAT_IDLE, 1000, " (idle_ms is 100)");
+    expect_closed(c, 1000, "");
+    WB_EXPECT(readable_within(s.rang[0], 1500),
+              "the test's own timer of 400 ms, on the same loop, did not "
+              "run within 1.5 s after the server dropped an idle client: "
+              "the server may cancel only its own timers");
+    server_stop(&s);
+    client_free(c);
+}
+END_TEST
+
+/* A line of max_line bytes is relayed when max_line is large: 1 MiB,
+ * with queues that start small. */
+START_TEST(test_megabyte_line_relayed)
+{
+    WB_PROMISE("too-long");
+    enum { BIG = 1 << 20 };
+    struct server s;
+    server_start(&s, config(16, BIG, BIG + 64, 10000), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    char *line = malloc(BIG + 1);
+    ck_assert_msg(line != NULL, "out of memory");
+    for (size_t i = 0; i < BIG; i++)
+        line[i] = (char)('a' + i % 23);
+    line[BIG] = '\n';
+    client_send(a, line, BIG + 1);
+    /* Read the message: "1: ", the line, "\n". */
+    char head[16];
+    int hlen = snprintf(head, sizeof head, "%ld: ", a->id);
+    size_t want = (size_t)hlen + BIG + 1, got = 0;
+    char *buf = malloc(want);
+    ck_assert_msg(buf != NULL, "out of memory");
+    int64_t end = wb_now_ns() + 2000 * MS;
+    while (got < want && wb_now_ns() < end) {
+        if (!readable_within(b->fd, 100))
+            continue;
+        ssize_t n = recv(b->fd, buf + got, want - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    size_t bad = 0;
+    while (bad < got && bad < (size_t)hlen && buf[bad] == head[bad])
+        bad++;
+    if (bad == (size_t)hlen)
+        while (bad < got && bad < want - 1 &&
+               buf[bad] == line[bad - (size_t)hlen])
+            bad++;
+    if (bad == want - 1 && got == want && buf[bad] == '\n')
+        bad++;
+    WB_EXPECT(got == want && bad == want,
+              "max_line is 1 MiB: client %ld sent a line of 1 MiB, and "
+              "client %ld should get it whole (%zu bytes with \"%ld: \" and "
+              "the newline); it got %zu bytes within 2 s, the first wrong "
+              "one at byte %zu",
+              a->id, b->id, want, a->id, got, bad);
+    free(buf);
+    free(line);
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+/* A client whose socket was full, with lines queued, sends a line too
+ * long and reads at once: in the same iteration of the loop, its socket
+ * has room again by the time the server disconnects it. Whatever the
+ * server sends it then is the rest of its lines, in order, and the
+ * notice. The loop is stalled (a callback that blocks) between select()
+ * and the server's callback for the client, while the client reads. */
+START_TEST(test_too_long_after_reading)
+{
+    WB_PROMISE("too-long");
+    enum { LINES = 300 };
+    struct server s;
+    server_start(&s, config(16, 256, 128 * 1024, 10000), 4096);
+    struct client *slow = client_connect(&s, 4096);
+    client_welcome(slow, 1000);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    fill_slow_client(a, b, LINES);
+    char want[240];
+    size_t wlen;
+    /* It reads a few lines: the server sends part of its queue, and its
+     * socket is full again. */
+    for (int i = 0; i < 60; i++) {
+        wlen = numbered(want, a->id, i);
+        expect_line_n(slow, want, wlen, 1000, "");
+    }
+    wb_sleep_ms(50);
+    server_stall(&s);
+    char line[300];
+    memset(line, 'x', 299);
+    line[299] = '\n';
+    client_send(slow, line, 300);
+    wb_sleep_ms(10);
+    /* A second stall: in the next iteration, select() reports the stall
+     * pipe (a lower descriptor, served first) and the slow client's
+     * line. */
+    ck_assert_int_eq(write(s.stall[1], "s", 1), 1);
+    server_release(&s);
+    WB_EXPECT(readable_within(s.stalled[0], 1000),
+              "the test could not stall the server's loop a second time");
+    char c1;
+    ck_assert_int_eq(read(s.stalled[0], &c1, 1), 1);
+    /* Read everything that is there: the server's socket empties. */
+    int lines = 60;
+    char got[512];
+    size_t len = 0;
+    int err = 0, r;
+    while ((r = client_read(slow, got, sizeof got, &len, 100, &err)) ==
+           GOT_LINE) {
+        wlen = numbered(want, a->id, lines);
+        WB_EXPECT(len == wlen && memcmp(got, want, wlen) == 0,
+                  "client %ld should get lines %s; line %d was %s", slow->id,
+                  show(want, wlen), lines + 1, show(got, len));
+        lines++;
+    }
+    server_release(&s);
+    /* Then the server disconnects it: the rest of its queue, perhaps the
+     * notice, the end. */
+    while ((r = client_read(slow, got, sizeof got, &len, 1000, &err)) ==
+               GOT_LINE &&
+           len == (wlen = numbered(want, a->id, lines)) &&
+           memcmp(got, want, wlen) == 0)
+        lines++;
+    if (r == GOT_LINE && len == strlen(CHAT_TOO_LONG) - 1 &&
+        memcmp(got, CHAT_TOO_LONG, len) == 0)
+        r = client_read(slow, got, sizeof got, &len, 1000, &err);
+    WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
+              "client %ld sent a line too long: after %d whole lines %s, "
+              "and %s or not, it should be disconnected; got %s (what the "
+              "server sends last is what was queued, from where its last "
+              "send() stopped, then the notice)",
+              slow->id, lines, show(want, wlen),
+              show(CHAT_TOO_LONG, strlen(CHAT_TOO_LONG) - 1),
+              outcome(r, err, got, len));
+    server_stop(&s);
+    client_free(slow);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+/* Read the lines @p want (of @p wlen bytes) that arrive within @p ms of
+ * each other; stop after the line CHAT_TOO_LONG (*notice becomes 1) and
+ * fail on any other line, or on more than @p max lines. Returns how many
+ * lines @p want came. */
+static int read_lines_like(struct client *c, long from, int first, int max,
+                           long ms, int *notice)
+{
+    char want[240];
+    char got[512];
+    size_t len = 0, nlen = strlen(CHAT_TOO_LONG) - 1;
+    int err = 0, n = 0;
+    while (!*notice &&
+           client_read(c, got, sizeof got, &len, ms, &err) == GOT_LINE) {
+        if (len == nlen && memcmp(got, CHAT_TOO_LONG, nlen) == 0) {
+            *notice = 1;
+            break;
+        }
+        size_t wlen = numbered(want, from, first + n);
+        WB_EXPECT(len == wlen && memcmp(got, want, wlen) == 0,
+                  "client %ld should get lines %s, then perhaps %s; got %s",
+                  c->id, show(want, wlen), show(CHAT_TOO_LONG, nlen),
+                  show(got, len));
+        WB_EXPECT(n < max, "client %ld got more lines than were sent", c->id);
+        n++;
+    }
+    return n;
+}
+
+/* As test_too_long_after_reading, with a short queue: when the server
+ * disconnects the client, its socket has room for the rest of the queue
+ * and the notice. The client gets every line, the notice, then the end,
+ * and nothing else. */
+START_TEST(test_too_long_notice_after_queue)
+{
+    WB_PROMISE("too-long");
+    enum { LINES = 300 };
+    struct server s;
+    server_start(&s, config(16, 256, 128 * 1024, 10000), 4096);
+    struct client *slow = client_connect(&s, 4096);
+    client_welcome(slow, 1000);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    fill_slow_client(a, b, LINES);
+    char want[240];
+    size_t wlen = numbered(want, a->id, 0);
+    int notice = 0;
+    /* How much the sockets hold: what the client can read while the
+     * server is stalled. */
+    server_stall(&s);
+    int lines = read_lines_like(slow, a->id, 0, LINES, 100, &notice);
+    size_t held = (size_t)lines * (wlen + 1) + slow->len;
+    server_release(&s);
+    /* Read on until about half that much is left in the queue (the
+     * sockets full again above it). */
+    size_t total = (size_t)LINES * (wlen + 1);
+    while (lines < LINES &&
+           total - (size_t)lines * (wlen + 1) > held + held / 2) {
+        wlen = numbered(want, a->id, lines);
+        expect_line_n(slow, want, wlen, 1000, "");
+        lines++;
+    }
+    wb_sleep_ms(50);
+    server_stall(&s);
+    char line[300];
+    memset(line, 'x', 299);
+    line[299] = '\n';
+    client_send(slow, line, 300);
+    wb_sleep_ms(10);
+    ck_assert_int_eq(write(s.stall[1], "s", 1), 1);
+    server_release(&s);
+    WB_EXPECT(readable_within(s.stalled[0], 1000),
+              "the test could not stall the server's loop a second time");
+    char c1;
+    ck_assert_int_eq(read(s.stalled[0], &c1, 1), 1);
+    lines += read_lines_like(slow, a->id, lines, LINES - lines, 100, &notice);
+    server_release(&s);
+    lines += read_lines_like(slow, a->id, lines, LINES - lines, 1000, &notice);
+    char got[512];
+    size_t len = 0;
+    int err = 0;
+    int r = client_read(slow, got, sizeof got, &len, 1000, &err);
+    WB_EXPECT((r == GOT_EOF || r == GOT_ERROR) && (!notice || slow->len == 0),
+              "client %ld sent a line too long: after %d whole lines %s, "
+              "and %s, it should be disconnected, with nothing after the "
+              "notice; got %s (and %zu bytes without a newline)",
+              slow->id, lines, show(want, numbered(want, a->id, lines)),
+              notice ? fmt("the notice %s",
+                           show(CHAT_TOO_LONG, strlen(CHAT_TOO_LONG) - 1))
+                     : "no notice",
+              outcome(r, err, got, len), slow->len);
+    server_stop(&s);
+    client_free(slow);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
 static void *do_nothing(void *arg)
 {
     return arg;
@@ -1677,5 +2471,30 @@ Suite *wb_suite(void)
                    "Serving many clients in one thread", 5.0);
     WB_ADD_TIMEOUT(s, test_relay_without_delay,
                    "Small writes and Nagle's algorithm", 5.0);
+    WB_ADD(s, test_config_bounds, "Serving many clients in one thread");
+    WB_ADD(s, test_start_without_memory, "Serving many clients in one thread");
+    WB_ADD_TIMEOUT(s, test_admit_without_memory,
+                   "Serving many clients in one thread", 5.0);
+    WB_ADD_TIMEOUT(s, test_queue_cannot_grow,
+                   "Backpressure and clients that never read", 5.0);
+    WB_ADD_TIMEOUT(s, test_clients_counted,
+                   "Serving many clients in one thread", 5.0);
+    WB_ADD_TIMEOUT(s, test_reader_in_bursts_gets_every_line,
+                   "Backpressure and clients that never read", 5.0);
+    WB_ADD_TIMEOUT(s, test_loop_refuses_first_connection,
+                   "Descriptors past FD_SETSIZE", 5.0);
+    WB_ADD_TIMEOUT(s, test_client_on_descriptor_0,
+                   "Serving many clients in one thread", 5.0);
+    WB_ADD_TIMEOUT(s, test_too_long_with_full_socket,
+                   "Backpressure and clients that never read", 5.0);
+    WB_ADD_TIMEOUT(s, test_reset_with_queue,
+                   "Backpressure and clients that never read", 5.0);
+    WB_ADD_TIMEOUT(s, test_shared_loop_timer_kept, "Timers in the loop", 5.0);
+    WB_ADD_TIMEOUT(s, test_megabyte_line_relayed,
+                   "Framing lines on a byte stream", 5.0);
+    WB_ADD_TIMEOUT(s, test_too_long_after_reading,
+                   "Backpressure and clients that never read", 5.0);
+    WB_ADD_TIMEOUT(s, test_too_long_notice_after_queue,
+                   "Backpressure and clients that never read", 5.0);
     return s;
 }
