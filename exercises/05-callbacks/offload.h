@@ -45,7 +45,9 @@
  *   descriptor and frees every request record: no thread, descriptor or
  *   byte is left behind.
  * - [fails-cleanly] A failed offload_new() leaves no thread,
- *   descriptor or memory behind, whichever step failed.
+ *   descriptor or memory behind, whichever step failed (an allocation
+ *   included); a failed offload_submit() accepts nothing: neither
+ *   callback runs, and nothing is left pending on the loop.
  * - [bad-args] Invalid arguments fail with `EINVAL` as each function
  *   says, and change nothing.
  *

@@ -412,6 +412,101 @@ START_TEST(test_new_fails_cleanly)
 }
 END_TEST
 
+/* The n-th allocation of the offload fails (tests/support/alloc.c), for
+ * n = 1, 2, ... until a call makes fewer than n. */
+START_TEST(test_out_of_memory)
+{
+    WB_PROMISE("fails-cleanly");
+    loop *l = new_loop();
+    int before = count_threads();
+    int fds = wb_count_fds();
+    int failed = 0;
+    for (int n = 1; n <= 20; n++) {
+        wb_alloc_fail(n);
+        errno = 0;
+        offload *o = offload_new(l, 2);
+        int err = errno;
+        int calls = wb_alloc_calls();
+        wb_alloc_fail(0);
+        size_t bytes;
+        size_t blocks = wb_alloc_live(&bytes);
+        if (o == NULL) {
+            failed++;
+            int threads = threads_after_joins(before);
+            WB_EXPECT(err == ENOMEM && blocks == 0 && threads == before &&
+                          wb_count_fds() == fds,
+                      "offload_new() with its allocation %d failing returned "
+                      "NULL: errno should be ENOMEM and nothing left "
+                      "behind; errno %s, %zu blocks (%zu bytes), %d "
+                      "threads and %d descriptors left",
+                      n, wb_errname(err), blocks, bytes, threads - before,
+                      wb_count_fds() - fds);
+            continue;
+        }
+        /* An offload made despite the failed allocation must work. */
+        struct board b;
+        board_init(&b);
+        struct job j;
+        job_init(&j, &b, 1);
+        j.status = EIO;
+        submit_ok(o, &j);
+        run_ok(l);
+        expect_done(&j, EIO, 1);
+        offload_free(o);
+        board_free(&b);
+        if (calls < n)
+            break; /* no allocation failed */
+    }
+    WB_EXPECT(failed > 0,
+              "offload_new() with its first allocation failing should "
+              "return NULL with ENOMEM; it never failed");
+
+    /* offload_submit() with its allocation failing, on an idle offload
+     * and on one with a request pending. */
+    struct board b;
+    board_init(&b);
+    offload *o = new_offload(l, 1);
+    b.o = o;
+    struct job jobs[3];
+    for (int i = 0; i < 3; i++)
+        job_init(&jobs[i], &b, i + 1);
+    jobs[0].gated = 1;
+    for (int i = 0; i < 2; i++) {
+        wb_alloc_fail(1);
+        b.in_call = 1;
+        errno = 0;
+        long id = offload_submit(o, on_work, on_done, &jobs[1], &b);
+        int err = errno;
+        b.in_call = 0;
+        wb_alloc_fail(0);
+        WB_EXPECT(id == -1 && err == ENOMEM,
+                  "offload_submit() with its allocation failing should give "
+                  "-1 with errno ENOMEM; got %ld with errno %s",
+                  id, wb_errname(err));
+        if (i == 0) {
+            int64_t t0 = wb_now_ns();
+            run_ok(l);
+            WB_EXPECT(wb_now_ns() - t0 < 500 * 1000000LL,
+                      "a submission refused for want of memory leaves "
+                      "nothing pending: loop_run() should return at once");
+            submit_ok(o, &jobs[0]); /* runs, and waits at the gate */
+        }
+    }
+    submit_ok(o, &jobs[2]);
+    open_gate(&b);
+    run_ok(l);
+    expect_done(&jobs[0], 0, 1);
+    expect_done(&jobs[2], 0, 1);
+    WB_EXPECT(jobs[1].done_runs == 0 && atomic_load(&jobs[1].work_runs) == 0,
+              "a submission refused for want of memory should run neither "
+              "its work nor its on_done; they ran %d and %d times",
+              atomic_load(&jobs[1].work_runs), jobs[1].done_runs);
+    offload_free(o);
+    board_free(&b);
+    loop_free(l);
+}
+END_TEST
+
 /* --- Where work and on_done run --------------------------------------------
  */
 
@@ -1140,6 +1235,7 @@ Suite *wb_suite(void)
     Suite *s = wb_begin("offload", "chapters/05-callbacks/chapter.md");
     WB_ADD(s, test_bad_arguments, "Work on a pool, completion on the loop");
     WB_ADD(s, test_new_fails_cleanly, "Work on a pool, completion on the loop");
+    WB_ADD(s, test_out_of_memory, "Work on a pool, completion on the loop");
     WB_ADD(s, test_work_on_workers_done_on_loop, "The completion queue");
     WB_ADD(s, test_n_run_at_once, "Work that blocks the loop");
     WB_ADD(s, test_queue_is_fifo, "Work on a pool, completion on the loop");

@@ -152,6 +152,7 @@ enum wb_wrapped {
     WB_CLOCK_GETTIME,      /**< clock_gettime(): fails with -1, errno EINVAL */
     WB_FSYNC,              /**< fsync(): fails with -1, errno EIO; can hold */
     WB_RENAME,             /**< rename(): fails with -1, errno EIO; can hold */
+    WB_FCNTL,              /**< fcntl(): fails with -1, errno EBADF */
     WB_WRAPPED_COUNT       /**< how many there are */
 };
 

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -49,6 +50,8 @@ int __real_fsync(int fd);
 int __wrap_fsync(int fd);
 int __real_rename(const char *from, const char *to);
 int __wrap_rename(const char *from, const char *to);
+int __real_fcntl(int fd, int cmd, ...);
+int __wrap_fcntl(int fd, int cmd, ...);
 
 /* The error a failed call reports when the test chose none. */
 static const int default_errno[WB_WRAPPED_COUNT] = {
@@ -62,6 +65,7 @@ static const int default_errno[WB_WRAPPED_COUNT] = {
     [WB_CLOCK_GETTIME] = EINVAL,
     [WB_FSYNC] = EIO,
     [WB_RENAME] = EIO,
+    [WB_FCNTL] = EBADF,
 };
 
 static struct {
@@ -218,6 +222,23 @@ int __wrap_rename(const char *from, const char *to)
         return -1;
     }
     return __real_rename(from, to);
+}
+
+/* The commands the workbook uses take no argument, an int or a pointer:
+ * the third argument is passed on as a pointer, as the C library's own
+ * fcntl() reads it. */
+int __wrap_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    int err = wrap_fails(WB_FCNTL);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return __real_fcntl(fd, cmd, arg);
 }
 
 void wb_wrap_hold(enum wb_wrapped f, int call)
