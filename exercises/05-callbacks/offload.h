@@ -46,8 +46,10 @@
  *   byte is left behind.
  * - [fails-cleanly] A failed offload_new() leaves no thread,
  *   descriptor or memory behind, whichever step failed (an allocation
- *   included); a failed offload_submit() accepts nothing: neither
- *   callback runs, and nothing is left pending on the loop.
+ *   included, and a fcntl() that sets the descriptors' flags: a
+ *   descriptor without its flags is a failure, not an offload); a
+ *   failed offload_submit() accepts nothing: neither callback runs, and
+ *   nothing is left pending on the loop.
  * - [bad-args] Invalid arguments fail with `EINVAL` as each function
  *   says, and change nothing.
  *
@@ -126,6 +128,8 @@ typedef void (*offload_done_fn)(offload *o, void *req, int status, void *ctx);
  *         - `EINVAL`: @p l is NULL or @p nworkers is 0;
  *         - `ENOMEM`: no memory;
  *         - `EMFILE`, `ENFILE`: no descriptor left for the pipe;
+ *         - the errno of a fcntl() that makes the pipe non-blocking and
+ *           close-on-exec;
  *         - the error number of pthread_create() (`EAGAIN`: the system
  *           would not start another thread) or of a pthread mutex or
  *           condition variable initialisation.

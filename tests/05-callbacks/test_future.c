@@ -248,12 +248,14 @@ START_TEST(test_bad_arguments)
               "future_all(NULL, fs, 1) should fail with EINVAL; got %p, "
               "errno %s",
               (void *)all, wb_errname(errno));
-    errno = 0;
-    all = future_all(l, NULL, 2);
-    WB_EXPECT(all == NULL && errno == EINVAL,
-              "future_all(l, NULL, 2) should fail with EINVAL; got %p, "
-              "errno %s",
-              (void *)all, wb_errname(errno));
+    for (size_t n = 1; n <= 2; n++) {
+        errno = 0;
+        all = future_all(l, NULL, n);
+        WB_EXPECT(all == NULL && errno == EINVAL,
+                  "future_all(l, NULL, %zu) should fail with EINVAL; got %p, "
+                  "errno %s",
+                  n, (void *)all, wb_errname(errno));
+    }
     errno = 0;
     all = future_all(l, fs, 2);
     WB_EXPECT(all == NULL && errno == EINVAL,
@@ -1166,6 +1168,39 @@ START_TEST(test_free_pending)
 }
 END_TEST
 
+/* future_free() of a pending future when the loop cannot schedule its
+ * continuations (a failed clock_gettime() makes loop_add_timer() fail,
+ * tests/support/wrap.c): they are dropped, and never run, not even when
+ * the future is a join that settles later. */
+START_TEST(test_free_pending_unscheduled)
+{
+    WB_PROMISE("free-pending");
+    loop *l = new_loop();
+    future *in = new_future(l);
+    future *all = future_all(l, &in, 1);
+    ck_assert_msg(all != NULL, "future_all() of 1 future failed");
+    struct seen a = {0}, b = {0};
+    then_ok(all, &a);
+    then_ok(all, &b);
+    wb_wrap_fail(WB_CLOCK_GETTIME, 1, EINVAL, 1);
+    future_free(all);
+    wb_wrap_reset(WB_CLOCK_GETTIME, 0);
+    /* The join still waits for its input; it resolves the freed future
+     * now, which has no continuation left to schedule. */
+    resolve_ok(in, NULL);
+    run(l);
+    WB_EXPECT(a.calls == 0 && b.calls == 0,
+              "a pending joined future was freed while the loop could not "
+              "schedule its 2 continuations: they are dropped without "
+              "running (future_free()), even when its input resolves "
+              "later; they ran %d and %d times",
+              a.calls, b.calls);
+    future_free(in);
+    run(l);
+    loop_free(l);
+}
+END_TEST
+
 START_TEST(test_all_free)
 {
     WB_PROMISE("all-free");
@@ -1312,6 +1347,7 @@ Suite *wb_suite(void)
            "Waking the loop from another thread");
     WB_ADD(s, test_free_defers, "Who owns the request");
     WB_ADD(s, test_free_pending, "Failure is a result too");
+    WB_ADD(s, test_free_pending_unscheduled, "Failure is a result too");
     WB_ADD(s, test_all_free, "Who owns the request");
     WB_ADD(s, test_no_leak, "Who owns the request");
     return s;

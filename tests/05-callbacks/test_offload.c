@@ -507,6 +507,50 @@ START_TEST(test_out_of_memory)
 }
 END_TEST
 
+/* fcntl() fails through the wrap of tests/support/wrap.c (see
+ * offload.links): the n-th call offload_new() makes, for n = 1, 2, ...
+ * until it makes fewer than n. A pipe made with pipe2() flags makes
+ * none. */
+START_TEST(test_flags_fail_cleanly)
+{
+    WB_PROMISE("fails-cleanly");
+    loop *l = new_loop();
+    int before = count_threads();
+    int fds = wb_count_fds();
+    for (int n = 1; n <= 16; n++) {
+        wb_wrap_fail(WB_FCNTL, n, EBADF, 0);
+        errno = 0;
+        offload *o = offload_new(l, 2);
+        int err = errno;
+        int calls = wb_wrap_calls(WB_FCNTL);
+        wb_wrap_reset(WB_FCNTL, 0);
+        if (calls < n) { /* no fcntl() failed */
+            WB_EXPECT(o != NULL,
+                      "offload_new() should return an offload; got NULL "
+                      "with errno %s",
+                      wb_errname(err));
+            offload_free(o);
+            break;
+        }
+        int threads = threads_after_joins(before);
+        int left = wb_count_fds() - fds;
+        size_t blocks = wb_alloc_live(NULL);
+        WB_EXPECT(o == NULL && err != 0,
+                  "fcntl() call %d of offload_new() failed (EBADF): the "
+                  "pipe's flags cannot be set, so offload_new() should give "
+                  "NULL with errno set; got %s with errno %s",
+                  n, o == NULL ? "NULL" : "an offload", wb_errname(err));
+        WB_EXPECT(o != NULL || (threads == before && left == 0 && blocks == 0),
+                  "offload_new() failed at its fcntl() call %d: it should "
+                  "leave nothing behind; %d threads, %d descriptors and %zu "
+                  "blocks were left",
+                  n, threads - before, left, blocks);
+        offload_free(o);
+    }
+    loop_free(l);
+}
+END_TEST
+
 /* --- Where work and on_done run --------------------------------------------
  */
 
@@ -1236,6 +1280,8 @@ Suite *wb_suite(void)
     WB_ADD(s, test_bad_arguments, "Work on a pool, completion on the loop");
     WB_ADD(s, test_new_fails_cleanly, "Work on a pool, completion on the loop");
     WB_ADD(s, test_out_of_memory, "Work on a pool, completion on the loop");
+    WB_ADD(s, test_flags_fail_cleanly,
+           "Work on a pool, completion on the loop");
     WB_ADD(s, test_work_on_workers_done_on_loop, "The completion queue");
     WB_ADD(s, test_n_run_at_once, "Work that blocks the loop");
     WB_ADD(s, test_queue_is_fifo, "Work on a pool, completion on the loop");
