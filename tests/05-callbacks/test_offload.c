@@ -1142,6 +1142,95 @@ START_TEST(test_exactly_once_under_cancel_storm)
 }
 END_TEST
 
+/* --- Interrupted wake-ups ------------------------------------------------- */
+
+struct rescue {
+    offload *o;
+    struct job *waited, *spare;
+    int rounds;
+    int rescued;
+};
+
+/* Every 10 ms until the waited request completed; after 1 s without it,
+ * submit a spare request, whose completion wakes the loop. */
+static void on_rescue(loop *l, void *ctx)
+{
+    struct rescue *r = ctx;
+    if (r->waited->done_runs > 0)
+        return;
+    if (++r->rounds >= 100) {
+        r->rescued = 1;
+        submit_ok(r->o, r->spare);
+        return;
+    }
+    ck_assert_msg(loop_add_timer(l, 10, on_rescue, r) > 0,
+                  "loop_add_timer() failed");
+}
+
+/* Work that leaves errno at EINTR, as a call it made may. */
+static int on_work_eintr(void *req)
+{
+    int status = on_work(req);
+    errno = EINTR;
+    return status;
+}
+
+/* write() fails through the wrap of tests/support/wrap.c (offload.links). */
+START_TEST(test_interrupted_write)
+{
+    WB_PROMISE("eintr");
+    loop *l = new_loop();
+    struct board b;
+    board_init(&b);
+    offload *o = new_offload(l, 1);
+    b.o = o;
+    struct job j, spare;
+    job_init(&j, &b, 1);
+    job_init(&spare, &b, 2);
+    /* The first write() from now on is the wake-up of j's completion. */
+    wb_wrap_fail(WB_WRITE, 1, EINTR, 0);
+    submit_ok(o, &j);
+    struct rescue r = {o, &j, &spare, 0, 0};
+    ck_assert_msg(loop_add_timer(l, 10, on_rescue, &r) > 0,
+                  "loop_add_timer() failed");
+    run_ok(l);
+    int writes = wb_wrap_calls(WB_WRITE);
+    wb_wrap_reset(WB_WRITE, 0);
+    WB_EXPECT(!r.rescued,
+              "the wake-up write() of a completion was interrupted by a "
+              "signal (EINTR): it should be made again; the loop was not "
+              "woken for 1 s, until another request completed (%d write() "
+              "calls)",
+              writes);
+    expect_done(&j, 0, 1);
+
+    /* Work that leaves errno at EINTR: the wake-ups are counted. */
+    enum { N = 20 };
+    struct job jobs[N];
+    wb_wrap_reset(WB_WRITE, 0);
+    for (int i = 0; i < N; i++) {
+        job_init(&jobs[i], &b, i + 3);
+        long id = offload_submit(o, on_work_eintr, on_done, &jobs[i], &b);
+        WB_EXPECT(id > 0, "offload_submit() should return an id > 0; got %ld",
+                  id);
+    }
+    run_ok(l);
+    writes = wb_wrap_calls(WB_WRITE);
+    wb_wrap_reset(WB_WRITE, 0);
+    for (int i = 0; i < N; i++)
+        expect_done(&jobs[i], 0, 1);
+    WB_PROMISE("eintr");
+    WB_EXPECT(writes <= 4 * N,
+              "%d requests whose work left errno at EINTR made %d write() "
+              "calls: only a write() that returned -1 was interrupted; "
+              "errno from before it means nothing",
+              N, writes);
+    offload_free(o);
+    board_free(&b);
+    loop_free(l);
+}
+END_TEST
+
 /* --- No spinning, and free ----------------------------------------------- */
 
 START_TEST(test_loop_sleeps_while_work_runs)
@@ -1293,6 +1382,7 @@ Suite *wb_suite(void)
                    3.0);
     WB_ADD_TIMEOUT(s, test_exactly_once_under_cancel_storm, "Exactly once",
                    5.0);
+    WB_ADD_TIMEOUT(s, test_interrupted_write, "The completion queue", 4.0);
     WB_ADD(s, test_loop_sleeps_while_work_runs,
            "Waking the loop from another thread");
     WB_ADD(s, test_free_releases_everything, "Exactly once");
