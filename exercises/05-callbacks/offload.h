@@ -50,6 +50,9 @@
  *   descriptor without its flags is a failure, not an offload); a
  *   failed offload_submit() accepts nothing: neither callback runs, and
  *   nothing is left pending on the loop.
+ * - [fd-flags] The wake-up descriptors are non-blocking (a worker
+ *   never waits for the loop to read) and close-on-exec (a program the
+ *   process runs with exec does not inherit them).
  * - [eintr] A wake-up write() that a signal interrupts (`EINTR`) is
  *   made again, so the completion still reaches the loop; whatever
  *   `errno` the work leaves behind changes nothing.

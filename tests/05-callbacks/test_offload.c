@@ -17,12 +17,15 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -408,6 +411,143 @@ START_TEST(test_new_fails_cleanly)
     WB_EXPECT(threads_after_joins(before) == before && wb_count_fds() == fds,
               "a failed offload_new() should leave no thread and no "
               "descriptor behind");
+
+    wb_wrap_reset(WB_PTHREAD_COND_INIT, 1);
+    errno = 0;
+    o = offload_new(l, 2);
+    err = errno;
+    wb_wrap_reset(WB_PTHREAD_COND_INIT, 0);
+    WB_EXPECT(o == NULL && err == ENOMEM,
+              "pthread_cond_init() failed with ENOMEM: offload_new() should "
+              "give NULL with errno ENOMEM; got %s with errno %s",
+              o == NULL ? "NULL" : "an offload", wb_errname(err));
+    offload_free(o);
+    WB_EXPECT(threads_after_joins(before) == before && wb_count_fds() == fds &&
+                  wb_alloc_live(NULL) == 0,
+              "a failed offload_new() should leave no thread, descriptor or "
+              "memory behind");
+
+    /* Out of descriptors: the pipe cannot be made. Descriptors are
+     * numbered from the lowest free one: with the limit there, none is
+     * left. */
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    int lowest = 0;
+    while (fcntl(lowest, F_GETFD) != -1)
+        lowest++;
+    low.rlim_cur = (rlim_t)lowest;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    errno = 0;
+    o = offload_new(l, 2);
+    err = errno;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    WB_EXPECT(o == NULL && err == EMFILE,
+              "with no descriptor left, offload_new() should give NULL with "
+              "errno EMFILE (from pipe()); got %s with errno %s",
+              o == NULL ? "NULL" : "an offload", wb_errname(err));
+    offload_free(o);
+    WB_EXPECT(threads_after_joins(before) == before && wb_count_fds() == fds &&
+                  wb_alloc_live(NULL) == 0,
+              "offload_new() failed at pipe(): it should leave no thread, "
+              "descriptor or memory behind, and close none of the "
+              "caller's; %d threads, %d descriptors more and %zu blocks "
+              "were left",
+              threads_after_joins(before) - before, wb_count_fds() - fds,
+              wb_alloc_live(NULL));
+    loop_free(l);
+}
+END_TEST
+
+/* offload_submit() fails in loop_watch(): the offload's pipe is at or
+ * above FD_SETSIZE, so select() cannot wait for it. */
+START_TEST(test_submit_watch_fails)
+{
+    WB_PROMISE("fails-cleanly");
+    loop *l = new_loop();
+    struct rlimit old, many;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    many = old;
+    if (many.rlim_cur < FD_SETSIZE + 16 && many.rlim_max >= FD_SETSIZE + 16) {
+        many.rlim_cur = FD_SETSIZE + 16;
+        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &many), 0);
+    }
+    static int filler[FD_SETSIZE + 1];
+    int nfill = 0;
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_msg(null_fd != -1, "cannot open /dev/null");
+    filler[nfill++] = null_fd;
+    for (int fd = 0; fd < FD_SETSIZE; fd++)
+        if (fcntl(fd, F_GETFD) == -1) {
+            ck_assert_msg(dup2(null_fd, fd) == fd, "dup2() failed");
+            filler[nfill++] = fd;
+        }
+    offload *o = new_offload(l, 1);
+    for (int i = 0; i < nfill; i++)
+        close(filler[i]);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    struct board b;
+    board_init(&b);
+    struct job j;
+    job_init(&j, &b, 1);
+    size_t live = wb_alloc_live(NULL);
+    b.in_call = 1;
+    errno = 0;
+    long id = offload_submit(o, on_work, on_done, &j, &b);
+    int err = errno;
+    b.in_call = 0;
+    size_t kept = wb_alloc_live(NULL) - live;
+    int64_t t0 = wb_now_ns();
+    run_ok(l);
+    int64_t took = wb_now_ns() - t0;
+    WB_EXPECT(id == -1 && err == EINVAL,
+              "loop_watch() fails with EINVAL (the offload's descriptor is "
+              "at or above FD_SETSIZE): offload_submit() should give -1 "
+              "with its errno; got %ld with errno %s",
+              id, wb_errname(err));
+    WB_EXPECT(id > 0 || (kept == 0 && took < 500 * 1000000LL),
+              "a refused submission should keep nothing: %zu blocks more "
+              "after it, and loop_run() took %lld ms",
+              kept, (long long)(took / 1000000));
+    offload_free(o);
+    WB_EXPECT(j.done_runs == 0 && atomic_load(&j.work_runs) == 0,
+              "a submission refused by loop_watch() should run neither its "
+              "work nor its on_done; they ran %d and %d times",
+              atomic_load(&j.work_runs), j.done_runs);
+    board_free(&b);
+    loop_free(l);
+}
+END_TEST
+
+/* The wake-up descriptors are whatever offload_new() opened. */
+START_TEST(test_descriptor_flags)
+{
+    WB_PROMISE("fd-flags");
+    loop *l = new_loop();
+    enum { SCAN = 256 };
+    int was_open[SCAN];
+    for (int fd = 0; fd < SCAN; fd++)
+        was_open[fd] = fcntl(fd, F_GETFD) != -1;
+    offload *o = new_offload(l, 1);
+    int opened = 0, no_cloexec = 0, blocking = 0;
+    for (int fd = 0; fd < SCAN; fd++) {
+        int fdfl = fcntl(fd, F_GETFD);
+        if (was_open[fd] || fdfl == -1)
+            continue;
+        opened++;
+        no_cloexec += !(fdfl & FD_CLOEXEC);
+        blocking += !(fcntl(fd, F_GETFL) & O_NONBLOCK);
+    }
+    WB_EXPECT(opened > 0, "offload_new() should open a wake-up descriptor");
+    WB_EXPECT(no_cloexec == 0,
+              "every descriptor offload_new() opens should be close-on-exec "
+              "(FD_CLOEXEC); %d of %d are not",
+              no_cloexec, opened);
+    WB_EXPECT(blocking == 0,
+              "every descriptor offload_new() opens should be non-blocking "
+              "(O_NONBLOCK); %d of %d are not",
+              blocking, opened);
+    offload_free(o);
     loop_free(l);
 }
 END_TEST
@@ -979,6 +1119,116 @@ START_TEST(test_cancel_before_start)
 }
 END_TEST
 
+/* Cancellation finds every request, however many are pending and
+ * whatever their ids: one worker held at the gate, requests queued and
+ * cancelled in batches from a loop timer (their on_done calls delivered
+ * in between), a few kept queued all along; then enough queued at once
+ * that the offload's tables grow. Each cancel of a queued request must
+ * return 0 and cancel that request, not another. */
+enum { MANY = 200, MANY_BATCH = 40 };
+
+struct many {
+    struct board *b;
+    offload *o;
+    struct job jobs[MANY];
+    long ids[MANY];
+    int keep[MANY]; /* not cancelled in its batch */
+    int next;       /* the next job to submit */
+    int bad_cancel, bad_which, bad_rc, bad_err;
+};
+
+static void many_cancel(struct many *m, int i)
+{
+    int err;
+    int rc = cancel_noted(m->b, m->o, m->ids[i], &err);
+    if (rc != 0 && m->bad_cancel++ == 0) {
+        m->bad_which = i;
+        m->bad_rc = rc;
+        m->bad_err = err;
+    }
+}
+
+static void on_many(loop *l, void *ctx)
+{
+    struct many *m = ctx;
+    if (m->next < 131) {
+        /* A batch: submit, cancel all but the kept ones, and let the
+         * loop deliver the cancellations before the next batch. */
+        int first = m->next;
+        for (int k = 0; k < MANY_BATCH && m->next < 131; k++) {
+            int i = m->next++;
+            m->keep[i] = i % 64 == 1 || i == 127;
+            m->ids[i] = submit_ok(m->o, &m->jobs[i]);
+        }
+        for (int i = first; i < m->next; i++)
+            if (!m->keep[i])
+                many_cancel(m, i);
+        ck_assert_msg(loop_add_timer(l, 5, on_many, m) > 0,
+                      "loop_add_timer() failed");
+        return;
+    }
+    /* The oldest kept request first, then enough at once for the
+     * tables to grow, then every one of them. */
+    many_cancel(m, 1);
+    while (m->next < MANY) {
+        int i = m->next++;
+        m->ids[i] = submit_ok(m->o, &m->jobs[i]);
+    }
+    for (int i = 2; i < MANY; i++)
+        if (m->keep[i] || i >= 131)
+            many_cancel(m, i);
+    open_gate(m->b);
+}
+
+START_TEST(test_cancel_finds_every_request)
+{
+    WB_PROMISE("cancel");
+    loop *l = new_loop();
+    struct board b;
+    board_init(&b);
+    struct many *m = calloc(1, sizeof *m);
+    ck_assert_msg(m != NULL, "out of memory");
+    m->b = &b;
+    m->o = new_offload(l, 1);
+    b.o = m->o;
+    for (int i = 0; i < MANY; i++)
+        job_init(&m->jobs[i], &b, i);
+    m->jobs[0].gated = 1;
+    m->ids[0] = submit_ok(m->o, &m->jobs[0]);
+    WB_EXPECT(wait_board(&b, &b.started, 1, 2000) >= 1,
+              "the first request should start on the idle worker");
+    m->next = 1;
+    ck_assert_msg(loop_add_timer(l, 0, on_many, m) > 0,
+                  "loop_add_timer() failed");
+    run_ok(l);
+    WB_EXPECT(m->bad_cancel == 0,
+              "%d requests were queued behind one held on the only worker, "
+              "and cancelled by their ids: every cancel should return 0; "
+              "%d did not, the first that of request %d (%d, errno %s)",
+              MANY - 1, m->bad_cancel, m->bad_which, m->bad_rc,
+              wb_errname(m->bad_err));
+    int wrong = 0, first = -1;
+    for (int i = 1; i < MANY; i++)
+        if (m->jobs[i].done_runs != 1 || m->jobs[i].done_status != ECANCELED ||
+            atomic_load(&m->jobs[i].work_runs) != 0) {
+            if (wrong++ == 0)
+                first = i;
+        }
+    WB_EXPECT(wrong == 0,
+              "every queued request was cancelled: each should get one "
+              "on_done with ECANCELED and never run; %d did not (request "
+              "%d: on_done %d times, %s, work %d times)",
+              wrong, first, first < 0 ? 0 : m->jobs[first].done_runs,
+              first < 0 ? "-" : wb_errname(m->jobs[first].done_status),
+              first < 0 ? 0 : atomic_load(&m->jobs[first].work_runs));
+    expect_done(&m->jobs[0], 0, 1);
+    offload_free(m->o);
+    free(m);
+    board_free(&b);
+    loop_free(l);
+}
+END_TEST
+
 /* Thousands of submissions and cancellations at once: each request is
  * cancelled (maybe) while queued, starting, running or done. */
 struct sjob {
@@ -1371,6 +1621,9 @@ Suite *wb_suite(void)
     WB_ADD(s, test_out_of_memory, "Work on a pool, completion on the loop");
     WB_ADD(s, test_flags_fail_cleanly,
            "Work on a pool, completion on the loop");
+    WB_ADD(s, test_submit_watch_fails,
+           "Work on a pool, completion on the loop");
+    WB_ADD(s, test_descriptor_flags, "Work on a pool, completion on the loop");
     WB_ADD(s, test_work_on_workers_done_on_loop, "The completion queue");
     WB_ADD(s, test_n_run_at_once, "Work that blocks the loop");
     WB_ADD(s, test_queue_is_fifo, "Work on a pool, completion on the loop");
@@ -1380,6 +1633,8 @@ Suite *wb_suite(void)
     WB_ADD(s, test_submit_from_on_done, "Who owns the request");
     WB_ADD_TIMEOUT(s, test_cancel_before_start, "Cancellation and timeouts",
                    3.0);
+    WB_ADD_TIMEOUT(s, test_cancel_finds_every_request,
+                   "Cancellation and timeouts", 3.0);
     WB_ADD_TIMEOUT(s, test_exactly_once_under_cancel_storm, "Exactly once",
                    5.0);
     WB_ADD_TIMEOUT(s, test_interrupted_write, "The completion queue", 4.0);
