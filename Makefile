@@ -103,7 +103,7 @@ links_of = $(foreach s,$(if $(wildcard tests/$(1).links),$(file <tests/$(1).link
 # A suite that links tests/support/wrap.c (in its NAME.links) sees every
 # call of these functions the code under test makes, and can fail one.
 WRAPPED := fork pthread_create write fflush waitpid pthread_mutex_init \
-           pthread_cond_init clock_gettime fsync rename read pipe
+           pthread_cond_init clock_gettime fsync rename read pipe fcntl
 WRAP_LDFLAGS := $(foreach f,$(WRAPPED),-Wl,--wrap=$(f))
 ldflags_of = $(if $(filter $(B)/obj/tests/support/wrap.o,$(call links_of,$(1))),$(WRAP_LDFLAGS))
 # Libraries (and other linker flags) a suite needs, one line in

@@ -44,8 +44,13 @@
  *   waits for the loop to read) and close-on-exec (a program the process
  *   runs with exec does not inherit them).
  * - [fails-cleanly] A failed cchan_new() leaves nothing open or
- *   allocated, whichever step failed (loop_watch() included); a failed
- *   cchan_post() queues nothing, and its item is never delivered.
+ *   allocated, whichever step failed (loop_watch() included, and a
+ *   fcntl() that sets the descriptors' flags: a descriptor without its
+ *   flags is a failure, not a channel); a failed cchan_post() queues
+ *   nothing, and its item is never delivered.
+ * - [eintr] A wake-up write() that a signal interrupts (`EINTR`) is
+ *   made again, so the post still succeeds; whatever `errno` held
+ *   before a call changes nothing.
  * - [bad-args] Invalid arguments fail with `EINVAL` as each function
  *   says, and change nothing.
  *
@@ -102,7 +107,8 @@ typedef void (*cchan_cb)(cchan *c, void *item, void *ctx);
  *         - `EINVAL`: @p l or @p on_item is NULL;
  *         - `ENOMEM`: no memory;
  *         - `EMFILE`, `ENFILE`: no descriptor left for the pipe;
- *         - the error number of a pthread mutex initialisation, or the
+ *         - the error number of a pthread mutex initialisation, the
+ *           errno of a fcntl() that sets the descriptors' flags, or the
  *           errno of loop_watch() (`EINVAL`: the descriptor is at or
  *           above `FD_SETSIZE`).
  */
@@ -124,7 +130,8 @@ cchan *cchan_new(loop *l, cchan_cb on_item, void *ctx);
  *         - `EINVAL`: @p c is NULL;
  *         - `EPIPE`: the channel is closed;
  *         - `ENOMEM`: no memory to queue the item;
- *         - the errno of a failed write() to the wake-up descriptor.
+ *         - the errno of a failed write() to the wake-up descriptor
+ *           (`EINTR` excepted: an interrupted write() is made again).
  */
 int cchan_post(cchan *c, void *item);
 

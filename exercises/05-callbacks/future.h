@@ -68,6 +68,10 @@
  *   has run, nothing of them is left allocated.
  * - [bad-args] Invalid arguments fail with `EINVAL` as each function
  *   says, and change nothing.
+ * - [no-memory] When an allocation fails, future_new() and future_all()
+ *   return NULL and future_then() `ENOMEM`, and nothing is left
+ *   allocated or registered: the failed future_then() registers nothing,
+ *   and the inputs of a failed future_all() are as they were.
  * - [fails-cleanly] When the loop cannot schedule continuations,
  *   future_resolve(), future_reject() and future_then() fail with an
  *   error and change nothing: the future stays pending, or the

@@ -45,7 +45,17 @@
  *   descriptor and frees every request record: no thread, descriptor or
  *   byte is left behind.
  * - [fails-cleanly] A failed offload_new() leaves no thread,
- *   descriptor or memory behind, whichever step failed.
+ *   descriptor or memory behind, whichever step failed (an allocation
+ *   included, and a fcntl() that sets the descriptors' flags: a
+ *   descriptor without its flags is a failure, not an offload); a
+ *   failed offload_submit() accepts nothing: neither callback runs, and
+ *   nothing is left pending on the loop.
+ * - [fd-flags] The wake-up descriptors are non-blocking (a worker
+ *   never waits for the loop to read) and close-on-exec (a program the
+ *   process runs with exec does not inherit them).
+ * - [eintr] A wake-up write() that a signal interrupts (`EINTR`) is
+ *   made again, so the completion still reaches the loop; whatever
+ *   `errno` the work leaves behind changes nothing.
  * - [bad-args] Invalid arguments fail with `EINVAL` as each function
  *   says, and change nothing.
  *
@@ -124,6 +134,8 @@ typedef void (*offload_done_fn)(offload *o, void *req, int status, void *ctx);
  *         - `EINVAL`: @p l is NULL or @p nworkers is 0;
  *         - `ENOMEM`: no memory;
  *         - `EMFILE`, `ENFILE`: no descriptor left for the pipe;
+ *         - the errno of a fcntl() that makes the pipe non-blocking and
+ *           close-on-exec;
  *         - the error number of pthread_create() (`EAGAIN`: the system
  *           would not start another thread) or of a pthread mutex or
  *           condition variable initialisation.

@@ -293,6 +293,55 @@ START_TEST(test_errors_are_reported)
 }
 END_TEST
 
+/* fcntl() fails through the wrap of tests/support/wrap.c (see
+ * cchan.links): the n-th call cchan_new() makes, for n = 1, 2, ... until
+ * it makes fewer than n. A channel made with pipe2() or eventfd() flags
+ * makes none. */
+START_TEST(test_flags_fail_cleanly)
+{
+    WB_PROMISE("fails-cleanly");
+    loop *l = new_loop();
+    int fds = wb_count_fds();
+    for (int n = 1; n <= 16; n++) {
+        wb_wrap_fail(WB_FCNTL, n, EBADF, 0);
+        errno = 0;
+        cchan *c = cchan_new(l, on_ignore, NULL);
+        int err = errno;
+        int calls = wb_wrap_calls(WB_FCNTL);
+        wb_wrap_reset(WB_FCNTL, 0);
+        int left = wb_count_fds() - fds;
+        size_t blocks = wb_alloc_live(NULL);
+        if (calls < n) { /* no fcntl() failed */
+            WB_EXPECT(c != NULL,
+                      "cchan_new() should return a channel; got NULL with "
+                      "errno %s",
+                      wb_errname(err));
+            cchan_free(c);
+            break;
+        }
+        WB_EXPECT(c == NULL && err != 0,
+                  "fcntl() call %d of cchan_new() failed (EBADF): the "
+                  "descriptors' flags cannot be set as promised, so "
+                  "cchan_new() should give NULL with errno set; got %s "
+                  "with errno %s",
+                  n, c == NULL ? "NULL" : "a channel", wb_errname(err));
+        WB_EXPECT(c != NULL || (left == 0 && blocks == 0),
+                  "cchan_new() failed at its fcntl() call %d: it should "
+                  "leave nothing open or allocated; %d descriptors and %zu "
+                  "blocks were left",
+                  n, left, blocks);
+        cchan_free(c);
+    }
+    /* Nothing is watched: the loop returns at once. */
+    int64_t t0 = wb_now_ns();
+    run_ok(l);
+    WB_EXPECT(wb_now_ns() - t0 < 500 * 1000000LL,
+              "after failed cchan_new() calls nothing should be watched, "
+              "and loop_run() should return at once");
+    loop_free(l);
+}
+END_TEST
+
 /* --- Order, and which thread -------------------------------------------- */
 
 START_TEST(test_items_in_post_order)
@@ -571,6 +620,85 @@ START_TEST(test_wakeups_coalesced)
 }
 END_TEST
 
+struct give_up {
+    cchan *c;
+    const struct log *g;
+    int rounds;
+    int fired;
+};
+
+/* Every 10 ms until the first item came (the channel then closes
+ * itself); after 1 s without it, free the channel, so that loop_run()
+ * returns. */
+static void on_give_up(loop *l, void *ctx)
+{
+    struct give_up *u = ctx;
+    if (u->g->count > 0)
+        return;
+    if (++u->rounds >= 100) {
+        u->fired = 1;
+        cchan_free(u->c);
+        return;
+    }
+    ck_assert_msg(loop_add_timer(l, 10, on_give_up, u) > 0,
+                  "loop_add_timer() failed");
+}
+
+START_TEST(test_interrupted_write)
+{
+    WB_PROMISE("eintr");
+    loop *l = new_loop();
+    struct log g;
+    log_init(&g);
+    g.close_after = 1;
+    cchan *c = new_chan(l, on_log, &g);
+    wb_wrap_fail(WB_WRITE, 1, EINTR, 0);
+    int rc = cchan_post(c, as_item(1));
+    int writes = wb_wrap_calls(WB_WRITE);
+    wb_wrap_reset(WB_WRITE, 0);
+    WB_EXPECT(rc == 0,
+              "the wake-up write() was interrupted by a signal (EINTR): "
+              "cchan_post() should make it again and return 0; got %s "
+              "after %d write() calls",
+              wb_errname(rc), writes);
+    struct give_up u = {c, &g, 0, 0};
+    ck_assert_msg(loop_add_timer(l, 10, on_give_up, &u) > 0,
+                  "loop_add_timer() failed");
+    run_ok(l);
+    WB_EXPECT(rc != 0 || (!u.fired && g.count == 1),
+              "the post whose write() was interrupted returned 0: its item "
+              "should be delivered with no other post; 1 s later it had "
+              "not been (the wake-up byte was never written)");
+    if (!u.fired)
+        cchan_free(c);
+
+    /* errno is EINTR before every post, left there by the caller. */
+    struct counter k = {100, 0};
+    c = new_chan(l, on_count, &k);
+    wb_wrap_reset(WB_WRITE, 0);
+    for (int i = 0; i < 100; i++) {
+        errno = EINTR;
+        rc = cchan_post(c, as_item(i));
+        if (rc != 0)
+            break;
+    }
+    writes = wb_wrap_calls(WB_WRITE);
+    wb_wrap_reset(WB_WRITE, 0);
+    WB_EXPECT(rc == 0, "cchan_post() with errno EINTR beforehand returned %s",
+              wb_errname(rc));
+    WB_EXPECT(writes <= 10,
+              "100 posts before loop_run(), each called with errno already "
+              "EINTR (left by the caller), made %d write() calls: only a "
+              "write() that returned -1 was interrupted; errno from before "
+              "the call means nothing",
+              writes);
+    run_ok(l);
+    WB_EXPECT(k.got == 100, "100 items posted, %ld delivered", k.got);
+    cchan_free(c);
+    loop_free(l);
+}
+END_TEST
+
 /* --- No lost wake-up ------------------------------------------------------ */
 
 enum { RESCUE = -1 };
@@ -836,15 +964,16 @@ START_TEST(test_idle_loop_sleeps)
     long took_ms = (long)((wb_now_ns() - t0) / 1000000);
     pthread_join(t, NULL);
     WB_EXPECT(g.count == 11, "11 items posted, %d delivered", g.count);
-    /* A loop that spins calls select() thousands of times, however little
-     * CPU time a loaded machine gives it (tests/support/selects.c). */
+    /* On a loaded machine a spinning loop gets little CPU time, but
+     * still calls select() thousands of times (tests/support/selects.c,
+     * in cchan.links, counts them). */
     WB_EXPECT(used_ms < IDLE_MS / 8 && selects < 100,
               "the loop had 10 items to deliver, then nothing for %d ms, "
-              "yet its thread called select() %ld times and used %ld ms of "
-              "CPU time in those %ld ms: it spins. Read the wake-up byte "
+              "yet its thread used %ld ms of CPU time in those %ld ms and "
+              "called select() %ld times: it spins. Read the wake-up byte "
               "(all of them) before going back to select(), or the pipe "
               "stays readable",
-              IDLE_MS, selects, used_ms, took_ms);
+              IDLE_MS, used_ms, took_ms, selects);
     cchan_free(c);
     loop_free(l);
 }
@@ -1017,12 +1146,14 @@ Suite *wb_suite(void)
     Suite *s = wb_begin("cchan", "chapters/05-callbacks/chapter.md");
     WB_ADD(s, test_bad_arguments, "A completion channel");
     WB_ADD(s, test_errors_are_reported, "The self-pipe and eventfd");
+    WB_ADD(s, test_flags_fail_cleanly, "The self-pipe and eventfd");
     WB_ADD(s, test_items_in_post_order, "The completion queue");
     WB_ADD_TIMEOUT(s, test_no_lost_wakeup_flood, "Coalescing wake-ups", 6.0);
     WB_ADD_TIMEOUT(s, test_items_in_order_from_many_threads,
                    "The completion queue", 5.0);
     WB_ADD_TIMEOUT(s, test_post_from_callback, "The completion queue", 3.0);
     WB_ADD_TIMEOUT(s, test_wakeups_coalesced, "Coalescing wake-ups", 5.0);
+    WB_ADD_TIMEOUT(s, test_interrupted_write, "Coalescing wake-ups", 3.0);
     WB_ADD_TIMEOUT(s, test_no_lost_wakeup,
                    "Waking the loop from another thread", 5.0);
     WB_ADD(s, test_idle_loop_sleeps, "The self-pipe and eventfd");

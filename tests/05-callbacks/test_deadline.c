@@ -306,6 +306,19 @@ START_TEST(test_bad_arguments)
         WB_EXPECT(id == -1 && errno == EINVAL,
                   "%s should fail with -1 and EINVAL; got %ld, errno %s",
                   bad[i].call, id, wb_errname(errno));
+        /* The arguments are wrong whatever the memory: EINVAL still,
+         * with the first allocation failing (tests/support/alloc.c). */
+        wb_alloc_fail(1);
+        errno = 0;
+        id = deadline_submit(bad[i].o, bad[i].l, bad[i].ms, bad[i].work,
+                             bad[i].done, &w, &d);
+        int err = errno;
+        wb_alloc_fail(0);
+        WB_EXPECT(id == -1 && err == EINVAL,
+                  "%s should fail with -1 and EINVAL, even when there is "
+                  "no memory: look at the arguments before allocating; got "
+                  "%ld, errno %s",
+                  bad[i].call, id, wb_errname(err));
     }
     int64_t took = run(l);
     WB_EXPECT(took < 300 * MS && atomic_load(&w.runs) == 0 && d.calls == 0,
@@ -607,6 +620,60 @@ START_TEST(test_submit_fails_cleanly)
 }
 END_TEST
 
+/* The n-th allocation of the deadline fails (tests/support/alloc.c), for
+ * n = 1, 2, ... until a submit makes fewer than n: -1 with ENOMEM and
+ * nothing left, or a request that works. */
+START_TEST(test_submit_out_of_memory)
+{
+    WB_PROMISE("fails-cleanly");
+    loop *l = new_loop();
+    offload *o = new_offload(l, 1);
+    int failed = 0;
+    for (int n = 1; n <= 20; n++) {
+        struct work w = {.status = EIO};
+        struct done d = {0};
+        wb_alloc_fail(n);
+        in_submit = 1;
+        errno = 0;
+        long id = deadline_submit(o, l, 1000, on_work, on_done, &w, &d);
+        int err = errno;
+        in_submit = 0;
+        int calls = wb_alloc_calls();
+        wb_alloc_fail(0);
+        int64_t took = run(l);
+        if (id == -1) {
+            failed++;
+            WB_EXPECT(err == ENOMEM,
+                      "deadline_submit() with its allocation %d failing "
+                      "returned -1: errno should be ENOMEM; got %s",
+                      n, wb_errname(err));
+            WB_EXPECT(atomic_load(&w.runs) == 0 && d.calls == 0 &&
+                          took < 500 * MS,
+                      "deadline_submit() failed for want of memory: nothing "
+                      "of the request should be left; its work ran %d "
+                      "times, on_done %d times, and loop_run() took %lld ms",
+                      atomic_load(&w.runs), d.calls, (long long)(took / MS));
+        } else {
+            WB_EXPECT(id > 0,
+                      "deadline_submit() with its allocation %d failing "
+                      "should return an id > 0 or -1 with ENOMEM; got %ld",
+                      n, id);
+            char what[96];
+            snprintf(what, sizeof what,
+                     "a request accepted with its allocation %d failing", n);
+            expect_done(&d, &w, EIO, what);
+        }
+        if (calls < n)
+            break; /* no allocation failed */
+    }
+    WB_EXPECT(failed > 0,
+              "deadline_submit() with its first allocation failing should "
+              "return -1 with ENOMEM; it never failed");
+    offload_free(o);
+    loop_free(l);
+}
+END_TEST
+
 START_TEST(test_late_completions_freed)
 {
     WB_PROMISE("swallowed");
@@ -790,6 +857,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_timeout_cancels_queued_work, "Cancellation and timeouts");
     WB_ADD(s, test_cancel_by_id, "Cancellation and timeouts");
     WB_ADD(s, test_submit_fails_cleanly, "Who owns the request");
+    WB_ADD(s, test_submit_out_of_memory, "Who owns the request");
     WB_ADD(s, test_late_completions_freed, "Who owns the request");
     WB_ADD_TIMEOUT(s, test_race_at_the_limit, "Exactly once", 5.0);
     WB_ADD(s, test_loop_does_not_spin, "Cancellation and timeouts");

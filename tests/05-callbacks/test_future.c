@@ -248,12 +248,14 @@ START_TEST(test_bad_arguments)
               "future_all(NULL, fs, 1) should fail with EINVAL; got %p, "
               "errno %s",
               (void *)all, wb_errname(errno));
-    errno = 0;
-    all = future_all(l, NULL, 2);
-    WB_EXPECT(all == NULL && errno == EINVAL,
-              "future_all(l, NULL, 2) should fail with EINVAL; got %p, "
-              "errno %s",
-              (void *)all, wb_errname(errno));
+    for (size_t n = 1; n <= 2; n++) {
+        errno = 0;
+        all = future_all(l, NULL, n);
+        WB_EXPECT(all == NULL && errno == EINVAL,
+                  "future_all(l, NULL, %zu) should fail with EINVAL; got %p, "
+                  "errno %s",
+                  n, (void *)all, wb_errname(errno));
+    }
     errno = 0;
     all = future_all(l, fs, 2);
     WB_EXPECT(all == NULL && errno == EINVAL,
@@ -353,6 +355,108 @@ START_TEST(test_settle_fails_cleanly)
               b.calls - calls_before, c.calls);
     future_free(f);
     future_free(g);
+    run(l);
+    loop_free(l);
+}
+END_TEST
+
+/* The n-th allocation of the future code fails (tests/support/alloc.c),
+ * for n = 1, 2, ... until a call makes fewer than n. */
+START_TEST(test_out_of_memory)
+{
+    WB_PROMISE("no-memory");
+    loop *l = new_loop();
+    wb_alloc_fail(1);
+    errno = 0;
+    future *f = future_new(l);
+    int err = errno;
+    wb_alloc_fail(0);
+    WB_EXPECT(f == NULL && err == ENOMEM,
+              "future_new() with its allocation failing should return NULL "
+              "with ENOMEM; got %s, errno %s",
+              f == NULL ? "NULL" : "a future", wb_errname(err));
+    future_free(f);
+
+    /* future_then(), on a pending and on a settled future. */
+    future *g = new_future(l), *h = new_future(l);
+    resolve_ok(h, NULL);
+    struct seen a = {0}, b = {0}, c = {0}, d = {0};
+    then_ok(g, &a);
+    future *both[2] = {g, h};
+    for (int i = 0; i < 2; i++) {
+        size_t live = wb_alloc_live(NULL);
+        wb_alloc_fail(1);
+        int rc = future_then(both[i], on_seen, i == 0 ? &b : &c);
+        wb_alloc_fail(0);
+        WB_EXPECT(rc == ENOMEM && wb_alloc_live(NULL) == live,
+                  "future_then() on a %s future with its allocation "
+                  "failing should return ENOMEM and keep nothing; got %s, "
+                  "%zu blocks more",
+                  i == 0 ? "pending" : "settled", wb_errname(rc),
+                  wb_alloc_live(NULL) - live);
+    }
+    then_ok(g, &d);
+    resolve_ok(g, NULL);
+    run(l);
+    expect_ran_once(&a, "registered before a future_then() that failed");
+    expect_ran_once(&d, "registered after a future_then() that failed");
+    WB_PROMISE("no-memory");
+    WB_EXPECT(b.calls == 0 && c.calls == 0,
+              "a future_then() that failed for want of memory registers "
+              "nothing; its continuation ran anyway (%d times on the "
+              "pending future, %d on the settled one)",
+              b.calls, c.calls);
+
+    /* future_all() of inputs still pending, each with a continuation. */
+    int failed = 0;
+    for (int n = 1; n <= 20; n++) {
+        future *in[3];
+        struct seen s[3], sa = {0};
+        memset(s, 0, sizeof s);
+        for (int i = 0; i < 3; i++) {
+            in[i] = new_future(l);
+            then_ok(in[i], &s[i]);
+        }
+        size_t live = wb_alloc_live(NULL);
+        wb_alloc_fail(n);
+        errno = 0;
+        future *all = future_all(l, in, 3);
+        err = errno;
+        int calls = wb_alloc_calls();
+        wb_alloc_fail(0);
+        if (all == NULL) {
+            failed++;
+            WB_EXPECT(err == ENOMEM && wb_alloc_live(NULL) == live,
+                      "future_all() with its allocation %d failing returned "
+                      "NULL: errno should be ENOMEM and nothing kept; errno "
+                      "%s, %zu blocks more",
+                      n, wb_errname(err), wb_alloc_live(NULL) - live);
+        } else {
+            then_ok(all, &sa);
+        }
+        for (int i = 0; i < 3; i++)
+            resolve_ok(in[i], NULL);
+        run(l);
+        for (int i = 0; i < 3; i++)
+            expect_ran_once(&s[i], all == NULL
+                                       ? "of an input of a failed future_all()"
+                                       : "of an input of a future_all()");
+        if (all != NULL)
+            expect_ran_once(&sa, "of a future_all() made with an allocation "
+                                 "failing");
+        WB_PROMISE("no-memory");
+        future_free(all);
+        for (int i = 0; i < 3; i++)
+            future_free(in[i]);
+        run(l);
+        if (calls < n)
+            break; /* no allocation failed */
+    }
+    WB_EXPECT(failed > 0,
+              "future_all() with its first allocation failing should return "
+              "NULL with ENOMEM; it never failed");
+    future_free(g);
+    future_free(h);
     run(l);
     loop_free(l);
 }
@@ -1064,6 +1168,39 @@ START_TEST(test_free_pending)
 }
 END_TEST
 
+/* future_free() of a pending future when the loop cannot schedule its
+ * continuations (a failed clock_gettime() makes loop_add_timer() fail,
+ * tests/support/wrap.c): they are dropped, and never run, not even when
+ * the future is a join that settles later. */
+START_TEST(test_free_pending_unscheduled)
+{
+    WB_PROMISE("free-pending");
+    loop *l = new_loop();
+    future *in = new_future(l);
+    future *all = future_all(l, &in, 1);
+    ck_assert_msg(all != NULL, "future_all() of 1 future failed");
+    struct seen a = {0}, b = {0};
+    then_ok(all, &a);
+    then_ok(all, &b);
+    wb_wrap_fail(WB_CLOCK_GETTIME, 1, EINVAL, 1);
+    future_free(all);
+    wb_wrap_reset(WB_CLOCK_GETTIME, 0);
+    /* The join still waits for its input; it resolves the freed future
+     * now, which has no continuation left to schedule. */
+    resolve_ok(in, NULL);
+    run(l);
+    WB_EXPECT(a.calls == 0 && b.calls == 0,
+              "a pending joined future was freed while the loop could not "
+              "schedule its 2 continuations: they are dropped without "
+              "running (future_free()), even when its input resolves "
+              "later; they ran %d and %d times",
+              a.calls, b.calls);
+    future_free(in);
+    run(l);
+    loop_free(l);
+}
+END_TEST
+
 START_TEST(test_all_free)
 {
     WB_PROMISE("all-free");
@@ -1194,6 +1331,7 @@ Suite *wb_suite(void)
     Suite *s = wb_begin("future", "chapters/05-callbacks/chapter.md");
     WB_ADD(s, test_bad_arguments, "Futures and promises");
     WB_ADD(s, test_settle_fails_cleanly, "Failure is a result too");
+    WB_ADD(s, test_out_of_memory, "Failure is a result too");
     WB_ADD(s, test_settle_once, "Exactly once");
     WB_ADD(s, test_then_before_settling, "Futures and promises");
     WB_ADD(s, test_then_after_settling, "Futures and promises");
@@ -1209,6 +1347,7 @@ Suite *wb_suite(void)
            "Waking the loop from another thread");
     WB_ADD(s, test_free_defers, "Who owns the request");
     WB_ADD(s, test_free_pending, "Failure is a result too");
+    WB_ADD(s, test_free_pending_unscheduled, "Failure is a result too");
     WB_ADD(s, test_all_free, "Who owns the request");
     WB_ADD(s, test_no_leak, "Who owns the request");
     return s;

@@ -154,6 +154,7 @@ enum wb_wrapped {
     WB_RENAME,             /**< rename(): fails with -1, errno EIO; can hold */
     WB_READ,               /**< read(): fails with -1, errno EIO */
     WB_PIPE,               /**< pipe(): fails with -1, errno EMFILE */
+    WB_FCNTL,              /**< fcntl(): fails with -1, errno EBADF */
     WB_WRAPPED_COUNT       /**< how many there are */
 };
 

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -53,6 +54,8 @@ ssize_t __real_read(int fd, void *buf, size_t n);
 ssize_t __wrap_read(int fd, void *buf, size_t n);
 int __real_pipe(int fds[2]);
 int __wrap_pipe(int fds[2]);
+int __real_fcntl(int fd, int cmd, ...);
+int __wrap_fcntl(int fd, int cmd, ...);
 
 /* The error a failed call reports when the test chose none. */
 static const int default_errno[WB_WRAPPED_COUNT] = {
@@ -68,6 +71,7 @@ static const int default_errno[WB_WRAPPED_COUNT] = {
     [WB_RENAME] = EIO,
     [WB_READ] = EIO,
     [WB_PIPE] = EMFILE,
+    [WB_FCNTL] = EBADF,
 };
 
 static struct {
@@ -244,6 +248,23 @@ int __wrap_pipe(int fds[2])
         return -1;
     }
     return __real_pipe(fds);
+}
+
+/* The commands the workbook uses take no argument, an int or a pointer:
+ * the third argument is passed on as a pointer, as the C library's own
+ * fcntl() reads it. */
+int __wrap_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    int err = wrap_fails(WB_FCNTL);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return __real_fcntl(fd, cmd, arg);
 }
 
 void wb_wrap_hold(enum wb_wrapped f, int call)
