@@ -51,6 +51,12 @@ static void *next_definition(const char *name)
 /* The next epoll_wait() fails with this errno; 0: none. */
 static atomic_int wait_fails_with;
 
+/* While waits_recorded is set, what the last epoll_wait() reported: the
+ * data.fd of each event (the loop may keep anything else there). */
+enum { RECORDED_MAX = 1024 };
+static atomic_int waits_recorded;
+static int recorded_fds[RECORDED_MAX], recorded_n;
+
 int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
 {
     static int (*real)(int, struct epoll_event *, int, int);
@@ -66,7 +72,15 @@ int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
             return -1;
         memcpy(&real, &sym, sizeof real);
     }
-    return real(epfd, events, maxevents, timeout);
+    int n = real(epfd, events, maxevents, timeout);
+    if (atomic_load(&waits_recorded) && n > 0) {
+        /* The descriptors this wait reported, for the test to check. */
+        int k = n < RECORDED_MAX ? n : RECORDED_MAX;
+        for (int i = 0; i < k; i++)
+            recorded_fds[i] = events[i].data.fd;
+        recorded_n = k;
+    }
+    return n;
 }
 
 int epoll_pwait(int epfd, struct epoll_event *events, int maxevents,
@@ -1024,6 +1038,79 @@ START_TEST(test_wait_failure_is_returned)
 }
 END_TEST
 
+/* 256 ready pipes; the k-th callback of the iteration unwatches
+ * descriptor k when it is one of the pipes not served yet. Every other
+ * pipe the iteration's epoll_wait() reported must still be served in
+ * that iteration, however many one wait hands back. */
+enum { MANY_READY = 256, MANY_FDS = 1100 };
+
+struct many_ready {
+    int calls;
+    int unwatched;               /* the descriptor unwatched, or -1 */
+    unsigned char rd[MANY_FDS];  /* a watched read end */
+    unsigned char got[MANY_FDS]; /* its callback ran */
+};
+
+static void on_many_ready(loop *l, int fd, int events, void *ctx)
+{
+    (void)events;
+    struct many_ready *m = ctx;
+    int k = ++m->calls;
+    if (fd >= 0 && fd < MANY_FDS)
+        m->got[fd] = 1;
+    if (m->unwatched < 0 && k < MANY_FDS && m->rd[k] && !m->got[k]) {
+        (void)loop_unwatch(l, k);
+        m->unwatched = k;
+    }
+    loop_stop(l);
+}
+
+START_TEST(test_unwatch_among_many_ready)
+{
+    WB_PROMISE("same-iteration");
+    struct rlimit old;
+    raise_nofile(MANY_FDS, &old);
+    loop *l = new_loop();
+    static int pipes[MANY_READY][2];
+    static struct many_ready m;
+    memset(&m, 0, sizeof m);
+    m.unwatched = -1;
+    for (int i = 0; i < MANY_READY; i++) {
+        ready_pipe(pipes[i]);
+        ck_assert(pipes[i][0] < MANY_FDS);
+        m.rd[pipes[i][0]] = 1;
+    }
+    /* The highest first: the low numbers are served last. */
+    for (int i = MANY_READY - 1; i >= 0; i--)
+        watch_ok(l, pipes[i][0], LOOP_READ, on_many_ready, &m);
+    recorded_n = 0;
+    atomic_store(&waits_recorded, 1);
+    run_ok(l); /* one iteration: every callback stops the loop */
+    atomic_store(&waits_recorded, 0);
+    int missed = -1, reported = 0;
+    for (int i = 0; i < recorded_n; i++) {
+        int fd = recorded_fds[i];
+        if (fd < 0 || fd >= MANY_FDS || !m.rd[fd] || fd == m.unwatched)
+            continue;
+        reported++;
+        if (!m.got[fd] && missed < 0)
+            missed = fd;
+    }
+    WB_EXPECT(missed < 0,
+              "epoll_wait() reported %d ready pipes in one iteration; "
+              "callback number %d unwatched descriptor %d, not served yet: "
+              "every other pipe reported should still get its callback in "
+              "that iteration; descriptor %d got none (%d callbacks ran)",
+              reported, m.unwatched, m.unwatched, missed, m.calls);
+    for (int i = 0; i < MANY_READY; i++) {
+        (void)loop_unwatch(l, pipes[i][0]);
+        close_pair(pipes[i]);
+    }
+    loop_free(l);
+    setrlimit(RLIMIT_NOFILE, &old);
+}
+END_TEST
+
 Suite *wb_suite(void)
 {
     Suite *s = wb_begin("eloop", "chapters/06-beyond/chapter.md");
@@ -1082,5 +1169,6 @@ Suite *wb_suite(void)
            "The loop on epoll");
     WB_ADD(s, test_waiting_with_no_timer_does_not_spin, "The loop on epoll");
     WB_ADD(s, test_wait_failure_is_returned, "The loop on epoll");
+    WB_ADD(s, test_unwatch_among_many_ready, "The loop on epoll");
     return s;
 }
