@@ -73,7 +73,9 @@
  *   the line ends with `\n` or `\r\n`, and may come in pieces) gets
  *   `error`, and so does a request the server cannot start for want of
  *   memory. Answers a client does not read yet wait in the server (up
- *   to 4 KiB) and go out, every byte once and in order, as it reads.
+ *   to 4 KiB) and go out, every byte once and in order, as it reads. An
+ *   idle connection costs nothing: with nothing to read or send, the
+ *   loop sleeps.
  * - [stop-accepting] At the first SIGTERM or SIGINT (or
  *   sigloop_server_shutdown()) the server closes its listening socket:
  *   a new connection is refused.

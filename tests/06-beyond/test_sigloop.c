@@ -1247,7 +1247,7 @@ struct talk {
     int port;
     const char *steps[8]; /* sent one after the other, 30 ms apart */
     int shut_wr;          /* shutdown(SHUT_WR) after the last step */
-    char lines[64][80];
+    char lines[96][80];
     int n;
     int closed; /* the server closed the connection */
     long closed_ms;
@@ -1278,7 +1278,7 @@ static void *run_talk(void *arg)
             t->closed_ms = (long)((wb_now_ns() - t0) / 1000000);
             break;
         }
-        if (strcmp(line, "?") == 0 || t->n == 64)
+        if (strcmp(line, "?") == 0 || t->n == 96)
             break;
         snprintf(t->lines[t->n++], sizeof t->lines[0], "%s", line);
         if (strcmp(line, "done 250") == 0)
@@ -1322,36 +1322,38 @@ START_TEST(test_line_formats)
 {
     WB_PROMISE("serve");
     struct talk t = {0};
-    /* One line split across two reads (the first of 1 byte), lines that
-     * are not numbers, a CRLF line, a 64-byte line, and the last answer
-     * (250 ms) that ends the test. */
+    /* One line split across two sends (10 bytes wait for the rest, which
+     * comes with more than the buffer's room), lines that are not
+     * numbers, a CRLF line, and the last answer (250 ms) that ends the
+     * test. */
     static char many[200];
     strcpy(many, "2\n9\n5x\n+6\n 7\n8\r\n");
-    for (int i = 0; i < 20; i++)
+    for (int i = 0; i < 30; i++)
         strcat(many, "0\n");
     strcat(many, "250\n");
-    t.steps[0] = "1";
+    t.steps[0] = "0000000001"; /* a piece of a line: 10 bytes wait */
     t.steps[1] = many;
     talk_run(&t, 1000);
     const char *want[] = {"start 12", "start 9", "error",     "error",
                           "error",    "start 8", "start 250", "done 250"};
     for (int i = 0; i < 8; i++)
-        WB_EXPECT(line_at(&t, want[i]) >= 0,
-                  "after \"1\", then \"2\\n9\\n5x\\n+6\\n 7\\n8\\r\\n\", 20 "
-                  "lines \"0\" and \"250\", the server should have answered "
-                  "\"%s\" (\"1\" and \"2\" are one line, \"12\"; only "
-                  "digits make a number; a line may end with \\r\\n); it "
-                  "did not (%d lines: \"%s\", \"%s\", \"%s\", ...)",
-                  want[i], t.n, t.lines[0], t.n > 1 ? t.lines[1] : "",
-                  t.n > 2 ? t.lines[2] : "");
+        WB_EXPECT(
+            line_at(&t, want[i]) >= 0,
+            "after \"0000000001\", then \"2\\n9\\n5x\\n+6\\n 7\\n8\\r\\n\", "
+            "30 lines \"0\" and \"250\", the server should have "
+            "answered \"%s\" (the first two pieces are one line, 12; only "
+            "digits make a number; a line may end with \\r\\n); it "
+            "did not (%d lines: \"%s\", \"%s\", \"%s\", ...)",
+            want[i], t.n, t.lines[0], t.n > 1 ? t.lines[1] : "",
+            t.n > 2 ? t.lines[2] : "");
     int errors = 0, zeros = 0;
     for (int i = 0; i < t.n; i++) {
         errors += strcmp(t.lines[i], "error") == 0;
         zeros += strcmp(t.lines[i], "start 0") == 0;
     }
-    WB_EXPECT(errors == 3 && zeros == 20,
+    WB_EXPECT(errors == 3 && zeros == 30,
               "\"5x\", \"+6\" and \" 7\" should get \"error\" (3 in all) and "
-              "the 20 lines \"0\" \"start 0\"; got %d errors and %d \"start "
+              "the 30 lines \"0\" \"start 0\"; got %d errors and %d \"start "
               "0\"",
               errors, zeros);
 }
@@ -1671,6 +1673,250 @@ START_TEST(test_client_the_loop_refuses)
 }
 END_TEST
 
+/* A client that resets its connection while the shutdown waits for its
+ * request: the server's answer then fails to go out. */
+struct resetter {
+    int port, fail;
+    int64_t reset_at;
+};
+
+static void *reset_in_drain(void *arg)
+{
+    struct resetter *rs = arg;
+    int fd = client(rs->port);
+    if (fd < 0) {
+        rs->fail = 1;
+        return NULL;
+    }
+    char line[32];
+    send_text(fd, "150\n");
+    read_line(fd, line, sizeof line); /* start 150: in flight */
+    kill(getpid(), SIGTERM);
+    if (until_refused(rs->port) < 0)
+        rs->fail = 2;
+    struct linger lg = {1, 0}; /* close() resets the connection */
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+    rs->reset_at = wb_now_ns();
+    return NULL;
+}
+
+START_TEST(test_answer_to_a_reset_connection)
+{
+    WB_PROMISE("bound");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct resetter rs = {0};
+    int lfd = listener(&rs.port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 500);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, reset_in_drain, &rs) == 0);
+    run_loop(l, 0);
+    int64_t end = wb_now_ns();
+    pthread_join(th, NULL);
+    ck_assert_msg(rs.fail == 0, "the test's client could not do its part");
+    long ms = (long)((end - rs.reset_at) / 1000000);
+    WB_EXPECT(ms < 1200,
+              "a client reset its connection while the shutdown waited for "
+              "its request (150 ms): an answer that cannot be sent (EPIPE, "
+              "ECONNRESET) is no reason to try again; the connection is "
+              "closed, and loop_run() returns by the end of the grace "
+              "(500 ms); it returned %ld ms after the reset",
+              ms);
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* A client that stays connected and idle. */
+struct idler {
+    int port, fail;
+    long selects;
+};
+
+static void *idle_client(void *arg)
+{
+    struct idler *id = arg;
+    int fd = client(id->port);
+    if (fd < 0) {
+        id->fail = 1;
+    } else {
+        char line[32];
+        send_text(fd, "0\n");
+        read_line(fd, line, sizeof line);
+        read_line(fd, line, sizeof line); /* served: idle from now on */
+        long before = wb_select_calls();
+        wb_sleep_ms(200);
+        id->selects = wb_select_calls() - before;
+        close(fd);
+    }
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+START_TEST(test_idle_connection_does_not_spin)
+{
+    WB_PROMISE("serve");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct idler id = {0};
+    int lfd = listener(&id.port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 1000);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, idle_client, &id) == 0);
+    run_loop(l, 0);
+    pthread_join(th, NULL);
+    ck_assert_msg(id.fail == 0, "the test's client could not connect");
+    WB_EXPECT(id.selects < 20,
+              "a client connected and idle for 200 ms, nothing to send to "
+              "it: the loop should sleep in select() (watch the connection "
+              "for writing only while answers wait); it called select() %ld "
+              "times",
+              id.selects);
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* A signal the program handles interrupts the loop's select() (EINTR);
+ * errno keeps that value through calls that succeed. */
+struct stale {
+    int port, fail;
+    char lines[3][32];
+};
+
+static void *stale_errno_client(void *arg)
+{
+    struct stale *st = arg;
+    int fd = client(st->port);
+    if (fd < 0) {
+        st->fail = 1;
+        kill(getpid(), SIGTERM);
+        return NULL;
+    }
+    wb_sleep_ms(20); /* accepted: the loop waits in select() */
+    pthread_kill(main_thread, SIGUSR2);
+    wb_sleep_ms(20);
+    send_text(fd, "5\n");
+    read_line(fd, st->lines[0], sizeof st->lines[0]); /* start 5 */
+    read_line(fd, st->lines[1], sizeof st->lines[1]); /* done 5 */
+    pthread_kill(main_thread, SIGUSR2);
+    wb_sleep_ms(20);
+    shutdown(fd, SHUT_WR); /* the end of the stream: disconnected */
+    read_line(fd, st->lines[2], sizeof st->lines[2]);
+    close(fd);
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+START_TEST(test_stale_errno_after_a_signal)
+{
+    WB_PROMISE("serve");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s); /* SIGUSR2 has a handler, without SA_RESTART */
+    struct stale st = {0};
+    int lfd = listener(&st.port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 1000);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, stale_errno_client, &st) == 0);
+    run_loop(l, 0);
+    pthread_join(th, NULL);
+    ck_assert_msg(st.fail == 0, "the test's client could not connect");
+    WB_EXPECT(strcmp(st.lines[0], "start 5") == 0 &&
+                  strcmp(st.lines[1], "done 5") == 0 &&
+                  (strcmp(st.lines[2], "") == 0 ||
+                   strcmp(st.lines[2], "<reset>") == 0),
+              "a handled signal interrupted the loop's select() (EINTR), "
+              "then the client sent \"5\" and later ended its stream: it "
+              "should read \"start 5\", \"done 5\", then the end; it read "
+              "\"%s\", \"%s\", \"%s\". errno is only meaningful after a call "
+              "that failed: test the return value first",
+              st.lines[0], st.lines[1], st.lines[2]);
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* A client that sends and never reads: its answers pile up past 4 KiB. */
+struct piler {
+    int port, fail;
+    char line[32];
+    long ms;
+};
+
+static void *pile_up(void *arg)
+{
+    struct piler *pl = arg;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)pl->port);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == -1) {
+        pl->fail = 1;
+    } else {
+        enum { N = 1000 };
+        static char reqs[2 * N + 1];
+        for (int i = 0; i < N; i++)
+            memcpy(reqs + 2 * i, "0\n", 2);
+        send_text(fd, reqs);
+        wb_sleep_ms(100);
+        /* Read until the end: what the kernel held, then the end. */
+        int64_t t0 = wb_now_ns();
+        for (int i = 0; i < 2 * N; i++) {
+            read_line(fd, pl->line, sizeof pl->line);
+            if (strcmp(pl->line, "") == 0 || strcmp(pl->line, "<reset>") == 0 ||
+                strcmp(pl->line, "?") == 0)
+                break;
+        }
+        pl->ms = (long)((wb_now_ns() - t0) / 1000000);
+    }
+    close(fd);
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+START_TEST(test_answers_piling_up_disconnect)
+{
+    WB_PROMISE("serve");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct piler pl = {0};
+    int lfd = listener(&pl.port);
+    int small = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 1000);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, pile_up, &pl) == 0);
+    run_loop(l, 0);
+    pthread_join(th, NULL);
+    ck_assert_msg(pl.fail == 0, "the test's client could not connect");
+    WB_EXPECT(strcmp(pl.line, "") == 0 || strcmp(pl.line, "<reset>") == 0,
+              "a client sent 1000 requests and read nothing: 15000 bytes of "
+              "answers, far more than 4 KiB pile up, so it should be "
+              "disconnected; reading what was sent to it, it got \"%s\" "
+              "instead of the end (after %ld ms)",
+              pl.line, pl.ms);
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
 Suite *wb_suite(void)
 {
     Suite *s = wb_begin("sigloop", "chapters/06-beyond/chapter.md");
@@ -1703,5 +1949,9 @@ Suite *wb_suite(void)
     WB_ADD(s, test_answers_wait_for_a_slow_reader, "A graceful shutdown");
     WB_ADD(s, test_request_without_memory, "A graceful shutdown");
     WB_ADD(s, test_client_the_loop_refuses, "A graceful shutdown");
+    WB_ADD(s, test_answer_to_a_reset_connection, "A graceful shutdown");
+    WB_ADD(s, test_idle_connection_does_not_spin, "A graceful shutdown");
+    WB_ADD(s, test_stale_errno_after_a_signal, "A graceful shutdown");
+    WB_ADD(s, test_answers_piling_up_disconnect, "A graceful shutdown");
     return s;
 }
