@@ -1333,14 +1333,18 @@ START_TEST(test_line_formats)
     strcat(many, "250\n");
     t.steps[0] = "0000000001"; /* a piece of a line: 10 bytes wait */
     t.steps[1] = many;
+    t.steps[2] = "3"; /* a line in two reads of 1 byte */
+    t.steps[3] = "\n";
     talk_run(&t, 1000);
-    const char *want[] = {"start 12", "start 9", "error",     "error",
-                          "error",    "start 8", "start 250", "done 250"};
-    for (int i = 0; i < 8; i++)
+    const char *want[] = {"start 12", "start 9",   "error",
+                          "error",    "error",     "start 8",
+                          "start 3",  "start 250", "done 250"};
+    for (int i = 0; i < 9; i++)
         WB_EXPECT(
             line_at(&t, want[i]) >= 0,
             "after \"0000000001\", then \"2\\n9\\n5x\\n+6\\n 7\\n8\\r\\n\", "
-            "30 lines \"0\" and \"250\", the server should have "
+            "30 lines \"0\" and \"250\", then \"3\" and \"\\n\" (1 byte each), "
+            "the server should have "
             "answered \"%s\" (the first two pieces are one line, 12; only "
             "digits make a number; a line may end with \\r\\n); it "
             "did not (%d lines: \"%s\", \"%s\", \"%s\", ...)",
