@@ -45,24 +45,37 @@
  * - [not-started] A program that cannot be started (it does not exist,
  *   it is not executable) makes childloop_spawn() return -1 with the
  *   `errno` of execvp() in the child (`ENOENT`, `EACCES`), at once; that
- *   child has been reaped, and gets no `on_exit`.
+ *   child ends at once (it never returns into the caller's code), has
+ *   been reaped, and gets no `on_exit`.
  * - [failed-spawn] A spawn that fails for want of a resource (fork(),
- *   pipe(), memory) returns -1 with that call's errno, starts nothing and
- *   keeps nothing: no memory, no descriptor, and no watch on the loop
- *   when no other child of it runs.
+ *   pipe(), memory, or a loop_watch() the loop refuses) returns -1 with
+ *   that call's errno, starts nothing and keeps nothing: no memory, no
+ *   descriptor, and no watch on the loop when no other child of it runs.
+ *   Children started later are reported as usual.
+ * - [failed-new] A childloop_new() that fails (no memory: `ENOMEM`; no
+ *   descriptor for the signalfd: `EMFILE`) returns NULL with that errno
+ *   and leaves `SIGCHLD` as it was, and no descriptor or memory.
  * - [others] Children the program started otherwise (fork(),
- *   posix_spawn()) are never reaped by the childloop: it waits only for
- *   the pids it started.
+ *   posix_spawn()) are never reaped by the childloop, ended or not: it
+ *   waits only for the pids it started, in childloop_spawn() and
+ *   childloop_free() too.
+ * - [eintr] A signal caught by a handler while the childloop waits (for
+ *   the result of the exec, for a child's status) changes nothing: the
+ *   call it interrupted (`EINTR`) is made again.
+ * - [no-spin] While its children run and none has ended, the loop
+ *   sleeps: a `SIGCHLD` is read once, and does not keep the loop's
+ *   select() returning at once.
  * - [mask] The program starts with the signal mask its caller had
  *   before childloop_new(): `SIGCHLD` is not blocked in it.
  * - [run-ends] The childloop watches its descriptor only while a child
  *   of it runs: loop_run() returns once every child has been reported
  *   (and nothing else is watched or pending).
- * - [free] childloop_free() kills every child still running with
- *   `SIGKILL` and reaps it, without calling its `on_exit`; it closes the
- *   descriptor and unblocks `SIGCHLD` again if childloop_new() blocked
- *   it (the `SIGCHLD` still pending is then delivered at once: see
- *   childloop_free()).
+ * - [free] childloop_new() blocks `SIGCHLD` and no other signal.
+ *   childloop_free() kills every child still running with `SIGKILL` and
+ *   reaps it, without calling its `on_exit`; it closes the descriptor
+ *   and unblocks `SIGCHLD` again if childloop_new() blocked it (the
+ *   `SIGCHLD` still pending is then delivered at once: see
+ *   childloop_free()), so the thread's mask is the one it had before.
  * - [bad-args] Invalid arguments fail with `EINVAL` and start nothing.
  *
  * Errors are reported the system-call way: -1 (or NULL) with `errno` set.

@@ -115,8 +115,10 @@
  *   that remain (descriptors and due timers) still run. What is watched
  *   and pending stays, and a later loop_run() goes on with it.
  * - [no-spin] The loop does not spin: while it waits (for a timer 200 ms
- *   away, or for a descriptor that is writable but watched only for
- *   reading) it sleeps in epoll_wait() and uses almost no CPU time.
+ *   away, for a descriptor with no timer pending, or for a descriptor
+ *   that is writable but watched only for reading, or readable but
+ *   watched only for writing) it sleeps in epoll_wait() and uses almost
+ *   no CPU time.
  * - [clock-fails] When the clock cannot be read (clock_gettime()
  *   fails), loop_add_timer() returns -1 with the errno of
  *   clock_gettime() and adds no timer, and loop_run() returns -1 with it
@@ -126,9 +128,16 @@
  *   any callback, closes the epoll instance, and closes no watched
  *   descriptor.
  * - [no-memory] When an allocation fails, loop_new() returns NULL and
- *   loop_add_timer() -1, both with `ENOMEM`, and nothing is left
- *   allocated (the epoll instance closed too): the failed
- *   loop_add_timer() adds no timer and changes nothing else.
+ *   loop_add_timer() and loop_watch() -1, all with `ENOMEM`, and nothing
+ *   is left allocated (the epoll instance closed too): the failed
+ *   loop_add_timer() adds no timer, the failed loop_watch() watches
+ *   nothing, and neither changes anything else. When no descriptor is
+ *   left for the epoll instance, loop_new() returns NULL with `EMFILE`
+ *   and keeps no memory.
+ * - [wait-fails] When epoll_wait() fails with an error other than
+ *   `EINTR`, loop_run() returns -1 with its errno and calls no callback
+ *   for that wait; what is watched and pending stays, and a later
+ *   loop_run() goes on with it.
  * - [bounded] The memory a loop holds follows what is watched and
  *   pending: timers added and cancelled one after the other, however
  *   many, leave it as it was.

@@ -36,7 +36,8 @@
  *
  * - [drain] No data is left behind: every byte a descriptor holds is
  *   delivered without the peer sending more, however many read() calls
- *   it takes, even when one read() returns less than was there.
+ *   it takes, even when one read() returns less than was there, and
+ *   whatever the descriptor's number (0 included).
  * - [budget] In one round, at most `budget` bytes are read from one
  *   descriptor, in one or more callbacks.
  * - [carry] A descriptor whose budget ran out before `EAGAIN` is served
@@ -60,12 +61,15 @@
  * - [wait] With nothing ready, etfair_round() sleeps in epoll_wait() for
  *   up to `timeout_ms` and returns 0; it does not spin. A signal that
  *   interrupts the wait (`EINTR`) is no error: the round ends early and
- *   returns as it would have (0 with nothing left over).
+ *   returns as it would have (0 with nothing left over). Any other error
+ *   of epoll_wait() makes etfair_round() return -1 with its errno.
  * - [bad-args] Invalid arguments fail with `EINVAL` (a blocking
  *   descriptor included: a drained read would block instead of saying
  *   `EAGAIN`), a descriptor already added with `EEXIST`, an unknown one
  *   with `ENOENT`, etfair_round() from a callback with `EBUSY`; a
- *   failed call changes nothing.
+ *   failed call changes nothing and keeps no memory (etfair_new() with no
+ *   descriptor left gives `EMFILE`, etfair_add() with no memory
+ *   `ENOMEM`).
  * - [free] etfair_free() calls no callback, closes its epoll instance
  *   and no added descriptor.
  *

@@ -52,19 +52,30 @@
  * - [unwatch] After sigloop_unwatch() the signal's callback is never
  *   called again, not even for an instance already pending; the signal
  *   stays blocked until sigloop_free(), so it cannot kill the process
- *   meanwhile.
+ *   meanwhile, and the sigloop no longer reads it: an instance that
+ *   arrives stays pending, for the caller to take (sigtimedwait()).
  * - [run-ends] The sigloop watches its descriptor only while a signal is
  *   watched: once the last one is unwatched, loop_run() can return.
  * - [free] sigloop_free() closes its descriptor, throws away the
  *   instances of the signals it blocked that are still pending (they
- *   were meant for it), and unblocks those signals: the thread's mask is
- *   the one it had before.
+ *   were meant for it), without waiting for more, and unblocks those
+ *   signals: the thread's mask is the one it had before.
  * - [bad-args] Invalid arguments fail with `EINVAL` (a NULL pointer, a
  *   number that is not a signal, SIGKILL or SIGSTOP, which cannot be
- *   blocked), an unwatched signal with `ENOENT`, and change nothing.
+ *   blocked), an unwatched signal (or a number that is not a signal)
+ *   with `ENOENT`, and change nothing. Other failures change nothing
+ *   either: sigloop_new() with no descriptor left returns NULL with
+ *   `EMFILE` and keeps no memory; a sigloop_watch() whose loop_watch()
+ *   fails returns -1 with its errno and leaves the signal unblocked.
  * - [serve] The server answers each request line `N` with `start N` at
  *   once and `done N` `N` ms later; a client may have several requests
- *   in flight; a line that is not a number from 0 to 10000 gets `error`.
+ *   in flight; a line that is not a number from 0 to 10000 (digits only;
+ *   the line ends with `\n` or `\r\n`, and may come in pieces) gets
+ *   `error`, and so does a request the server cannot start for want of
+ *   memory. Answers a client does not read yet wait in the server (up
+ *   to 4 KiB) and go out, every byte once and in order, as it reads. An
+ *   idle connection costs nothing: with nothing to read or send, the
+ *   loop sleeps.
  * - [stop-accepting] At the first SIGTERM or SIGINT (or
  *   sigloop_server_shutdown()) the server closes its listening socket:
  *   a new connection is refused.
@@ -84,7 +95,10 @@
  * - [server-free] sigloop_server_free(), whenever it is called (during
  *   the shutdown too), leaves nothing of the server on the loop: no
  *   watched descriptor, no pending timer (the grace timer is cancelled),
- *   no signal watched by it.
+ *   no signal watched by it; the listening socket is closed if the
+ *   shutdown has not closed it. What is not the server's (the caller's
+ *   timers and descriptors) stays as it was, also when
+ *   sigloop_server_new() fails.
  *
  * Errors are reported the system-call way: -1 (or NULL) with `errno` set.
  *

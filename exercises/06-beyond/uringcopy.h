@@ -28,8 +28,9 @@
  *
  * - [same-bytes] On success the destination holds exactly the bytes of
  *   the source, from its start to its end, whatever the size (0 bytes,
- *   less than a block, a multiple of the block, 64 MiB) and whatever
- *   `depth` (1 to 64) and `block`.
+ *   less than a block, a multiple of the block, 64 MiB), whatever
+ *   `depth` (1 to 64) and `block`, and whatever the descriptors' numbers
+ *   (0 included).
  * - [in-flight] At most `depth` requests are in flight at once (a
  *   request is in flight from its submission until its completion has
  *   been consumed), and with a regular source and `depth` above 1 more
@@ -50,18 +51,25 @@
  *   write past `RLIMIT_FSIZE` gives `EFBIG`, a full device `ENOSPC`, a
  *   destination opened read-only `EBADF`, a directory as the source
  *   `EISDIR`. The first error is the one reported; no new request is
- *   submitted after it.
+ *   submitted after it. So does a failure of the ring itself: an
+ *   io_uring_submit_and_wait() that fails with an error other than
+ *   `EINTR` gives its error, io_uring_queue_init() its own (`EMFILE`
+ *   with no descriptor left for the ring), and buffers that cannot be
+ *   allocated `ENOMEM`; nothing is written then.
  * - [drain] uringcopy() returns, after success or failure, only once
  *   every request it submitted has completed and its completion has
  *   been consumed (io_uring_cqe_seen()), and then frees the ring
  *   (io_uring_queue_exit()) and its buffers: the kernel never writes
  *   into memory that was freed, and no descriptor is left open.
+ * - [sleeps] While no request can complete (a pipe with nothing in it
+ *   yet), uringcopy() sleeps in io_uring_submit_and_wait(), waiting for
+ *   a completion: it does not submit again and again.
  * - [signals] A signal caught by a handler while the copy waits (the
  *   wait for completions then fails with `EINTR`) does not end the copy:
  *   it waits again, and the result is as without the signal.
- * - [bad-args] A negative descriptor gives -1 with `EBADF`; `depth` of 0
- *   or above 64, or `block` of 0 or above 16 MiB, give -1 with `EINVAL`;
- *   nothing is read or written then.
+ * - [bad-args] A negative descriptor, or one that is not open, gives -1
+ *   with `EBADF`; `depth` of 0 or above 64, or `block` of 0 or above
+ *   16 MiB, give -1 with `EINVAL`; nothing is read or written then.
  *
  * Memory: uringcopy() allocates `depth` buffers of `block` bytes before
  * it reads anything, whatever the size of the source, and frees them

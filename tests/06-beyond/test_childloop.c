@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -622,6 +624,433 @@ static void on_exit_unused(childloop *c, pid_t pid, int code, int signo,
     (void)c, (void)pid, (void)code, (void)signo, (void)ctx;
 }
 
+/* --- Failures, interruptions, and state kept between calls --------------- */
+
+/* The signal mask of the calling thread as a list of bits, for
+ * comparing: 1 to SIGRTMAX. */
+static void mask_now(unsigned char bits[], int n)
+{
+    sigset_t now;
+    pthread_sigmask(SIG_BLOCK, NULL, &now);
+    for (int s = 1; s < n; s++)
+        bits[s] = sigismember(&now, s) == 1;
+}
+
+/* The first signal on which two masks differ, or 0. */
+static int mask_differs(const unsigned char a[], const unsigned char b[], int n)
+{
+    for (int s = 1; s < n; s++)
+        if (a[s] != b[s])
+            return s;
+    return 0;
+}
+
+/* Leave junk (every bit set) on the stack below the caller's frame, where
+ * the next function it calls keeps its locals: a sigset_t that is never
+ * emptied then holds every signal, as it may in any program. */
+static __attribute__((noinline)) void dirty_stack(void)
+{
+    volatile unsigned char junk[16384];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = 0xFF;
+}
+
+START_TEST(test_mask_changes_only_sigchld)
+{
+    enum { NS = 65 };
+    unsigned char before[NS], during[NS], after[NS];
+    /* The caller has a signal of its own blocked: it must stay so. */
+    sigset_t usr2, old;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &usr2, &old);
+    loop *l = new_loop();
+    mask_now(before, NS);
+    dirty_stack();
+    childloop *c = childloop_new(l);
+    mask_now(during, NS);
+    before[SIGCHLD] = 1;
+    int d = mask_differs(before, during, NS);
+    before[SIGCHLD] = 0;
+    WB_PROMISE("free");
+    WB_EXPECT(c != NULL && d == 0,
+              "childloop_new() should block SIGCHLD and nothing else; %s",
+              c == NULL
+                  ? "it failed"
+                  : wb_format("signal %d (%s) changed too", d, strsignal(d)));
+    dirty_stack();
+    childloop_free(c);
+    mask_now(after, NS);
+    d = mask_differs(before, after, NS);
+    WB_EXPECT(d == 0,
+              "after childloop_free() the thread's mask should be the one it "
+              "had before childloop_new() (SIGCHLD unblocked, SIGUSR2, which "
+              "the caller blocked, still blocked); signal %d (%s) differs",
+              d, strsignal(d));
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_new_fails_cleanly)
+{
+    loop *l = new_loop();
+    WB_PROMISE("failed-new");
+    /* No memory. */
+    wb_alloc_fail(1);
+    errno = 0;
+    childloop *c = childloop_new(l);
+    int err = errno;
+    wb_alloc_fail(0);
+    WB_EXPECT(c == NULL && err == ENOMEM,
+              "childloop_new() with no memory should return NULL with ENOMEM; "
+              "got %s with errno %s",
+              c == NULL ? "NULL" : "a childloop", wb_errname(err));
+    WB_EXPECT(!sigchld_blocked(), "a childloop_new() that failed should "
+                                  "leave SIGCHLD unblocked");
+    if (c != NULL)
+        childloop_free(c);
+    /* No descriptor for the signalfd. */
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fill[64], nfill = 0;
+    while (nfill < 64 &&
+           (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        nfill++;
+    errno = 0;
+    c = childloop_new(l);
+    err = errno;
+    int blocked = sigchld_blocked();
+    for (int k = 0; k < nfill; k++)
+        close(fill[k]);
+    setrlimit(RLIMIT_NOFILE, &old);
+    WB_EXPECT(c == NULL && err == EMFILE,
+              "with no descriptor left (RLIMIT_NOFILE), childloop_new() "
+              "should return NULL with EMFILE (signalfd()'s error); got %s "
+              "with errno %s",
+              c == NULL ? "NULL" : "a childloop", wb_errname(err));
+    WB_EXPECT(!blocked, "a childloop_new() whose signalfd() failed should "
+                        "leave SIGCHLD unblocked, as it was");
+    if (c != NULL)
+        childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_spawn_without_memory)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    char *t[] = {"true", NULL};
+    WB_PROMISE("failed-spawn");
+    wb_alloc_fail(1);
+    errno = 0;
+    pid_t pid = childloop_spawn(c, t, on_exit_count, NULL);
+    int err = errno;
+    wb_alloc_fail(0);
+    WB_EXPECT(pid == -1 && err == ENOMEM,
+              "when malloc() fails, childloop_spawn() should return -1 with "
+              "ENOMEM; got %d with errno %s",
+              (int)pid, wb_errname(err));
+    WB_EXPECT(wb_no_children(), "a spawn that failed should start nothing");
+    long ms = run_for(l, 0);
+    WB_EXPECT(ms < 900 && b.n == 0,
+              "after a spawn that failed no child runs: loop_run() should "
+              "return at once, with no on_exit; it ran %ld ms",
+              ms);
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_spawn_when_the_loop_refuses)
+{
+    struct board b = {0};
+    board_of = &b;
+    /* Every descriptor below FD_SETSIZE is taken: the signalfd gets a
+     * number the loop of chapter 4 refuses ([fd-setsize]). */
+    struct rlimit old, high;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    high = old;
+    if (high.rlim_cur < FD_SETSIZE + 64)
+        high.rlim_cur = FD_SETSIZE + 64;
+    if (high.rlim_max != RLIM_INFINITY && high.rlim_cur > high.rlim_max)
+        high.rlim_max = high.rlim_cur;
+    ck_assert_msg(setrlimit(RLIMIT_NOFILE, &high) == 0,
+                  "raising RLIMIT_NOFILE to %d failed%s", FD_SETSIZE + 64,
+                  wb_errno_note(-1));
+    loop *l = the_loop = new_loop();
+    static unsigned char taken[FD_SETSIZE];
+    memset(taken, 0, sizeof taken);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert(null >= 0);
+    for (int fd = 0; fd < FD_SETSIZE; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && fcntl(null, F_DUPFD_CLOEXEC, fd) == fd)
+            taken[fd] = 1;
+    childloop *c = childloop_new(l);
+    char *t[] = {"true", NULL};
+    errno = 0;
+    pid_t pid = c == NULL ? -2 : childloop_spawn(c, t, on_exit_count, NULL);
+    int err = errno;
+    for (int fd = 0; fd < FD_SETSIZE; fd++)
+        if (taken[fd])
+            close(fd);
+    close(null);
+    WB_PROMISE("failed-spawn");
+    WB_EXPECT(pid == -1 && err == EINVAL,
+              "the childloop's signalfd got a descriptor above FD_SETSIZE, "
+              "which loop_watch() refuses with EINVAL: childloop_spawn() "
+              "should return -1 with that errno and start nothing; got %d "
+              "with errno %s",
+              (int)pid, wb_errname(err));
+    WB_EXPECT(wb_no_children(), "a spawn that failed should start nothing");
+    if (c != NULL)
+        childloop_free(c);
+    loop_free(l);
+    setrlimit(RLIMIT_NOFILE, &old);
+}
+END_TEST
+
+START_TEST(test_spawn_again_after_the_loop_ended)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    char *t[] = {"true", NULL};
+    char *none[] = {"/nonexistent/program", NULL};
+    WB_PROMISE("exactly-once");
+    for (int round = 1; round <= 3; round++) {
+        /* Round 2: a start that fails with nothing running, then one
+         * that works; rounds 1 and 3: only the one that works. */
+        if (round == 2) {
+            pid_t bad = childloop_spawn(c, none, on_exit_count, NULL);
+            WB_EXPECT(bad == -1, "childloop_spawn(\"/nonexistent/program\") "
+                                 "should return -1");
+        }
+        pid_t p = spawn_ok(c, t, NULL);
+        b.stop_after = round;
+        long ms = run_for(l, 1000);
+        WB_EXPECT(b.n == round && b.pid[round - 1] == p,
+                  "round %d: a child started after loop_run() had returned "
+                  "%sshould get its on_exit in the next loop_run(); %d "
+                  "on_exit in all after %ld ms",
+                  round, round == 2 ? "(and after a start that failed) " : "",
+                  b.n, ms);
+    }
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_other_zombies_left_alone)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    WB_PROMISE("others");
+    fflush(NULL);
+    pid_t mine = fork();
+    ck_assert(mine >= 0);
+    if (mine == 0)
+        _exit(3);
+    for (int w = 0; w < 500 && !is_zombie(mine); w++)
+        wb_sleep_ms(2);
+    /* A program that cannot start: its child is reaped, not ours. */
+    char *none[] = {"/nonexistent/program", NULL};
+    pid_t bad = childloop_spawn(c, none, on_exit_count, NULL);
+    WB_EXPECT(bad == -1, "childloop_spawn(\"/nonexistent/program\") should "
+                         "return -1");
+    WB_EXPECT(is_zombie(mine),
+              "a child the test forked itself (ended, not reaped) should be "
+              "left to the test when a program fails to start: the "
+              "childloop reaps only its own pids");
+    /* childloop_free() kills and reaps its own child only. */
+    char *sleeper[] = {"sleep", "10", NULL};
+    spawn_ok(c, sleeper, NULL);
+    childloop_free(c);
+    int st = 0;
+    pid_t r = waitpid(mine, &st, WNOHANG);
+    WB_EXPECT(r == mine && WIFEXITED(st) && WEXITSTATUS(st) == 3,
+              "a child the test forked itself should be left to the test "
+              "(the childloop waits only for its own pids, in "
+              "childloop_free() too); waitpid() on it gave %d%s",
+              (int)r, wb_errno_note(r));
+    if (r == 0)
+        waitpid(mine, &st, 0);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_failed_child_never_returns)
+{
+    loop *l = new_loop();
+    childloop *c = new_childloop(l);
+    pid_t me = getpid();
+    int m[2];
+    wb_pipe(m);
+    char *none[] = {"/nonexistent/program", NULL};
+    pid_t bad = childloop_spawn(c, none, on_exit_unused, NULL);
+    if (getpid() != me) {
+        /* The child that could not exec came back here. */
+        char x = 'x';
+        ssize_t w = write(m[1], &x, 1);
+        (void)w;
+        _exit(0);
+    }
+    close(m[1]);
+    int fl = fcntl(m[0], F_GETFL);
+    fcntl(m[0], F_SETFL, fl | O_NONBLOCK);
+    char x;
+    ssize_t n = read(m[0], &x, 1);
+    close(m[0]);
+    WB_PROMISE("not-started");
+    WB_EXPECT(bad == -1 && n <= 0,
+              "the child whose execvp() failed should end at once (_exit()), "
+              "never return from childloop_spawn() into the caller's code; "
+              "%s",
+              n > 0 ? "it went on with the test's code"
+                    : wb_format("childloop_spawn() returned %d", (int)bad));
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_waitpid_interrupted)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    WB_PROMISE("eintr");
+    /* The status of a child that ended: the first waitpid() fails. */
+    char *t[] = {"true", NULL};
+    pid_t p = spawn_ok(c, t, NULL);
+    for (int w = 0; w < 500 && !is_zombie(p); w++)
+        wb_sleep_ms(2);
+    b.stop_after = 1;
+    wb_wrap_fail(WB_WAITPID, 1, EINTR, 0);
+    long ms = run_for(l, 1000);
+    wb_wrap_reset(WB_WAITPID, 0);
+    WB_EXPECT(b.n == 1 && b.pid[0] == p && b.code[0] == 0,
+              "a waitpid() interrupted by a signal (EINTR) should be made "
+              "again: the child (true) should get its on_exit with code 0; "
+              "%d on_exit after %ld ms",
+              b.n, ms);
+    /* The reaping of a child that could not exec. */
+    char *none[] = {"/nonexistent/program", NULL};
+    wb_wrap_fail(WB_WAITPID, 1, EINTR, 0);
+    errno = 0;
+    pid_t bad = childloop_spawn(c, none, on_exit_count, NULL);
+    int err = errno;
+    wb_wrap_reset(WB_WAITPID, 0);
+    WB_EXPECT(bad == -1 && err == ENOENT,
+              "childloop_spawn(\"/nonexistent/program\") should return -1 "
+              "with ENOENT; got %d with errno %s",
+              (int)bad, wb_errname(err));
+    WB_EXPECT(wb_no_children(),
+              "the child that could not exec should be reaped before "
+              "childloop_spawn() returns, even when the first waitpid() "
+              "fails with EINTR: it is left as a zombie");
+    /* childloop_free() reaps what it killed. */
+    char *sleeper[] = {"sleep", "10", NULL};
+    spawn_ok(c, sleeper, NULL);
+    wb_wrap_fail(WB_WAITPID, 1, EINTR, 0);
+    childloop_free(c);
+    wb_wrap_reset(WB_WAITPID, 0);
+    WB_EXPECT(wb_no_children(),
+              "childloop_free() should reap the child it killed, even when "
+              "the first waitpid() fails with EINTR");
+    loop_free(l);
+}
+END_TEST
+
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int signo)
+{
+    (void)signo;
+    alarms++;
+}
+
+START_TEST(test_exec_wait_interrupted)
+{
+    loop *l = new_loop();
+    childloop *c = new_childloop(l);
+    WB_PROMISE("eintr");
+    /* A timer interrupts system calls every 100 us, with no SA_RESTART:
+     * some of them the read() that waits for the exec's result. */
+    struct sigaction sa = {0}, old_sa;
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, &old_sa);
+    struct itimerval every = {{0, 100}, {0, 100}}, off = {{0, 0}, {0, 0}};
+    alarms = 0;
+    setitimer(ITIMER_REAL, &every, NULL);
+    char *none[] = {"wb-no-such-program", NULL};
+    int k = 0, wrong = 0;
+    pid_t pid = -1;
+    int err = 0;
+    int64_t t0 = wb_now_ns();
+    for (; k < 200 && (k < 20 || wb_now_ns() - t0 < 300 * 1000000LL); k++) {
+        errno = 0;
+        pid = childloop_spawn(c, none, on_exit_unused, NULL);
+        err = errno;
+        if (pid != -1 || err != ENOENT) {
+            wrong = 1;
+            break;
+        }
+    }
+    setitimer(ITIMER_REAL, &off, NULL);
+    sigaction(SIGALRM, &old_sa, NULL);
+    WB_EXPECT(!wrong,
+              "with signals arriving all the time (%d caught), every "
+              "childloop_spawn(\"wb-no-such-program\") should return -1 with "
+              "ENOENT: a read() of the exec's result that a signal "
+              "interrupts (EINTR) is made again; spawn %d returned %d with "
+              "errno %s",
+              (int)alarms, k + 1, (int)pid, wb_errname(err));
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_waiting_does_not_spin)
+{
+    struct board b = {0};
+    board_of = &b;
+    loop *l = the_loop = new_loop();
+    childloop *c = new_childloop(l);
+    char *t[] = {"true", NULL};
+    char *nap[] = {"sleep", "0.3", NULL};
+    spawn_ok(c, t, NULL);
+    spawn_ok(c, nap, NULL);
+    b.stop_after = 2;
+    long s0 = wb_select_calls();
+    long ms = run_for(l, 1500);
+    long calls = wb_select_calls() - s0;
+    WB_PROMISE("no-spin");
+    WB_EXPECT(b.n == 2, "2 children should be reported; %d were", b.n);
+    WB_EXPECT(calls < 50,
+              "while a child runs (sleep 0.3) after another one ended, the "
+              "loop should sleep in select(): the SIGCHLD read, nothing is "
+              "ready; it called select() %ld times in %ld ms",
+              calls, ms);
+    childloop_free(c);
+    loop_free(l);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
     WB_PROMISE("bad-args");
@@ -675,5 +1104,15 @@ Suite *wb_suite(void)
     WB_ADD(s, test_spawn_from_on_exit, "Children in the loop");
     WB_ADD(s, test_free_kills_and_reaps, "Children in the loop");
     WB_ADD(s, test_bad_arguments, "Children in the loop");
+    WB_ADD(s, test_mask_changes_only_sigchld, "Signals in the loop");
+    WB_ADD(s, test_new_fails_cleanly, "Children in the loop");
+    WB_ADD(s, test_spawn_without_memory, "Children in the loop");
+    WB_ADD(s, test_spawn_when_the_loop_refuses, "Children in the loop");
+    WB_ADD(s, test_spawn_again_after_the_loop_ended, "Children in the loop");
+    WB_ADD(s, test_other_zombies_left_alone, "Children in the loop");
+    WB_ADD(s, test_failed_child_never_returns, "Children in the loop");
+    WB_ADD(s, test_waitpid_interrupted, "Children in the loop");
+    WB_ADD(s, test_exec_wait_interrupted, "Children in the loop");
+    WB_ADD(s, test_waiting_does_not_spin, "Children in the loop");
     return s;
 }

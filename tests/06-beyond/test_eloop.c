@@ -48,17 +48,39 @@ static void *next_definition(const char *name)
     return sym;
 }
 
+/* The next epoll_wait() fails with this errno; 0: none. */
+static atomic_int wait_fails_with;
+
+/* While waits_recorded is set, what the last epoll_wait() reported: the
+ * data.fd of each event (the loop may keep anything else there). */
+enum { RECORDED_MAX = 1024 };
+static atomic_int waits_recorded;
+static int recorded_fds[RECORDED_MAX], recorded_n;
+
 int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
 {
     static int (*real)(int, struct epoll_event *, int, int);
     atomic_fetch_add(&epoll_waits, 1);
+    int fail = atomic_exchange(&wait_fails_with, 0);
+    if (fail != 0) {
+        errno = fail;
+        return -1;
+    }
     if (real == NULL) {
         void *sym = next_definition("epoll_wait");
         if (sym == NULL)
             return -1;
         memcpy(&real, &sym, sizeof real);
     }
-    return real(epfd, events, maxevents, timeout);
+    int n = real(epfd, events, maxevents, timeout);
+    if (atomic_load(&waits_recorded) && n > 0) {
+        /* The descriptors this wait reported, for the test to check. */
+        int k = n < RECORDED_MAX ? n : RECORDED_MAX;
+        for (int i = 0; i < k; i++)
+            recorded_fds[i] = events[i].data.fd;
+        recorded_n = k;
+    }
+    return n;
 }
 
 int epoll_pwait(int epfd, struct epoll_event *events, int maxevents,
@@ -410,9 +432,11 @@ static void on_closed_unwatch(loop *l, void *ctx)
 START_TEST(test_closed_while_watched)
 {
     WB_PROMISE("closed");
-    loop *l = new_loop();
+    /* The pipe first: the epoll instance is not descriptor 3, the value
+     * of EPOLL_CTL_MOD, so the two cannot be taken for each other. */
     int p[2];
     wb_pipe(p);
+    loop *l = new_loop();
     int calls = 0;
     watch_ok(l, p[0], LOOP_READ, on_never, &calls);
     close(p[0]); /* the caller's mistake: closed while watched */
@@ -746,6 +770,347 @@ END_TEST
  * chapter 4's loop: short spans, one 60 ms bar, the timers it held up. */
 const char *const wb_trace_test = "test_blocking_callback_delays_everything";
 
+/* --- Failures, and what each iteration hands the callbacks ---------------- */
+
+START_TEST(test_new_without_a_descriptor)
+{
+    WB_PROMISE("no-memory");
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fill[64], nfill = 0;
+    while (nfill < 64 &&
+           (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        nfill++;
+    errno = 0;
+    loop *l = loop_new();
+    int err = errno;
+    for (int k = 0; k < nfill; k++)
+        close(fill[k]);
+    setrlimit(RLIMIT_NOFILE, &old);
+    WB_EXPECT(l == NULL && err == EMFILE,
+              "with no descriptor left (RLIMIT_NOFILE), loop_new() should "
+              "return NULL with EMFILE (epoll_create1()'s error) and keep no "
+              "memory; got %s with errno %s",
+              l == NULL ? "NULL" : "a loop", wb_errname(err));
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_watch_without_memory)
+{
+    WB_PROMISE("no-memory");
+    loop *l = new_loop();
+    int p[2];
+    ready_pipe(p);
+    int calls = 0;
+    wb_alloc_fail(1);
+    errno = 0;
+    int rc = loop_watch(l, p[0], LOOP_READ, on_never, &calls);
+    int err = errno;
+    wb_alloc_fail(0);
+    WB_EXPECT(rc == -1 && err == ENOMEM,
+              "loop_watch() whose table cannot grow (no memory) should "
+              "return -1 with ENOMEM; got %d with errno %s",
+              rc, wb_errname(err));
+    if (rc == 0)
+        (void)loop_unwatch(l, p[0]);
+    else
+        run_ok(l); /* nothing watched: returns at once */
+    WB_EXPECT(calls == 0,
+              "a loop_watch() that failed watches nothing; its "
+              "callback ran %d times",
+              calls);
+    loop_free(l);
+    close_pair(p);
+}
+END_TEST
+
+START_TEST(test_events_are_only_those_ready)
+{
+    WB_PROMISE("watch");
+    loop *l = new_loop();
+    int p[2];
+    ready_pipe(p);
+    /* A pipe's read end is never writable: watched for both, it is
+     * reported readable only. */
+    struct seen s = {.unwatch_after = 1};
+    watch_ok(l, p[0], LOOP_READ | LOOP_WRITE, on_seen, &s);
+    run_ok(l);
+    WB_EXPECT(s.calls == 1 && s.events == LOOP_READ,
+              "a readable pipe's read end (never writable) watched for "
+              "LOOP_READ|LOOP_WRITE should get LOOP_READ alone; it got %s",
+              events_text(s.events));
+    /* Watched for writing only, it is never ready: the loop sleeps. */
+    WB_PROMISE("no-spin");
+    int calls = 0;
+    watch_ok(l, p[0], LOOP_WRITE, on_never, &calls);
+    timer_ok(l, 100, on_unwatch_timer, &p[0]);
+    struct effort e = effort_start();
+    run_ok(l);
+    e = effort_since(e);
+    WB_EXPECT(calls == 0 && e.selects < 20,
+              "a readable pipe's read end watched for LOOP_WRITE only is "
+              "never ready: for 100 ms the loop should sleep in "
+              "epoll_wait() with no callback; it called epoll_wait() %ld "
+              "times and the callback %d times. Ask epoll for what the "
+              "descriptor is watched for, nothing more",
+              e.selects, calls);
+    loop_free(l);
+    close_pair(p);
+}
+END_TEST
+
+START_TEST(test_rewatch_ignores_a_stale_errno)
+{
+    WB_PROMISE("rewatch");
+    loop *l = new_loop();
+    int p[2];
+    ready_pipe(p);
+    int calls = 0;
+    watch_ok(l, p[0], LOOP_READ, on_never, &calls);
+    errno = ENOENT; /* left over from some earlier call of the caller */
+    int rc = loop_watch(l, p[0], LOOP_READ | LOOP_WRITE, on_never, &calls);
+    WB_EXPECT(rc == 0,
+              "loop_watch() of a descriptor already watched should return "
+              "0, whatever errno held before the call (ENOENT here); got "
+              "%d%s",
+              rc, wb_errno_note(rc));
+    ck_assert_int_eq(loop_unwatch(l, p[0]), 0);
+    loop_free(l);
+    close_pair(p);
+}
+END_TEST
+
+START_TEST(test_same_file_back_on_its_number)
+{
+    WB_PROMISE("closed");
+    /* The pipe first: the epoll instance is not descriptor 3, the value
+     * of EPOLL_CTL_MOD, so the two cannot be taken for each other. */
+    int p[2];
+    wb_pipe(p);
+    loop *l = new_loop();
+    int num = p[0];
+    int copy = fcntl(num, F_DUPFD_CLOEXEC, 0);
+    ck_assert_int_ge(copy, 0);
+    int calls = 0;
+    watch_ok(l, num, LOOP_READ, on_never, &calls);
+    /* Closed before loop_unwatch() (the caller's mistake) while a copy
+     * stays open: epoll keeps the registration, which loop_unwatch() can
+     * no longer name. Then the same pipe comes back on the number. */
+    close(num);
+    ck_assert_int_eq(loop_unwatch(l, num), 0);
+    ck_assert_int_eq(dup2(copy, num), num);
+    struct seen s = {.unwatch_after = 1};
+    errno = 0;
+    int rc = loop_watch(l, num, LOOP_READ, on_seen, &s);
+    WB_EXPECT(rc == 0,
+              "the same pipe, back on descriptor %d (dup2()) after it was "
+              "closed and unwatched while a copy stayed open, should be "
+              "watched: loop_watch() should return 0 (epoll already holds "
+              "it: EEXIST, so change the registration); got %d%s",
+              num, rc, wb_errno_note(rc));
+    ck_assert_int_eq(write(p[1], "x", 1), 1);
+    if (rc == 0)
+        run_ok(l);
+    WB_EXPECT(s.calls == 1 && s.fd == num && calls == 0,
+              "once watched again, the pipe's callback should run once when "
+              "it is readable; it ran %d times (the old watch's %d)",
+              s.calls, calls);
+    loop_free(l);
+    close(copy);
+    close_pair(p);
+}
+END_TEST
+
+struct other {
+    int calls;
+    int victim;
+};
+
+/* The first callback of the iteration unwatches another descriptor (not
+ * ready) and stops the loop. */
+static void on_unwatch_other(loop *l, int fd, int events, void *ctx)
+{
+    (void)fd;
+    (void)events;
+    struct other *o = ctx;
+    if (o->calls++ == 0 && o->victim >= 0) {
+        (void)loop_unwatch(l, o->victim);
+        o->victim = -1;
+    }
+    loop_stop(l);
+}
+
+START_TEST(test_unwatching_another_keeps_the_ready_ones)
+{
+    WB_PROMISE("same-iteration");
+    loop *l = new_loop();
+    int a[2], b[2], idle[2];
+    ready_pipe(a);
+    ready_pipe(b);
+    wb_pipe(idle);
+    int never = 0;
+    struct other oa = {0, idle[0]}, ob = {0, idle[0]};
+    watch_ok(l, idle[0], LOOP_READ, on_never, &never);
+    watch_ok(l, a[0], LOOP_READ, on_unwatch_other, &oa);
+    watch_ok(l, b[0], LOOP_READ, on_unwatch_other, &ob);
+    /* Both share one victim: whichever runs first unwatches it. */
+    oa.victim = ob.victim = idle[0];
+    run_ok(l);
+    WB_EXPECT(oa.calls == 1 && ob.calls == 1,
+              "two pipes were ready in one iteration; the first callback "
+              "unwatched a third, idle descriptor: both ready ones should "
+              "still get their callback in that iteration (loop_unwatch() "
+              "voids what epoll said about that descriptor only); they got "
+              "%d and %d",
+              oa.calls, ob.calls);
+    loop_unwatch(l, a[0]);
+    loop_unwatch(l, b[0]);
+    loop_free(l);
+    close_pair(a);
+    close_pair(b);
+    close_pair(idle);
+}
+END_TEST
+
+static void *write_later(void *arg)
+{
+    int fd = *(int *)arg;
+    wb_sleep_ms(100);
+    ssize_t w = write(fd, "x", 1);
+    (void)w;
+    return NULL;
+}
+
+START_TEST(test_waiting_with_no_timer_does_not_spin)
+{
+    WB_PROMISE("no-spin");
+    loop *l = new_loop();
+    int p[2];
+    wb_pipe(p);
+    struct seen s = {.unwatch_after = 1};
+    watch_ok(l, p[0], LOOP_READ, on_seen, &s);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, write_later, &p[1]), 0);
+    struct effort e = effort_start();
+    run_ok(l);
+    e = effort_since(e);
+    pthread_join(t, NULL);
+    WB_EXPECT(s.calls == 1 && e.selects < 20,
+              "with no timer pending, the loop waited about 100 ms for a "
+              "pipe: it should sleep in epoll_wait() with no timeout (-1); "
+              "it called epoll_wait() %ld times",
+              e.selects);
+    loop_free(l);
+    close_pair(p);
+}
+END_TEST
+
+START_TEST(test_wait_failure_is_returned)
+{
+    WB_PROMISE("wait-fails");
+    loop *l = new_loop();
+    int p[2];
+    ready_pipe(p);
+    struct seen s = {.unwatch_after = 1};
+    watch_ok(l, p[0], LOOP_READ, on_seen, &s);
+    atomic_store(&wait_fails_with, EINVAL);
+    errno = 0;
+    int rc = loop_run(l);
+    int err = errno;
+    atomic_store(&wait_fails_with, 0);
+    WB_EXPECT(rc == -1 && err == EINVAL && s.calls == 0,
+              "when epoll_wait() fails with EINVAL (not EINTR), loop_run() "
+              "should return -1 with that errno and call nothing; it "
+              "returned %d (%s) and the callback ran %d times",
+              rc, wb_errname(err), s.calls);
+    run_ok(l);
+    WB_EXPECT(s.calls == 1,
+              "after a failed loop_run() what is watched stays: the next "
+              "loop_run() should call the readable pipe's callback; it ran "
+              "%d times",
+              s.calls);
+    loop_free(l);
+    close_pair(p);
+}
+END_TEST
+
+/* 256 ready pipes; the k-th callback of the iteration unwatches
+ * descriptor k when it is one of the pipes not served yet. Every other
+ * pipe the iteration's epoll_wait() reported must still be served in
+ * that iteration, however many one wait hands back. */
+enum { MANY_READY = 256, MANY_FDS = 1100 };
+
+struct many_ready {
+    int calls;
+    int unwatched;               /* the descriptor unwatched, or -1 */
+    unsigned char rd[MANY_FDS];  /* a watched read end */
+    unsigned char got[MANY_FDS]; /* its callback ran */
+};
+
+static void on_many_ready(loop *l, int fd, int events, void *ctx)
+{
+    (void)events;
+    struct many_ready *m = ctx;
+    int k = ++m->calls;
+    if (fd >= 0 && fd < MANY_FDS)
+        m->got[fd] = 1;
+    if (m->unwatched < 0 && k < MANY_FDS && m->rd[k] && !m->got[k]) {
+        (void)loop_unwatch(l, k);
+        m->unwatched = k;
+    }
+    loop_stop(l);
+}
+
+START_TEST(test_unwatch_among_many_ready)
+{
+    WB_PROMISE("same-iteration");
+    struct rlimit old;
+    raise_nofile(MANY_FDS, &old);
+    loop *l = new_loop();
+    static int pipes[MANY_READY][2];
+    static struct many_ready m;
+    memset(&m, 0, sizeof m);
+    m.unwatched = -1;
+    for (int i = 0; i < MANY_READY; i++) {
+        ready_pipe(pipes[i]);
+        ck_assert(pipes[i][0] < MANY_FDS);
+        m.rd[pipes[i][0]] = 1;
+    }
+    /* The highest first: the low numbers are served last. */
+    for (int i = MANY_READY - 1; i >= 0; i--)
+        watch_ok(l, pipes[i][0], LOOP_READ, on_many_ready, &m);
+    recorded_n = 0;
+    atomic_store(&waits_recorded, 1);
+    run_ok(l); /* one iteration: every callback stops the loop */
+    atomic_store(&waits_recorded, 0);
+    int missed = -1, reported = 0;
+    for (int i = 0; i < recorded_n; i++) {
+        int fd = recorded_fds[i];
+        if (fd < 0 || fd >= MANY_FDS || !m.rd[fd] || fd == m.unwatched)
+            continue;
+        reported++;
+        if (!m.got[fd] && missed < 0)
+            missed = fd;
+    }
+    WB_EXPECT(missed < 0,
+              "epoll_wait() reported %d ready pipes in one iteration; "
+              "callback number %d unwatched descriptor %d, not served yet: "
+              "every other pipe reported should still get its callback in "
+              "that iteration; descriptor %d got none (%d callbacks ran)",
+              reported, m.unwatched, m.unwatched, missed, m.calls);
+    for (int i = 0; i < MANY_READY; i++) {
+        (void)loop_unwatch(l, pipes[i][0]);
+        close_pair(pipes[i]);
+    }
+    loop_free(l);
+    setrlimit(RLIMIT_NOFILE, &old);
+}
+END_TEST
+
 Suite *wb_suite(void)
 {
     Suite *s = wb_begin("eloop", "chapters/06-beyond/chapter.md");
@@ -795,5 +1160,15 @@ Suite *wb_suite(void)
     WB_ADD(s, test_closed_while_watched,
            "A closed descriptor can stay registered");
     WB_ADD(s, test_epoll_refusals, "The loop on epoll");
+    WB_ADD(s, test_new_without_a_descriptor, "The loop on epoll");
+    WB_ADD(s, test_watch_without_memory, "The loop on epoll");
+    WB_ADD(s, test_events_are_only_those_ready, "The loop on epoll");
+    WB_ADD(s, test_rewatch_ignores_a_stale_errno, "The loop on epoll");
+    WB_ADD(s, test_same_file_back_on_its_number, "The loop on epoll");
+    WB_ADD(s, test_unwatching_another_keeps_the_ready_ones,
+           "The loop on epoll");
+    WB_ADD(s, test_waiting_with_no_timer_does_not_spin, "The loop on epoll");
+    WB_ADD(s, test_wait_failure_is_returned, "The loop on epoll");
+    WB_ADD(s, test_unwatch_among_many_ready, "The loop on epoll");
     return s;
 }

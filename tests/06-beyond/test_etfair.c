@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -35,11 +36,17 @@
 /* --- epoll_wait(), counted ------------------------------------------------ */
 
 static atomic_long epoll_waits;
+static int wait_fails_with; /* the next epoll_wait() fails with it; 0: none */
 
 int epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout)
 {
     static int (*real)(int, struct epoll_event *, int, int);
     atomic_fetch_add(&epoll_waits, 1);
+    if (wait_fails_with != 0) {
+        errno = wait_fails_with;
+        wait_fails_with = 0;
+        return -1;
+    }
     if (real == NULL) {
         void *sym = dlsym(RTLD_NEXT, "epoll_wait");
         if (sym == NULL) {
@@ -84,6 +91,8 @@ struct client {
     size_t flood_at_line; /* the flood's bytes when the last line came */
     size_t refill_left;   /* flooder: bytes still to write back */
     struct client *flood; /* the flooder, for the quiet clients */
+    etfair *end_r;        /* the etfair and descriptor the callback was */
+    int end_fd;           /* given with n <= 0 */
     int remove_other;     /* remove this client's fd on the first call */
     int remove_other_rc;
 };
@@ -168,9 +177,12 @@ static void on_pattern(etfair *r, int fd, const char *data, ssize_t n,
 /* Counts lines, and how much of the flood had been read at each. */
 static void on_lines(etfair *r, int fd, const char *data, ssize_t n, void *ctx)
 {
-    (void)fd;
     struct client *c = ctx;
     count(c, n);
+    if (n <= 0) {
+        c->end_r = r;
+        c->end_fd = fd;
+    }
     for (ssize_t i = 0; i < n; i++)
         if (data[i] == '\n' && ++c->lines > 0 && c->flood != NULL)
             c->flood_at_line = c->flood->bytes;
@@ -419,6 +431,10 @@ START_TEST(test_end_of_file_and_errors)
               "the line, then n == 0 once, then nothing; it got %d lines, "
               "%d ends of file, %d calls after the end",
               a.lines, a.eofs, a.after_end);
+    WB_EXPECT(a.end_r == r && a.end_fd == a.fd,
+              "the callback of an end of file should get the etfair and the "
+              "descriptor (%d); it got %s and descriptor %d",
+              a.fd, a.end_r == r ? "the etfair" : "another pointer", a.end_fd);
     int rc = etfair_remove(r, a.fd);
     WB_EXPECT(rc == -1 && errno == ENOENT,
               "after end of file the descriptor is no longer in the "
@@ -433,6 +449,10 @@ START_TEST(test_end_of_file_and_errors)
               "== -ECONNRESET once, then nothing; it got %d errors (the "
               "last %s) and %d calls after it",
               b.errors, wb_errname(b.last_error), b.after_end);
+    WB_EXPECT(b.end_r == r && b.end_fd == b.fd,
+              "the callback of an error should get the etfair and the "
+              "descriptor (%d); it got %s and descriptor %d",
+              b.fd, b.end_r == r ? "the etfair" : "another pointer", b.end_fd);
     rc = etfair_remove(r, b.fd);
     WB_EXPECT(rc == -1 && errno == ENOENT,
               "after an error the descriptor is no longer in the etfair: "
@@ -734,6 +754,247 @@ START_TEST(test_removed_and_added_again_in_a_callback)
 }
 END_TEST
 
+/* --- Descriptor 0, high descriptors, and the ready list's ends ------------ */
+
+/* Moves client @p c's descriptor to number @p to (closing the old one). */
+static void move_client(struct client *c, int to)
+{
+    ck_assert_msg(dup2(c->fd, to) == to, "dup2() onto %d failed%s", to,
+                  wb_errno_note(-1));
+    close(c->fd);
+    c->fd = to;
+}
+
+START_TEST(test_any_descriptor_number)
+{
+    enum { N = 4, BUDGET = 1000, SIZE = 3500 };
+    /* Descriptor 0 is the test's standard input: put it back after. */
+    int saved0 = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    struct rlimit old, high;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    high = old;
+    if (high.rlim_cur < 1100)
+        high.rlim_cur = 1100;
+    if (high.rlim_max != RLIM_INFINITY && high.rlim_cur > high.rlim_max)
+        high.rlim_max = high.rlim_cur;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &high), 0);
+    struct client c[N];
+    int numbers[N] = {0, 64, 1000, -1};
+    etfair *r = new_etfair(BUDGET);
+    for (int i = 0; i < N; i++) {
+        make_client(&c[i]);
+        if (numbers[i] >= 0)
+            move_client(&c[i], numbers[i]);
+        unsigned char from = 0;
+        write_pattern(&c[i], SIZE, &from);
+        /* Descriptor 0 first, into a table that is still empty. */
+        add_ok(r, &c[i], on_pattern);
+    }
+    WB_PROMISE("bad-args");
+    int rc = etfair_add(r, 0, on_pattern, &c[0]);
+    WB_EXPECT(rc == -1 && errno == EEXIST,
+              "a second etfair_add() of descriptor 0 should fail with "
+              "EEXIST; got %d%s",
+              rc, wb_errno_note(rc));
+    WB_PROMISE("carry");
+    /* Every descriptor holds 3.5 budgets: each round serves all four, and
+     * sends each back to the tail of the ready list. */
+    round_ok(r, 100);
+    /* Take out the one after descriptor 0 on the list, and put it back. */
+    WB_PROMISE("remove");
+    ck_assert_int_eq(etfair_remove(r, 64), 0);
+    add_ok(r, &c[1], on_pattern);
+    round_ok(r, 100);
+    /* Descriptor 0 out and in again: now behind the others on the list. */
+    ck_assert_int_eq(etfair_remove(r, 0), 0);
+    add_ok(r, &c[0], on_pattern);
+    int done = 0;
+    for (int k = 0; k < 20 && !done; k++) {
+        round_ok(r, 100);
+        done = 1;
+        for (int i = 0; i < N; i++)
+            done = done && c[i].bytes == SIZE;
+    }
+    WB_PROMISE("drain");
+    for (int i = 0; i < N; i++)
+        WB_EXPECT(c[i].bytes == SIZE && !c[i].pattern_broken &&
+                      c[i].max_round <= BUDGET,
+                  "four sockets (descriptors 0, 64, 1000 and %d) held %d "
+                  "bytes each, with a budget of %d; one was taken out and "
+                  "added again behind descriptor 0, then descriptor 0 too: "
+                  "each should deliver all its bytes, in order, at most a "
+                  "budget per round. Descriptor %d delivered %zu%s, at most "
+                  "%zu in a round. Descriptor 0 is a descriptor like any "
+                  "other, at either end of the ready list",
+                  c[N - 1].fd, SIZE, BUDGET, c[i].fd, c[i].bytes,
+                  c[i].pattern_broken ? ", some out of order" : "",
+                  c[i].max_round);
+    etfair_free(r);
+    for (int i = 0; i < N; i++)
+        close_client(&c[i]);
+    dup2(saved0, 0);
+    close(saved0);
+    setrlimit(RLIMIT_NOFILE, &old);
+}
+END_TEST
+
+START_TEST(test_round_serves_every_ready_descriptor)
+{
+    WB_PROMISE("fair");
+    etfair *r = new_etfair(1000);
+    struct client a, b, one;
+    make_client(&a);
+    make_client(&b);
+    make_client(&one);
+    unsigned char fa = 0, fb = 0;
+    write_pattern(&a, 100, &fa);
+    write_pattern(&b, 100, &fb);
+    write_text(&one, "x");
+    add_ok(r, &a, on_pattern);
+    add_ok(r, &b, on_pattern);
+    add_ok(r, &one, on_lines);
+    int left = round_ok(r, 100);
+    WB_EXPECT(a.bytes == 100 && b.bytes == 100 && one.bytes == 1,
+              "three sockets were ready (100, 100 and 1 bytes, budget "
+              "1000): one round should give each its turn; it delivered "
+              "%zu, %zu and %zu bytes",
+              a.bytes, b.bytes, one.bytes);
+    WB_PROMISE("drain");
+    WB_EXPECT(one.calls == 1 && one.errors == 0 && one.eofs == 0,
+              "a socket that held 1 byte should get one callback with n == 1; "
+              "it got %d callbacks, %d errors, %d ends of file",
+              one.calls, one.errors, one.eofs);
+    WB_PROMISE("carry");
+    WB_EXPECT(left == 0,
+              "each socket held less than the budget, so each turn read until "
+              "EAGAIN: the round should return 0 (none left on the ready "
+              "list); it returned %d",
+              left);
+    etfair_free(r);
+    close_client(&a);
+    close_client(&b);
+    close_client(&one);
+}
+END_TEST
+
+START_TEST(test_budget_holds_when_reads_come_short)
+{
+    WB_PROMISE("budget");
+    enum { BUDGET = 4096 };
+    etfair *r = new_etfair(BUDGET);
+    struct client c;
+    make_client(&c);
+    ck_assert_int_eq(fcntl(c.peer, F_SETFL, O_NONBLOCK), 0);
+    /* 1000 bytes, written back as they are read: each read() comes back
+     * with 1000 bytes, less than it asked for, and more are there at
+     * once for the next one. */
+    c.refill_left = 64 * 1024;
+    unsigned char from = 0;
+    write_pattern(&c, 1000, &from);
+    add_ok(r, &c, on_flood);
+    for (int i = 0; i < 5; i++)
+        round_ok(r, 100);
+    WB_EXPECT(c.max_round <= BUDGET && c.bytes >= 4 * (size_t)BUDGET,
+              "each read() of this socket returns 1000 bytes, and 1000 more "
+              "are there after each: with a budget of %d, a round should "
+              "deliver at most %d bytes (ask the last read() for what is "
+              "left of the budget); in 5 rounds it delivered %zu, at most "
+              "%zu in one round",
+              BUDGET, BUDGET, c.bytes, c.max_round);
+    etfair_free(r);
+    close_client(&c);
+}
+END_TEST
+
+START_TEST(test_wait_error_is_returned)
+{
+    WB_PROMISE("wait");
+    etfair *r = new_etfair(100);
+    struct client c;
+    make_client(&c);
+    add_ok(r, &c, on_pattern);
+    wait_fails_with = EINVAL;
+    errno = 0;
+    int rc = etfair_round(r, 100);
+    int err = errno;
+    wait_fails_with = 0;
+    WB_EXPECT(rc == -1 && err == EINVAL,
+              "when epoll_wait() fails with EINVAL (not EINTR), "
+              "etfair_round() should return -1 with that errno; it returned "
+              "%d (%s)",
+              rc, wb_errname(err));
+    unsigned char from = 0;
+    write_pattern(&c, 10, &from);
+    round_ok(r, 100);
+    WB_EXPECT(c.bytes == 10,
+              "after a failed wait the etfair should work as before: 10 "
+              "bytes sent, %zu delivered",
+              c.bytes);
+    etfair_free(r);
+    close_client(&c);
+}
+END_TEST
+
+START_TEST(test_failures_change_nothing)
+{
+    WB_PROMISE("bad-args");
+    /* No descriptor left for the epoll instance. */
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fill[64], nfill = 0;
+    while (nfill < 64 &&
+           (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        nfill++;
+    errno = 0;
+    etfair *none = etfair_new(100);
+    int err = errno;
+    for (int k = 0; k < nfill; k++)
+        close(fill[k]);
+    setrlimit(RLIMIT_NOFILE, &old);
+    WB_EXPECT(none == NULL && err == EMFILE,
+              "with no descriptor left (RLIMIT_NOFILE), etfair_new() should "
+              "return NULL with EMFILE (epoll_create1()'s error), and keep "
+              "no memory; got %s with errno %s",
+              none == NULL ? "NULL" : "an etfair", wb_errname(err));
+    etfair_free(none);
+    /* No memory for the table. */
+    etfair *r = new_etfair(100);
+    struct client c;
+    make_client(&c);
+    wb_alloc_fail(1);
+    errno = 0;
+    int rc = etfair_add(r, c.fd, on_pattern, &c);
+    err = errno;
+    wb_alloc_fail(0);
+    WB_EXPECT(rc == -1 && err == ENOMEM,
+              "etfair_add() whose table cannot grow (no memory) should "
+              "return -1 with ENOMEM; got %d with errno %s",
+              rc, wb_errname(err));
+    rc = etfair_remove(r, c.fd);
+    WB_EXPECT(rc == -1 && errno == ENOENT,
+              "a failed etfair_add() adds nothing: etfair_remove() should "
+              "then fail with ENOENT; got %d%s",
+              rc, wb_errno_note(rc));
+    /* A descriptor that is not open, far above any open one. */
+    size_t before = 0, after = 0;
+    wb_alloc_live(&before);
+    errno = 0;
+    rc = etfair_add(r, 100000, on_pattern, &c);
+    err = errno;
+    wb_alloc_live(&after);
+    WB_EXPECT(rc == -1 && err == EBADF && after == before,
+              "etfair_add() of descriptor 100000, which is not open, should "
+              "fail with EBADF and change nothing; it returned %d (%s), and "
+              "the memory it holds went from %zu to %zu bytes",
+              rc, wb_errname(err), before, after);
+    etfair_free(r);
+    close_client(&c);
+}
+END_TEST
+
 /* --- A signal during the wait --------------------------------------------- */
 
 static volatile sig_atomic_t alarms;
@@ -798,5 +1059,12 @@ Suite *wb_suite(void)
     WB_ADD(s, test_bad_arguments, "Fair reading: drain, but share");
     WB_ADD(s, test_free_closes_nothing_of_the_caller,
            "Fair reading: drain, but share");
+    WB_ADD(s, test_any_descriptor_number, "Fair reading: drain, but share");
+    WB_ADD(s, test_round_serves_every_ready_descriptor,
+           "Fair reading: drain, but share");
+    WB_ADD(s, test_budget_holds_when_reads_come_short,
+           "Fair reading: drain, but share");
+    WB_ADD(s, test_wait_error_is_returned, "Fair reading: drain, but share");
+    WB_ADD(s, test_failures_change_nothing, "Fair reading: drain, but share");
     return s;
 }

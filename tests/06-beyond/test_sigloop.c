@@ -30,6 +30,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -438,6 +440,268 @@ START_TEST(test_bad_arguments)
               "should return at once; it ran %ld ms",
               ms);
     sigloop_free(NULL);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+static int listener(int *port);
+
+/* --- Signal numbers at the edges, pending instances, failures ------------- */
+
+START_TEST(test_signal_one_and_out_of_range)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_handled;
+    sigemptyset(&sa.sa_mask);
+    ck_assert(sigaction(SIGHUP, &sa, &old) == 0);
+    WB_PROMISE("callback");
+    /* SIGHUP is signal 1, the smallest. */
+    struct seen w = {.unwatch_after = 1};
+    int rc = sigloop_watch(s, SIGHUP, on_signal_count, &w);
+    WB_EXPECT(rc == 0,
+              "sigloop_watch(s, SIGHUP, ...) (signal 1) should "
+              "return 0; got %d%s",
+              rc, wb_errno_note(rc));
+    cancel_at = 1;
+    raise(SIGHUP);
+    run_loop(l, 1000);
+    WB_EXPECT(w.n == 1 && w.signo[0] == SIGHUP,
+              "a watched SIGHUP (signal 1) should give one callback with "
+              "signo 1; got %d callbacks",
+              w.n);
+    expect_not_handled("a watched SIGHUP");
+    WB_PROMISE("bad-args");
+    int bad[] = {0, -1, NSIG, NSIG + 1};
+    for (int i = 0; i < 4; i++) {
+        errno = 0;
+        rc = sigloop_unwatch(s, bad[i]);
+        WB_EXPECT(rc == -1 && errno == ENOENT,
+                  "sigloop_unwatch(s, %d), not a signal, should fail with "
+                  "ENOENT; got %d%s",
+                  bad[i], rc, wb_errno_note(rc));
+    }
+    sigloop_free(s);
+    sigaction(SIGHUP, &old, NULL);
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_unwatched_signal_stays_for_the_caller)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct seen one = {0}, two = {.unwatch_after = 1};
+    watch_ok(s, SIGUSR1, &one);
+    watch_ok(s, SIGUSR2, &two);
+    ck_assert_int_eq(sigloop_unwatch(s, SIGUSR1), 0);
+    raise(SIGUSR1);
+    raise(SIGUSR2);
+    cancel_at = 1;
+    run_loop(l, 1000);
+    WB_PROMISE("unwatch");
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    struct timespec zero = {0, 0};
+    int got = sigtimedwait(&usr1, NULL, &zero);
+    WB_EXPECT(one.n == 0 && two.n == 1 && got == SIGUSR1,
+              "SIGUSR1 was unwatched, then SIGUSR1 and SIGUSR2 (still "
+              "watched) raised: the loop should call SIGUSR2's callback "
+              "only, and leave SIGUSR1 pending, blocked, for the caller "
+              "(sigtimedwait() takes it); callbacks %d and %d, "
+              "sigtimedwait() gave %d",
+              one.n, two.n, got);
+    /* The last one unwatched, then a new one watched: it is delivered. */
+    WB_PROMISE("run-ends");
+    struct seen again = {.unwatch_after = 1};
+    watch_ok(s, SIGUSR1, &again);
+    atomic_store(&callbacks, 0);
+    raise(SIGUSR1);
+    run_loop(l, 1000);
+    WB_EXPECT(again.n == 1,
+              "after the last signal was unwatched, a signal watched anew "
+              "should be delivered (its descriptor watched again); its "
+              "callback ran %d times",
+              again.n);
+    sigloop_free(s);
+    expect_not_handled("signals of a sigloop");
+    loop_free(l);
+}
+END_TEST
+
+START_TEST(test_free_discards_at_once)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = count_handled;
+    sigemptyset(&sa.sa_mask);
+    ck_assert(sigaction(SIGHUP, &sa, &old) == 0);
+    struct seen w = {0};
+    ck_assert_int_eq(sigloop_watch(s, SIGHUP, on_signal_note, &w), 0);
+    watch_ok(s, SIGUSR1, &w);
+    raise(SIGHUP);
+    raise(SIGUSR1);
+    int64_t t0 = wb_now_ns();
+    sigloop_free(s);
+    long ms = (long)((wb_now_ns() - t0) / 1000000);
+    WB_PROMISE("free");
+    expect_not_handled("sigloop_free() with SIGHUP and SIGUSR1 pending");
+    WB_EXPECT(ms < 500,
+              "sigloop_free() should throw away what is pending and return "
+              "at once, without waiting for more; it took %ld ms",
+              ms);
+    sigaction(SIGHUP, &old, NULL);
+    loop_free(l);
+}
+END_TEST
+
+/* Take every descriptor below FD_SETSIZE; the next one opened is above,
+ * where the loop of chapter 4 refuses it ([fd-setsize]). */
+struct filled {
+    struct rlimit old;
+    int null;
+    unsigned char taken[FD_SETSIZE];
+};
+
+static void fill_below_fd_setsize(struct filled *f)
+{
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &f->old), 0);
+    struct rlimit high = f->old;
+    if (high.rlim_cur < FD_SETSIZE + 64)
+        high.rlim_cur = FD_SETSIZE + 64;
+    if (high.rlim_max != RLIM_INFINITY && high.rlim_cur > high.rlim_max)
+        high.rlim_max = high.rlim_cur;
+    ck_assert_msg(setrlimit(RLIMIT_NOFILE, &high) == 0,
+                  "raising RLIMIT_NOFILE failed%s", wb_errno_note(-1));
+    memset(f->taken, 0, sizeof f->taken);
+    f->null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert(f->null >= 0);
+    for (int fd = 0; fd < FD_SETSIZE; fd++)
+        if (fcntl(fd, F_GETFD) == -1 &&
+            fcntl(f->null, F_DUPFD_CLOEXEC, fd) == fd)
+            f->taken[fd] = 1;
+}
+
+static void unfill(struct filled *f)
+{
+    for (int fd = 0; fd < FD_SETSIZE; fd++)
+        if (f->taken[fd])
+            close(fd);
+    close(f->null);
+    setrlimit(RLIMIT_NOFILE, &f->old);
+}
+
+START_TEST(test_failures_change_nothing)
+{
+    install_catchers();
+    main_thread = pthread_self();
+    loop *l = the_loop = loop_new();
+    ck_assert(l != NULL);
+    WB_PROMISE("bad-args");
+    /* No descriptor for the signalfd. */
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fill[64], nfill = 0;
+    while (nfill < 64 &&
+           (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        nfill++;
+    errno = 0;
+    sigloop *none = sigloop_new(l);
+    int err = errno;
+    for (int k = 0; k < nfill; k++)
+        close(fill[k]);
+    setrlimit(RLIMIT_NOFILE, &old);
+    WB_EXPECT(none == NULL && err == EMFILE,
+              "with no descriptor left, sigloop_new() should return NULL "
+              "with EMFILE (signalfd()'s error) and keep no memory; got %s "
+              "with errno %s",
+              none == NULL ? "NULL" : "a sigloop", wb_errname(err));
+    sigloop_free(none);
+    /* A signalfd the loop refuses: sigloop_watch() fails, and the signal
+     * is as it was (not blocked). */
+    static struct filled f;
+    fill_below_fd_setsize(&f);
+    sigloop *s = sigloop_new(l);
+    unfill(&f);
+    int port = 0, lfd = listener(&port); /* below FD_SETSIZE */
+    ck_assert_msg(s != NULL, "sigloop_new() failed%s", wb_errno_note(-1));
+    struct seen w = {0};
+    errno = 0;
+    int rc = sigloop_watch(s, SIGUSR1, on_signal_note, &w);
+    err = errno;
+    WB_EXPECT(rc == -1 && err == EINVAL,
+              "the sigloop's signalfd got a descriptor above FD_SETSIZE, "
+              "which loop_watch() refuses with EINVAL: sigloop_watch() "
+              "should return -1 with that errno; got %d with errno %s",
+              rc, wb_errname(err));
+    WB_EXPECT(!sig_blocked(SIGUSR1),
+              "a sigloop_watch() that failed should leave the signal as it "
+              "was: SIGUSR1 is blocked now");
+    /* The server cannot watch its signals either: it fails, and leaves
+     * the listening socket open and unwatched. */
+    errno = 0;
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 100);
+    err = errno;
+    WB_PROMISE("server-free");
+    WB_EXPECT(srv == NULL && err == EINVAL,
+              "sigloop_server_new() on a sigloop that cannot watch signals "
+              "should return NULL with EINVAL; got %s with errno %s",
+              srv == NULL ? "NULL" : "a server", wb_errname(err));
+    if (srv != NULL)
+        sigloop_server_free(srv);
+    long ms = run_loop(l, 0);
+    WB_EXPECT(ms < 500 && fcntl(lfd, F_GETFD) != -1,
+              "a sigloop_server_new() that failed should leave nothing "
+              "watched (loop_run() ran %ld ms) and the socket open (it is "
+              "%s)",
+              ms, fcntl(lfd, F_GETFD) != -1 ? "open" : "closed");
+    close(lfd);
+    sigloop_free(s);
+    /* A listening socket the loop refuses (above FD_SETSIZE). */
+    s = sigloop_new(l);
+    ck_assert(s != NULL);
+    struct rlimit high;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    high = old;
+    if (high.rlim_cur < FD_SETSIZE + 64)
+        high.rlim_cur = FD_SETSIZE + 64;
+    if (high.rlim_max != RLIM_INFINITY && high.rlim_cur > high.rlim_max)
+        high.rlim_max = high.rlim_cur;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &high), 0);
+    lfd = listener(&port);
+    int big = FD_SETSIZE + 10;
+    ck_assert_int_eq(dup2(lfd, big), big);
+    close(lfd);
+    errno = 0;
+    srv = sigloop_server_new(l, s, big, 100);
+    err = errno;
+    WB_EXPECT(srv == NULL && err == EINVAL && fcntl(big, F_GETFD) != -1,
+              "sigloop_server_new() with a listening socket the loop refuses "
+              "(descriptor %d, above FD_SETSIZE) should return NULL with "
+              "EINVAL (loop_watch()'s error) and leave the socket open; got "
+              "%s with errno %s",
+              big, srv == NULL ? "NULL" : "a server", wb_errname(err));
+    if (srv != NULL)
+        sigloop_server_free(srv);
+    ms = run_loop(l, 0);
+    WB_EXPECT(ms < 500 && !sig_blocked(SIGTERM),
+              "after that failure nothing is watched (loop_run() ran %ld "
+              "ms) and SIGTERM is as it was (%s)",
+              ms, sig_blocked(SIGTERM) ? "blocked now" : "not blocked");
+    close(big);
+    setrlimit(RLIMIT_NOFILE, &old);
     sigloop_free(s);
     loop_free(l);
 }
@@ -912,6 +1176,751 @@ START_TEST(test_signal_before_the_loop_runs)
 }
 END_TEST
 
+/* --- The server: arguments, line formats, ends of streams ----------------- */
+
+START_TEST(test_server_arguments_and_descriptor_zero)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    WB_PROMISE("bad-args");
+    int port, lfd = listener(&port);
+    struct {
+        loop *l;
+        sigloop *s;
+        int fd;
+        long grace;
+        const char *what;
+    } cases[] = {{NULL, s, lfd, 100, "a NULL loop"},
+                 {l, NULL, lfd, 100, "a NULL sigloop"},
+                 {l, s, -1, 100, "descriptor -1"},
+                 {l, s, lfd, -1, "a grace of -1 ms"}};
+    for (int i = 0; i < 4; i++) {
+        errno = 0;
+        sigloop_server *bad = sigloop_server_new(cases[i].l, cases[i].s,
+                                                 cases[i].fd, cases[i].grace);
+        int err = errno;
+        WB_EXPECT(bad == NULL && err == EINVAL,
+                  "sigloop_server_new() with %s should fail with EINVAL; got "
+                  "%s with errno %s",
+                  cases[i].what, bad == NULL ? "NULL" : "a server",
+                  wb_errname(err));
+        if (bad != NULL)
+            sigloop_server_free(bad);
+    }
+    sigloop_server_shutdown(NULL); /* does nothing */
+    WB_PROMISE("server-free");
+    /* The listening socket on descriptor 0, a grace of 0: both allowed. */
+    int saved0 = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    ck_assert_int_eq(dup2(lfd, 0), 0);
+    close(lfd);
+    errno = 0;
+    sigloop_server *srv = sigloop_server_new(l, s, 0, 0);
+    WB_EXPECT(srv != NULL,
+              "sigloop_server_new() with a listening socket on descriptor 0 "
+              "and a grace of 0 ms should work; got NULL%s",
+              wb_errno_note(-1));
+    int fl = fcntl(0, F_GETFL);
+    WB_EXPECT(fl != -1 && (fl & O_NONBLOCK),
+              "sigloop_server_new() should make the listening socket "
+              "non-blocking; O_NONBLOCK is not set");
+    sigloop_server_free(srv); /* before any shutdown */
+    errno = 0;
+    int gone = fcntl(0, F_GETFD) == -1 && errno == EBADF;
+    WB_EXPECT(gone, "sigloop_server_free() before the shutdown should close "
+                    "the listening socket (descriptor 0); it is still open");
+    long ms = run_loop(l, 0);
+    WB_EXPECT(ms < 500,
+              "after sigloop_server_free() nothing of the server is watched: "
+              "loop_run() should return at once; it ran %ld ms",
+              ms);
+    dup2(saved0, 0);
+    close(saved0);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* A client of its own, with room for many lines: sends its steps, reads
+ * everything until the end of the connection. */
+struct talk {
+    int port;
+    const char *steps[8]; /* sent one after the other, 30 ms apart */
+    int shut_wr;          /* shutdown(SHUT_WR) after the last step */
+    char lines[96][80];
+    int n;
+    int closed; /* the server closed the connection */
+    long closed_ms;
+    int fail;
+};
+
+static void *run_talk(void *arg)
+{
+    struct talk *t = arg;
+    int fd = client(t->port);
+    if (fd < 0) {
+        t->fail = 1;
+        return NULL;
+    }
+    for (int i = 0; i < 8 && t->steps[i] != NULL; i++) {
+        if (i > 0)
+            wb_sleep_ms(30);
+        send_text(fd, t->steps[i]);
+    }
+    int64_t t0 = wb_now_ns();
+    if (t->shut_wr)
+        shutdown(fd, SHUT_WR);
+    for (;;) {
+        char line[80];
+        read_line(fd, line, sizeof line);
+        if (strcmp(line, "") == 0 || strcmp(line, "<reset>") == 0) {
+            t->closed = 1;
+            t->closed_ms = (long)((wb_now_ns() - t0) / 1000000);
+            break;
+        }
+        if (strcmp(line, "?") == 0 || t->n == 96)
+            break;
+        snprintf(t->lines[t->n++], sizeof t->lines[0], "%s", line);
+        if (strcmp(line, "done 250") == 0)
+            kill(getpid(), SIGTERM); /* the last answer: shut down */
+    }
+    close(fd);
+    kill(getpid(), SIGTERM); /* ends the loop, whatever happened */
+    return NULL;
+}
+
+static void talk_run(struct talk *t, long grace)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    int lfd = listener(&t->port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, grace);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, run_talk, t) == 0);
+    run_loop(l, 0);
+    pthread_join(th, NULL);
+    ck_assert_msg(t->fail == 0, "the test's client could not connect");
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+    WB_EXPECT(fcntl(0, F_GETFD) != -1 || errno != EBADF,
+              "the server closed descriptor 0, which is not its own");
+}
+
+/* Where @p want is among the lines, or -1. */
+static int line_at(const struct talk *t, const char *want)
+{
+    for (int i = 0; i < t->n; i++)
+        if (strcmp(t->lines[i], want) == 0)
+            return i;
+    return -1;
+}
+
+START_TEST(test_line_formats)
+{
+    WB_PROMISE("serve");
+    struct talk t = {0};
+    /* One line split across two sends (10 bytes wait for the rest, which
+     * comes with more than the buffer's room), lines that are not
+     * numbers, a CRLF line, and the last answer (250 ms) that ends the
+     * test. */
+    static char many[200];
+    strcpy(many, "2\n9\n5x\n+6\n 7\n8\r\n");
+    for (int i = 0; i < 30; i++)
+        strcat(many, "0\n");
+    strcat(many, "250\n");
+    t.steps[0] = "0000000001"; /* a piece of a line: 10 bytes wait */
+    t.steps[1] = many;
+    t.steps[2] = "3"; /* a line in two reads of 1 byte */
+    t.steps[3] = "\n";
+    talk_run(&t, 1000);
+    const char *want[] = {"start 12", "start 9",   "error",
+                          "error",    "error",     "start 8",
+                          "start 3",  "start 250", "done 250"};
+    for (int i = 0; i < 9; i++)
+        WB_EXPECT(
+            line_at(&t, want[i]) >= 0,
+            "after \"0000000001\", then \"2\\n9\\n5x\\n+6\\n 7\\n8\\r\\n\", "
+            "30 lines \"0\" and \"250\", then \"3\" and \"\\n\" (1 byte each), "
+            "the server should have "
+            "answered \"%s\" (the first two pieces are one line, 12; only "
+            "digits make a number; a line may end with \\r\\n); it "
+            "did not (%d lines: \"%s\", \"%s\", \"%s\", ...)",
+            want[i], t.n, t.lines[0], t.n > 1 ? t.lines[1] : "",
+            t.n > 2 ? t.lines[2] : "");
+    int errors = 0, zeros = 0;
+    for (int i = 0; i < t.n; i++) {
+        errors += strcmp(t.lines[i], "error") == 0;
+        zeros += strcmp(t.lines[i], "start 0") == 0;
+    }
+    WB_EXPECT(errors == 3 && zeros == 30,
+              "\"5x\", \"+6\" and \" 7\" should get \"error\" (3 in all) and "
+              "the 30 lines \"0\" \"start 0\"; got %d errors and %d \"start "
+              "0\"",
+              errors, zeros);
+}
+END_TEST
+
+START_TEST(test_line_of_64_bytes)
+{
+    WB_PROMISE("serve");
+    struct talk t = {0};
+    static char line64[80];
+    memset(line64, '0', 63);
+    strcpy(line64 + 63, "5\n"); /* 64 bytes and the newline */
+    t.steps[0] = "3\n";
+    t.steps[1] = line64;
+    talk_run(&t, 1000);
+    WB_EXPECT(t.closed && line_at(&t, "start 5") < 0,
+              "a line of 64 bytes is longer than 63: the client should be "
+              "disconnected, with no answer to it; %s",
+              t.closed ? "it got \"start 5\"" : "it was not disconnected");
+}
+END_TEST
+
+START_TEST(test_end_of_stream_drops_requests)
+{
+    WB_PROMISE("serve");
+    struct talk t = {0};
+    t.steps[0] = "300\n";
+    t.shut_wr = 1;
+    talk_run(&t, 1000);
+    WB_EXPECT(t.closed && t.closed_ms < 250 && line_at(&t, "done 300") < 0,
+              "a client sent \"300\" and shut down its sending side: the "
+              "server should disconnect it as soon as it reads the end, "
+              "dropping the request in flight; the client %s after %ld ms%s",
+              t.closed ? "was disconnected" : "was not disconnected",
+              t.closed_ms,
+              line_at(&t, "done 300") >= 0 ? ", with \"done 300\"" : "");
+}
+END_TEST
+
+/* Two clients with two long requests each; the test's own timer (the
+ * loop's first, 5 s away) must outlive the server; a byte on the pipe
+ * stops the loop. */
+struct pair_run {
+    int port, pipe_w, fail;
+    char end[2][16];
+};
+
+static void *two_busy(void *arg)
+{
+    struct pair_run *pr = arg;
+    int fd[2];
+    char line[32];
+    for (int i = 0; i < 2; i++) {
+        fd[i] = client(pr->port);
+        if (fd[i] < 0) {
+            pr->fail = 1;
+            return NULL;
+        }
+        send_text(fd[i], "5000\n6000\n");
+        read_line(fd[i], line, sizeof line);
+        read_line(fd[i], line, sizeof line);
+    }
+    kill(getpid(), SIGTERM);
+    for (int i = 0; i < 2; i++) {
+        read_line(fd[i], pr->end[i], sizeof pr->end[i]);
+        close(fd[i]);
+    }
+    if (write(pr->pipe_w, "x", 1) != 1)
+        pr->fail = 2;
+    return NULL;
+}
+
+static void on_caller_timer(loop *l, void *ctx)
+{
+    (void)l;
+    (*(int *)ctx)++;
+}
+
+START_TEST(test_grace_closes_every_busy_connection)
+{
+    WB_PROMISE("bound");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    int caller_ran = 0;
+    long caller = loop_add_timer(l, 5000, on_caller_timer, &caller_ran);
+    ck_assert(caller > 0);
+    struct pair_run pr = {0};
+    int lfd = listener(&pr.port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 100);
+    ck_assert(srv != NULL);
+    int p[2];
+    wb_pipe(p);
+    pr.pipe_w = p[1];
+    ck_assert_int_eq(loop_watch(l, p[0], LOOP_READ, on_stop_pipe, NULL), 0);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, two_busy, &pr) == 0);
+    int rc = loop_run(l);
+    pthread_join(th, NULL);
+    ck_assert_msg(rc == 0 && pr.fail == 0,
+                  "loop_run() failed or the client could not do its part");
+    WB_EXPECT(
+        closed(&(struct script){.nlines = 1, .lines = {{0}}}, 0) &&
+            (strcmp(pr.end[0], "") == 0 || strcmp(pr.end[0], "<reset>") == 0) &&
+            (strcmp(pr.end[1], "") == 0 || strcmp(pr.end[1], "<reset>") == 0),
+        "two clients with two requests of 5 s and 6 s each: at the "
+        "end of the grace (100 ms) both connections should be closed; "
+        "they read \"%s\" and \"%s\"",
+        pr.end[0], pr.end[1]);
+    sigloop_server_free(srv);
+    WB_PROMISE("server-free");
+    WB_EXPECT(loop_cancel_timer(l, caller) == 0 && caller_ran == 0,
+              "the test's own timer (added first, 5 s away) should still be "
+              "pending after the shutdown and sigloop_server_free(): the "
+              "server cancels its own timers only");
+    close(p[0]);
+    close(p[1]);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* A client whose socket takes little: the server's answers pile up in
+ * its own buffer and go out as the client reads them. */
+struct slow {
+    int port, fail;
+    int starts, dones, others;
+    int closed;
+};
+
+static void *slow_reader(void *arg)
+{
+    struct slow *sl = arg;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)sl->port);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == -1) {
+        sl->fail = 1;
+        close(fd);
+        return NULL;
+    }
+    enum { N = 380 };
+    static char reqs[2 * N + 1];
+    for (int i = 0; i < N; i++)
+        memcpy(reqs + 2 * i, "0\n", 2);
+    send_text(fd, reqs);
+    wb_sleep_ms(100); /* read nothing meanwhile */
+    while (sl->starts + sl->dones + sl->others < 2 * N) {
+        char line[32];
+        read_line(fd, line, sizeof line);
+        if (strcmp(line, "") == 0 || strcmp(line, "<reset>") == 0) {
+            sl->closed = 1;
+            break;
+        }
+        if (strcmp(line, "start 0") == 0)
+            sl->starts++;
+        else if (strcmp(line, "done 0") == 0)
+            sl->dones++;
+        else
+            sl->others++;
+        if (strcmp(line, "?") == 0)
+            break;
+    }
+    kill(getpid(), SIGTERM);
+    close(fd);
+    return NULL;
+}
+
+START_TEST(test_answers_wait_for_a_slow_reader)
+{
+    WB_PROMISE("serve");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct slow sl = {0};
+    int lfd = listener(&sl.port);
+    int small = 1; /* accepted sockets inherit a small send buffer */
+    setsockopt(lfd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 1000);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, slow_reader, &sl) == 0);
+    run_loop(l, 0);
+    pthread_join(th, NULL);
+    ck_assert_msg(sl.fail == 0, "the test's client could not connect");
+    WB_EXPECT(sl.starts == 380 && sl.dones == 380 && sl.others == 0 &&
+                  !sl.closed,
+              "a client sent 380 requests \"0\" and read nothing for 100 ms: "
+              "5700 bytes of answers, more than its small socket buffers "
+              "take (about 2 to 4.5 KiB here), so the rest, less than 4 KiB, "
+              "waits in the server; then it read: it should get 380 "
+              "\"start 0\" and 380 \"done 0\", every byte once, in order; it "
+              "got %d and %d, %d other lines%s",
+              sl.starts, sl.dones, sl.others,
+              sl.closed ? ", and the server closed the connection" : "");
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* A request the server cannot start for want of memory. */
+struct nomem {
+    int port, fail;
+    char lines[6][32];
+};
+
+static void *nomem_client(void *arg)
+{
+    struct nomem *nm = arg;
+    int fd = client(nm->port);
+    if (fd < 0) {
+        nm->fail = 1;
+        return NULL;
+    }
+    send_text(fd, "0\n");
+    read_line(fd, nm->lines[0], sizeof nm->lines[0]); /* start 0 */
+    read_line(fd, nm->lines[1], sizeof nm->lines[1]); /* done 0 */
+    wb_alloc_fail(1); /* the server's next allocation fails */
+    send_text(fd, "5\n");
+    read_line(fd, nm->lines[2], sizeof nm->lines[2]); /* error */
+    wb_alloc_fail(0);
+    send_text(fd, "6\n");
+    read_line(fd, nm->lines[3], sizeof nm->lines[3]); /* start 6 */
+    read_line(fd, nm->lines[4], sizeof nm->lines[4]); /* done 6 */
+    kill(getpid(), SIGTERM);
+    read_line(fd, nm->lines[5], sizeof nm->lines[5]); /* the end */
+    close(fd);
+    return NULL;
+}
+
+START_TEST(test_request_without_memory)
+{
+    WB_PROMISE("serve");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct nomem nm = {0};
+    int lfd = listener(&nm.port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 1000);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, nomem_client, &nm) == 0);
+    run_loop(l, 0);
+    pthread_join(th, NULL);
+    ck_assert_msg(nm.fail == 0, "the test's client could not connect");
+    const char *want[] = {"start 0", "done 0", "error", "start 6", "done 6"};
+    for (int i = 0; i < 5; i++)
+        WB_EXPECT(strcmp(nm.lines[i], want[i]) == 0,
+                  "a request \"5\" whose memory could not be allocated should "
+                  "get \"error\", and the next one be served as usual; line "
+                  "%d should be \"%s\", got \"%s\"",
+                  i + 1, want[i], nm.lines[i]);
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* A client whose connection gets a descriptor the loop refuses. */
+struct refused {
+    int port, fail;
+    char line[32];
+    long ms;
+};
+
+static void *refused_client(void *arg)
+{
+    struct refused *rf = arg;
+    int fd = client(rf->port);
+    if (fd < 0) {
+        rf->fail = 1;
+    } else {
+        int64_t t0 = wb_now_ns();
+        read_line(fd, rf->line, sizeof rf->line);
+        rf->ms = (long)((wb_now_ns() - t0) / 1000000);
+        close(fd);
+    }
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+START_TEST(test_client_the_loop_refuses)
+{
+    WB_PROMISE("serve");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct refused rf = {0};
+    int lfd = listener(&rf.port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 1000);
+    ck_assert(srv != NULL);
+    /* Every descriptor below FD_SETSIZE taken: the accepted connection
+     * gets one above, which the loop of chapter 4 refuses. */
+    static struct filled f;
+    fill_below_fd_setsize(&f);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, refused_client, &rf) == 0);
+    run_loop(l, 0);
+    pthread_join(th, NULL);
+    unfill(&f);
+    ck_assert_msg(rf.fail == 0, "the test's client could not connect");
+    WB_EXPECT((strcmp(rf.line, "") == 0 || strcmp(rf.line, "<reset>") == 0) &&
+                  rf.ms < 1000,
+              "a connection the loop cannot watch (its descriptor is above "
+              "FD_SETSIZE) should be closed at once, and the server go on; "
+              "the client read \"%s\" after %ld ms",
+              rf.line, rf.ms);
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* A client that resets its connection while the shutdown waits for its
+ * request: the server's answer then fails to go out. */
+struct resetter {
+    int port, fail;
+    int64_t reset_at;
+};
+
+static void *reset_in_drain(void *arg)
+{
+    struct resetter *rs = arg;
+    int fd = client(rs->port);
+    if (fd < 0) {
+        rs->fail = 1;
+        return NULL;
+    }
+    char line[32];
+    send_text(fd, "150\n");
+    read_line(fd, line, sizeof line); /* start 150: in flight */
+    kill(getpid(), SIGTERM);
+    if (until_refused(rs->port) < 0)
+        rs->fail = 2;
+    struct linger lg = {1, 0}; /* close() resets the connection */
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    close(fd);
+    rs->reset_at = wb_now_ns();
+    return NULL;
+}
+
+START_TEST(test_answer_to_a_reset_connection)
+{
+    WB_PROMISE("bound");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct resetter rs = {0};
+    int lfd = listener(&rs.port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 500);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, reset_in_drain, &rs) == 0);
+    run_loop(l, 0);
+    int64_t end = wb_now_ns();
+    pthread_join(th, NULL);
+    ck_assert_msg(rs.fail == 0, "the test's client could not do its part");
+    long ms = (long)((end - rs.reset_at) / 1000000);
+    WB_EXPECT(ms < 1200,
+              "a client reset its connection while the shutdown waited for "
+              "its request (150 ms): an answer that cannot be sent (EPIPE, "
+              "ECONNRESET) is no reason to try again; the connection is "
+              "closed, and loop_run() returns by the end of the grace "
+              "(500 ms); it returned %ld ms after the reset",
+              ms);
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* A client that stays connected and idle. */
+struct idler {
+    int port, fail;
+    long selects;
+};
+
+static void *idle_client(void *arg)
+{
+    struct idler *id = arg;
+    int fd = client(id->port);
+    if (fd < 0) {
+        id->fail = 1;
+    } else {
+        char line[32];
+        send_text(fd, "0\n");
+        read_line(fd, line, sizeof line);
+        read_line(fd, line, sizeof line); /* served: idle from now on */
+        long before = wb_select_calls();
+        wb_sleep_ms(200);
+        id->selects = wb_select_calls() - before;
+        close(fd);
+    }
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+START_TEST(test_idle_connection_does_not_spin)
+{
+    WB_PROMISE("serve");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct idler id = {0};
+    int lfd = listener(&id.port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 1000);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, idle_client, &id) == 0);
+    run_loop(l, 0);
+    pthread_join(th, NULL);
+    ck_assert_msg(id.fail == 0, "the test's client could not connect");
+    WB_EXPECT(id.selects < 20,
+              "a client connected and idle for 200 ms, nothing to send to "
+              "it: the loop should sleep in select() (watch the connection "
+              "for writing only while answers wait); it called select() %ld "
+              "times",
+              id.selects);
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* A signal the program handles interrupts the loop's select() (EINTR);
+ * errno keeps that value through calls that succeed. */
+struct stale {
+    int port, fail;
+    char lines[3][32];
+};
+
+static void *stale_errno_client(void *arg)
+{
+    struct stale *st = arg;
+    int fd = client(st->port);
+    if (fd < 0) {
+        st->fail = 1;
+        kill(getpid(), SIGTERM);
+        return NULL;
+    }
+    wb_sleep_ms(20); /* accepted: the loop waits in select() */
+    pthread_kill(main_thread, SIGUSR2);
+    wb_sleep_ms(20);
+    send_text(fd, "5\n");
+    read_line(fd, st->lines[0], sizeof st->lines[0]); /* start 5 */
+    read_line(fd, st->lines[1], sizeof st->lines[1]); /* done 5 */
+    pthread_kill(main_thread, SIGUSR2);
+    wb_sleep_ms(20);
+    shutdown(fd, SHUT_WR); /* the end of the stream: disconnected */
+    read_line(fd, st->lines[2], sizeof st->lines[2]);
+    close(fd);
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+START_TEST(test_stale_errno_after_a_signal)
+{
+    WB_PROMISE("serve");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s); /* SIGUSR2 has a handler, without SA_RESTART */
+    struct stale st = {0};
+    int lfd = listener(&st.port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 1000);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, stale_errno_client, &st) == 0);
+    run_loop(l, 0);
+    pthread_join(th, NULL);
+    ck_assert_msg(st.fail == 0, "the test's client could not connect");
+    WB_EXPECT(strcmp(st.lines[0], "start 5") == 0 &&
+                  strcmp(st.lines[1], "done 5") == 0 &&
+                  (strcmp(st.lines[2], "") == 0 ||
+                   strcmp(st.lines[2], "<reset>") == 0),
+              "a handled signal interrupted the loop's select() (EINTR), "
+              "then the client sent \"5\" and later ended its stream: it "
+              "should read \"start 5\", \"done 5\", then the end; it read "
+              "\"%s\", \"%s\", \"%s\". errno is only meaningful after a call "
+              "that failed: test the return value first",
+              st.lines[0], st.lines[1], st.lines[2]);
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* A client that sends and never reads: its answers pile up past 4 KiB. */
+struct piler {
+    int port, fail;
+    char line[32];
+    long ms;
+};
+
+static void *pile_up(void *arg)
+{
+    struct piler *pl = arg;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int small = 1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    struct timeval tv = {3, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((unsigned short)pl->port);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == -1) {
+        pl->fail = 1;
+    } else {
+        enum { N = 1000 };
+        static char reqs[2 * N + 1];
+        for (int i = 0; i < N; i++)
+            memcpy(reqs + 2 * i, "0\n", 2);
+        send_text(fd, reqs);
+        wb_sleep_ms(100);
+        /* Read until the end: what the kernel held, then the end. */
+        int64_t t0 = wb_now_ns();
+        for (int i = 0; i < 2 * N; i++) {
+            read_line(fd, pl->line, sizeof pl->line);
+            if (strcmp(pl->line, "") == 0 || strcmp(pl->line, "<reset>") == 0 ||
+                strcmp(pl->line, "?") == 0)
+                break;
+        }
+        pl->ms = (long)((wb_now_ns() - t0) / 1000000);
+    }
+    close(fd);
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+START_TEST(test_answers_piling_up_disconnect)
+{
+    WB_PROMISE("serve");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct piler pl = {0};
+    int lfd = listener(&pl.port);
+    int small = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 1000);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, pile_up, &pl) == 0);
+    run_loop(l, 0);
+    pthread_join(th, NULL);
+    ck_assert_msg(pl.fail == 0, "the test's client could not connect");
+    WB_EXPECT(strcmp(pl.line, "") == 0 || strcmp(pl.line, "<reset>") == 0,
+              "a client sent 1000 requests and read nothing: 15000 bytes of "
+              "answers, far more than 4 KiB pile up, so it should be "
+              "disconnected; reading what was sent to it, it got \"%s\" "
+              "instead of the end (after %ld ms)",
+              pl.line, pl.ms);
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
 Suite *wb_suite(void)
 {
     Suite *s = wb_begin("sigloop", "chapters/06-beyond/chapter.md");
@@ -931,5 +1940,22 @@ Suite *wb_suite(void)
     WB_ADD(s, test_grace_is_a_bound, "A graceful shutdown");
     WB_ADD(s, test_second_signal_closes_now, "A graceful shutdown");
     WB_ADD(s, test_signal_before_the_loop_runs, "A graceful shutdown");
+    WB_ADD(s, test_signal_one_and_out_of_range, "Signals in the loop");
+    WB_ADD(s, test_unwatched_signal_stays_for_the_caller,
+           "Signals in the loop");
+    WB_ADD(s, test_free_discards_at_once, "Signals in the loop");
+    WB_ADD(s, test_failures_change_nothing, "Signals in the loop");
+    WB_ADD(s, test_server_arguments_and_descriptor_zero, "A graceful shutdown");
+    WB_ADD(s, test_line_formats, "A graceful shutdown");
+    WB_ADD(s, test_line_of_64_bytes, "A graceful shutdown");
+    WB_ADD(s, test_end_of_stream_drops_requests, "A graceful shutdown");
+    WB_ADD(s, test_grace_closes_every_busy_connection, "A graceful shutdown");
+    WB_ADD(s, test_answers_wait_for_a_slow_reader, "A graceful shutdown");
+    WB_ADD(s, test_request_without_memory, "A graceful shutdown");
+    WB_ADD(s, test_client_the_loop_refuses, "A graceful shutdown");
+    WB_ADD(s, test_answer_to_a_reset_connection, "A graceful shutdown");
+    WB_ADD(s, test_idle_connection_does_not_spin, "A graceful shutdown");
+    WB_ADD(s, test_stale_errno_after_a_signal, "A graceful shutdown");
+    WB_ADD(s, test_answers_piling_up_disconnect, "A graceful shutdown");
     return s;
 }

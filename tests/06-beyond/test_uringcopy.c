@@ -60,7 +60,8 @@ static void note_in_flight(struct io_uring *ring)
  * kernel then returns fewer bytes than the copy asked for, as it may
  * at any time; a regular file alone would do so only at its end. */
 static int cut_read_fd = -1, cut_write_fd = -1;
-static int cuts; /* requests cut */
+static int submit_fails_with; /* the next submit-and-wait fails; 0: none */
+static int cuts;              /* requests cut */
 
 static void cut_requests(struct io_uring *ring)
 {
@@ -98,6 +99,13 @@ int __real_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
 int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
 int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr)
 {
+    if (submit_fails_with != 0) {
+        /* io_uring_enter() fails before it takes anything. */
+        int err = submit_fails_with;
+        submit_fails_with = 0;
+        submits++;
+        return -err;
+    }
     cut_requests(ring);
     int rc = __real_io_uring_submit_and_wait(ring, wait_nr);
     note_in_flight(ring);
@@ -791,6 +799,149 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+/* --- Descriptor numbers, failures before the copy, waiting -----------------
+ */
+
+START_TEST(test_descriptor_zero_and_closed)
+{
+    need_uring();
+    int saved0 = fcntl(0, F_DUPFD_CLOEXEC, 3);
+    ck_assert(saved0 >= 0);
+    WB_PROMISE("same-bytes");
+    for (int which = 0; which < 2; which++) {
+        int src = file_of(100000), dst = tmp_fd();
+        /* The source, then the destination, on descriptor 0. */
+        int *moved = which == 0 ? &src : &dst;
+        ck_assert_int_eq(dup2(*moved, 0), 0);
+        close(*moved);
+        *moved = 0;
+        errno = 0;
+        int rc = uringcopy(src, dst, 4, 4096);
+        long long d = first_difference(dst, 100000);
+        WB_EXPECT(rc == 0 && d < 0,
+                  "a copy with the %s on descriptor 0 should work like any "
+                  "other: 0 and the same bytes; got %d%s, first difference "
+                  "at %lld",
+                  which == 0 ? "source" : "destination", rc, wb_errno_note(rc),
+                  d);
+        close(src == 0 ? dst : src);
+        dup2(saved0, 0);
+    }
+    close(saved0);
+    WB_PROMISE("bad-args");
+    int dst = tmp_fd();
+    errno = 0;
+    int rc = uringcopy(1000, dst, 4, 4096); /* not open */
+    int err = errno;
+    struct stat st;
+    fstat(dst, &st);
+    WB_EXPECT(rc == -1 && err == EBADF && st.st_size == 0,
+              "uringcopy() from descriptor 1000, which is not open, should "
+              "return -1 with EBADF and write nothing; got %d with errno %s, "
+              "%lld bytes written",
+              rc, wb_errname(err), (long long)st.st_size);
+    close(dst);
+}
+END_TEST
+
+START_TEST(test_no_memory_and_no_ring)
+{
+    need_uring();
+    WB_PROMISE("errors");
+    int src = file_of(100000), dst = tmp_fd();
+    for (int call = 1; call <= 2; call++) {
+        wb_alloc_fail(call);
+        errno = 0;
+        int rc = uringcopy(src, dst, 4, 4096);
+        int err = errno;
+        wb_alloc_fail(0);
+        struct stat st;
+        fstat(dst, &st);
+        WB_EXPECT(rc == -1 && err == ENOMEM && st.st_size == 0,
+                  "with its allocation %d failing, uringcopy() should return "
+                  "-1 with ENOMEM and write nothing; got %d with errno %s, "
+                  "%lld bytes written",
+                  call, rc, wb_errname(err), (long long)st.st_size);
+    }
+    /* No descriptor left for the ring. */
+    struct rlimit old, low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    low.rlim_cur = 64;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    int fill[64], nfill = 0;
+    while (nfill < 64 &&
+           (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+        nfill++;
+    reset_counts();
+    errno = 0;
+    int rc = uringcopy(src, dst, 4, 4096);
+    int err = errno;
+    for (int k = 0; k < nfill; k++)
+        close(fill[k]);
+    setrlimit(RLIMIT_NOFILE, &old);
+    struct stat st;
+    fstat(dst, &st);
+    WB_EXPECT(rc == -1 && err == EMFILE && st.st_size == 0,
+              "with no descriptor left for the ring (RLIMIT_NOFILE), "
+              "uringcopy() should return -1 with io_uring_queue_init()'s "
+              "error, EMFILE, and write nothing; got %d with errno %s, %lld "
+              "bytes written",
+              rc, wb_errname(err), (long long)st.st_size);
+    close(src);
+    close(dst);
+}
+END_TEST
+
+START_TEST(test_submit_failure_is_returned)
+{
+    need_uring();
+    WB_PROMISE("errors");
+    int src = file_of(100000), dst = tmp_fd();
+    reset_counts();
+    submit_fails_with = EFAULT;
+    errno = 0;
+    int rc = uringcopy(src, dst, 4, 4096);
+    int err = errno;
+    submit_fails_with = 0;
+    WB_EXPECT(rc == -1 && err == EFAULT,
+              "when io_uring_submit_and_wait() fails (with EFAULT, not "
+              "EINTR), uringcopy() should return -1 with that errno; got %d "
+              "with errno %s",
+              rc, wb_errname(err));
+    close(src);
+    close(dst);
+}
+END_TEST
+
+START_TEST(test_waiting_does_not_spin)
+{
+    need_uring();
+    WB_PROMISE("sleeps");
+    int p[2];
+    wb_pipe(p);
+    /* 1000 bytes, then nothing for 300 ms, then the rest. */
+    struct feeder f = {p[1], 5000, 1000, 300};
+    pthread_t t;
+    ck_assert(pthread_create(&t, NULL, feed, &f) == 0);
+    int dst = tmp_fd();
+    reset_counts();
+    int rc = uringcopy(p[0], dst, 4, 64 << 10);
+    close(p[0]);
+    pthread_join(t, NULL);
+    WB_EXPECT(rc == 0 && first_difference(dst, 5000) < 0,
+              "copying a pipe that pauses 300 ms should return 0 with the "
+              "5000 bytes; got %d%s",
+              rc, wb_errno_note(rc));
+    WB_EXPECT(submits < 100,
+              "while the pipe had nothing for 300 ms, the copy should sleep "
+              "in io_uring_submit_and_wait() until a completion comes (wait "
+              "for 1); it submitted %d times",
+              submits);
+    close(dst);
+}
+END_TEST
+
 Suite *wb_suite(void)
 {
     /* Tests close a pipe's reader early; a write then fails with EPIPE. */
@@ -817,5 +968,11 @@ Suite *wb_suite(void)
     WB_ADD(s, test_short_reads_and_writes_of_files,
            "Copying a file with io_uring");
     WB_ADD(s, test_bad_arguments, "Copying a file with io_uring");
+    WB_ADD(s, test_descriptor_zero_and_closed, "Copying a file with io_uring");
+    WB_ADD(s, test_no_memory_and_no_ring,
+           "io_uring: do it, and tell me when it is done");
+    WB_ADD(s, test_submit_failure_is_returned,
+           "io_uring: do it, and tell me when it is done");
+    WB_ADD(s, test_waiting_does_not_spin, "Copying a file with io_uring");
     return s;
 }
