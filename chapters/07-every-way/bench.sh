@@ -351,8 +351,12 @@ for key in sorted(k for k in groups if k[:2] == ("load", "getset") and k[3] == 1
     if not null or not real:
         continue
     n, b = null[0], max(real, key=lambda r: r["rps"])
-    print(f"  {key[2]:>5.0f}  {n['rps']:>17.0f}  {n['load_cpu']:>10.0f}  {100 * n['cpu_s'] / n['secs']:>10.0f}  "
-          f"{b['server']:<20} {b['rps']:>8.0f}  {b['rps'] / n['rps']:>6.2f}  {b['load_cpu']:>10.0f}")
+    # A run too short to time (the quick mode's 400 requests at 100,000
+    # a second) has no CPU share or ratio: "-".
+    null_cpu = f"{100 * n['cpu_s'] / n['secs']:>10.0f}" if n["secs"] > 0 else f"{'-':>10}"
+    x_null = f"{b['rps'] / n['rps']:>6.2f}" if n["rps"] > 0 else f"{'-':>6}"
+    print(f"  {key[2]:>5.0f}  {n['rps']:>17.0f}  {n['load_cpu']:>10.0f}  {null_cpu}  "
+          f"{b['server']:<20} {b['rps']:>8.0f}  {x_null}  {b['load_cpu']:>10.0f}")
 # The budget: redis-benchmark -c 50, each C loop against redis-server
 # and asyncio.
 goals = {"server_epoll": 0.8, "server_select": 0.6}
