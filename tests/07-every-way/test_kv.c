@@ -1473,6 +1473,33 @@ START_TEST(test_save)
 }
 END_TEST
 
+enum { BIG = 2000, BIG_REPLY = BIG + 9 };
+
+/* SET big to 2,000 bytes of @p fill through @p a; the value, to free. */
+static char *set_big(struct conn *a, char fill)
+{
+    char *v = malloc(BIG + 1);
+    ck_assert_ptr_nonnull(v);
+    memset(v, fill, BIG);
+    v[BIG] = '\0';
+    conn_cmd(a, 3, "SET", "big", v);
+    expect(a, "+OK\r\n", "");
+    return v;
+}
+
+/* How many of the first @p gets replies @p b received are big's value,
+ * whole ($2000, the bytes, CRLF: BIG_REPLY bytes each) and in order. */
+static size_t whole_replies(const struct conn *b, const char *v, size_t gets)
+{
+    size_t whole = 0;
+    while (whole < gets && (whole + 1) * BIG_REPLY <= b->in_len &&
+           memcmp(b->in + whole * BIG_REPLY, "$2000\r\n", 7) == 0 &&
+           memcmp(b->in + whole * BIG_REPLY + 7, v, BIG) == 0 &&
+           memcmp(b->in + whole * BIG_REPLY + 7 + BIG, "\r\n", 2) == 0)
+        whole++;
+    return whole;
+}
+
 START_TEST(test_backpressure)
 {
     WB_PROMISE("backpressure");
@@ -1482,17 +1509,12 @@ START_TEST(test_backpressure)
     struct server s;
     server_start_with(&s, cfg, 4096, 1); /* small kernel buffers */
     struct conn *a = conn_open(&s);
-    char *v = malloc(2001);
-    ck_assert_ptr_nonnull(v);
-    memset(v, 'b', 2000);
-    v[2000] = '\0';
-    conn_cmd(a, 3, "SET", "big", v);
-    expect(a, "+OK\r\n", "");
+    char *v = set_big(a, 'b');
     size_t base = 0;
     wb_alloc_live(&base);
     /* b asks for the 2,000-byte value 300 times (9 bytes a request:
        2.7 KB of requests, 600 KB of replies) and reads none for now. */
-    enum { GETS = 300, REPLY = 2009 };
+    enum { GETS = 300 };
     struct conn *b = conn_open_buf(&s, 4096);
     for (int i = 0; i < GETS; i++)
         conn_say(b, "GET big\r\n");
@@ -1534,22 +1556,18 @@ START_TEST(test_backpressure)
     expect(a, v, "");
     expect(a, "\r\n", "");
     /* b reads at last: every reply, whole and in order. */
-    b->want = (size_t)GETS * REPLY;
+    b->want = (size_t)GETS * BIG_REPLY;
     pump(&b, 1, 6000);
-    size_t whole = 0;
-    while (whole < GETS && (whole + 1) * REPLY <= b->in_len &&
-           memcmp(b->in + whole * REPLY, "$2000\r\n", 7) == 0 &&
-           memcmp(b->in + whole * REPLY + 7, v, 2000) == 0 &&
-           memcmp(b->in + whole * REPLY + 2007, "\r\n", 2) == 0)
-        whole++;
-    WB_EXPECT(whole == GETS && b->in_len == (size_t)GETS * REPLY,
+    size_t whole = whole_replies(b, v, GETS);
+    WB_EXPECT(whole == GETS && b->in_len == (size_t)GETS * BIG_REPLY,
               "a client that sent %d GET of a 2,000-byte value and read "
               "nothing for a while should, once it reads, get all %d "
               "replies whole and in order; got %zu bytes, of which the "
               "first %zu replies are right, then %s%s",
               GETS, GETS, b->in_len, whole,
-              b->in_len > whole * REPLY
-                  ? kvnet_show(b->in + whole * REPLY, b->in_len - whole * REPLY)
+              b->in_len > whole * BIG_REPLY
+                  ? kvnet_show(b->in + whole * BIG_REPLY,
+                               b->in_len - whole * BIG_REPLY)
                   : "nothing more for 6 s",
               state(b));
     free(v);
@@ -1632,14 +1650,9 @@ START_TEST(test_backpressure_resumes)
     struct server s;
     server_start_with(&s, cfg, 4096, 0); /* small kernel buffers */
     struct conn *a = conn_open(&s);
-    char *v = malloc(2001);
-    ck_assert_ptr_nonnull(v);
-    memset(v, 'r', 2000);
-    v[2000] = '\0';
-    conn_cmd(a, 3, "SET", "big", v);
-    expect(a, "+OK\r\n", "");
+    char *v = set_big(a, 'r');
     /* 200 requests in one send(): the server reads them all at once. */
-    enum { GETS = 200, REPLY = 2009, ROUNDS = 4 };
+    enum { GETS = 200, ROUNDS = 4 };
     struct conn *b = conn_open_buf(&s, 4096);
     for (int i = 0; i < GETS; i++)
         conn_say(b, "GET big\r\n");
@@ -1657,15 +1670,10 @@ START_TEST(test_backpressure_resumes)
         per_round[r] = b->in_len - before;
         server_release(&s);
     }
-    b->want = (size_t)GETS * REPLY;
+    b->want = (size_t)GETS * BIG_REPLY;
     pump(&b, 1, 6000);
-    size_t whole = 0;
-    while (whole < GETS && (whole + 1) * REPLY <= b->in_len &&
-           memcmp(b->in + whole * REPLY, "$2000\r\n", 7) == 0 &&
-           memcmp(b->in + whole * REPLY + 7, v, 2000) == 0 &&
-           memcmp(b->in + whole * REPLY + 2007, "\r\n", 2) == 0)
-        whole++;
-    WB_EXPECT(whole == GETS && b->in_len == (size_t)GETS * REPLY,
+    size_t whole = whole_replies(b, v, GETS);
+    WB_EXPECT(whole == GETS && b->in_len == (size_t)GETS * BIG_REPLY,
               "a client sent %d GET of a 2,000-byte value at once, with "
               "max_queue 64 (one reply fills the queue), and read its "
               "replies only while the test held the server's loop (%zu, "
@@ -1677,8 +1685,9 @@ START_TEST(test_backpressure_resumes)
               "them",
               GETS, per_round[0], per_round[1], per_round[2], per_round[3],
               b->in_len, whole,
-              whole * REPLY < b->in_len
-                  ? kvnet_show(b->in + whole * REPLY, b->in_len - whole * REPLY)
+              whole * BIG_REPLY < b->in_len
+                  ? kvnet_show(b->in + whole * BIG_REPLY,
+                               b->in_len - whole * BIG_REPLY)
                   : "nothing more for 6 s",
               state(b));
     free(v);
