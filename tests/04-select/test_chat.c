@@ -1853,6 +1853,120 @@ START_TEST(test_admit_without_memory)
 }
 END_TEST
 
+/* New connections with the first, second, ... allocation of a building
+ * block under the server failing (its linebuf, its loop's timers:
+ * tests/support/alloc.c), until a connection makes fewer: each is turned
+ * away, or welcomed and served. */
+START_TEST(test_admit_without_block_memory)
+{
+    WB_PROMISE("no-memory");
+    struct server s;
+    server_start(&s, usual(), 0);
+    struct client *a = client_join(&s);
+    int turned_away = 0;
+    for (int n = 1; n <= 16; n++) {
+        wb_block_alloc_fail(n);
+        struct client *d = client_connect(&s, 0);
+        char line[512];
+        size_t len = 0;
+        int err = 0;
+        int r = client_read(d, line, sizeof line, &len, 1000, &err);
+        int calls = wb_block_alloc_calls();
+        wb_block_alloc_fail(0);
+        long id;
+        if (r == GOT_LINE && sscanf(line, "welcome %ld", &id) == 1) {
+            /* Welcomed: it is a client like any other, and leaves. */
+            client_say(d, "welcomed\n");
+            expect_line(a, said(id, "welcomed"), 1000,
+                        fmt(" (a client welcomed while the allocation %d "
+                            "of a building block under the server failed "
+                            "must be served)",
+                            n));
+            client_free(d);
+            if (calls < n)
+                break; /* no allocation failed */
+            continue;
+        }
+        turned_away++;
+        if (r == GOT_LINE && len == strlen(CHAT_FULL) - 1 &&
+            memcmp(line, CHAT_FULL, len) == 0)
+            r = client_read(d, line, sizeof line, &len, 1000, &err);
+        WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
+                  "with the allocation %d of a building block under the "
+                  "server failing (its linebuf's, its loop's), a new "
+                  "connection should be welcomed, or closed (after at most "
+                  "%s, never a welcome) within 1000 ms; got %s",
+                  n, show(CHAT_FULL, strlen(CHAT_FULL) - 1),
+                  outcome(r, err, line, len));
+        client_free(d);
+    }
+    size_t now = clients_become(&s, 1, 1000);
+    WB_EXPECT(now == 1,
+              "%d connections were turned away for lack of memory and the "
+              "welcomed ones left, with one client staying: chat_clients() "
+              "should say 1; it says %zu",
+              turned_away, now);
+    struct client *e = client_join(&s);
+    client_say(e, "after\n");
+    expect_line(a, said(e->id, "after"), 1000,
+                " (the server goes on after turning connections away for "
+                "lack of memory)");
+    server_stop(&s);
+    client_free(a);
+    client_free(e);
+}
+END_TEST
+
+/* A client spoke, so its idle timer, when it runs, must be set again for
+ * the time left; the loop has no memory for it then. */
+START_TEST(test_idle_timer_not_set_again)
+{
+    WB_PROMISE("no-memory");
+    struct server s;
+    server_start(&s, config(16, 256, 4096, 400), 0);
+    struct client *o = client_join(&s);
+    struct client *c = client_join(&s);
+    wb_sleep_ms(100);
+    client_say(c, "once\n");
+    expect_line(o, said(c->id, "once"), 1000, "");
+    /* The server has read the line: what the loop allocates next is
+     * for the timers (o's runs first, and drops it). */
+    wb_block_alloc_fail(1);
+    char line[512];
+    size_t len = 0;
+    int err = 0, r;
+    while ((r = client_read(c, line, sizeof line, &len, 2500, &err)) ==
+               GOT_LINE &&
+           len == strlen(CHAT_IDLE) - 1 && memcmp(line, CHAT_IDLE, len) == 0)
+        continue;
+    wb_block_alloc_fail(0);
+    WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
+              "client %ld spoke once, then its idle timer could not be set "
+              "again for the time left (the loop had no memory): it should "
+              "be disconnected (after at most %s) within 2500 ms of its "
+              "line; got %s",
+              c->id, show(CHAT_IDLE, strlen(CHAT_IDLE) - 1),
+              outcome(r, err, line, len));
+    expect_notice(o, CHAT_IDLE, 1000, "");
+    size_t now = clients_become(&s, 0, 1000);
+    WB_EXPECT(now == 0,
+              "both clients were disconnected: chat_clients() should say "
+              "0; it says %zu",
+              now);
+    struct client *e = client_join(&s);
+    struct client *f = client_join(&s);
+    client_say(e, "after\n");
+    expect_line(f, said(e->id, "after"), 1000,
+                " (the server goes on after a client's idle timer could not "
+                "be set again)");
+    server_stop(&s);
+    client_free(o);
+    client_free(c);
+    client_free(e);
+    client_free(f);
+}
+END_TEST
+
 /* A client's queue must grow for a long message, and cannot. */
 START_TEST(test_queue_cannot_grow)
 {
@@ -2473,6 +2587,9 @@ Suite *wb_suite(void)
                    "Small writes and Nagle's algorithm", 5.0);
     WB_ADD(s, test_config_bounds, "Serving many clients in one thread");
     WB_ADD(s, test_start_without_memory, "Serving many clients in one thread");
+    WB_ADD_TIMEOUT(s, test_admit_without_block_memory,
+                   "Serving many clients in one thread", 5.0);
+    WB_ADD_TIMEOUT(s, test_idle_timer_not_set_again, "Timers in the loop", 5.0);
     WB_ADD_TIMEOUT(s, test_admit_without_memory,
                    "Serving many clients in one thread", 5.0);
     WB_ADD_TIMEOUT(s, test_queue_cannot_grow,

@@ -306,6 +306,24 @@ void wb_alloc_fail(int call);
 int wb_alloc_calls(void);
 
 /**
+ * @brief Make one allocation of a building block fail: NULL with errno
+ *        `ENOMEM`.
+ *
+ * Like wb_alloc_fail(), for the building blocks a suite links (the
+ * solutions/ files of its NAME.links, or the learner's own in a handout:
+ * the loop, the linebuf...), whose blocks are not counted: a test can
+ * make the loop under the code under test run out of memory. Counts
+ * their calls of malloc(), calloc(), realloc(), reallocarray(), strdup()
+ * and strndup() from this call on, in every thread.
+ * @param call the call (from 1) that fails; 0: none.
+ */
+void wb_block_alloc_fail(int call);
+
+/** @brief The building blocks' allocation calls counted since the last
+ *         wb_block_alloc_fail(), the failed one included. */
+int wb_block_alloc_calls(void);
+
+/**
  * @brief Whether the calling process has no child left, running or
  *        unreaped. Reaps nothing.
  * @return 1 when waitpid() reports ECHILD, 0 otherwise.
