@@ -110,7 +110,7 @@ links_of = $(foreach s,$(if $(wildcard tests/$(1).links),$(file <tests/$(1).link
 # A suite that links tests/support/wrap.c (in its NAME.links) sees every
 # call of these functions the code under test makes, and can fail one.
 WRAPPED := fork pthread_create write fflush waitpid pthread_mutex_init \
-           pthread_cond_init clock_gettime fsync rename read pipe fcntl
+           pthread_cond_init clock_gettime fsync rename read pipe fcntl send
 WRAP_LDFLAGS := $(foreach f,$(WRAPPED),-Wl,--wrap=$(f))
 ldflags_of = $(if $(filter $(B)/obj/tests/support/wrap.o,$(call links_of,$(1))),$(WRAP_LDFLAGS))
 # Libraries (and other linker flags) a suite needs, one line in
@@ -303,10 +303,12 @@ check:
 
 # make mutants: single-point mutations of the reference solutions, each
 # graded by its exercise's suite (tests/support/wbtools/mutants.py).
-# LIMIT=K grades at most K mutants per exercise (a smoke test).
+# LIMIT=K grades at most K mutants per exercise (a smoke test); AGAIN=FILE
+# only those a survivors file of an earlier run lists.
 mutants:
 	@$(WBTOOLS) mutants --chapter='$(CHAPTER)' \
-	    --exercise='$(EXERCISE)' $(if $(LIMIT),--limit=$(LIMIT))
+	    --exercise='$(EXERCISE)' $(if $(LIMIT),--limit=$(LIMIT)) \
+	    $(if $(AGAIN),--again='$(AGAIN)')
 
 # What make mutants needs to build the suite of exercise EX (NN-topic/name)
 # around a mutated source: the flags, and the trusted objects (built here).
