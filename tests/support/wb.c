@@ -255,6 +255,18 @@ static void wb_hygiene_setup(void)
         static char path[512];
         snprintf(path, sizeof path, "%s/%s", dir, wb_current_test());
         __sanitizer_set_report_path(path);
+#ifdef WB_UBSAN
+        /* gcc's UndefinedBehaviorSanitizer writes its report to standard
+         * error whatever the path says: send this test's there. */
+        char err_path[600];
+        snprintf(err_path, sizeof err_path, "%s.stderr.%ld", path,
+                 (long)getpid());
+        int e = open(err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (e >= 0) {
+            dup2(e, 2);
+            close(e);
+        }
+#endif
     }
 #ifdef WB_TSAN
     /* ThreadSanitizer starts a helper thread of its own, which never ends,

@@ -21,6 +21,7 @@ a usage error.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -133,12 +134,20 @@ def cache_key(ex: Exercise, env: BuildEnv) -> str:
     """What an exercise's result depends on: its files, the suite and the
     test support, the learner's building blocks, the grader, and the
     build."""
-    files = [ex.source, ex.header, workbook.suite_source(ex.chapter, ex.name),
-             f"tests/{ex.chapter}/{ex.name}.links", "exercises/stubs.sha256"]
+    suite = workbook.suite_source(ex.chapter, ex.name)
+    files = [ex.source, ex.header, suite, f"tests/{ex.chapter}/{ex.name}.links", "exercises/stubs.sha256"]
     files += workbook.links(ex.chapter, ex.name)
-    files += [b.source for b in learner_blocks(ex)]
+    blocks = learner_blocks(ex)
+    files += [b.source for b in blocks]
+    # The suite of another chapter it includes (eloop's, chapter 4's loop).
+    files += [str(Path(suite).parent / m) for m in re.findall(r'^#include "([^"]+\.c)"', workbook.read(suite), re.M)]
+    # Every other file of the folders (headers, helpers), but not the other
+    # exercises' sources and suites: an edit of kvsave.c does not make kv's
+    # grade stale.
+    others = {o for o in workbook.exercises_of(ex.chapter) if o != ex.name} - {b.name for b in blocks}
+    skip = {f"exercises/{ex.chapter}/{o}.c" for o in others} | {f"tests/{ex.chapter}/test_{o}.c" for o in others}
     for folder in ("tests/support", f"tests/{ex.chapter}", f"exercises/{ex.chapter}"):
-        files += sorted(str(p) for p in Path(folder).glob("*.[ch]"))
+        files += sorted(str(p) for p in Path(folder).glob("*.[ch]") if str(p) not in skip)
     files += workbook.tools_sources()
     extra = "\0".join([env.B, env.CC, env.CFLAGS, env.LDFLAGS, env.REDIRECT, env.BLOCK_REDIRECT, env.SANITIZE,
                        timeout_multiplier(env.SANITIZE), os.environ.get("WB_ALL_TESTS", "")])

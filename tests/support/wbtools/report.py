@@ -55,24 +55,32 @@ def exercise_section(ex: Exercise) -> str:
     return ""
 
 
-def through_blocks(blocks: list[tuple[Exercise, Graded]]) -> list[str]:
+def through_blocks(blocks: list[tuple[Exercise, Graded]], first: bool) -> list[str]:
     """Under a failing check of an exercise that links building blocks the
-    learner wrote (in a handout): a line per block that names it, says how
-    it did, and points at its section, since the cause may lie there."""
+    learner wrote (in a handout), since the cause may lie there: a line per
+    failing block that names it, says how it fails and points at its
+    section, under every failing check; when every block passes, one line
+    that names them all, under the first failing check only (first)."""
+    failing = [(b, g) for b, g in blocks if g.failed or g.state in BLOCK_STATES]
+    if not failing:
+        if not first or not blocks:
+            return []
+        names = [f"{b.name}.c" for b, _ in blocks]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        which = "it passes its own checks, which cannot" if len(names) == 1 else \
+            "each passes its own checks, which cannot"
+        return [f"      these checks go through your {listed}: {which} try every use"]
     lines = []
-    if any(g.failed for _, g in blocks):  # the likely cause: the failing ones only
-        blocks = [(b, g) for b, g in blocks if g.failed]
-    for b, g in blocks:
-        first = next((t for t in g.tests if not t.passed), None)
+    for b, g in failing:
+        first_failed = next((t for t in g.tests if not t.passed), None)
         section = exercise_section(b)
         if g.state in BLOCK_STATES:
             said, do = BLOCK_STATES[g.state]
             how = f"it {said}: {do} it first"
-        elif first is not None:
-            how = f"it fails {g.failed} of its {len(g.tests)} checks ({first.name}): fix it first"
-            section = first.section or section
         else:
-            how = f"it passes its own {len(g.tests)} checks, which cannot try every use"
+            assert first_failed is not None
+            how = f"it fails {g.failed} of its {len(g.tests)} checks ({first_failed.name}): fix it first"
+            section = first_failed.section or section
         where = f'; read also: chapters/{b.chapter}/chapter.md, section "{section}"' if section else ""
         lines.append(f"      this check goes through your {b.name}.c: {how}{where}")
     return lines
@@ -123,7 +131,10 @@ def planted_or_report(message: str, reports: Path | None, test: str) -> list[str
         if r.is_file() and not r.is_symlink():
             text = "".join(c for c in r.read_text(errors="replace") if c.isprintable() or c == "\n")
             excerpt = sanitizer_excerpt(text)
-            if any(said.group(0) in l for l in excerpt):
+            # UndefinedBehaviorSanitizer's report names it in its summary,
+            # which a report that ends the process at once does not print.
+            names = [said.group(0)] + (["runtime error:"] if said.group(1) == "UndefinedBehavior" else [])
+            if any(n in l for l in excerpt for n in names):
                 lines.append("      the sanitizer's report (a file written in the test's own process):")
                 lines += excerpt
     return lines
@@ -167,7 +178,7 @@ def failures(ex: Exercise, g: Graded, reports: Path | None, limit: int,
         lines += planted_or_report(t.message, reports, t.name)
         if t.section:
             lines.append(f'      read: chapters/{ex.chapter}/chapter.md, section "{t.section}"')
-        lines += through_blocks(blocks or [])
+        lines += through_blocks(blocks or [], first=shown == 1)
     return lines, shown
 
 

@@ -155,7 +155,7 @@ def promise_text(header: str, tag: str) -> str:
         if line.startswith(f"- [{tag}] "):
             found = True
             text = line[len(tag) + 5 :]
-    return text[:300]
+    return text
 
 
 def untouched(path: str) -> bool:

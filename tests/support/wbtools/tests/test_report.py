@@ -43,7 +43,11 @@ class TestReport(unittest.TestCase):
         self.assertIn("clock_gettime()", text)
         self.assertNotIn("[", text[:1])
         self.assertEqual(workbook.promise_text("exercises/01-sync/runner.h", "no-such-tag"), "")
-        self.assertLessEqual(len(text), 300)
+        # The whole promise, however long (kvsave's [errors] ends with the
+        # case a test checks).
+        errors = workbook.promise_text("exercises/07-every-way/kvsave.h", "errors")
+        self.assertGreater(len(errors), 300)
+        self.assertTrue(errors.endswith("."), errors[-40:])
 
     def test_after_the_test_ended(self) -> None:
         g = Graded("failed", "", [TestResult("error", "test_x", "tests/support/wb.c:10", "", "a child", -1)])
@@ -89,6 +93,16 @@ class TestReport(unittest.TestCase):
             lines, _ = report.failures(RUNNER, failing(1), Path(d), 5)
             self.assertNotIn("        | SUMMARY: leak", lines)
 
+    def test_undefined_behavior_report_without_its_name(self) -> None:
+        # gcc's UndefinedBehaviorSanitizer, stopping at the first error,
+        # prints no line that names it: the runtime error is enough.
+        with TemporaryDirectory() as d:
+            Path(d, "test_0.stderr.123").write_text(
+                "runner.c:5:9: runtime error: signed integer overflow\n    #0 0x1 in runner_run runner.c:5\n")
+            said = "UndefinedBehaviorSanitizer reported an error in this test"
+            lines, _ = report.failures(RUNNER, failing(1, said), Path(d), 5)
+            self.assertIn("        | runner.c:5:9: runtime error: signed integer overflow", lines)
+
     def test_block_failure(self) -> None:
         tpool = Exercise("03-threads", "tpool", "exercises")
         bqueue = Exercise("03-threads", "bqueue", "exercises")
@@ -113,9 +127,13 @@ class TestReport(unittest.TestCase):
                       lines)
         # A block that passes is named only when none fails.
         self.assertFalse(any("timerq" in l for l in lines))
-        lines, _ = report.failures(future, failing(1), None, 5, [(timerq, Graded("passed"))])
-        self.assertTrue(any(l.startswith("      this check goes through your timerq.c: it passes its own")
-                            and l.endswith('section "A timer queue"') for l in lines))
+        # When all pass, one line names them all, under the first failure only.
+        lines, _ = report.failures(future, failing(3), None, 5,
+                                   [(loop, Graded("passed")), (timerq, Graded("passed"))])
+        said = [l for l in lines if "go through your" in l]
+        self.assertEqual(said, ["      these checks go through your loop.c and timerq.c: each passes its own "
+                                "checks, which cannot try every use"])
+        self.assertLess(lines.index(said[0]), lines.index("  future: test_1"))
         # Without building blocks of the learner's (the workbook): no such line.
         lines, _ = report.failures(future, failing(1), None, 5)
         self.assertFalse(any("goes through" in l for l in lines))
