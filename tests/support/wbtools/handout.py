@@ -157,5 +157,5 @@ def main(argv: list[str]) -> int:
     (dest / WORKFLOW).write_text(workflow(chapters))
     (dest / AUTOGRADING).parent.mkdir(parents=True, exist_ok=True)
     (dest / AUTOGRADING).write_text(json.dumps(autograding(chapters), indent=2) + "\n")
-    print(f"handout: {argv[0]} ({n} files, no solutions/); learners start with: make check CHAPTER=1")
+    print(f"handout: {argv[0]} ({n} files, no solutions/); learners start with: make check CHAPTER={min(chapters)}")
     return 0
