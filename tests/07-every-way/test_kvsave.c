@@ -639,8 +639,10 @@ START_TEST(test_relative_path)
 END_TEST
 
 /* Keys that sort by bytes, not as C strings: prefixes, NUL and CR LF
- * bytes, bytes above 127; a value of 100 KiB (more than one buffer of
- * the reference's writes); 1,000 keys in all. */
+ * bytes (keys that differ only after a NUL byte, and "a\0a\x01" that
+ * memcmp() puts before "a\0b" but a C-string comparison with the
+ * shorter first after it), bytes above 127; a value of 100 KiB (more than one
+ * buffer of the reference's writes); 1,000 keys in all. */
 START_TEST(test_any_bytes_many_keys)
 {
     WB_PROMISE("format");
@@ -658,8 +660,20 @@ START_TEST(test_any_bytes_many_keys)
     static const struct {
         const char *k;
         size_t kl;
-    } odd[] = {{"a", 1},     {"ab", 2}, {"a\0", 2}, {"a\r\nb", 4}, {"\xff", 1},
-               {"\x80z", 2}, {"A", 1},  {"", 0},    {"a b", 3}};
+    } odd[] = {{"a", 1},
+               {"ab", 2},
+               {"a\0", 2},
+               {"a\r\nb", 4},
+               {"\xff", 1},
+               {"\x80z", 2},
+               {"A", 1},
+               {"", 0},
+               {"a b", 3},
+               /* equal up to their NUL byte: strcmp() and strncmp() stop
+                  there and call them equal, memcmp() does not */
+               {"a\0b", 3},
+               {"a\0a", 3},
+               {"a\0a\x01", 4}};
     size_t n = 0;
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++, n++) {
         p[n].k = odd[i].k;
