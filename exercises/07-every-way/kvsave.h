@@ -112,7 +112,9 @@ typedef struct kvsave kvsave;
  *              must outlive the kvsave.
  * @param path  the snapshot's file name, relative or absolute; copied.
  *              The temporary file is `path` followed by `.tmp`, in the
- *              same directory.
+ *              same directory. That directory is the part of `path`
+ *              before its last `/` (`/` for `/snap`), or `.` when
+ *              `path` has no `/`.
  * @return the kvsave, to be freed with kvsave_free(); NULL with errno
  *         set: `EINVAL` (@p l, @p o or @p path NULL, or @p path empty),
  *         `ENOMEM`.
