@@ -23,7 +23,9 @@ struct kvsave {
 
 kvsave *kvsave_new(loop *l, offload *o, const char *path)
 {
-    /* TODO: see kvsave.h. Read: chapter 7, "The snapshot file". */
+    /* TODO: see kvsave.h. Read: chapter 7, "Durable: write, fsync,
+     * rename, fsync the folder" (the three names a SAVE uses: PATH,
+     * PATH.tmp and the folder that holds PATH). */
     (void)l;
     (void)o;
     (void)path;

@@ -56,7 +56,9 @@
  *   or the directory's open() or fsync()), and the client reads
  *   `-ERR <strerror of it>`; the next SAVE starts afresh. A write() that
  *   returns 0 (it wrote nothing, and set no errno) counts as failed
- *   with `EIO`.
+ *   with `EIO`. (No test can make close() fail: on a local disk it
+ *   does not, but on NFS it can report a write's `ENOSPC` or `EDQUOT`,
+ *   so check it all the same.)
  * - [no-tmp-left] After a failed SAVE, `PATH.tmp` does not exist, and
  *   `PATH` is as it was before (the old snapshot, or none), unless the
  *   rename happened and only the directory's fsync() failed.
@@ -110,7 +112,9 @@ typedef struct kvsave kvsave;
  *              must outlive the kvsave.
  * @param path  the snapshot's file name, relative or absolute; copied.
  *              The temporary file is `path` followed by `.tmp`, in the
- *              same directory.
+ *              same directory. That directory is the part of `path`
+ *              before its last `/` (`/` for `/snap`), or `.` when
+ *              `path` has no `/`.
  * @return the kvsave, to be freed with kvsave_free(); NULL with errno
  *         set: `EINVAL` (@p l, @p o or @p path NULL, or @p path empty),
  *         `ENOMEM`.

@@ -1,7 +1,7 @@
 /*
- * kvsave_cost: what a SAVE costs the loop, measured (chapter 7, "The
- * cost of the copy"). Not a test: the numbers of the chapter's section
- * on kvsave come from it.
+ * kvsave_cost: what a SAVE costs the loop, measured (chapter 7, "A
+ * snapshot of one instant"). Not a test: the numbers of that section
+ * come from it.
  *
  * Starts the key-value server (kv.c) with kvsave on a loop thread, fills
  * it with N keys of 16-byte values through one pipelined client, then
@@ -10,15 +10,18 @@
  * SAVE took until +OK, the file's size, and the slowest PING round trip
  * during the SAVE.
  *
- * Build and run from the top of the workbook (the reference solutions):
+ * Build and run from the top of the workbook: S=solutions builds it on
+ * the reference solutions; in a handout, which has no solutions/,
+ * S=exercises builds it on your own files.
  *
- *     cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 -pthread \
- *        -Iexercises/07-every-way -Iexercises/05-callbacks \
+ *     S=solutions
+ *     mkdir -p build && cc -std=c11 -D_POSIX_C_SOURCE=200809L -O2 \
+ *        -pthread -Iexercises/07-every-way -Iexercises/05-callbacks \
  *        -Iexercises/04-select -Iexercises -Ichapters \
  *        -o build/kvsave_cost tests/07-every-way/kvsave_cost.c \
- *        solutions/07-every-way/kvsave.c solutions/07-every-way/kv.c \
- *        solutions/05-callbacks/offload.c solutions/04-select/loop.c \
- *        solutions/04-select/timerq.c
+ *        $S/07-every-way/kvsave.c $S/07-every-way/kv.c \
+ *        $S/05-callbacks/offload.c $S/04-select/loop.c \
+ *        $S/04-select/timerq.c
  *     build/kvsave_cost 100000 /tmp/snap
  *
  * Linux-only (accept4 in kv.c, TCP on 127.0.0.1).
