@@ -14,12 +14,14 @@
  * gets the mutex before the woken consumer does. The consumer then wakes
  * to an empty queue and must go back to sleep.
  *
- * Linux-only: it reads /proc and calls gettid through syscall().
+ * Linux-only: it reads /proc and calls gettid through syscall()
+ * (tests/support/threadwatch.c).
  */
 #define _GNU_SOURCE
 #include "wb.h"
 #include "bqueue.h"
 #include "heap.h"
+#include "threadwatch.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -30,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define ITEM(n) ((void *)(uintptr_t)(n))
@@ -90,7 +91,7 @@ struct caller {
 
 static void announce(struct caller *c)
 {
-    atomic_store(&c->tid, (int)syscall(SYS_gettid));
+    atomic_store(&c->tid, threadwatch_self());
 }
 
 static void finished(struct caller *c)
@@ -125,45 +126,17 @@ static void start(pthread_t *t, struct caller *c, void *(*fn)(void *))
     WB_EXPECT(rc == 0, "pthread_create() failed: %s", strerror(rc));
 }
 
-/* The state letter of thread @p tid ('R' running, 'S' asleep, ...). */
-static char thread_state(int tid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return '?';
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *paren = strrchr(buf, ')'); /* the name may hold spaces */
-    return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
-}
-
 /* Wait until @p c is asleep inside its call (1) or its call has returned
- * (0), for at most 2 s; fail the test if neither happens. */
+ * (0), for at most 2 s; fail the test if neither happens. The thread's
+ * state is read in /proc (tests/support/threadwatch.c, in bqueue.links). */
 static int blocked_in_call(struct caller *c)
 {
-    int64_t end = wb_now_ns() + 2000 * 1000000LL;
-    while (wb_now_ns() < end) {
-        if (atomic_load(&c->done))
-            return 0;
-        int tid = atomic_load(&c->tid);
-        if (tid != 0 && thread_state(tid) == 'S') {
-            /* Asleep: in the queue's wait, or for a moment on something
-             * else; look again a little later to be sure. */
-            wb_sleep_ms(5);
-            if (atomic_load(&c->done))
-                return 0;
-            if (thread_state(tid) == 'S')
-                return 1;
-        }
-        sched_yield();
-    }
-    WB_EXPECT(0, "a thread calling the queue neither returned nor went to "
-                 "sleep within 2 s: is it spinning in a loop instead of "
-                 "waiting on a condition variable?");
-    return 0;
+    int blocked = threadwatch_blocked(&c->tid, &c->done);
+    WB_EXPECT(blocked >= 0,
+              "a thread calling the queue neither returned nor went to "
+              "sleep within 2 s: is it spinning in a loop instead of "
+              "waiting on a condition variable?");
+    return blocked == 1;
 }
 
 /* Wait up to @p ms for *n to reach @p want; return its last value. */
@@ -793,9 +766,10 @@ START_TEST(test_close_never_lost)
         while (!atomic_load(&hook_reached) && !atomic_load(&c.done) &&
                wb_now_ns() < end) {
             int tid = atomic_load(&c.tid);
-            if (tid != 0 && thread_state(tid) == 'S') {
+            if (tid != 0 && threadwatch_state(tid) == 'S') {
                 wb_sleep_ms(5);
-                if (!atomic_load(&hook_reached) && thread_state(tid) == 'S')
+                if (!atomic_load(&hook_reached) &&
+                    threadwatch_state(tid) == 'S')
                     break;
             }
             sched_yield();

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "cchan.h"
+#include "highfd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -233,21 +234,7 @@ START_TEST(test_errors_are_reported)
 
     /* loop_watch() refuses the pipe: every descriptor below FD_SETSIZE
      * is taken, so pipe() gets two that select() cannot wait for. */
-    struct rlimit many = old;
-    if (many.rlim_cur < FD_SETSIZE + 16 && many.rlim_max >= FD_SETSIZE + 16) {
-        many.rlim_cur = FD_SETSIZE + 16;
-        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &many), 0);
-    }
-    int filler[FD_SETSIZE];
-    int nfill = 0;
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ck_assert_msg(null_fd != -1, "cannot open /dev/null");
-    filler[nfill++] = null_fd;
-    for (int fd = 0; fd < FD_SETSIZE; fd++)
-        if (fcntl(fd, F_GETFD) == -1) {
-            ck_assert_msg(dup2(null_fd, fd) == fd, "dup2() failed");
-            filler[nfill++] = fd;
-        }
+    highfd_take(); /* tests/support/highfd.c, in cchan.links */
     fds = wb_count_fds();
     errno = 0;
     c = cchan_new(l, on_ignore, NULL);
@@ -255,9 +242,7 @@ START_TEST(test_errors_are_reported)
     int left = wb_count_fds() - fds;
     if (c != NULL)
         cchan_free(c);
-    for (int i = 0; i < nfill; i++)
-        close(filler[i]);
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    highfd_give_back();
     WB_EXPECT(c == NULL && err == EINVAL,
               "with the pipe at or above FD_SETSIZE, loop_watch() fails "
               "with EINVAL: cchan_new() should give NULL with errno "

@@ -14,6 +14,8 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "offload.h"
+#include "highfd.h"
+#include "threadwatch.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -28,31 +30,6 @@
 #include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
-
-static int count_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    ck_assert_msg(f != NULL, "cannot read /proc/self/status");
-    char line[256];
-    int threads = -1;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "Threads: %d", &threads) == 1)
-            break;
-    fclose(f);
-    return threads;
-}
-
-/* The thread count once it has come down to @p want: a joined thread can
- * stay listed for a moment while the kernel finishes removing it. */
-static int threads_after_joins(int want)
-{
-    int n = count_threads();
-    for (int i = 0; i < 250 && n > want; i++) {
-        wb_sleep_ms(2);
-        n = count_threads();
-    }
-    return n;
-}
 
 static int64_t thread_cpu_ns(void)
 {
@@ -295,7 +272,7 @@ START_TEST(test_bad_arguments)
 {
     WB_PROMISE("bad-args");
     loop *l = new_loop();
-    int before = count_threads();
+    int before = threadwatch_count();
     errno = 0;
     offload *o = offload_new(NULL, 2);
     WB_EXPECT(o == NULL && errno == EINVAL,
@@ -308,7 +285,7 @@ START_TEST(test_bad_arguments)
               "offload_new(l, 0) should give NULL with errno EINVAL: 0 "
               "workers could run nothing; got %s with errno %s",
               o == NULL ? "NULL" : "an offload", wb_errname(errno));
-    WB_EXPECT(count_threads() == before,
+    WB_EXPECT(threadwatch_count() == before,
               "a failed offload_new() should start no thread");
     struct board b;
     board_init(&b);
@@ -370,7 +347,7 @@ START_TEST(test_new_fails_cleanly)
 {
     WB_PROMISE("fails-cleanly");
     loop *l = new_loop();
-    int before = count_threads();
+    int before = threadwatch_count();
     int fds = wb_count_fds();
     wb_wrap_reset(WB_PTHREAD_CREATE, 3); /* the third worker cannot start */
     errno = 0;
@@ -378,7 +355,7 @@ START_TEST(test_new_fails_cleanly)
     int err = errno;
     int creates = wb_wrap_calls(WB_PTHREAD_CREATE);
     wb_wrap_reset(WB_PTHREAD_CREATE, 0);
-    int after = threads_after_joins(before);
+    int after = threadwatch_after_joins(before);
     WB_EXPECT(o == NULL && err == EAGAIN,
               "the third pthread_create() of four failed with EAGAIN: "
               "offload_new() should give NULL with errno EAGAIN; got %s with "
@@ -408,7 +385,8 @@ START_TEST(test_new_fails_cleanly)
               "pthread_mutex_init() failed with ENOMEM: offload_new() should "
               "give NULL with errno ENOMEM; got %s with errno %s",
               o == NULL ? "NULL" : "an offload", wb_errname(err));
-    WB_EXPECT(threads_after_joins(before) == before && wb_count_fds() == fds,
+    WB_EXPECT(threadwatch_after_joins(before) == before &&
+                  wb_count_fds() == fds,
               "a failed offload_new() should leave no thread and no "
               "descriptor behind");
 
@@ -422,8 +400,8 @@ START_TEST(test_new_fails_cleanly)
               "give NULL with errno ENOMEM; got %s with errno %s",
               o == NULL ? "NULL" : "an offload", wb_errname(err));
     offload_free(o);
-    WB_EXPECT(threads_after_joins(before) == before && wb_count_fds() == fds &&
-                  wb_alloc_live(NULL) == 0,
+    WB_EXPECT(threadwatch_after_joins(before) == before &&
+                  wb_count_fds() == fds && wb_alloc_live(NULL) == 0,
               "a failed offload_new() should leave no thread, descriptor or "
               "memory behind");
 
@@ -447,13 +425,13 @@ START_TEST(test_new_fails_cleanly)
               "errno EMFILE (from pipe()); got %s with errno %s",
               o == NULL ? "NULL" : "an offload", wb_errname(err));
     offload_free(o);
-    WB_EXPECT(threads_after_joins(before) == before && wb_count_fds() == fds &&
-                  wb_alloc_live(NULL) == 0,
+    WB_EXPECT(threadwatch_after_joins(before) == before &&
+                  wb_count_fds() == fds && wb_alloc_live(NULL) == 0,
               "offload_new() failed at pipe(): it should leave no thread, "
               "descriptor or memory behind, and close none of the "
               "caller's; %d threads, %d descriptors more and %zu blocks "
               "were left",
-              threads_after_joins(before) - before, wb_count_fds() - fds,
+              threadwatch_after_joins(before) - before, wb_count_fds() - fds,
               wb_alloc_live(NULL));
     loop_free(l);
 }
@@ -465,27 +443,9 @@ START_TEST(test_submit_watch_fails)
 {
     WB_PROMISE("fails-cleanly");
     loop *l = new_loop();
-    struct rlimit old, many;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-    many = old;
-    if (many.rlim_cur < FD_SETSIZE + 16 && many.rlim_max >= FD_SETSIZE + 16) {
-        many.rlim_cur = FD_SETSIZE + 16;
-        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &many), 0);
-    }
-    static int filler[FD_SETSIZE + 1];
-    int nfill = 0;
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ck_assert_msg(null_fd != -1, "cannot open /dev/null");
-    filler[nfill++] = null_fd;
-    for (int fd = 0; fd < FD_SETSIZE; fd++)
-        if (fcntl(fd, F_GETFD) == -1) {
-            ck_assert_msg(dup2(null_fd, fd) == fd, "dup2() failed");
-            filler[nfill++] = fd;
-        }
+    highfd_take(); /* tests/support/highfd.c, in offload.links */
     offload *o = new_offload(l, 1);
-    for (int i = 0; i < nfill; i++)
-        close(filler[i]);
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    highfd_give_back();
     struct board b;
     board_init(&b);
     struct job j;
@@ -558,7 +518,7 @@ START_TEST(test_out_of_memory)
 {
     WB_PROMISE("fails-cleanly");
     loop *l = new_loop();
-    int before = count_threads();
+    int before = threadwatch_count();
     int fds = wb_count_fds();
     int failed = 0;
     for (int n = 1; n <= 20; n++) {
@@ -572,7 +532,7 @@ START_TEST(test_out_of_memory)
         size_t blocks = wb_alloc_live(&bytes);
         if (o == NULL) {
             failed++;
-            int threads = threads_after_joins(before);
+            int threads = threadwatch_after_joins(before);
             WB_EXPECT(err == ENOMEM && blocks == 0 && threads == before &&
                           wb_count_fds() == fds,
                       "offload_new() with its allocation %d failing returned "
@@ -655,7 +615,7 @@ START_TEST(test_flags_fail_cleanly)
 {
     WB_PROMISE("fails-cleanly");
     loop *l = new_loop();
-    int before = count_threads();
+    int before = threadwatch_count();
     int fds = wb_count_fds();
     for (int n = 1; n <= 16; n++) {
         wb_wrap_fail(WB_FCNTL, n, EBADF, 0);
@@ -672,7 +632,7 @@ START_TEST(test_flags_fail_cleanly)
             offload_free(o);
             break;
         }
-        int threads = threads_after_joins(before);
+        int threads = threadwatch_after_joins(before);
         int left = wb_count_fds() - fds;
         size_t blocks = wb_alloc_live(NULL);
         WB_EXPECT(o == NULL && err != 0,
@@ -1544,15 +1504,15 @@ START_TEST(test_free_releases_everything)
 {
     WB_PROMISE("free");
     loop *l = new_loop();
-    int before = count_threads();
+    int before = threadwatch_count();
     int fds = wb_count_fds();
     struct board b;
     board_init(&b);
     offload *o = new_offload(l, 2);
     b.o = o;
-    WB_EXPECT(count_threads() == before + 2,
+    WB_EXPECT(threadwatch_count() == before + 2,
               "offload_new(l, 2) should start 2 worker threads; %d started",
-              count_threads() - before);
+              threadwatch_count() - before);
     /* Two running (at the gate), two queued behind them. */
     struct job jobs[4];
     for (int i = 0; i < 4; i++) {
@@ -1589,7 +1549,7 @@ START_TEST(test_free_releases_everything)
                   i, jobs[i].submit_rc, wb_errname(jobs[i].submit_errno));
     }
     WB_PROMISE("free");
-    int after = threads_after_joins(before);
+    int after = threadwatch_after_joins(before);
     WB_EXPECT(after == before,
               "offload_free() should end and join every worker; %d thread%s "
               "still running",
