@@ -19,6 +19,7 @@
  */
 #include "wb.h"
 #include "fullio.h"
+#include "ticker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -219,48 +220,6 @@ static size_t fill_pipe(int wfd)
     return filled;
 }
 
-/* SIGALRM every period_ms, to a handler installed WITHOUT SA_RESTART:
- * a read() or write() blocked when it arrives returns early. */
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int signo)
-{
-    (void)signo;
-    alarms++;
-}
-
-static timer_t ticker_start(long period_ms)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART */
-    WB_EXPECT(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction() failed: %s",
-              strerror(errno));
-    struct sigevent sev;
-    memset(&sev, 0, sizeof sev);
-    sev.sigev_notify = SIGEV_SIGNAL;
-    sev.sigev_signo = SIGALRM;
-    timer_t id;
-    WB_EXPECT(timer_create(CLOCK_MONOTONIC, &sev, &id) == 0,
-              "timer_create() failed: %s", strerror(errno));
-    struct itimerspec its = {{0, period_ms * 1000000L},
-                             {0, period_ms * 1000000L}};
-    WB_EXPECT(timer_settime(id, 0, &its, NULL) == 0,
-              "timer_settime() failed: %s", strerror(errno));
-    alarms = 0;
-    return id;
-}
-
-static void ticker_stop(timer_t id)
-{
-    WB_EXPECT(timer_delete(id) == 0, "timer_delete() failed: %s",
-              strerror(errno));
-    /* Ignoring also discards a signal the timer sent just before. */
-    signal(SIGALRM, SIG_IGN);
-}
-
 /* A child that writes the @p npieces pieces of @p data (of the lengths in
  * @p lens) into the pipe, each once the pipe is empty again, then closes
  * its end and exits. So every read() of the parent gets exactly one
@@ -409,7 +368,7 @@ START_TEST(test_read_retries_after_eintr)
     errno = 0;
     ssize_t got = fullio_read(fds[0], buf, 10);
     int saved = errno;
-    int seen = alarms;
+    int seen = ticker_count();
     ticker_stop(t);
     close(fds[0]); /* first, so a writer stuck on a full pipe ends */
     int code = reap(pid);
@@ -653,7 +612,7 @@ START_TEST(test_write_retries_after_eintr_and_short_writes)
     errno = 0;
     ssize_t put = fullio_write(fds[1], data, n);
     int saved = errno;
-    int seen = alarms;
+    int seen = ticker_count();
     ticker_stop(t);
     close(fds[1]);
     int code = reap(pid);

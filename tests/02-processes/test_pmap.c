@@ -9,6 +9,8 @@
 #define _DEFAULT_SOURCE
 #include "wb.h"
 #include "pmap.h"
+#include "exitmark.h"
+#include "fullstream.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -603,35 +605,12 @@ START_TEST(test_flushes_before_fork)
 }
 END_TEST
 
-/* An atexit() handler that reports, through a pipe, a process other than
- * the test's own that ran it: a child that ended with exit(). */
-static int exit_marker_fd = -1;
-static pid_t exit_marker_owner;
-
-static void on_exit_mark(void)
-{
-    if (exit_marker_fd >= 0 && getpid() != exit_marker_owner) {
-        ssize_t n = write(exit_marker_fd, "X", 1);
-        (void)n;
-    }
-}
-
 START_TEST(test_children_end_with__exit)
 {
-    int fds[2];
-    wb_pipe(fds);
-    exit_marker_fd = fds[1];
-    exit_marker_owner = getpid();
-    WB_EXPECT(atexit(on_exit_mark) == 0, "atexit() failed");
+    exitmark_arm(); /* tests/support/exitmark.c, in pmap.links */
     pmap_result r[NWORDS];
     int failed = pmap_run(NWORDS, shout, (void *)words, r);
-    exit_marker_fd = -1;
-    close(fds[1]);
-    char marks[NWORDS + 1];
-    ssize_t n;
-    while ((n = read(fds[0], marks, sizeof marks)) == -1 && errno == EINTR)
-        continue;
-    close(fds[0]);
+    ssize_t n = exitmark_count(NWORDS + 1);
     WB_PROMISE("exit");
     WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
               fail_note(failed, r, NWORDS));
@@ -1030,20 +1009,9 @@ END_TEST
 
 /* --- fflush() fails ---------------------------------------------------- */
 
-/* A stream on /dev/full with text in its buffer: every write to it fails
- * with ENOSPC, so fflush(NULL) fails until it is closed. */
-static FILE *full_stream(void)
-{
-    FILE *f = fopen("/dev/full", "w");
-    WB_EXPECT(f != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
-    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
-    WB_EXPECT(fputs("never written\n", f) != EOF, "fputs() failed");
-    return f;
-}
-
 START_TEST(test_flush_fails)
 {
-    FILE *full = full_stream();
+    FILE *full = fullstream_open();
     pmap_result r[3];
     fill_junk(r, 3);
     wb_wrap_reset(WB_FORK, 0);

@@ -11,6 +11,8 @@
 #define _DEFAULT_SOURCE
 #include "wb.h"
 #include "procpool.h"
+#include "exitmark.h"
+#include "fullstream.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -453,19 +455,6 @@ START_TEST(test_flushes_before_fork)
 }
 END_TEST
 
-/* An atexit() handler that reports, through a pipe, a process other than
- * the test's own that ran it: a child that ended with exit(). */
-static int exit_marker_fd = -1;
-static pid_t exit_marker_owner;
-
-static void on_exit_mark(void)
-{
-    if (exit_marker_fd >= 0 && getpid() != exit_marker_owner) {
-        ssize_t n = write(exit_marker_fd, "X", 1);
-        (void)n;
-    }
-}
-
 static int quick_job(size_t j, void *ctx)
 {
     (void)j;
@@ -475,20 +464,10 @@ static int quick_job(size_t j, void *ctx)
 
 START_TEST(test_children_end_with__exit)
 {
-    int fds[2];
-    wb_pipe(fds);
-    exit_marker_fd = fds[1];
-    exit_marker_owner = getpid();
-    WB_EXPECT(atexit(on_exit_mark) == 0, "atexit() failed");
+    exitmark_arm(); /* tests/support/exitmark.c, in procpool.links */
     procpool_result r[4];
     int failed = procpool_run(4, 2, quick_job, NULL, r);
-    exit_marker_fd = -1;
-    close(fds[1]);
-    char marks[8];
-    ssize_t n;
-    while ((n = read(fds[0], marks, sizeof marks)) == -1 && errno == EINTR)
-        continue;
-    close(fds[0]);
+    ssize_t n = exitmark_count(8);
     WB_PROMISE("exit");
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
               wb_errno_note(failed));
@@ -649,17 +628,6 @@ END_TEST
 
 /* --- fflush() fails ---------------------------------------------------- */
 
-/* A stream on /dev/full with text in its buffer: every write to it fails
- * with ENOSPC, so fflush(NULL) fails until it is closed. */
-static FILE *full_stream(void)
-{
-    FILE *f = fopen("/dev/full", "w");
-    WB_EXPECT(f != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
-    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
-    WB_EXPECT(fputs("never written\n", f) != EOF, "fputs() failed");
-    return f;
-}
-
 /* Checks that every job of @p r that has no pid was never started:
  * {pid 0, code -1, signo 0}. Returns how many jobs have a pid. */
 static int expect_unstarted_clean(const procpool_result *r, int m)
@@ -682,7 +650,7 @@ static int expect_unstarted_clean(const procpool_result *r, int m)
 START_TEST(test_flush_fails)
 {
     enum { M = 4 };
-    FILE *full = full_stream();
+    FILE *full = fullstream_open();
     procpool_result r[M];
     fill_junk(r, M);
     wb_wrap_reset(WB_FORK, 0);

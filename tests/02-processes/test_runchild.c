@@ -4,6 +4,8 @@
  */
 #include "wb.h"
 #include "runchild.h"
+#include "exitmark.h"
+#include "fullstream.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -226,19 +228,6 @@ START_TEST(test_flushes_before_fork)
 }
 END_TEST
 
-/* An atexit() handler that reports, through a pipe, a process other than
- * the test's own that ran it: a child that ended with exit(). */
-static int exit_marker_fd = -1;
-static pid_t exit_marker_owner;
-
-static void on_exit_mark(void)
-{
-    if (exit_marker_fd >= 0 && getpid() != exit_marker_owner) {
-        ssize_t n = write(exit_marker_fd, "X", 1);
-        (void)n;
-    }
-}
-
 static int return_zero(void *ctx)
 {
     (void)ctx;
@@ -247,20 +236,10 @@ static int return_zero(void *ctx)
 
 START_TEST(test_child_ends_with__exit)
 {
-    int fds[2];
-    wb_pipe(fds);
-    exit_marker_fd = fds[1];
-    exit_marker_owner = getpid();
-    WB_EXPECT(atexit(on_exit_mark) == 0, "atexit() failed");
+    exitmark_arm(); /* tests/support/exitmark.c, in runchild.links */
     runchild_status st = {0};
     int rc = runchild_run(return_zero, NULL, &st);
-    exit_marker_fd = -1;
-    close(fds[1]);
-    char c;
-    ssize_t n;
-    while ((n = read(fds[0], &c, 1)) == -1 && errno == EINTR)
-        continue;
-    close(fds[0]);
+    ssize_t n = exitmark_count(1);
     WB_PROMISE("exit");
     WB_EXPECT(rc == 0 && st.how == RUNCHILD_EXITED && st.code == 0,
               "expected the child to exit with 0; got rc=%d how=%d code=%d", rc,
@@ -494,20 +473,9 @@ END_TEST
 
 /* --- fflush() fails ----------------------------------------------------- */
 
-/* A stream on /dev/full with text in its buffer: every write to it fails
- * with ENOSPC, so fflush(NULL) fails until it is closed. */
-static FILE *full_stream(void)
-{
-    FILE *f = fopen("/dev/full", "w");
-    WB_EXPECT(f != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
-    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
-    WB_EXPECT(fputs("never written\n", f) != EOF, "fputs() failed");
-    return f;
-}
-
 START_TEST(test_flush_fails)
 {
-    FILE *full = full_stream();
+    FILE *full = fullstream_open();
     runchild_status st = junk;
     int code = 5;
     wb_wrap_reset(WB_FORK, 0);

@@ -10,6 +10,8 @@
  */
 #include "wb.h"
 #include "runcmd.h"
+#include "ticker.h"
+#include "fullstream.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -803,48 +805,6 @@ START_TEST(test_wait_interrupted_after_eof)
 }
 END_TEST
 
-/* SIGALRM every period_ms, to a handler installed WITHOUT SA_RESTART:
- * whatever the caller is blocked in returns early with EINTR. */
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int signo)
-{
-    (void)signo;
-    alarms++;
-}
-
-static timer_t ticker_start(long period_ms)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART */
-    WB_EXPECT(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction() failed: %s",
-              strerror(errno));
-    struct sigevent sev;
-    memset(&sev, 0, sizeof sev);
-    sev.sigev_notify = SIGEV_SIGNAL;
-    sev.sigev_signo = SIGALRM;
-    timer_t id;
-    WB_EXPECT(timer_create(CLOCK_MONOTONIC, &sev, &id) == 0,
-              "timer_create() failed: %s", strerror(errno));
-    struct itimerspec its = {{0, period_ms * 1000000L},
-                             {0, period_ms * 1000000L}};
-    WB_EXPECT(timer_settime(id, 0, &its, NULL) == 0,
-              "timer_settime() failed: %s", strerror(errno));
-    alarms = 0;
-    return id;
-}
-
-static void ticker_stop(timer_t id)
-{
-    WB_EXPECT(timer_delete(id) == 0, "timer_delete() failed: %s",
-              strerror(errno));
-    /* Ignoring also discards a signal the timer sent just before. */
-    signal(SIGALRM, SIG_IGN);
-}
-
 START_TEST(test_interruptions_keep_time_left)
 {
     /* A signal every 40 ms while a silent command runs for 1.5 s with a
@@ -865,27 +825,16 @@ START_TEST(test_interruptions_keep_time_left)
               "signo %d} after %lld ms (%d signals). After EINTR, wait again "
               "with the time left until the deadline, not the whole limit",
               rc, wb_errno_note(rc), r.timed_out, r.signo, (long long)ms,
-              (int)alarms);
+              ticker_count());
     free_result(&r);
 }
 END_TEST
 
 /* --- fflush() and waitpid() fail ------------------------------------- */
 
-/* A stream on /dev/full with text in its buffer: every write to it fails
- * with ENOSPC, so fflush(NULL) fails until it is closed. */
-static FILE *full_stream(void)
-{
-    FILE *f = fopen("/dev/full", "w");
-    WB_EXPECT(f != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
-    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
-    WB_EXPECT(fputs("never written\n", f) != EOF, "fputs() failed");
-    return f;
-}
-
 START_TEST(test_flush_fails)
 {
-    FILE *full = full_stream();
+    FILE *full = fullstream_open();
     char *argv[] = {"echo", "never", NULL};
     runcmd_result r = junk;
     wb_wrap_reset(WB_FORK, 0);
