@@ -19,7 +19,7 @@
  */
 #include "wb.h"
 #include "fullio.h"
-#include "ticker.h"
+#include "interrupt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -363,13 +363,13 @@ START_TEST(test_read_retries_after_eintr)
         _exit(raw_write_all(fds[1], text + 5, 5) == 0 ? 0 : 1);
     }
     close(fds[1]);
-    timer_t t = ticker_start(10);
+    timer_t t = interrupt_tick_start(10);
     unsigned char buf[10];
     errno = 0;
     ssize_t got = fullio_read(fds[0], buf, 10);
     int saved = errno;
-    int seen = ticker_count();
-    ticker_stop(t);
+    int seen = interrupt_ticks();
+    interrupt_tick_stop(t);
     close(fds[0]); /* first, so a writer stuck on a full pipe ends */
     int code = reap(pid);
     WB_EXPECT(got == 10,
@@ -608,12 +608,12 @@ START_TEST(test_write_retries_after_eintr_and_short_writes)
     size_t n = 256 * 1024;
     unsigned char *data = pattern(n, 4);
     pid_t pid = start_reader(fds, data, n, filled, 4096, 100, 4);
-    timer_t t = ticker_start(5);
+    timer_t t = interrupt_tick_start(5);
     errno = 0;
     ssize_t put = fullio_write(fds[1], data, n);
     int saved = errno;
-    int seen = ticker_count();
-    ticker_stop(t);
+    int seen = interrupt_ticks();
+    interrupt_tick_stop(t);
     close(fds[1]);
     int code = reap(pid);
     free(data);

@@ -9,8 +9,11 @@
 #define _DEFAULT_SOURCE
 #include "wb.h"
 #include "pmap.h"
+#include "dirtyheap.h"
+#include "crash.h"
+#include "interrupt.h"
 #include "exitmark.h"
-#include "fullstream.h"
+#include "stdioflush.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,18 +72,6 @@ static int write_text(int fd, const char *text)
     return write_all(fd, text, strlen(text));
 }
 
-/* Die of @p sig the way a crash does (default action, no core file). */
-static void die_of_signal(int sig)
-{
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigaction(sig, &sa, NULL);
-    raise(sig);
-}
-
 static void *shared_page(size_t size)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -132,25 +123,6 @@ static size_t null_data(const pmap_result *r, size_t n)
     for (size_t i = 0; i < n; i++)
         k += r[i].data == NULL;
     return k;
-}
-
-/* Leave garbage in the heap's free memory, so that a buffer malloc()
- * hands out next is not full of zero bytes by luck: a missing '\0' then
- * shows. */
-static void dirty_heap(void)
-{
-    void *blocks[48];
-    size_t nb = 0;
-    for (size_t size = 16; size <= 65536 && nb + 2 <= 48; size *= 2) {
-        size_t sizes[2] = {size, size + size / 2};
-        for (int k = 0; k < 2; k++) {
-            blocks[nb] = malloc(sizes[k]);
-            if (blocks[nb] != NULL)
-                memset(blocks[nb++], 0xa5, sizes[k]);
-        }
-    }
-    while (nb > 0)
-        free(blocks[--nb]);
 }
 
 /* --- Results in input order ------------------------------------------- */
@@ -291,7 +263,7 @@ static int some_fail(size_t index, int fd, void *ctx)
     char line[32];
     if (index == 1) {
         write_text(fd, "partial");
-        die_of_signal(SIGSEGV);
+        crash_with(SIGSEGV);
     }
     if (index == 3) {
         write_text(fd, "bad");
@@ -578,30 +550,22 @@ static int write_to_ctx_fd(size_t index, int fd, void *ctx)
 
 START_TEST(test_flushes_before_fork)
 {
-    FILE *f = tmpfile();
-    WB_EXPECT(f != NULL, "tmpfile() failed: %s", strerror(errno));
-    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
-    fputs("before\n", f); /* stays in the buffer */
-    int fd = fileno(f);
+    int fd;
+    FILE *f = stdioflush_pending(&fd);
     pmap_result r[1];
     int failed = pmap_run(1, write_to_ctx_fd, &fd, r);
     WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
               fail_note(failed, r, 1));
     pmap_free(r, 1);
-    rewind(f);
-    char *text = wb_slurp(f);
-    fclose(f);
-    int ok = strcmp(text, "before\nchild\n") == 0;
-    int reversed = strcmp(text, "child\nbefore\n") == 0;
-    free(text);
+    int order = stdioflush_order(f);
     WB_PROMISE("flush");
-    WB_EXPECT(ok,
+    WB_EXPECT(order == 1,
               "the caller printed \"before\" (still in a stdio buffer), "
               "then item 0's child wrote \"child\": expected the file to "
               "hold \"before\\nchild\\n\"; %s. Flush stdio "
               "(fflush(NULL)) before fork()",
-              reversed ? "\"before\" came after \"child\""
-                       : "it holds something else");
+              order == -1 ? "\"before\" came after \"child\""
+                          : "it holds something else");
 }
 END_TEST
 
@@ -850,14 +814,6 @@ END_TEST
 
 /* --- A signal while the parent reads ---------------------------------- */
 
-static volatile sig_atomic_t usr1_seen;
-
-static void on_usr1(int sig)
-{
-    (void)sig;
-    usr1_seen = 1;
-}
-
 static int poke_then_write(size_t index, int fd, void *ctx)
 {
     (void)ctx;
@@ -872,12 +828,7 @@ static int poke_then_write(size_t index, int fd, void *ctx)
 
 START_TEST(test_read_interrupted_by_signal)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: read() fails with EINTR */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART: read() fails with EINTR */
     pmap_result r[2];
     errno = 0;
     int failed = pmap_run(2, poke_then_write, NULL, r);
@@ -887,7 +838,8 @@ START_TEST(test_read_interrupted_by_signal)
               "expected the call to be resumed and 0 failed items; got %d"
               "%s",
               failed, wb_errno_note(failed));
-    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
+    WB_EXPECT(interrupt_usr1_seen(),
+              "the child's signal never reached the caller");
     WB_EXPECT(r[0].data != NULL && strcmp(r[0].data, "late") == 0 &&
                   r[1].data != NULL && strcmp(r[1].data, "early") == 0,
               "expected \"late\" and \"early\"; got \"%s\" and \"%s\"",
@@ -899,16 +851,11 @@ END_TEST
 
 START_TEST(test_wait_interrupted_by_signal)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: waitpid() fails with EINTR */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART: waitpid() fails with EINTR */
     pmap_result r[1];
     errno = 0;
     int failed = pmap_run(1, close_then_poke, NULL, r);
-    int seen = usr1_seen;
+    int seen = interrupt_usr1_seen();
     WB_PROMISE("eintr");
     WB_EXPECT(failed == 0 && r[0].ok == 1 && r[0].code == 0,
               "the child closed its pipe, then a signal handler interrupted "
@@ -940,7 +887,7 @@ START_TEST(test_data_is_nul_terminated)
     enum { N = 3 };
     pmap_result r[N];
     fill_junk(r, N);
-    dirty_heap();
+    dirtyheap_leave_garbage();
     int failed = pmap_run(N, long_line, NULL, r);
     WB_PROMISE("data");
     WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
@@ -1011,7 +958,7 @@ END_TEST
 
 START_TEST(test_flush_fails)
 {
-    FILE *full = fullstream_open();
+    FILE *full = stdioflush_full();
     pmap_result r[3];
     fill_junk(r, 3);
     wb_wrap_reset(WB_FORK, 0);

@@ -11,8 +11,10 @@
 #define _DEFAULT_SOURCE
 #include "wb.h"
 #include "procpool.h"
+#include "crash.h"
+#include "interrupt.h"
 #include "exitmark.h"
-#include "fullstream.h"
+#include "stdioflush.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -186,14 +188,7 @@ static int mixed_job(size_t j, void *ctx)
     atomic_fetch_add(&g->runs[j], 1);
     wb_sleep_ms((long)(MIXED - j) * 3);
     if (j == 5 || j == 7) {
-        int sig = j == 5 ? SIGKILL : SIGSEGV;
-        struct rlimit no_core = {0, 0};
-        setrlimit(RLIMIT_CORE, &no_core);
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        sigaction(sig, &sa, NULL);
-        raise(sig);
+        crash_with(j == 5 ? SIGKILL : SIGSEGV);
     }
     return (int)(j % 4);
 }
@@ -374,14 +369,6 @@ START_TEST(test_waiting_costs_no_cpu)
 }
 END_TEST
 
-static volatile sig_atomic_t usr1_seen;
-
-static void on_usr1(int sig)
-{
-    (void)sig;
-    usr1_seen = 1;
-}
-
 static int poke_parent_job(size_t j, void *ctx)
 {
     (void)ctx;
@@ -395,12 +382,7 @@ static int poke_parent_job(size_t j, void *ctx)
 
 START_TEST(test_wait_interrupted_by_signal)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: waitpid() fails with EINTR */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART: waitpid() fails with EINTR */
     procpool_result r[3];
     errno = 0;
     int failed = procpool_run(3, 2, poke_parent_job, NULL, r);
@@ -410,7 +392,8 @@ START_TEST(test_wait_interrupted_by_signal)
               "wait to be resumed and 3 failed jobs (codes 1, 2, 3); got %d"
               "%s",
               failed, wb_errno_note(failed));
-    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
+    WB_EXPECT(interrupt_usr1_seen(),
+              "the child's signal never reached the caller");
     for (int j = 0; j < 3; j++)
         WB_EXPECT(r[j].code == j + 1, "job %d: expected code %d; got %d", j,
                   j + 1, r[j].code);
@@ -429,29 +412,21 @@ static int write_to_ctx_fd(size_t j, void *ctx)
 
 START_TEST(test_flushes_before_fork)
 {
-    FILE *f = tmpfile();
-    WB_EXPECT(f != NULL, "tmpfile() failed: %s", strerror(errno));
-    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
-    fputs("before\n", f); /* stays in the buffer */
-    int fd = fileno(f);
+    int fd;
+    FILE *f = stdioflush_pending(&fd);
     procpool_result r[1];
     int failed = procpool_run(1, 1, write_to_ctx_fd, &fd, r);
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
               wb_errno_note(failed));
-    rewind(f);
-    char *text = wb_slurp(f);
-    fclose(f);
-    int ok = strcmp(text, "before\nchild\n") == 0;
-    int reversed = strcmp(text, "child\nbefore\n") == 0;
-    free(text);
+    int order = stdioflush_order(f);
     WB_PROMISE("flush");
-    WB_EXPECT(ok,
+    WB_EXPECT(order == 1,
               "the caller printed \"before\" (still in a stdio buffer), "
               "then job 0 wrote \"child\": expected the file to hold "
               "\"before\\nchild\\n\"; %s. Flush stdio (fflush(NULL)) "
               "before the first fork()",
-              reversed ? "\"before\" came after \"child\""
-                       : "it holds something else");
+              order == -1 ? "\"before\" came after \"child\""
+                          : "it holds something else");
 }
 END_TEST
 
@@ -650,7 +625,7 @@ static int expect_unstarted_clean(const procpool_result *r, int m)
 START_TEST(test_flush_fails)
 {
     enum { M = 4 };
-    FILE *full = fullstream_open();
+    FILE *full = stdioflush_full();
     procpool_result r[M];
     fill_junk(r, M);
     wb_wrap_reset(WB_FORK, 0);

@@ -4,8 +4,10 @@
  */
 #include "wb.h"
 #include "runchild.h"
+#include "crash.h"
+#include "interrupt.h"
 #include "exitmark.h"
-#include "fullstream.h"
+#include "stdioflush.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -28,14 +30,7 @@ static int return_code(void *ctx)
  * no core file left behind (sanitizers install their own handlers). */
 static int die_of_signal(void *ctx)
 {
-    int sig = *(const int *)ctx;
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigaction(sig, &sa, NULL);
-    raise(sig);
+    crash_with(*(const int *)ctx);
     return 100; /* not reached */
 }
 
@@ -287,14 +282,6 @@ START_TEST(test_waits_for_its_own_child)
 }
 END_TEST
 
-static volatile sig_atomic_t usr1_seen;
-
-static void on_usr1(int sig)
-{
-    (void)sig;
-    usr1_seen = 1;
-}
-
 /* Interrupt the parent while it waits: a signal whose handler does not
  * ask for restarting makes waitpid() fail with EINTR. */
 static int poke_parent(void *ctx)
@@ -308,12 +295,7 @@ static int poke_parent(void *ctx)
 
 START_TEST(test_wait_interrupted_by_signal)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART */
     runchild_status st = {0};
     errno = 0;
     int rc = runchild_run(poke_parent, NULL, &st);
@@ -324,7 +306,8 @@ START_TEST(test_wait_interrupted_by_signal)
               "rc=%d (%s) how=%d code=%d",
               rc, rc == -1 ? strerror(errno) : "no error", (int)st.how,
               st.code);
-    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
+    WB_EXPECT(interrupt_usr1_seen(),
+              "the child's signal never reached the caller");
 }
 END_TEST
 
@@ -475,7 +458,7 @@ END_TEST
 
 START_TEST(test_flush_fails)
 {
-    FILE *full = fullstream_open();
+    FILE *full = stdioflush_full();
     runchild_status st = junk;
     int code = 5;
     wb_wrap_reset(WB_FORK, 0);

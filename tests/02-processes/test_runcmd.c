@@ -10,8 +10,9 @@
  */
 #include "wb.h"
 #include "runcmd.h"
-#include "ticker.h"
-#include "fullstream.h"
+#include "dirtyheap.h"
+#include "interrupt.h"
+#include "stdioflush.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -124,26 +125,6 @@ START_TEST(test_binary_output)
 }
 END_TEST
 
-/* Leave garbage in the heap's free memory, so that a buffer malloc()
- * hands out next is not full of zero bytes by luck: a missing '\0' then
- * shows (LeakSanitizer's allocator zeroes what it hands out, so there
- * only SANITIZE=address or a plain build can see it). */
-static void dirty_heap(void)
-{
-    void *blocks[48];
-    size_t nb = 0;
-    for (size_t size = 16; size <= 65536 && nb + 2 <= 48; size *= 2) {
-        size_t sizes[2] = {size, size + size / 2};
-        for (int k = 0; k < 2; k++) {
-            blocks[nb] = malloc(sizes[k]);
-            if (blocks[nb] != NULL)
-                memset(blocks[nb++], 0xa5, sizes[k]);
-        }
-    }
-    while (nb > 0)
-        free(blocks[--nb]);
-}
-
 START_TEST(test_output_is_nul_terminated)
 {
     /* Longer than the few bytes at the start of a freed heap block that
@@ -151,7 +132,7 @@ START_TEST(test_output_is_nul_terminated)
     const char *line = "a line long enough to pass the heap's own headers";
     char *argv[] = {"printf", "%s", (char *)line, NULL};
     runcmd_result r = junk;
-    dirty_heap();
+    dirtyheap_leave_garbage();
     int rc = runcmd_run(argv, 0, &r);
     WB_PROMISE("capture");
     WB_EXPECT(rc == 0 && r.out != NULL && r.out != junk_out &&
@@ -763,24 +744,11 @@ END_TEST
 
 /* --- Signals ------------------------------------------------------------ */
 
-static volatile sig_atomic_t usr1_seen;
-
-static void on_usr1(int sig)
-{
-    (void)sig;
-    usr1_seen = 1;
-}
-
 START_TEST(test_wait_interrupted_after_eof)
 {
     /* The command closes its output at once (end-of-file), then signals
      * the caller while the caller waits for it to end. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: waitpid() fails with EINTR */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART: waitpid() fails with EINTR */
     char *argv[] = {"sh", "-c",
                     "exec >/dev/null; sleep 0.05; kill -USR1 $PPID; "
                     "sleep 0.05; exit 4",
@@ -788,7 +756,7 @@ START_TEST(test_wait_interrupted_after_eof)
     long limits[] = {0, 1500};
     WB_PROMISE("eintr");
     for (int k = 0; k < 2; k++) {
-        usr1_seen = 0;
+        interrupt_usr1_forget();
         runcmd_result r = junk;
         int rc = runcmd_run(argv, limits[k], &r);
         WB_EXPECT(rc == 0 && r.code == 4 && r.signo == 0 && r.timed_out == 0,
@@ -799,7 +767,8 @@ START_TEST(test_wait_interrupted_after_eof)
                   "%d}",
                   limits[k], rc, wb_errno_note(rc), r.code, r.signo,
                   r.timed_out);
-        WB_EXPECT(usr1_seen, "the command's signal never reached the caller");
+        WB_EXPECT(interrupt_usr1_seen(),
+                  "the command's signal never reached the caller");
         free_result(&r);
     }
 }
@@ -812,11 +781,11 @@ START_TEST(test_interruptions_keep_time_left)
      * each interruption never reaches its end. */
     char *argv[] = {"sleep", "1.5", NULL};
     runcmd_result r = junk;
-    timer_t ticker = ticker_start(40);
+    timer_t ticker = interrupt_tick_start(40);
     int64_t start = wb_now_ns();
     int rc = runcmd_run(argv, 300, &r);
     int64_t ms = (wb_now_ns() - start) / 1000000;
-    ticker_stop(ticker);
+    interrupt_tick_stop(ticker);
     WB_PROMISE("eintr-time-left");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && ms < 1200,
               "sleep 1.5 with a limit of 300 ms while SIGALRM interrupts the "
@@ -825,7 +794,7 @@ START_TEST(test_interruptions_keep_time_left)
               "signo %d} after %lld ms (%d signals). After EINTR, wait again "
               "with the time left until the deadline, not the whole limit",
               rc, wb_errno_note(rc), r.timed_out, r.signo, (long long)ms,
-              ticker_count());
+              interrupt_ticks());
     free_result(&r);
 }
 END_TEST
@@ -834,7 +803,7 @@ END_TEST
 
 START_TEST(test_flush_fails)
 {
-    FILE *full = fullstream_open();
+    FILE *full = stdioflush_full();
     char *argv[] = {"echo", "never", NULL};
     runcmd_result r = junk;
     wb_wrap_reset(WB_FORK, 0);
@@ -902,12 +871,7 @@ END_TEST
 
 START_TEST(test_interrupted_by_signal)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: poll() and read() fail with EINTR */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART: poll() and read() fail with EINTR */
     char *argv[] = {"sh", "-c",
                     "sleep 0.03; kill -USR1 $PPID; sleep 0.03; echo done",
                     NULL};
@@ -920,7 +884,8 @@ START_TEST(test_interrupted_by_signal)
               "be resumed, code 0 and \"done\\n\"; got %d%s, code %d, "
               "timed_out %d, \"%s\"",
               rc, wb_errno_note(rc), r.code, r.timed_out, shown(r.out));
-    WB_EXPECT(usr1_seen, "the command's signal never reached the caller");
+    WB_EXPECT(interrupt_usr1_seen(),
+              "the command's signal never reached the caller");
     free_result(&r);
 }
 END_TEST
@@ -1007,17 +972,12 @@ START_TEST(test_signal_then_silence)
     /* One signal interrupts the wait for output, then the command stays
      * silent past the limit: the wait after the interruption must still
      * end at the limit. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART */
     /* The signal comes from a thread of the test, not from the command:
      * a shell started late on a loaded machine was killed at the limit
      * before it could send it. */
     char *argv[] = {"sleep", "1.5", NULL};
-    usr1_seen = 0;
+    interrupt_usr1_forget();
     runcmd_result r = junk;
     pthread_t self = pthread_self(), sender;
     ck_assert_int_eq(pthread_create(&sender, NULL, usr1_later, &self), 0);
@@ -1034,7 +994,8 @@ START_TEST(test_signal_then_silence)
               "After EINTR go back to waiting with the time left; do not "
               "read() a pipe that has nothing to read",
               rc, wb_errno_note(rc), r.timed_out, r.signo, (long long)ms);
-    WB_EXPECT(usr1_seen, "the test's signal never reached the caller");
+    WB_EXPECT(interrupt_usr1_seen(),
+              "the test's signal never reached the caller");
     free_result(&r);
 }
 END_TEST

@@ -1,16 +1,23 @@
 /*
- * ticker.c: a signal that keeps interrupting the caller (ticker.h).
+ * interrupt.c: signals that interrupt a blocked caller (interrupt.h).
  * Shared by the chapter 1 and 2 suites that check a call resumes after
- * EINTR, so that the timer's setup is written once.
+ * EINTR, so that the handlers and the timer are written once.
  */
-#include "ticker.h"
+#include "interrupt.h"
 #include "wb.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
 
+static volatile sig_atomic_t usr1_seen;
 static volatile sig_atomic_t alarms;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    usr1_seen = 1;
+}
 
 static void on_alarm(int signo)
 {
@@ -18,7 +25,27 @@ static void on_alarm(int signo)
     alarms++;
 }
 
-timer_t ticker_start(long period_ms)
+void interrupt_on_usr1(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: the blocked call fails with EINTR */
+    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+}
+
+int interrupt_usr1_seen(void)
+{
+    return usr1_seen;
+}
+
+void interrupt_usr1_forget(void)
+{
+    usr1_seen = 0;
+}
+
+timer_t interrupt_tick_start(long period_ms)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -42,7 +69,7 @@ timer_t ticker_start(long period_ms)
     return id;
 }
 
-void ticker_stop(timer_t id)
+void interrupt_tick_stop(timer_t id)
 {
     WB_EXPECT(timer_delete(id) == 0, "timer_delete() failed: %s",
               strerror(errno));
@@ -50,7 +77,7 @@ void ticker_stop(timer_t id)
     signal(SIGALRM, SIG_IGN);
 }
 
-int ticker_count(void)
+int interrupt_ticks(void)
 {
     return alarms;
 }
