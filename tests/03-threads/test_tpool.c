@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "tpool.h"
+#include "timedwait.h"
 #include "heap.h"
 #include "threadwatch.h"
 #include "trace.h"
@@ -95,19 +96,6 @@ static void board_free(struct board *b)
     pthread_mutex_destroy(&b->lock);
 }
 
-static struct timespec deadline_in_ms(long ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 static void task_begin(struct board *b)
 {
     b->started++;
@@ -134,7 +122,7 @@ static void on_gated(void *ctx)
     struct board *b = j->b;
     pthread_mutex_lock(&b->lock);
     task_begin(b);
-    struct timespec end = deadline_in_ms(3000);
+    struct timespec end = timedwait_deadline(3000);
     while (!b->gate_open &&
            pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
         continue;
@@ -149,7 +137,7 @@ static void on_meet(void *ctx)
     struct board *b = j->b;
     pthread_mutex_lock(&b->lock);
     task_begin(b);
-    struct timespec end = deadline_in_ms(1500);
+    struct timespec end = timedwait_deadline(1500);
     while (b->started < b->meet && !b->met_timeout)
         if (pthread_cond_timedwait(&b->changed, &b->lock, &end) == ETIMEDOUT)
             b->met_timeout = 1;
@@ -169,14 +157,7 @@ static void open_gate(struct board *b)
 /* Wait until *field (a counter of @p b) reaches @p want, at most @p ms. */
 static int wait_board(struct board *b, const int *field, int want, long ms)
 {
-    struct timespec end = deadline_in_ms(ms);
-    pthread_mutex_lock(&b->lock);
-    while (*field < want &&
-           pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
-        continue;
-    int got = *field;
-    pthread_mutex_unlock(&b->lock);
-    return got;
+    return timedwait_counter(&b->lock, &b->changed, field, want, ms);
 }
 
 static int read_board(struct board *b, const int *field)
@@ -631,7 +612,7 @@ END_TEST
 /* Wait until b->meet tasks have started (1.5 s at most); lock held. */
 static void meet_locked(struct board *b)
 {
-    struct timespec end = deadline_in_ms(1500);
+    struct timespec end = timedwait_deadline(1500);
     while (b->started < b->meet && !b->met_timeout)
         if (pthread_cond_timedwait(&b->changed, &b->lock, &end) == ETIMEDOUT)
             b->met_timeout = 1;
@@ -801,7 +782,7 @@ static void on_submit_after_gate(void *ctx)
     struct board *b = l->b;
     pthread_mutex_lock(&b->lock);
     task_begin(b);
-    struct timespec end = deadline_in_ms(3000);
+    struct timespec end = timedwait_deadline(3000);
     while (!b->gate_open &&
            pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
         continue;

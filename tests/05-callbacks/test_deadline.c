@@ -22,7 +22,8 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "deadline.h"
-#include "highfd.h"
+#include "threadwatch.h"
+#include "fdlimit.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -55,14 +56,6 @@ const char *__tsan_default_options(void)
 static long heap_in_use(void)
 {
     return (long)wb_heap_in_use();
-}
-
-/* CPU time of the calling thread, in nanoseconds. */
-static int64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    ck_assert_int_eq(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts), 0);
-    return (int64_t)ts.tv_sec * 1000 * MS + ts.tv_nsec;
 }
 
 /* Every select() is counted (tests/support/selects.c, in deadline.links). */
@@ -543,9 +536,9 @@ START_TEST(test_submit_fails_cleanly)
     /* offload_submit() fails after the timer was added: the offload's
      * pipe is at or above FD_SETSIZE, so its loop_watch() gives EINVAL
      * at the first submit. The timer must be taken back. */
-    highfd_take(); /* tests/support/highfd.c, in deadline.links */
+    fdlimit_only_high(); /* tests/support/fdlimit.c, in deadline.links */
     offload *high = new_offload(l, 1);
-    highfd_give_back();
+    fdlimit_restore();
     struct work wh = {0};
     struct done dh = {0};
     errno = 0;
@@ -809,11 +802,11 @@ START_TEST(test_loop_does_not_spin)
     struct work w1 = {.sleep_us = 100000}, w2 = {.sleep_us = 250000};
     struct done d1 = {0}, d2 = {0};
     long selects = wb_select_calls();
-    int64_t cpu = thread_cpu_ns();
+    int64_t cpu = threadwatch_cpu_ns();
     submit(o, l, 400, &w1, &d1);
     submit(o, l, 50, &w2, &d2);
     int64_t took = run(l);
-    cpu = thread_cpu_ns() - cpu;
+    cpu = threadwatch_cpu_ns() - cpu;
     selects = wb_select_calls() - selects;
     expect_done(&d1, &w1, 0, "a request whose work won at 100 ms");
     expect_done(&d2, &w2, ETIMEDOUT, "a request that timed out at 50 ms");

@@ -14,7 +14,8 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "offload.h"
-#include "highfd.h"
+#include "timedwait.h"
+#include "fdlimit.h"
 #include "threadwatch.h"
 #include "trace.h"
 
@@ -30,26 +31,6 @@
 #include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    ck_assert_int_eq(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts), 0);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static struct timespec deadline_in_ms(long ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
 
 static loop *new_loop(void)
 {
@@ -142,14 +123,7 @@ static void open_gate(struct board *b)
 /* Wait until *field reaches @p want, at most @p ms; return its value. */
 static int wait_board(struct board *b, const int *field, int want, long ms)
 {
-    struct timespec end = deadline_in_ms(ms);
-    pthread_mutex_lock(&b->lock);
-    while (*field < want &&
-           pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
-        continue;
-    int got = *field;
-    pthread_mutex_unlock(&b->lock);
-    return got;
+    return timedwait_counter(&b->lock, &b->changed, field, want, ms);
 }
 
 static int read_dones(struct board *b)
@@ -177,11 +151,11 @@ static int on_work(void *req)
     pthread_cond_broadcast(&b->changed);
     /* The gate and the meeting wait 3 s at most, so that a broken offload
      * cannot keep a worker forever. */
-    struct timespec end = deadline_in_ms(3000);
+    struct timespec end = timedwait_deadline(3000);
     while (j->gated && !b->gate_open &&
            pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
         continue;
-    end = deadline_in_ms(1500);
+    end = timedwait_deadline(1500);
     while (b->started < b->meet && !b->met_timeout)
         if (pthread_cond_timedwait(&b->changed, &b->lock, &end) == ETIMEDOUT)
             b->met_timeout = 1;
@@ -405,21 +379,12 @@ START_TEST(test_new_fails_cleanly)
               "a failed offload_new() should leave no thread, descriptor or "
               "memory behind");
 
-    /* Out of descriptors: the pipe cannot be made. Descriptors are
-     * numbered from the lowest free one: with the limit there, none is
-     * left. */
-    struct rlimit old, low;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-    low = old;
-    int lowest = 0;
-    while (fcntl(lowest, F_GETFD) != -1)
-        lowest++;
-    low.rlim_cur = (rlim_t)lowest;
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    /* Out of descriptors: the pipe cannot be made. */
+    fdlimit_none_left();
     errno = 0;
     o = offload_new(l, 2);
     err = errno;
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    fdlimit_restore();
     WB_EXPECT(o == NULL && err == EMFILE,
               "with no descriptor left, offload_new() should give NULL with "
               "errno EMFILE (from pipe()); got %s with errno %s",
@@ -443,9 +408,9 @@ START_TEST(test_submit_watch_fails)
 {
     WB_PROMISE("fails-cleanly");
     loop *l = new_loop();
-    highfd_take(); /* tests/support/highfd.c, in offload.links */
+    fdlimit_only_high(); /* tests/support/fdlimit.c, in offload.links */
     offload *o = new_offload(l, 1);
-    highfd_give_back();
+    fdlimit_restore();
     struct board b;
     board_init(&b);
     struct job j;
@@ -1457,12 +1422,12 @@ START_TEST(test_loop_sleeps_while_work_runs)
     slow.sleep = WORK_MS;
     submit_ok(o, &quick);
     submit_ok(o, &slow);
-    int64_t cpu = thread_cpu_ns();
+    int64_t cpu = threadwatch_cpu_ns();
     int64_t t0 = wb_now_ns();
     long selects = wb_select_calls();
     run_ok(l);
     selects = wb_select_calls() - selects;
-    long used_ms = (long)((thread_cpu_ns() - cpu) / 1000000);
+    long used_ms = (long)((threadwatch_cpu_ns() - cpu) / 1000000);
     long took_ms = (long)((wb_now_ns() - t0) / 1000000);
     expect_done(&quick, 0, 1);
     expect_done(&slow, 0, 1);

@@ -1,7 +1,8 @@
 /*
  * threadwatch.c: what a suite sees of its own threads through /proc
  * (threadwatch.h). Shared by the suites of chapters 3 and 5 that count
- * a pool's threads or wait for a caller to block, so that a fix to how
+ * a pool's threads, measure a thread's CPU time or wait for a caller to
+ * block, so that a fix to how
  * they look reaches every suite at once. It fails a test only when the
  * machine cannot be observed (no /proc); what the learner's code did is
  * returned, and the suite fails the test with its own message, so that
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 int threadwatch_count(void)
@@ -45,6 +47,13 @@ int threadwatch_after_joins(int want)
 int threadwatch_self(void)
 {
     return (int)syscall(SYS_gettid);
+}
+
+int64_t threadwatch_cpu_ns(void)
+{
+    struct timespec ts;
+    ck_assert_int_eq(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts), 0);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 char threadwatch_state(int tid)

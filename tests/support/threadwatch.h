@@ -1,13 +1,14 @@
 /*
  * threadwatch.h: what a suite sees of its own threads through /proc
- * (Linux only): how many there are, which one is calling, and whether
- * one is asleep in a call. A suite gets these by listing
- * tests/support/threadwatch.c in its tests/NN-topic/NAME.links.
+ * (Linux only): how many there are, which one is calling, how much CPU
+ * it has used, and whether one is asleep in a call. A suite gets these by
+ * listing tests/support/threadwatch.c in its tests/NN-topic/NAME.links.
  */
 #ifndef WB_THREADWATCH_H
 #define WB_THREADWATCH_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 
 /** The number of threads of this process ("Threads:" in
  * /proc/self/status); fails the test if that file cannot be read. */
@@ -20,6 +21,9 @@ int threadwatch_after_joins(int want);
 
 /** The kernel's id of the calling thread, as in /proc/self/task. */
 int threadwatch_self(void);
+
+/** The CPU time the calling thread has used, in nanoseconds. */
+int64_t threadwatch_cpu_ns(void);
 
 /** The state letter of thread @p tid ('R' running, 'S' asleep, ...), or
  * '?' when it cannot be read. */

@@ -1,9 +1,10 @@
 /*
- * highfd.c: descriptors at or above FD_SETSIZE on demand (highfd.h).
- * Shared by the chapter 5 suites that make the loop refuse a wake-up
- * pipe, so that the way it is done (and any fix to it) is one.
+ * fdlimit.c: no descriptor left, or only high ones (fdlimit.h). Shared by
+ * the chapter 5 suites that make a wake-up pipe impossible to make or
+ * impossible to watch, so that the way it is done (and any fix to it)
+ * is one.
  */
-#include "highfd.h"
+#include "fdlimit.h"
 #include "wb.h"
 
 #include <fcntl.h>
@@ -15,7 +16,20 @@ static struct rlimit old;
 static int filler[FD_SETSIZE + 1];
 static int nfill;
 
-void highfd_take(void)
+void fdlimit_none_left(void)
+{
+    struct rlimit low;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    low = old;
+    int lowest = 0;
+    while (fcntl(lowest, F_GETFD) != -1)
+        lowest++;
+    low.rlim_cur = (rlim_t)lowest;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    nfill = 0;
+}
+
+void fdlimit_only_high(void)
 {
     struct rlimit many;
     ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
@@ -35,7 +49,7 @@ void highfd_take(void)
         }
 }
 
-void highfd_give_back(void)
+void fdlimit_restore(void)
 {
     for (int i = 0; i < nfill; i++)
         close(filler[i]);
