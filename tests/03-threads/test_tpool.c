@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "tpool.h"
+#include "meeting.h"
 #include "timedwait.h"
 #include "heap.h"
 #include "threadwatch.h"
@@ -1048,19 +1049,7 @@ struct meeting {
 static void on_meet_and_leave(void *ctx)
 {
     struct meeting *m = ctx;
-    if (atomic_fetch_add(&m->arrived, 1) + 1 == 2)
-        atomic_store(&m->release_ns, wb_now_ns() + 50 * 1000);
-    long long at;
-    int64_t yield_after = wb_now_ns() + 1000000;
-    while ((at = atomic_load(&m->release_ns)) == 0) {
-        int64_t now = wb_now_ns();
-        if (now >= m->give_up_ns)
-            break;
-        if (now >= yield_after)
-            sched_yield(); /* let the other task run on a busy machine */
-    }
-    while (at != 0 && wb_now_ns() < at)
-        continue;
+    meeting_attend(&m->arrived, 2, &m->release_ns, m->give_up_ns);
     atomic_fetch_add(&m->left, 1);
 }
 
@@ -1523,25 +1512,9 @@ END_TEST
 /* make check CHAPTER=3 EXERCISE=tpool TRACE=1 draws this test's tasks. */
 const char *const wb_trace_test = "test_tasks_run_on_the_workers";
 
-/* ThreadSanitizer starts a helper thread of its own at the first
- * pthread_create() of a process. Starting and joining one thread in
- * wb_suite(), in the runner before it forks the tests, keeps that helper
- * out of the fixture's count of threads left running. */
-static void *do_nothing(void *arg)
-{
-    return arg;
-}
-
-static void start_thread_machinery(void)
-{
-    pthread_t t;
-    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
-        pthread_join(t, NULL);
-}
-
 Suite *wb_suite(void)
 {
-    start_thread_machinery();
+    threadwatch_start_machinery(); /* ThreadSanitizer's helper */
     Suite *s = wb_begin("tpool", "chapters/03-threads/chapter.md");
     WB_ADD(s, test_bad_arguments, "A thread pool");
     WB_ADD_TIMEOUT(s, test_create_fails_cleanly, "A thread pool", 5.0);

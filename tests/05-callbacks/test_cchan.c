@@ -1088,18 +1088,9 @@ START_TEST(test_free_releases_everything)
 }
 END_TEST
 
-/* ThreadSanitizer starts a helper thread of its own at the first
- * pthread_create() of a process; start it before the tests fork. */
-static void *do_nothing(void *arg)
-{
-    return arg;
-}
-
 Suite *wb_suite(void)
 {
-    pthread_t t;
-    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
-        pthread_join(t, NULL);
+    threadwatch_start_machinery(); /* ThreadSanitizer's helper */
     Suite *s = wb_begin("cchan", "chapters/05-callbacks/chapter.md");
     WB_ADD(s, test_bad_arguments, "A completion channel");
     WB_ADD(s, test_errors_are_reported, "The self-pipe and eventfd");

@@ -36,4 +36,10 @@ char threadwatch_state(int tid);
  * call has returned. The suite fails the test, with its own message. */
 int threadwatch_blocked(atomic_int *tid, atomic_int *done);
 
+/** Starts and joins one thread. ThreadSanitizer starts a helper thread
+ * of its own at the first pthread_create() of a process: a suite that
+ * calls this in wb_suite(), in the runner before it forks the tests,
+ * keeps that helper out of the fixture's count of threads left running. */
+void threadwatch_start_machinery(void);
+
 #endif
