@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "offload.h"
+#include "newfds.h"
 #include "timedwait.h"
 #include "fdlimit.h"
 #include "threadwatch.h"
@@ -449,20 +450,12 @@ START_TEST(test_descriptor_flags)
 {
     WB_PROMISE("fd-flags");
     loop *l = new_loop();
-    enum { SCAN = 256 };
-    int was_open[SCAN];
-    for (int fd = 0; fd < SCAN; fd++)
-        was_open[fd] = fcntl(fd, F_GETFD) != -1;
+    struct newfds seen; /* tests/support/newfds.c, in offload.links */
+    newfds_before(&seen);
     offload *o = new_offload(l, 1);
-    int opened = 0, no_cloexec = 0, blocking = 0;
-    for (int fd = 0; fd < SCAN; fd++) {
-        int fdfl = fcntl(fd, F_GETFD);
-        if (was_open[fd] || fdfl == -1)
-            continue;
-        opened++;
-        no_cloexec += !(fdfl & FD_CLOEXEC);
-        blocking += !(fcntl(fd, F_GETFL) & O_NONBLOCK);
-    }
+    newfds_after(&seen);
+    int opened = seen.opened, no_cloexec = seen.no_cloexec,
+        blocking = seen.blocking;
     WB_EXPECT(opened > 0, "offload_new() should open a wake-up descriptor");
     WB_EXPECT(no_cloexec == 0,
               "every descriptor offload_new() opens should be close-on-exec "
