@@ -89,6 +89,27 @@ static void result_free(struct result *r)
     free(r->err);
 }
 
+/* " with errno ENAME" after a result @p r that is -1 (@p err saved right
+ * after the call), "" after any other: for the end of a message that
+ * shows what a call returned. */
+static const char *with_errno(long r, int err)
+{
+    static _Thread_local char note[64];
+    if (r != -1)
+        return "";
+    snprintf(note, sizeof note, " with errno %s", wb_errname(err));
+    return note;
+}
+
+/* Expects -1 with errno @p want from a call that returned @p ret (@p err,
+ * its errno); @p what says what the call was given, for the message. */
+static void expect_fails_with(int ret, int err, int want, const char *what)
+{
+    WB_EXPECT(ret == -1 && err == want,
+              "%s: expected -1 with errno %s, got %d with errno %s (%s)", what,
+              wb_errname(want), ret, wb_errname(err), strerror(err));
+}
+
 /* Copy up to @p max bytes of @p s from @p from into @p dst, with newlines
  * shown as \n, between quotes. */
 static void excerpt(char *dst, size_t cap, const char *s, size_t from,
@@ -672,16 +693,10 @@ START_TEST(test_null_arguments_einval)
 
     errno = 0;
     int ret = report_run(NULL, out, stderr, &sum);
-    WB_EXPECT(ret == -1 && errno == EINVAL,
-              "in = NULL: expected -1 with errno EINVAL, got %d with errno "
-              "%s (%s)",
-              ret, wb_errname(errno), strerror(errno));
+    expect_fails_with(ret, errno, EINVAL, "in = NULL");
     errno = 0;
     ret = report_run(in, NULL, stderr, &sum);
-    WB_EXPECT(ret == -1 && errno == EINVAL,
-              "out = NULL: expected -1 with errno EINVAL, got %d with errno "
-              "%s (%s)",
-              ret, wb_errname(errno), strerror(errno));
+    expect_fails_with(ret, errno, EINVAL, "out = NULL");
     WB_EXPECT(sum.accepted == 5 && sum.rejected == 5 && sum.total_cents == 5,
               "on EINVAL the summary must not be touched");
     long pos = ftell(in);
@@ -689,10 +704,7 @@ START_TEST(test_null_arguments_einval)
               "on EINVAL nothing may be read: the input is at byte %ld", pos);
     errno = 0;
     ret = report_run(in, out, stderr, NULL);
-    WB_EXPECT(ret == -1 && errno == EINVAL,
-              "sum = NULL: expected -1 with errno EINVAL, got %d with errno "
-              "%s (%s)",
-              ret, wb_errname(errno), strerror(errno));
+    expect_fails_with(ret, errno, EINVAL, "sum = NULL");
     rewind(out);
     char *written = wb_slurp(out);
     size_t len = strlen(written);
@@ -809,10 +821,8 @@ START_TEST(test_read_error_midway_writes_no_report)
     fclose(in);
     fclose(out);
     fclose(err);
-    WB_EXPECT(ret == -1 && saved == EIO,
-              "the input gives 3 lines, then reading fails with EIO: "
-              "expected -1 with errno EIO, got %d with errno %s (%s)",
-              ret, wb_errname(saved), strerror(saved));
+    expect_fails_with(ret, saved, EIO,
+                      "the input gives 3 lines, then reading fails with EIO");
     EXPECT_TEXT(text, "",
                 "after a read error in the middle of the input no report "
                 "may be written: the totals of the lines before it would "
@@ -858,11 +868,9 @@ START_TEST(test_write_error_reported)
     fclose(in2);
     fclose(out);
     fclose(full); /* fails: its buffer cannot be written either */
-    WB_EXPECT(ret == -1 && saved == ENOSPC,
-              "err cannot be written (it is /dev/full, buffered) and there "
-              "is a message for it: expected -1 with errno ENOSPC, got %d "
-              "with errno %s (%s)",
-              ret, wb_errname(saved), strerror(saved));
+    expect_fails_with(ret, saved, ENOSPC,
+                      "err cannot be written (it is /dev/full, buffered) and "
+                      "there is a message for it");
 }
 END_TEST
 
@@ -1096,9 +1104,8 @@ START_TEST(test_unwritable_message_stops_the_run)
     WB_EXPECT(ret == -1 && saved == ENOSPC,
               "err is unbuffered and cannot be written (/dev/full): the "
               "message for line 2 fails at once, so expected -1 with the "
-              "errno that write left, ENOSPC; got %d%s%s",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(saved) : "");
+              "errno that write left, ENOSPC; got %d%s",
+              ret, with_errno(ret, saved));
     EXPECT_TEXT(text, "",
                 "the message for line 2 could not be written: reading "
                 "stops there and nothing is written to out");
@@ -1250,10 +1257,9 @@ START_TEST(test_read_error_without_errno_is_eio)
     fclose(out);
     WB_EXPECT(ret == -1 && saved == EIO,
               "reading fails without setting errno: expected -1 with "
-              "errno EIO, got %d%s%s (set errno to 0 before reading, and "
+              "errno EIO, got %d%s (set errno to 0 before reading, and "
               "use EIO when the failure left it at 0)",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(saved) : "");
+              ret, with_errno(ret, saved));
     EXPECT_TEXT(text, "", "after a read error no report may be written");
     free(text);
 }
@@ -1302,10 +1308,9 @@ START_TEST(test_write_error_without_errno_is_eio)
     fclose(out); /* fails too: its buffer cannot go out */
     WB_EXPECT(ret == -1 && err_no == EIO,
               "out fails when it is flushed, without setting errno: "
-              "expected -1 with errno EIO, got %d%s%s (set errno to 0 "
+              "expected -1 with errno EIO, got %d%s (set errno to 0 "
               "before writing, and use EIO when the failure left it at 0)",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(err_no) : "");
+              ret, with_errno(ret, err_no));
 
     WB_PROMISE("err-fail");
     FILE *ok = tmpfile();
@@ -1315,9 +1320,8 @@ START_TEST(test_write_error_without_errno_is_eio)
     fclose(err);
     WB_EXPECT(ret == -1 && err_no == EIO,
               "err is unbuffered and its write fails without setting "
-              "errno: expected -1 with errno EIO, got %d%s%s",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(err_no) : "");
+              "errno: expected -1 with errno EIO, got %d%s",
+              ret, with_errno(ret, err_no));
     err = failing_stream(1);
     ret = run_with("a,1,1\nbad\n", ok, err, &err_no, &sum);
     fclose(err);
@@ -1325,9 +1329,8 @@ START_TEST(test_write_error_without_errno_is_eio)
     WB_EXPECT(ret == -1 && err_no == EIO,
               "err is buffered and fails when it is flushed at the end, "
               "without setting errno: expected -1 with errno EIO, got "
-              "%d%s%s",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(err_no) : "");
+              "%d%s",
+              ret, with_errno(ret, err_no));
 }
 END_TEST
 
@@ -1354,10 +1357,9 @@ START_TEST(test_stream_in_error_fails_the_run)
     WB_EXPECT(ret == -1 && err_no == EIO,
               "out's error indicator is set (ferror()), so what it got "
               "cannot be trusted to be whole: expected -1 with errno EIO, "
-              "got %d%s%s (fflush() can succeed on such a stream: check "
+              "got %d%s (fflush() can succeed on such a stream: check "
               "ferror() too)",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(err_no) : "");
+              ret, with_errno(ret, err_no));
     FILE *ok = tmpfile();
     WB_EXPECT(ok != NULL, "tmpfile() failed");
     FILE *err = stream_in_error();
@@ -1366,10 +1368,9 @@ START_TEST(test_stream_in_error_fails_the_run)
     fclose(ok);
     WB_EXPECT(ret == -1 && err_no == EIO,
               "err's error indicator is set (ferror()): expected -1 with "
-              "errno EIO, got %d%s%s (fflush() can succeed on such a "
+              "errno EIO, got %d%s (fflush() can succeed on such a "
               "stream: check ferror() too)",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(err_no) : "");
+              ret, with_errno(ret, err_no));
 }
 END_TEST
 

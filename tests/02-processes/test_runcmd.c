@@ -75,6 +75,17 @@ static const char *out_note(const runcmd_result *r)
     return r->out == NULL ? "NULL" : r->out == junk_out ? "never set" : "set";
 }
 
+/* runcmd_run(@p argv, @p timeout_ms, @p r), timed: its result, and in
+ * *@p ms the milliseconds it took. */
+static int run_timed(char *const argv[], long timeout_ms, runcmd_result *r,
+                     int64_t *ms)
+{
+    int64_t start = wb_now_ns();
+    int rc = runcmd_run(argv, timeout_ms, r);
+    *ms = (wb_now_ns() - start) / 1000000;
+    return rc;
+}
+
 START_TEST(test_captures_output)
 {
     char *argv[] = {"echo", "hello", "world", NULL};
@@ -232,9 +243,8 @@ START_TEST(test_timeout_kills)
 {
     char *argv[] = {"sleep", "1", NULL};
     runcmd_result r = junk;
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 50, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 50, &r, &ms);
     WB_PROMISE("timeout");
     WB_EXPECT(rc == 0,
               "a command that timed out still ran: expected 0; got "
@@ -289,9 +299,8 @@ START_TEST(test_timeout_after_output_closed)
      * pipe reaches end-of-file long before the command ends. */
     char *argv[] = {"sh", "-c", "exec >&-; exec sleep 1", NULL};
     runcmd_result r = junk;
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 80, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 80, &r, &ms);
     WB_PROMISE("timeout-after-eof");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL,
               "a command that closed its output but kept running past the "
@@ -309,9 +318,8 @@ START_TEST(test_timeout_kill_cannot_be_ignored)
     /* The command ignores SIGTERM, and the exec keeps that. */
     char *argv[] = {"sh", "-c", "trap '' TERM; echo ready; exec sleep 1", NULL};
     runcmd_result r = junk;
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 150, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 150, &r, &ms);
     WB_PROMISE("timeout");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && r.code == -1,
               "a command that ignores SIGTERM, limit 150 ms: expected 0 and "
@@ -345,9 +353,8 @@ START_TEST(test_time_limit_counts_from_the_call)
                     "while :; do echo tick; done",
                     NULL};
     runcmd_result r = junk;
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 150, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 150, &r, &ms);
     WB_PROMISE("timeout");
     WB_EXPECT(
         rc == 0 && r.timed_out == 1,
@@ -613,9 +620,8 @@ START_TEST(test_pipe_ends_do_not_reach_command)
               strerror(errno));
     char *argv[] = {"sh", "-c", "sleep 1 >/dev/null 2>&1 & echo $!", NULL};
     runcmd_result r = junk;
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 1500, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 1500, &r, &ms);
     long bg = rc == 0 && r.out != NULL ? strtol(r.out, NULL, 10) : 0;
     char leaked[256] = "";
     int nleaked = 0;
@@ -782,9 +788,8 @@ START_TEST(test_interruptions_keep_time_left)
     char *argv[] = {"sleep", "1.5", NULL};
     runcmd_result r = junk;
     timer_t ticker = interrupt_tick_start(40);
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 300, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 300, &r, &ms);
     interrupt_tick_stop(ticker);
     WB_PROMISE("eintr-time-left");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && ms < 1200,
@@ -897,9 +902,8 @@ START_TEST(test_one_ms_limit)
     /* The smallest limit there is: 1 ms is a limit, not "no limit". */
     char *argv[] = {"sleep", "1", NULL};
     runcmd_result r = junk;
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 1, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 1, &r, &ms);
     WB_PROMISE("timeout");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && ms < 700,
               "sleep 1 with a limit of 1 ms: expected 0 and {timed_out 1, "
@@ -981,9 +985,8 @@ START_TEST(test_signal_then_silence)
     runcmd_result r = junk;
     pthread_t self = pthread_self(), sender;
     ck_assert_int_eq(pthread_create(&sender, NULL, usr1_later, &self), 0);
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 250, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 250, &r, &ms);
     pthread_join(sender, NULL);
     WB_PROMISE("eintr-time-left");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && ms < 1000,

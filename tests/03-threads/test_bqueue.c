@@ -139,6 +139,19 @@ static int blocked_in_call(struct caller *c)
     return blocked == 1;
 }
 
+/* Starts a thread for each of the @p n callers of @p c, running @p fn,
+ * and expects each to fall asleep in its call; @p doing names the call
+ * for the message ("a pop on an empty, open queue"). */
+static void start_all_blocked(struct caller *c, pthread_t *t, int n,
+                              void *(*fn)(void *), const char *doing)
+{
+    for (int i = 0; i < n; i++)
+        start(&t[i], &c[i], fn);
+    for (int i = 0; i < n; i++)
+        WB_EXPECT(blocked_in_call(&c[i]), "%s returned %s instead of blocking",
+                  doing, wb_errname(c[i].rc));
+}
+
 /* Wait up to @p ms for *n to reach @p want; return its last value. */
 static int wait_count(atomic_int *n, int want, long ms)
 {
@@ -357,15 +370,9 @@ START_TEST(test_close_wakes_every_consumer)
     struct caller c[WAITERS];
     pthread_t t[WAITERS];
     atomic_int returned = 0;
-    for (int i = 0; i < WAITERS; i++) {
-        c[i] = (struct caller){.q = q, .nreturned = &returned};
-        start(&t[i], &c[i], do_pop);
-    }
     for (int i = 0; i < WAITERS; i++)
-        WB_EXPECT(blocked_in_call(&c[i]),
-                  "a pop on an empty, open queue returned %s instead of "
-                  "blocking",
-                  wb_errname(c[i].rc));
+        c[i] = (struct caller){.q = q, .nreturned = &returned};
+    start_all_blocked(c, t, WAITERS, do_pop, "a pop on an empty, open queue");
     WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
     int n = wait_count(&returned, WAITERS, 1000);
     WB_EXPECT(n == WAITERS,
@@ -393,15 +400,10 @@ START_TEST(test_close_wakes_every_producer)
     struct caller c[WAITERS];
     pthread_t t[WAITERS];
     atomic_int returned = 0;
-    for (int i = 0; i < WAITERS; i++) {
+    for (int i = 0; i < WAITERS; i++)
         c[i] = (struct caller){
             .q = q, .item = ITEM(100 + i), .nreturned = &returned};
-        start(&t[i], &c[i], do_push);
-    }
-    for (int i = 0; i < WAITERS; i++)
-        WB_EXPECT(blocked_in_call(&c[i]),
-                  "a push on a full queue returned %s instead of blocking",
-                  wb_errname(c[i].rc));
+    start_all_blocked(c, t, WAITERS, do_push, "a push on a full queue");
     WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
     int n = wait_count(&returned, WAITERS, 1000);
     WB_EXPECT(n == WAITERS,
@@ -894,15 +896,9 @@ START_TEST(test_two_consumers_asleep)
     pthread_t t[2];
     atomic_int returned = 0;
     park_prepare();
-    for (int i = 0; i < 2; i++) {
-        c[i] = (struct caller){.q = q, .nreturned = &returned};
-        start(&t[i], &c[i], do_pop);
-    }
     for (int i = 0; i < 2; i++)
-        WB_EXPECT(blocked_in_call(&c[i]),
-                  "a pop on an empty, open queue returned %s instead of "
-                  "blocking",
-                  wb_errname(c[i].rc));
+        c[i] = (struct caller){.q = q, .nreturned = &returned};
+    start_all_blocked(c, t, 2, do_pop, "a pop on an empty, open queue");
     park(t[0]);
     park(t[1]);
     push_ok(q, ITEM(1));
@@ -941,15 +937,10 @@ START_TEST(test_two_producers_asleep)
     pthread_t t[2];
     atomic_int returned = 0;
     park_prepare();
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2; i++)
         c[i] = (struct caller){
             .q = q, .item = ITEM(3 + i), .nreturned = &returned};
-        start(&t[i], &c[i], do_push);
-    }
-    for (int i = 0; i < 2; i++)
-        WB_EXPECT(blocked_in_call(&c[i]),
-                  "a push on a full queue returned %s instead of blocking",
-                  wb_errname(c[i].rc));
+    start_all_blocked(c, t, 2, do_push, "a push on a full queue");
     park(t[0]);
     park(t[1]);
     void *a = pop_ok(q);

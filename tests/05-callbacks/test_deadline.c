@@ -428,6 +428,19 @@ static void on_blocker_done(offload *o, void *req, int status, void *ctx)
     (*(int *)ctx)++;
 }
 
+/* Keeps the only worker of @p o busy with @p blocker, whose work waits at
+ * its gate until a timer of @p l opens it after @p open_ms; its on_done
+ * counts in *@p done. */
+static void block_worker(offload *o, loop *l, struct work *blocker, int *done,
+                         long open_ms)
+{
+    ck_assert_msg(offload_submit(o, on_work, on_blocker_done, blocker, done) >
+                      0,
+                  "offload_submit() failed");
+    ck_assert_msg(loop_add_timer(l, open_ms, on_open_gate, blocker->gate) > 0,
+                  "loop_add_timer() failed");
+}
+
 START_TEST(test_timeout_cancels_queued_work)
 {
     WB_PROMISE("cancel-queued");
@@ -437,11 +450,7 @@ START_TEST(test_timeout_cancels_queued_work)
     gate_init(&g);
     struct work blocker = {.gate = &g, .gate_max_ms = 1500};
     int blocker_done = 0;
-    ck_assert_msg(offload_submit(o, on_work, on_blocker_done, &blocker,
-                                 &blocker_done) > 0,
-                  "offload_submit() failed");
-    ck_assert_msg(loop_add_timer(l, 150, on_open_gate, &g) > 0,
-                  "loop_add_timer() failed");
+    block_worker(o, l, &blocker, &blocker_done, 150);
     /* Behind the blocker on the only worker: still queued at 30 ms. */
     struct work w = {.status = 0};
     struct done d = {0};
@@ -471,11 +480,7 @@ START_TEST(test_cancel_by_id)
     gate_init(&g);
     struct work blocker = {.gate = &g, .gate_max_ms = 1500};
     int blocker_done = 0;
-    ck_assert_msg(offload_submit(o, on_work, on_blocker_done, &blocker,
-                                 &blocker_done) > 0,
-                  "offload_submit() failed");
-    ck_assert_msg(loop_add_timer(l, 30, on_open_gate, &g) > 0,
-                  "loop_add_timer() failed");
+    block_worker(o, l, &blocker, &blocker_done, 30);
     struct work w = {0};
     struct done d = {0};
     long id = submit(o, l, 1000, &w, &d);
