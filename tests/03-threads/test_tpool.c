@@ -115,18 +115,24 @@ static void task_end(struct board *b, int id)
     pthread_cond_broadcast(&b->changed);
 }
 
-/* Start, wait for the gate (3 s at most, so a broken pool cannot hang a
- * task forever), finish. */
+/* With b->lock held: wait for the gate to open, 3 s at most, so that a
+ * broken pool cannot hang a task forever. */
+static void wait_for_gate(struct board *b)
+{
+    struct timespec end = timedwait_deadline(3000);
+    while (!b->gate_open &&
+           pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
+        continue;
+}
+
+/* Start, wait for the gate, finish. */
 static void on_gated(void *ctx)
 {
     struct job *j = ctx;
     struct board *b = j->b;
     pthread_mutex_lock(&b->lock);
     task_begin(b);
-    struct timespec end = timedwait_deadline(3000);
-    while (!b->gate_open &&
-           pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
-        continue;
+    wait_for_gate(b);
     task_end(b, j->id);
     pthread_mutex_unlock(&b->lock);
 }
@@ -783,10 +789,7 @@ static void on_submit_after_gate(void *ctx)
     struct board *b = l->b;
     pthread_mutex_lock(&b->lock);
     task_begin(b);
-    struct timespec end = timedwait_deadline(3000);
-    while (!b->gate_open &&
-           pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
-        continue;
+    wait_for_gate(b);
     pthread_mutex_unlock(&b->lock);
     l->rc = tpool_submit(b->pool, on_count, &l->runs);
     pthread_mutex_lock(&b->lock);
