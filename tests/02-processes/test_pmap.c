@@ -9,6 +9,7 @@
 #define _DEFAULT_SOURCE
 #include "wb.h"
 #include "pmap.h"
+#include "autoreap.h"
 #include "dirtyheap.h"
 #include "crash.h"
 #include "interrupt.h"
@@ -1014,16 +1015,12 @@ START_TEST(test_wait_fails)
 
     /* SIGCHLD ignored: the kernel reaps each child as it ends, and every
      * waitpid() fails with ECHILD. */
-    struct sigaction ign, old;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    autoreap_start();
     fill_junk(r, N);
     errno = 0;
     int got = pmap_run(N, note_pid, pg, r);
     int err = errno;
-    sigaction(SIGCHLD, &old, NULL);
+    autoreap_stop();
     WB_PROMISE("fail-clean");
     WB_EXPECT(got == -1 && err == ECHILD,
               "SIGCHLD was set to SIG_IGN, so the kernel reaped the children "

@@ -11,6 +11,7 @@
 #define _DEFAULT_SOURCE
 #include "wb.h"
 #include "procpool.h"
+#include "autoreap.h"
 #include "crash.h"
 #include "interrupt.h"
 #include "exitmark.h"
@@ -668,11 +669,7 @@ START_TEST(test_wait_fails)
     /* With SIGCHLD ignored, the kernel reaps each child as it ends: the
      * pool's waitpid() waits for its children to end, then fails with
      * ECHILD, and their statuses are lost. */
-    struct sigaction ign, old;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    autoreap_start();
     procpool_result r[M];
     fill_junk(r, M);
     wb_wrap_reset(WB_FORK, 0);
@@ -680,7 +677,7 @@ START_TEST(test_wait_fails)
     int got = procpool_run(M, 2, short_job, NULL, r);
     int err = errno;
     int forks = wb_wrap_calls(WB_FORK);
-    sigaction(SIGCHLD, &old, NULL);
+    autoreap_stop();
     WB_PROMISE("wait-fails");
     WB_EXPECT(got == -1 && err == ECHILD,
               "SIGCHLD was set to SIG_IGN, so the kernel reaped the pool's "

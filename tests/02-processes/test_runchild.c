@@ -4,6 +4,7 @@
  */
 #include "wb.h"
 #include "runchild.h"
+#include "autoreap.h"
 #include "crash.h"
 #include "interrupt.h"
 #include "exitmark.h"
@@ -496,17 +497,13 @@ START_TEST(test_wait_fails_with_echild)
     /* With SIGCHLD ignored, the kernel reaps every child as it ends: the
      * parent's waitpid() waits for the child to end, then fails with
      * ECHILD. There is no status to report. */
-    struct sigaction ign, old;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    autoreap_start();
     runchild_status st = junk;
     int code = 3;
     errno = 0;
     int rc = runchild_run(return_code, &code, &st);
     int err = errno;
-    sigaction(SIGCHLD, &old, NULL);
+    autoreap_stop();
     WB_PROMISE("wait-fails");
     WB_EXPECT(rc == -1 && err == ECHILD,
               "SIGCHLD was set to SIG_IGN, so the kernel reaped the child "

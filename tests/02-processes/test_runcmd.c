@@ -10,6 +10,7 @@
  */
 #include "wb.h"
 #include "runcmd.h"
+#include "autoreap.h"
 #include "dirtyheap.h"
 #include "interrupt.h"
 #include "stdioflush.h"
@@ -844,11 +845,7 @@ START_TEST(test_wait_fails)
 {
     /* With SIGCHLD ignored, the kernel reaps the command as it ends: the
      * caller's waitpid() fails with ECHILD, and there is no status. */
-    struct sigaction ign, old;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    autoreap_start();
     char *argv[] = {"sh", "-c", "echo lost; sleep 0.05", NULL};
     long limits[] = {0, 1500};
     for (int k = 0; k < 2; k++) {
@@ -870,7 +867,7 @@ START_TEST(test_wait_fails)
                   r.code, r.signo, r.timed_out, out_note(&r), r.out_len);
         free_result(&r);
     }
-    sigaction(SIGCHLD, &old, NULL);
+    autoreap_stop();
 }
 END_TEST
 
@@ -1176,17 +1173,13 @@ START_TEST(test_wait_fails_after_kill)
 {
     /* With SIGCHLD ignored the kernel reaps the command it killed at the
      * limit: the waitpid() after the kill fails with ECHILD. */
-    struct sigaction ign, old;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    autoreap_start();
     char *argv[] = {"sleep", "1", NULL};
     runcmd_result r = junk;
     errno = 0;
     int rc = runcmd_run(argv, 50, &r);
     int err = errno;
-    sigaction(SIGCHLD, &old, NULL);
+    autoreap_stop();
     WB_PROMISE("wait-fails");
     WB_EXPECT(rc == -1 && err == ECHILD,
               "SIGCHLD was set to SIG_IGN, so the kernel reaped the command "

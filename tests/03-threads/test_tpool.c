@@ -155,10 +155,7 @@ static void on_meet(void *ctx)
 
 static void open_gate(struct board *b)
 {
-    pthread_mutex_lock(&b->lock);
-    b->gate_open = 1;
-    pthread_cond_broadcast(&b->changed);
-    pthread_mutex_unlock(&b->lock);
+    timedwait_set(&b->lock, &b->changed, &b->gate_open, 1);
 }
 
 /* Wait until *field (a counter of @p b) reaches @p want, at most @p ms. */

@@ -115,10 +115,7 @@ static void job_init(struct job *j, struct board *b, int id)
 
 static void open_gate(struct board *b)
 {
-    pthread_mutex_lock(&b->lock);
-    b->gate_open = 1;
-    pthread_cond_broadcast(&b->changed);
-    pthread_mutex_unlock(&b->lock);
+    timedwait_set(&b->lock, &b->changed, &b->gate_open, 1);
 }
 
 /* Wait until *field reaches @p want, at most @p ms; return its value. */

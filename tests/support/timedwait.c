@@ -32,3 +32,12 @@ int timedwait_counter(pthread_mutex_t *lock, pthread_cond_t *changed,
     pthread_mutex_unlock(lock);
     return got;
 }
+
+void timedwait_set(pthread_mutex_t *lock, pthread_cond_t *changed, int *field,
+                   int value)
+{
+    pthread_mutex_lock(lock);
+    *field = value;
+    pthread_cond_broadcast(changed);
+    pthread_mutex_unlock(lock);
+}

@@ -20,4 +20,9 @@ struct timespec timedwait_deadline(long ms);
 int timedwait_counter(pthread_mutex_t *lock, pthread_cond_t *changed,
                       const int *field, int want, long ms);
 
+/** Sets the flag or counter *@p field to @p value under @p lock and
+ * announces it on @p changed (to every waiter). */
+void timedwait_set(pthread_mutex_t *lock, pthread_cond_t *changed, int *field,
+                   int value);
+
 #endif
