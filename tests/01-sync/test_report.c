@@ -61,22 +61,34 @@ struct result {
     struct report_summary sum;
 };
 
+/* A new temporary file; fails the test if none can be made. */
+static FILE *new_tmpfile(void)
+{
+    FILE *f = tmpfile();
+    WB_EXPECT(f != NULL, "tmpfile() failed");
+    return f;
+}
+
+/* What @p f holds from its start, as a string to free(). */
+static char *text_of(FILE *f)
+{
+    rewind(f);
+    return wb_slurp(f);
+}
+
 static struct result run_report(const char *input)
 {
     struct result r;
     FILE *in = wb_tmpfile_with(input);
-    FILE *out = tmpfile();
-    FILE *err = tmpfile();
-    WB_EXPECT(out != NULL && err != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
+    FILE *err = new_tmpfile();
     /* Garbage, so a summary that is never set shows up. */
     r.sum = (struct report_summary){777, 777, 777};
     errno = 0;
     r.ret = report_run(in, out, err, &r.sum);
     r.err_no = errno;
-    rewind(out);
-    rewind(err);
-    r.out = wb_slurp(out);
-    r.err = wb_slurp(err);
+    r.out = text_of(out);
+    r.err = text_of(err);
     fclose(in);
     fclose(out);
     fclose(err);
@@ -416,10 +428,8 @@ START_TEST(test_a_thousand_items)
     int blocks = canary->nblocks;
     free(canary);
     fclose(input);
-    rewind(out);
-    rewind(err);
-    r.out = wb_slurp(out);
-    r.err = wb_slurp(err);
+    r.out = text_of(out);
+    r.err = text_of(err);
     fclose(out);
     fclose(err);
     EXPECT_OK(r);
@@ -687,8 +697,7 @@ START_TEST(test_null_arguments_einval)
 {
     WB_PROMISE("einval");
     FILE *in = wb_tmpfile_with("a,1,1\n");
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     struct report_summary sum = {5, 5, 5};
 
     errno = 0;
@@ -705,8 +714,7 @@ START_TEST(test_null_arguments_einval)
     errno = 0;
     ret = report_run(in, out, stderr, NULL);
     expect_fails_with(ret, errno, EINVAL, "sum = NULL");
-    rewind(out);
-    char *written = wb_slurp(out);
+    char *written = text_of(out);
     size_t len = strlen(written);
     free(written);
     fclose(in);
@@ -720,14 +728,12 @@ START_TEST(test_null_err_still_counts)
 {
     WB_PROMISE("null-err");
     FILE *in = wb_tmpfile_with("a,1,1\nbad\nb,2,2\nc,-1,1\n");
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     struct report_summary sum = {9, 9, 9};
     errno = 0;
     int ret = report_run(in, out, NULL, &sum);
     int saved = errno;
-    rewind(out);
-    char *text = wb_slurp(out);
+    char *text = text_of(out);
     fclose(in);
     fclose(out);
     WB_EXPECT(ret == 0,
@@ -750,14 +756,12 @@ START_TEST(test_read_error_reported)
      * a read error that is easy to make. */
     FILE *in = fopen("/", "r");
     WB_EXPECT(in != NULL, "fopen(\"/\") failed: %s", strerror(errno));
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     struct report_summary sum;
     errno = 0;
     int ret = report_run(in, out, NULL, &sum);
     int saved = errno;
-    rewind(out);
-    char *text = wb_slurp(out);
+    char *text = text_of(out);
     fclose(in);
     fclose(out);
     WB_EXPECT(ret == -1 && saved == EISDIR,
@@ -807,17 +811,14 @@ START_TEST(test_read_error_midway_writes_no_report)
     WB_PROMISE("read-error");
     struct breaking_input cookie = {"a,1,2\nbad\nb,3,4\n", EIO, 0};
     FILE *in = breaking_stream(&cookie);
-    FILE *out = tmpfile();
-    FILE *err = tmpfile();
-    WB_EXPECT(out != NULL && err != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
+    FILE *err = new_tmpfile();
     struct report_summary sum = {777, 777, 777};
     errno = 0;
     int ret = report_run(in, out, err, &sum);
     int saved = errno;
-    rewind(out);
-    rewind(err);
-    char *text = wb_slurp(out);
-    char *msgs = wb_slurp(err);
+    char *text = text_of(out);
+    char *msgs = text_of(err);
     fclose(in);
     fclose(out);
     fclose(err);
@@ -859,8 +860,7 @@ START_TEST(test_write_error_reported)
 
     WB_PROMISE("err-fail");
     FILE *in2 = wb_tmpfile_with("a,1,1\nbad\n");
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     errno = 0;
     ret = report_run(in2, out, full, &sum);
     saved = errno;
@@ -1020,9 +1020,8 @@ START_TEST(test_nul_bytes_in_items)
                                 "a\0b,1,1\n"; /* 6 */
     static const char want[] = "a\0b,3\nc,1\n\0d,4\ne\0,1\n";
     FILE *in = tmpfile_with_bytes(input, sizeof input - 1);
-    FILE *out = tmpfile();
-    FILE *err = tmpfile();
-    WB_EXPECT(out != NULL && err != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
+    FILE *err = new_tmpfile();
     struct report_summary sum = {777, 777, 777};
     errno = 0;
     int ret = report_run(in, out, err, &sum);
@@ -1087,8 +1086,7 @@ START_TEST(test_unwritable_message_stops_the_run)
     WB_PROMISE("err-fail");
     /* err unbuffered on /dev/full: the message for line 2 fails at once. */
     FILE *in = wb_tmpfile_with("ok,1,1\nbad\napple,2,1\nworse\n");
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     FILE *full = fopen("/dev/full", "w");
     WB_EXPECT(full != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
     WB_EXPECT(setvbuf(full, NULL, _IONBF, 0) == 0, "setvbuf() failed");
@@ -1096,8 +1094,7 @@ START_TEST(test_unwritable_message_stops_the_run)
     errno = 0;
     int ret = report_run(in, out, full, &sum);
     int saved = errno;
-    rewind(out);
-    char *text = wb_slurp(out);
+    char *text = text_of(out);
     fclose(in);
     fclose(out);
     fclose(full);
@@ -1245,14 +1242,12 @@ START_TEST(test_read_error_without_errno_is_eio)
     WB_PROMISE("read-error");
     struct breaking_input cookie = {"a,1,2\n", 0, 0};
     FILE *in = breaking_stream(&cookie);
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     struct report_summary sum;
     errno = ENOTTY; /* a leftover, as a library call may leave one */
     int ret = report_run(in, out, NULL, &sum);
     int saved = errno;
-    rewind(out);
-    char *text = wb_slurp(out);
+    char *text = text_of(out);
     fclose(in);
     fclose(out);
     WB_EXPECT(ret == -1 && saved == EIO,
@@ -1313,8 +1308,7 @@ START_TEST(test_write_error_without_errno_is_eio)
               ret, with_errno(ret, err_no));
 
     WB_PROMISE("err-fail");
-    FILE *ok = tmpfile();
-    WB_EXPECT(ok != NULL, "tmpfile() failed");
+    FILE *ok = new_tmpfile();
     FILE *err = failing_stream(0);
     ret = run_with("a,1,1\nbad\n", ok, err, &err_no, &sum);
     fclose(err);
@@ -1360,8 +1354,7 @@ START_TEST(test_stream_in_error_fails_the_run)
               "got %d%s (fflush() can succeed on such a stream: check "
               "ferror() too)",
               ret, with_errno(ret, err_no));
-    FILE *ok = tmpfile();
-    WB_EXPECT(ok != NULL, "tmpfile() failed");
+    FILE *ok = new_tmpfile();
     FILE *err = stream_in_error();
     ret = run_with("a,1,1\nbad\n", ok, err, &err_no, &sum);
     fclose(err);
@@ -1387,8 +1380,7 @@ START_TEST(test_error_paths_free_memory)
     text_add(&long_line, ",1,1\n");
     struct breaking_input cookie = {long_line.s, EIO, 0};
     FILE *in = breaking_stream(&cookie);
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     struct report_summary sum;
     errno = 0;
     int ret = report_run(in, out, NULL, &sum);

@@ -23,6 +23,7 @@
 #include "wb.h"
 #include "deadline.h"
 #include "threadwatch.h"
+#include "timedwait.h"
 #include "fdlimit.h"
 
 #include <dlfcn.h>
@@ -100,14 +101,7 @@ static void gate_close(struct gate *g)
  * not hang a worker forever). */
 static void gate_wait(struct gate *g, long max_ms)
 {
-    struct timespec end;
-    clock_gettime(CLOCK_REALTIME, &end);
-    end.tv_sec += max_ms / 1000;
-    end.tv_nsec += (max_ms % 1000) * MS;
-    if (end.tv_nsec >= 1000 * MS) {
-        end.tv_sec++;
-        end.tv_nsec -= 1000 * MS;
-    }
+    struct timespec end = timedwait_deadline(max_ms);
     pthread_mutex_lock(&g->lock);
     while (!g->open &&
            pthread_cond_timedwait(&g->opened, &g->lock, &end) != ETIMEDOUT)
