@@ -19,6 +19,7 @@
  */
 #include "wb.h"
 #include "fullio.h"
+#include "errnote.h"
 #include "interrupt.h"
 
 #include <errno.h>
@@ -38,18 +39,6 @@
 #define MIB (1024 * 1024)
 
 /* --- Helpers: the test's own plain I/O, children, a ticking timer --------- */
-
-/* " with errno ENAME" after a count @p r that is -1 (@p err saved right
- * after the call), "" after any other: for the end of a message that
- * shows what a call returned. */
-static const char *with_errno(ssize_t r, int err)
-{
-    static _Thread_local char note[64];
-    if (r != -1)
-        return "";
-    snprintf(note, sizeof note, " with errno %s", wb_errname(err));
-    return note;
-}
 
 /* Expects -1 with errno @p want from a call that returned @p r (@p err,
  * its errno); @p what says which call, for the message. */
@@ -293,7 +282,7 @@ START_TEST(test_read_collects_partial_chunks)
               "expected fullio_read(fd, buf, 80) to return 80, got %zd%s "
               "(one read() returns only what has arrived so far; keep "
               "reading until n bytes or end of file)",
-              got, with_errno(got, saved));
+              got, errnote_with(got, saved));
     size_t at = first_diff(buf, data, 80);
     WB_EXPECT(at == 80,
               "the 80 bytes must arrive in order; byte %zu differs (each "
@@ -323,7 +312,7 @@ START_TEST(test_read_stops_at_eof_before_n)
               "the writer sends 12 bytes and closes the pipe: "
               "fullio_read(fd, buf, 100) must return 12 at end of file, "
               "got %zd%s",
-              got, with_errno(got, saved));
+              got, errnote_with(got, saved));
     WB_EXPECT(memcmp(buf, "hello, world", 12) == 0,
               "expected the bytes \"hello, world\", got \"%.12s\"", buf);
     WB_EXPECT(again == 0,
@@ -400,7 +389,7 @@ START_TEST(test_read_retries_after_eintr)
               "with EINTR, and one interrupted after some bytes returns "
               "a short count: neither is an error, call read() again for "
               "the rest",
-              seen, seen == 1 ? "" : "s", got, with_errno(got, saved));
+              seen, seen == 1 ? "" : "s", got, errnote_with(got, saved));
     WB_EXPECT(memcmp(buf, text, 10) == 0,
               "expected \"late bytes\", got "
               "\"%.10s\"",
@@ -429,7 +418,7 @@ START_TEST(test_read_1mib_in_pieces)
     WB_EXPECT(got == MIB,
               "a child writes 1 MiB through a pipe (which holds 64 KiB): "
               "expected fullio_read() to return %d, got %zd%s",
-              MIB, got, with_errno(got, saved));
+              MIB, got, errnote_with(got, saved));
     size_t at = first_diff(buf, data, MIB);
     WB_EXPECT(at == MIB, "the bytes must arrive in order; byte %zu differs",
               at);
@@ -461,7 +450,7 @@ START_TEST(test_read_nonblocking_keeps_count)
               "fullio_read(fd, buf, 10) to return the 5 bytes it has, got "
               "%zd%s (an error after some bytes returns the count; "
               "returning -1 would lose them)",
-              got, with_errno(got, saved));
+              got, errnote_with(got, saved));
     WB_EXPECT(memcmp(buf, "12345", 5) == 0,
               "expected \"12345\", got "
               "\"%.5s\"",
@@ -494,7 +483,7 @@ START_TEST(test_read_one_byte_at_a_time)
               "fullio_read(fd, buf, 6) to return 6, got %zd%s (a read() "
               "of 1 byte is a short read like any other: read again for "
               "the rest)",
-              got, with_errno(got, saved));
+              got, errnote_with(got, saved));
     WB_EXPECT(got != 6 || first_diff(buf, data, 6) == 6,
               "the 6 bytes read one at a time must arrive in order; byte "
               "%zu differs",
@@ -538,7 +527,7 @@ START_TEST(test_read_asks_only_for_the_rest)
               "more: expected fullio_read(fd, buf, %d) to return %d, got "
               "%zd%s (after a short read of 4 bytes, ask for the n - "
               "done = 6 bytes left, no more)",
-              N, N, got, with_errno(got, saved));
+              N, N, got, errnote_with(got, saved));
     WB_EXPECT(canary_ok == CANARY,
               "fullio_read(fd, buf, %d) stored bytes past buf[%d]: byte "
               "%zu after the buffer was changed (after a short read, ask "
@@ -575,7 +564,7 @@ START_TEST(test_read_error_after_one_byte)
               "fails with EAGAIN. Expected fullio_read(fd, buf, 10) to "
               "return 1 (the byte it has), got %zd%s (an error after "
               "some bytes, even one, returns their count)",
-              got, with_errno(got, saved));
+              got, errnote_with(got, saved));
 }
 END_TEST
 
@@ -600,7 +589,7 @@ START_TEST(test_write_1mib_drained_by_child)
               "writing 1 MiB into a pipe (which holds 64 KiB) drained by a "
               "child: expected fullio_write() to return %d, got %zd%s. "
               "The reading child %s.",
-              MIB, put, with_errno(put, saved), reader_says(code));
+              MIB, put, errnote_with(put, saved), reader_says(code));
     WB_EXPECT(code == READER_OK, "the reading child %s (exit %d)",
               reader_says(code), code);
 }
@@ -645,7 +634,7 @@ START_TEST(test_write_retries_after_eintr_and_short_writes)
               "return %zu, got %zd%s (an interrupted write() fails with "
               "EINTR or returns a short count; both mean: call it again "
               "for the rest, from where it stopped). The reading child %s.",
-              seen, seen == 1 ? "" : "s", n, put, with_errno(put, saved),
+              seen, seen == 1 ? "" : "s", n, put, errnote_with(put, saved),
               reader_says(code));
     WB_EXPECT(code == READER_OK, "the reading child %s (exit %d)",
               reader_says(code), code);
@@ -685,7 +674,7 @@ START_TEST(test_write_nonblocking_keeps_count)
               "the count that fitted (more than 0, less than 1 MiB), got "
               "%zd%s (returning -1 after some bytes went out hides what "
               "was sent)",
-              put, with_errno(put, saved));
+              put, errnote_with(put, saved));
     WB_EXPECT(put < 0 || (size_t)put == have,
               "fullio_write() returned %zd but the pipe received %zu bytes",
               put, have);
@@ -869,7 +858,7 @@ START_TEST(test_write_forced_short_writes)
               "every write() takes at most 7 bytes (a pipe or a socket may "
               "do that): expected fullio_write() of %d bytes to return %d, "
               "got %zd%s after %d calls of write()",
-              N, N, put, with_errno(put, saved), calls);
+              N, N, put, errnote_with(put, saved), calls);
     WB_EXPECT(have == N,
               "every write() takes at most 7 bytes: the pipe must hold the "
               "%d bytes written, it holds %zu. After a short write, ask "
@@ -911,7 +900,7 @@ START_TEST(test_write_forced_eintr)
               "the first write() fails with EINTR (a signal handler ran "
               "before any byte moved): expected fullio_write() to call it "
               "again and return %d, got %zd%s",
-              N, first, with_errno(first, first_errno));
+              N, first, errnote_with(first, first_errno));
     WB_EXPECT(second != -1,
               "30 bytes go out, then write() fails with EINTR: expected "
               "fullio_write() to go on and return %d, got -1 with errno %s "
@@ -962,11 +951,11 @@ START_TEST(test_write_forced_error_after_some_bytes)
               "EIO: expected fullio_write() to return the 200 bytes that "
               "went out, got %zd%s (the caller must learn which bytes "
               "were written)",
-              put, with_errno(put, saved));
+              put, errnote_with(put, saved));
     WB_EXPECT(next == -1 && next_errno == EIO,
               "the next call, with write() still failing, must report the "
               "error: expected -1 with errno EIO, got %zd%s",
-              next, with_errno(next, next_errno));
+              next, errnote_with(next, next_errno));
     WB_EXPECT(have == 200 && memcmp(got, data, 200) == 0,
               "the pipe must hold the first 200 bytes of the buffer; it "
               "holds %zu bytes%s",
@@ -1002,13 +991,13 @@ START_TEST(test_write_one_byte_at_a_time)
               "every write() takes 1 byte: expected fullio_write() of %d "
               "bytes to return %d, got %zd%s (a write() of 1 byte is a "
               "short write like any other: write the rest)",
-              N, N, put, with_errno(put, saved));
+              N, N, put, errnote_with(put, saved));
     WB_PROMISE("write-error");
     WB_EXPECT(one == 1,
               "one write() of 1 byte succeeds, then write() fails with EIO: "
               "expected fullio_write() to return 1 (the byte that went "
               "out), got %zd%s",
-              one, with_errno(one, one_errno));
+              one, errnote_with(one, one_errno));
     WB_PROMISE("write-all");
     WB_EXPECT(have == N + 1 && first_diff(got, data, N) == N &&
                   got[N] == data[0],
@@ -1055,14 +1044,14 @@ START_TEST(test_write_returning_zero_stops)
               "errno): calling it again may do the same for ever, so "
               "expected fullio_write() to stop and return -1 with errno "
               "EIO, got %zd%s",
-              put[0], with_errno(put[0], errs[0]));
+              put[0], errnote_with(put[0], errs[0]));
     for (int i = 1; i < 3; i++)
         WB_EXPECT(put[i] == cases[i].want,
                   "every write() takes at most %zu bytes and write() number "
                   "%d returns 0: expected fullio_write() to stop and return "
                   "the %zd bytes written before, got %zd%s",
                   cases[i].limit, cases[i].zero_at, cases[i].want, put[i],
-                  with_errno(put[i], errs[i]));
+                  errnote_with(put[i], errs[i]));
     WB_EXPECT(have == 15 && got[0] == data[0] &&
                   first_diff(got + 1, data, 14) == 14,
               "the pipe must hold the 1 and then the 14 bytes that went "
@@ -1094,7 +1083,7 @@ START_TEST(test_write_nothing_after_the_bytes)
     WB_EXPECT(put == 3,
               "fullio_write() of 3 bytes to a datagram socket: expected 3, "
               "got %zd%s",
-              put, with_errno(put, saved));
+              put, errnote_with(put, saved));
     WB_EXPECT(first == 3 && memcmp(buf, "abc", 3) == 0,
               "the socket must receive one message \"abc\"; the first "
               "read() got %zd bytes",
@@ -1136,12 +1125,12 @@ START_TEST(test_count_ssize_max_allowed)
               "SSIZE_MAX are refused, so expected read() to be called "
               "(Linux then fails it with EFAULT, the count reaching past "
               "the process's memory), got %zd%s",
-              r, with_errno(r, r_errno));
+              r, errnote_with(r, r_errno));
     WB_EXPECT(w == 3,
               "fullio_write(fd, buf, SSIZE_MAX), where write() takes 3 "
               "bytes and then fails with EIO: only counts greater than "
               "SSIZE_MAX are refused, so expected 3, got %zd%s",
-              w, with_errno(w, w_errno));
+              w, errnote_with(w, w_errno));
     WB_EXPECT(w != 3 || (have >= 3 && memcmp(got + have - 3, "abc", 3) == 0),
               "the pipe must end with the 3 bytes written, \"abc\"");
 }
@@ -1185,7 +1174,7 @@ START_TEST(test_zero_bytes_even_on_bad_descriptor)
         WB_EXPECT(c[i].got == 0,
                   "%s: n = 0 returns 0 before the descriptor is looked at, "
                   "so a bad one is no error; got %zd%s",
-                  c[i].call, c[i].got, with_errno(c[i].got, c[i].err));
+                  c[i].call, c[i].got, errnote_with(c[i].got, c[i].err));
 }
 END_TEST
 

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "report.h"
+#include "errnote.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -99,18 +100,6 @@ static void result_free(struct result *r)
 {
     free(r->out);
     free(r->err);
-}
-
-/* " with errno ENAME" after a result @p r that is -1 (@p err saved right
- * after the call), "" after any other: for the end of a message that
- * shows what a call returned. */
-static const char *with_errno(long r, int err)
-{
-    static _Thread_local char note[64];
-    if (r != -1)
-        return "";
-    snprintf(note, sizeof note, " with errno %s", wb_errname(err));
-    return note;
 }
 
 /* Expects -1 with errno @p want from a call that returned @p ret (@p err,
@@ -1102,7 +1091,7 @@ START_TEST(test_unwritable_message_stops_the_run)
               "err is unbuffered and cannot be written (/dev/full): the "
               "message for line 2 fails at once, so expected -1 with the "
               "errno that write left, ENOSPC; got %d%s",
-              ret, with_errno(ret, saved));
+              ret, errnote_with(ret, saved));
     EXPECT_TEXT(text, "",
                 "the message for line 2 could not be written: reading "
                 "stops there and nothing is written to out");
@@ -1254,7 +1243,7 @@ START_TEST(test_read_error_without_errno_is_eio)
               "reading fails without setting errno: expected -1 with "
               "errno EIO, got %d%s (set errno to 0 before reading, and "
               "use EIO when the failure left it at 0)",
-              ret, with_errno(ret, saved));
+              ret, errnote_with(ret, saved));
     EXPECT_TEXT(text, "", "after a read error no report may be written");
     free(text);
 }
@@ -1305,7 +1294,7 @@ START_TEST(test_write_error_without_errno_is_eio)
               "out fails when it is flushed, without setting errno: "
               "expected -1 with errno EIO, got %d%s (set errno to 0 "
               "before writing, and use EIO when the failure left it at 0)",
-              ret, with_errno(ret, err_no));
+              ret, errnote_with(ret, err_no));
 
     WB_PROMISE("err-fail");
     FILE *ok = new_tmpfile();
@@ -1315,7 +1304,7 @@ START_TEST(test_write_error_without_errno_is_eio)
     WB_EXPECT(ret == -1 && err_no == EIO,
               "err is unbuffered and its write fails without setting "
               "errno: expected -1 with errno EIO, got %d%s",
-              ret, with_errno(ret, err_no));
+              ret, errnote_with(ret, err_no));
     err = failing_stream(1);
     ret = run_with("a,1,1\nbad\n", ok, err, &err_no, &sum);
     fclose(err);
@@ -1324,7 +1313,7 @@ START_TEST(test_write_error_without_errno_is_eio)
               "err is buffered and fails when it is flushed at the end, "
               "without setting errno: expected -1 with errno EIO, got "
               "%d%s",
-              ret, with_errno(ret, err_no));
+              ret, errnote_with(ret, err_no));
 }
 END_TEST
 
@@ -1353,7 +1342,7 @@ START_TEST(test_stream_in_error_fails_the_run)
               "cannot be trusted to be whole: expected -1 with errno EIO, "
               "got %d%s (fflush() can succeed on such a stream: check "
               "ferror() too)",
-              ret, with_errno(ret, err_no));
+              ret, errnote_with(ret, err_no));
     FILE *ok = new_tmpfile();
     FILE *err = stream_in_error();
     ret = run_with("a,1,1\nbad\n", ok, err, &err_no, &sum);
@@ -1363,7 +1352,7 @@ START_TEST(test_stream_in_error_fails_the_run)
               "err's error indicator is set (ferror()): expected -1 with "
               "errno EIO, got %d%s (fflush() can succeed on such a "
               "stream: check ferror() too)",
-              ret, with_errno(ret, err_no));
+              ret, errnote_with(ret, err_no));
 }
 END_TEST
 
