@@ -19,6 +19,8 @@
  */
 #include "wb.h"
 #include "fullio.h"
+#include "errnote.h"
+#include "interrupt.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +39,15 @@
 #define MIB (1024 * 1024)
 
 /* --- Helpers: the test's own plain I/O, children, a ticking timer --------- */
+
+/* Expects -1 with errno @p want from a call that returned @p r (@p err,
+ * its errno); @p what says which call, for the message. */
+static void expect_fails_with(ssize_t r, int err, int want, const char *what)
+{
+    WB_EXPECT(r == -1 && err == want,
+              "%s: expected -1 with errno %s, got %zd (errno %s: %s)", what,
+              wb_errname(want), r, wb_errname(err), strerror(err));
+}
 
 /* The test's own write loop, so the test does not rely on the code it
  * tests. Returns 0, or -1 on an error. */
@@ -219,48 +230,6 @@ static size_t fill_pipe(int wfd)
     return filled;
 }
 
-/* SIGALRM every period_ms, to a handler installed WITHOUT SA_RESTART:
- * a read() or write() blocked when it arrives returns early. */
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int signo)
-{
-    (void)signo;
-    alarms++;
-}
-
-static timer_t ticker_start(long period_ms)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART */
-    WB_EXPECT(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction() failed: %s",
-              strerror(errno));
-    struct sigevent sev;
-    memset(&sev, 0, sizeof sev);
-    sev.sigev_notify = SIGEV_SIGNAL;
-    sev.sigev_signo = SIGALRM;
-    timer_t id;
-    WB_EXPECT(timer_create(CLOCK_MONOTONIC, &sev, &id) == 0,
-              "timer_create() failed: %s", strerror(errno));
-    struct itimerspec its = {{0, period_ms * 1000000L},
-                             {0, period_ms * 1000000L}};
-    WB_EXPECT(timer_settime(id, 0, &its, NULL) == 0,
-              "timer_settime() failed: %s", strerror(errno));
-    alarms = 0;
-    return id;
-}
-
-static void ticker_stop(timer_t id)
-{
-    WB_EXPECT(timer_delete(id) == 0, "timer_delete() failed: %s",
-              strerror(errno));
-    /* Ignoring also discards a signal the timer sent just before. */
-    signal(SIGALRM, SIG_IGN);
-}
-
 /* A child that writes the @p npieces pieces of @p data (of the lengths in
  * @p lens) into the pipe, each once the pipe is empty again, then closes
  * its end and exits. So every read() of the parent gets exactly one
@@ -310,11 +279,10 @@ START_TEST(test_read_collects_partial_chunks)
     int code = reap(pid);
     WB_EXPECT(got == 80,
               "a child writes 80 bytes in 10 pieces of 8, 3 ms apart: "
-              "expected fullio_read(fd, buf, 80) to return 80, got %zd%s%s "
+              "expected fullio_read(fd, buf, 80) to return 80, got %zd%s "
               "(one read() returns only what has arrived so far; keep "
               "reading until n bytes or end of file)",
-              got, got == -1 ? " with errno " : "",
-              got == -1 ? wb_errname(saved) : "");
+              got, errnote_with(got, saved));
     size_t at = first_diff(buf, data, 80);
     WB_EXPECT(at == 80,
               "the 80 bytes must arrive in order; byte %zu differs (each "
@@ -343,9 +311,8 @@ START_TEST(test_read_stops_at_eof_before_n)
     WB_EXPECT(got == 12,
               "the writer sends 12 bytes and closes the pipe: "
               "fullio_read(fd, buf, 100) must return 12 at end of file, "
-              "got %zd%s%s",
-              got, got == -1 ? " with errno " : "",
-              got == -1 ? wb_errname(saved) : "");
+              "got %zd%s",
+              got, errnote_with(got, saved));
     WB_EXPECT(memcmp(buf, "hello, world", 12) == 0,
               "expected the bytes \"hello, world\", got \"%.12s\"", buf);
     WB_EXPECT(again == 0,
@@ -404,26 +371,25 @@ START_TEST(test_read_retries_after_eintr)
         _exit(raw_write_all(fds[1], text + 5, 5) == 0 ? 0 : 1);
     }
     close(fds[1]);
-    timer_t t = ticker_start(10);
+    timer_t t = interrupt_tick_start(10);
     unsigned char buf[10];
     errno = 0;
     ssize_t got = fullio_read(fds[0], buf, 10);
     int saved = errno;
-    int seen = alarms;
-    ticker_stop(t);
+    int seen = interrupt_ticks();
+    interrupt_tick_stop(t);
     close(fds[0]); /* first, so a writer stuck on a full pipe ends */
     int code = reap(pid);
     WB_EXPECT(got == 10,
               "a child writes 5 bytes after 60 ms and 5 more 60 ms later; "
               "meanwhile SIGALRM comes every 10 ms to a handler without "
               "SA_RESTART (it came %d time%s before fullio_read() "
-              "returned): expected 10 bytes, got %zd%s%s. A read() "
+              "returned): expected 10 bytes, got %zd%s. A read() "
               "interrupted by a signal before any byte has arrived fails "
               "with EINTR, and one interrupted after some bytes returns "
               "a short count: neither is an error, call read() again for "
               "the rest",
-              seen, seen == 1 ? "" : "s", got, got == -1 ? " with errno " : "",
-              got == -1 ? wb_errname(saved) : "");
+              seen, seen == 1 ? "" : "s", got, errnote_with(got, saved));
     WB_EXPECT(memcmp(buf, text, 10) == 0,
               "expected \"late bytes\", got "
               "\"%.10s\"",
@@ -451,9 +417,8 @@ START_TEST(test_read_1mib_in_pieces)
     int code = reap(pid);
     WB_EXPECT(got == MIB,
               "a child writes 1 MiB through a pipe (which holds 64 KiB): "
-              "expected fullio_read() to return %d, got %zd%s%s",
-              MIB, got, got == -1 ? " with errno " : "",
-              got == -1 ? wb_errname(saved) : "");
+              "expected fullio_read() to return %d, got %zd%s",
+              MIB, got, errnote_with(got, saved));
     size_t at = first_diff(buf, data, MIB);
     WB_EXPECT(at == MIB, "the bytes must arrive in order; byte %zu differs",
               at);
@@ -483,18 +448,16 @@ START_TEST(test_read_nonblocking_keeps_count)
               "a non-blocking pipe holds 5 bytes and its writer is still "
               "open: read() gives 5, then fails with EAGAIN. Expected "
               "fullio_read(fd, buf, 10) to return the 5 bytes it has, got "
-              "%zd%s%s (an error after some bytes returns the count; "
+              "%zd%s (an error after some bytes returns the count; "
               "returning -1 would lose them)",
-              got, got == -1 ? " with errno " : "",
-              got == -1 ? wb_errname(saved) : "");
+              got, errnote_with(got, saved));
     WB_EXPECT(memcmp(buf, "12345", 5) == 0,
               "expected \"12345\", got "
               "\"%.5s\"",
               buf);
-    WB_EXPECT(next == -1 && next_errno == EAGAIN,
-              "the next call, with nothing to read, must report the error: "
-              "expected -1 with errno EAGAIN, got %zd (errno %s: %s)",
-              next, wb_errname(next_errno), strerror(next_errno));
+    expect_fails_with(
+        next, next_errno, EAGAIN,
+        "the next call, with nothing to read, must report the error");
 }
 END_TEST
 
@@ -517,11 +480,10 @@ START_TEST(test_read_one_byte_at_a_time)
     WB_EXPECT(got == 6,
               "a child writes 6 bytes one at a time, each once the one "
               "before was read, so every read() returns 1 byte: expected "
-              "fullio_read(fd, buf, 6) to return 6, got %zd%s%s (a read() "
+              "fullio_read(fd, buf, 6) to return 6, got %zd%s (a read() "
               "of 1 byte is a short read like any other: read again for "
               "the rest)",
-              got, got == -1 ? " with errno " : "",
-              got == -1 ? wb_errname(saved) : "");
+              got, errnote_with(got, saved));
     WB_EXPECT(got != 6 || first_diff(buf, data, 6) == 6,
               "the 6 bytes read one at a time must arrive in order; byte "
               "%zu differs",
@@ -563,10 +525,9 @@ START_TEST(test_read_asks_only_for_the_rest)
     WB_EXPECT(got == N,
               "a child writes 4 bytes, then (once they were read) 60 "
               "more: expected fullio_read(fd, buf, %d) to return %d, got "
-              "%zd%s%s (after a short read of 4 bytes, ask for the n - "
+              "%zd%s (after a short read of 4 bytes, ask for the n - "
               "done = 6 bytes left, no more)",
-              N, N, got, got == -1 ? " with errno " : "",
-              got == -1 ? wb_errname(saved) : "");
+              N, N, got, errnote_with(got, saved));
     WB_EXPECT(canary_ok == CANARY,
               "fullio_read(fd, buf, %d) stored bytes past buf[%d]: byte "
               "%zu after the buffer was changed (after a short read, ask "
@@ -601,10 +562,9 @@ START_TEST(test_read_error_after_one_byte)
     WB_EXPECT(got == 1 && buf[0] == 'z',
               "a non-blocking pipe holds 1 byte: read() gives it, then "
               "fails with EAGAIN. Expected fullio_read(fd, buf, 10) to "
-              "return 1 (the byte it has), got %zd%s%s (an error after "
+              "return 1 (the byte it has), got %zd%s (an error after "
               "some bytes, even one, returns their count)",
-              got, got == -1 ? " with errno " : "",
-              got == -1 ? wb_errname(saved) : "");
+              got, errnote_with(got, saved));
 }
 END_TEST
 
@@ -627,10 +587,9 @@ START_TEST(test_write_1mib_drained_by_child)
     free(data);
     WB_EXPECT(put == MIB,
               "writing 1 MiB into a pipe (which holds 64 KiB) drained by a "
-              "child: expected fullio_write() to return %d, got %zd%s%s. "
+              "child: expected fullio_write() to return %d, got %zd%s. "
               "The reading child %s.",
-              MIB, put, put == -1 ? " with errno " : "",
-              put == -1 ? wb_errname(saved) : "", reader_says(code));
+              MIB, put, errnote_with(put, saved), reader_says(code));
     WB_EXPECT(code == READER_OK, "the reading child %s (exit %d)",
               reader_says(code), code);
 }
@@ -649,12 +608,12 @@ START_TEST(test_write_retries_after_eintr_and_short_writes)
     size_t n = 256 * 1024;
     unsigned char *data = pattern(n, 4);
     pid_t pid = start_reader(fds, data, n, filled, 4096, 100, 4);
-    timer_t t = ticker_start(5);
+    timer_t t = interrupt_tick_start(5);
     errno = 0;
     ssize_t put = fullio_write(fds[1], data, n);
     int saved = errno;
-    int seen = alarms;
-    ticker_stop(t);
+    int seen = interrupt_ticks();
+    interrupt_tick_stop(t);
     close(fds[1]);
     int code = reap(pid);
     free(data);
@@ -672,12 +631,11 @@ START_TEST(test_write_retries_after_eintr_and_short_writes)
               "ms; meanwhile SIGALRM comes every 5 ms to a handler without "
               "SA_RESTART (it came %d time%s before fullio_write() "
               "returned): expected it to "
-              "return %zu, got %zd%s%s (an interrupted write() fails with "
+              "return %zu, got %zd%s (an interrupted write() fails with "
               "EINTR or returns a short count; both mean: call it again "
               "for the rest, from where it stopped). The reading child %s.",
-              seen, seen == 1 ? "" : "s", n, put,
-              put == -1 ? " with errno " : "",
-              put == -1 ? wb_errname(saved) : "", reader_says(code));
+              seen, seen == 1 ? "" : "s", n, put, errnote_with(put, saved),
+              reader_says(code));
     WB_EXPECT(code == READER_OK, "the reading child %s (exit %d)",
               reader_says(code), code);
     WB_EXPECT(seen > 0, "the timer never fired while fullio_write() "
@@ -714,18 +672,16 @@ START_TEST(test_write_nonblocking_keeps_count)
               "writing 1 MiB to a non-blocking pipe that nobody reads: "
               "write() takes what fits, then fails with EAGAIN. Expected "
               "the count that fitted (more than 0, less than 1 MiB), got "
-              "%zd%s%s (returning -1 after some bytes went out hides what "
+              "%zd%s (returning -1 after some bytes went out hides what "
               "was sent)",
-              put, put == -1 ? " with errno " : "",
-              put == -1 ? wb_errname(saved) : "");
+              put, errnote_with(put, saved));
     WB_EXPECT(put < 0 || (size_t)put == have,
               "fullio_write() returned %zd but the pipe received %zu bytes",
               put, have);
     WB_EXPECT(at == have, "the pipe received wrong bytes from byte %zu", at);
-    WB_EXPECT(next == -1 && next_errno == EAGAIN,
-              "the next call, on the still full pipe, must report the "
-              "error: expected -1 with errno EAGAIN, got %zd (errno %s: %s)",
-              next, wb_errname(next_errno), strerror(next_errno));
+    expect_fails_with(
+        next, next_errno, EAGAIN,
+        "the next call, on the still full pipe, must report the error");
 }
 END_TEST
 
@@ -765,36 +721,21 @@ START_TEST(test_bad_descriptor_ebadf)
     unsigned char buf[4] = "abc";
     errno = 0;
     ssize_t r = fullio_read(fds[1], buf, 3);
-    WB_EXPECT(r == -1 && errno == EBADF,
-              "reading from a pipe's write end: expected -1 with errno "
-              "EBADF, got %zd (errno %s: %s)",
-              r, wb_errname(errno), strerror(errno));
+    expect_fails_with(r, errno, EBADF, "reading from a pipe's write end");
     errno = 0;
     r = fullio_write(fds[0], buf, 3);
-    WB_EXPECT(r == -1 && errno == EBADF,
-              "writing to a pipe's read end: expected -1 with errno EBADF, "
-              "got %zd (errno %s: %s)",
-              r, wb_errname(errno), strerror(errno));
+    expect_fails_with(r, errno, EBADF, "writing to a pipe's read end");
     close(fds[0]);
     close(fds[1]);
     errno = 0;
     r = fullio_read(fds[0], buf, 3);
-    WB_EXPECT(r == -1 && errno == EBADF,
-              "reading from a closed descriptor: expected -1 with errno "
-              "EBADF, got %zd (errno %s: %s)",
-              r, wb_errname(errno), strerror(errno));
+    expect_fails_with(r, errno, EBADF, "reading from a closed descriptor");
     errno = 0;
     r = fullio_write(fds[1], buf, 3);
-    WB_EXPECT(r == -1 && errno == EBADF,
-              "writing to a closed descriptor: expected -1 with errno "
-              "EBADF, got %zd (errno %s: %s)",
-              r, wb_errname(errno), strerror(errno));
+    expect_fails_with(r, errno, EBADF, "writing to a closed descriptor");
     errno = 0;
     r = fullio_read(-1, buf, 3);
-    WB_EXPECT(r == -1 && errno == EBADF,
-              "fullio_read(-1, ...): expected -1 with errno EBADF, got %zd "
-              "(errno %s: %s)",
-              r, wb_errname(errno), strerror(errno));
+    expect_fails_with(r, errno, EBADF, "fullio_read(-1, ...)");
 }
 END_TEST
 
@@ -814,14 +755,8 @@ START_TEST(test_null_buffer_einval)
     char buf[8];
     ssize_t left = read(fds[0], buf, sizeof buf);
     close(fds[0]);
-    WB_EXPECT(r == -1 && r_errno == EINVAL,
-              "fullio_read(fd, NULL, 3): expected -1 with errno EINVAL, got "
-              "%zd (errno %s: %s)",
-              r, wb_errname(r_errno), strerror(r_errno));
-    WB_EXPECT(w == -1 && w_errno == EINVAL,
-              "fullio_write(fd, NULL, 3): expected -1 with errno EINVAL, "
-              "got %zd (errno %s: %s)",
-              w, wb_errname(w_errno), strerror(w_errno));
+    expect_fails_with(r, r_errno, EINVAL, "fullio_read(fd, NULL, 3)");
+    expect_fails_with(w, w_errno, EINVAL, "fullio_write(fd, NULL, 3)");
     WB_EXPECT(left == 3 && memcmp(buf, "xyz", 3) == 0,
               "a NULL buffer must be refused before touching the pipe: it "
               "should still hold exactly \"xyz\", it holds %zd bytes",
@@ -852,10 +787,8 @@ START_TEST(test_count_too_large_einval)
               "be returned, so expected -1 with errno EINVAL, got %zd "
               "(errno %s: %s)",
               r, wb_errname(r_errno), strerror(r_errno));
-    WB_EXPECT(w == -1 && w_errno == EINVAL,
-              "fullio_write() of SSIZE_MAX + 1 bytes: expected -1 with "
-              "errno EINVAL, got %zd (errno %s: %s)",
-              w, wb_errname(w_errno), strerror(w_errno));
+    expect_fails_with(w, w_errno, EINVAL,
+                      "fullio_write() of SSIZE_MAX + 1 bytes");
 }
 END_TEST
 
@@ -870,11 +803,9 @@ START_TEST(test_write_to_closed_pipe_epipe)
     ssize_t w = fullio_write(fds[1], "data", 4);
     int saved = errno;
     close(fds[1]);
-    WB_EXPECT(w == -1 && saved == EPIPE,
-              "writing to a pipe whose read end is closed (SIGPIPE "
-              "ignored): expected -1 with errno EPIPE, got %zd (errno "
-              "%s: %s)",
-              w, wb_errname(saved), strerror(saved));
+    expect_fails_with(
+        w, saved, EPIPE,
+        "writing to a pipe whose read end is closed (SIGPIPE ignored)");
 }
 END_TEST
 
@@ -926,9 +857,8 @@ START_TEST(test_write_forced_short_writes)
     WB_EXPECT(put == N,
               "every write() takes at most 7 bytes (a pipe or a socket may "
               "do that): expected fullio_write() of %d bytes to return %d, "
-              "got %zd%s%s after %d calls of write()",
-              N, N, put, put == -1 ? " with errno " : "",
-              put == -1 ? wb_errname(saved) : "", calls);
+              "got %zd%s after %d calls of write()",
+              N, N, put, errnote_with(put, saved), calls);
     WB_EXPECT(have == N,
               "every write() takes at most 7 bytes: the pipe must hold the "
               "%d bytes written, it holds %zu. After a short write, ask "
@@ -969,9 +899,8 @@ START_TEST(test_write_forced_eintr)
     WB_EXPECT(first == N,
               "the first write() fails with EINTR (a signal handler ran "
               "before any byte moved): expected fullio_write() to call it "
-              "again and return %d, got %zd%s%s",
-              N, first, first == -1 ? " with errno " : "",
-              first == -1 ? wb_errname(first_errno) : "");
+              "again and return %d, got %zd%s",
+              N, first, errnote_with(first, first_errno));
     WB_EXPECT(second != -1,
               "30 bytes go out, then write() fails with EINTR: expected "
               "fullio_write() to go on and return %d, got -1 with errno %s "
@@ -1020,15 +949,13 @@ START_TEST(test_write_forced_error_after_some_bytes)
     WB_EXPECT(put == 200,
               "two write()s of 100 bytes succeed, then write() fails with "
               "EIO: expected fullio_write() to return the 200 bytes that "
-              "went out, got %zd%s%s (the caller must learn which bytes "
+              "went out, got %zd%s (the caller must learn which bytes "
               "were written)",
-              put, put == -1 ? " with errno " : "",
-              put == -1 ? wb_errname(saved) : "");
+              put, errnote_with(put, saved));
     WB_EXPECT(next == -1 && next_errno == EIO,
               "the next call, with write() still failing, must report the "
-              "error: expected -1 with errno EIO, got %zd%s%s",
-              next, next == -1 ? " with errno " : "",
-              next == -1 ? wb_errname(next_errno) : "");
+              "error: expected -1 with errno EIO, got %zd%s",
+              next, errnote_with(next, next_errno));
     WB_EXPECT(have == 200 && memcmp(got, data, 200) == 0,
               "the pipe must hold the first 200 bytes of the buffer; it "
               "holds %zu bytes%s",
@@ -1062,17 +989,15 @@ START_TEST(test_write_one_byte_at_a_time)
     close(fds[1]);
     WB_EXPECT(put == N,
               "every write() takes 1 byte: expected fullio_write() of %d "
-              "bytes to return %d, got %zd%s%s (a write() of 1 byte is a "
+              "bytes to return %d, got %zd%s (a write() of 1 byte is a "
               "short write like any other: write the rest)",
-              N, N, put, put == -1 ? " with errno " : "",
-              put == -1 ? wb_errname(saved) : "");
+              N, N, put, errnote_with(put, saved));
     WB_PROMISE("write-error");
     WB_EXPECT(one == 1,
               "one write() of 1 byte succeeds, then write() fails with EIO: "
               "expected fullio_write() to return 1 (the byte that went "
-              "out), got %zd%s%s",
-              one, one == -1 ? " with errno " : "",
-              one == -1 ? wb_errname(one_errno) : "");
+              "out), got %zd%s",
+              one, errnote_with(one, one_errno));
     WB_PROMISE("write-all");
     WB_EXPECT(have == N + 1 && first_diff(got, data, N) == N &&
                   got[N] == data[0],
@@ -1118,17 +1043,15 @@ START_TEST(test_write_returning_zero_stops)
               "the first write() returns 0 (it took nothing, and set no "
               "errno): calling it again may do the same for ever, so "
               "expected fullio_write() to stop and return -1 with errno "
-              "EIO, got %zd%s%s",
-              put[0], put[0] == -1 ? " with errno " : "",
-              put[0] == -1 ? wb_errname(errs[0]) : "");
+              "EIO, got %zd%s",
+              put[0], errnote_with(put[0], errs[0]));
     for (int i = 1; i < 3; i++)
         WB_EXPECT(put[i] == cases[i].want,
                   "every write() takes at most %zu bytes and write() number "
                   "%d returns 0: expected fullio_write() to stop and return "
-                  "the %zd bytes written before, got %zd%s%s",
+                  "the %zd bytes written before, got %zd%s",
                   cases[i].limit, cases[i].zero_at, cases[i].want, put[i],
-                  put[i] == -1 ? " with errno " : "",
-                  put[i] == -1 ? wb_errname(errs[i]) : "");
+                  errnote_with(put[i], errs[i]));
     WB_EXPECT(have == 15 && got[0] == data[0] &&
                   first_diff(got + 1, data, 14) == 14,
               "the pipe must hold the 1 and then the 14 bytes that went "
@@ -1159,9 +1082,8 @@ START_TEST(test_write_nothing_after_the_bytes)
     close(sv[1]);
     WB_EXPECT(put == 3,
               "fullio_write() of 3 bytes to a datagram socket: expected 3, "
-              "got %zd%s%s",
-              put, put == -1 ? " with errno " : "",
-              put == -1 ? wb_errname(saved) : "");
+              "got %zd%s",
+              put, errnote_with(put, saved));
     WB_EXPECT(first == 3 && memcmp(buf, "abc", 3) == 0,
               "the socket must receive one message \"abc\"; the first "
               "read() got %zd bytes",
@@ -1202,15 +1124,13 @@ START_TEST(test_count_ssize_max_allowed)
               "fullio_read(fd, buf, SSIZE_MAX): only counts greater than "
               "SSIZE_MAX are refused, so expected read() to be called "
               "(Linux then fails it with EFAULT, the count reaching past "
-              "the process's memory), got %zd%s%s",
-              r, r == -1 ? " with errno " : "",
-              r == -1 ? wb_errname(r_errno) : "");
+              "the process's memory), got %zd%s",
+              r, errnote_with(r, r_errno));
     WB_EXPECT(w == 3,
               "fullio_write(fd, buf, SSIZE_MAX), where write() takes 3 "
               "bytes and then fails with EIO: only counts greater than "
-              "SSIZE_MAX are refused, so expected 3, got %zd%s%s",
-              w, w == -1 ? " with errno " : "",
-              w == -1 ? wb_errname(w_errno) : "");
+              "SSIZE_MAX are refused, so expected 3, got %zd%s",
+              w, errnote_with(w, w_errno));
     WB_EXPECT(w != 3 || (have >= 3 && memcmp(got + have - 3, "abc", 3) == 0),
               "the pipe must end with the 3 bytes written, \"abc\"");
 }
@@ -1253,9 +1173,8 @@ START_TEST(test_zero_bytes_even_on_bad_descriptor)
     for (int i = 0; i < 5; i++)
         WB_EXPECT(c[i].got == 0,
                   "%s: n = 0 returns 0 before the descriptor is looked at, "
-                  "so a bad one is no error; got %zd%s%s",
-                  c[i].call, c[i].got, c[i].got == -1 ? " with errno " : "",
-                  c[i].got == -1 ? wb_errname(c[i].err) : "");
+                  "so a bad one is no error; got %zd%s",
+                  c[i].call, c[i].got, errnote_with(c[i].got, c[i].err));
 }
 END_TEST
 

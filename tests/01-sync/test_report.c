@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "report.h"
+#include "errnote.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -61,22 +62,34 @@ struct result {
     struct report_summary sum;
 };
 
+/* A new temporary file; fails the test if none can be made. */
+static FILE *new_tmpfile(void)
+{
+    FILE *f = tmpfile();
+    WB_EXPECT(f != NULL, "tmpfile() failed");
+    return f;
+}
+
+/* What @p f holds from its start, as a string to free(). */
+static char *text_of(FILE *f)
+{
+    rewind(f);
+    return wb_slurp(f);
+}
+
 static struct result run_report(const char *input)
 {
     struct result r;
     FILE *in = wb_tmpfile_with(input);
-    FILE *out = tmpfile();
-    FILE *err = tmpfile();
-    WB_EXPECT(out != NULL && err != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
+    FILE *err = new_tmpfile();
     /* Garbage, so a summary that is never set shows up. */
     r.sum = (struct report_summary){777, 777, 777};
     errno = 0;
     r.ret = report_run(in, out, err, &r.sum);
     r.err_no = errno;
-    rewind(out);
-    rewind(err);
-    r.out = wb_slurp(out);
-    r.err = wb_slurp(err);
+    r.out = text_of(out);
+    r.err = text_of(err);
     fclose(in);
     fclose(out);
     fclose(err);
@@ -87,6 +100,15 @@ static void result_free(struct result *r)
 {
     free(r->out);
     free(r->err);
+}
+
+/* Expects -1 with errno @p want from a call that returned @p ret (@p err,
+ * its errno); @p what says what the call was given, for the message. */
+static void expect_fails_with(int ret, int err, int want, const char *what)
+{
+    WB_EXPECT(ret == -1 && err == want,
+              "%s: expected -1 with errno %s, got %d with errno %s (%s)", what,
+              wb_errname(want), ret, wb_errname(err), strerror(err));
 }
 
 /* Copy up to @p max bytes of @p s from @p from into @p dst, with newlines
@@ -395,10 +417,8 @@ START_TEST(test_a_thousand_items)
     int blocks = canary->nblocks;
     free(canary);
     fclose(input);
-    rewind(out);
-    rewind(err);
-    r.out = wb_slurp(out);
-    r.err = wb_slurp(err);
+    r.out = text_of(out);
+    r.err = text_of(err);
     fclose(out);
     fclose(err);
     EXPECT_OK(r);
@@ -666,22 +686,15 @@ START_TEST(test_null_arguments_einval)
 {
     WB_PROMISE("einval");
     FILE *in = wb_tmpfile_with("a,1,1\n");
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     struct report_summary sum = {5, 5, 5};
 
     errno = 0;
     int ret = report_run(NULL, out, stderr, &sum);
-    WB_EXPECT(ret == -1 && errno == EINVAL,
-              "in = NULL: expected -1 with errno EINVAL, got %d with errno "
-              "%s (%s)",
-              ret, wb_errname(errno), strerror(errno));
+    expect_fails_with(ret, errno, EINVAL, "in = NULL");
     errno = 0;
     ret = report_run(in, NULL, stderr, &sum);
-    WB_EXPECT(ret == -1 && errno == EINVAL,
-              "out = NULL: expected -1 with errno EINVAL, got %d with errno "
-              "%s (%s)",
-              ret, wb_errname(errno), strerror(errno));
+    expect_fails_with(ret, errno, EINVAL, "out = NULL");
     WB_EXPECT(sum.accepted == 5 && sum.rejected == 5 && sum.total_cents == 5,
               "on EINVAL the summary must not be touched");
     long pos = ftell(in);
@@ -689,12 +702,8 @@ START_TEST(test_null_arguments_einval)
               "on EINVAL nothing may be read: the input is at byte %ld", pos);
     errno = 0;
     ret = report_run(in, out, stderr, NULL);
-    WB_EXPECT(ret == -1 && errno == EINVAL,
-              "sum = NULL: expected -1 with errno EINVAL, got %d with errno "
-              "%s (%s)",
-              ret, wb_errname(errno), strerror(errno));
-    rewind(out);
-    char *written = wb_slurp(out);
+    expect_fails_with(ret, errno, EINVAL, "sum = NULL");
+    char *written = text_of(out);
     size_t len = strlen(written);
     free(written);
     fclose(in);
@@ -708,14 +717,12 @@ START_TEST(test_null_err_still_counts)
 {
     WB_PROMISE("null-err");
     FILE *in = wb_tmpfile_with("a,1,1\nbad\nb,2,2\nc,-1,1\n");
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     struct report_summary sum = {9, 9, 9};
     errno = 0;
     int ret = report_run(in, out, NULL, &sum);
     int saved = errno;
-    rewind(out);
-    char *text = wb_slurp(out);
+    char *text = text_of(out);
     fclose(in);
     fclose(out);
     WB_EXPECT(ret == 0,
@@ -738,14 +745,12 @@ START_TEST(test_read_error_reported)
      * a read error that is easy to make. */
     FILE *in = fopen("/", "r");
     WB_EXPECT(in != NULL, "fopen(\"/\") failed: %s", strerror(errno));
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     struct report_summary sum;
     errno = 0;
     int ret = report_run(in, out, NULL, &sum);
     int saved = errno;
-    rewind(out);
-    char *text = wb_slurp(out);
+    char *text = text_of(out);
     fclose(in);
     fclose(out);
     WB_EXPECT(ret == -1 && saved == EISDIR,
@@ -795,24 +800,19 @@ START_TEST(test_read_error_midway_writes_no_report)
     WB_PROMISE("read-error");
     struct breaking_input cookie = {"a,1,2\nbad\nb,3,4\n", EIO, 0};
     FILE *in = breaking_stream(&cookie);
-    FILE *out = tmpfile();
-    FILE *err = tmpfile();
-    WB_EXPECT(out != NULL && err != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
+    FILE *err = new_tmpfile();
     struct report_summary sum = {777, 777, 777};
     errno = 0;
     int ret = report_run(in, out, err, &sum);
     int saved = errno;
-    rewind(out);
-    rewind(err);
-    char *text = wb_slurp(out);
-    char *msgs = wb_slurp(err);
+    char *text = text_of(out);
+    char *msgs = text_of(err);
     fclose(in);
     fclose(out);
     fclose(err);
-    WB_EXPECT(ret == -1 && saved == EIO,
-              "the input gives 3 lines, then reading fails with EIO: "
-              "expected -1 with errno EIO, got %d with errno %s (%s)",
-              ret, wb_errname(saved), strerror(saved));
+    expect_fails_with(ret, saved, EIO,
+                      "the input gives 3 lines, then reading fails with EIO");
     EXPECT_TEXT(text, "",
                 "after a read error in the middle of the input no report "
                 "may be written: the totals of the lines before it would "
@@ -849,8 +849,7 @@ START_TEST(test_write_error_reported)
 
     WB_PROMISE("err-fail");
     FILE *in2 = wb_tmpfile_with("a,1,1\nbad\n");
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     errno = 0;
     ret = report_run(in2, out, full, &sum);
     saved = errno;
@@ -858,11 +857,9 @@ START_TEST(test_write_error_reported)
     fclose(in2);
     fclose(out);
     fclose(full); /* fails: its buffer cannot be written either */
-    WB_EXPECT(ret == -1 && saved == ENOSPC,
-              "err cannot be written (it is /dev/full, buffered) and there "
-              "is a message for it: expected -1 with errno ENOSPC, got %d "
-              "with errno %s (%s)",
-              ret, wb_errname(saved), strerror(saved));
+    expect_fails_with(ret, saved, ENOSPC,
+                      "err cannot be written (it is /dev/full, buffered) and "
+                      "there is a message for it");
 }
 END_TEST
 
@@ -1012,9 +1009,8 @@ START_TEST(test_nul_bytes_in_items)
                                 "a\0b,1,1\n"; /* 6 */
     static const char want[] = "a\0b,3\nc,1\n\0d,4\ne\0,1\n";
     FILE *in = tmpfile_with_bytes(input, sizeof input - 1);
-    FILE *out = tmpfile();
-    FILE *err = tmpfile();
-    WB_EXPECT(out != NULL && err != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
+    FILE *err = new_tmpfile();
     struct report_summary sum = {777, 777, 777};
     errno = 0;
     int ret = report_run(in, out, err, &sum);
@@ -1079,8 +1075,7 @@ START_TEST(test_unwritable_message_stops_the_run)
     WB_PROMISE("err-fail");
     /* err unbuffered on /dev/full: the message for line 2 fails at once. */
     FILE *in = wb_tmpfile_with("ok,1,1\nbad\napple,2,1\nworse\n");
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     FILE *full = fopen("/dev/full", "w");
     WB_EXPECT(full != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
     WB_EXPECT(setvbuf(full, NULL, _IONBF, 0) == 0, "setvbuf() failed");
@@ -1088,17 +1083,15 @@ START_TEST(test_unwritable_message_stops_the_run)
     errno = 0;
     int ret = report_run(in, out, full, &sum);
     int saved = errno;
-    rewind(out);
-    char *text = wb_slurp(out);
+    char *text = text_of(out);
     fclose(in);
     fclose(out);
     fclose(full);
     WB_EXPECT(ret == -1 && saved == ENOSPC,
               "err is unbuffered and cannot be written (/dev/full): the "
               "message for line 2 fails at once, so expected -1 with the "
-              "errno that write left, ENOSPC; got %d%s%s",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(saved) : "");
+              "errno that write left, ENOSPC; got %d%s",
+              ret, errnote_with(ret, saved));
     EXPECT_TEXT(text, "",
                 "the message for line 2 could not be written: reading "
                 "stops there and nothing is written to out");
@@ -1238,22 +1231,19 @@ START_TEST(test_read_error_without_errno_is_eio)
     WB_PROMISE("read-error");
     struct breaking_input cookie = {"a,1,2\n", 0, 0};
     FILE *in = breaking_stream(&cookie);
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     struct report_summary sum;
     errno = ENOTTY; /* a leftover, as a library call may leave one */
     int ret = report_run(in, out, NULL, &sum);
     int saved = errno;
-    rewind(out);
-    char *text = wb_slurp(out);
+    char *text = text_of(out);
     fclose(in);
     fclose(out);
     WB_EXPECT(ret == -1 && saved == EIO,
               "reading fails without setting errno: expected -1 with "
-              "errno EIO, got %d%s%s (set errno to 0 before reading, and "
+              "errno EIO, got %d%s (set errno to 0 before reading, and "
               "use EIO when the failure left it at 0)",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(saved) : "");
+              ret, errnote_with(ret, saved));
     EXPECT_TEXT(text, "", "after a read error no report may be written");
     free(text);
 }
@@ -1302,22 +1292,19 @@ START_TEST(test_write_error_without_errno_is_eio)
     fclose(out); /* fails too: its buffer cannot go out */
     WB_EXPECT(ret == -1 && err_no == EIO,
               "out fails when it is flushed, without setting errno: "
-              "expected -1 with errno EIO, got %d%s%s (set errno to 0 "
+              "expected -1 with errno EIO, got %d%s (set errno to 0 "
               "before writing, and use EIO when the failure left it at 0)",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(err_no) : "");
+              ret, errnote_with(ret, err_no));
 
     WB_PROMISE("err-fail");
-    FILE *ok = tmpfile();
-    WB_EXPECT(ok != NULL, "tmpfile() failed");
+    FILE *ok = new_tmpfile();
     FILE *err = failing_stream(0);
     ret = run_with("a,1,1\nbad\n", ok, err, &err_no, &sum);
     fclose(err);
     WB_EXPECT(ret == -1 && err_no == EIO,
               "err is unbuffered and its write fails without setting "
-              "errno: expected -1 with errno EIO, got %d%s%s",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(err_no) : "");
+              "errno: expected -1 with errno EIO, got %d%s",
+              ret, errnote_with(ret, err_no));
     err = failing_stream(1);
     ret = run_with("a,1,1\nbad\n", ok, err, &err_no, &sum);
     fclose(err);
@@ -1325,9 +1312,8 @@ START_TEST(test_write_error_without_errno_is_eio)
     WB_EXPECT(ret == -1 && err_no == EIO,
               "err is buffered and fails when it is flushed at the end, "
               "without setting errno: expected -1 with errno EIO, got "
-              "%d%s%s",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(err_no) : "");
+              "%d%s",
+              ret, errnote_with(ret, err_no));
 }
 END_TEST
 
@@ -1354,22 +1340,19 @@ START_TEST(test_stream_in_error_fails_the_run)
     WB_EXPECT(ret == -1 && err_no == EIO,
               "out's error indicator is set (ferror()), so what it got "
               "cannot be trusted to be whole: expected -1 with errno EIO, "
-              "got %d%s%s (fflush() can succeed on such a stream: check "
+              "got %d%s (fflush() can succeed on such a stream: check "
               "ferror() too)",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(err_no) : "");
-    FILE *ok = tmpfile();
-    WB_EXPECT(ok != NULL, "tmpfile() failed");
+              ret, errnote_with(ret, err_no));
+    FILE *ok = new_tmpfile();
     FILE *err = stream_in_error();
     ret = run_with("a,1,1\nbad\n", ok, err, &err_no, &sum);
     fclose(err);
     fclose(ok);
     WB_EXPECT(ret == -1 && err_no == EIO,
               "err's error indicator is set (ferror()): expected -1 with "
-              "errno EIO, got %d%s%s (fflush() can succeed on such a "
+              "errno EIO, got %d%s (fflush() can succeed on such a "
               "stream: check ferror() too)",
-              ret, ret == -1 ? " with errno " : "",
-              ret == -1 ? wb_errname(err_no) : "");
+              ret, errnote_with(ret, err_no));
 }
 END_TEST
 
@@ -1386,8 +1369,7 @@ START_TEST(test_error_paths_free_memory)
     text_add(&long_line, ",1,1\n");
     struct breaking_input cookie = {long_line.s, EIO, 0};
     FILE *in = breaking_stream(&cookie);
-    FILE *out = tmpfile();
-    WB_EXPECT(out != NULL, "tmpfile() failed");
+    FILE *out = new_tmpfile();
     struct report_summary sum;
     errno = 0;
     int ret = report_run(in, out, NULL, &sum);

@@ -15,6 +15,7 @@
 #define _DEFAULT_SOURCE
 #include "wb.h"
 #include "runner.h"
+#include "errnote.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -435,11 +436,10 @@ START_TEST(test_clock_failure_runs_nothing)
     WB_EXPECT(got == -1 && saved == EINVAL,
               "clock_gettime() fails with EINVAL (no monotonic clock): "
               "expected runner_run() to return -1 with errno EINVAL, got "
-              "%d%s%s (%d tasks ran, clock_gettime() was called %d times). "
+              "%d%s (%d tasks ran, clock_gettime() was called %d times). "
               "Read the clock once before the first task, and give up if "
               "even that fails",
-              got, got == -1 ? " with errno " : "",
-              got == -1 ? wb_errname(saved) : "", plain_calls, reads);
+              got, errnote_with(got, saved), plain_calls, reads);
     WB_EXPECT(plain_calls == 0,
               "the clock cannot be read, so no task may run (its times "
               "could not be recorded); %d tasks ran",

@@ -9,6 +9,12 @@
 #define _DEFAULT_SOURCE
 #include "wb.h"
 #include "pmap.h"
+#include "autoreap.h"
+#include "dirtyheap.h"
+#include "crash.h"
+#include "interrupt.h"
+#include "exitmark.h"
+#include "stdioflush.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,18 +73,6 @@ static int write_text(int fd, const char *text)
     return write_all(fd, text, strlen(text));
 }
 
-/* Die of @p sig the way a crash does (default action, no core file). */
-static void die_of_signal(int sig)
-{
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigaction(sig, &sa, NULL);
-    raise(sig);
-}
-
 static void *shared_page(size_t size)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -130,25 +124,6 @@ static size_t null_data(const pmap_result *r, size_t n)
     for (size_t i = 0; i < n; i++)
         k += r[i].data == NULL;
     return k;
-}
-
-/* Leave garbage in the heap's free memory, so that a buffer malloc()
- * hands out next is not full of zero bytes by luck: a missing '\0' then
- * shows. */
-static void dirty_heap(void)
-{
-    void *blocks[48];
-    size_t nb = 0;
-    for (size_t size = 16; size <= 65536 && nb + 2 <= 48; size *= 2) {
-        size_t sizes[2] = {size, size + size / 2};
-        for (int k = 0; k < 2; k++) {
-            blocks[nb] = malloc(sizes[k]);
-            if (blocks[nb] != NULL)
-                memset(blocks[nb++], 0xa5, sizes[k]);
-        }
-    }
-    while (nb > 0)
-        free(blocks[--nb]);
 }
 
 /* --- Results in input order ------------------------------------------- */
@@ -289,7 +264,7 @@ static int some_fail(size_t index, int fd, void *ctx)
     char line[32];
     if (index == 1) {
         write_text(fd, "partial");
-        die_of_signal(SIGSEGV);
+        crash_with(SIGSEGV);
     }
     if (index == 3) {
         write_text(fd, "bad");
@@ -576,62 +551,31 @@ static int write_to_ctx_fd(size_t index, int fd, void *ctx)
 
 START_TEST(test_flushes_before_fork)
 {
-    FILE *f = tmpfile();
-    WB_EXPECT(f != NULL, "tmpfile() failed: %s", strerror(errno));
-    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
-    fputs("before\n", f); /* stays in the buffer */
-    int fd = fileno(f);
+    int fd;
+    FILE *f = stdioflush_pending(&fd);
     pmap_result r[1];
     int failed = pmap_run(1, write_to_ctx_fd, &fd, r);
     WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
               fail_note(failed, r, 1));
     pmap_free(r, 1);
-    rewind(f);
-    char *text = wb_slurp(f);
-    fclose(f);
-    int ok = strcmp(text, "before\nchild\n") == 0;
-    int reversed = strcmp(text, "child\nbefore\n") == 0;
-    free(text);
+    int order = stdioflush_order(f);
     WB_PROMISE("flush");
-    WB_EXPECT(ok,
+    WB_EXPECT(order == 1,
               "the caller printed \"before\" (still in a stdio buffer), "
               "then item 0's child wrote \"child\": expected the file to "
               "hold \"before\\nchild\\n\"; %s. Flush stdio "
               "(fflush(NULL)) before fork()",
-              reversed ? "\"before\" came after \"child\""
-                       : "it holds something else");
+              order == -1 ? "\"before\" came after \"child\""
+                          : "it holds something else");
 }
 END_TEST
 
-/* An atexit() handler that reports, through a pipe, a process other than
- * the test's own that ran it: a child that ended with exit(). */
-static int exit_marker_fd = -1;
-static pid_t exit_marker_owner;
-
-static void on_exit_mark(void)
-{
-    if (exit_marker_fd >= 0 && getpid() != exit_marker_owner) {
-        ssize_t n = write(exit_marker_fd, "X", 1);
-        (void)n;
-    }
-}
-
 START_TEST(test_children_end_with__exit)
 {
-    int fds[2];
-    wb_pipe(fds);
-    exit_marker_fd = fds[1];
-    exit_marker_owner = getpid();
-    WB_EXPECT(atexit(on_exit_mark) == 0, "atexit() failed");
+    exitmark_arm(); /* tests/support/exitmark.c, in pmap.links */
     pmap_result r[NWORDS];
     int failed = pmap_run(NWORDS, shout, (void *)words, r);
-    exit_marker_fd = -1;
-    close(fds[1]);
-    char marks[NWORDS + 1];
-    ssize_t n;
-    while ((n = read(fds[0], marks, sizeof marks)) == -1 && errno == EINTR)
-        continue;
-    close(fds[0]);
+    ssize_t n = exitmark_count(NWORDS + 1);
     WB_PROMISE("exit");
     WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
               fail_note(failed, r, NWORDS));
@@ -871,14 +815,6 @@ END_TEST
 
 /* --- A signal while the parent reads ---------------------------------- */
 
-static volatile sig_atomic_t usr1_seen;
-
-static void on_usr1(int sig)
-{
-    (void)sig;
-    usr1_seen = 1;
-}
-
 static int poke_then_write(size_t index, int fd, void *ctx)
 {
     (void)ctx;
@@ -893,12 +829,7 @@ static int poke_then_write(size_t index, int fd, void *ctx)
 
 START_TEST(test_read_interrupted_by_signal)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: read() fails with EINTR */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART: read() fails with EINTR */
     pmap_result r[2];
     errno = 0;
     int failed = pmap_run(2, poke_then_write, NULL, r);
@@ -908,7 +839,8 @@ START_TEST(test_read_interrupted_by_signal)
               "expected the call to be resumed and 0 failed items; got %d"
               "%s",
               failed, wb_errno_note(failed));
-    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
+    WB_EXPECT(interrupt_usr1_seen(),
+              "the child's signal never reached the caller");
     WB_EXPECT(r[0].data != NULL && strcmp(r[0].data, "late") == 0 &&
                   r[1].data != NULL && strcmp(r[1].data, "early") == 0,
               "expected \"late\" and \"early\"; got \"%s\" and \"%s\"",
@@ -920,16 +852,11 @@ END_TEST
 
 START_TEST(test_wait_interrupted_by_signal)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: waitpid() fails with EINTR */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART: waitpid() fails with EINTR */
     pmap_result r[1];
     errno = 0;
     int failed = pmap_run(1, close_then_poke, NULL, r);
-    int seen = usr1_seen;
+    int seen = interrupt_usr1_seen();
     WB_PROMISE("eintr");
     WB_EXPECT(failed == 0 && r[0].ok == 1 && r[0].code == 0,
               "the child closed its pipe, then a signal handler interrupted "
@@ -961,7 +888,7 @@ START_TEST(test_data_is_nul_terminated)
     enum { N = 3 };
     pmap_result r[N];
     fill_junk(r, N);
-    dirty_heap();
+    dirtyheap_leave_garbage();
     int failed = pmap_run(N, long_line, NULL, r);
     WB_PROMISE("data");
     WB_EXPECT(failed == 0, "expected 0 failed items; got %d%s", failed,
@@ -1030,20 +957,9 @@ END_TEST
 
 /* --- fflush() fails ---------------------------------------------------- */
 
-/* A stream on /dev/full with text in its buffer: every write to it fails
- * with ENOSPC, so fflush(NULL) fails until it is closed. */
-static FILE *full_stream(void)
-{
-    FILE *f = fopen("/dev/full", "w");
-    WB_EXPECT(f != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
-    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
-    WB_EXPECT(fputs("never written\n", f) != EOF, "fputs() failed");
-    return f;
-}
-
 START_TEST(test_flush_fails)
 {
-    FILE *full = full_stream();
+    FILE *full = stdioflush_full();
     pmap_result r[3];
     fill_junk(r, 3);
     wb_wrap_reset(WB_FORK, 0);
@@ -1099,16 +1015,12 @@ START_TEST(test_wait_fails)
 
     /* SIGCHLD ignored: the kernel reaps each child as it ends, and every
      * waitpid() fails with ECHILD. */
-    struct sigaction ign, old;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    autoreap_start();
     fill_junk(r, N);
     errno = 0;
     int got = pmap_run(N, note_pid, pg, r);
     int err = errno;
-    sigaction(SIGCHLD, &old, NULL);
+    autoreap_stop();
     WB_PROMISE("fail-clean");
     WB_EXPECT(got == -1 && err == ECHILD,
               "SIGCHLD was set to SIG_IGN, so the kernel reaped the children "

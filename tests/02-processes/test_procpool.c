@@ -11,6 +11,11 @@
 #define _DEFAULT_SOURCE
 #include "wb.h"
 #include "procpool.h"
+#include "autoreap.h"
+#include "crash.h"
+#include "interrupt.h"
+#include "exitmark.h"
+#include "stdioflush.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -184,14 +189,7 @@ static int mixed_job(size_t j, void *ctx)
     atomic_fetch_add(&g->runs[j], 1);
     wb_sleep_ms((long)(MIXED - j) * 3);
     if (j == 5 || j == 7) {
-        int sig = j == 5 ? SIGKILL : SIGSEGV;
-        struct rlimit no_core = {0, 0};
-        setrlimit(RLIMIT_CORE, &no_core);
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = SIG_DFL;
-        sigaction(sig, &sa, NULL);
-        raise(sig);
+        crash_with(j == 5 ? SIGKILL : SIGSEGV);
     }
     return (int)(j % 4);
 }
@@ -372,14 +370,6 @@ START_TEST(test_waiting_costs_no_cpu)
 }
 END_TEST
 
-static volatile sig_atomic_t usr1_seen;
-
-static void on_usr1(int sig)
-{
-    (void)sig;
-    usr1_seen = 1;
-}
-
 static int poke_parent_job(size_t j, void *ctx)
 {
     (void)ctx;
@@ -393,12 +383,7 @@ static int poke_parent_job(size_t j, void *ctx)
 
 START_TEST(test_wait_interrupted_by_signal)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: waitpid() fails with EINTR */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART: waitpid() fails with EINTR */
     procpool_result r[3];
     errno = 0;
     int failed = procpool_run(3, 2, poke_parent_job, NULL, r);
@@ -408,7 +393,8 @@ START_TEST(test_wait_interrupted_by_signal)
               "wait to be resumed and 3 failed jobs (codes 1, 2, 3); got %d"
               "%s",
               failed, wb_errno_note(failed));
-    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
+    WB_EXPECT(interrupt_usr1_seen(),
+              "the child's signal never reached the caller");
     for (int j = 0; j < 3; j++)
         WB_EXPECT(r[j].code == j + 1, "job %d: expected code %d; got %d", j,
                   j + 1, r[j].code);
@@ -427,44 +413,23 @@ static int write_to_ctx_fd(size_t j, void *ctx)
 
 START_TEST(test_flushes_before_fork)
 {
-    FILE *f = tmpfile();
-    WB_EXPECT(f != NULL, "tmpfile() failed: %s", strerror(errno));
-    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
-    fputs("before\n", f); /* stays in the buffer */
-    int fd = fileno(f);
+    int fd;
+    FILE *f = stdioflush_pending(&fd);
     procpool_result r[1];
     int failed = procpool_run(1, 1, write_to_ctx_fd, &fd, r);
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
               wb_errno_note(failed));
-    rewind(f);
-    char *text = wb_slurp(f);
-    fclose(f);
-    int ok = strcmp(text, "before\nchild\n") == 0;
-    int reversed = strcmp(text, "child\nbefore\n") == 0;
-    free(text);
+    int order = stdioflush_order(f);
     WB_PROMISE("flush");
-    WB_EXPECT(ok,
+    WB_EXPECT(order == 1,
               "the caller printed \"before\" (still in a stdio buffer), "
               "then job 0 wrote \"child\": expected the file to hold "
               "\"before\\nchild\\n\"; %s. Flush stdio (fflush(NULL)) "
               "before the first fork()",
-              reversed ? "\"before\" came after \"child\""
-                       : "it holds something else");
+              order == -1 ? "\"before\" came after \"child\""
+                          : "it holds something else");
 }
 END_TEST
-
-/* An atexit() handler that reports, through a pipe, a process other than
- * the test's own that ran it: a child that ended with exit(). */
-static int exit_marker_fd = -1;
-static pid_t exit_marker_owner;
-
-static void on_exit_mark(void)
-{
-    if (exit_marker_fd >= 0 && getpid() != exit_marker_owner) {
-        ssize_t n = write(exit_marker_fd, "X", 1);
-        (void)n;
-    }
-}
 
 static int quick_job(size_t j, void *ctx)
 {
@@ -475,20 +440,10 @@ static int quick_job(size_t j, void *ctx)
 
 START_TEST(test_children_end_with__exit)
 {
-    int fds[2];
-    wb_pipe(fds);
-    exit_marker_fd = fds[1];
-    exit_marker_owner = getpid();
-    WB_EXPECT(atexit(on_exit_mark) == 0, "atexit() failed");
+    exitmark_arm(); /* tests/support/exitmark.c, in procpool.links */
     procpool_result r[4];
     int failed = procpool_run(4, 2, quick_job, NULL, r);
-    exit_marker_fd = -1;
-    close(fds[1]);
-    char marks[8];
-    ssize_t n;
-    while ((n = read(fds[0], marks, sizeof marks)) == -1 && errno == EINTR)
-        continue;
-    close(fds[0]);
+    ssize_t n = exitmark_count(8);
     WB_PROMISE("exit");
     WB_EXPECT(failed == 0, "expected 0 failed jobs; got %d%s", failed,
               wb_errno_note(failed));
@@ -649,17 +604,6 @@ END_TEST
 
 /* --- fflush() fails ---------------------------------------------------- */
 
-/* A stream on /dev/full with text in its buffer: every write to it fails
- * with ENOSPC, so fflush(NULL) fails until it is closed. */
-static FILE *full_stream(void)
-{
-    FILE *f = fopen("/dev/full", "w");
-    WB_EXPECT(f != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
-    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
-    WB_EXPECT(fputs("never written\n", f) != EOF, "fputs() failed");
-    return f;
-}
-
 /* Checks that every job of @p r that has no pid was never started:
  * {pid 0, code -1, signo 0}. Returns how many jobs have a pid. */
 static int expect_unstarted_clean(const procpool_result *r, int m)
@@ -682,7 +626,7 @@ static int expect_unstarted_clean(const procpool_result *r, int m)
 START_TEST(test_flush_fails)
 {
     enum { M = 4 };
-    FILE *full = full_stream();
+    FILE *full = stdioflush_full();
     procpool_result r[M];
     fill_junk(r, M);
     wb_wrap_reset(WB_FORK, 0);
@@ -725,11 +669,7 @@ START_TEST(test_wait_fails)
     /* With SIGCHLD ignored, the kernel reaps each child as it ends: the
      * pool's waitpid() waits for its children to end, then fails with
      * ECHILD, and their statuses are lost. */
-    struct sigaction ign, old;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    autoreap_start();
     procpool_result r[M];
     fill_junk(r, M);
     wb_wrap_reset(WB_FORK, 0);
@@ -737,7 +677,7 @@ START_TEST(test_wait_fails)
     int got = procpool_run(M, 2, short_job, NULL, r);
     int err = errno;
     int forks = wb_wrap_calls(WB_FORK);
-    sigaction(SIGCHLD, &old, NULL);
+    autoreap_stop();
     WB_PROMISE("wait-fails");
     WB_EXPECT(got == -1 && err == ECHILD,
               "SIGCHLD was set to SIG_IGN, so the kernel reaped the pool's "

@@ -4,6 +4,11 @@
  */
 #include "wb.h"
 #include "runchild.h"
+#include "autoreap.h"
+#include "crash.h"
+#include "interrupt.h"
+#include "exitmark.h"
+#include "stdioflush.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -26,14 +31,7 @@ static int return_code(void *ctx)
  * no core file left behind (sanitizers install their own handlers). */
 static int die_of_signal(void *ctx)
 {
-    int sig = *(const int *)ctx;
-    struct rlimit no_core = {0, 0};
-    setrlimit(RLIMIT_CORE, &no_core);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigaction(sig, &sa, NULL);
-    raise(sig);
+    crash_with(*(const int *)ctx);
     return 100; /* not reached */
 }
 
@@ -226,19 +224,6 @@ START_TEST(test_flushes_before_fork)
 }
 END_TEST
 
-/* An atexit() handler that reports, through a pipe, a process other than
- * the test's own that ran it: a child that ended with exit(). */
-static int exit_marker_fd = -1;
-static pid_t exit_marker_owner;
-
-static void on_exit_mark(void)
-{
-    if (exit_marker_fd >= 0 && getpid() != exit_marker_owner) {
-        ssize_t n = write(exit_marker_fd, "X", 1);
-        (void)n;
-    }
-}
-
 static int return_zero(void *ctx)
 {
     (void)ctx;
@@ -247,20 +232,10 @@ static int return_zero(void *ctx)
 
 START_TEST(test_child_ends_with__exit)
 {
-    int fds[2];
-    wb_pipe(fds);
-    exit_marker_fd = fds[1];
-    exit_marker_owner = getpid();
-    WB_EXPECT(atexit(on_exit_mark) == 0, "atexit() failed");
+    exitmark_arm(); /* tests/support/exitmark.c, in runchild.links */
     runchild_status st = {0};
     int rc = runchild_run(return_zero, NULL, &st);
-    exit_marker_fd = -1;
-    close(fds[1]);
-    char c;
-    ssize_t n;
-    while ((n = read(fds[0], &c, 1)) == -1 && errno == EINTR)
-        continue;
-    close(fds[0]);
+    ssize_t n = exitmark_count(1);
     WB_PROMISE("exit");
     WB_EXPECT(rc == 0 && st.how == RUNCHILD_EXITED && st.code == 0,
               "expected the child to exit with 0; got rc=%d how=%d code=%d", rc,
@@ -308,14 +283,6 @@ START_TEST(test_waits_for_its_own_child)
 }
 END_TEST
 
-static volatile sig_atomic_t usr1_seen;
-
-static void on_usr1(int sig)
-{
-    (void)sig;
-    usr1_seen = 1;
-}
-
 /* Interrupt the parent while it waits: a signal whose handler does not
  * ask for restarting makes waitpid() fail with EINTR. */
 static int poke_parent(void *ctx)
@@ -329,12 +296,7 @@ static int poke_parent(void *ctx)
 
 START_TEST(test_wait_interrupted_by_signal)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART */
     runchild_status st = {0};
     errno = 0;
     int rc = runchild_run(poke_parent, NULL, &st);
@@ -345,7 +307,8 @@ START_TEST(test_wait_interrupted_by_signal)
               "rc=%d (%s) how=%d code=%d",
               rc, rc == -1 ? strerror(errno) : "no error", (int)st.how,
               st.code);
-    WB_EXPECT(usr1_seen, "the child's signal never reached the caller");
+    WB_EXPECT(interrupt_usr1_seen(),
+              "the child's signal never reached the caller");
 }
 END_TEST
 
@@ -494,20 +457,9 @@ END_TEST
 
 /* --- fflush() fails ----------------------------------------------------- */
 
-/* A stream on /dev/full with text in its buffer: every write to it fails
- * with ENOSPC, so fflush(NULL) fails until it is closed. */
-static FILE *full_stream(void)
-{
-    FILE *f = fopen("/dev/full", "w");
-    WB_EXPECT(f != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
-    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
-    WB_EXPECT(fputs("never written\n", f) != EOF, "fputs() failed");
-    return f;
-}
-
 START_TEST(test_flush_fails)
 {
-    FILE *full = full_stream();
+    FILE *full = stdioflush_full();
     runchild_status st = junk;
     int code = 5;
     wb_wrap_reset(WB_FORK, 0);
@@ -545,17 +497,13 @@ START_TEST(test_wait_fails_with_echild)
     /* With SIGCHLD ignored, the kernel reaps every child as it ends: the
      * parent's waitpid() waits for the child to end, then fails with
      * ECHILD. There is no status to report. */
-    struct sigaction ign, old;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    autoreap_start();
     runchild_status st = junk;
     int code = 3;
     errno = 0;
     int rc = runchild_run(return_code, &code, &st);
     int err = errno;
-    sigaction(SIGCHLD, &old, NULL);
+    autoreap_stop();
     WB_PROMISE("wait-fails");
     WB_EXPECT(rc == -1 && err == ECHILD,
               "SIGCHLD was set to SIG_IGN, so the kernel reaped the child "

@@ -10,6 +10,10 @@
  */
 #include "wb.h"
 #include "runcmd.h"
+#include "autoreap.h"
+#include "dirtyheap.h"
+#include "interrupt.h"
+#include "stdioflush.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -72,6 +76,17 @@ static const char *out_note(const runcmd_result *r)
     return r->out == NULL ? "NULL" : r->out == junk_out ? "never set" : "set";
 }
 
+/* runcmd_run(@p argv, @p timeout_ms, @p r), timed: its result, and in
+ * *@p ms the milliseconds it took. */
+static int run_timed(char *const argv[], long timeout_ms, runcmd_result *r,
+                     int64_t *ms)
+{
+    int64_t start = wb_now_ns();
+    int rc = runcmd_run(argv, timeout_ms, r);
+    *ms = (wb_now_ns() - start) / 1000000;
+    return rc;
+}
+
 START_TEST(test_captures_output)
 {
     char *argv[] = {"echo", "hello", "world", NULL};
@@ -122,26 +137,6 @@ START_TEST(test_binary_output)
 }
 END_TEST
 
-/* Leave garbage in the heap's free memory, so that a buffer malloc()
- * hands out next is not full of zero bytes by luck: a missing '\0' then
- * shows (LeakSanitizer's allocator zeroes what it hands out, so there
- * only SANITIZE=address or a plain build can see it). */
-static void dirty_heap(void)
-{
-    void *blocks[48];
-    size_t nb = 0;
-    for (size_t size = 16; size <= 65536 && nb + 2 <= 48; size *= 2) {
-        size_t sizes[2] = {size, size + size / 2};
-        for (int k = 0; k < 2; k++) {
-            blocks[nb] = malloc(sizes[k]);
-            if (blocks[nb] != NULL)
-                memset(blocks[nb++], 0xa5, sizes[k]);
-        }
-    }
-    while (nb > 0)
-        free(blocks[--nb]);
-}
-
 START_TEST(test_output_is_nul_terminated)
 {
     /* Longer than the few bytes at the start of a freed heap block that
@@ -149,7 +144,7 @@ START_TEST(test_output_is_nul_terminated)
     const char *line = "a line long enough to pass the heap's own headers";
     char *argv[] = {"printf", "%s", (char *)line, NULL};
     runcmd_result r = junk;
-    dirty_heap();
+    dirtyheap_leave_garbage();
     int rc = runcmd_run(argv, 0, &r);
     WB_PROMISE("capture");
     WB_EXPECT(rc == 0 && r.out != NULL && r.out != junk_out &&
@@ -249,9 +244,8 @@ START_TEST(test_timeout_kills)
 {
     char *argv[] = {"sleep", "1", NULL};
     runcmd_result r = junk;
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 50, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 50, &r, &ms);
     WB_PROMISE("timeout");
     WB_EXPECT(rc == 0,
               "a command that timed out still ran: expected 0; got "
@@ -306,9 +300,8 @@ START_TEST(test_timeout_after_output_closed)
      * pipe reaches end-of-file long before the command ends. */
     char *argv[] = {"sh", "-c", "exec >&-; exec sleep 1", NULL};
     runcmd_result r = junk;
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 80, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 80, &r, &ms);
     WB_PROMISE("timeout-after-eof");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL,
               "a command that closed its output but kept running past the "
@@ -326,9 +319,8 @@ START_TEST(test_timeout_kill_cannot_be_ignored)
     /* The command ignores SIGTERM, and the exec keeps that. */
     char *argv[] = {"sh", "-c", "trap '' TERM; echo ready; exec sleep 1", NULL};
     runcmd_result r = junk;
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 150, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 150, &r, &ms);
     WB_PROMISE("timeout");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && r.code == -1,
               "a command that ignores SIGTERM, limit 150 ms: expected 0 and "
@@ -362,9 +354,8 @@ START_TEST(test_time_limit_counts_from_the_call)
                     "while :; do echo tick; done",
                     NULL};
     runcmd_result r = junk;
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 150, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 150, &r, &ms);
     WB_PROMISE("timeout");
     WB_EXPECT(
         rc == 0 && r.timed_out == 1,
@@ -630,9 +621,8 @@ START_TEST(test_pipe_ends_do_not_reach_command)
               strerror(errno));
     char *argv[] = {"sh", "-c", "sleep 1 >/dev/null 2>&1 & echo $!", NULL};
     runcmd_result r = junk;
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 1500, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 1500, &r, &ms);
     long bg = rc == 0 && r.out != NULL ? strtol(r.out, NULL, 10) : 0;
     char leaked[256] = "";
     int nleaked = 0;
@@ -761,24 +751,11 @@ END_TEST
 
 /* --- Signals ------------------------------------------------------------ */
 
-static volatile sig_atomic_t usr1_seen;
-
-static void on_usr1(int sig)
-{
-    (void)sig;
-    usr1_seen = 1;
-}
-
 START_TEST(test_wait_interrupted_after_eof)
 {
     /* The command closes its output at once (end-of-file), then signals
      * the caller while the caller waits for it to end. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: waitpid() fails with EINTR */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART: waitpid() fails with EINTR */
     char *argv[] = {"sh", "-c",
                     "exec >/dev/null; sleep 0.05; kill -USR1 $PPID; "
                     "sleep 0.05; exit 4",
@@ -786,7 +763,7 @@ START_TEST(test_wait_interrupted_after_eof)
     long limits[] = {0, 1500};
     WB_PROMISE("eintr");
     for (int k = 0; k < 2; k++) {
-        usr1_seen = 0;
+        interrupt_usr1_forget();
         runcmd_result r = junk;
         int rc = runcmd_run(argv, limits[k], &r);
         WB_EXPECT(rc == 0 && r.code == 4 && r.signo == 0 && r.timed_out == 0,
@@ -797,53 +774,12 @@ START_TEST(test_wait_interrupted_after_eof)
                   "%d}",
                   limits[k], rc, wb_errno_note(rc), r.code, r.signo,
                   r.timed_out);
-        WB_EXPECT(usr1_seen, "the command's signal never reached the caller");
+        WB_EXPECT(interrupt_usr1_seen(),
+                  "the command's signal never reached the caller");
         free_result(&r);
     }
 }
 END_TEST
-
-/* SIGALRM every period_ms, to a handler installed WITHOUT SA_RESTART:
- * whatever the caller is blocked in returns early with EINTR. */
-static volatile sig_atomic_t alarms;
-
-static void on_alarm(int signo)
-{
-    (void)signo;
-    alarms++;
-}
-
-static timer_t ticker_start(long period_ms)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART */
-    WB_EXPECT(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction() failed: %s",
-              strerror(errno));
-    struct sigevent sev;
-    memset(&sev, 0, sizeof sev);
-    sev.sigev_notify = SIGEV_SIGNAL;
-    sev.sigev_signo = SIGALRM;
-    timer_t id;
-    WB_EXPECT(timer_create(CLOCK_MONOTONIC, &sev, &id) == 0,
-              "timer_create() failed: %s", strerror(errno));
-    struct itimerspec its = {{0, period_ms * 1000000L},
-                             {0, period_ms * 1000000L}};
-    WB_EXPECT(timer_settime(id, 0, &its, NULL) == 0,
-              "timer_settime() failed: %s", strerror(errno));
-    alarms = 0;
-    return id;
-}
-
-static void ticker_stop(timer_t id)
-{
-    WB_EXPECT(timer_delete(id) == 0, "timer_delete() failed: %s",
-              strerror(errno));
-    /* Ignoring also discards a signal the timer sent just before. */
-    signal(SIGALRM, SIG_IGN);
-}
 
 START_TEST(test_interruptions_keep_time_left)
 {
@@ -852,11 +788,10 @@ START_TEST(test_interruptions_keep_time_left)
      * each interruption never reaches its end. */
     char *argv[] = {"sleep", "1.5", NULL};
     runcmd_result r = junk;
-    timer_t ticker = ticker_start(40);
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 300, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
-    ticker_stop(ticker);
+    timer_t ticker = interrupt_tick_start(40);
+    int64_t ms;
+    int rc = run_timed(argv, 300, &r, &ms);
+    interrupt_tick_stop(ticker);
     WB_PROMISE("eintr-time-left");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && ms < 1200,
               "sleep 1.5 with a limit of 300 ms while SIGALRM interrupts the "
@@ -865,27 +800,16 @@ START_TEST(test_interruptions_keep_time_left)
               "signo %d} after %lld ms (%d signals). After EINTR, wait again "
               "with the time left until the deadline, not the whole limit",
               rc, wb_errno_note(rc), r.timed_out, r.signo, (long long)ms,
-              (int)alarms);
+              interrupt_ticks());
     free_result(&r);
 }
 END_TEST
 
 /* --- fflush() and waitpid() fail ------------------------------------- */
 
-/* A stream on /dev/full with text in its buffer: every write to it fails
- * with ENOSPC, so fflush(NULL) fails until it is closed. */
-static FILE *full_stream(void)
-{
-    FILE *f = fopen("/dev/full", "w");
-    WB_EXPECT(f != NULL, "fopen(\"/dev/full\") failed: %s", strerror(errno));
-    WB_EXPECT(setvbuf(f, NULL, _IOFBF, 4096) == 0, "setvbuf() failed");
-    WB_EXPECT(fputs("never written\n", f) != EOF, "fputs() failed");
-    return f;
-}
-
 START_TEST(test_flush_fails)
 {
-    FILE *full = full_stream();
+    FILE *full = stdioflush_full();
     char *argv[] = {"echo", "never", NULL};
     runcmd_result r = junk;
     wb_wrap_reset(WB_FORK, 0);
@@ -921,11 +845,7 @@ START_TEST(test_wait_fails)
 {
     /* With SIGCHLD ignored, the kernel reaps the command as it ends: the
      * caller's waitpid() fails with ECHILD, and there is no status. */
-    struct sigaction ign, old;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    autoreap_start();
     char *argv[] = {"sh", "-c", "echo lost; sleep 0.05", NULL};
     long limits[] = {0, 1500};
     for (int k = 0; k < 2; k++) {
@@ -947,18 +867,13 @@ START_TEST(test_wait_fails)
                   r.code, r.signo, r.timed_out, out_note(&r), r.out_len);
         free_result(&r);
     }
-    sigaction(SIGCHLD, &old, NULL);
+    autoreap_stop();
 }
 END_TEST
 
 START_TEST(test_interrupted_by_signal)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: poll() and read() fail with EINTR */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART: poll() and read() fail with EINTR */
     char *argv[] = {"sh", "-c",
                     "sleep 0.03; kill -USR1 $PPID; sleep 0.03; echo done",
                     NULL};
@@ -971,7 +886,8 @@ START_TEST(test_interrupted_by_signal)
               "be resumed, code 0 and \"done\\n\"; got %d%s, code %d, "
               "timed_out %d, \"%s\"",
               rc, wb_errno_note(rc), r.code, r.timed_out, shown(r.out));
-    WB_EXPECT(usr1_seen, "the command's signal never reached the caller");
+    WB_EXPECT(interrupt_usr1_seen(),
+              "the command's signal never reached the caller");
     free_result(&r);
 }
 END_TEST
@@ -983,9 +899,8 @@ START_TEST(test_one_ms_limit)
     /* The smallest limit there is: 1 ms is a limit, not "no limit". */
     char *argv[] = {"sleep", "1", NULL};
     runcmd_result r = junk;
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 1, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 1, &r, &ms);
     WB_PROMISE("timeout");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && ms < 700,
               "sleep 1 with a limit of 1 ms: expected 0 and {timed_out 1, "
@@ -1058,23 +973,17 @@ START_TEST(test_signal_then_silence)
     /* One signal interrupts the wait for output, then the command stays
      * silent past the limit: the wait after the interruption must still
      * end at the limit. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_usr1;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART */
-    WB_EXPECT(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction() failed");
+    interrupt_on_usr1(); /* no SA_RESTART */
     /* The signal comes from a thread of the test, not from the command:
      * a shell started late on a loaded machine was killed at the limit
      * before it could send it. */
     char *argv[] = {"sleep", "1.5", NULL};
-    usr1_seen = 0;
+    interrupt_usr1_forget();
     runcmd_result r = junk;
     pthread_t self = pthread_self(), sender;
     ck_assert_int_eq(pthread_create(&sender, NULL, usr1_later, &self), 0);
-    int64_t start = wb_now_ns();
-    int rc = runcmd_run(argv, 250, &r);
-    int64_t ms = (wb_now_ns() - start) / 1000000;
+    int64_t ms;
+    int rc = run_timed(argv, 250, &r, &ms);
     pthread_join(sender, NULL);
     WB_PROMISE("eintr-time-left");
     WB_EXPECT(rc == 0 && r.timed_out == 1 && r.signo == SIGKILL && ms < 1000,
@@ -1085,7 +994,8 @@ START_TEST(test_signal_then_silence)
               "After EINTR go back to waiting with the time left; do not "
               "read() a pipe that has nothing to read",
               rc, wb_errno_note(rc), r.timed_out, r.signo, (long long)ms);
-    WB_EXPECT(usr1_seen, "the test's signal never reached the caller");
+    WB_EXPECT(interrupt_usr1_seen(),
+              "the test's signal never reached the caller");
     free_result(&r);
 }
 END_TEST
@@ -1263,17 +1173,13 @@ START_TEST(test_wait_fails_after_kill)
 {
     /* With SIGCHLD ignored the kernel reaps the command it killed at the
      * limit: the waitpid() after the kill fails with ECHILD. */
-    struct sigaction ign, old;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    WB_EXPECT(sigaction(SIGCHLD, &ign, &old) == 0, "sigaction() failed");
+    autoreap_start();
     char *argv[] = {"sleep", "1", NULL};
     runcmd_result r = junk;
     errno = 0;
     int rc = runcmd_run(argv, 50, &r);
     int err = errno;
-    sigaction(SIGCHLD, &old, NULL);
+    autoreap_stop();
     WB_PROMISE("wait-fails");
     WB_EXPECT(rc == -1 && err == ECHILD,
               "SIGCHLD was set to SIG_IGN, so the kernel reaped the command "

@@ -14,12 +14,14 @@
  * gets the mutex before the woken consumer does. The consumer then wakes
  * to an empty queue and must go back to sleep.
  *
- * Linux-only: it reads /proc and calls gettid through syscall().
+ * Linux-only: it reads /proc and calls gettid through syscall()
+ * (tests/support/threadwatch.c).
  */
 #define _GNU_SOURCE
 #include "wb.h"
 #include "bqueue.h"
 #include "heap.h"
+#include "threadwatch.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -30,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define ITEM(n) ((void *)(uintptr_t)(n))
@@ -90,7 +91,7 @@ struct caller {
 
 static void announce(struct caller *c)
 {
-    atomic_store(&c->tid, (int)syscall(SYS_gettid));
+    atomic_store(&c->tid, threadwatch_self());
 }
 
 static void finished(struct caller *c)
@@ -125,45 +126,30 @@ static void start(pthread_t *t, struct caller *c, void *(*fn)(void *))
     WB_EXPECT(rc == 0, "pthread_create() failed: %s", strerror(rc));
 }
 
-/* The state letter of thread @p tid ('R' running, 'S' asleep, ...). */
-static char thread_state(int tid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return '?';
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *paren = strrchr(buf, ')'); /* the name may hold spaces */
-    return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
-}
-
 /* Wait until @p c is asleep inside its call (1) or its call has returned
- * (0), for at most 2 s; fail the test if neither happens. */
+ * (0), for at most 2 s; fail the test if neither happens. The thread's
+ * state is read in /proc (tests/support/threadwatch.c, in bqueue.links). */
 static int blocked_in_call(struct caller *c)
 {
-    int64_t end = wb_now_ns() + 2000 * 1000000LL;
-    while (wb_now_ns() < end) {
-        if (atomic_load(&c->done))
-            return 0;
-        int tid = atomic_load(&c->tid);
-        if (tid != 0 && thread_state(tid) == 'S') {
-            /* Asleep: in the queue's wait, or for a moment on something
-             * else; look again a little later to be sure. */
-            wb_sleep_ms(5);
-            if (atomic_load(&c->done))
-                return 0;
-            if (thread_state(tid) == 'S')
-                return 1;
-        }
-        sched_yield();
-    }
-    WB_EXPECT(0, "a thread calling the queue neither returned nor went to "
-                 "sleep within 2 s: is it spinning in a loop instead of "
-                 "waiting on a condition variable?");
-    return 0;
+    int blocked = threadwatch_blocked(&c->tid, &c->done);
+    WB_EXPECT(blocked >= 0,
+              "a thread calling the queue neither returned nor went to "
+              "sleep within 2 s: is it spinning in a loop instead of "
+              "waiting on a condition variable?");
+    return blocked == 1;
+}
+
+/* Starts a thread for each of the @p n callers of @p c, running @p fn,
+ * and expects each to fall asleep in its call; @p doing names the call
+ * for the message ("a pop on an empty, open queue"). */
+static void start_all_blocked(struct caller *c, pthread_t *t, int n,
+                              void *(*fn)(void *), const char *doing)
+{
+    for (int i = 0; i < n; i++)
+        start(&t[i], &c[i], fn);
+    for (int i = 0; i < n; i++)
+        WB_EXPECT(blocked_in_call(&c[i]), "%s returned %s instead of blocking",
+                  doing, wb_errname(c[i].rc));
 }
 
 /* Wait up to @p ms for *n to reach @p want; return its last value. */
@@ -384,15 +370,9 @@ START_TEST(test_close_wakes_every_consumer)
     struct caller c[WAITERS];
     pthread_t t[WAITERS];
     atomic_int returned = 0;
-    for (int i = 0; i < WAITERS; i++) {
-        c[i] = (struct caller){.q = q, .nreturned = &returned};
-        start(&t[i], &c[i], do_pop);
-    }
     for (int i = 0; i < WAITERS; i++)
-        WB_EXPECT(blocked_in_call(&c[i]),
-                  "a pop on an empty, open queue returned %s instead of "
-                  "blocking",
-                  wb_errname(c[i].rc));
+        c[i] = (struct caller){.q = q, .nreturned = &returned};
+    start_all_blocked(c, t, WAITERS, do_pop, "a pop on an empty, open queue");
     WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
     int n = wait_count(&returned, WAITERS, 1000);
     WB_EXPECT(n == WAITERS,
@@ -420,15 +400,10 @@ START_TEST(test_close_wakes_every_producer)
     struct caller c[WAITERS];
     pthread_t t[WAITERS];
     atomic_int returned = 0;
-    for (int i = 0; i < WAITERS; i++) {
+    for (int i = 0; i < WAITERS; i++)
         c[i] = (struct caller){
             .q = q, .item = ITEM(100 + i), .nreturned = &returned};
-        start(&t[i], &c[i], do_push);
-    }
-    for (int i = 0; i < WAITERS; i++)
-        WB_EXPECT(blocked_in_call(&c[i]),
-                  "a push on a full queue returned %s instead of blocking",
-                  wb_errname(c[i].rc));
+    start_all_blocked(c, t, WAITERS, do_push, "a push on a full queue");
     WB_EXPECT(bqueue_close(q) == 0, "bqueue_close() should return 0");
     int n = wait_count(&returned, WAITERS, 1000);
     WB_EXPECT(n == WAITERS,
@@ -793,9 +768,10 @@ START_TEST(test_close_never_lost)
         while (!atomic_load(&hook_reached) && !atomic_load(&c.done) &&
                wb_now_ns() < end) {
             int tid = atomic_load(&c.tid);
-            if (tid != 0 && thread_state(tid) == 'S') {
+            if (tid != 0 && threadwatch_state(tid) == 'S') {
                 wb_sleep_ms(5);
-                if (!atomic_load(&hook_reached) && thread_state(tid) == 'S')
+                if (!atomic_load(&hook_reached) &&
+                    threadwatch_state(tid) == 'S')
                     break;
             }
             sched_yield();
@@ -920,15 +896,9 @@ START_TEST(test_two_consumers_asleep)
     pthread_t t[2];
     atomic_int returned = 0;
     park_prepare();
-    for (int i = 0; i < 2; i++) {
-        c[i] = (struct caller){.q = q, .nreturned = &returned};
-        start(&t[i], &c[i], do_pop);
-    }
     for (int i = 0; i < 2; i++)
-        WB_EXPECT(blocked_in_call(&c[i]),
-                  "a pop on an empty, open queue returned %s instead of "
-                  "blocking",
-                  wb_errname(c[i].rc));
+        c[i] = (struct caller){.q = q, .nreturned = &returned};
+    start_all_blocked(c, t, 2, do_pop, "a pop on an empty, open queue");
     park(t[0]);
     park(t[1]);
     push_ok(q, ITEM(1));
@@ -967,15 +937,10 @@ START_TEST(test_two_producers_asleep)
     pthread_t t[2];
     atomic_int returned = 0;
     park_prepare();
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2; i++)
         c[i] = (struct caller){
             .q = q, .item = ITEM(3 + i), .nreturned = &returned};
-        start(&t[i], &c[i], do_push);
-    }
-    for (int i = 0; i < 2; i++)
-        WB_EXPECT(blocked_in_call(&c[i]),
-                  "a push on a full queue returned %s instead of blocking",
-                  wb_errname(c[i].rc));
+    start_all_blocked(c, t, 2, do_push, "a push on a full queue");
     park(t[0]);
     park(t[1]);
     void *a = pop_ok(q);
@@ -1320,25 +1285,9 @@ START_TEST(test_many_through_one_slot)
 }
 END_TEST
 
-/* ThreadSanitizer starts a helper thread of its own at the first
- * pthread_create() of a process. Starting and joining one thread in
- * wb_suite(), in the runner before it forks the tests, keeps that helper
- * out of the fixture's count of threads left running. */
-static void *do_nothing(void *arg)
-{
-    return arg;
-}
-
-static void start_thread_machinery(void)
-{
-    pthread_t t;
-    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
-        pthread_join(t, NULL);
-}
-
 Suite *wb_suite(void)
 {
-    start_thread_machinery();
+    threadwatch_start_machinery(); /* ThreadSanitizer's helper */
     Suite *s = wb_begin("bqueue", "chapters/03-threads/chapter.md");
     WB_ADD(s, test_fifo_one_thread, "A bounded queue");
     WB_ADD(s, test_bad_arguments, "A bounded queue");

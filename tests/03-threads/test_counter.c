@@ -11,6 +11,7 @@
  */
 #include "wb.h"
 #include "counter.h"
+#include "threadwatch.h"
 #include "heap.h"
 
 #include <errno.h>
@@ -571,25 +572,9 @@ START_TEST(test_snapshot_min_max_of_that_moment)
 }
 END_TEST
 
-/* ThreadSanitizer starts a helper thread of its own at the first
- * pthread_create() of a process. Starting and joining one thread in
- * wb_suite(), in the runner before it forks the tests, keeps that helper
- * out of the fixture's count of threads left running. */
-static void *do_nothing(void *arg)
-{
-    return arg;
-}
-
-static void start_thread_machinery(void)
-{
-    pthread_t t;
-    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
-        pthread_join(t, NULL);
-}
-
 Suite *wb_suite(void)
 {
-    start_thread_machinery();
+    threadwatch_start_machinery(); /* ThreadSanitizer's helper */
     Suite *s = wb_begin("counter", "chapters/03-threads/chapter.md");
     WB_ADD(s, test_new_counter_is_empty, "Mutexes");
     WB_ADD(s, test_stats_one_thread, "Mutexes");

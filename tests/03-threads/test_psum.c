@@ -9,6 +9,8 @@
  */
 #include "wb.h"
 #include "psum.h"
+#include "meeting.h"
+#include "threadwatch.h"
 #include "heap.h"
 
 #include <errno.h>
@@ -585,19 +587,7 @@ struct meeting {
 static long meet_value(long value, void *ctx)
 {
     struct meeting *m = ctx;
-    if (atomic_fetch_add(&m->arrived, 1) + 1 == MEET_THREADS)
-        atomic_store(&m->release_ns, wb_now_ns() + 50 * 1000);
-    long long at;
-    int64_t yield_after = wb_now_ns() + 1000000;
-    while ((at = atomic_load(&m->release_ns)) == 0) {
-        int64_t now = wb_now_ns();
-        if (now >= m->give_up_ns)
-            break;
-        if (now >= yield_after)
-            sched_yield(); /* let the other thread run on a busy machine */
-    }
-    while (at != 0 && wb_now_ns() < at)
-        continue;
+    meeting_attend(&m->arrived, MEET_THREADS, &m->release_ns, m->give_up_ns);
     return value;
 }
 
@@ -639,25 +629,9 @@ START_TEST(test_results_combined_without_race)
 }
 END_TEST
 
-/* ThreadSanitizer starts a helper thread of its own at the first
- * pthread_create() of a process. Starting and joining one thread in
- * wb_suite(), in the runner before it forks the tests, keeps that helper
- * out of the fixture's count of threads left running. */
-static void *do_nothing(void *arg)
-{
-    return arg;
-}
-
-static void start_thread_machinery(void)
-{
-    pthread_t t;
-    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
-        pthread_join(t, NULL);
-}
-
 Suite *wb_suite(void)
 {
-    start_thread_machinery();
+    threadwatch_start_machinery(); /* ThreadSanitizer's helper */
     Suite *s = wb_begin("psum", "chapters/03-threads/chapter.md");
     WB_ADD(s, test_sum_with_remainder, "Parallel sum");
     WB_ADD(s, test_large_array, "Creating and joining threads");

@@ -10,12 +10,16 @@
  * /proc/self/task/TID/stat. Another kind of task waits at a meeting point
  * until N tasks have arrived, which only happens if N run at once.
  *
- * Linux-only: it reads /proc and calls gettid through syscall().
+ * Linux-only: it reads /proc and calls gettid through syscall()
+ * (tests/support/threadwatch.c).
  */
 #define _GNU_SOURCE
 #include "wb.h"
 #include "tpool.h"
+#include "meeting.h"
+#include "timedwait.h"
 #include "heap.h"
+#include "threadwatch.h"
 #include "trace.h"
 
 #include <dirent.h>
@@ -27,40 +31,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-/* The kernel's id of the calling thread, as in /proc/self/task. */
-static pid_t this_thread(void)
-{
-    return (pid_t)syscall(SYS_gettid);
-}
-
-static int count_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    ck_assert_msg(f != NULL, "cannot read /proc/self/status");
-    char line[256];
-    int threads = -1;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "Threads: %d", &threads) == 1)
-            break;
-    fclose(f);
-    return threads;
-}
-
-/* The thread count once it has come down to @p want: a joined thread can
- * stay listed for a moment while the kernel finishes removing it. */
-static int threads_after_joins(int want)
-{
-    int n = count_threads();
-    for (int i = 0; i < 250 && n > want; i++) {
-        wb_sleep_ms(2);
-        n = count_threads();
-    }
-    return n;
-}
 
 static tpool *new_pool(size_t nworkers, size_t capacity)
 {
@@ -125,19 +97,6 @@ static void board_free(struct board *b)
     pthread_mutex_destroy(&b->lock);
 }
 
-static struct timespec deadline_in_ms(long ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
 static void task_begin(struct board *b)
 {
     b->started++;
@@ -156,18 +115,24 @@ static void task_end(struct board *b, int id)
     pthread_cond_broadcast(&b->changed);
 }
 
-/* Start, wait for the gate (3 s at most, so a broken pool cannot hang a
- * task forever), finish. */
+/* With b->lock held: wait for the gate to open, 3 s at most, so that a
+ * broken pool cannot hang a task forever. */
+static void wait_for_gate(struct board *b)
+{
+    struct timespec end = timedwait_deadline(3000);
+    while (!b->gate_open &&
+           pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
+        continue;
+}
+
+/* Start, wait for the gate, finish. */
 static void on_gated(void *ctx)
 {
     struct job *j = ctx;
     struct board *b = j->b;
     pthread_mutex_lock(&b->lock);
     task_begin(b);
-    struct timespec end = deadline_in_ms(3000);
-    while (!b->gate_open &&
-           pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
-        continue;
+    wait_for_gate(b);
     task_end(b, j->id);
     pthread_mutex_unlock(&b->lock);
 }
@@ -179,7 +144,7 @@ static void on_meet(void *ctx)
     struct board *b = j->b;
     pthread_mutex_lock(&b->lock);
     task_begin(b);
-    struct timespec end = deadline_in_ms(1500);
+    struct timespec end = timedwait_deadline(1500);
     while (b->started < b->meet && !b->met_timeout)
         if (pthread_cond_timedwait(&b->changed, &b->lock, &end) == ETIMEDOUT)
             b->met_timeout = 1;
@@ -190,23 +155,13 @@ static void on_meet(void *ctx)
 
 static void open_gate(struct board *b)
 {
-    pthread_mutex_lock(&b->lock);
-    b->gate_open = 1;
-    pthread_cond_broadcast(&b->changed);
-    pthread_mutex_unlock(&b->lock);
+    timedwait_set(&b->lock, &b->changed, &b->gate_open, 1);
 }
 
 /* Wait until *field (a counter of @p b) reaches @p want, at most @p ms. */
 static int wait_board(struct board *b, const int *field, int want, long ms)
 {
-    struct timespec end = deadline_in_ms(ms);
-    pthread_mutex_lock(&b->lock);
-    while (*field < want &&
-           pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
-        continue;
-    int got = *field;
-    pthread_mutex_unlock(&b->lock);
-    return got;
+    return timedwait_counter(&b->lock, &b->changed, field, want, ms);
 }
 
 static int read_board(struct board *b, const int *field)
@@ -231,7 +186,7 @@ struct caller {
 
 static void announce(struct caller *c)
 {
-    atomic_store(&c->tid, (int)this_thread());
+    atomic_store(&c->tid, (int)threadwatch_self());
 }
 
 static void called(struct caller *c, int rc)
@@ -265,42 +220,16 @@ static void *call_submit(void *arg)
     return NULL;
 }
 
-static char thread_state(int tid)
-{
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/self/task/%d/stat", tid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return '?';
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *paren = strrchr(buf, ')');
-    return paren != NULL && paren[1] == ' ' ? paren[2] : '?';
-}
-
 /* 1 once the caller is asleep in its call, 0 if the call returned; fails
  * the test if neither happens within 2 s. */
 static int blocked_in_call(struct caller *c)
 {
-    int64_t end = wb_now_ns() + 2000 * 1000000LL;
-    while (wb_now_ns() < end) {
-        if (atomic_load(&c->done))
-            return 0;
-        int tid = atomic_load(&c->tid);
-        if (tid != 0 && thread_state(tid) == 'S') {
-            wb_sleep_ms(5);
-            if (atomic_load(&c->done))
-                return 0;
-            if (thread_state(tid) == 'S')
-                return 1;
-        }
-        sched_yield();
-    }
-    WB_EXPECT(0, "a thread calling the pool neither returned nor went to "
-                 "sleep within 2 s: is it spinning in a loop instead of "
-                 "waiting on a condition variable?");
-    return 0;
+    int blocked = threadwatch_blocked(&c->tid, &c->done);
+    WB_EXPECT(blocked >= 0,
+              "a thread calling the pool neither returned nor went to "
+              "sleep within 2 s: is it spinning in a loop instead of "
+              "waiting on a condition variable?");
+    return blocked == 1;
 }
 
 /* --- Tests ------------------------------------------------------------------
@@ -627,7 +556,7 @@ END_TEST
 START_TEST(test_destroy_waits_for_running_task)
 {
     WB_PROMISE("destroy-finishes");
-    int before = count_threads();
+    int before = threadwatch_count();
     struct board b;
     board_init(&b);
     struct job jobs[3] = {{&b, 0}, {&b, 1}, {&b, 2}};
@@ -652,7 +581,7 @@ START_TEST(test_destroy_waits_for_running_task)
               "finished (the queued one included); it returned %s with %d "
               "finished",
               wb_errname(c.rc), c.finished_seen);
-    int after = threads_after_joins(before);
+    int after = threadwatch_after_joins(before);
     WB_EXPECT(after == before,
               "the process had %d threads before tpool_create() and %d after "
               "tpool_destroy(): destroy must join every worker",
@@ -666,7 +595,7 @@ START_TEST(test_destroy_finishes_queued_tasks)
     WB_PROMISE("destroy-finishes");
     enum { TASKS = 40 };
     for (int round = 0; round < 5; round++) {
-        int before = count_threads();
+        int before = threadwatch_count();
         atomic_int runs[TASKS];
         for (int i = 0; i < TASKS; i++)
             atomic_init(&runs[i], 0);
@@ -675,7 +604,7 @@ START_TEST(test_destroy_finishes_queued_tasks)
             submit_ok(p, on_count, &runs[i]);
         destroy_ok(p); /* at once: most tasks are still queued */
         expect_each_once(runs, TASKS, "then destroy at once");
-        int after = threads_after_joins(before);
+        int after = threadwatch_after_joins(before);
         WB_EXPECT(after == before,
                   "the process had %d threads before tpool_create() and %d "
                   "after tpool_destroy(): destroy must join every worker",
@@ -687,7 +616,7 @@ END_TEST
 /* Wait until b->meet tasks have started (1.5 s at most); lock held. */
 static void meet_locked(struct board *b)
 {
-    struct timespec end = deadline_in_ms(1500);
+    struct timespec end = timedwait_deadline(1500);
     while (b->started < b->meet && !b->met_timeout)
         if (pthread_cond_timedwait(&b->changed, &b->lock, &end) == ETIMEDOUT)
             b->met_timeout = 1;
@@ -857,10 +786,7 @@ static void on_submit_after_gate(void *ctx)
     struct board *b = l->b;
     pthread_mutex_lock(&b->lock);
     task_begin(b);
-    struct timespec end = deadline_in_ms(3000);
-    while (!b->gate_open &&
-           pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
-        continue;
+    wait_for_gate(b);
     pthread_mutex_unlock(&b->lock);
     l->rc = tpool_submit(b->pool, on_count, &l->runs);
     pthread_mutex_lock(&b->lock);
@@ -882,7 +808,7 @@ static void on_fill_then_submit(void *ctx)
 {
     struct blocked_submit *s = ctx;
     s->rc_first = tpool_submit(s->pool, on_count, &s->runs[0]);
-    atomic_store(&s->tid, (int)this_thread());
+    atomic_store(&s->tid, (int)threadwatch_self());
     s->rc_second = tpool_submit(s->pool, on_count, &s->runs[1]);
     atomic_store(&s->done, 1);
 }
@@ -929,16 +855,7 @@ START_TEST(test_destroy_refuses_new_tasks)
     p = new_pool(1, 1);
     s.pool = p;
     submit_ok(p, on_fill_then_submit, &s);
-    int64_t end = wb_now_ns() + 2000 * 1000000LL;
-    int asleep = 0;
-    while (!asleep && !atomic_load(&s.done) && wb_now_ns() < end) {
-        int tid = atomic_load(&s.tid);
-        if (tid != 0 && thread_state(tid) == 'S') {
-            wb_sleep_ms(5);
-            asleep = !atomic_load(&s.done) && thread_state(tid) == 'S';
-        }
-        sched_yield();
-    }
+    int asleep = threadwatch_blocked(&s.tid, &s.done) == 1;
     WB_EXPECT(asleep,
               "a task on the only worker filled the queue (capacity 1) and "
               "submitted once more: that submit should block, since no "
@@ -948,7 +865,7 @@ START_TEST(test_destroy_refuses_new_tasks)
     board_init(&b2);
     struct caller d2 = {.pool = p, .b = &b2};
     ck_assert_int_eq(pthread_create(&t, NULL, call_destroy, &d2), 0);
-    end = wb_now_ns() + 1000 * 1000000LL;
+    int64_t end = wb_now_ns() + 1000 * 1000000LL;
     while (!atomic_load(&s.done) && wb_now_ns() < end)
         wb_sleep_ms(1);
     WB_EXPECT(atomic_load(&s.done),
@@ -1132,19 +1049,7 @@ struct meeting {
 static void on_meet_and_leave(void *ctx)
 {
     struct meeting *m = ctx;
-    if (atomic_fetch_add(&m->arrived, 1) + 1 == 2)
-        atomic_store(&m->release_ns, wb_now_ns() + 50 * 1000);
-    long long at;
-    int64_t yield_after = wb_now_ns() + 1000000;
-    while ((at = atomic_load(&m->release_ns)) == 0) {
-        int64_t now = wb_now_ns();
-        if (now >= m->give_up_ns)
-            break;
-        if (now >= yield_after)
-            sched_yield(); /* let the other task run on a busy machine */
-    }
-    while (at != 0 && wb_now_ns() < at)
-        continue;
+    meeting_attend(&m->arrived, 2, &m->release_ns, m->give_up_ns);
     atomic_fetch_add(&m->left, 1);
 }
 
@@ -1302,7 +1207,7 @@ static int new_threads_running(const int *old, int nold)
         int known = 0;
         for (int k = 0; k < nold && !known; k++)
             known = tids[i] == old[k];
-        if (!known && thread_state(tids[i]) == 'R')
+        if (!known && threadwatch_state(tids[i]) == 'R')
             running++;
     }
     return running;
@@ -1402,14 +1307,14 @@ END_TEST
 START_TEST(test_create_fails_cleanly)
 {
     WB_PROMISE("create-fails");
-    int before = count_threads();
+    int before = threadwatch_count();
     tpool *untouched = (tpool *)&before, *p = untouched;
     wb_wrap_reset(WB_PTHREAD_CREATE,
                   3); /* the third worker cannot be started */
     int rc = tpool_create(&p, 4, 8);
     int creates = wb_wrap_calls(WB_PTHREAD_CREATE);
     wb_wrap_reset(WB_PTHREAD_CREATE, 0);
-    int after = threads_after_joins(before);
+    int after = threadwatch_after_joins(before);
     WB_EXPECT(rc == EAGAIN,
               "the third pthread_create() of four failed with EAGAIN: "
               "tpool_create() should return that error; got %s",
@@ -1448,7 +1353,7 @@ START_TEST(test_create_fails_anywhere)
         {WB_PTHREAD_MUTEX_INIT, "pthread_mutex_init", ENOMEM},
         {WB_PTHREAD_COND_INIT, "pthread_cond_init", ENOMEM},
     };
-    int threads = count_threads();
+    int threads = threadwatch_count();
     tpool *untouched = (tpool *)&threads, *p = untouched;
     for (size_t f = 0; f < sizeof calls / sizeof calls[0]; f++) {
         int done = 0;
@@ -1473,7 +1378,7 @@ START_TEST(test_create_fails_anywhere)
                     done = 1;
                     break;
                 }
-                int left = threads_after_joins(threads) - threads;
+                int left = threadwatch_after_joins(threads) - threads;
                 WB_EXPECT(rc == calls[f].err && p == untouched,
                           "call %d of %s() in tpool_create() failed with "
                           "%s: expected that error and *out left as it "
@@ -1513,7 +1418,7 @@ START_TEST(test_create_no_memory_for_workers)
     WB_PROMISE("create-fails");
     static const size_t huge[] = {SIZE_MAX, SIZE_MAX / 4,
                                   SIZE_MAX / sizeof(pthread_t) + 2};
-    int threads = count_threads();
+    int threads = threadwatch_count();
     tpool *untouched = (tpool *)&threads, *p = untouched;
     for (size_t i = 0; i < sizeof huge / sizeof huge[0]; i++) {
         wb_wrap_fail(WB_PTHREAD_CREATE, 1, EAGAIN, 1);
@@ -1521,7 +1426,7 @@ START_TEST(test_create_no_memory_for_workers)
         wb_wrap_reset(WB_PTHREAD_CREATE, 0);
         size_t bytes = 0;
         size_t blocks = wb_alloc_live(&bytes);
-        int left = threads_after_joins(threads) - threads;
+        int left = threadwatch_after_joins(threads) - threads;
         WB_EXPECT((rc == ENOMEM || rc == EAGAIN) && p == untouched,
                   "tpool_create(&p, %zu, 4): there is no memory for that "
                   "many workers (and no pthread_create() succeeds); "
@@ -1554,7 +1459,7 @@ static void on_placed(void *ctx)
     pthread_mutex_unlock(&b->lock);
     wb_sleep_ms(10);
     pthread_mutex_lock(&b->lock);
-    b->tid[j->id] = this_thread();
+    b->tid[j->id] = threadwatch_self();
     task_end(b, j->id);
     pthread_mutex_unlock(&b->lock);
     char label[32];
@@ -1577,7 +1482,7 @@ START_TEST(test_tasks_run_on_the_workers)
     int rc = tpool_wait(p);
     WB_EXPECT(rc == 0, "tpool_wait() should return 0; got %s", wb_errname(rc));
     destroy_ok(p);
-    pid_t me = this_thread();
+    pid_t me = threadwatch_self();
     pid_t seen[TASKS];
     int distinct = 0;
     for (int i = 0; i < TASKS; i++) {
@@ -1607,25 +1512,9 @@ END_TEST
 /* make check CHAPTER=3 EXERCISE=tpool TRACE=1 draws this test's tasks. */
 const char *const wb_trace_test = "test_tasks_run_on_the_workers";
 
-/* ThreadSanitizer starts a helper thread of its own at the first
- * pthread_create() of a process. Starting and joining one thread in
- * wb_suite(), in the runner before it forks the tests, keeps that helper
- * out of the fixture's count of threads left running. */
-static void *do_nothing(void *arg)
-{
-    return arg;
-}
-
-static void start_thread_machinery(void)
-{
-    pthread_t t;
-    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
-        pthread_join(t, NULL);
-}
-
 Suite *wb_suite(void)
 {
-    start_thread_machinery();
+    threadwatch_start_machinery(); /* ThreadSanitizer's helper */
     Suite *s = wb_begin("tpool", "chapters/03-threads/chapter.md");
     WB_ADD(s, test_bad_arguments, "A thread pool");
     WB_ADD_TIMEOUT(s, test_create_fails_cleanly, "A thread pool", 5.0);

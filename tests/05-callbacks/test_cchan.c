@@ -13,6 +13,10 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "cchan.h"
+#include "newfds.h"
+#include "timedwait.h"
+#include "threadwatch.h"
+#include "fdlimit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,27 +69,6 @@ static void run_ok(loop *l)
     int rc = loop_run(l);
     WB_EXPECT(rc == 0, "loop_run() should return 0; got -1%s",
               wb_errno_note(rc));
-}
-
-/* The CPU time the calling thread has used, in nanoseconds. */
-static int64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    ck_assert_int_eq(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts), 0);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static struct timespec deadline_in_ms(long ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
 }
 
 /* --- What on_item saw ------------------------------------------------------
@@ -210,20 +193,11 @@ START_TEST(test_errors_are_reported)
         cchan_free(c);
 
     /* Out of descriptors: the pipe cannot be made. */
-    struct rlimit old, low;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-    low = old;
-    /* Descriptors are numbered from the lowest free one: with the limit
-     * there, none is left. */
-    int lowest = 0;
-    while (fcntl(lowest, F_GETFD) != -1)
-        lowest++;
-    low.rlim_cur = (rlim_t)lowest;
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    fdlimit_none_left();
     errno = 0;
     c = cchan_new(l, on_ignore, NULL);
     err = errno;
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    fdlimit_restore();
     WB_EXPECT(c == NULL && err == EMFILE,
               "with no descriptor left, cchan_new() should give NULL with "
               "errno EMFILE (from pipe()); got %s with errno %s",
@@ -233,21 +207,7 @@ START_TEST(test_errors_are_reported)
 
     /* loop_watch() refuses the pipe: every descriptor below FD_SETSIZE
      * is taken, so pipe() gets two that select() cannot wait for. */
-    struct rlimit many = old;
-    if (many.rlim_cur < FD_SETSIZE + 16 && many.rlim_max >= FD_SETSIZE + 16) {
-        many.rlim_cur = FD_SETSIZE + 16;
-        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &many), 0);
-    }
-    int filler[FD_SETSIZE];
-    int nfill = 0;
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ck_assert_msg(null_fd != -1, "cannot open /dev/null");
-    filler[nfill++] = null_fd;
-    for (int fd = 0; fd < FD_SETSIZE; fd++)
-        if (fcntl(fd, F_GETFD) == -1) {
-            ck_assert_msg(dup2(null_fd, fd) == fd, "dup2() failed");
-            filler[nfill++] = fd;
-        }
+    fdlimit_only_high(); /* tests/support/fdlimit.c, in cchan.links */
     fds = wb_count_fds();
     errno = 0;
     c = cchan_new(l, on_ignore, NULL);
@@ -255,9 +215,7 @@ START_TEST(test_errors_are_reported)
     int left = wb_count_fds() - fds;
     if (c != NULL)
         cchan_free(c);
-    for (int i = 0; i < nfill; i++)
-        close(filler[i]);
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    fdlimit_restore();
     WB_EXPECT(c == NULL && err == EINVAL,
               "with the pipe at or above FD_SETSIZE, loop_watch() fails "
               "with EINVAL: cchan_new() should give NULL with errno "
@@ -729,7 +687,7 @@ static void *pinger_main(void *arg)
             pp->rc = rc;
         pp->posted = k;
         pthread_cond_broadcast(&pp->changed);
-        struct timespec end = deadline_in_ms(300);
+        struct timespec end = timedwait_deadline(300);
         while (pp->delivered < k &&
                pthread_cond_timedwait(&pp->changed, &pp->lock, &end) !=
                    ETIMEDOUT)
@@ -762,7 +720,7 @@ static void on_pong(cchan *c, void *item, void *ctx)
     pp->delivered = k;
     pthread_cond_broadcast(&pp->changed);
     if (k % 2 == 0 && k < pp->rounds) {
-        struct timespec end = deadline_in_ms(500);
+        struct timespec end = timedwait_deadline(500);
         while (pp->posted <= k && !pp->gave_up &&
                pthread_cond_timedwait(&pp->changed, &pp->lock, &end) !=
                    ETIMEDOUT)
@@ -955,12 +913,12 @@ START_TEST(test_idle_loop_sleeps)
     cchan *c = new_chan(l, on_log, &g);
     pthread_t t;
     ck_assert_int_eq(pthread_create(&t, NULL, late_poster_main, c), 0);
-    int64_t cpu = thread_cpu_ns();
+    int64_t cpu = threadwatch_cpu_ns();
     int64_t t0 = wb_now_ns();
     long selects = wb_select_calls();
     run_ok(l);
     selects = wb_select_calls() - selects;
-    long used_ms = (long)((thread_cpu_ns() - cpu) / 1000000);
+    long used_ms = (long)((threadwatch_cpu_ns() - cpu) / 1000000);
     long took_ms = (long)((wb_now_ns() - t0) / 1000000);
     pthread_join(t, NULL);
     WB_EXPECT(g.count == 11, "11 items posted, %d delivered", g.count);
@@ -1060,20 +1018,12 @@ START_TEST(test_descriptor_flags)
 {
     WB_PROMISE("fd-flags");
     loop *l = new_loop();
-    enum { SCAN = 256 };
-    int was_open[SCAN];
-    for (int fd = 0; fd < SCAN; fd++)
-        was_open[fd] = fcntl(fd, F_GETFD) != -1;
+    struct newfds seen; /* tests/support/newfds.c, in cchan.links */
+    newfds_before(&seen);
     cchan *c = new_chan(l, on_ignore, NULL);
-    int opened = 0, no_cloexec = 0, blocking = 0;
-    for (int fd = 0; fd < SCAN; fd++) {
-        int fdfl = fcntl(fd, F_GETFD);
-        if (was_open[fd] || fdfl == -1)
-            continue;
-        opened++;
-        no_cloexec += !(fdfl & FD_CLOEXEC);
-        blocking += !(fcntl(fd, F_GETFL) & O_NONBLOCK);
-    }
+    newfds_after(&seen);
+    int opened = seen.opened, no_cloexec = seen.no_cloexec,
+        blocking = seen.blocking;
     WB_EXPECT(opened > 0, "cchan_new() should open a wake-up descriptor (a "
                           "pipe or an eventfd)");
     WB_EXPECT(no_cloexec == 0,
@@ -1131,18 +1081,9 @@ START_TEST(test_free_releases_everything)
 }
 END_TEST
 
-/* ThreadSanitizer starts a helper thread of its own at the first
- * pthread_create() of a process; start it before the tests fork. */
-static void *do_nothing(void *arg)
-{
-    return arg;
-}
-
 Suite *wb_suite(void)
 {
-    pthread_t t;
-    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
-        pthread_join(t, NULL);
+    threadwatch_start_machinery(); /* ThreadSanitizer's helper */
     Suite *s = wb_begin("cchan", "chapters/05-callbacks/chapter.md");
     WB_ADD(s, test_bad_arguments, "A completion channel");
     WB_ADD(s, test_errors_are_reported, "The self-pipe and eventfd");

@@ -22,6 +22,9 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "deadline.h"
+#include "threadwatch.h"
+#include "timedwait.h"
+#include "fdlimit.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -54,14 +57,6 @@ const char *__tsan_default_options(void)
 static long heap_in_use(void)
 {
     return (long)wb_heap_in_use();
-}
-
-/* CPU time of the calling thread, in nanoseconds. */
-static int64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    ck_assert_int_eq(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts), 0);
-    return (int64_t)ts.tv_sec * 1000 * MS + ts.tv_nsec;
 }
 
 /* Every select() is counted (tests/support/selects.c, in deadline.links). */
@@ -106,14 +101,7 @@ static void gate_close(struct gate *g)
  * not hang a worker forever). */
 static void gate_wait(struct gate *g, long max_ms)
 {
-    struct timespec end;
-    clock_gettime(CLOCK_REALTIME, &end);
-    end.tv_sec += max_ms / 1000;
-    end.tv_nsec += (max_ms % 1000) * MS;
-    if (end.tv_nsec >= 1000 * MS) {
-        end.tv_sec++;
-        end.tv_nsec -= 1000 * MS;
-    }
+    struct timespec end = timedwait_deadline(max_ms);
     pthread_mutex_lock(&g->lock);
     while (!g->open &&
            pthread_cond_timedwait(&g->opened, &g->lock, &end) != ETIMEDOUT)
@@ -434,6 +422,19 @@ static void on_blocker_done(offload *o, void *req, int status, void *ctx)
     (*(int *)ctx)++;
 }
 
+/* Keeps the only worker of @p o busy with @p blocker, whose work waits at
+ * its gate until a timer of @p l opens it after @p open_ms; its on_done
+ * counts in *@p done. */
+static void block_worker(offload *o, loop *l, struct work *blocker, int *done,
+                         long open_ms)
+{
+    ck_assert_msg(offload_submit(o, on_work, on_blocker_done, blocker, done) >
+                      0,
+                  "offload_submit() failed");
+    ck_assert_msg(loop_add_timer(l, open_ms, on_open_gate, blocker->gate) > 0,
+                  "loop_add_timer() failed");
+}
+
 START_TEST(test_timeout_cancels_queued_work)
 {
     WB_PROMISE("cancel-queued");
@@ -443,11 +444,7 @@ START_TEST(test_timeout_cancels_queued_work)
     gate_init(&g);
     struct work blocker = {.gate = &g, .gate_max_ms = 1500};
     int blocker_done = 0;
-    ck_assert_msg(offload_submit(o, on_work, on_blocker_done, &blocker,
-                                 &blocker_done) > 0,
-                  "offload_submit() failed");
-    ck_assert_msg(loop_add_timer(l, 150, on_open_gate, &g) > 0,
-                  "loop_add_timer() failed");
+    block_worker(o, l, &blocker, &blocker_done, 150);
     /* Behind the blocker on the only worker: still queued at 30 ms. */
     struct work w = {.status = 0};
     struct done d = {0};
@@ -477,11 +474,7 @@ START_TEST(test_cancel_by_id)
     gate_init(&g);
     struct work blocker = {.gate = &g, .gate_max_ms = 1500};
     int blocker_done = 0;
-    ck_assert_msg(offload_submit(o, on_work, on_blocker_done, &blocker,
-                                 &blocker_done) > 0,
-                  "offload_submit() failed");
-    ck_assert_msg(loop_add_timer(l, 30, on_open_gate, &g) > 0,
-                  "loop_add_timer() failed");
+    block_worker(o, l, &blocker, &blocker_done, 30);
     struct work w = {0};
     struct done d = {0};
     long id = submit(o, l, 1000, &w, &d);
@@ -542,27 +535,9 @@ START_TEST(test_submit_fails_cleanly)
     /* offload_submit() fails after the timer was added: the offload's
      * pipe is at or above FD_SETSIZE, so its loop_watch() gives EINVAL
      * at the first submit. The timer must be taken back. */
-    struct rlimit old, many;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-    many = old;
-    if (many.rlim_cur < FD_SETSIZE + 16 && many.rlim_max >= FD_SETSIZE + 16) {
-        many.rlim_cur = FD_SETSIZE + 16;
-        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &many), 0);
-    }
-    static int filler[FD_SETSIZE + 1];
-    int nfill = 0;
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ck_assert_msg(null_fd != -1, "cannot open /dev/null");
-    filler[nfill++] = null_fd;
-    for (int fd = 0; fd < FD_SETSIZE; fd++)
-        if (fcntl(fd, F_GETFD) == -1) {
-            ck_assert_msg(dup2(null_fd, fd) == fd, "dup2() failed");
-            filler[nfill++] = fd;
-        }
+    fdlimit_only_high(); /* tests/support/fdlimit.c, in deadline.links */
     offload *high = new_offload(l, 1);
-    for (int i = 0; i < nfill; i++)
-        close(filler[i]);
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    fdlimit_restore();
     struct work wh = {0};
     struct done dh = {0};
     errno = 0;
@@ -826,11 +801,11 @@ START_TEST(test_loop_does_not_spin)
     struct work w1 = {.sleep_us = 100000}, w2 = {.sleep_us = 250000};
     struct done d1 = {0}, d2 = {0};
     long selects = wb_select_calls();
-    int64_t cpu = thread_cpu_ns();
+    int64_t cpu = threadwatch_cpu_ns();
     submit(o, l, 400, &w1, &d1);
     submit(o, l, 50, &w2, &d2);
     int64_t took = run(l);
-    cpu = thread_cpu_ns() - cpu;
+    cpu = threadwatch_cpu_ns() - cpu;
     selects = wb_select_calls() - selects;
     expect_done(&d1, &w1, 0, "a request whose work won at 100 ms");
     expect_done(&d2, &w2, ETIMEDOUT, "a request that timed out at 50 ms");

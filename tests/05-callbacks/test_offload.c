@@ -14,6 +14,10 @@
 #define _GNU_SOURCE
 #include "wb.h"
 #include "offload.h"
+#include "newfds.h"
+#include "timedwait.h"
+#include "fdlimit.h"
+#include "threadwatch.h"
 #include "trace.h"
 
 #include <errno.h>
@@ -28,51 +32,6 @@
 #include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
-
-static int count_threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    ck_assert_msg(f != NULL, "cannot read /proc/self/status");
-    char line[256];
-    int threads = -1;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "Threads: %d", &threads) == 1)
-            break;
-    fclose(f);
-    return threads;
-}
-
-/* The thread count once it has come down to @p want: a joined thread can
- * stay listed for a moment while the kernel finishes removing it. */
-static int threads_after_joins(int want)
-{
-    int n = count_threads();
-    for (int i = 0; i < 250 && n > want; i++) {
-        wb_sleep_ms(2);
-        n = count_threads();
-    }
-    return n;
-}
-
-static int64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    ck_assert_int_eq(clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts), 0);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static struct timespec deadline_in_ms(long ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
 
 static loop *new_loop(void)
 {
@@ -156,23 +115,13 @@ static void job_init(struct job *j, struct board *b, int id)
 
 static void open_gate(struct board *b)
 {
-    pthread_mutex_lock(&b->lock);
-    b->gate_open = 1;
-    pthread_cond_broadcast(&b->changed);
-    pthread_mutex_unlock(&b->lock);
+    timedwait_set(&b->lock, &b->changed, &b->gate_open, 1);
 }
 
 /* Wait until *field reaches @p want, at most @p ms; return its value. */
 static int wait_board(struct board *b, const int *field, int want, long ms)
 {
-    struct timespec end = deadline_in_ms(ms);
-    pthread_mutex_lock(&b->lock);
-    while (*field < want &&
-           pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
-        continue;
-    int got = *field;
-    pthread_mutex_unlock(&b->lock);
-    return got;
+    return timedwait_counter(&b->lock, &b->changed, field, want, ms);
 }
 
 static int read_dones(struct board *b)
@@ -200,11 +149,11 @@ static int on_work(void *req)
     pthread_cond_broadcast(&b->changed);
     /* The gate and the meeting wait 3 s at most, so that a broken offload
      * cannot keep a worker forever. */
-    struct timespec end = deadline_in_ms(3000);
+    struct timespec end = timedwait_deadline(3000);
     while (j->gated && !b->gate_open &&
            pthread_cond_timedwait(&b->changed, &b->lock, &end) != ETIMEDOUT)
         continue;
-    end = deadline_in_ms(1500);
+    end = timedwait_deadline(1500);
     while (b->started < b->meet && !b->met_timeout)
         if (pthread_cond_timedwait(&b->changed, &b->lock, &end) == ETIMEDOUT)
             b->met_timeout = 1;
@@ -295,7 +244,7 @@ START_TEST(test_bad_arguments)
 {
     WB_PROMISE("bad-args");
     loop *l = new_loop();
-    int before = count_threads();
+    int before = threadwatch_count();
     errno = 0;
     offload *o = offload_new(NULL, 2);
     WB_EXPECT(o == NULL && errno == EINVAL,
@@ -308,7 +257,7 @@ START_TEST(test_bad_arguments)
               "offload_new(l, 0) should give NULL with errno EINVAL: 0 "
               "workers could run nothing; got %s with errno %s",
               o == NULL ? "NULL" : "an offload", wb_errname(errno));
-    WB_EXPECT(count_threads() == before,
+    WB_EXPECT(threadwatch_count() == before,
               "a failed offload_new() should start no thread");
     struct board b;
     board_init(&b);
@@ -370,7 +319,7 @@ START_TEST(test_new_fails_cleanly)
 {
     WB_PROMISE("fails-cleanly");
     loop *l = new_loop();
-    int before = count_threads();
+    int before = threadwatch_count();
     int fds = wb_count_fds();
     wb_wrap_reset(WB_PTHREAD_CREATE, 3); /* the third worker cannot start */
     errno = 0;
@@ -378,7 +327,7 @@ START_TEST(test_new_fails_cleanly)
     int err = errno;
     int creates = wb_wrap_calls(WB_PTHREAD_CREATE);
     wb_wrap_reset(WB_PTHREAD_CREATE, 0);
-    int after = threads_after_joins(before);
+    int after = threadwatch_after_joins(before);
     WB_EXPECT(o == NULL && err == EAGAIN,
               "the third pthread_create() of four failed with EAGAIN: "
               "offload_new() should give NULL with errno EAGAIN; got %s with "
@@ -408,7 +357,8 @@ START_TEST(test_new_fails_cleanly)
               "pthread_mutex_init() failed with ENOMEM: offload_new() should "
               "give NULL with errno ENOMEM; got %s with errno %s",
               o == NULL ? "NULL" : "an offload", wb_errname(err));
-    WB_EXPECT(threads_after_joins(before) == before && wb_count_fds() == fds,
+    WB_EXPECT(threadwatch_after_joins(before) == before &&
+                  wb_count_fds() == fds,
               "a failed offload_new() should leave no thread and no "
               "descriptor behind");
 
@@ -422,38 +372,29 @@ START_TEST(test_new_fails_cleanly)
               "give NULL with errno ENOMEM; got %s with errno %s",
               o == NULL ? "NULL" : "an offload", wb_errname(err));
     offload_free(o);
-    WB_EXPECT(threads_after_joins(before) == before && wb_count_fds() == fds &&
-                  wb_alloc_live(NULL) == 0,
+    WB_EXPECT(threadwatch_after_joins(before) == before &&
+                  wb_count_fds() == fds && wb_alloc_live(NULL) == 0,
               "a failed offload_new() should leave no thread, descriptor or "
               "memory behind");
 
-    /* Out of descriptors: the pipe cannot be made. Descriptors are
-     * numbered from the lowest free one: with the limit there, none is
-     * left. */
-    struct rlimit old, low;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-    low = old;
-    int lowest = 0;
-    while (fcntl(lowest, F_GETFD) != -1)
-        lowest++;
-    low.rlim_cur = (rlim_t)lowest;
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+    /* Out of descriptors: the pipe cannot be made. */
+    fdlimit_none_left();
     errno = 0;
     o = offload_new(l, 2);
     err = errno;
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    fdlimit_restore();
     WB_EXPECT(o == NULL && err == EMFILE,
               "with no descriptor left, offload_new() should give NULL with "
               "errno EMFILE (from pipe()); got %s with errno %s",
               o == NULL ? "NULL" : "an offload", wb_errname(err));
     offload_free(o);
-    WB_EXPECT(threads_after_joins(before) == before && wb_count_fds() == fds &&
-                  wb_alloc_live(NULL) == 0,
+    WB_EXPECT(threadwatch_after_joins(before) == before &&
+                  wb_count_fds() == fds && wb_alloc_live(NULL) == 0,
               "offload_new() failed at pipe(): it should leave no thread, "
               "descriptor or memory behind, and close none of the "
               "caller's; %d threads, %d descriptors more and %zu blocks "
               "were left",
-              threads_after_joins(before) - before, wb_count_fds() - fds,
+              threadwatch_after_joins(before) - before, wb_count_fds() - fds,
               wb_alloc_live(NULL));
     loop_free(l);
 }
@@ -465,27 +406,9 @@ START_TEST(test_submit_watch_fails)
 {
     WB_PROMISE("fails-cleanly");
     loop *l = new_loop();
-    struct rlimit old, many;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-    many = old;
-    if (many.rlim_cur < FD_SETSIZE + 16 && many.rlim_max >= FD_SETSIZE + 16) {
-        many.rlim_cur = FD_SETSIZE + 16;
-        ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &many), 0);
-    }
-    static int filler[FD_SETSIZE + 1];
-    int nfill = 0;
-    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ck_assert_msg(null_fd != -1, "cannot open /dev/null");
-    filler[nfill++] = null_fd;
-    for (int fd = 0; fd < FD_SETSIZE; fd++)
-        if (fcntl(fd, F_GETFD) == -1) {
-            ck_assert_msg(dup2(null_fd, fd) == fd, "dup2() failed");
-            filler[nfill++] = fd;
-        }
+    fdlimit_only_high(); /* tests/support/fdlimit.c, in offload.links */
     offload *o = new_offload(l, 1);
-    for (int i = 0; i < nfill; i++)
-        close(filler[i]);
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    fdlimit_restore();
     struct board b;
     board_init(&b);
     struct job j;
@@ -524,20 +447,12 @@ START_TEST(test_descriptor_flags)
 {
     WB_PROMISE("fd-flags");
     loop *l = new_loop();
-    enum { SCAN = 256 };
-    int was_open[SCAN];
-    for (int fd = 0; fd < SCAN; fd++)
-        was_open[fd] = fcntl(fd, F_GETFD) != -1;
+    struct newfds seen; /* tests/support/newfds.c, in offload.links */
+    newfds_before(&seen);
     offload *o = new_offload(l, 1);
-    int opened = 0, no_cloexec = 0, blocking = 0;
-    for (int fd = 0; fd < SCAN; fd++) {
-        int fdfl = fcntl(fd, F_GETFD);
-        if (was_open[fd] || fdfl == -1)
-            continue;
-        opened++;
-        no_cloexec += !(fdfl & FD_CLOEXEC);
-        blocking += !(fcntl(fd, F_GETFL) & O_NONBLOCK);
-    }
+    newfds_after(&seen);
+    int opened = seen.opened, no_cloexec = seen.no_cloexec,
+        blocking = seen.blocking;
     WB_EXPECT(opened > 0, "offload_new() should open a wake-up descriptor");
     WB_EXPECT(no_cloexec == 0,
               "every descriptor offload_new() opens should be close-on-exec "
@@ -558,7 +473,7 @@ START_TEST(test_out_of_memory)
 {
     WB_PROMISE("fails-cleanly");
     loop *l = new_loop();
-    int before = count_threads();
+    int before = threadwatch_count();
     int fds = wb_count_fds();
     int failed = 0;
     for (int n = 1; n <= 20; n++) {
@@ -572,7 +487,7 @@ START_TEST(test_out_of_memory)
         size_t blocks = wb_alloc_live(&bytes);
         if (o == NULL) {
             failed++;
-            int threads = threads_after_joins(before);
+            int threads = threadwatch_after_joins(before);
             WB_EXPECT(err == ENOMEM && blocks == 0 && threads == before &&
                           wb_count_fds() == fds,
                       "offload_new() with its allocation %d failing returned "
@@ -655,7 +570,7 @@ START_TEST(test_flags_fail_cleanly)
 {
     WB_PROMISE("fails-cleanly");
     loop *l = new_loop();
-    int before = count_threads();
+    int before = threadwatch_count();
     int fds = wb_count_fds();
     for (int n = 1; n <= 16; n++) {
         wb_wrap_fail(WB_FCNTL, n, EBADF, 0);
@@ -672,7 +587,7 @@ START_TEST(test_flags_fail_cleanly)
             offload_free(o);
             break;
         }
-        int threads = threads_after_joins(before);
+        int threads = threadwatch_after_joins(before);
         int left = wb_count_fds() - fds;
         size_t blocks = wb_alloc_live(NULL);
         WB_EXPECT(o == NULL && err != 0,
@@ -1497,12 +1412,12 @@ START_TEST(test_loop_sleeps_while_work_runs)
     slow.sleep = WORK_MS;
     submit_ok(o, &quick);
     submit_ok(o, &slow);
-    int64_t cpu = thread_cpu_ns();
+    int64_t cpu = threadwatch_cpu_ns();
     int64_t t0 = wb_now_ns();
     long selects = wb_select_calls();
     run_ok(l);
     selects = wb_select_calls() - selects;
-    long used_ms = (long)((thread_cpu_ns() - cpu) / 1000000);
+    long used_ms = (long)((threadwatch_cpu_ns() - cpu) / 1000000);
     long took_ms = (long)((wb_now_ns() - t0) / 1000000);
     expect_done(&quick, 0, 1);
     expect_done(&slow, 0, 1);
@@ -1544,15 +1459,15 @@ START_TEST(test_free_releases_everything)
 {
     WB_PROMISE("free");
     loop *l = new_loop();
-    int before = count_threads();
+    int before = threadwatch_count();
     int fds = wb_count_fds();
     struct board b;
     board_init(&b);
     offload *o = new_offload(l, 2);
     b.o = o;
-    WB_EXPECT(count_threads() == before + 2,
+    WB_EXPECT(threadwatch_count() == before + 2,
               "offload_new(l, 2) should start 2 worker threads; %d started",
-              count_threads() - before);
+              threadwatch_count() - before);
     /* Two running (at the gate), two queued behind them. */
     struct job jobs[4];
     for (int i = 0; i < 4; i++) {
@@ -1589,7 +1504,7 @@ START_TEST(test_free_releases_everything)
                   i, jobs[i].submit_rc, wb_errname(jobs[i].submit_errno));
     }
     WB_PROMISE("free");
-    int after = threads_after_joins(before);
+    int after = threadwatch_after_joins(before);
     WB_EXPECT(after == before,
               "offload_free() should end and join every worker; %d thread%s "
               "still running",
@@ -1608,18 +1523,9 @@ START_TEST(test_free_releases_everything)
 }
 END_TEST
 
-/* ThreadSanitizer starts a helper thread of its own at the first
- * pthread_create() of a process; start it before the tests fork. */
-static void *do_nothing(void *arg)
-{
-    return arg;
-}
-
 Suite *wb_suite(void)
 {
-    pthread_t t;
-    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
-        pthread_join(t, NULL);
+    threadwatch_start_machinery(); /* ThreadSanitizer's helper */
     Suite *s = wb_begin("offload", "chapters/05-callbacks/chapter.md");
     WB_ADD(s, test_bad_arguments, "Work on a pool, completion on the loop");
     WB_ADD(s, test_new_fails_cleanly, "Work on a pool, completion on the loop");
