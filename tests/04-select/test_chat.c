@@ -254,6 +254,15 @@ static void server_start(struct server *s, chat_config cfg, int sndbuf)
     s->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
 }
 
+/* server_start() with a timer of the test's own, @p ms away, added to
+ * the loop first (it rings on s->rang). */
+static void server_start_after_timer(struct server *s, chat_config cfg, long ms)
+{
+    caller_timer_ms = ms;
+    server_start(s, cfg, 0);
+    caller_timer_ms = 0;
+}
+
 /* Wait up to @p ms for @p fd to be readable. */
 static int readable_within(int fd, long ms)
 {
@@ -1922,9 +1931,7 @@ START_TEST(test_idle_timer_not_set_again)
     struct server s;
     /* The test's own timer is the loop's first (its id may be 1): a
      * server that cancels a timer it does not own stops it. */
-    caller_timer_ms = 1200;
-    server_start(&s, config(16, 256, 4096, 400), 0);
-    caller_timer_ms = 0;
+    server_start_after_timer(&s, config(16, 256, 4096, 400), 1200);
     struct client *o = client_join(&s);
     struct client *c = client_join(&s);
     wb_sleep_ms(100);
@@ -2401,9 +2408,7 @@ START_TEST(test_shared_loop_timer_kept)
 {
     WB_PROMISE("shared-loop");
     struct server s;
-    caller_timer_ms = 400;
-    server_start(&s, config(16, 256, 4096, 100), 0);
-    caller_timer_ms = 0;
+    server_start_after_timer(&s, config(16, 256, 4096, 100), 400);
     struct client *c = client_join(&s);
     expect_notice(c, CHAT_IDLE, 1000, " (idle_ms is 100)");
     expect_closed(c, 1000, "");
