@@ -750,6 +750,34 @@ static void send_text(int fd, const char *text)
     send(fd, text, strlen(text), MSG_NOSIGNAL);
 }
 
+/* The suite's own send(), which the linker prefers to the C library's:
+ * on the loop's thread, while a test asks, it does what a socket whose
+ * buffers are full or nearly full does. SEND_HOLD: every call fails with
+ * EAGAIN (with stop_at_hold, the first also stops the loop). SEND_DRIP:
+ * one call in two fails with EAGAIN, the others move 1 byte. SEND_BALK:
+ * one call in two fails with EAGAIN, the others move what they are
+ * given. Other threads (the test's clients) and other times: the real
+ * send(). */
+enum { SEND_AS_IS, SEND_HOLD, SEND_DRIP, SEND_BALK };
+static atomic_int send_mode, send_turn, stop_at_hold;
+
+ssize_t send(int fd, const void *buf, size_t n, int flags)
+{
+    int mode = atomic_load(&send_mode);
+    if (mode != SEND_AS_IS && n > 0 &&
+        pthread_equal(pthread_self(), main_thread)) {
+        if (mode == SEND_HOLD || atomic_fetch_add(&send_turn, 1) % 2 == 0) {
+            if (atomic_exchange(&stop_at_hold, 0))
+                loop_stop(the_loop);
+            errno = EAGAIN;
+            return -1;
+        }
+        if (mode == SEND_DRIP)
+            n = 1;
+    }
+    return sendto(fd, buf, n, flags, NULL, 0);
+}
+
 /* One line without its newline; "" at end of file, "<reset>" when the
  * server closed with bytes of ours unread (TCP then resets the
  * connection: a close as well), "?" on a timeout or another error. */
@@ -807,6 +835,12 @@ static void note_line(struct script *sc, int fd)
                               : 0;
         sc->nlines++;
     }
+}
+
+/* A line that says the server closed the connection. */
+static int closed_line(const char *line)
+{
+    return strcmp(line, "") == 0 || strcmp(line, "<reset>") == 0;
 }
 
 /* The server closed the connection: end of file, or a reset. */
@@ -1799,10 +1833,12 @@ START_TEST(test_idle_connection_does_not_spin)
 END_TEST
 
 /* A signal the program handles interrupts the loop's select() (EINTR);
- * errno keeps that value through calls that succeed. */
+ * errno keeps that value through calls that succeed. Each signal is sent
+ * while the server waits in select(): 20 ms after it accepted or sent
+ * its last answer, 50 ms into a request of 150 ms. */
 struct stale {
     int port, fail;
-    char lines[3][32];
+    char lines[5][32];
 };
 
 static void *stale_errno_client(void *arg)
@@ -1817,13 +1853,19 @@ static void *stale_errno_client(void *arg)
     wb_sleep_ms(20); /* accepted: the loop waits in select() */
     pthread_kill(main_thread, SIGUSR2);
     wb_sleep_ms(20);
-    send_text(fd, "5\n");
+    send_text(fd, "5\n"); /* read with errno at EINTR */
     read_line(fd, st->lines[0], sizeof st->lines[0]); /* start 5 */
     read_line(fd, st->lines[1], sizeof st->lines[1]); /* done 5 */
+    send_text(fd, "150\n");
+    read_line(fd, st->lines[2], sizeof st->lines[2]); /* start 150 */
+    wb_sleep_ms(50);
+    pthread_kill(main_thread, SIGUSR2); /* "done 150" goes out after it */
+    read_line(fd, st->lines[3], sizeof st->lines[3]); /* done 150 */
+    wb_sleep_ms(20);
     pthread_kill(main_thread, SIGUSR2);
     wb_sleep_ms(20);
-    shutdown(fd, SHUT_WR); /* the end of the stream: disconnected */
-    read_line(fd, st->lines[2], sizeof st->lines[2]);
+    shutdown(fd, SHUT_WR); /* the end of the stream, read after EINTR */
+    read_line(fd, st->lines[4], sizeof st->lines[4]);
     close(fd);
     kill(getpid(), SIGTERM);
     return NULL;
@@ -1846,14 +1888,18 @@ START_TEST(test_stale_errno_after_a_signal)
     ck_assert_msg(st.fail == 0, "the test's client could not connect");
     WB_EXPECT(strcmp(st.lines[0], "start 5") == 0 &&
                   strcmp(st.lines[1], "done 5") == 0 &&
-                  (strcmp(st.lines[2], "") == 0 ||
-                   strcmp(st.lines[2], "<reset>") == 0),
-              "a handled signal interrupted the loop's select() (EINTR), "
-              "then the client sent \"5\" and later ended its stream: it "
-              "should read \"start 5\", \"done 5\", then the end; it read "
-              "\"%s\", \"%s\", \"%s\". errno is only meaningful after a call "
-              "that failed: test the return value first",
-              st.lines[0], st.lines[1], st.lines[2]);
+                  strcmp(st.lines[2], "start 150") == 0 &&
+                  strcmp(st.lines[3], "done 150") == 0 &&
+                  (strcmp(st.lines[4], "") == 0 ||
+                   strcmp(st.lines[4], "<reset>") == 0),
+              "handled signals interrupted the loop's select() (EINTR): "
+              "before the client sent \"5\", during its request \"150\", "
+              "and before it ended its stream: it should read \"start 5\", "
+              "\"done 5\", \"start 150\", \"done 150\", then the end; it "
+              "read \"%s\", \"%s\", \"%s\", \"%s\", \"%s\". errno is only "
+              "meaningful after a call that failed: test the return value "
+              "first",
+              st.lines[0], st.lines[1], st.lines[2], st.lines[3], st.lines[4]);
     sigloop_server_free(srv);
     sigloop_free(s);
     loop_free(l);
@@ -1931,6 +1977,153 @@ START_TEST(test_answers_piling_up_disconnect)
 }
 END_TEST
 
+/* Answers that go out a byte at a time, each byte after a send() that
+ * fails with EAGAIN (the suite's send(), SEND_DRIP), while serving; then,
+ * during the shutdown, a last answer after a send() that failed, with a
+ * request the client sent after the shutdown began waiting unread. */
+struct dripper {
+    int port, fail, n;
+    char lines[8][32];
+    long end_ms; /* from SIGTERM to the end of the connection */
+};
+
+static void drip_line(struct dripper *d, int fd)
+{
+    if (d->n < 8) {
+        read_line(fd, d->lines[d->n], sizeof d->lines[0]);
+        d->n++;
+    }
+}
+
+static void *drip_client(void *arg)
+{
+    struct dripper *d = arg;
+    int fd = client(d->port);
+    if (fd < 0) {
+        d->fail = 1;
+        kill(getpid(), SIGTERM);
+        return NULL;
+    }
+    struct timeval tv = {1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    atomic_store(&send_mode, SEND_DRIP);
+    send_text(fd, "0\n20\n");
+    for (int i = 0; i < 4; i++)
+        drip_line(d, fd); /* start 0, start 20, done 0, done 20 */
+    send_text(fd, "100\n");
+    drip_line(d, fd); /* start 100: in flight */
+    /* Whole answers from now on: 1 byte at a time, the last ones could
+     * wait for the client's acknowledgements (Nagle's algorithm) and be
+     * lost in the reset the bytes left unread bring at the close. */
+    atomic_store(&send_mode, SEND_BALK);
+    int64_t t0 = wb_now_ns();
+    kill(getpid(), SIGTERM);
+    if (until_refused(d->port) < 0)
+        d->fail = 2;
+    send_text(fd, "7\n"); /* after the shutdown began: never read */
+    drip_line(d, fd);     /* done 100 */
+    drip_line(d, fd);     /* the end */
+    d->end_ms = (long)((wb_now_ns() - t0) / 1000000);
+    close(fd);
+    return NULL;
+}
+
+START_TEST(test_answers_in_drips)
+{
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct dripper d = {0};
+    int lfd = listener(&d.port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 2000);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, drip_client, &d) == 0);
+    run_loop(l, 0);
+    pthread_join(th, NULL);
+    atomic_store(&send_mode, SEND_AS_IS);
+    ck_assert_msg(d.fail == 0,
+                  "the test's client could not do its part "
+                  "(step %d)",
+                  d.fail);
+    const char *want[] = {"start 0",   "start 20", "done 0",   "done 20",
+                          "start 100", "done 100", "<the end>"};
+    for (int i = 0; i < 7; i++) {
+        int ok =
+            i < 6 ? strcmp(d.lines[i], want[i]) == 0 : closed_line(d.lines[i]);
+        if (i == 0)
+            WB_PROMISE("serve");
+        if (i == 4)
+            WB_PROMISE("finish-in-flight");
+        WB_EXPECT(ok,
+                  "the server's send() failed with EAGAIN every other call "
+                  "(a socket with room for little) and, before SIGTERM, "
+                  "moved 1 byte the other times: the answers should still "
+                  "go out, every byte once and in order, and the request "
+                  "\"7\" sent after SIGTERM never be read (not even when "
+                  "the connection becomes writable); after \"0\\n20\\n\", "
+                  "\"100\\n\", SIGTERM and \"7\\n\", line %d should be "
+                  "\"%s\"; got \"%s\"",
+                  i + 1, want[i], d.lines[i]);
+    }
+    WB_PROMISE("bound");
+    WB_EXPECT(d.end_ms < 1000,
+              "the last answer out, the connection should be closed and "
+              "the shutdown end, well before its grace of 2 s; the client "
+              "saw the end %ld ms after SIGTERM",
+              d.end_ms);
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
+/* A server freed during its shutdown while an answer waits, unsent (the
+ * suite's send() fails with EAGAIN, SEND_HOLD), with the grace timer the
+ * loop's first: nothing of the server may stay on the loop. */
+START_TEST(test_free_with_an_answer_held)
+{
+    WB_PROMISE("server-free");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    int port, lfd = listener(&port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 1000);
+    ck_assert(srv != NULL);
+    int fd = client(port);
+    ck_assert_msg(fd >= 0, "the test could not connect");
+    send_text(fd, "x\n"); /* "error": no request, so no timer */
+    atomic_store(&stop_at_hold, 1);
+    atomic_store(&send_mode, SEND_HOLD);
+    /* Stopped by the first refused send(), or by the answer if it came
+     * another way. */
+    ck_assert_int_eq(loop_watch(l, fd, LOOP_READ, on_stop_pipe, NULL), 0);
+    run_loop(l, 0);
+    (void)loop_unwatch(l, fd);
+    sigloop_server_shutdown(srv); /* its grace timer: the loop's first */
+    sigloop_server_free(srv);
+    atomic_store(&send_mode, SEND_AS_IS);
+    long ms = run_loop(l, 0);
+    WB_EXPECT(ms < 300,
+              "sigloop_server_free() during the shutdown, with an answer "
+              "still waiting to go out (send() said EAGAIN) and the grace "
+              "timer the loop's only timer, should cancel that timer: "
+              "loop_run() should then return at once; it ran %ld ms",
+              ms);
+    char line[32];
+    read_line(fd, line, sizeof line);
+    if (strcmp(line, "error") == 0)
+        read_line(fd, line, sizeof line);
+    WB_EXPECT(closed_line(line),
+              "sigloop_server_free() should close every connection; the "
+              "client read \"%s\" instead of the end",
+              line);
+    close(fd);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
 Suite *wb_suite(void)
 {
     Suite *s = wb_begin("sigloop", "chapters/06-beyond/chapter.md");
@@ -1968,5 +2161,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_idle_connection_does_not_spin, "A graceful shutdown");
     WB_ADD(s, test_stale_errno_after_a_signal, "A graceful shutdown");
     WB_ADD(s, test_answers_piling_up_disconnect, "A graceful shutdown");
+    WB_ADD_TIMEOUT(s, test_answers_in_drips, "A graceful shutdown", 5.0);
+    WB_ADD(s, test_free_with_an_answer_held, "A graceful shutdown");
     return s;
 }
