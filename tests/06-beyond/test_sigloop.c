@@ -2124,6 +2124,124 @@ START_TEST(test_free_with_an_answer_held)
 }
 END_TEST
 
+/* Answers that pile up past 4 KiB in the server, because its send()
+ * fails with EAGAIN (SEND_HOLD): first while it reads a client's
+ * requests, then when the answers to requests in flight come during the
+ * shutdown. */
+struct held {
+    int port, fail;
+    char first[32], last[32];
+    char other[3][32]; /* what the other client read */
+    int starts;
+    long end_ms;       /* from SIGTERM to the second client's end */
+    int64_t signal_at; /* when the client sent SIGTERM */
+};
+
+static void *held_client(void *arg)
+{
+    struct held *h = arg;
+    static char zeros[2 * 600 + 1], batch[4 * 46 + 1];
+    for (int i = 0; i < 600; i++)
+        memcpy(zeros + 2 * i, "0\n", 2);
+    for (int i = 0; i < 46; i++)
+        memcpy(batch + 4 * i, "500\n", 4);
+    int a = client(h->port);
+    if (a < 0) {
+        h->fail = 1;
+        kill(getpid(), SIGTERM);
+        return NULL;
+    }
+    atomic_store(&send_mode, SEND_HOLD);
+    send_text(a, zeros); /* 600 "start 0", 4800 bytes: too many */
+    read_line(a, h->first, sizeof h->first);
+    close(a);
+    atomic_store(&send_mode, SEND_AS_IS);
+    /* Two clients at once now: each connection its own. */
+    int b = client(h->port), other = client(h->port);
+    if (b < 0 || other < 0) {
+        h->fail = 2;
+        if (b >= 0)
+            close(b);
+        if (other >= 0)
+            close(other);
+        kill(getpid(), SIGTERM);
+        return NULL;
+    }
+    send_text(other, "1\n");
+    read_line(other, h->other[0], sizeof h->other[0]); /* start 1 */
+    read_line(other, h->other[1], sizeof h->other[1]); /* done 1 */
+    /* 460 requests of 500 ms, 46 at a time (460 bytes of answers). */
+    for (int i = 0; i < 10; i++) {
+        send_text(b, batch);
+        for (int j = 0; j < 46; j++) {
+            char line[32];
+            read_line(b, line, sizeof line);
+            h->starts += strcmp(line, "start 500") == 0;
+        }
+    }
+    /* Their 460 "done 500", 4140 bytes, will find no room. */
+    atomic_store(&send_mode, SEND_HOLD);
+    h->signal_at = wb_now_ns();
+    kill(getpid(), SIGTERM);
+    read_line(b, h->last, sizeof h->last);
+    h->end_ms = (long)((wb_now_ns() - h->signal_at) / 1000000);
+    read_line(other, h->other[2], sizeof h->other[2]); /* the end */
+    close(b);
+    close(other);
+    return NULL;
+}
+
+START_TEST(test_answers_held_past_4_kib)
+{
+    WB_PROMISE("serve");
+    loop *l;
+    sigloop *s;
+    setup(&l, &s);
+    struct held h = {0};
+    int lfd = listener(&h.port);
+    sigloop_server *srv = sigloop_server_new(l, s, lfd, 3000);
+    ck_assert(srv != NULL);
+    pthread_t th;
+    ck_assert(pthread_create(&th, NULL, held_client, &h) == 0);
+    run_loop(l, 0);
+    long returned_ms = (long)((wb_now_ns() - h.signal_at) / 1000000);
+    pthread_join(th, NULL);
+    atomic_store(&send_mode, SEND_AS_IS);
+    ck_assert_msg(h.fail == 0, "the test's client could not connect (step %d)",
+                  h.fail);
+    WB_EXPECT(closed_line(h.first),
+              "a client sent 600 requests \"0\" while the server's send() "
+              "failed with EAGAIN: their answers pile up past 4 KiB, so it "
+              "should be disconnected; it read \"%s\" instead of the end",
+              h.first);
+    WB_EXPECT(h.starts == 460 && strcmp(h.other[0], "start 1") == 0 &&
+                  strcmp(h.other[1], "done 1") == 0,
+              "after that disconnect the server should go on: of two new "
+              "clients, one sent \"1\" and should read \"start 1\" and "
+              "\"done 1\" (it read \"%s\" and \"%s\"), the other 460 "
+              "requests \"500\", 46 at a time, and should get 460 \"start "
+              "500\" (it got %d)",
+              h.other[0], h.other[1], h.starts);
+    WB_PROMISE("bound");
+    WB_EXPECT(closed_line(h.last) && h.end_ms < 1500 && returned_ms < 1500,
+              "the second client's 460 answers \"done 500\" (4140 bytes) "
+              "came during the shutdown while send() failed with EAGAIN: "
+              "past 4 KiB the client should be disconnected, and with that "
+              "last connection closed loop_run() should return, well "
+              "before the grace of 3 s; the client read \"%s\" %ld ms after "
+              "SIGTERM, and loop_run() returned %ld ms after it",
+              h.last, h.end_ms, returned_ms);
+    WB_PROMISE("close-idle");
+    WB_EXPECT(closed_line(h.other[2]),
+              "the client with nothing in flight should be closed at "
+              "SIGTERM; it read \"%s\" instead of the end",
+              h.other[2]);
+    sigloop_server_free(srv);
+    sigloop_free(s);
+    loop_free(l);
+}
+END_TEST
+
 Suite *wb_suite(void)
 {
     Suite *s = wb_begin("sigloop", "chapters/06-beyond/chapter.md");
@@ -2163,5 +2281,6 @@ Suite *wb_suite(void)
     WB_ADD(s, test_answers_piling_up_disconnect, "A graceful shutdown");
     WB_ADD_TIMEOUT(s, test_answers_in_drips, "A graceful shutdown", 5.0);
     WB_ADD(s, test_free_with_an_answer_held, "A graceful shutdown");
+    WB_ADD_TIMEOUT(s, test_answers_held_past_4_kib, "A graceful shutdown", 6.0);
     return s;
 }
