@@ -81,15 +81,20 @@ SUPPORT_OBJS := $(B)/obj/tests/support/wb.o
 # objcopy. The grader renames a learner's object the same way (buildbox.py,
 # given this list by make grader-env). Every suite links with --wrap=free,
 # so a block the test frees with free() leaves the count too. A building
-# block the learner wrote (in a handout) is renamed like the workbook's
-# trusted ones: its pthread_exit() only, so that its allocations are not
-# counted, as the reference's are not (BLOCK_REDIRECT).
+# block (a solutions/ file a suite's .links names) is linked as
+# NAME.block.o: its pthread_exit() goes to the fixture's, and its
+# allocation calls to alloc.c's wb_block_ functions, which count nothing
+# (the blocks are trusted) but fail when a test says (wb_block_alloc_fail()).
+# The grader renames a building block the learner wrote (in a handout) the
+# same way (BLOCK_REDIRECT).
 LEARNER_ALLOC := malloc calloc realloc reallocarray free strdup strndup \
                  posix_memalign aligned_alloc memalign valloc pvalloc \
                  getline getdelim asprintf vasprintf
 LEARNER_REDIRECT := $(LEARNER_ALLOC) pthread_exit
 REDEFINE := $(foreach f,$(LEARNER_REDIRECT),--redefine-sym $(f)=wb_learner_$(f))
-BLOCK_REDEFINE := $(foreach f,$(filter-out $(LEARNER_ALLOC),$(LEARNER_REDIRECT)),--redefine-sym $(f)=wb_learner_$(f))
+BLOCK_ALLOC := malloc calloc realloc reallocarray strdup strndup
+BLOCK_REDEFINE := $(foreach f,$(BLOCK_ALLOC),--redefine-sym $(f)=wb_block_$(f)) \
+                  --redefine-sym pthread_exit=wb_learner_pthread_exit
 ALLOC_LDFLAGS := -Wl,--wrap=free
 
 # The test binary of one implementation: build/VARIANT/bin/<source without .c>
@@ -98,12 +103,14 @@ bin_of = $(B)/bin/$(basename $(1))
 # Extra sources an exercise links (a building block from an earlier
 # chapter), listed one per line in tests/NN-topic/NAME.links.
 # $(file <) reads without starting a process, so parsing stays fast.
-links_of = $(foreach s,$(if $(wildcard tests/$(1).links),$(file <tests/$(1).links)),$(B)/obj/$(s:.c=.o))
+# A building block under solutions/ is linked as NAME.block.o (above).
+links_of = $(foreach s,$(if $(wildcard tests/$(1).links),$(file <tests/$(1).links)),\
+    $(B)/obj/$(if $(filter solutions/%,$(s)),$(s:.c=.block.o),$(s:.c=.o)))
 
 # A suite that links tests/support/wrap.c (in its NAME.links) sees every
 # call of these functions the code under test makes, and can fail one.
 WRAPPED := fork pthread_create write fflush waitpid pthread_mutex_init \
-           pthread_cond_init clock_gettime fsync rename read pipe fcntl
+           pthread_cond_init clock_gettime fsync rename read pipe fcntl send
 WRAP_LDFLAGS := $(foreach f,$(WRAPPED),-Wl,--wrap=$(f))
 ldflags_of = $(if $(filter $(B)/obj/tests/support/wrap.o,$(call links_of,$(1))),$(WRAP_LDFLAGS))
 # Libraries (and other linker flags) a suite needs, one line in
@@ -153,6 +160,10 @@ $(B)/obj/%.o: %.c
 # Its uncounted object is kept (not an intermediate file to delete).
 $(B)/obj/%.counted.o: $(B)/obj/%.o
 	objcopy $(REDEFINE) $< $@
+
+# A building block with its calls redirected (BLOCK_REDIRECT).
+$(B)/obj/%.block.o: $(B)/obj/%.o
+	objcopy $(BLOCK_REDEFINE) $< $@
 
 # The test support is one object, wb.c and alloc.c linked together, so
 # every suite (and the grader, which links wb.o) counts allocations.
@@ -292,10 +303,12 @@ check:
 
 # make mutants: single-point mutations of the reference solutions, each
 # graded by its exercise's suite (tests/support/wbtools/mutants.py).
-# LIMIT=K grades at most K mutants per exercise (a smoke test).
+# LIMIT=K grades at most K mutants per exercise (a smoke test); AGAIN=FILE
+# only those a survivors file of an earlier run lists.
 mutants:
 	@$(WBTOOLS) mutants --chapter='$(CHAPTER)' \
-	    --exercise='$(EXERCISE)' $(if $(LIMIT),--limit=$(LIMIT))
+	    --exercise='$(EXERCISE)' $(if $(LIMIT),--limit=$(LIMIT)) \
+	    $(if $(AGAIN),--again='$(AGAIN)')
 
 # What make mutants needs to build the suite of exercise EX (NN-topic/name)
 # around a mutated source: the flags, and the trusted objects (built here).

@@ -96,7 +96,8 @@
  * - [gone] A client that closes its connection, half-closes it
  *   (shutdown(`SHUT_WR`)) or resets it is cleaned up: its socket is
  *   closed and its place freed. An unfinished last line before the end
- *   of file is relayed as a line.
+ *   of file is relayed as a line. A reset may lose what the client sent
+ *   last: its unfinished line may be relayed or not.
  * - [sigpipe] Sending to a client that has reset its connection never
  *   raises `SIGPIPE`.
  * - [no-spin] An idle server sleeps: it uses almost no CPU time while
@@ -116,9 +117,11 @@
  * - [no-memory] When an allocation fails, chat_start() returns NULL with
  *   `ENOMEM` and leaves nothing allocated or watched. A new connection
  *   the server has no memory for is closed without a welcome (it may get
- *   ::CHAT_FULL first), and a client whose queue cannot grow for a line
- *   is disconnected like one whose queue is full; the others are served
- *   on.
+ *   ::CHAT_FULL first), a client whose queue cannot grow for a line is
+ *   disconnected like one whose queue is full, and a client whose idle
+ *   timer cannot be set again (loop_add_timer() fails) is disconnected
+ *   (it may get ::CHAT_IDLE first); the others are served on. The same
+ *   holds when the allocation that fails is the loop's or the linebuf's.
  * - [shared-loop] The loop may carry other work (the caller's timers
  *   and descriptors): the server cancels only its own timers and
  *   unwatches only its own descriptors.

@@ -1800,22 +1800,50 @@ START_TEST(test_start_without_memory)
 }
 END_TEST
 
-/* Read what a refused connection gets: at most the line CHAT_FULL (no
- * welcome), then the end of the connection. */
+/* What a refused connection gets: at most the line CHAT_FULL (no
+ * welcome), then the end of the connection. @p r, @p line, @p len and
+ * @p err: what the first client_read() of @p d gave. */
+static void expect_rest_turned_away(struct client *d, int r, char *line,
+                                    size_t len, int err, long ms,
+                                    const char *why)
+{
+    if (r == GOT_LINE && len == strlen(CHAT_FULL) - 1 &&
+        memcmp(line, CHAT_FULL, len) == 0)
+        r = client_read(d, line, 512, &len, ms, &err);
+    WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
+              "a connection should be closed (after at most %s, never a "
+              "welcome) within %ld ms; got %s%s",
+              show(CHAT_FULL, strlen(CHAT_FULL) - 1), ms,
+              outcome(r, err, line, len), why);
+}
+
 static void expect_turned_away(struct client *d, long ms, const char *why)
 {
     char line[512];
     size_t len = 0;
     int err = 0;
     int r = client_read(d, line, sizeof line, &len, ms, &err);
-    if (r == GOT_LINE && len == strlen(CHAT_FULL) - 1 &&
-        memcmp(line, CHAT_FULL, len) == 0)
-        r = client_read(d, line, sizeof line, &len, ms, &err);
-    WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
-              "a connection should be closed (after at most %s, never a "
-              "welcome) within %ld ms; got %s%s",
-              show(CHAT_FULL, strlen(CHAT_FULL) - 1), ms,
-              outcome(r, err, line, len), why);
+    expect_rest_turned_away(d, r, line, len, err, ms, why);
+}
+
+/* After connections were turned away for lack of memory, with client
+ * @p a the only one left: the server counts 1 and serves a new client.
+ * Stops the server. */
+static void expect_serving_on(struct server *s, struct client *a)
+{
+    size_t now = clients_become(s, 1, 1000);
+    WB_EXPECT(now == 1,
+              "connections were turned away for lack of memory (and those "
+              "welcomed left), with one client staying: chat_clients() "
+              "should say 1; it says %zu",
+              now);
+    struct client *e = client_join(s);
+    client_say(e, "after\n");
+    expect_line(a, said(e->id, "after"), 1000,
+                " (the server goes on after turning connections away for "
+                "lack of memory)");
+    server_stop(s);
+    client_free(e);
 }
 
 /* New connections with the server's first, then its second allocation
@@ -1836,20 +1864,114 @@ START_TEST(test_admit_without_memory)
         wb_alloc_fail(0);
         client_free(d);
     }
-    size_t now = clients_become(&s, 1, 1000);
-    WB_EXPECT(now == 1,
-              "two connections were turned away for lack of memory, with "
-              "one client connected: chat_clients() should say 1; it says "
-              "%zu",
+    expect_serving_on(&s, a);
+    client_free(a);
+}
+END_TEST
+
+/* New connections with the first, second, ... allocation of a building
+ * block under the server failing (its linebuf, its loop's timers:
+ * tests/support/alloc.c), until a connection makes fewer: each is turned
+ * away, or welcomed and served. */
+START_TEST(test_admit_without_block_memory)
+{
+    WB_PROMISE("no-memory");
+    struct server s;
+    server_start(&s, config(16, 256, 4096, 400), 0);
+    for (int n = 1; n <= 16; n++) {
+        wb_block_alloc_fail(n);
+        struct client *d = client_connect(&s, 0);
+        char line[512];
+        size_t len = 0;
+        int err = 0;
+        int r = client_read(d, line, sizeof line, &len, 1000, &err);
+        int calls = wb_block_alloc_calls();
+        wb_block_alloc_fail(0);
+        if (r == GOT_LINE && strncmp(line, "welcome ", 8) == 0) {
+            /* Welcomed: a client like any other, dropped when idle. */
+            expect_notice(d, CHAT_IDLE, 2000,
+                          fmt(" (idle_ms is 400; it was welcomed while the "
+                              "allocation %d of a building block under the "
+                              "server failed: a client the server welcomes "
+                              "has an idle timer like any other)",
+                              n));
+            client_free(d);
+            if (calls < n)
+                break; /* no allocation failed */
+            continue;
+        }
+        expect_rest_turned_away(
+            d, r, line, len, err, 1000,
+            fmt(" (the allocation %d of a building block under the server, "
+                "its linebuf's or its loop's, failed: the server should "
+                "turn the connection away, or welcome and serve it)",
+                n));
+        client_free(d);
+    }
+    struct client *a = client_join(&s);
+    expect_serving_on(&s, a);
+    client_free(a);
+}
+END_TEST
+
+/* A client spoke, so its idle timer, when it runs, must be set again for
+ * the time left; the loop has no memory for it then. */
+START_TEST(test_idle_timer_not_set_again)
+{
+    WB_PROMISE("no-memory");
+    struct server s;
+    /* The test's own timer is the loop's first (its id may be 1): a
+     * server that cancels a timer it does not own stops it. */
+    caller_timer_ms = 1200;
+    server_start(&s, config(16, 256, 4096, 400), 0);
+    caller_timer_ms = 0;
+    struct client *o = client_join(&s);
+    struct client *c = client_join(&s);
+    wb_sleep_ms(100);
+    client_say(c, "once\n");
+    expect_line(o, said(c->id, "once"), 1000, "");
+    /* The server has read the line: what the loop allocates next is
+     * for the timers (o's runs first, and drops it). */
+    wb_block_alloc_fail(1);
+    char line[512];
+    size_t len = 0;
+    int err = 0, r;
+    while ((r = client_read(c, line, sizeof line, &len, 2500, &err)) ==
+               GOT_LINE &&
+           len == strlen(CHAT_IDLE) - 1 && memcmp(line, CHAT_IDLE, len) == 0)
+        continue;
+    wb_block_alloc_fail(0);
+    WB_EXPECT(r == GOT_EOF || r == GOT_ERROR,
+              "client %ld spoke once, then its idle timer could not be set "
+              "again for the time left (the loop had no memory): it should "
+              "be disconnected (after at most %s) within 2500 ms of its "
+              "line; got %s",
+              c->id, show(CHAT_IDLE, strlen(CHAT_IDLE) - 1),
+              outcome(r, err, line, len));
+    expect_notice(o, CHAT_IDLE, 1000, "");
+    WB_PROMISE("shared-loop");
+    WB_EXPECT(readable_within(s.rang[0], 2000),
+              "the test's own timer of 1,200 ms, on the same loop, did not "
+              "run within 2 s of the server dropping a client whose idle "
+              "timer could not be set again: the server may cancel only "
+              "its own timers");
+    WB_PROMISE("no-memory");
+    size_t now = clients_become(&s, 0, 1000);
+    WB_EXPECT(now == 0,
+              "both clients were disconnected: chat_clients() should say "
+              "0; it says %zu",
               now);
     struct client *e = client_join(&s);
+    struct client *f = client_join(&s);
     client_say(e, "after\n");
-    expect_line(a, said(e->id, "after"), 1000,
-                " (the server goes on after turning connections away for "
-                "lack of memory)");
+    expect_line(f, said(e->id, "after"), 1000,
+                " (the server goes on after a client's idle timer could not "
+                "be set again)");
     server_stop(&s);
-    client_free(a);
+    client_free(o);
+    client_free(c);
     client_free(e);
+    client_free(f);
 }
 END_TEST
 
@@ -1886,6 +2008,113 @@ START_TEST(test_queue_cannot_grow)
               "one of 3 clients was disconnected: chat_clients() should "
               "say 2; it says %zu",
               now);
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+    client_free(c);
+}
+END_TEST
+
+/* The server's end of client @p c's connection: the descriptor of this
+ * process whose peer is @p c's own end. */
+static int server_fd_of(const struct client *c)
+{
+    struct sockaddr_in mine, peer;
+    socklen_t n = sizeof mine;
+    ck_assert_int_eq(getsockname(c->fd, (struct sockaddr *)&mine, &n), 0);
+    for (int fd = 0; fd < FD_SETSIZE; fd++) {
+        n = sizeof peer;
+        if (fd != c->fd && getpeername(fd, (struct sockaddr *)&peer, &n) == 0 &&
+            peer.sin_family == AF_INET && peer.sin_port == mine.sin_port)
+            return fd;
+    }
+    ck_abort_msg("the server's end of client %ld's connection was not found",
+                 c->id);
+    return -1;
+}
+
+/* Every send() of the server takes one byte at a time
+ * (tests/support/wrap.c): what it did not take waits in the queue, and
+ * every welcome, line and notice still arrives whole. */
+START_TEST(test_sends_of_one_byte)
+{
+    WB_PROMISE("slow-reader");
+    struct server s;
+    server_start(&s, config(16, 64, 4096, 5000), 0);
+    wb_wrap_send_limit(-1, 1);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    client_say(a, "one byte at a time\n");
+    expect_line(b, said(a->id, "one byte at a time"), 1000,
+                " (every send() of the server took 1 byte: the rest of a "
+                "message waits in the queue until the socket is writable)");
+    client_say(b, "first\nsecond\n");
+    expect_line(a, said(b->id, "first"), 1000, " (sends of 1 byte)");
+    expect_line(a, said(b->id, "second"), 1000, " (sends of 1 byte)");
+    WB_PROMISE("too-long");
+    char line[70];
+    memset(line, 'x', 65);
+    line[65] = '\n';
+    client_send(a, line, 66);
+    expect_notice(a, CHAT_TOO_LONG, 1000,
+                  " (max_line is 64; every send() of the server took 1 "
+                  "byte: the notice must still arrive whole)");
+    expect_closed(a, 1000, "");
+    wb_wrap_send_limit(-1, -1);
+    server_stop(&s);
+    client_free(a);
+    client_free(b);
+}
+END_TEST
+
+/* Client b's socket takes nothing (its send() fails with EAGAIN,
+ * tests/support/wrap.c) while lines for it fill its queue to exactly
+ * max_queue bytes: b stays, and gets them all once it can; one byte more
+ * and it is disconnected. */
+START_TEST(test_queue_exactly_full)
+{
+    WB_PROMISE("slow-reader");
+    struct server s;
+    server_start(&s, config(16, 256, 4096, 5000), 0);
+    struct client *a = client_join(&s);
+    struct client *b = client_join(&s);
+    struct client *c = client_join(&s);
+    int bfd = server_fd_of(b);
+    enum { MSG = 64, LINES = 4096 / MSG };
+    char text[MSG];
+    int head = snprintf(text, sizeof text, "%ld: ", a->id);
+    size_t body = MSG - (size_t)head - 1; /* the message: head, body, \n */
+    for (int round = 0; round < 2; round++) {
+        wb_wrap_send_limit(bfd, 0);
+        for (int i = 0; i < LINES; i++) {
+            char line[MSG + 1];
+            memset(line, 'a' + (i % 26), body);
+            line[body] = '\n';
+            client_send(a, line, body + 1);
+        }
+        for (int i = 0; i < LINES; i++) {
+            memset(text + head, 'a' + (i % 26), body);
+            expect_line_n(c, text, MSG - 1, 1000, "");
+        }
+        if (round == 1) {
+            /* Full to the byte: one more line does not fit. */
+            client_say(a, "x\n");
+            expect_line(c, said(a->id, "x"), 1000, "");
+            wb_wrap_send_limit(-1, -1);
+            expect_closed(b, 1000,
+                          " (its queue held max_queue = 4,096 bytes it "
+                          "could not send, and one more line came for it)");
+            break;
+        }
+        wb_wrap_send_limit(-1, -1);
+        for (int i = 0; i < LINES; i++) {
+            memset(text + head, 'a' + (i % 26), body);
+            expect_line_n(b, text, MSG - 1, 1000,
+                          " (its queue held exactly max_queue = 4,096 bytes "
+                          "while its socket took nothing: every line fits, "
+                          "and it stays connected)");
+        }
+    }
     server_stop(&s);
     client_free(a);
     client_free(b);
@@ -2473,6 +2702,13 @@ Suite *wb_suite(void)
                    "Small writes and Nagle's algorithm", 5.0);
     WB_ADD(s, test_config_bounds, "Serving many clients in one thread");
     WB_ADD(s, test_start_without_memory, "Serving many clients in one thread");
+    WB_ADD_TIMEOUT(s, test_admit_without_block_memory,
+                   "Serving many clients in one thread", 5.0);
+    WB_ADD_TIMEOUT(s, test_idle_timer_not_set_again, "Timers in the loop", 5.0);
+    WB_ADD_TIMEOUT(s, test_sends_of_one_byte,
+                   "Backpressure and clients that never read", 5.0);
+    WB_ADD_TIMEOUT(s, test_queue_exactly_full,
+                   "Backpressure and clients that never read", 5.0);
     WB_ADD_TIMEOUT(s, test_admit_without_memory,
                    "Serving many clients in one thread", 5.0);
     WB_ADD_TIMEOUT(s, test_queue_cannot_grow,

@@ -1140,6 +1140,7 @@ Suite *wb_suite(void)
     WB_ADD(s, test_stop_lets_the_iteration_finish, "The loop on epoll");
     WB_ADD(s, test_clock_failure_is_reported, "The loop on epoll");
     WB_ADD(s, test_out_of_memory, "The loop on epoll");
+    WB_ADD(s, test_timer_queue_out_of_memory, "The loop on epoll");
     WB_ADD(s, test_memory_follows_pending_timers, "The loop on epoll");
     WB_ADD(s, test_idle_timer_does_not_spin, "The loop on epoll");
     WB_ADD(s, test_writable_socket_read_only_does_not_spin,

@@ -2434,6 +2434,23 @@ START_TEST(test_clients)
 }
 END_TEST
 
+static int ends_with_pong(const struct conn *c)
+{
+    return c->in_len >= 7 && memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0;
+}
+
+/* Read what comes for @p c until a PING's reply ends it, the connection
+ * ends, or 1.5 s have passed. */
+static void read_to_pong(struct conn *c)
+{
+    c->want = (size_t)-1;
+    int64_t end = wb_now_ns() + 1500 * MS;
+    while (!c->eof && !c->err && wb_now_ns() < end && !ends_with_pong(c)) {
+        c->want = c->in_len + 1;
+        pump(&c, 1, 20);
+    }
+}
+
 /* One client's requests while allocation @p call of kv.c fails: each
  * reply is the right one or an error, or the client is closed. */
 static void script_without_memory(struct server *s, struct conn *other,
@@ -2442,14 +2459,7 @@ static void script_without_memory(struct server *s, struct conn *other,
     wb_alloc_fail(call);
     struct conn *c = conn_open(s);
     conn_say(c, "SET a 1\r\nGET a\r\nSAVE\r\nPING\r\n");
-    c->want = (size_t)-1;
-    int64_t end = wb_now_ns() + 1500 * MS;
-    while (!c->eof && !c->err && wb_now_ns() < end &&
-           !(c->in_len >= 7 &&
-             memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0)) {
-        c->want = c->in_len + 1;
-        pump(&c, 1, 20);
-    }
+    read_to_pong(c);
     wb_alloc_fail(0);
     const char *why = wb_format(" (allocation number %d of kv.c, from the "
                                 "client's connection on, fails with ENOMEM "
@@ -2457,8 +2467,7 @@ static void script_without_memory(struct server *s, struct conn *other,
                                 call, kvnet_show(c->in, c->in_len), state(c));
     char why_copy[400];
     snprintf(why_copy, sizeof why_copy, "%s", why);
-    int answered =
-        c->in_len >= 7 && memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0;
+    int answered = ends_with_pong(c);
     WB_EXPECT(answered || c->eof || c->err,
               "when an allocation fails, the server should answer with an "
               "error or close the connection, not leave the client "
@@ -2614,17 +2623,10 @@ START_TEST(test_no_memory)
     wait_saved(&s, " (a SAVE held until the test finishes it)");
     wb_alloc_fail(1);
     finish_save(&s, 0);
-    c->want = (size_t)-1;
-    int64_t end = wb_now_ns() + 1500 * MS;
-    while (!c->eof && !c->err && wb_now_ns() < end &&
-           !(c->in_len >= 7 &&
-             memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0)) {
-        c->want = c->in_len + 1;
-        pump(&c, 1, 20);
-    }
+    read_to_pong(c);
     wb_alloc_fail(0);
     int whole = c->in_len > 7 && (c->in[0] == '+' || c->in[0] == '-') &&
-                memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0;
+                ends_with_pong(c);
     WB_EXPECT(whole || (c->in_len == 0 && (c->eof || c->err)),
               "when the memory for a SAVE's reply cannot be had (the next "
               "allocation of kv.c fails when kv_save_done() is called), the "
@@ -2639,22 +2641,39 @@ START_TEST(test_no_memory)
     conn_flush(c);
     wb_sleep_ms(30); /* read by now: the reply is due in some 70 ms */
     wb_alloc_fail(1);
-    c->want = (size_t)-1;
-    end = wb_now_ns() + 1500 * MS;
-    while (!c->eof && !c->err && wb_now_ns() < end &&
-           !(c->in_len >= 7 &&
-             memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0)) {
-        c->want = c->in_len + 1;
-        pump(&c, 1, 20);
-    }
+    read_to_pong(c);
     wb_alloc_fail(0);
     whole = c->in_len > 7 && (c->in[0] == '+' || c->in[0] == '-') &&
-            memcmp(c->in + c->in_len - 7, "+PONG\r\n", 7) == 0;
+            ends_with_pong(c);
     WB_EXPECT(whole || (c->in_len == 0 && (c->eof || c->err)),
               "when the memory for a SLEEP's reply cannot be had (the next "
               "allocation of kv.c fails when its timer comes), the client "
               "should get that reply and then PING's, or be closed with "
               "nothing, within 1.5 s; got %s%s",
+              kvnet_show(c->in, c->in_len), state(c));
+    conn_free(c);
+    /* A SLEEP whose timer the loop has no memory for (its timer queue's
+     * allocation fails, tests/support/alloc.c): an error reply, then
+     * PING's, or the end of the connection with nothing. */
+    c = conn_open(&s);
+    conn_say(c, "PING\r\n");
+    expect(c, "+PONG\r\n", " (a new connection)");
+    c->in_len = c->seen = 0; /* only what comes next */
+    wb_block_alloc_fail(1);
+    conn_say(c, "SLEEP 50\r\nPING\r\n");
+    read_to_pong(c);
+    int calls = wb_block_alloc_calls();
+    wb_block_alloc_fail(0);
+    int error = c->in_len > 7 && memcmp(c->in, "-ERR", 4) == 0 &&
+                memchr(c->in, '\n', c->in_len) == c->in + c->in_len - 8;
+    int slept = c->in_len == 12 && memcmp(c->in, "+OK\r\n", 5) == 0;
+    WB_EXPECT((error && ends_with_pong(c)) ||
+                  (slept && ends_with_pong(c) && calls == 0) ||
+                  (c->in_len == 0 && (c->eof || c->err)),
+              "when the loop has no memory for a SLEEP's timer (the next "
+              "allocation of the loop's timer queue fails), the client "
+              "should get one error reply and then PING's, or be closed "
+              "with nothing, within 1.5 s; got %s%s",
               kvnet_show(c->in, c->in_len), state(c));
     conn_free(c);
     conn_free(other);

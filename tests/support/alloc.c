@@ -26,6 +26,14 @@
  * realloc(), reallocarray(), strdup() and strndup() count; the others
  * never fail here.
  *
+ * A building block the suite links (a solutions/ file its NAME.links
+ * names, or the learner's own in a handout) has its malloc(), calloc(),
+ * realloc(), reallocarray(), strdup() and strndup() renamed to the
+ * wb_block_ functions below (the Makefile's BLOCK_REDIRECT): they count
+ * no block, and fail only when wb_block_alloc_fail() says, so that a test
+ * can make the loop or the linebuf under the code under test run out of
+ * memory.
+ *
  * Blind spots: memory the C library allocates for the code behind other
  * calls (fopen(), realpath(), open_memstream()...) is not counted; a
  * counted block that the C library frees or moves itself through a call
@@ -61,6 +69,12 @@ ssize_t wb_learner_getline(char **line, size_t *cap, FILE *in);
 int wb_learner_vasprintf(char **out, const char *fmt, va_list ap);
 int wb_learner_asprintf(char **out, const char *fmt, ...);
 void __wrap_free(void *p);
+void *wb_block_malloc(size_t n);
+void *wb_block_calloc(size_t count, size_t n);
+void *wb_block_realloc(void *p, size_t n);
+void *wb_block_reallocarray(void *p, size_t count, size_t n);
+char *wb_block_strdup(const char *s);
+char *wb_block_strndup(const char *s, size_t n);
 
 /* The C library's free() when linked with --wrap=free; a null address in
  * a link without it (make mutants), where free() is the real one. */
@@ -205,6 +219,7 @@ void wb_alloc_reset(void)
     live_bytes = 0;
     pthread_mutex_unlock(&lock);
     wb_alloc_fail(0);
+    wb_block_alloc_fail(0);
 }
 
 size_t wb_alloc_live(size_t *bytes)
@@ -217,30 +232,54 @@ size_t wb_alloc_live(size_t *bytes)
     return n;
 }
 
-/* wb_alloc_fail(): the allocation call (from 1) that fails, and the
- * calls counted since it was armed. */
-static atomic_int fail_at, alloc_calls;
+/* A failure to come: the allocation call (from 1) that fails, and the
+ * calls counted since it was armed. One for the code under test
+ * (wb_alloc_fail()), one for the building blocks (wb_block_alloc_fail()). */
+struct failure {
+    atomic_int at, calls;
+};
+static struct failure learner_failure, block_failure;
 
 /* Count an allocation call; 1 when it is the one that must fail (it then
  * sets errno to ENOMEM, as the C library's do). */
-static int alloc_fails(void)
+static int fails(struct failure *f)
 {
-    int call = atomic_fetch_add(&alloc_calls, 1) + 1;
-    if (call != atomic_load(&fail_at))
+    int call = atomic_fetch_add(&f->calls, 1) + 1;
+    if (call != atomic_load(&f->at))
         return 0;
     errno = ENOMEM;
     return 1;
 }
 
+static int alloc_fails(void)
+{
+    return fails(&learner_failure);
+}
+
+static void arm(struct failure *f, int call)
+{
+    atomic_store(&f->at, call);
+    atomic_store(&f->calls, 0);
+}
+
 void wb_alloc_fail(int call)
 {
-    atomic_store(&fail_at, call);
-    atomic_store(&alloc_calls, 0);
+    arm(&learner_failure, call);
 }
 
 int wb_alloc_calls(void)
 {
-    return atomic_load(&alloc_calls);
+    return atomic_load(&learner_failure.calls);
+}
+
+void wb_block_alloc_fail(int call)
+{
+    arm(&block_failure, call);
+}
+
+int wb_block_alloc_calls(void)
+{
+    return atomic_load(&block_failure.calls);
 }
 
 void *wb_learner_malloc(size_t n)
@@ -402,4 +441,35 @@ int wb_learner_asprintf(char **out, const char *fmt, ...)
     int n = wb_learner_vasprintf(out, fmt, ap);
     va_end(ap);
     return n;
+}
+
+/* A building block's allocations: the C library's, unless one must fail. */
+void *wb_block_malloc(size_t n)
+{
+    return fails(&block_failure) ? NULL : malloc(n);
+}
+
+void *wb_block_calloc(size_t count, size_t n)
+{
+    return fails(&block_failure) ? NULL : calloc(count, n);
+}
+
+void *wb_block_realloc(void *p, size_t n)
+{
+    return fails(&block_failure) ? NULL : realloc(p, n);
+}
+
+void *wb_block_reallocarray(void *p, size_t count, size_t n)
+{
+    return fails(&block_failure) ? NULL : reallocarray(p, count, n);
+}
+
+char *wb_block_strdup(const char *s)
+{
+    return fails(&block_failure) ? NULL : strdup(s);
+}
+
+char *wb_block_strndup(const char *s, size_t n)
+{
+    return fails(&block_failure) ? NULL : strndup(s, n);
 }

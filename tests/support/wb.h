@@ -155,6 +155,7 @@ enum wb_wrapped {
     WB_READ,               /**< read(): fails with -1, errno EIO */
     WB_PIPE,               /**< pipe(): fails with -1, errno EMFILE */
     WB_FCNTL,              /**< fcntl(): fails with -1, errno EBADF */
+    WB_SEND,               /**< send(): fails with -1, errno ECONNRESET */
     WB_WRAPPED_COUNT       /**< how many there are */
 };
 
@@ -197,6 +198,16 @@ int wb_wrap_calls(enum wb_wrapped f);
  * @param max the most bytes one write() writes.
  */
 void wb_wrap_write_limit(size_t max);
+
+/**
+ * @brief Make every send() on descriptor @p fd pass on at most @p max
+ *        bytes (a short send, as a socket with little room does), or
+ *        none (0: it fails with `EAGAIN`, as on a full socket).
+ * @param fd  the descriptor; -1 for every one.
+ * @param max the most bytes one send() sends; 0: none; -1 lifts the
+ *            limit.
+ */
+void wb_wrap_send_limit(int fd, long max);
 
 /**
  * @brief Make one write() return 0 for a non-empty request, writing
@@ -304,6 +315,24 @@ void wb_alloc_fail(int call);
 /** @brief The allocation calls counted since the last wb_alloc_fail(),
  *         the failed one included. */
 int wb_alloc_calls(void);
+
+/**
+ * @brief Make one allocation of a building block fail: NULL with errno
+ *        `ENOMEM`.
+ *
+ * Like wb_alloc_fail(), for the building blocks a suite links (the
+ * solutions/ files of its NAME.links, or the learner's own in a handout:
+ * the loop, the linebuf...), whose blocks are not counted: a test can
+ * make the loop under the code under test run out of memory. Counts
+ * their calls of malloc(), calloc(), realloc(), reallocarray(), strdup()
+ * and strndup() from this call on, in every thread.
+ * @param call the call (from 1) that fails; 0: none.
+ */
+void wb_block_alloc_fail(int call);
+
+/** @brief The building blocks' allocation calls counted since the last
+ *         wb_block_alloc_fail(), the failed one included. */
+int wb_block_alloc_calls(void);
 
 /**
  * @brief Whether the calling process has no child left, running or

@@ -56,6 +56,8 @@ int __real_pipe(int fds[2]);
 int __wrap_pipe(int fds[2]);
 int __real_fcntl(int fd, int cmd, ...);
 int __wrap_fcntl(int fd, int cmd, ...);
+ssize_t __real_send(int fd, const void *buf, size_t n, int flags);
+ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags);
 
 /* The error a failed call reports when the test chose none. */
 static const int default_errno[WB_WRAPPED_COUNT] = {
@@ -72,6 +74,7 @@ static const int default_errno[WB_WRAPPED_COUNT] = {
     [WB_READ] = EIO,
     [WB_PIPE] = EMFILE,
     [WB_FCNTL] = EBADF,
+    [WB_SEND] = ECONNRESET,
 };
 
 static struct {
@@ -88,6 +91,10 @@ static struct {
 static atomic_long write_limit;     /* largest write() passed on; 0: any */
 static atomic_int write_zero_at;    /* the write() (from 1) that returns 0 */
 static atomic_llong clock_shift_ns; /* added to every clock reading */
+/* wb_wrap_send_limit(): the descriptor (-1: every one) and the most bytes
+ * a send() passes on (0: none, EAGAIN; -1: any). */
+static atomic_int send_limit_fd = -1;
+static atomic_long send_limit = -1;
 
 /* Count a call; 0 when it goes through, else the error it fails with.
  * The call chosen by wb_wrap_hold() first waits for wb_wrap_release();
@@ -267,6 +274,25 @@ int __wrap_fcntl(int fd, int cmd, ...)
     return __real_fcntl(fd, cmd, arg);
 }
 
+ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags)
+{
+    int err = wrap_fails_fd(WB_SEND, fd);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    long limit = atomic_load(&send_limit);
+    int which = atomic_load(&send_limit_fd);
+    if (limit >= 0 && (which == -1 || which == fd) && n > (size_t)limit) {
+        if (limit == 0) {
+            errno = EAGAIN; /* as from a full socket */
+            return -1;
+        }
+        n = (size_t)limit;
+    }
+    return __real_send(fd, buf, n, flags);
+}
+
 void wb_wrap_hold(enum wb_wrapped f, int call)
 {
     atomic_store(&wrapped[f].hold_at, call);
@@ -323,6 +349,12 @@ void wb_wrap_write_zero(int call)
 void wb_wrap_write_limit(size_t max)
 {
     atomic_store(&write_limit, (long)max);
+}
+
+void wb_wrap_send_limit(int fd, long max)
+{
+    atomic_store(&send_limit, max);
+    atomic_store(&send_limit_fd, fd);
 }
 
 void wb_wrap_clock_shift(int64_t ns)

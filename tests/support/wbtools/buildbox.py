@@ -29,8 +29,8 @@ hides from one build is judged in the build that links it.
 - its allocation calls are renamed to the counting wrappers of
   tests/support/alloc.c (wb_learner_malloc, ...), its pthread_exit() to the
   fixture's (REDIRECT: the Makefile's LEARNER_REDIRECT; a building block's
-  pthread_exit() only, BLOCK_REDIRECT, as the workbook's reference blocks
-  are not counted either), and the suite
+  to uncounted wrappers that a test can make fail, BLOCK_REDIRECT, as the
+  workbook's reference blocks), and the suite
   is linked with --wrap=free, so each test fails when the learner's code
   leaves blocks behind, however it hides them from a leak checker.
 
@@ -211,7 +211,8 @@ def main(argv: list[str]) -> int:
                 k.write("".join(s + "\n" for s in keep))
             hidden = f"{out}/hidden{i + 1}.o"
             # The graded exercise's allocations are counted; a building
-            # block's are not, as in the workbook, where it is the reference.
+            # block's are not (they can be made to fail), as in the
+            # workbook, where it is the reference.
             redirect = env["REDIRECT"] if i == 0 else env.get("BLOCK_REDIRECT", "")
             if not run(["objcopy", f"--keep-global-symbols={keepfile}", *redirect.split(), obj, hidden]):
                 return 1

@@ -20,6 +20,10 @@ The survivors go to build/mutants/survivors.txt. Kill each with a test of a
 contract promise, or add it to NAME.equivalent: one line,
 `KEY  # why no test can tell it from the original`, where KEY is what the
 survivors file prints (line, column, before -> after).
+
+With --again FILE (make mutants AGAIN=FILE), only the mutants that FILE, a
+survivors file of an earlier run, lists are graded: after adding tests, the
+survivors are graded again in a minute instead of the whole exercise.
 """
 
 from __future__ import annotations
@@ -405,6 +409,17 @@ def exercises(chapter: str, exercise: str) -> list[str]:
     return chosen
 
 
+def read_survivors(path: Path) -> set[tuple[str, str]]:
+    """(exercise, key) of each mutant a survivors file lists: its lines
+    "solutions/NN-topic/NAME.c:LINE: KEY", each followed by the source."""
+    found = set()
+    for line in path.read_text().splitlines():
+        m = re.match(r"^solutions/(\S+)\.c:\d+: (.*)$", line)
+        if m:
+            found.add((m.group(1), m.group(2)))
+    return found
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="make mutants", description=__doc__.splitlines()[0])
     p.add_argument("--chapter", default="")
@@ -412,7 +427,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=0, help="grade at most this many mutants per exercise (a smoke test)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     p.add_argument("--out", default=str(ROOT / "build" / "mutants"))
+    p.add_argument("--again", default="",
+                   help="grade only the mutants this survivors file of an earlier run lists")
     args = p.parse_args(argv)
+    again = read_survivors(Path(args.again)) if args.again else None
 
     out = Path(args.out).resolve()  # --out may be relative: the report names it from ROOT
     out.mkdir(parents=True, exist_ok=True)
@@ -429,6 +447,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         tally = Tally(ex)
         todo = [m for m in mutants if m.key not in equivalents]
         tally.equivalent = len(mutants) - len(todo)
+        if again is not None:
+            todo = [m for m in todo if (ex, m.key) in again]
+            if not todo:
+                continue
         if args.limit:
             step = max(1, len(todo) // args.limit)
             todo = todo[::step][: args.limit]

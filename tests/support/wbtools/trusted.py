@@ -86,7 +86,10 @@ def objects(env: BuildEnv, ex: Exercise) -> list[str]:
     objs = [f"{env.B}/obj/tests/{ex.chapter}/test_{ex.name}.o", f"{env.B}/obj/tests/support/wb.o"]
     for s in workbook.links(ex.chapter, ex.name):
         if Path(s).is_file():
-            objs.append(f"{env.B}/obj/{s[:-len('.c')]}.o")
+            # A reference building block: its allocations can be made to
+            # fail (the Makefile's NAME.block.o).
+            kind = ".block.o" if s.startswith("solutions/") else ".o"
+            objs.append(f"{env.B}/obj/{s[:-len('.c')]}{kind}")
     return objs
 
 
