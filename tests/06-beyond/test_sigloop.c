@@ -1598,10 +1598,11 @@ START_TEST(test_answers_wait_for_a_slow_reader)
 }
 END_TEST
 
-/* A request the server cannot start for want of memory. */
+/* A request the server cannot start for want of memory: its own, then
+ * the loop's (the timer's). */
 struct nomem {
     int port, fail;
-    char lines[6][32];
+    char lines[9][32];
 };
 
 static void *nomem_client(void *arg)
@@ -1622,8 +1623,15 @@ static void *nomem_client(void *arg)
     send_text(fd, "6\n");
     read_line(fd, nm->lines[3], sizeof nm->lines[3]); /* start 6 */
     read_line(fd, nm->lines[4], sizeof nm->lines[4]); /* done 6 */
+    wb_block_alloc_fail(1); /* the loop's next allocation fails */
+    send_text(fd, "7\n");
+    read_line(fd, nm->lines[5], sizeof nm->lines[5]); /* error */
+    wb_block_alloc_fail(0);
+    send_text(fd, "8\n");
+    read_line(fd, nm->lines[6], sizeof nm->lines[6]); /* start 8 */
+    read_line(fd, nm->lines[7], sizeof nm->lines[7]); /* done 8 */
     kill(getpid(), SIGTERM);
-    read_line(fd, nm->lines[5], sizeof nm->lines[5]); /* the end */
+    read_line(fd, nm->lines[8], sizeof nm->lines[8]); /* the end */
     close(fd);
     return NULL;
 }
@@ -1643,12 +1651,14 @@ START_TEST(test_request_without_memory)
     run_loop(l, 0);
     pthread_join(th, NULL);
     ck_assert_msg(nm.fail == 0, "the test's client could not connect");
-    const char *want[] = {"start 0", "done 0", "error", "start 6", "done 6"};
-    for (int i = 0; i < 5; i++)
+    const char *want[] = {"start 0", "done 0", "error",   "start 6",
+                          "done 6",  "error",  "start 8", "done 8"};
+    for (int i = 0; i < 8; i++)
         WB_EXPECT(strcmp(nm.lines[i], want[i]) == 0,
-                  "a request \"5\" whose memory could not be allocated should "
-                  "get \"error\", and the next one be served as usual; line "
-                  "%d should be \"%s\", got \"%s\"",
+                  "a request whose memory could not be allocated (\"5\": the "
+                  "server's own; \"7\": the loop's, for its timer) should get "
+                  "\"error\", and the next one be served as usual; line %d "
+                  "should be \"%s\", got \"%s\"",
                   i + 1, want[i], nm.lines[i]);
     sigloop_server_free(srv);
     sigloop_free(s);
