@@ -244,7 +244,9 @@ static int conn_flush(struct conn *c)
         if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
         if (n <= 0) {
-            conn_close(c);
+            sigloop_server *srv = c->srv;
+            conn_close(c); /* the client is gone: its answers with it */
+            maybe_done(srv);
             return -1;
         }
         memmove(c->out, c->out + n, c->outlen - (size_t)n);
