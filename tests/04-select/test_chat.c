@@ -33,6 +33,8 @@
  */
 #define _GNU_SOURCE
 #include "wb.h"
+#include "fdlimit.h"
+#include "threadwatch.h"
 #include "chat.h"
 #include "loop.h"
 #include "trace.h"
@@ -1116,7 +1118,6 @@ END_TEST
 START_TEST(test_loop_refuses_client)
 {
     WB_PROMISE("loop-limit");
-    allow_fds(FD_SETSIZE + 16);
     struct server s;
     server_start(&s, usual(), 0);
     struct client *a = client_join(&s);
@@ -1124,29 +1125,14 @@ START_TEST(test_loop_refuses_client)
      * the lowest free number): the next connection's socket on the
      * server's side is then above FD_SETSIZE, and the loop of exercise 3
      * refuses to watch it. */
-    static int fill[FD_SETSIZE];
-    int nfill = 0;
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ck_assert_msg(null >= 0, "open(/dev/null) failed%s", wb_errno_note(null));
-    while (nfill < FD_SETSIZE) {
-        int fd = fcntl(null, F_DUPFD_CLOEXEC, 0);
-        ck_assert_msg(fd >= 0,
-                      "the test could not fill the descriptors below "
-                      "FD_SETSIZE%s",
-                      wb_errno_note(fd));
-        fill[nfill++] = fd;
-        if (fd >= FD_SETSIZE - 1)
-            break;
-    }
+    fdlimit_only_high();
     struct client *d = client_connect(&s, 0);
     expect_notice(d, CHAT_FULL, 1000,
                   " (the server's socket for this connection was above "
                   "FD_SETSIZE: loop_watch() refused it, so the server "
                   "cannot serve it and must say so)");
     expect_closed(d, 1000, " (a refused connection is closed)");
-    for (int i = 0; i < nfill; i++)
-        close(fill[i]);
-    close(null);
+    fdlimit_restore();
     client_free(d);
     /* The server goes on, and the refused connection had no id. */
     struct client *e = client_join(&s);
@@ -1637,10 +1623,6 @@ END_TEST
  * queue filling, never a long bar (unless the server blocks). */
 const char *const wb_trace_test = "test_slow_reader_does_not_stall_others";
 
-/* ThreadSanitizer starts a helper thread of its own at the first
- * pthread_create() of a process. Starting and joining one thread in
- * wb_suite(), before the tests are forked, keeps that helper out of the
- * fixture's count of threads left running. */
 /* A client that sends at once: Nagle's algorithm off on its side, so
  * any wait left is the server's. */
 static struct client *client_join_nodelay(const struct server *s)
@@ -2226,31 +2208,15 @@ END_TEST
 START_TEST(test_loop_refuses_first_connection)
 {
     WB_PROMISE("loop-limit");
-    allow_fds(FD_SETSIZE + 16);
     struct server s;
     server_start(&s, usual(), 0);
-    static int fill[FD_SETSIZE];
-    int nfill = 0;
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ck_assert_msg(null >= 0, "open(/dev/null) failed%s", wb_errno_note(null));
-    while (nfill < FD_SETSIZE) {
-        int fd = fcntl(null, F_DUPFD_CLOEXEC, 0);
-        ck_assert_msg(fd >= 0,
-                      "the test could not fill the descriptors below "
-                      "FD_SETSIZE%s",
-                      wb_errno_note(fd));
-        fill[nfill++] = fd;
-        if (fd >= FD_SETSIZE - 1)
-            break;
-    }
+    fdlimit_only_high();
     struct client *d = client_connect(&s, 0);
     expect_notice(d, CHAT_FULL, 1000,
                   " (the server's socket for this connection was above "
                   "FD_SETSIZE: loop_watch() refused it)");
     expect_closed(d, 1000, " (a refused connection is closed)");
-    for (int i = 0; i < nfill; i++)
-        close(fill[i]);
-    close(null);
+    fdlimit_restore();
     client_free(d);
     server_stop(&s); /* fails unless loop_run() returned by itself */
 }
@@ -2652,16 +2618,9 @@ START_TEST(test_too_long_notice_after_queue)
 }
 END_TEST
 
-static void *do_nothing(void *arg)
-{
-    return arg;
-}
-
 Suite *wb_suite(void)
 {
-    pthread_t t;
-    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
-        pthread_join(t, NULL);
+    threadwatch_start_machinery();
     /* The reference loop records the server's callbacks for TRACE=1. */
     setenv("WB_TRACE_LOOP", "1", 1);
     Suite *s = wb_begin("chat", "chapters/04-select/chapter.md");

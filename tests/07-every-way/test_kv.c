@@ -30,6 +30,8 @@
  */
 #define _GNU_SOURCE
 #include "wb.h"
+#include "fdlimit.h"
+#include "threadwatch.h"
 #include "kv.h"
 #include "kvnet.h"
 #include "04-select/loop.h"
@@ -1875,24 +1877,14 @@ START_TEST(test_loop_refuses)
     /* Take every free descriptor below FD_SETSIZE: the server's socket
        for the next connection gets a number the select() loop refuses
        to watch (a new descriptor takes the lowest free number). */
-    static int fill[FD_SETSIZE];
-    int nfill = 0;
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    ck_assert_int_ge(null, 0);
-    for (int fd = 0; fd < FD_SETSIZE - 1 && nfill < FD_SETSIZE;) {
-        fd = fcntl(null, F_DUPFD_CLOEXEC, 0);
-        ck_assert_int_ge(fd, 0);
-        fill[nfill++] = fd;
-    }
+    fdlimit_only_high();
     struct conn *d = conn_open(&s);
     expect(d, KV_FULL,
            " (the server's socket for this connection is above "
            "FD_SETSIZE: the loop refuses to watch it)");
     expect_closed(d, 1500, " (a connection the loop refused)");
     conn_free(d);
-    for (int i = 0; i < nfill; i++)
-        close(fill[i]);
-    close(null);
+    fdlimit_restore();
     conn_cmd(a, 1, "PING");
     expect(a, "+PONG\r\n",
            " (the server goes on after the loop refused a connection)");
@@ -2811,16 +2803,9 @@ START_TEST(test_redis_cli)
 }
 END_TEST
 
-static void *do_nothing(void *arg)
-{
-    return arg;
-}
-
 Suite *wb_suite(void)
 {
-    pthread_t t;
-    if (pthread_create(&t, NULL, do_nothing, NULL) == 0)
-        pthread_join(t, NULL);
+    threadwatch_start_machinery();
     Suite *s = wb_begin("kv", "chapters/07-every-way/chapter.md");
     WB_ADD(s, test_bad_config, S_CAPSTONE);
     WB_ADD_TIMEOUT(s, test_commands, S_PROTOCOL, 5.0);
