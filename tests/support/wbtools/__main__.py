@@ -23,6 +23,20 @@ COMMANDS = {
 NEEDS_TOOLS = ("check", "gradebook", "progress", "watch", "mutants")
 
 
+def asked_chapters(argv: list[str]) -> list[str] | None:
+    """The chapter folders `make check CHAPTER=N` asks for (its first
+    argument), so that the libraries of other chapters are not required;
+    None (every chapter) for the other commands, or when it says none."""
+    if argv[0] != "check" or len(argv) < 2 or not argv[1]:
+        return None
+    from wbtools.choose import choose_chapters
+
+    try:
+        return choose_chapters(argv[1])
+    except UsageError:
+        return None  # the command itself says what is wrong
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         print("wbtools: say a command: " + ", ".join(COMMANDS), file=sys.stderr)
@@ -32,7 +46,7 @@ def main(argv: list[str]) -> int:
         # On a fresh machine: name the missing packages before any build.
         from wbtools import needs
 
-        if needs.require(argv[0]) != 0:
+        if needs.require(argv[0], asked_chapters(argv)) != 0:
             return 2
     command = importlib.import_module(f"wbtools.{COMMANDS[argv[0]]}")
     try:

@@ -36,16 +36,19 @@ def pkg_config_knows(*names: str) -> bool:
         return False
 
 
-def missing(cc: str) -> list[str]:
+def missing(cc: str, chapters: list[str] | None = None) -> list[str]:
     """The Debian packages missing for grading, in the order `make deps`
-    names them; empty when everything is there."""
+    names them; empty when everything is there. chapters (folder names):
+    only the libraries their suites link count (chapter 1 needs no
+    liburing); None: every chapter's."""
     packages: list[str] = []
     if shutil.which(cc.split()[0] if cc.split() else "gcc") is None:
         packages.append(compiler_package(cc))
     has_pkg_config = shutil.which("pkg-config") is not None
     if not has_pkg_config:
         packages.append("pkg-config")
-    libs = {w for f in Path("tests").glob("[0-9][0-9]-*/*.libs")
+    folders = ["[0-9][0-9]-*"] if chapters is None else chapters
+    libs = {w for folder in folders for f in Path("tests").glob(f"{folder}/*.libs")
             for w in f.read_text(errors="replace").split()}
     wanted = [("check", "check")] + [LIBRARIES[f] for f in sorted(LIBRARIES) if f in libs]
     # One question to pkg-config when all is there (the usual case).
@@ -63,9 +66,9 @@ def message(command: str, packages: list[str]) -> str:
             f"{command}: install them with: make deps   (or: sudo apt-get install {' '.join(packages)})")
 
 
-def require(command: str) -> int:
+def require(command: str, chapters: list[str] | None = None) -> int:
     """0 when grading can start; otherwise prints message() and returns 2."""
-    packages = missing(os.environ.get("CC") or "gcc")
+    packages = missing(os.environ.get("CC") or "gcc", chapters)
     if not packages:
         return 0
     print(message(command, packages), file=sys.stderr)

@@ -20,6 +20,16 @@ class TestNeeds(unittest.TestCase):
         self.assertIn("bubblewrap", found)
         self.assertIn("liburing-dev", found)  # chapter 6's uringcopy links -luring
 
+    def test_only_the_asked_chapters_libraries(self) -> None:
+        with TemporaryDirectory() as empty, mock.patch.dict(os.environ, {"PATH": empty}):
+            self.assertNotIn("liburing-dev", needs.missing("gcc", ["01-sync"]))
+            self.assertIn("liburing-dev", needs.missing("gcc", ["06-beyond"]))
+        from wbtools.__main__ import asked_chapters
+        self.assertEqual(asked_chapters(["check", "1", "", "exercises"]), ["01-sync"])
+        self.assertIsNone(asked_chapters(["check", "", "runner", "exercises"]))
+        self.assertIsNone(asked_chapters(["progress"]))
+        self.assertIsNone(asked_chapters(["check", "x"]))  # check itself says what is wrong
+
     def test_a_pkg_config_without_check(self) -> None:
         with TemporaryDirectory() as d:
             fake = Path(d) / "pkg-config"
