@@ -2221,8 +2221,9 @@ START_TEST(test_answers_held_past_4_kib)
     pthread_t th;
     ck_assert(pthread_create(&th, NULL, held_client, &h) == 0);
     run_loop(l, 0);
-    long returned_ms = (long)((wb_now_ns() - h.signal_at) / 1000000);
-    pthread_join(th, NULL);
+    int64_t end = wb_now_ns();
+    pthread_join(th, NULL); /* h.signal_at read only after it */
+    long returned_ms = (long)((end - h.signal_at) / 1000000);
     send_as_is();
     ck_assert_msg(h.fail == 0, "the test's client could not connect (step %d)",
                   h.fail);
