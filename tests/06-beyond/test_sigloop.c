@@ -137,6 +137,7 @@ static void setup(loop **l, sigloop **s)
 {
     install_catchers();
     main_thread = pthread_self();
+    wb_wrap_send_thread(&main_thread);
     atomic_store(&callbacks, 0);
     *l = the_loop = loop_new();
     ck_assert_msg(*l != NULL, "loop_new() failed");
@@ -604,6 +605,7 @@ START_TEST(test_failures_change_nothing)
 {
     install_catchers();
     main_thread = pthread_self();
+    wb_wrap_send_thread(&main_thread);
     loop *l = the_loop = loop_new();
     ck_assert(l != NULL);
     WB_PROMISE("bad-args");
@@ -750,32 +752,42 @@ static void send_text(int fd, const char *text)
     send(fd, text, strlen(text), MSG_NOSIGNAL);
 }
 
-/* The suite's own send(), which the linker prefers to the C library's:
- * on the loop's thread, while a test asks, it does what a socket whose
- * buffers are full or nearly full does. SEND_HOLD: every call fails with
- * EAGAIN (with stop_at_hold, the first also stops the loop). SEND_DRIP:
- * one call in two fails with EAGAIN, the others move 1 byte. SEND_BALK:
- * one call in two fails with EAGAIN, the others move what they are
- * given. Other threads (the test's clients) and other times: the real
- * send(). */
-enum { SEND_AS_IS, SEND_HOLD, SEND_DRIP, SEND_BALK };
-static atomic_int send_mode, send_turn, stop_at_hold;
-
-ssize_t send(int fd, const void *buf, size_t n, int flags)
+/* The server's send()s, shaped by tests/support/wrap.c on the loop's
+ * thread only (setup() names it; the test's clients send as they are),
+ * while a test asks, do what a socket whose buffers are full or nearly
+ * full does. Held: every call fails with EAGAIN (after stop_at_refusal(),
+ * the first also stops the loop). Dripping: one call in two fails with
+ * EAGAIN, the others move 1 byte. Balking: one call in two fails with
+ * EAGAIN, the others move what they are given. */
+static void send_held(void)
 {
-    int mode = atomic_load(&send_mode);
-    if (mode != SEND_AS_IS && n > 0 &&
-        pthread_equal(pthread_self(), main_thread)) {
-        if (mode == SEND_HOLD || atomic_fetch_add(&send_turn, 1) % 2 == 0) {
-            if (atomic_exchange(&stop_at_hold, 0))
-                loop_stop(the_loop);
-            errno = EAGAIN;
-            return -1;
-        }
-        if (mode == SEND_DRIP)
-            n = 1;
-    }
-    return sendto(fd, buf, n, flags, NULL, 0);
+    wb_wrap_send_limit(-1, 0);
+}
+
+static void send_dripping(void)
+{
+    wb_wrap_send_alternate(-1, 1);
+}
+
+static void send_balking(void)
+{
+    wb_wrap_send_alternate(-1, -1);
+}
+
+static void send_as_is(void)
+{
+    wb_wrap_send_limit(-1, -1);
+}
+
+static void stop_the_loop(void *arg)
+{
+    (void)arg;
+    loop_stop(the_loop);
+}
+
+static void stop_at_refusal(void)
+{
+    wb_wrap_send_on_refusal(stop_the_loop, NULL);
 }
 
 /* One line without its newline; "" at end of file, "<reset>" when the
@@ -1982,7 +1994,7 @@ START_TEST(test_answers_piling_up_disconnect)
 END_TEST
 
 /* Answers that go out a byte at a time, each byte after a send() that
- * fails with EAGAIN (the suite's send(), SEND_DRIP), while serving; then,
+ * fails with EAGAIN (send_dripping()), while serving; then,
  * during the shutdown, a last answer after a send() that failed, with a
  * request the client sent after the shutdown began waiting unread. */
 struct dripper {
@@ -2010,7 +2022,7 @@ static void *drip_client(void *arg)
     }
     struct timeval tv = {1, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    atomic_store(&send_mode, SEND_DRIP);
+    send_dripping();
     send_text(fd, "0\n20\n");
     for (int i = 0; i < 4; i++)
         drip_line(d, fd); /* start 0, start 20, done 0, done 20 */
@@ -2019,7 +2031,7 @@ static void *drip_client(void *arg)
     /* Whole answers from now on: 1 byte at a time, the last ones could
      * wait for the client's acknowledgements (Nagle's algorithm) and be
      * lost in the reset the bytes left unread bring at the close. */
-    atomic_store(&send_mode, SEND_BALK);
+    send_balking();
     int64_t t0 = wb_now_ns();
     kill(getpid(), SIGTERM);
     if (until_refused(d->port) < 0)
@@ -2045,7 +2057,7 @@ START_TEST(test_answers_in_drips)
     ck_assert(pthread_create(&th, NULL, drip_client, &d) == 0);
     run_loop(l, 0);
     pthread_join(th, NULL);
-    atomic_store(&send_mode, SEND_AS_IS);
+    send_as_is();
     ck_assert_msg(d.fail == 0,
                   "the test's client could not do its part "
                   "(step %d)",
@@ -2083,7 +2095,7 @@ START_TEST(test_answers_in_drips)
 END_TEST
 
 /* A server freed during its shutdown while an answer waits, unsent (the
- * suite's send() fails with EAGAIN, SEND_HOLD), with the grace timer the
+ * server's send() fails with EAGAIN, send_held()), with the grace timer the
  * loop's first: nothing of the server may stay on the loop. */
 START_TEST(test_free_with_an_answer_held)
 {
@@ -2097,8 +2109,8 @@ START_TEST(test_free_with_an_answer_held)
     int fd = client(port);
     ck_assert_msg(fd >= 0, "the test could not connect");
     send_text(fd, "x\n"); /* "error": no request, so no timer */
-    atomic_store(&stop_at_hold, 1);
-    atomic_store(&send_mode, SEND_HOLD);
+    stop_at_refusal();
+    send_held();
     /* Stopped by the first refused send(), or by the answer if it came
      * another way. */
     ck_assert_int_eq(loop_watch(l, fd, LOOP_READ, on_stop_pipe, NULL), 0);
@@ -2106,7 +2118,7 @@ START_TEST(test_free_with_an_answer_held)
     (void)loop_unwatch(l, fd);
     sigloop_server_shutdown(srv); /* its grace timer: the loop's first */
     sigloop_server_free(srv);
-    atomic_store(&send_mode, SEND_AS_IS);
+    send_as_is();
     long ms = run_loop(l, 0);
     WB_EXPECT(ms < 300,
               "sigloop_server_free() during the shutdown, with an answer "
@@ -2129,7 +2141,7 @@ START_TEST(test_free_with_an_answer_held)
 END_TEST
 
 /* Answers that pile up past 4 KiB in the server, because its send()
- * fails with EAGAIN (SEND_HOLD): first while it reads a client's
+ * fails with EAGAIN (send_held()): first while it reads a client's
  * requests, then when the answers to requests in flight come during the
  * shutdown. */
 struct held {
@@ -2155,11 +2167,11 @@ static void *held_client(void *arg)
         kill(getpid(), SIGTERM);
         return NULL;
     }
-    atomic_store(&send_mode, SEND_HOLD);
+    send_held();
     send_text(a, zeros); /* 600 "start 0", 4800 bytes: too many */
     read_line(a, h->first, sizeof h->first);
     close(a);
-    atomic_store(&send_mode, SEND_AS_IS);
+    send_as_is();
     /* Two clients at once now: each connection its own. */
     int b = client(h->port), other = client(h->port);
     if (b < 0 || other < 0) {
@@ -2185,7 +2197,7 @@ static void *held_client(void *arg)
         }
     }
     /* Their 460 "done 600", 4140 bytes, will find no room. */
-    atomic_store(&send_mode, SEND_HOLD);
+    send_held();
     h->signal_at = wb_now_ns();
     kill(getpid(), SIGTERM);
     read_line(b, h->last, sizeof h->last);
@@ -2209,9 +2221,10 @@ START_TEST(test_answers_held_past_4_kib)
     pthread_t th;
     ck_assert(pthread_create(&th, NULL, held_client, &h) == 0);
     run_loop(l, 0);
-    long returned_ms = (long)((wb_now_ns() - h.signal_at) / 1000000);
-    pthread_join(th, NULL);
-    atomic_store(&send_mode, SEND_AS_IS);
+    int64_t end = wb_now_ns();
+    pthread_join(th, NULL); /* h.signal_at read only after it */
+    long returned_ms = (long)((end - h.signal_at) / 1000000);
+    send_as_is();
     ck_assert_msg(h.fail == 0, "the test's client could not connect (step %d)",
                   h.fail);
     WB_EXPECT(closed_line(h.first),

@@ -17,6 +17,7 @@
 #define WB_H
 
 #include <check.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -208,6 +209,37 @@ void wb_wrap_write_limit(size_t max);
  *            limit.
  */
 void wb_wrap_send_limit(int fd, long max);
+
+/**
+ * @brief Like wb_wrap_send_limit(), and every other send() it shapes
+ *        fails with `EAGAIN` (the first, the third, ...): a socket with
+ *        room for little, which a server must wait on between sends.
+ *
+ * The others pass on at most @p max bytes, or all they are given when
+ * @p max is -1. wb_wrap_send_limit() ends the alternation; switching
+ * from one wb_wrap_send_alternate() to another keeps its turn.
+ * @param fd  the descriptor; -1 for every one.
+ * @param max the most bytes the sends between refusals send; -1: any.
+ */
+void wb_wrap_send_alternate(int fd, long max);
+
+/**
+ * @brief Shape only the send()s of one thread (a server's loop, not the
+ *        test's clients) with wb_wrap_send_limit() and
+ *        wb_wrap_send_alternate(); the others go through as they are.
+ * @param thread the thread; NULL: every thread again.
+ */
+void wb_wrap_send_thread(const pthread_t *thread);
+
+/**
+ * @brief Call @p fn(@p arg) once, at the next send() that
+ *        wb_wrap_send_limit() or wb_wrap_send_alternate() makes fail
+ *        with `EAGAIN`, in that send()'s thread, before it returns (a
+ *        test may stop its loop there).
+ * @param fn  the function; NULL: none.
+ * @param arg its argument.
+ */
+void wb_wrap_send_on_refusal(void (*fn)(void *), void *arg);
 
 /**
  * @brief Make one write() return 0 for a non-empty request, writing

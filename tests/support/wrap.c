@@ -91,10 +91,20 @@ static struct {
 static atomic_long write_limit;     /* largest write() passed on; 0: any */
 static atomic_int write_zero_at;    /* the write() (from 1) that returns 0 */
 static atomic_llong clock_shift_ns; /* added to every clock reading */
-/* wb_wrap_send_limit(): the descriptor (-1: every one) and the most bytes
- * a send() passes on (0: none, EAGAIN; -1: any). */
-static atomic_int send_limit_fd = -1;
-static atomic_long send_limit = -1;
+/* How send() is shaped (wb_wrap_send_limit() and its neighbours), read
+ * and changed under send_lock, so that a test switching modes from one
+ * thread never shows another a mix of the old and the new. */
+static pthread_mutex_t send_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    int fd;          /* the descriptor shaped; -1: every one */
+    long max;        /* the most bytes a send() passes on; 0: none; -1: any */
+    int every_other; /* 1: every other shaped send() fails with EAGAIN */
+    unsigned turn;   /* shaped send()s since every_other was set */
+    int one_thread;  /* 1: only the sends of thread are shaped */
+    pthread_t thread;
+    void (*on_refusal)(void *); /* called at the next refusal, once */
+    void *arg;
+} send_rule = {.fd = -1, .max = -1};
 
 /* Count a call; 0 when it goes through, else the error it fails with.
  * The call chosen by wb_wrap_hold() first waits for wb_wrap_release();
@@ -281,14 +291,31 @@ ssize_t __wrap_send(int fd, const void *buf, size_t n, int flags)
         errno = err;
         return -1;
     }
-    long limit = atomic_load(&send_limit);
-    int which = atomic_load(&send_limit_fd);
-    if (limit >= 0 && (which == -1 || which == fd) && n > (size_t)limit) {
-        if (limit == 0) {
-            errno = EAGAIN; /* as from a full socket */
-            return -1;
+    int refuse = 0;
+    void (*hook)(void *) = NULL;
+    void *arg = NULL;
+    pthread_mutex_lock(&send_lock);
+    long max = send_rule.max;
+    if ((max >= 0 || send_rule.every_other) && n > 0 &&
+        (send_rule.fd == -1 || send_rule.fd == fd) &&
+        (!send_rule.one_thread ||
+         pthread_equal(pthread_self(), send_rule.thread))) {
+        if ((send_rule.every_other && send_rule.turn++ % 2 == 0) || max == 0)
+            refuse = 1;
+        else if (max > 0 && n > (size_t)max)
+            n = (size_t)max;
+        if (refuse) {
+            hook = send_rule.on_refusal;
+            arg = send_rule.arg;
+            send_rule.on_refusal = NULL;
         }
-        n = (size_t)limit;
+    }
+    pthread_mutex_unlock(&send_lock);
+    if (refuse) {
+        if (hook != NULL)
+            hook(arg);
+        errno = EAGAIN; /* as from a full socket */
+        return -1;
     }
     return __real_send(fd, buf, n, flags);
 }
@@ -351,10 +378,45 @@ void wb_wrap_write_limit(size_t max)
     atomic_store(&write_limit, (long)max);
 }
 
+/* Set the descriptor, the most bytes and whether every other send() is
+ * refused, all at once; the alternation starts anew (the first refused)
+ * only when it was off. */
+static void send_shape(int fd, long max, int every_other)
+{
+    pthread_mutex_lock(&send_lock);
+    if (every_other && !send_rule.every_other)
+        send_rule.turn = 0;
+    send_rule.fd = fd;
+    send_rule.max = max;
+    send_rule.every_other = every_other;
+    pthread_mutex_unlock(&send_lock);
+}
+
 void wb_wrap_send_limit(int fd, long max)
 {
-    atomic_store(&send_limit, max);
-    atomic_store(&send_limit_fd, fd);
+    send_shape(fd, max, 0);
+}
+
+void wb_wrap_send_alternate(int fd, long max)
+{
+    send_shape(fd, max, 1);
+}
+
+void wb_wrap_send_thread(const pthread_t *thread)
+{
+    pthread_mutex_lock(&send_lock);
+    send_rule.one_thread = thread != NULL;
+    if (thread != NULL)
+        send_rule.thread = *thread;
+    pthread_mutex_unlock(&send_lock);
+}
+
+void wb_wrap_send_on_refusal(void (*fn)(void *), void *arg)
+{
+    pthread_mutex_lock(&send_lock);
+    send_rule.on_refusal = fn;
+    send_rule.arg = arg;
+    pthread_mutex_unlock(&send_lock);
 }
 
 void wb_wrap_clock_shift(int64_t ns)
