@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "wb.h"
+#include "fdlimit.h"
 #include "childloop.h"
 
 #include <errno.h>
@@ -575,15 +576,7 @@ START_TEST(test_fork_and_pipe_failures)
               "should return at once, with no on_exit; it ran %ld ms",
               ms);
     /* pipe() fails: every descriptor below a lowered limit is taken. */
-    struct rlimit old, low;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-    low = old;
-    low.rlim_cur = 64;
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
-    int fill[64], nfill = 0;
-    while (nfill < 64 &&
-           (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
-        nfill++;
+    fdlimit_none_left();
     size_t heap0 = wb_heap_in_use();
     int refused = 0, errs = 0;
     for (int k = 0; k < 200; k++) {
@@ -595,9 +588,7 @@ START_TEST(test_fork_and_pipe_failures)
             break;
     }
     size_t heap1 = wb_heap_in_use();
-    for (int k = 0; k < nfill; k++)
-        close(fill[k]);
-    setrlimit(RLIMIT_NOFILE, &old);
+    fdlimit_restore();
     WB_EXPECT(refused == 200 && errs == 200,
               "with no descriptor left (RLIMIT_NOFILE), 200 spawns should "
               "each return -1 with EMFILE (pipe()'s error); %d returned -1, "
@@ -711,22 +702,12 @@ START_TEST(test_new_fails_cleanly)
     if (c != NULL)
         childloop_free(c);
     /* No descriptor for the signalfd. */
-    struct rlimit old, low;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-    low = old;
-    low.rlim_cur = 64;
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
-    int fill[64], nfill = 0;
-    while (nfill < 64 &&
-           (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
-        nfill++;
+    fdlimit_none_left();
     errno = 0;
     c = childloop_new(l);
     err = errno;
     int blocked = sigchld_blocked();
-    for (int k = 0; k < nfill; k++)
-        close(fill[k]);
-    setrlimit(RLIMIT_NOFILE, &old);
+    fdlimit_restore();
     WB_EXPECT(c == NULL && err == EMFILE,
               "with no descriptor left (RLIMIT_NOFILE), childloop_new() "
               "should return NULL with EMFILE (signalfd()'s error); got %s "

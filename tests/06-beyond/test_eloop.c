@@ -20,6 +20,7 @@
  */
 #define _GNU_SOURCE
 #include "wb.h"
+#include "fdlimit.h"
 #include "eloop.h"
 
 /* Set up test_loop.c for this back end (see its opening comment). */
@@ -775,21 +776,11 @@ const char *const wb_trace_test = "test_blocking_callback_delays_everything";
 START_TEST(test_new_without_a_descriptor)
 {
     WB_PROMISE("no-memory");
-    struct rlimit old, low;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-    low = old;
-    low.rlim_cur = 64;
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
-    int fill[64], nfill = 0;
-    while (nfill < 64 &&
-           (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
-        nfill++;
+    fdlimit_none_left();
     errno = 0;
     loop *l = loop_new();
     int err = errno;
-    for (int k = 0; k < nfill; k++)
-        close(fill[k]);
-    setrlimit(RLIMIT_NOFILE, &old);
+    fdlimit_restore();
     WB_EXPECT(l == NULL && err == EMFILE,
               "with no descriptor left (RLIMIT_NOFILE), loop_new() should "
               "return NULL with EMFILE (epoll_create1()'s error) and keep no "

@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include "wb.h"
+#include "fdlimit.h"
 #include "etfair.h"
 
 #include <dlfcn.h>
@@ -939,21 +940,11 @@ START_TEST(test_failures_change_nothing)
 {
     WB_PROMISE("bad-args");
     /* No descriptor left for the epoll instance. */
-    struct rlimit old, low;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-    low = old;
-    low.rlim_cur = 64;
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
-    int fill[64], nfill = 0;
-    while (nfill < 64 &&
-           (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
-        nfill++;
+    fdlimit_none_left();
     errno = 0;
     etfair *none = etfair_new(100);
     int err = errno;
-    for (int k = 0; k < nfill; k++)
-        close(fill[k]);
-    setrlimit(RLIMIT_NOFILE, &old);
+    fdlimit_restore();
     WB_EXPECT(none == NULL && err == EMFILE,
               "with no descriptor left (RLIMIT_NOFILE), etfair_new() should "
               "return NULL with EMFILE (epoll_create1()'s error), and keep "

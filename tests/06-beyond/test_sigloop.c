@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include "wb.h"
+#include "fdlimit.h"
 #include "sigloop.h"
 
 #include <arpa/inet.h>
@@ -610,21 +611,11 @@ START_TEST(test_failures_change_nothing)
     ck_assert(l != NULL);
     WB_PROMISE("bad-args");
     /* No descriptor for the signalfd. */
-    struct rlimit old, low;
-    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-    low = old;
-    low.rlim_cur = 64;
-    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
-    int fill[64], nfill = 0;
-    while (nfill < 64 &&
-           (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
-        nfill++;
+    fdlimit_none_left();
     errno = 0;
     sigloop *none = sigloop_new(l);
     int err = errno;
-    for (int k = 0; k < nfill; k++)
-        close(fill[k]);
-    setrlimit(RLIMIT_NOFILE, &old);
+    fdlimit_restore();
     WB_EXPECT(none == NULL && err == EMFILE,
               "with no descriptor left, sigloop_new() should return NULL "
               "with EMFILE (signalfd()'s error) and keep no memory; got %s "
@@ -674,7 +665,7 @@ START_TEST(test_failures_change_nothing)
     /* A listening socket the loop refuses (above FD_SETSIZE). */
     s = sigloop_new(l);
     ck_assert(s != NULL);
-    struct rlimit high;
+    struct rlimit old, high;
     ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
     high = old;
     if (high.rlim_cur < FD_SETSIZE + 64)
